@@ -1,0 +1,24 @@
+/* Shared memory zones, mapped by the master before fork. */
+
+#ifndef BW_SHM_H
+#define BW_SHM_H
+
+typedef bw_int_t (*bw_shm_zone_init_pt)(bw_shm_zone_t *zone, void *data);
+
+struct bw_shm_zone_s {
+    void                  *data;    /* the owner's state in the zone */
+    bw_str_t               name;
+    size_t                 size;
+    u_char                *addr;
+    void                  *tag;     /* the owning module */
+    bw_shm_zone_init_pt    init;
+    unsigned               reused:1;
+};
+
+bw_shm_zone_t *bw_shared_memory_add(bw_conf_t *cf, bw_str_t *name,
+    size_t size, void *tag);
+bw_int_t bw_shm_init_cycle(bw_cycle_t *cycle, bw_cycle_t *old_cycle);
+void bw_shm_release_old(bw_cycle_t *cycle, bw_cycle_t *old_cycle);
+void bw_shm_release_new(bw_cycle_t *cycle, bw_cycle_t *old_cycle);
+
+#endif

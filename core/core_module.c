@@ -1,0 +1,306 @@
+/* The main-context directives: processes, user, pid, error_log. */
+
+#include <bw_core.h>
+
+static void *bw_core_module_create_conf(bw_cycle_t *cycle);
+static char *bw_core_module_init_conf(bw_cycle_t *cycle, void *conf);
+static char *bw_set_worker_processes(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_set_user(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+static char *bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_core_error_log(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_set_ignored(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+
+static bw_command_t  bw_core_commands[] = {
+    { bw_string("daemon"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, 0, offsetof(bw_core_conf_t, daemon), NULL },
+    { bw_string("master_process"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, 0, offsetof(bw_core_conf_t, master), NULL },
+    { bw_string("worker_processes"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1, bw_set_worker_processes,
+      0, 0, NULL },
+    { bw_string("worker_rlimit_nofile"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1, bw_conf_set_num_slot, 0,
+      offsetof(bw_core_conf_t, rlimit_nofile), NULL },
+    { bw_string("worker_cpu_affinity"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_1MORE, bw_set_cpu_affinity, 0, 0,
+      NULL },
+    { bw_string("worker_shutdown_timeout"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1, bw_conf_set_msec_slot, 0,
+      offsetof(bw_core_conf_t, shutdown_timeout), NULL },
+    { bw_string("user"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE12,
+      bw_set_user, 0, 0, NULL },
+    { bw_string("pid"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, 0, offsetof(bw_core_conf_t, pid), NULL },
+    { bw_string("error_log"), BW_MAIN_CONF|BW_CONF_1MORE,
+      bw_core_error_log, 0, 0, NULL },
+    /* accepted for nginx compatibility; PCRE2 JIT is always on */
+    { bw_string("pcre_jit"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_FLAG,
+      bw_set_ignored, 0, 0, NULL },
+    bw_null_command
+};
+
+static bw_core_module_t  bw_core_module_ctx = {
+    bw_string("core"), bw_core_module_create_conf, bw_core_module_init_conf
+};
+
+bw_module_t  bw_core_module = {
+    BW_MODULE_V1, BW_CORE_MODULE, &bw_core_module_ctx, bw_core_commands,
+    NULL, NULL, NULL, NULL
+};
+
+static void *
+bw_core_module_create_conf(bw_cycle_t *cycle)
+{
+    bw_core_conf_t  *ccf;
+
+    ccf = bw_pcalloc(cycle->pool, sizeof(bw_core_conf_t));
+    if (ccf == NULL) {
+        return NULL;
+    }
+
+    ccf->daemon = BW_CONF_UNSET;
+    ccf->master = BW_CONF_UNSET;
+    ccf->worker_processes = BW_CONF_UNSET;
+    ccf->rlimit_nofile = BW_CONF_UNSET;
+    ccf->shutdown_timeout = BW_CONF_UNSET_MSEC;
+    ccf->user = (uid_t) BW_CONF_UNSET_UINT;
+    ccf->group = (gid_t) BW_CONF_UNSET_UINT;
+
+    return ccf;
+}
+
+static char *
+bw_core_module_init_conf(bw_cycle_t *cycle, void *conf)
+{
+    bw_core_conf_t  *ccf = conf;
+    struct passwd   *pwd;
+    struct group    *grp;
+
+    bw_conf_init_value(ccf->daemon, 1);
+    bw_conf_init_value(ccf->master, 1);
+    bw_conf_init_value(ccf->worker_processes, 1);
+    bw_conf_init_msec_value(ccf->shutdown_timeout, 0);
+
+    if (ccf->pid.len == 0) {
+        bw_str_set(&ccf->pid, BW_PID_PATH);
+    }
+    if (bw_conf_full_name(cycle, &ccf->pid, 0) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    ccf->oldpid.len = ccf->pid.len + sizeof(".oldbin") - 1;
+    ccf->oldpid.data = bw_pnalloc(cycle->pool, ccf->oldpid.len + 1);
+    if (ccf->oldpid.data == NULL) {
+        return BW_CONF_ERROR;
+    }
+    memcpy(bw_cpymem(ccf->oldpid.data, ccf->pid.data, ccf->pid.len),
+           ".oldbin", sizeof(".oldbin"));
+
+    /* as nginx: a root master runs its workers as "nobody" by default */
+    if (ccf->user == (uid_t) BW_CONF_UNSET_UINT && geteuid() == 0) {
+        pwd = getpwnam("nobody");
+        if (pwd == NULL) {
+            return "getpwnam(\"nobody\") failed";
+        }
+        ccf->username = "nobody";
+        ccf->user = pwd->pw_uid;
+        grp = getgrnam("nogroup");
+        ccf->group = grp ? grp->gr_gid : pwd->pw_gid;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_set_worker_processes(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t        *value;
+    bw_core_conf_t  *ccf = conf;
+    long             n;
+
+    if (ccf->worker_processes != BW_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (bw_str_eq_lit(&value[1], "auto")) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        ccf->worker_processes = n > 0 ? n : 1;
+        return BW_CONF_OK;
+    }
+
+    ccf->worker_processes = bw_atoi(value[1].data, value[1].len);
+    if (ccf->worker_processes == BW_ERROR || ccf->worker_processes == 0
+        || ccf->worker_processes > 512)
+    {
+        return "invalid value";
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_set_user(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_core_conf_t  *ccf = conf;
+    bw_str_t        *value;
+    struct passwd   *pwd;
+    struct group    *grp;
+    const char      *group;
+
+    if (ccf->user != (uid_t) BW_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    if (geteuid() != 0) {
+        bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                          "the \"user\" directive makes sense only if the "
+                          "master process runs with super-user privileges, "
+                          "ignored");
+        return BW_CONF_OK;
+    }
+
+    value = cf->args->elts;
+    ccf->username = (char *) value[1].data;
+
+    pwd = getpwnam(ccf->username);
+    if (pwd == NULL) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, errno,
+                          "getpwnam(\"%s\") failed", value[1].data);
+        return BW_CONF_ERROR;
+    }
+    ccf->user = pwd->pw_uid;
+
+    group = cf->args->nelts == 2 ? (char *) value[1].data
+                                 : (char *) value[2].data;
+    grp = getgrnam(group);
+    if (grp == NULL) {
+        if (cf->args->nelts == 2) {
+            ccf->group = pwd->pw_gid;
+            return BW_CONF_OK;
+        }
+        bw_conf_log_error(BW_LOG_EMERG, cf, errno,
+                          "getgrnam(\"%s\") failed", group);
+        return BW_CONF_ERROR;
+    }
+    ccf->group = grp->gr_gid;
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_core_conf_t  *ccf = conf;
+    bw_str_t        *value;
+    bw_uint_t        i, n;
+    uint64_t         mask;
+    size_t           k;
+
+    if (ccf->cpu_affinity_n || ccf->cpu_affinity_auto) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (bw_str_eq_lit(&value[1], "auto")) {
+        if (cf->args->nelts > 3) {
+            return "has too many parameters";
+        }
+        ccf->cpu_affinity_auto = 1;
+        return BW_CONF_OK;
+    }
+
+    n = cf->args->nelts - 1;
+    ccf->cpu_affinity = bw_palloc(cf->pool, n * sizeof(uint64_t));
+    if (ccf->cpu_affinity == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (value[i + 1].len > 64) {
+            return "supports up to 64 CPUs only";
+        }
+        mask = 0;
+        for (k = 0; k < value[i + 1].len; k++) {
+            u_char ch = value[i + 1].data[k];
+            mask <<= 1;
+            if (ch == '1') {
+                mask |= 1;
+            } else if (ch != '0') {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid character \"%c\" in "
+                                  "\"worker_cpu_affinity\"", ch);
+                return BW_CONF_ERROR;
+            }
+        }
+        ccf->cpu_affinity[i] = mask;
+    }
+    ccf->cpu_affinity_n = n;
+
+    return BW_CONF_OK;
+}
+
+/* error_log file|stderr [level]: shared by every context that has it. */
+char *
+bw_log_set_log(bw_conf_t *cf, bw_log_t *log)
+{
+    bw_str_t   *value, name;
+    bw_int_t    level;
+
+    value = cf->args->elts;
+
+    if (log->file) {
+        return "is duplicate";
+    }
+
+    if (bw_str_eq_lit(&value[1], "stderr")) {
+        bw_str_null(&name);
+        cf->cycle->error_log.len = 0;
+    } else {
+        name = value[1];
+    }
+
+    log->file = bw_conf_open_file(cf->cycle, &name);
+    if (log->file == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    log->log_level = BW_LOG_ERR;
+
+    if (cf->args->nelts == 3) {
+        level = bw_log_parse_level(&value[2]);
+        if (level == BW_ERROR) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid log level \"%s\"", value[2].data);
+            return BW_CONF_ERROR;
+        }
+        log->log_level = (bw_uint_t) level;
+#ifndef BW_DEBUG
+        if (level == BW_LOG_DEBUG) {
+            bw_conf_log_error(BW_LOG_WARN, cf, 0, "debug logging is not "
+                              "compiled in; rebuild with --with-debug");
+        }
+#endif
+    } else if (cf->args->nelts > 3) {
+        return "has too many parameters";
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_core_error_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    return bw_log_set_log(cf, &cf->cycle->new_log);
+}
+
+static char *
+bw_set_ignored(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    return BW_CONF_OK;
+}

@@ -1,0 +1,164 @@
+/*
+ * Accepting connections. Listeners are level-triggered, so one accept
+ * per wake-up is enough unless multi_accept asks to drain the queue.
+ * When descriptors run out, accepting pauses for a moment instead of
+ * spinning on EMFILE.
+ */
+
+#include <bw_core.h>
+
+static void bw_event_accept_enable(bw_event_t *ev);
+
+static bw_event_t  bw_accept_resume;
+static bw_uint_t   bw_accept_paused;
+
+void
+bw_event_accept(bw_event_t *ev)
+{
+    int                fd;
+    bw_err_t           err;
+    bw_uint_t          multi;
+    socklen_t          socklen;
+    bw_sockaddr_t      sa;
+    bw_log_t          *log;
+    bw_listening_t    *ls;
+    bw_connection_t   *c, *lc;
+    bw_event_conf_t   *ecf;
+
+    ecf = bw_event_get_conf(bw_cycle->conf_ctx, bw_event_core_module);
+    multi = ecf->multi_accept;
+
+    lc = ev->data;
+    ls = lc->listening;
+    ev->ready = 0;
+
+    do {
+        socklen = sizeof(bw_sockaddr_t);
+        fd = accept4(lc->fd, &sa.sockaddr, &socklen,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd == -1) {
+            err = errno;
+            if (err == EAGAIN || err == EINTR || err == ECONNABORTED) {
+                return;
+            }
+
+            bw_log_error(err == EMFILE || err == ENFILE ? BW_LOG_CRIT
+                                                         : BW_LOG_ALERT,
+                         ev->log, err, "accept4() failed");
+
+            if (err == EMFILE || err == ENFILE) {
+                bw_drain_connections();
+                if (!bw_accept_paused) {
+                    /* pause all listeners for 500 ms */
+                    bw_accept_paused = 1;
+                    bw_accept_resume.handler = bw_event_accept_enable;
+                    bw_accept_resume.log = ev->log;
+                    bw_accept_resume.cancelable = 1;
+                    bw_event_add_timer(&bw_accept_resume, 500);
+                    bw_event_close_accept(bw_cycle, 1);
+                }
+            }
+            return;
+        }
+
+        c = bw_get_connection(fd, ev->log);
+        if (c == NULL) {
+            close(fd);
+            return;
+        }
+
+        c->type = SOCK_STREAM;
+        c->pool = bw_create_pool(ls->pool_size, ev->log);
+        if (c->pool == NULL) {
+            bw_close_accepted(c);
+            return;
+        }
+
+        c->sockaddr = bw_palloc(c->pool, socklen);
+        log = bw_palloc(c->pool, sizeof(bw_log_t));
+        if (c->sockaddr == NULL || log == NULL) {
+            bw_close_accepted(c);
+            return;
+        }
+        memcpy(c->sockaddr, &sa, socklen);
+        c->socklen = socklen;
+
+        *log = ls->log;
+        c->log = log;
+        c->read->log = log;
+        c->write->log = log;
+
+        c->recv = bw_unix_recv;
+        c->send = bw_unix_send;
+        c->send_chain = bw_linux_send_chain;
+        c->listening = ls;
+        c->local_sockaddr = ls->sockaddr;
+        c->local_socklen = ls->socklen;
+        c->number = bw_connection_counter++;
+        c->start_time = bw_current_msec;
+        log->connection = c->number;
+
+        if (ls->addr_ntop) {
+            c->addr_text.data = bw_pnalloc(c->pool, BW_SOCKADDR_STRLEN);
+            if (c->addr_text.data == NULL) {
+                bw_close_accepted(c);
+                return;
+            }
+            c->addr_text.len = bw_sock_ntop(c->sockaddr, c->socklen,
+                                            c->addr_text.data,
+                                            BW_SOCKADDR_STRLEN, 0);
+        }
+
+        /* AF_UNIX peers have no address: show the socket path instead */
+        if (c->addr_text.len == 0 || sa.sockaddr.sa_family == AF_UNIX) {
+            bw_str_set(&c->addr_text, "unix:");
+        }
+
+        if (bw_epoll_add_connection(c) != BW_OK) {
+            bw_close_accepted(c);
+            return;
+        }
+
+        ls->handler(c);
+
+    } while (multi);
+}
+
+void
+bw_close_accepted(bw_connection_t *c)
+{
+    bw_pool_t  *pool = c->pool;
+
+    bw_close_connection(c);
+    if (pool) {
+        bw_destroy_pool(pool);
+    }
+}
+
+void
+bw_event_close_accept(bw_cycle_t *cycle, bw_uint_t pause)
+{
+    bw_uint_t        i;
+    bw_listening_t  *ls;
+
+    ls = cycle->listening.elts;
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].connection) {
+            if (pause) {
+                bw_epoll_del_listening(&ls[i]);
+            } else {
+                bw_epoll_add_listening(&ls[i], !ls[i].reuseport);
+            }
+        }
+    }
+}
+
+static void
+bw_event_accept_enable(bw_event_t *ev)
+{
+    bw_accept_paused = 0;
+    if (!bw_exiting) {
+        bw_event_close_accept(bw_cycle, 0);
+    }
+}

@@ -1,0 +1,108 @@
+/*
+ * Events: one read and one write event per connection, an epoll loop
+ * (edge-triggered for connections, level-triggered for listeners),
+ * timers in a red-black tree and queues of posted events.
+ */
+
+#ifndef BW_EVENT_H
+#define BW_EVENT_H
+
+#define BW_INVALID_INDEX  0xd0d0d0d0
+
+struct bw_event_s {
+    void                *data;
+
+    unsigned             write:1;
+    unsigned             accept:1;
+    unsigned             instance:1;   /* detects stale epoll events */
+    unsigned             active:1;
+    unsigned             ready:1;
+    unsigned             eof:1;
+    unsigned             error:1;
+    unsigned             timedout:1;
+    unsigned             timer_set:1;
+    unsigned             delayed:1;
+    unsigned             closed:1;
+    unsigned             posted:1;
+    unsigned             pending_eof:1;
+    unsigned             cancelable:1; /* a timer that may not delay exit */
+
+    bw_event_handler_pt  handler;
+    bw_log_t            *log;
+    bw_rbtree_node_t     timer;
+    bw_queue_t           queue;        /* posted */
+};
+
+typedef struct {
+    bw_uint_t            connections;
+    bw_flag_t            multi_accept;
+    bw_flag_t            accept_mutex; /* accepted, has no effect: see docs */
+} bw_event_conf_t;
+
+extern bw_module_t   bw_events_module;
+extern bw_module_t   bw_event_core_module;
+extern bw_rbtree_t   bw_event_timer_rbtree;
+extern bw_queue_t    bw_posted_events;
+extern bw_queue_t    bw_posted_next_events;
+extern bw_uint_t     bw_event_timer_count;
+
+#define bw_event_get_conf(conf_ctx, module) \
+    (*(void ***) (conf_ctx)[bw_events_module.index])[module.ctx_index]
+
+/* timers */
+bw_int_t bw_event_timer_init(void);
+bw_msec_t bw_event_find_timer(void);
+void bw_event_expire_timers(void);
+bw_uint_t bw_event_no_timers_left(void);
+
+static inline void
+bw_event_del_timer(bw_event_t *ev)
+{
+    bw_rbtree_delete(&bw_event_timer_rbtree, &ev->timer);
+    ev->timer_set = 0;
+}
+
+static inline void
+bw_event_add_timer(bw_event_t *ev, bw_msec_t timer)
+{
+    bw_msec_t  key;
+
+    key = bw_current_msec + timer;
+
+    if (ev->timer_set) {
+        /* Skip the re-insert when the deadline barely moved: keepalive
+         * traffic re-arms the same timer on every read. */
+        if ((bw_msec_int_t) (key - ev->timer.key) >= 0
+            && key - ev->timer.key < 300)
+        {
+            return;
+        }
+        bw_event_del_timer(ev);
+    }
+
+    ev->timer.key = key;
+    bw_rbtree_insert(&bw_event_timer_rbtree, &ev->timer);
+    ev->timer_set = 1;
+}
+
+/* posted events */
+#define bw_post_event(ev, q) \
+    if (!(ev)->posted) { (ev)->posted = 1; bw_queue_insert_tail(q, &(ev)->queue); }
+#define bw_delete_posted_event(ev) \
+    (ev)->posted = 0; bw_queue_remove(&(ev)->queue)
+
+void bw_event_process_posted(bw_queue_t *posted);
+void bw_event_move_posted_next(void);
+
+/* the loop */
+bw_int_t bw_event_init_worker(bw_cycle_t *cycle);
+void bw_process_events_and_timers(bw_cycle_t *cycle);
+bw_int_t bw_epoll_add_connection(bw_connection_t *c);
+bw_int_t bw_epoll_add_listening(bw_listening_t *ls, bw_uint_t exclusive);
+bw_int_t bw_epoll_del_listening(bw_listening_t *ls);
+void bw_event_accept(bw_event_t *ev);
+void bw_close_accepted(bw_connection_t *c);
+void bw_event_close_accept(bw_cycle_t *cycle, bw_uint_t pause);
+void bw_event_close_listening(bw_cycle_t *cycle);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * Connection slots, the plain socket I/O functions, and the queue of
+ * idle (reusable) connections that are closed first when the worker runs
+ * out of slots or shuts down gracefully.
+ */
+
+#include <bw_core.h>
+
+bw_uint_t  bw_connection_counter = 1;
+
+/* Every event has a handler, so that a spurious wake-up is harmless. */
+static void
+bw_event_empty_handler(bw_event_t *ev)
+{
+}
+bw_uint_t  bw_connection_active;
+
+bw_connection_t *
+bw_get_connection(int fd, bw_log_t *log)
+{
+    bw_uint_t         instance;
+    bw_event_t       *rev, *wev;
+    bw_connection_t  *c;
+
+    c = bw_cycle->free_connections;
+
+    if (c == NULL) {
+        /* take a slot from an idle keepalive connection */
+        bw_drain_connections();
+        c = bw_cycle->free_connections;
+    }
+
+    if (c == NULL) {
+        bw_log_error(BW_LOG_ALERT, log, 0,
+                     "%lu worker_connections are not enough",
+                     (unsigned long) bw_cycle->connection_n);
+        return NULL;
+    }
+
+    bw_cycle->free_connections = c->data;
+    bw_cycle->free_connection_n--;
+
+    rev = c->read;
+    wev = c->write;
+    instance = rev->instance;
+
+    bw_memzero(c, sizeof(bw_connection_t));
+    c->read = rev;
+    c->write = wev;
+    c->fd = fd;
+    c->log = log;
+
+    bw_memzero(rev, sizeof(bw_event_t));
+    bw_memzero(wev, sizeof(bw_event_t));
+
+    rev->instance = !instance;
+    wev->instance = !instance;
+    rev->data = c;
+    wev->data = c;
+    wev->write = 1;
+    rev->log = log;
+    wev->log = log;
+    rev->handler = bw_event_empty_handler;
+    wev->handler = bw_event_empty_handler;
+
+    return c;
+}
+
+void
+bw_free_connection(bw_connection_t *c)
+{
+    c->data = bw_cycle->free_connections;
+    bw_cycle->free_connections = c;
+    bw_cycle->free_connection_n++;
+}
+
+void
+bw_close_connection(bw_connection_t *c)
+{
+    int  fd;
+
+    if (c->fd == -1) {
+        bw_log_error(BW_LOG_ALERT, c->log, 0, "connection already closed");
+        return;
+    }
+
+    if (c->read->timer_set) {
+        bw_event_del_timer(c->read);
+    }
+    if (c->write->timer_set) {
+        bw_event_del_timer(c->write);
+    }
+    if (c->read->posted) {
+        bw_delete_posted_event(c->read);
+    }
+    if (c->write->posted) {
+        bw_delete_posted_event(c->write);
+    }
+
+    c->read->closed = 1;
+    c->write->closed = 1;
+    c->read->active = 0;
+    c->write->active = 0;
+
+    bw_reusable_connection(c, 0);
+
+    fd = c->fd;
+    c->fd = -1;
+    bw_free_connection(c);
+
+    /* close() removes the descriptor from epoll */
+    if (close(fd) == -1) {
+        bw_log_error(BW_LOG_ALERT, c->log, errno, "close() socket failed");
+    }
+}
+
+void
+bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
+{
+    if (c->reusable) {
+        bw_queue_remove(&c->queue);
+        bw_cycle->reusable_connections_n--;
+    }
+
+    c->reusable = reusable;
+
+    if (reusable) {
+        bw_queue_insert_head(&bw_cycle->reusable_connections_queue,
+                             &c->queue);
+        bw_cycle->reusable_connections_n++;
+    }
+}
+
+/* Close up to 32 idle connections, oldest first, to free slots. */
+void
+bw_drain_connections(void)
+{
+    bw_uint_t         i, n;
+    bw_queue_t       *q;
+    bw_connection_t  *c;
+
+    if (bw_cycle->free_connection_n > bw_cycle->connection_n / 16
+        || bw_cycle->reusable_connections_n == 0)
+    {
+        if (bw_cycle->free_connections) {
+            return;
+        }
+    }
+
+    n = bw_max(bw_min(32, bw_cycle->reusable_connections_n / 8), 1);
+
+    for (i = 0; i < n; i++) {
+        if (bw_queue_empty(&bw_cycle->reusable_connections_queue)) {
+            break;
+        }
+        q = bw_queue_last(&bw_cycle->reusable_connections_queue);
+        c = bw_queue_data(q, bw_connection_t, queue);
+        c->close = 1;
+        c->read->handler(c->read);
+    }
+}
+
+/* Graceful shutdown: every idle connection is told to close now. */
+void
+bw_close_idle_connections(bw_cycle_t *cycle)
+{
+    bw_uint_t         i;
+    bw_connection_t  *c;
+
+    c = cycle->connections;
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd != -1 && c[i].idle) {
+            c[i].close = 1;
+            c[i].read->handler(c[i].read);
+        }
+    }
+}
+
+bw_int_t
+bw_tcp_nodelay(bw_connection_t *c)
+{
+    int  on = 1;
+
+    if (c->tcp_nodelay != BW_TCP_NODELAY_UNSET) {
+        return BW_OK;
+    }
+
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int)) == -1)
+    {
+        c->tcp_nodelay = BW_TCP_NODELAY_DISABLED;
+        return BW_ERROR;
+    }
+
+    c->tcp_nodelay = BW_TCP_NODELAY_SET;
+    return BW_OK;
+}
+
+bw_int_t
+bw_tcp_nopush(bw_connection_t *c)
+{
+    int  on = 1;
+
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(int)) == -1) {
+        c->tcp_nopush = BW_TCP_NOPUSH_DISABLED;
+        return BW_ERROR;
+    }
+    c->tcp_nopush = BW_TCP_NOPUSH_SET;
+    return BW_OK;
+}
+
+bw_int_t
+bw_tcp_push(bw_connection_t *c)
+{
+    int  off = 0;
+
+    if (c->tcp_nopush != BW_TCP_NOPUSH_SET) {
+        return BW_OK;
+    }
+    c->tcp_nopush = BW_TCP_NOPUSH_UNSET;
+    return setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(int)) == -1
+           ? BW_ERROR : BW_OK;
+}
+
+ssize_t
+bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size)
+{
+    ssize_t      n;
+    bw_event_t  *rev;
+
+    rev = c->read;
+
+    for ( ;; ) {
+        n = recv(c->fd, buf, size, 0);
+
+        if (n == 0) {
+            rev->ready = 0;
+            rev->eof = 1;
+            return 0;
+        }
+
+        if (n > 0) {
+            if ((size_t) n < size && !rev->pending_eof) {
+                rev->ready = 0;
+            }
+            return n;
+        }
+
+        if (errno == EAGAIN) {
+            rev->ready = 0;
+            return BW_AGAIN;
+        }
+
+        if (errno != EINTR) {
+            rev->ready = 0;
+            rev->error = 1;
+            if (errno != ECONNRESET) {
+                bw_log_error(BW_LOG_INFO, c->log, errno, "recv() failed");
+            }
+            return BW_ERROR;
+        }
+    }
+}
+
+ssize_t
+bw_unix_send(bw_connection_t *c, u_char *buf, size_t size)
+{
+    ssize_t      n;
+    bw_event_t  *wev;
+
+    wev = c->write;
+
+    for ( ;; ) {
+        n = send(c->fd, buf, size, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            if ((size_t) n < size) {
+                wev->ready = 0;
+            }
+            c->sent += n;
+            return n;
+        }
+
+        if (n == 0) {
+            wev->ready = 0;
+            return 0;
+        }
+
+        if (errno == EAGAIN) {
+            wev->ready = 0;
+            return BW_AGAIN;
+        }
+
+        if (errno != EINTR) {
+            wev->error = 1;
+            bw_log_error(BW_LOG_INFO, c->log, errno, "send() failed");
+            return BW_ERROR;
+        }
+    }
+}
+
+#define BW_IOVS  64
+
+/*
+ * Send a chain: consecutive memory buffers go out in one writev, a file
+ * buffer through sendfile. Returns the unsent rest, or BW_CHAIN_ERROR.
+ */
+bw_chain_t *
+bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
+{
+    int            niov;
+    off_t          send, prev_send, planned, size, file_size;
+    ssize_t        n;
+    bw_buf_t      *file;
+    bw_chain_t    *cl;
+    struct iovec   iov[BW_IOVS];
+
+    if (limit == 0 || limit > BW_MAX_OFF_T_VALUE / 2) {
+        limit = BW_MAX_OFF_T_VALUE / 2;
+    }
+
+    send = 0;
+
+    for ( ;; ) {
+        prev_send = send;
+        niov = 0;
+
+        for (cl = in; cl && send < limit; cl = cl->next) {
+            if (bw_buf_special(cl->buf)) {
+                continue;
+            }
+            if (!bw_buf_in_memory_only(cl->buf)) {
+                break;
+            }
+            size = cl->buf->last - cl->buf->pos;
+            if (size == 0) {
+                continue;
+            }
+            if (send + size > limit) {
+                size = limit - send;
+            }
+            if (niov == BW_IOVS) {
+                break;
+            }
+            iov[niov].iov_base = cl->buf->pos;
+            iov[niov].iov_len = (size_t) size;
+            niov++;
+            send += size;
+        }
+
+        if (niov == 0 && cl && cl->buf->in_file && send < limit) {
+            file = cl->buf;
+            file_size = bw_min(file->file_last - file->file_pos,
+                               limit - send);
+            if (file_size > 0x7ffff000) {
+                file_size = 0x7ffff000;
+            }
+
+            planned = send + file_size;
+            n = sendfile(c->fd, file->file->fd, &file->file_pos,
+                         (size_t) file_size);
+            if (n > 0) {
+                /* sendfile advanced file_pos itself; undo for the sweep */
+                file->file_pos -= n;
+            }
+
+        } else if (niov) {
+            planned = send;
+            n = writev(c->fd, iov, niov);
+
+        } else {
+            return cl;
+        }
+
+        if (n == -1) {
+            if (errno == EAGAIN) {
+                c->write->ready = 0;
+                return in;
+            }
+            if (errno == EINTR) {
+                send = prev_send;
+                continue;
+            }
+            c->write->error = 1;
+            bw_log_error(BW_LOG_INFO, c->log, errno,
+                         niov ? "writev() failed" : "sendfile() failed");
+            return BW_CHAIN_ERROR;
+        }
+
+        if (n == 0) {
+            /* the file shrank under us */
+            bw_log_error(BW_LOG_ALERT, c->log, 0, "sendfile() reported "
+                         "that the file was truncated");
+            return BW_CHAIN_ERROR;
+        }
+
+        send = prev_send + n;
+        c->sent += n;
+        in = bw_chain_update_sent(in, n);
+
+        if (send < planned) {
+            /* the socket buffer is full: wait for the next EPOLLOUT */
+            c->write->ready = 0;
+            return in;
+        }
+
+        if (in == NULL || send >= limit) {
+            return in;
+        }
+    }
+}

@@ -1,0 +1,682 @@
+/*
+ * The HTTP engine's types: module hooks, confs, the request, headers,
+ * phases, filters and variables. Modules include this file only.
+ */
+
+#ifndef BW_HTTP_H
+#define BW_HTTP_H
+
+#include <bw_core.h>
+
+typedef struct bw_http_request_s        bw_http_request_t;
+typedef struct bw_http_core_loc_conf_s  bw_http_core_loc_conf_t;
+typedef struct bw_http_core_srv_conf_s  bw_http_core_srv_conf_t;
+typedef struct bw_http_variable_s       bw_http_variable_t;
+
+#define BW_HTTP_VERSION_9     9
+#define BW_HTTP_VERSION_10    1000
+#define BW_HTTP_VERSION_11    1001
+
+#define BW_HTTP_UNKNOWN       0x00000001
+#define BW_HTTP_GET           0x00000002
+#define BW_HTTP_HEAD          0x00000004
+#define BW_HTTP_POST          0x00000008
+#define BW_HTTP_PUT           0x00000010
+#define BW_HTTP_DELETE        0x00000020
+#define BW_HTTP_OPTIONS       0x00000200
+#define BW_HTTP_PATCH         0x00004000
+#define BW_HTTP_TRACE         0x00008000
+#define BW_HTTP_CONNECT       0x00010000
+
+#define BW_HTTP_CONNECTION_CLOSE       1
+#define BW_HTTP_CONNECTION_KEEP_ALIVE  2
+
+#define BW_HTTP_PARSE_HEADER_DONE  1
+
+#define BW_HTTP_CONTINUE                 100
+#define BW_HTTP_SWITCHING_PROTOCOLS      101
+#define BW_HTTP_OK                       200
+#define BW_HTTP_CREATED                  201
+#define BW_HTTP_NO_CONTENT               204
+#define BW_HTTP_PARTIAL_CONTENT          206
+#define BW_HTTP_SPECIAL_RESPONSE         300
+#define BW_HTTP_MOVED_PERMANENTLY        301
+#define BW_HTTP_MOVED_TEMPORARILY        302
+#define BW_HTTP_SEE_OTHER                303
+#define BW_HTTP_NOT_MODIFIED             304
+#define BW_HTTP_TEMPORARY_REDIRECT       307
+#define BW_HTTP_PERMANENT_REDIRECT       308
+#define BW_HTTP_BAD_REQUEST              400
+#define BW_HTTP_UNAUTHORIZED             401
+#define BW_HTTP_FORBIDDEN                403
+#define BW_HTTP_NOT_FOUND                404
+#define BW_HTTP_NOT_ALLOWED              405
+#define BW_HTTP_REQUEST_TIME_OUT         408
+#define BW_HTTP_CONFLICT                 409
+#define BW_HTTP_LENGTH_REQUIRED          411
+#define BW_HTTP_PRECONDITION_FAILED      412
+#define BW_HTTP_REQUEST_ENTITY_TOO_LARGE 413
+#define BW_HTTP_REQUEST_URI_TOO_LARGE    414
+#define BW_HTTP_UNSUPPORTED_MEDIA_TYPE   415
+#define BW_HTTP_RANGE_NOT_SATISFIABLE    416
+#define BW_HTTP_MISDIRECTED_REQUEST      421
+#define BW_HTTP_TOO_MANY_REQUESTS        429
+#define BW_HTTP_HEADER_TOO_LARGE         431
+#define BW_HTTP_CLIENT_CLOSED_REQUEST    499
+#define BW_HTTP_INTERNAL_SERVER_ERROR    500
+#define BW_HTTP_NOT_IMPLEMENTED          501
+#define BW_HTTP_BAD_GATEWAY              502
+#define BW_HTTP_SERVICE_UNAVAILABLE      503
+#define BW_HTTP_GATEWAY_TIME_OUT         504
+#define BW_HTTP_VERSION_NOT_SUPPORTED    505
+
+#define BW_HTTP_LOWLEVEL_BUFFERED  0xf0
+#define BW_HTTP_WRITE_BUFFERED     0x10
+
+#define BW_HTTP_MAX_URI_CHANGES    10
+#define BW_HTTP_DISCARD_BUFFER_SIZE 4096
+#define BW_HTTP_LINGERING_BUFFER_SIZE 4096
+
+/* --- module hooks ------------------------------------------------------ */
+
+typedef struct {
+    void        **main_conf;
+    void        **srv_conf;
+    void        **loc_conf;
+} bw_http_conf_ctx_t;
+
+typedef struct {
+    bw_int_t   (*preconfiguration)(bw_conf_t *cf);
+    bw_int_t   (*postconfiguration)(bw_conf_t *cf);
+    void      *(*create_main_conf)(bw_conf_t *cf);
+    char      *(*init_main_conf)(bw_conf_t *cf, void *conf);
+    void      *(*create_srv_conf)(bw_conf_t *cf);
+    char      *(*merge_srv_conf)(bw_conf_t *cf, void *prev, void *conf);
+    void      *(*create_loc_conf)(bw_conf_t *cf);
+    char      *(*merge_loc_conf)(bw_conf_t *cf, void *prev, void *conf);
+} bw_http_module_t;
+
+#define BW_HTTP_MAIN_CONF_OFFSET  offsetof(bw_http_conf_ctx_t, main_conf)
+#define BW_HTTP_SRV_CONF_OFFSET   offsetof(bw_http_conf_ctx_t, srv_conf)
+#define BW_HTTP_LOC_CONF_OFFSET   offsetof(bw_http_conf_ctx_t, loc_conf)
+
+#define bw_http_get_module_ctx(r, module)  (r)->ctx[module.ctx_index]
+#define bw_http_set_ctx(r, c, module)      (r)->ctx[module.ctx_index] = c
+#define bw_http_get_module_main_conf(r, module) \
+    (r)->main_conf[module.ctx_index]
+#define bw_http_get_module_srv_conf(r, module) \
+    (r)->srv_conf[module.ctx_index]
+#define bw_http_get_module_loc_conf(r, module) \
+    (r)->loc_conf[module.ctx_index]
+#define bw_http_conf_get_module_main_conf(cf, module) \
+    ((bw_http_conf_ctx_t *) (cf)->ctx)->main_conf[module.ctx_index]
+#define bw_http_conf_get_module_srv_conf(cf, module) \
+    ((bw_http_conf_ctx_t *) (cf)->ctx)->srv_conf[module.ctx_index]
+#define bw_http_conf_get_module_loc_conf(cf, module) \
+    ((bw_http_conf_ctx_t *) (cf)->ctx)->loc_conf[module.ctx_index]
+
+extern bw_module_t  bw_http_module;
+extern bw_module_t  bw_http_core_module;
+extern bw_uint_t    bw_http_max_module;
+
+/* --- headers ------------------------------------------------------------ */
+
+typedef struct bw_table_elt_s  bw_table_elt_t;
+
+struct bw_table_elt_s {
+    bw_uint_t        hash;      /* 0: deleted */
+    bw_str_t         key;
+    bw_str_t         value;
+    u_char          *lowcase_key;
+    bw_table_elt_t  *next;      /* the next header of the same name */
+};
+
+typedef struct {
+    bw_list_t        headers;
+
+    bw_table_elt_t  *host;
+    bw_table_elt_t  *connection;
+    bw_table_elt_t  *if_modified_since;
+    bw_table_elt_t  *if_unmodified_since;
+    bw_table_elt_t  *if_match;
+    bw_table_elt_t  *if_none_match;
+    bw_table_elt_t  *user_agent;
+    bw_table_elt_t  *referer;
+    bw_table_elt_t  *content_length;
+    bw_table_elt_t  *content_type;
+    bw_table_elt_t  *range;
+    bw_table_elt_t  *if_range;
+    bw_table_elt_t  *transfer_encoding;
+    bw_table_elt_t  *te;
+    bw_table_elt_t  *expect;
+    bw_table_elt_t  *upgrade;
+    bw_table_elt_t  *authorization;
+    bw_table_elt_t  *keep_alive;
+    bw_table_elt_t  *x_forwarded_for;
+    bw_table_elt_t  *cookie;
+
+    bw_str_t         server;
+    off_t            content_length_n;
+    unsigned         connection_type:2;
+    unsigned         chunked:1;
+} bw_http_headers_in_t;
+
+typedef struct {
+    bw_list_t        headers;
+    bw_uint_t        status;
+    bw_str_t         status_line;
+
+    bw_table_elt_t  *server;
+    bw_table_elt_t  *date;
+    bw_table_elt_t  *content_length;
+    bw_table_elt_t  *content_encoding;
+    bw_table_elt_t  *location;
+    bw_table_elt_t  *refresh;
+    bw_table_elt_t  *last_modified;
+    bw_table_elt_t  *content_range;
+    bw_table_elt_t  *accept_ranges;
+    bw_table_elt_t  *www_authenticate;
+    bw_table_elt_t  *expires;
+    bw_table_elt_t  *etag;
+    bw_table_elt_t  *cache_control;
+
+    bw_str_t         content_type;
+    bw_str_t         charset;
+    off_t            content_length_n;
+    off_t            content_offset;
+    time_t           date_time;
+    time_t           last_modified_time;
+} bw_http_headers_out_t;
+
+typedef struct {
+    bw_str_t                 name;
+    bw_uint_t                offset;
+    bw_int_t               (*handler)(bw_http_request_t *r, bw_table_elt_t *h,
+                                      bw_uint_t offset);
+} bw_http_header_t;
+
+/* --- request body ------------------------------------------------------- */
+
+typedef void (*bw_http_client_body_handler_pt)(bw_http_request_t *r);
+
+typedef struct {
+    bw_uint_t        state;
+    off_t            size;       /* of the current chunk */
+    off_t            length;     /* bytes still expected, estimate */
+} bw_http_chunked_t;
+
+typedef struct {
+    bw_file_t                      *temp_file;
+    bw_chain_t                     *bufs;
+    bw_buf_t                       *buf;
+    off_t                           rest;
+    off_t                           received;
+    bw_http_chunked_t              *chunked;
+    bw_http_client_body_handler_pt  post_handler;
+} bw_http_request_body_t;
+
+/* --- variables ---------------------------------------------------------- */
+
+typedef struct {
+    unsigned     len:28;
+    unsigned     valid:1;
+    unsigned     no_cacheable:1;
+    unsigned     not_found:1;
+    unsigned     escape:1;
+    u_char      *data;
+} bw_http_variable_value_t;
+
+typedef bw_int_t (*bw_http_get_variable_pt)(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+typedef void (*bw_http_set_variable_pt)(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+
+#define BW_HTTP_VAR_CHANGEABLE   1
+#define BW_HTTP_VAR_NOCACHEABLE  2
+#define BW_HTTP_VAR_INDEXED      4
+#define BW_HTTP_VAR_NOHASH       8
+#define BW_HTTP_VAR_PREFIX       32
+
+struct bw_http_variable_s {
+    bw_str_t                  name;
+    bw_http_set_variable_pt   set_handler;
+    bw_http_get_variable_pt   get_handler;
+    uintptr_t                 data;
+    bw_uint_t                 flags;
+    bw_uint_t                 index;
+};
+
+#define bw_http_null_variable  { bw_null_string, NULL, NULL, 0, 0, 0 }
+
+bw_http_variable_t *bw_http_add_variable(bw_conf_t *cf, bw_str_t *name,
+    bw_uint_t flags);
+bw_int_t bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name);
+bw_http_variable_value_t *bw_http_get_indexed_variable(bw_http_request_t *r,
+    bw_uint_t index);
+bw_http_variable_value_t *bw_http_get_flushed_variable(bw_http_request_t *r,
+    bw_uint_t index);
+bw_int_t bw_http_variables_add_core_vars(bw_conf_t *cf);
+bw_int_t bw_http_variables_init_vars(bw_conf_t *cf);
+extern bw_http_variable_value_t  bw_http_variable_null_value;
+
+/* --- complex values ("text with $vars") --------------------------------- */
+
+typedef struct {
+    bw_uint_t    type;      /* 0 literal, 1 variable, 2 capture */
+    bw_str_t     text;
+    bw_uint_t    index;
+} bw_http_script_part_t;
+
+typedef struct {
+    bw_str_t                 value;     /* the source, or the constant */
+    bw_http_script_part_t   *parts;     /* NULL: a constant */
+    bw_uint_t                nparts;
+} bw_http_complex_value_t;
+
+bw_int_t bw_http_compile_complex_value(bw_conf_t *cf,
+    bw_http_complex_value_t *cv, bw_str_t *value);
+bw_int_t bw_http_complex_value(bw_http_request_t *r,
+    bw_http_complex_value_t *cv, bw_str_t *value);
+char *bw_http_set_complex_value_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+bw_uint_t bw_http_script_variables_count(bw_str_t *value);
+
+/* --- phases ------------------------------------------------------------- */
+
+typedef enum {
+    BW_HTTP_POST_READ_PHASE = 0,
+    BW_HTTP_SERVER_REWRITE_PHASE,
+    BW_HTTP_FIND_CONFIG_PHASE,
+    BW_HTTP_REWRITE_PHASE,
+    BW_HTTP_POST_REWRITE_PHASE,
+    BW_HTTP_PREACCESS_PHASE,
+    BW_HTTP_ACCESS_PHASE,
+    BW_HTTP_POST_ACCESS_PHASE,
+    BW_HTTP_PRECONTENT_PHASE,
+    BW_HTTP_CONTENT_PHASE,
+    BW_HTTP_LOG_PHASE
+} bw_http_phases;
+
+typedef bw_int_t (*bw_http_handler_pt)(bw_http_request_t *r);
+
+typedef struct bw_http_phase_handler_s  bw_http_phase_handler_t;
+
+typedef bw_int_t (*bw_http_phase_handler_pt)(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+
+struct bw_http_phase_handler_s {
+    bw_http_phase_handler_pt  checker;
+    bw_http_handler_pt        handler;
+    bw_uint_t                 next;
+};
+
+typedef struct {
+    bw_http_phase_handler_t  *handlers;
+    bw_uint_t                 server_rewrite_index;
+    bw_uint_t                 location_rewrite_index;
+} bw_http_phase_engine_t;
+
+typedef struct {
+    bw_array_t                handlers;
+} bw_http_phase_t;
+
+/* --- core confs --------------------------------------------------------- */
+
+typedef struct {
+    bw_array_t                servers;         /* bw_http_core_srv_conf_t * */
+    bw_http_phase_engine_t    phase_engine;
+    bw_hash_t                 headers_in_hash;
+    bw_hash_t                 variables_hash;
+    bw_array_t                variables;       /* bw_http_variable_t */
+    bw_array_t                prefix_variables;
+    bw_array_t               *ports;
+    bw_uint_t                 ncaptures;
+    bw_uint_t                 server_names_hash_max_size;
+    bw_uint_t                 variables_hash_max_size;
+    bw_hash_keys_t           *variables_keys;
+    bw_http_phase_t           phases[BW_HTTP_LOG_PHASE + 1];
+} bw_http_core_main_conf_t;
+
+typedef struct {
+    bw_regex_t               *regex;
+    bw_http_core_srv_conf_t  *server;
+    bw_str_t                  name;
+} bw_http_server_name_t;
+
+struct bw_http_core_srv_conf_s {
+    bw_array_t                server_names;    /* bw_http_server_name_t */
+    bw_http_conf_ctx_t       *ctx;
+    u_char                   *file_name;
+    bw_uint_t                 line;
+    bw_str_t                  server_name;
+
+    size_t                    connection_pool_size;
+    size_t                    request_pool_size;
+    size_t                    client_header_buffer_size;
+    bw_uint_t                 large_client_header_buffers_num;
+    size_t                    large_client_header_buffers_size;
+    bw_msec_t                 client_header_timeout;
+    bw_flag_t                 ignore_invalid_headers;
+    bw_flag_t                 underscores_in_headers;
+    bw_flag_t                 merge_slashes;
+
+    bw_array_t               *named_locations;  /* clcf pointers */
+    unsigned                  listen:1;
+};
+
+typedef struct {
+    bw_str_t                  name;
+    bw_http_core_loc_conf_t  *clcf;
+} bw_http_location_ref_t;
+
+typedef struct {
+    bw_int_t                  status;
+    bw_int_t                  overwrite;
+    bw_http_complex_value_t   value;
+    bw_str_t                  args;
+} bw_http_err_page_t;
+
+typedef struct {
+    bw_array_t               *lengths;
+    bw_http_complex_value_t   value;
+    bw_uint_t                 code;     /* "=404" as the last item */
+    unsigned                  test_dir:1;
+} bw_http_try_file_t;
+
+typedef struct {
+    bw_uint_t                 status;
+    bw_http_complex_value_t  *text;     /* body text or redirect URL */
+} bw_http_return_t;
+
+struct bw_http_core_loc_conf_s {
+    bw_str_t                  name;
+    bw_regex_t               *regex;
+    void                    **loc_conf;
+
+    unsigned                  exact_match:1;
+    unsigned                  noregex:1;
+    unsigned                  named:1;
+    unsigned                  internal_set:1;
+
+    bw_flag_t                 internal;
+
+    bw_http_handler_pt        handler;       /* content handler */
+
+    bw_array_t               *locations;     /* children, parse order */
+    bw_array_t               *static_locations;  /* built at init */
+    bw_array_t               *regex_locations;
+
+    bw_str_t                  root;          /* root or alias value */
+    bw_http_complex_value_t  *root_cv;
+    bw_uint_t                 alias;         /* length of the location name */
+    bw_flag_t                 root_set;
+
+    bw_str_t                  default_type;
+    bw_hash_t                *types_hash;
+    bw_array_t               *types;         /* bw_hash_key_t, at parse */
+
+    off_t                     client_max_body_size;
+    size_t                    client_body_buffer_size;
+    bw_msec_t                 client_body_timeout;
+    bw_msec_t                 send_timeout;
+    bw_msec_t                 keepalive_timeout;
+    time_t                    keepalive_header;
+    bw_uint_t                 keepalive_requests;
+    bw_uint_t                 lingering_close;
+    bw_msec_t                 lingering_time;
+    bw_msec_t                 lingering_timeout;
+    bw_flag_t                 sendfile;
+    bw_flag_t                 tcp_nopush;
+    bw_flag_t                 tcp_nodelay;
+    size_t                    postpone_output;
+    bw_flag_t                 server_tokens;
+    bw_flag_t                 etag;
+    bw_uint_t                 if_modified_since;
+    bw_flag_t                 absolute_redirect;
+    bw_flag_t                 port_in_redirect;
+    bw_flag_t                 msie_padding;
+    bw_flag_t                 log_not_found;
+    bw_flag_t                 recursive_error_pages;
+    bw_str_t                  client_body_temp_path;
+
+    bw_array_t               *error_pages;   /* bw_http_err_page_t */
+    bw_array_t               *try_files;     /* bw_http_try_file_t */
+
+    bw_log_t                 *error_log;
+    bw_http_return_t         *ret;           /* set by "return" */
+};
+
+#define BW_HTTP_LINGERING_OFF     0
+#define BW_HTTP_LINGERING_ON      1
+#define BW_HTTP_LINGERING_ALWAYS  2
+
+#define BW_HTTP_IMS_OFF     0
+#define BW_HTTP_IMS_EXACT   1
+#define BW_HTTP_IMS_BEFORE  2
+
+/* listen addresses, grouped per port */
+
+typedef struct {
+    bw_hash_combined_t        names;
+    bw_array_t                regex;          /* bw_http_server_name_t */
+    bw_http_core_srv_conf_t  *default_server;
+} bw_http_addr_conf_t;
+
+typedef struct {
+    bw_sockaddr_t             sockaddr;
+    socklen_t                 socklen;
+    bw_http_addr_conf_t       conf;
+} bw_http_in_addr_t;
+
+typedef struct {
+    bw_http_in_addr_t        *addrs;
+    bw_uint_t                 naddrs;
+} bw_http_port_t;
+
+typedef struct {
+    bw_sockaddr_t             sockaddr;
+    socklen_t                 socklen;
+    bw_str_t                  addr_text;
+    unsigned                  default_server:1;
+    unsigned                  bind:1;
+    unsigned                  reuseport:1;
+    unsigned                  ipv6only:1;
+    unsigned                  deferred_accept:1;
+    unsigned                  set:1;
+    int                       backlog;
+    int                       rcvbuf;
+    int                       sndbuf;
+    int                       so_keepalive;
+    int                       tcp_keepidle, tcp_keepintvl, tcp_keepcnt;
+} bw_http_listen_opt_t;
+
+/* --- connection and request --------------------------------------------- */
+
+typedef struct {
+    bw_http_addr_conf_t      *addr_conf;
+    bw_buf_t                 *busy;      /* a large header buffer in use */
+    bw_uint_t                 pipeline;
+    bw_buf_t                **free;
+    bw_uint_t                 nfree;
+} bw_http_connection_t;
+
+typedef void (*bw_http_event_handler_pt)(bw_http_request_t *r);
+
+struct bw_http_request_s {
+    bw_connection_t          *connection;
+
+    void                    **ctx;
+    void                    **main_conf;
+    void                    **srv_conf;
+    void                    **loc_conf;
+
+    bw_http_event_handler_pt  read_event_handler;
+    bw_http_event_handler_pt  write_event_handler;
+
+    bw_http_handler_pt        content_handler;
+    bw_uint_t                 access_code;
+
+    bw_http_variable_value_t *variables;
+
+    bw_uint_t                 ncaptures;
+    int                      *captures;
+    u_char                   *captures_data;
+
+    bw_buf_t                 *header_in;
+    bw_http_headers_in_t      headers_in;
+    bw_http_headers_out_t     headers_out;
+    bw_http_request_body_t   *request_body;
+
+    time_t                    start_sec;
+    bw_msec_t                 start_msec;
+    bw_msec_t                 lingering_time;
+
+    bw_uint_t                 method;
+    bw_uint_t                 http_version;
+
+    bw_str_t                  request_line;
+    bw_str_t                  uri;
+    bw_str_t                  args;
+    bw_str_t                  exten;
+    bw_str_t                  unparsed_uri;
+    bw_str_t                  method_name;
+    bw_str_t                  http_protocol;
+    bw_str_t                  schema;
+    bw_str_t                  host;       /* from an absolute-form target */
+
+    bw_chain_t               *out;
+    bw_http_request_t        *main;
+    bw_http_connection_t     *http_connection;
+    bw_pool_t                *pool;
+
+    bw_int_t                  phase_handler;
+    bw_uint_t                 err_status;
+    off_t                     header_size;
+    off_t                     request_length;
+    bw_uint_t                 uri_changes;
+    u_char                    request_id[16];
+
+    u_char                   *header_name_start;
+    u_char                   *header_name_end;
+    u_char                   *header_start;
+    u_char                   *header_end;
+
+    unsigned                  count:16;
+    unsigned                  keepalive:1;
+    unsigned                  lingering_close:1;
+    unsigned                  discard_body:1;
+    unsigned                  reading_body:1;
+    unsigned                  internal:1;
+    unsigned                  error_page:1;
+    unsigned                  header_only:1;
+    unsigned                  header_sent:1;
+    unsigned                  expect_tested:1;
+    unsigned                  done:1;
+    unsigned                  logged:1;
+    unsigned                  terminated:1;
+    unsigned                  allow_ranges:1;
+    unsigned                  single_range:1;
+    unsigned                  disable_not_modified:1;
+    unsigned                  chunked:1;
+    unsigned                  uri_changed:1;
+    unsigned                  valid_location:1;
+    unsigned                  request_body_in_file_only:1;
+    unsigned                  request_complete:1;
+    unsigned                  filter_finalize:1;
+};
+
+/* --- filters ------------------------------------------------------------ */
+
+typedef bw_int_t (*bw_http_output_header_filter_pt)(bw_http_request_t *r);
+typedef bw_int_t (*bw_http_output_body_filter_pt)(bw_http_request_t *r,
+    bw_chain_t *chain);
+
+extern bw_http_output_header_filter_pt  bw_http_top_header_filter;
+extern bw_http_output_body_filter_pt    bw_http_top_body_filter;
+
+bw_int_t bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in);
+
+/* --- functions ---------------------------------------------------------- */
+
+/* parse.c: pure functions over bytes, unit-tested and fuzzed */
+bw_int_t bw_http_parse_request_line(bw_http_request_t *r, u_char *p,
+    u_char *end, u_char **next);
+bw_int_t bw_http_parse_header_line(bw_http_request_t *r, u_char **pos,
+    u_char *end, bw_uint_t allow_underscores);
+bw_int_t bw_http_normalize_uri(u_char *src, size_t len, u_char *dst,
+    size_t *dst_len, bw_uint_t merge_slashes);
+bw_int_t bw_http_parse_chunked(bw_http_chunked_t *ctx, u_char **pos,
+    u_char *end, u_char **data, size_t *data_len);
+bw_int_t bw_http_validate_host(bw_str_t *host, bw_pool_t *pool,
+    bw_uint_t alloc);
+bw_int_t bw_http_parse_method(bw_str_t *name);
+bw_int_t bw_http_arg(bw_http_request_t *r, u_char *name, size_t len,
+    bw_str_t *value);
+bw_int_t bw_http_parse_multi_header_lines(bw_table_elt_t *headers,
+    bw_str_t *name, bw_str_t *value);
+bw_int_t bw_http_split_args(bw_http_request_t *r, bw_str_t *uri,
+    bw_str_t *args);
+
+/* request.c */
+void bw_http_init_connection(bw_connection_t *c);
+bw_http_request_t *bw_http_create_request(bw_connection_t *c);
+void bw_http_process_request(bw_http_request_t *r);
+void bw_http_request_handler(bw_event_t *ev);
+void bw_http_run_posted_requests(bw_connection_t *c);
+void bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc);
+void bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc);
+void bw_http_request_empty_handler(bw_http_request_t *r);
+void bw_http_block_reading(bw_http_request_t *r);
+bw_int_t bw_http_process_request_uri(bw_http_request_t *r);
+bw_int_t bw_http_set_exten(bw_http_request_t *r);
+
+/* request_body.c */
+bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
+bw_int_t bw_http_test_expect(bw_http_request_t *r);
+
+/* core module */
+void bw_http_handler(bw_http_request_t *r);
+void bw_http_core_run_phases(bw_http_request_t *r);
+bw_int_t bw_http_send_header(bw_http_request_t *r);
+bw_int_t bw_http_output_filter(bw_http_request_t *r, bw_chain_t *chain);
+bw_int_t bw_http_internal_redirect(bw_http_request_t *r, bw_str_t *uri,
+    bw_str_t *args);
+bw_int_t bw_http_named_location(bw_http_request_t *r, bw_str_t *name);
+void bw_http_update_location_config(bw_http_request_t *r);
+u_char *bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *name,
+    size_t *root_length, size_t reserved);
+bw_int_t bw_http_set_content_type(bw_http_request_t *r);
+bw_int_t bw_http_set_etag(bw_http_request_t *r);
+void bw_http_weak_etag(bw_http_request_t *r);
+bw_int_t bw_http_send_response(bw_http_request_t *r, bw_uint_t status,
+    bw_str_t *ct, bw_http_complex_value_t *cv);
+bw_table_elt_t *bw_http_add_header_out(bw_http_request_t *r,
+    const char *name, bw_str_t *value);
+void bw_http_clear_content_length(bw_http_request_t *r);
+void bw_http_clear_accept_ranges(bw_http_request_t *r);
+void bw_http_clear_last_modified(bw_http_request_t *r);
+void bw_http_clear_location(bw_http_request_t *r);
+void bw_http_clear_etag(bw_http_request_t *r);
+bw_int_t bw_http_special_response_handler(bw_http_request_t *r,
+    bw_int_t error);
+bw_int_t bw_http_filter_finalize_request(bw_http_request_t *r,
+    bw_module_t *m, bw_int_t error);
+void bw_http_clean_header(bw_http_request_t *r);
+char *bw_http_types_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+bw_int_t bw_http_merge_types(bw_conf_t *cf, bw_array_t **keys,
+    bw_hash_t **types_hash, bw_array_t **prev_keys,
+    bw_hash_t **prev_types_hash, bw_str_t *default_types);
+bw_http_core_srv_conf_t *bw_http_find_virtual_server(bw_connection_t *c,
+    bw_http_addr_conf_t *addr_conf, bw_str_t *host);
+bw_int_t bw_http_core_find_location(bw_http_request_t *r);
+bw_int_t bw_http_init_locations(bw_conf_t *cf,
+    bw_http_core_loc_conf_t *pclcf);
+bw_int_t bw_http_add_listen(bw_conf_t *cf, bw_http_core_srv_conf_t *cscf,
+    bw_http_listen_opt_t *lsopt);
+bw_int_t bw_http_optimize_servers(bw_conf_t *cf,
+    bw_http_core_main_conf_t *cmcf);
+const char *bw_http_status_text(bw_uint_t status, size_t *len);
+
+extern bw_str_t  bw_http_html_default_types[];
+
+#endif

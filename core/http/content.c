@@ -1,0 +1,337 @@
+/*
+ * Helpers for content handlers: the path of a URI under root/alias,
+ * Content-Type by extension, ETag, response headers, and sending a
+ * small in-memory response (return, error pages).
+ */
+
+#include <bw_http.h>
+
+bw_int_t
+bw_http_send_header(bw_http_request_t *r)
+{
+    if (r->header_sent) {
+        bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
+                     "header already sent");
+        return BW_ERROR;
+    }
+
+    if (r->err_status) {
+        r->headers_out.status = r->err_status;
+        r->headers_out.status_line.len = 0;
+    }
+
+    return bw_http_top_header_filter(r);
+}
+
+bw_int_t
+bw_http_output_filter(bw_http_request_t *r, bw_chain_t *in)
+{
+    bw_int_t  rc;
+
+    rc = bw_http_top_body_filter(r, in);
+
+    if (rc == BW_ERROR) {
+        r->connection->error = 1;
+    }
+
+    return rc;
+}
+
+/*
+ * root + URI, or alias + the URI after the location's name. reserved
+ * bytes are left free after the path (e.g. for an index file name).
+ * The URI is normalised, so the result never leaves the root.
+ */
+u_char *
+bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *path,
+    size_t *root_length, size_t reserved)
+{
+    u_char                   *last;
+    size_t                    alias, len;
+    bw_str_t                  root;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    alias = clcf->alias;
+    if (alias && alias > r->uri.len) {
+        alias = 0;
+    }
+
+    if (clcf->root_cv) {
+        if (bw_http_complex_value(r, clcf->root_cv, &root) != BW_OK) {
+            return NULL;
+        }
+        if (root.len == 0 || root.data[0] != '/') {
+            /* relative variable roots resolve against the prefix */
+            bw_str_t  full = root;
+            bw_str_t  prefix = { 0, NULL };
+            (void) prefix;
+            if (bw_get_full_name(r->pool, &((bw_cycle_t *) bw_cycle)->prefix,
+                                 &full) != BW_OK)
+            {
+                return NULL;
+            }
+            root = full;
+        }
+    } else {
+        root = clcf->root;
+    }
+
+    if (clcf->regex && alias) {
+        /* a regex location's alias is the whole path */
+        alias = r->uri.len;
+    }
+
+    len = root.len + r->uri.len - alias + 1 + reserved;
+
+    path->data = bw_pnalloc(r->pool, len);
+    if (path->data == NULL) {
+        return NULL;
+    }
+
+    last = bw_cpymem(path->data, root.data, root.len);
+    *root_length = root.len;
+    last = bw_cpymem(last, r->uri.data + alias, r->uri.len - alias);
+    *last = '\0';
+    path->len = last - path->data;
+
+    return last;
+}
+
+bw_int_t
+bw_http_set_content_type(bw_http_request_t *r)
+{
+    u_char                   *lc, buf[32];
+    bw_str_t                 *type;
+    bw_http_core_loc_conf_t  *clcf;
+
+    if (r->headers_out.content_type.len) {
+        return BW_OK;
+    }
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (r->exten.len && clcf->types_hash) {
+        if (r->exten.len <= sizeof(buf)) {
+            lc = buf;
+        } else {
+            lc = bw_pnalloc(r->pool, r->exten.len);
+            if (lc == NULL) {
+                return BW_ERROR;
+            }
+        }
+        bw_strlow(lc, r->exten.data, r->exten.len);
+
+        type = bw_hash_find(clcf->types_hash, bw_hash_key(lc, r->exten.len),
+                            lc, r->exten.len);
+        if (type) {
+            r->headers_out.content_type = *type;
+            return BW_OK;
+        }
+    }
+
+    r->headers_out.content_type = clcf->default_type;
+    return BW_OK;
+}
+
+bw_table_elt_t *
+bw_http_add_header_out(bw_http_request_t *r, const char *name,
+    bw_str_t *value)
+{
+    bw_table_elt_t  *h;
+
+    h = bw_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = strlen(name);
+    h->value = *value;
+    h->lowcase_key = NULL;
+    h->next = NULL;
+    return h;
+}
+
+/* ETag as nginx: "mtime-size" in hex, so caches agree across servers. */
+bw_int_t
+bw_http_set_etag(bw_http_request_t *r)
+{
+    bw_str_t                  v;
+    bw_table_elt_t           *etag;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    if (!clcf->etag) {
+        return BW_OK;
+    }
+
+    v.data = bw_pnalloc(r->pool, 2 * 16 + 4);
+    if (v.data == NULL) {
+        return BW_ERROR;
+    }
+    v.len = bw_slprintf(v.data, v.data + 2 * 16 + 4, "\"%llx-%llx\"",
+                        (unsigned long long) r->headers_out.last_modified_time,
+                        (unsigned long long) r->headers_out.content_length_n)
+            - v.data;
+
+    etag = bw_http_add_header_out(r, "ETag", &v);
+    if (etag == NULL) {
+        return BW_ERROR;
+    }
+    r->headers_out.etag = etag;
+    return BW_OK;
+}
+
+void
+bw_http_weak_etag(bw_http_request_t *r)
+{
+    u_char          *p;
+    bw_table_elt_t  *etag;
+
+    etag = r->headers_out.etag;
+    if (etag == NULL) {
+        return;
+    }
+
+    if (etag->value.len > 2 && etag->value.data[0] == 'W'
+        && etag->value.data[1] == '/')
+    {
+        return;
+    }
+
+    if (etag->value.len < 1 || etag->value.data[0] != '"') {
+        etag->hash = 0;
+        r->headers_out.etag = NULL;
+        return;
+    }
+
+    p = bw_pnalloc(r->pool, etag->value.len + 2);
+    if (p == NULL) {
+        etag->hash = 0;
+        r->headers_out.etag = NULL;
+        return;
+    }
+    p[0] = 'W';
+    p[1] = '/';
+    memcpy(p + 2, etag->value.data, etag->value.len);
+    etag->value.data = p;
+    etag->value.len += 2;
+}
+
+#define bw_http_clear_header(r, field) \
+    if ((r)->headers_out.field) { \
+        (r)->headers_out.field->hash = 0; \
+        (r)->headers_out.field = NULL; \
+    }
+
+void
+bw_http_clear_content_length(bw_http_request_t *r)
+{
+    r->headers_out.content_length_n = -1;
+    bw_http_clear_header(r, content_length);
+}
+
+void
+bw_http_clear_accept_ranges(bw_http_request_t *r)
+{
+    r->allow_ranges = 0;
+    bw_http_clear_header(r, accept_ranges);
+}
+
+void
+bw_http_clear_last_modified(bw_http_request_t *r)
+{
+    r->headers_out.last_modified_time = -1;
+    bw_http_clear_header(r, last_modified);
+}
+
+void
+bw_http_clear_location(bw_http_request_t *r)
+{
+    bw_http_clear_header(r, location);
+}
+
+void
+bw_http_clear_etag(bw_http_request_t *r)
+{
+    bw_http_clear_header(r, etag);
+}
+
+/*
+ * A response whose body is a complex value (return, error_page text):
+ * for redirects the value is the Location.
+ */
+bw_int_t
+bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
+    bw_http_complex_value_t *cv)
+{
+    bw_int_t         rc;
+    bw_str_t         val;
+    bw_buf_t        *b;
+    bw_chain_t       out;
+    bw_table_elt_t  *h;
+
+    if (bw_http_discard_request_body(r) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (cv) {
+        if (bw_http_complex_value(r, cv, &val) != BW_OK) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    } else {
+        val.len = 0;
+        val.data = NULL;
+    }
+
+    if (status == BW_HTTP_MOVED_PERMANENTLY
+        || status == BW_HTTP_MOVED_TEMPORARILY
+        || status == BW_HTTP_SEE_OTHER
+        || status == BW_HTTP_TEMPORARY_REDIRECT
+        || status == BW_HTTP_PERMANENT_REDIRECT)
+    {
+        bw_http_clear_location(r);
+        h = bw_http_add_header_out(r, "Location", &val);
+        if (h == NULL) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        r->headers_out.location = h;
+        return (bw_int_t) status;
+    }
+
+    r->headers_out.status = status;
+
+    if (ct) {
+        r->headers_out.content_type = *ct;
+    } else {
+        bw_http_core_loc_conf_t *clcf;
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+        r->headers_out.content_type = clcf->default_type;
+    }
+
+    bw_http_clear_content_length(r);
+    r->headers_out.content_length_n = val.len;
+
+    rc = bw_http_send_header(r);
+    if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
+        return rc;
+    }
+
+    b = bw_calloc_buf(r->pool);
+    if (b == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = val.data;
+    b->last = val.data + val.len;
+    b->memory = val.len ? 1 : 0;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return bw_http_output_filter(r, &out);
+}

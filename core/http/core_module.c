@@ -1,0 +1,1535 @@
+/*
+ * The http core module: server{}, location{}, listen, server_name and
+ * the per-location settings every request uses (root, timeouts,
+ * keepalive, types, error_page, try_files, ...), with nginx's defaults
+ * and inheritance.
+ */
+
+#include <bw_http.h>
+
+static bw_int_t bw_http_core_preconfiguration(bw_conf_t *cf);
+static bw_int_t bw_http_core_postconfiguration(bw_conf_t *cf);
+static void *bw_http_core_create_main_conf(bw_conf_t *cf);
+static char *bw_http_core_init_main_conf(bw_conf_t *cf, void *conf);
+static void *bw_http_core_create_srv_conf(bw_conf_t *cf);
+static char *bw_http_core_merge_srv_conf(bw_conf_t *cf, void *parent,
+    void *child);
+static void *bw_http_core_create_loc_conf(bw_conf_t *cf);
+static char *bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent,
+    void *child);
+
+static char *bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd,
+    void *dummy);
+static char *bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd,
+    void *dummy);
+static char *bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_server_name(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_root(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_types(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_type(bw_conf_t *cf, bw_command_t *dummy,
+    void *conf);
+static char *bw_http_core_keepalive(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_internal(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_error_page(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_try_files(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_error_log(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_large_buffers(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_compat(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static bw_int_t bw_http_core_try_files_handler(bw_http_request_t *r);
+
+static bw_conf_enum_t  bw_http_core_lingering_close[] = {
+    { bw_string("off"), BW_HTTP_LINGERING_OFF },
+    { bw_string("on"), BW_HTTP_LINGERING_ON },
+    { bw_string("always"), BW_HTTP_LINGERING_ALWAYS },
+    { bw_null_string, 0 }
+};
+
+static bw_conf_enum_t  bw_http_core_if_modified_since[] = {
+    { bw_string("off"), BW_HTTP_IMS_OFF },
+    { bw_string("exact"), BW_HTTP_IMS_EXACT },
+    { bw_string("before"), BW_HTTP_IMS_BEFORE },
+    { bw_null_string, 0 }
+};
+
+#define SRV   BW_HTTP_SRV_CONF_OFFSET
+#define LOC   BW_HTTP_LOC_CONF_OFFSET
+#define MSL   (BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF)
+#define MS    (BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF)
+#define SOFF(f)  offsetof(bw_http_core_srv_conf_t, f)
+#define LOFF(f)  offsetof(bw_http_core_loc_conf_t, f)
+
+static bw_command_t  bw_http_core_commands[] = {
+
+    { bw_string("server"), BW_HTTP_MAIN_CONF|BW_CONF_BLOCK|BW_CONF_NOARGS,
+      bw_http_core_server, 0, 0, NULL },
+    { bw_string("location"),
+      BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_CONF_BLOCK|BW_CONF_TAKE12,
+      bw_http_core_location, SRV, 0, NULL },
+    { bw_string("listen"), BW_HTTP_SRV_CONF|BW_CONF_1MORE,
+      bw_http_core_listen, SRV, 0, NULL },
+    { bw_string("server_name"), BW_HTTP_SRV_CONF|BW_CONF_1MORE,
+      bw_http_core_server_name, SRV, 0, NULL },
+
+    { bw_string("connection_pool_size"), MS|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, SRV, SOFF(connection_pool_size), NULL },
+    { bw_string("request_pool_size"), MS|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, SRV, SOFF(request_pool_size), NULL },
+    { bw_string("client_header_buffer_size"), MS|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, SRV, SOFF(client_header_buffer_size), NULL },
+    { bw_string("large_client_header_buffers"), MS|BW_CONF_TAKE2,
+      bw_http_core_large_buffers, SRV, 0, NULL },
+    { bw_string("client_header_timeout"), MS|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, SRV, SOFF(client_header_timeout), NULL },
+    { bw_string("ignore_invalid_headers"), MS|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, SRV, SOFF(ignore_invalid_headers), NULL },
+    { bw_string("underscores_in_headers"), MS|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, SRV, SOFF(underscores_in_headers), NULL },
+    { bw_string("merge_slashes"), MS|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, SRV, SOFF(merge_slashes), NULL },
+
+    /* the hashes size themselves; accepted so nginx configs load */
+    { bw_string("server_names_hash_max_size"), BW_HTTP_MAIN_CONF|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("server_names_hash_bucket_size"),
+      BW_HTTP_MAIN_CONF|BW_CONF_TAKE1, bw_http_core_compat, 0, 0, NULL },
+    { bw_string("variables_hash_max_size"), BW_HTTP_MAIN_CONF|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("variables_hash_bucket_size"),
+      BW_HTTP_MAIN_CONF|BW_CONF_TAKE1, bw_http_core_compat, 0, 0, NULL },
+    { bw_string("types_hash_max_size"), MSL|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("types_hash_bucket_size"), MSL|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+
+    { bw_string("root"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
+      bw_http_core_root, LOC, 0, NULL },
+    { bw_string("alias"), BW_HTTP_LOC_CONF|BW_CONF_TAKE1,
+      bw_http_core_root, LOC, 0, NULL },
+    { bw_string("types"), MSL|BW_CONF_BLOCK|BW_CONF_NOARGS,
+      bw_http_core_types, LOC, 0, NULL },
+    { bw_string("default_type"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, LOC, LOFF(default_type), NULL },
+    { bw_string("internal"), BW_HTTP_LOC_CONF|BW_CONF_NOARGS,
+      bw_http_core_internal, LOC, 0, NULL },
+    { bw_string("client_max_body_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_off_slot, LOC, LOFF(client_max_body_size), NULL },
+    { bw_string("client_body_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, LOFF(client_body_timeout), NULL },
+    { bw_string("send_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, LOFF(send_timeout), NULL },
+    { bw_string("keepalive_timeout"), MSL|BW_CONF_TAKE12,
+      bw_http_core_keepalive, LOC, 0, NULL },
+    { bw_string("keepalive_requests"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, LOFF(keepalive_requests), NULL },
+    { bw_string("lingering_close"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(lingering_close),
+      bw_http_core_lingering_close },
+    { bw_string("lingering_time"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, LOFF(lingering_time), NULL },
+    { bw_string("lingering_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, LOFF(lingering_timeout), NULL },
+    { bw_string("sendfile"), MSL|BW_HTTP_LIF_CONF|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(sendfile), NULL },
+    { bw_string("tcp_nopush"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(tcp_nopush), NULL },
+    { bw_string("tcp_nodelay"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(tcp_nodelay), NULL },
+    { bw_string("postpone_output"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, LOFF(postpone_output), NULL },
+    { bw_string("server_tokens"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(server_tokens), NULL },
+    { bw_string("etag"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(etag), NULL },
+    { bw_string("if_modified_since"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(if_modified_since),
+      bw_http_core_if_modified_since },
+    { bw_string("absolute_redirect"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(absolute_redirect), NULL },
+    { bw_string("port_in_redirect"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(port_in_redirect), NULL },
+    { bw_string("log_not_found"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(log_not_found), NULL },
+    { bw_string("recursive_error_pages"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(recursive_error_pages), NULL },
+    { bw_string("error_page"), MSL|BW_HTTP_LIF_CONF|BW_CONF_2MORE,
+      bw_http_core_error_page, LOC, 0, NULL },
+    { bw_string("try_files"), BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_CONF_2MORE,
+      bw_http_core_try_files, LOC, 0, NULL },
+    { bw_string("error_log"), MSL|BW_CONF_1MORE,
+      bw_http_core_error_log, LOC, 0, NULL },
+
+    bw_null_command
+};
+
+static bw_http_module_t  bw_http_core_module_ctx = {
+    bw_http_core_preconfiguration,
+    bw_http_core_postconfiguration,
+    bw_http_core_create_main_conf,
+    bw_http_core_init_main_conf,
+    bw_http_core_create_srv_conf,
+    bw_http_core_merge_srv_conf,
+    bw_http_core_create_loc_conf,
+    bw_http_core_merge_loc_conf
+};
+
+bw_module_t  bw_http_core_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_core_module_ctx,
+    bw_http_core_commands, NULL, NULL, NULL, NULL
+};
+
+bw_str_t  bw_http_html_default_types[] = {
+    bw_string("text/html"),
+    bw_null_string
+};
+
+static bw_int_t
+bw_http_core_preconfiguration(bw_conf_t *cf)
+{
+    return bw_http_variables_add_core_vars(cf);
+}
+
+static bw_int_t
+bw_http_core_postconfiguration(bw_conf_t *cf)
+{
+    bw_http_handler_pt        *h;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    h = bw_array_push(&cmcf->phases[BW_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+    *h = bw_http_core_try_files_handler;
+
+    return BW_OK;
+}
+
+static void *
+bw_http_core_create_main_conf(bw_conf_t *cf)
+{
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_pcalloc(cf->pool, sizeof(bw_http_core_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    if (bw_array_init(&cmcf->servers, cf->pool, 4,
+                      sizeof(bw_http_core_srv_conf_t *)) != BW_OK)
+    {
+        return NULL;
+    }
+
+    return cmcf;
+}
+
+static char *
+bw_http_core_init_main_conf(bw_conf_t *cf, void *conf)
+{
+    return BW_CONF_OK;
+}
+
+static void *
+bw_http_core_create_srv_conf(bw_conf_t *cf)
+{
+    bw_http_core_srv_conf_t  *cscf;
+
+    cscf = bw_pcalloc(cf->pool, sizeof(bw_http_core_srv_conf_t));
+    if (cscf == NULL) {
+        return NULL;
+    }
+
+    if (bw_array_init(&cscf->server_names, cf->temp_pool, 4,
+                      sizeof(bw_http_server_name_t)) != BW_OK)
+    {
+        return NULL;
+    }
+
+    cscf->connection_pool_size = BW_CONF_UNSET_SIZE;
+    cscf->request_pool_size = BW_CONF_UNSET_SIZE;
+    cscf->client_header_buffer_size = BW_CONF_UNSET_SIZE;
+    cscf->large_client_header_buffers_num = BW_CONF_UNSET_UINT;
+    cscf->large_client_header_buffers_size = BW_CONF_UNSET_SIZE;
+    cscf->client_header_timeout = BW_CONF_UNSET_MSEC;
+    cscf->ignore_invalid_headers = BW_CONF_UNSET;
+    cscf->underscores_in_headers = BW_CONF_UNSET;
+    cscf->merge_slashes = BW_CONF_UNSET;
+    cscf->file_name = cf->conf_file ? cf->conf_file->name.data : NULL;
+    cscf->line = cf->conf_file ? cf->conf_file->line : 0;
+
+    return cscf;
+}
+
+static char *
+bw_http_core_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
+{
+    bw_http_core_srv_conf_t  *prev = parent;
+    bw_http_core_srv_conf_t  *conf = child;
+    bw_http_server_name_t    *sn;
+
+    bw_conf_merge_size_value(conf->connection_pool_size,
+                             prev->connection_pool_size, 512);
+    bw_conf_merge_size_value(conf->request_pool_size,
+                             prev->request_pool_size, 4096);
+    bw_conf_merge_size_value(conf->client_header_buffer_size,
+                             prev->client_header_buffer_size, 1024);
+    bw_conf_merge_uint_value(conf->large_client_header_buffers_num,
+                             prev->large_client_header_buffers_num, 4);
+    bw_conf_merge_size_value(conf->large_client_header_buffers_size,
+                             prev->large_client_header_buffers_size, 8192);
+    bw_conf_merge_msec_value(conf->client_header_timeout,
+                             prev->client_header_timeout, 60000);
+    bw_conf_merge_value(conf->ignore_invalid_headers,
+                        prev->ignore_invalid_headers, 1);
+    bw_conf_merge_value(conf->underscores_in_headers,
+                        prev->underscores_in_headers, 0);
+    bw_conf_merge_value(conf->merge_slashes, prev->merge_slashes, 1);
+
+    if (conf->large_client_header_buffers_size
+        < conf->connection_pool_size)
+    {
+        return "the \"large_client_header_buffers\" size must be equal "
+               "to or greater than \"connection_pool_size\"";
+    }
+
+    if (conf->server_names.nelts == 0) {
+        /* as nginx: a server without server_name has the name "" */
+        sn = bw_array_push(&conf->server_names);
+        if (sn == NULL) {
+            return BW_CONF_ERROR;
+        }
+        sn->regex = NULL;
+        sn->server = conf;
+        bw_str_set(&sn->name, "");
+    }
+
+    sn = conf->server_names.elts;
+    conf->server_name = sn[0].name;
+
+    return BW_CONF_OK;
+}
+
+static void *
+bw_http_core_create_loc_conf(bw_conf_t *cf)
+{
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = bw_pcalloc(cf->pool, sizeof(bw_http_core_loc_conf_t));
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    clcf->root_set = BW_CONF_UNSET;
+    clcf->internal = BW_CONF_UNSET;
+    clcf->client_max_body_size = BW_CONF_UNSET;
+    clcf->client_body_buffer_size = BW_CONF_UNSET_SIZE;
+    clcf->client_body_timeout = BW_CONF_UNSET_MSEC;
+    clcf->send_timeout = BW_CONF_UNSET_MSEC;
+    clcf->keepalive_timeout = BW_CONF_UNSET_MSEC;
+    clcf->keepalive_header = BW_CONF_UNSET;
+    clcf->keepalive_requests = BW_CONF_UNSET_UINT;
+    clcf->lingering_close = BW_CONF_UNSET_UINT;
+    clcf->lingering_time = BW_CONF_UNSET_MSEC;
+    clcf->lingering_timeout = BW_CONF_UNSET_MSEC;
+    clcf->sendfile = BW_CONF_UNSET;
+    clcf->tcp_nopush = BW_CONF_UNSET;
+    clcf->tcp_nodelay = BW_CONF_UNSET;
+    clcf->postpone_output = BW_CONF_UNSET_SIZE;
+    clcf->server_tokens = BW_CONF_UNSET;
+    clcf->etag = BW_CONF_UNSET;
+    clcf->if_modified_since = BW_CONF_UNSET_UINT;
+    clcf->absolute_redirect = BW_CONF_UNSET;
+    clcf->port_in_redirect = BW_CONF_UNSET;
+    clcf->log_not_found = BW_CONF_UNSET;
+    clcf->recursive_error_pages = BW_CONF_UNSET;
+    clcf->error_pages = BW_CONF_UNSET_PTR;
+    clcf->try_files = BW_CONF_UNSET_PTR;
+
+    return clcf;
+}
+
+static char *
+bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
+{
+    bw_http_core_loc_conf_t  *prev = parent;
+    bw_http_core_loc_conf_t  *conf = child;
+
+    if (conf->root.data == NULL) {
+        conf->alias = prev->alias;
+        conf->root = prev->root;
+        conf->root_cv = prev->root_cv;
+        if (conf->root.data == NULL) {
+            bw_str_set(&conf->root, "html");
+            if (bw_conf_full_name(cf->cycle, &conf->root, 0) != BW_OK) {
+                return BW_CONF_ERROR;
+            }
+        }
+    }
+
+    if (bw_http_merge_types(cf, &conf->types, &conf->types_hash,
+                            &prev->types, &prev->types_hash, NULL) != BW_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    bw_conf_merge_str_value(conf->default_type, prev->default_type,
+                            "text/plain");
+    /* "internal" belongs to its location: never inherited */
+    if (conf->internal == BW_CONF_UNSET) {
+        conf->internal = 0;
+    }
+    bw_conf_merge_off_value(conf->client_max_body_size,
+                            prev->client_max_body_size, 1024 * 1024);
+    bw_conf_merge_size_value(conf->client_body_buffer_size,
+                             prev->client_body_buffer_size, 16 * 1024);
+    bw_conf_merge_msec_value(conf->client_body_timeout,
+                             prev->client_body_timeout, 60000);
+    bw_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
+    bw_conf_merge_msec_value(conf->keepalive_timeout,
+                             prev->keepalive_timeout, 75000);
+    bw_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header,
+                            0);
+    bw_conf_merge_uint_value(conf->keepalive_requests,
+                             prev->keepalive_requests, 1000);
+    bw_conf_merge_uint_value(conf->lingering_close, prev->lingering_close,
+                             BW_HTTP_LINGERING_ON);
+    bw_conf_merge_msec_value(conf->lingering_time, prev->lingering_time,
+                             30000);
+    bw_conf_merge_msec_value(conf->lingering_timeout,
+                             prev->lingering_timeout, 5000);
+    bw_conf_merge_value(conf->sendfile, prev->sendfile, 0);
+    bw_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 0);
+    bw_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
+    bw_conf_merge_size_value(conf->postpone_output, prev->postpone_output,
+                             1460);
+    bw_conf_merge_value(conf->server_tokens, prev->server_tokens, 1);
+    bw_conf_merge_value(conf->etag, prev->etag, 1);
+    bw_conf_merge_uint_value(conf->if_modified_since,
+                             prev->if_modified_since, BW_HTTP_IMS_EXACT);
+    bw_conf_merge_value(conf->absolute_redirect, prev->absolute_redirect, 1);
+    bw_conf_merge_value(conf->port_in_redirect, prev->port_in_redirect, 1);
+    bw_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
+    bw_conf_merge_value(conf->recursive_error_pages,
+                        prev->recursive_error_pages, 0);
+    bw_conf_merge_ptr_value(conf->error_pages, prev->error_pages, NULL);
+    bw_conf_merge_ptr_value(conf->try_files, prev->try_files, NULL);
+
+    if (conf->error_log == NULL) {
+        conf->error_log = prev->error_log ? prev->error_log
+                                          : &cf->cycle->new_log;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
+{
+    char                       *rv;
+    void                       *mconf;
+    bw_uint_t                   m;
+    bw_conf_t                   pcf;
+    bw_http_module_t           *module;
+    bw_http_conf_ctx_t         *ctx, *http_ctx;
+    bw_http_listen_opt_t        lsopt;
+    bw_http_core_srv_conf_t    *cscf, **cscfp;
+    bw_http_core_loc_conf_t    *clcf;
+    bw_http_core_main_conf_t   *cmcf;
+    bw_url_t                    u;
+
+    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
+    if (ctx == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    http_ctx = cf->ctx;
+    ctx->main_conf = http_ctx->main_conf;
+    ctx->srv_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
+    ctx->loc_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
+    if (ctx->srv_conf == NULL || ctx->loc_conf == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    for (m = 0; bw_modules[m]; m++) {
+        if (bw_modules[m]->type != BW_HTTP_MODULE) {
+            continue;
+        }
+        module = bw_modules[m]->ctx;
+
+        if (module->create_srv_conf) {
+            mconf = module->create_srv_conf(cf);
+            if (mconf == NULL) {
+                return BW_CONF_ERROR;
+            }
+            ctx->srv_conf[bw_modules[m]->ctx_index] = mconf;
+        }
+        if (module->create_loc_conf) {
+            mconf = module->create_loc_conf(cf);
+            if (mconf == NULL) {
+                return BW_CONF_ERROR;
+            }
+            ctx->loc_conf[bw_modules[m]->ctx_index] = mconf;
+        }
+    }
+
+    cscf = ctx->srv_conf[bw_http_core_module.ctx_index];
+    cscf->ctx = ctx;
+
+    clcf = ctx->loc_conf[bw_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+
+    cmcf = ctx->main_conf[bw_http_core_module.ctx_index];
+    cscfp = bw_array_push(&cmcf->servers);
+    if (cscfp == NULL) {
+        return BW_CONF_ERROR;
+    }
+    *cscfp = cscf;
+
+    pcf = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = BW_HTTP_SRV_CONF;
+    rv = bw_conf_parse(cf, NULL);
+    *cf = pcf;
+
+    if (rv == BW_CONF_OK && !cscf->listen) {
+        /* as nginx: *:80 as root, *:8000 otherwise */
+        bw_memzero(&u, sizeof(u));
+        bw_str_set(&u.url, "*:80");
+        if (geteuid() != 0) {
+            bw_str_set(&u.url, "*:8000");
+        }
+        u.listen = 1;
+        if (bw_parse_url(cf->pool, &u) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+
+        bw_memzero(&lsopt, sizeof(lsopt));
+        lsopt.sockaddr = u.sockaddr;
+        lsopt.socklen = u.socklen;
+        lsopt.backlog = 511;
+        lsopt.rcvbuf = -1;
+        lsopt.sndbuf = -1;
+        lsopt.addr_text = u.url;
+
+        if (bw_http_add_listen(cf, cscf, &lsopt) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    return rv;
+}
+
+static char *
+bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
+{
+    char                      *rv;
+    u_char                    *mod;
+    void                      *mconf;
+    size_t                     len;
+    bw_str_t                  *value, *name;
+    bw_uint_t                  m;
+    bw_conf_t                  save;
+    bw_http_module_t          *module;
+    bw_http_conf_ctx_t        *ctx, *pctx;
+    bw_http_core_srv_conf_t   *cscf;
+    bw_http_core_loc_conf_t   *clcf, *pclcf, **clcfp;
+    bw_regex_compile_t         rc;
+
+    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
+    if (ctx == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    pctx = cf->ctx;
+    ctx->main_conf = pctx->main_conf;
+    ctx->srv_conf = pctx->srv_conf;
+    ctx->loc_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
+    if (ctx->loc_conf == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    for (m = 0; bw_modules[m]; m++) {
+        if (bw_modules[m]->type != BW_HTTP_MODULE) {
+            continue;
+        }
+        module = bw_modules[m]->ctx;
+        if (module->create_loc_conf) {
+            mconf = module->create_loc_conf(cf);
+            if (mconf == NULL) {
+                return BW_CONF_ERROR;
+            }
+            ctx->loc_conf[bw_modules[m]->ctx_index] = mconf;
+        }
+    }
+
+    clcf = ctx->loc_conf[bw_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 3) {
+        mod = value[1].data;
+        len = value[1].len;
+        name = &value[2];
+
+        if (len == 1 && mod[0] == '=') {
+            clcf->name = *name;
+            clcf->exact_match = 1;
+
+        } else if (len == 2 && mod[0] == '^' && mod[1] == '~') {
+            clcf->name = *name;
+            clcf->noregex = 1;
+
+        } else if ((len == 1 && mod[0] == '~')
+                   || (len == 2 && mod[0] == '~' && mod[1] == '*'))
+        {
+            bw_memzero(&rc, sizeof(rc));
+            rc.pattern = *name;
+            rc.pool = cf->pool;
+            rc.options = (len == 2) ? BW_REGEX_CASELESS : 0;
+            if (bw_regex_compile(&rc) != BW_OK) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s",
+                                  (int) rc.err.len, rc.err.data);
+                return BW_CONF_ERROR;
+            }
+            clcf->regex = rc.regex;
+            clcf->name = *name;
+
+        } else {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid location modifier \"%s\"",
+                              value[1].data);
+            return BW_CONF_ERROR;
+        }
+
+    } else {
+        name = &value[1];
+
+        if (name->data[0] == '=') {
+            clcf->name.len = name->len - 1;
+            clcf->name.data = name->data + 1;
+            clcf->exact_match = 1;
+
+        } else if (name->data[0] == '^' && name->len > 1
+                   && name->data[1] == '~')
+        {
+            clcf->name.len = name->len - 2;
+            clcf->name.data = name->data + 2;
+            clcf->noregex = 1;
+
+        } else if (name->data[0] == '~') {
+            bw_memzero(&rc, sizeof(rc));
+            rc.pool = cf->pool;
+            if (name->len > 1 && name->data[1] == '*') {
+                rc.pattern.len = name->len - 2;
+                rc.pattern.data = name->data + 2;
+                rc.options = BW_REGEX_CASELESS;
+            } else {
+                rc.pattern.len = name->len - 1;
+                rc.pattern.data = name->data + 1;
+            }
+            if (bw_regex_compile(&rc) != BW_OK) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s",
+                                  (int) rc.err.len, rc.err.data);
+                return BW_CONF_ERROR;
+            }
+            clcf->regex = rc.regex;
+            clcf->name = rc.pattern;
+
+        } else {
+            clcf->name = *name;
+            if (name->data[0] == '@') {
+                clcf->named = 1;
+            }
+        }
+    }
+
+    pclcf = pctx->loc_conf[bw_http_core_module.ctx_index];
+    cscf = pctx->srv_conf[bw_http_core_module.ctx_index];
+
+    if (cf->cmd_type == BW_HTTP_LOC_CONF) {
+        /* nested */
+        if (pclcf->exact_match) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "location \"%.*s\" cannot be inside "
+                              "the exact location \"%.*s\"",
+                              (int) clcf->name.len, clcf->name.data,
+                              (int) pclcf->name.len, pclcf->name.data);
+            return BW_CONF_ERROR;
+        }
+        if (pclcf->named) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "location \"%.*s\" cannot be inside "
+                              "the named location \"%.*s\"",
+                              (int) clcf->name.len, clcf->name.data,
+                              (int) pclcf->name.len, pclcf->name.data);
+            return BW_CONF_ERROR;
+        }
+        if (clcf->named) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "named location \"%.*s\" can be "
+                              "on the server level only",
+                              (int) clcf->name.len, clcf->name.data);
+            return BW_CONF_ERROR;
+        }
+        if (!clcf->regex && !pclcf->regex
+            && (clcf->name.len < pclcf->name.len
+                || memcmp(clcf->name.data, pclcf->name.data,
+                          pclcf->name.len) != 0))
+        {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "location \"%.*s\" is outside location "
+                              "\"%.*s\"", (int) clcf->name.len,
+                              clcf->name.data, (int) pclcf->name.len,
+                              pclcf->name.data);
+            return BW_CONF_ERROR;
+        }
+    }
+
+    if (clcf->named) {
+        if (cscf->named_locations == NULL) {
+            cscf->named_locations = bw_array_create(cf->pool, 2,
+                                        sizeof(bw_http_core_loc_conf_t *));
+            if (cscf->named_locations == NULL) {
+                return BW_CONF_ERROR;
+            }
+        }
+        clcfp = bw_array_push(cscf->named_locations);
+    } else {
+        if (pclcf->locations == NULL) {
+            pclcf->locations = bw_array_create(cf->pool, 4,
+                                   sizeof(bw_http_core_loc_conf_t *));
+            if (pclcf->locations == NULL) {
+                return BW_CONF_ERROR;
+            }
+        }
+        clcfp = bw_array_push(pclcf->locations);
+    }
+    if (clcfp == NULL) {
+        return BW_CONF_ERROR;
+    }
+    *clcfp = clcf;
+
+    save = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = BW_HTTP_LOC_CONF;
+    rv = bw_conf_parse(cf, NULL);
+    *cf = save;
+
+    return rv;
+}
+
+static char *
+bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_srv_conf_t  *cscf = conf;
+    bw_str_t                 *value, s;
+    bw_uint_t                 i;
+    bw_int_t                  n;
+    bw_url_t                  u;
+    bw_http_listen_opt_t      lsopt;
+
+    cscf->listen = 1;
+    value = cf->args->elts;
+
+    bw_memzero(&u, sizeof(u));
+    u.url = value[1];
+    u.listen = 1;
+    u.default_port = 80;
+
+    if (bw_parse_url(cf->pool, &u) != BW_OK) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%s in \"%.*s\" of the "
+                          "\"listen\" directive", u.err,
+                          (int) u.url.len, u.url.data);
+        return BW_CONF_ERROR;
+    }
+
+    bw_memzero(&lsopt, sizeof(lsopt));
+    lsopt.sockaddr = u.sockaddr;
+    lsopt.socklen = u.socklen;
+    lsopt.backlog = 511;
+    lsopt.rcvbuf = -1;
+    lsopt.sndbuf = -1;
+    lsopt.ipv6only = 1;
+    lsopt.addr_text.data = bw_pnalloc(cf->pool, BW_SOCKADDR_STRLEN);
+    if (lsopt.addr_text.data == NULL) {
+        return BW_CONF_ERROR;
+    }
+    lsopt.addr_text.len = bw_sock_ntop(&u.sockaddr.sockaddr, u.socklen,
+                                       lsopt.addr_text.data,
+                                       BW_SOCKADDR_STRLEN, 1);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (bw_str_eq_lit(&value[i], "default_server")
+            || bw_str_eq_lit(&value[i], "default"))
+        {
+            lsopt.default_server = 1;
+            continue;
+        }
+
+        if (bw_str_eq_lit(&value[i], "bind")) {
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (bw_str_eq_lit(&value[i], "reuseport")) {
+            lsopt.reuseport = 1;
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (bw_str_eq_lit(&value[i], "deferred")) {
+            lsopt.deferred_accept = 1;
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (value[i].len > 8 && memcmp(value[i].data, "backlog=", 8) == 0) {
+            n = bw_atoi(value[i].data + 8, value[i].len - 8);
+            if (n == BW_ERROR || n == 0) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid backlog \"%s\"", value[i].data);
+                return BW_CONF_ERROR;
+            }
+            lsopt.backlog = (int) n;
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (value[i].len > 7 && memcmp(value[i].data, "rcvbuf=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+            n = bw_parse_size(&s);
+            if (n == BW_ERROR) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid rcvbuf \"%s\"", value[i].data);
+                return BW_CONF_ERROR;
+            }
+            lsopt.rcvbuf = (int) n;
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (value[i].len > 7 && memcmp(value[i].data, "sndbuf=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+            n = bw_parse_size(&s);
+            if (n == BW_ERROR) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid sndbuf \"%s\"", value[i].data);
+                return BW_CONF_ERROR;
+            }
+            lsopt.sndbuf = (int) n;
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (value[i].len > 9 && memcmp(value[i].data, "ipv6only=", 9) == 0) {
+            if (bw_strncasecmp(value[i].data + 9, (u_char *) "on", 2) == 0
+                && value[i].len == 11)
+            {
+                lsopt.ipv6only = 1;
+            } else if (value[i].len == 12
+                       && bw_strncasecmp(value[i].data + 9, (u_char *) "off",
+                                         3) == 0)
+            {
+                lsopt.ipv6only = 0;
+            } else {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid ipv6only flags \"%s\"",
+                                  value[i].data + 9);
+                return BW_CONF_ERROR;
+            }
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+        }
+
+        if (value[i].len > 13
+            && memcmp(value[i].data, "so_keepalive=", 13) == 0)
+        {
+            u_char  *p = value[i].data + 13, *end, *q;
+            int      vals[3] = { 0, 0, 0 }, k;
+
+            end = value[i].data + value[i].len;
+            if (bw_str_eq_lit(&value[i], "so_keepalive=on")) {
+                lsopt.so_keepalive = 1;
+            } else if (bw_str_eq_lit(&value[i], "so_keepalive=off")) {
+                lsopt.so_keepalive = 2;
+            } else {
+                for (k = 0; k < 3; k++) {
+                    q = memchr(p, ':', end - p);
+                    if (q == NULL) {
+                        q = end;
+                    }
+                    if (q > p) {
+                        s.data = p;
+                        s.len = q - p;
+                        n = (k == 2) ? bw_atoi(p, q - p)
+                                     : bw_parse_time(&s, 1);
+                        if (n == BW_ERROR || n == 0) {
+                            goto invalid_so_keepalive;
+                        }
+                        vals[k] = (int) n;
+                    }
+                    if (q == end) {
+                        break;
+                    }
+                    p = q + 1;
+                }
+                if (vals[0] == 0 && vals[1] == 0 && vals[2] == 0) {
+                    goto invalid_so_keepalive;
+                }
+                lsopt.so_keepalive = 1;
+                lsopt.tcp_keepidle = vals[0];
+                lsopt.tcp_keepintvl = vals[1];
+                lsopt.tcp_keepcnt = vals[2];
+            }
+            lsopt.set = 1;
+            lsopt.bind = 1;
+            continue;
+
+        invalid_so_keepalive:
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid so_keepalive value: \"%s\"",
+                              value[i].data + 13);
+            return BW_CONF_ERROR;
+        }
+
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "invalid parameter \"%s\"", value[i].data);
+        return BW_CONF_ERROR;
+    }
+
+    if (bw_http_add_listen(cf, cscf, &lsopt) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_server_name(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_srv_conf_t  *cscf = conf;
+    bw_str_t                 *value;
+    bw_uint_t                 i;
+    bw_http_server_name_t    *sn;
+    bw_regex_compile_t        rc;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        sn = bw_array_push(&cscf->server_names);
+        if (sn == NULL) {
+            return BW_CONF_ERROR;
+        }
+        sn->regex = NULL;
+        sn->server = cscf;
+
+        if (bw_str_caseeq_lit(&value[i], "$hostname")) {
+            char host[256];
+            if (gethostname(host, sizeof(host)) == -1) {
+                return "gethostname() failed";
+            }
+            host[sizeof(host) - 1] = '\0';
+            sn->name.len = strlen(host);
+            sn->name.data = bw_pnalloc(cf->pool, sn->name.len);
+            if (sn->name.data == NULL) {
+                return BW_CONF_ERROR;
+            }
+            bw_strlow(sn->name.data, (u_char *) host, sn->name.len);
+            continue;
+        }
+
+        if (value[i].len && value[i].data[0] == '~') {
+            bw_memzero(&rc, sizeof(rc));
+            rc.pattern.len = value[i].len - 1;
+            rc.pattern.data = value[i].data + 1;
+            rc.pool = cf->pool;
+            rc.options = BW_REGEX_CASELESS;
+            if (bw_regex_compile(&rc) != BW_OK) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s",
+                                  (int) rc.err.len, rc.err.data);
+                return BW_CONF_ERROR;
+            }
+            sn->regex = rc.regex;
+            sn->name = value[i];
+            continue;
+        }
+
+        if (memchr(value[i].data, '/', value[i].len)) {
+            bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                              "server name \"%s\" has suspicious symbols",
+                              value[i].data);
+        }
+
+        sn->name.len = value[i].len;
+        sn->name.data = bw_pnalloc(cf->pool, value[i].len);
+        if (sn->name.data == NULL) {
+            return BW_CONF_ERROR;
+        }
+        bw_strlow(sn->name.data, value[i].data, value[i].len);
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_root(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+    bw_str_t                 *value;
+    bw_uint_t                 alias;
+
+    alias = (cmd->name.len == sizeof("alias") - 1);
+    value = cf->args->elts;
+
+    if (clcf->root.data) {
+        if ((clcf->alias != 0) == alias) {
+            return "is duplicate";
+        }
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "\"%.*s\" directive is duplicate, "
+                          "\"%s\" directive was specified earlier",
+                          (int) cmd->name.len, cmd->name.data,
+                          clcf->alias ? "alias" : "root");
+        return BW_CONF_ERROR;
+    }
+
+    if (clcf->named && alias) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "the \"alias\" directive cannot be used "
+                          "inside the named location");
+        return BW_CONF_ERROR;
+    }
+
+    if ((value[1].len >= 14
+         && memcmp(value[1].data, "$document_root", 14) == 0)
+        || (value[1].len >= 14
+            && memcmp(value[1].data, "$realpath_root", 14) == 0))
+    {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "the $document_root variable cannot be used "
+                          "in the \"%.*s\" directive",
+                          (int) cmd->name.len, cmd->name.data);
+        return BW_CONF_ERROR;
+    }
+
+    clcf->root = value[1];
+    clcf->alias = alias ? (clcf->name.len ? clcf->name.len : 1) : 0;
+
+    if (!alias && clcf->root.len > 0
+        && clcf->root.data[clcf->root.len - 1] == '/')
+    {
+        clcf->root.len--;
+    }
+
+    if (bw_http_script_variables_count(&clcf->root)) {
+        clcf->root_cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
+        if (clcf->root_cv == NULL
+            || bw_http_compile_complex_value(cf, clcf->root_cv, &clcf->root)
+               != BW_OK)
+        {
+            return BW_CONF_ERROR;
+        }
+        return BW_CONF_OK;
+    }
+
+    if (bw_conf_full_name(cf->cycle, &clcf->root, 0) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_types(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+    char                     *rv;
+    bw_conf_t                 save;
+
+    if (clcf->types == NULL) {
+        clcf->types = bw_array_create(cf->pool, 64, sizeof(bw_hash_key_t));
+        if (clcf->types == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    save = *cf;
+    cf->handler = bw_http_core_type;
+    cf->handler_conf = conf;
+    rv = bw_conf_parse(cf, NULL);
+    *cf = save;
+
+    return rv;
+}
+
+static char *
+bw_http_core_type(bw_conf_t *cf, bw_command_t *dummy, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+    bw_str_t                 *value, *content_type, file;
+    bw_uint_t                 i, n;
+    bw_hash_key_t            *type;
+    u_char                   *lc;
+
+    value = cf->args->elts;
+
+    if (bw_str_eq_lit(&value[0], "include")) {
+        if (cf->args->nelts != 2) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid number of arguments"
+                              " in \"include\" directive");
+            return BW_CONF_ERROR;
+        }
+        file = value[1];
+        if (bw_conf_full_name(cf->cycle, &file, 1) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+        return bw_conf_parse(cf, &file);
+    }
+
+    if (cf->args->nelts < 2) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "invalid number of arguments in \"%s\" type",
+                          value[0].data);
+        return BW_CONF_ERROR;
+    }
+
+    content_type = bw_palloc(cf->pool, sizeof(bw_str_t));
+    if (content_type == NULL) {
+        return BW_CONF_ERROR;
+    }
+    *content_type = value[0];
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        lc = bw_pnalloc(cf->pool, value[i].len);
+        if (lc == NULL) {
+            return BW_CONF_ERROR;
+        }
+        bw_strlow(lc, value[i].data, value[i].len);
+
+        type = clcf->types->elts;
+        for (n = 0; n < clcf->types->nelts; n++) {
+            if (type[n].key.len == value[i].len
+                && memcmp(type[n].key.data, lc, value[i].len) == 0)
+            {
+                bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                                  "duplicate extension \"%s\", "
+                                  "content type: \"%s\", "
+                                  "previous content type: \"%.*s\"",
+                                  value[i].data, content_type->data,
+                                  (int) ((bw_str_t *) type[n].value)->len,
+                                  ((bw_str_t *) type[n].value)->data);
+                type[n].value = content_type;
+                goto next;
+            }
+        }
+
+        type = bw_array_push(clcf->types);
+        if (type == NULL) {
+            return BW_CONF_ERROR;
+        }
+        type->key.data = lc;
+        type->key.len = value[i].len;
+        type->value = content_type;
+
+    next:
+        continue;
+    }
+
+    return BW_CONF_OK;
+}
+
+/* types{} are inherited whole: a level with its own types{} replaces. */
+bw_int_t
+bw_http_merge_types(bw_conf_t *cf, bw_array_t **keys, bw_hash_t **types_hash,
+    bw_array_t **prev_keys, bw_hash_t **prev_types_hash,
+    bw_str_t *default_types)
+{
+    static bw_str_t  html = bw_string("text/html");
+    static bw_str_t  gif = bw_string("image/gif");
+    static bw_str_t  jpeg = bw_string("image/jpeg");
+    bw_hash_key_t   *k;
+
+    if (*keys) {
+        *types_hash = bw_palloc(cf->pool, sizeof(bw_hash_t));
+        if (*types_hash == NULL
+            || bw_hash_build(*types_hash, cf->pool, (*keys)->elts,
+                             (*keys)->nelts) == BW_ERROR)
+        {
+            return BW_ERROR;
+        }
+        return BW_OK;
+    }
+
+    if (*prev_types_hash == NULL) {
+        if (*prev_keys == NULL) {
+            /* nginx's built-in default when no types{} is given */
+            *prev_keys = bw_array_create(cf->pool, 3, sizeof(bw_hash_key_t));
+            if (*prev_keys == NULL) {
+                return BW_ERROR;
+            }
+            k = bw_array_push_n(*prev_keys, 3);
+            if (k == NULL) {
+                return BW_ERROR;
+            }
+            bw_str_set(&k[0].key, "html"); k[0].value = &html;
+            bw_str_set(&k[1].key, "gif");  k[1].value = &gif;
+            bw_str_set(&k[2].key, "jpg");  k[2].value = &jpeg;
+        }
+
+        *prev_types_hash = bw_palloc(cf->pool, sizeof(bw_hash_t));
+        if (*prev_types_hash == NULL
+            || bw_hash_build(*prev_types_hash, cf->pool, (*prev_keys)->elts,
+                             (*prev_keys)->nelts) == BW_ERROR)
+        {
+            return BW_ERROR;
+        }
+    }
+
+    *keys = *prev_keys;
+    *types_hash = *prev_types_hash;
+    return BW_OK;
+}
+
+static char *
+bw_http_core_keepalive(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+    bw_str_t                 *value;
+    bw_int_t                  n;
+
+    if (clcf->keepalive_timeout != BW_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = bw_parse_time(&value[1], 0);
+    if (n == BW_ERROR) {
+        return "invalid value";
+    }
+    clcf->keepalive_timeout = (bw_msec_t) n;
+
+    if (cf->args->nelts == 3) {
+        n = bw_parse_time(&value[2], 1);
+        if (n == BW_ERROR) {
+            return "invalid value";
+        }
+        clcf->keepalive_header = n;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_internal(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+
+    if (clcf->internal != BW_CONF_UNSET) {
+        return "is duplicate";
+    }
+    clcf->internal = 1;
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_large_buffers(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_srv_conf_t  *cscf = conf;
+    bw_str_t                 *value;
+    bw_int_t                  n;
+    ssize_t                   size;
+
+    if (cscf->large_client_header_buffers_num != BW_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = bw_atoi(value[1].data, value[1].len);
+    if (n == BW_ERROR || n == 0) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "invalid value \"%s\"", value[1].data);
+        return BW_CONF_ERROR;
+    }
+
+    size = bw_parse_size(&value[2]);
+    if (size == BW_ERROR || size == 0) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "invalid value \"%s\"", value[2].data);
+        return BW_CONF_ERROR;
+    }
+
+    cscf->large_client_header_buffers_num = (bw_uint_t) n;
+    cscf->large_client_header_buffers_size = (size_t) size;
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_error_page(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+    bw_str_t                 *value, uri;
+    bw_uint_t                 i, n;
+    bw_int_t                  overwrite;
+    bw_http_err_page_t       *err;
+
+    if (clcf->error_pages == NULL || clcf->error_pages == BW_CONF_UNSET_PTR) {
+        clcf->error_pages = bw_array_create(cf->pool, 4,
+                                            sizeof(bw_http_err_page_t));
+        if (clcf->error_pages == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+    i = cf->args->nelts - 2;
+
+    if (value[i].data[0] == '=') {
+        if (i == 1) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid value \"%s\"", value[i].data);
+            return BW_CONF_ERROR;
+        }
+        if (value[i].len > 1) {
+            overwrite = bw_atoi(&value[i].data[1], value[i].len - 1);
+            if (overwrite == BW_ERROR) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid value \"%s\"", value[i].data);
+                return BW_CONF_ERROR;
+            }
+        } else {
+            overwrite = 0;
+        }
+        n = 2;
+    } else {
+        overwrite = -1;
+        n = 1;
+    }
+
+    uri = value[cf->args->nelts - 1];
+
+    for (i = 1; i < cf->args->nelts - n; i++) {
+        err = bw_array_push(clcf->error_pages);
+        if (err == NULL) {
+            return BW_CONF_ERROR;
+        }
+
+        err->status = bw_atoi(value[i].data, value[i].len);
+        if (err->status == BW_ERROR || err->status == 499) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid value \"%s\"", value[i].data);
+            return BW_CONF_ERROR;
+        }
+        if (err->status < 300 || err->status > 599) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "value \"%s\" must be between 300 and 599",
+                              value[i].data);
+            return BW_CONF_ERROR;
+        }
+
+        err->overwrite = overwrite;
+
+        if (bw_http_compile_complex_value(cf, &err->value, &uri) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_try_files(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+    bw_str_t                 *value;
+    bw_uint_t                 i, n;
+    bw_int_t                  code;
+    bw_http_try_file_t       *tf;
+
+    if (clcf->try_files != BW_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    clcf->try_files = bw_array_create(cf->pool, cf->args->nelts - 1,
+                                      sizeof(bw_http_try_file_t));
+    if (clcf->try_files == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    n = cf->args->nelts;
+
+    for (i = 1; i < n; i++) {
+        tf = bw_array_push(clcf->try_files);
+        if (tf == NULL) {
+            return BW_CONF_ERROR;
+        }
+        bw_memzero(tf, sizeof(*tf));
+
+        if (i == n - 1 && value[i].len > 1 && value[i].data[0] == '=') {
+            code = bw_atoi(value[i].data + 1, value[i].len - 1);
+            if (code == BW_ERROR || code > 999) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid code \"%s\"", value[i].data);
+                return BW_CONF_ERROR;
+            }
+            tf->code = (bw_uint_t) code;
+            continue;
+        }
+
+        if (i < n - 1 && value[i].len > 1
+            && value[i].data[value[i].len - 1] == '/')
+        {
+            tf->test_dir = 1;
+        }
+
+        if (bw_http_compile_complex_value(cf, &tf->value, &value[i])
+            != BW_OK)
+        {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_core_error_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+
+    if (clcf->error_log) {
+        return "is duplicate";
+    }
+
+    clcf->error_log = bw_pcalloc(cf->pool, sizeof(bw_log_t));
+    if (clcf->error_log == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    return bw_log_set_log(cf, clcf->error_log);
+}
+
+static char *
+bw_http_core_compat(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    return BW_CONF_OK;
+}
+
+/*
+ * try_files: the first existing file wins (the request goes on with
+ * that URI), else the last argument is an internal redirect, a named
+ * location or =code. Checking existence with stat() blocks on a slow
+ * disk, as it does in nginx without open_file_cache.
+ */
+static bw_int_t
+bw_http_core_try_files_handler(bw_http_request_t *r)
+{
+    u_char                   *path;
+    size_t                    root;
+    bw_str_t                  name, value, args;
+    bw_uint_t                 i, n;
+    struct stat               st;
+    bw_http_try_file_t       *tf;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->try_files == NULL) {
+        return BW_DECLINED;
+    }
+
+    tf = clcf->try_files->elts;
+    n = clcf->try_files->nelts;
+
+    for (i = 0; i < n; i++) {
+
+        if (tf[i].code) {
+            return (bw_int_t) tf[i].code;
+        }
+
+        if (bw_http_complex_value(r, &tf[i].value, &value) != BW_OK) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (i == n - 1) {
+            /* the fallback */
+            if (value.len && value.data[0] == '@') {
+                (void) bw_http_named_location(r, &value);
+            } else {
+                bw_http_split_args(r, &value, &args);
+                (void) bw_http_internal_redirect(r, &value, &args);
+            }
+            bw_http_finalize_request(r, BW_DONE);
+            return BW_DONE;
+        }
+
+        if (value.len == 0 || value.data[0] != '/') {
+            continue;
+        }
+
+        if (memchr(value.data, '\0', value.len)) {
+            continue;
+        }
+
+        /* map "value" as if it were the URI */
+        {
+            bw_str_t  saved = r->uri;
+            size_t    vlen = value.len;
+
+            if (tf[i].test_dir && vlen > 1) {
+                vlen--;
+            }
+
+            r->uri.data = value.data;
+            r->uri.len = vlen;
+            path = bw_http_map_uri_to_path(r, &name, &root, 0);
+            r->uri = saved;
+            if (path == NULL) {
+                return BW_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        if (stat((char *) name.data, &st) == -1) {
+            continue;
+        }
+
+        if (tf[i].test_dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+            continue;
+        }
+
+        /* go on with the URI that was found; "$uri/" keeps its slash so
+         * that the index module serves the directory */
+        r->uri = value;
+        bw_http_set_exten(r);
+        return BW_DECLINED;
+    }
+
+    return BW_DECLINED;
+}

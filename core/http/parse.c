@@ -1,0 +1,716 @@
+/*
+ * HTTP/1.x parsing: the request line, header lines, chunked bodies, URI
+ * normalisation and Host validation. These are pure functions over
+ * bytes (no I/O, no allocation except where a pool is passed) so that
+ * they are unit-tested and fuzzed directly.
+ *
+ * The parser is strict where leniency enables request smuggling or
+ * path confusion: bare CR, obs-fold, control bytes, whitespace before
+ * the colon and malformed chunk framing are all errors.
+ */
+
+#include <bw_http.h>
+
+/* RFC 9110 token characters */
+static const u_char  bw_tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+typedef struct {
+    const char  *name;
+    size_t       len;
+    bw_uint_t    method;
+} bw_http_method_name_t;
+
+static const bw_http_method_name_t  bw_http_methods[] = {
+    { "GET", 3, BW_HTTP_GET },
+    { "HEAD", 4, BW_HTTP_HEAD },
+    { "POST", 4, BW_HTTP_POST },
+    { "PUT", 3, BW_HTTP_PUT },
+    { "DELETE", 6, BW_HTTP_DELETE },
+    { "OPTIONS", 7, BW_HTTP_OPTIONS },
+    { "PATCH", 5, BW_HTTP_PATCH },
+    { "TRACE", 5, BW_HTTP_TRACE },
+    { "CONNECT", 7, BW_HTTP_CONNECT },
+    { NULL, 0, 0 }
+};
+
+bw_int_t
+bw_http_parse_method(bw_str_t *name)
+{
+    const bw_http_method_name_t  *m;
+
+    for (m = bw_http_methods; m->name; m++) {
+        if (m->len == name->len && memcmp(m->name, name->data, m->len) == 0) {
+            return (bw_int_t) m->method;
+        }
+    }
+    return BW_HTTP_UNKNOWN;
+}
+
+/*
+ * Parse "METHOD SP target SP HTTP/x.y CRLF" starting at p. Returns
+ * BW_OK (and *next past the line), BW_AGAIN when no full line is there
+ * yet, or the HTTP status to answer with.
+ */
+bw_int_t
+bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
+    u_char **next)
+{
+    u_char    *lf, *le, *m, *t, *te, *v, *h;
+    bw_uint_t  i;
+
+    /* RFC 9112 2.2: ignore empty lines before the request line */
+    for (i = 0; i < 4 && p < end && (*p == '\r' || *p == '\n'); i++) {
+        if (*p == '\r') {
+            if (p + 1 >= end) {
+                return BW_AGAIN;
+            }
+            if (p[1] != '\n') {
+                return BW_HTTP_BAD_REQUEST;
+            }
+            p += 2;
+        } else {
+            p++;
+        }
+    }
+
+    lf = memchr(p, '\n', end - p);
+    if (lf == NULL) {
+        return BW_AGAIN;
+    }
+
+    le = (lf > p && lf[-1] == '\r') ? lf - 1 : lf;
+
+    if (memchr(p, '\r', le - p)) {
+        return BW_HTTP_BAD_REQUEST;     /* bare CR */
+    }
+
+    r->request_line.data = p;
+    r->request_line.len = le - p;
+
+    /* method */
+    for (m = p; m < le && *m != ' '; m++) {
+        if ((*m < 'A' || *m > 'Z') && *m != '_' && *m != '-') {
+            return BW_HTTP_BAD_REQUEST;
+        }
+    }
+    if (m == p || m >= le || m - p > 32) {
+        return BW_HTTP_BAD_REQUEST;
+    }
+
+    r->method_name.data = p;
+    r->method_name.len = m - p;
+    r->method = (bw_uint_t) bw_http_parse_method(&r->method_name);
+
+    /* target: visible ASCII only */
+    t = m + 1;
+    for (te = t; te < le && *te != ' '; te++) {
+        if (*te < 0x21 || *te > 0x7e || *te == '#') {
+            return BW_HTTP_BAD_REQUEST;
+        }
+    }
+    if (te == t) {
+        return BW_HTTP_BAD_REQUEST;
+    }
+    if (te >= le) {
+        return BW_HTTP_BAD_REQUEST;     /* HTTP/0.9 is not served */
+    }
+
+    /* version */
+    v = te + 1;
+    if (le - v != 8 || memcmp(v, "HTTP/", 5) != 0
+        || v[5] < '0' || v[5] > '9' || v[6] != '.'
+        || v[7] < '0' || v[7] > '9')
+    {
+        return BW_HTTP_BAD_REQUEST;
+    }
+
+    r->http_protocol.data = v;
+    r->http_protocol.len = 8;
+
+    if (v[5] == '0') {
+        return BW_HTTP_BAD_REQUEST;
+    }
+    if (v[5] > '1') {
+        return BW_HTTP_VERSION_NOT_SUPPORTED;
+    }
+    r->http_version = (v[7] == '0') ? BW_HTTP_VERSION_10
+                                    : BW_HTTP_VERSION_11;
+
+    r->unparsed_uri.data = t;
+    r->unparsed_uri.len = te - t;
+
+    if (*t == '/') {
+        /* origin-form */
+
+    } else if (te - t == 1 && *t == '*') {
+        if (r->method != BW_HTTP_OPTIONS) {
+            return BW_HTTP_BAD_REQUEST;
+        }
+
+    } else if ((te - t > 7 && bw_strncasecmp(t, (u_char *) "http://", 7) == 0)
+               || (te - t > 8
+                   && bw_strncasecmp(t, (u_char *) "https://", 8) == 0))
+    {
+        /* absolute-form: the authority replaces Host (RFC 9112 3.2.2) */
+        h = (u_char *) memchr(t, ':', te - t) + 3;
+        r->schema.data = t;
+        r->schema.len = h - 3 - t;
+        r->host.data = h;
+        while (h < te && *h != '/' && *h != '?') {
+            if (*h == '@') {
+                return BW_HTTP_BAD_REQUEST;   /* no userinfo */
+            }
+            h++;
+        }
+        r->host.len = h - r->host.data;
+        if (r->host.len == 0) {
+            return BW_HTTP_BAD_REQUEST;
+        }
+        if (h == te || *h == '?') {
+            /* "http://host" or "http://host?a": the path is "/" */
+            r->unparsed_uri.data = h;
+            r->unparsed_uri.len = te - h;
+        } else {
+            r->unparsed_uri.data = h;
+            r->unparsed_uri.len = te - h;
+        }
+
+    } else if (r->method == BW_HTTP_CONNECT) {
+        return BW_HTTP_NOT_ALLOWED;
+
+    } else {
+        return BW_HTTP_BAD_REQUEST;
+    }
+
+    *next = lf + 1;
+    return BW_OK;
+}
+
+/*
+ * One header line at *pos. Returns BW_OK with r->header_* set,
+ * BW_HTTP_PARSE_HEADER_DONE at the empty line, BW_AGAIN for an
+ * incomplete line, BW_DECLINED for a header to ignore (underscore in the
+ * name when not allowed), or BW_HTTP_BAD_REQUEST.
+ */
+bw_int_t
+bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
+    bw_uint_t allow_underscores)
+{
+    u_char    *p, *lf, *le, *n, *v, *ve;
+    bw_uint_t  ignore;
+
+    p = *pos;
+
+    if (p >= end) {
+        return BW_AGAIN;
+    }
+
+    if (*p == '\r') {
+        if (p + 1 >= end) {
+            return BW_AGAIN;
+        }
+        if (p[1] != '\n') {
+            return BW_HTTP_BAD_REQUEST;
+        }
+        *pos = p + 2;
+        return BW_HTTP_PARSE_HEADER_DONE;
+    }
+
+    if (*p == '\n') {
+        *pos = p + 1;
+        return BW_HTTP_PARSE_HEADER_DONE;
+    }
+
+    if (*p == ' ' || *p == '\t') {
+        return BW_HTTP_BAD_REQUEST;     /* obs-fold */
+    }
+
+    lf = memchr(p, '\n', end - p);
+    if (lf == NULL) {
+        return BW_AGAIN;
+    }
+    le = (lf[-1] == '\r') ? lf - 1 : lf;
+
+    ignore = 0;
+    for (n = p; n < le && *n != ':'; n++) {
+        if (!bw_tchar[*n]) {
+            return BW_HTTP_BAD_REQUEST;
+        }
+        if (*n == '_' && !allow_underscores) {
+            ignore = 1;
+        }
+    }
+
+    if (n == p || n >= le) {
+        return BW_HTTP_BAD_REQUEST;
+    }
+
+    r->header_name_start = p;
+    r->header_name_end = n;
+
+    for (v = n + 1; v < le && (*v == ' ' || *v == '\t'); v++) { /* void */ }
+    for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {
+        /* void */
+    }
+
+    for (p = v; p < ve; p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            return BW_HTTP_BAD_REQUEST;     /* NUL, CR, other controls */
+        }
+    }
+
+    r->header_start = v;
+    r->header_end = ve;
+    *pos = lf + 1;
+
+    return ignore ? BW_DECLINED : BW_OK;
+}
+
+static bw_int_t
+bw_hex_digit(u_char ch)
+{
+    u_char  c;
+
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    c = (u_char) (ch | 0x20);
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/*
+ * Percent-decode and normalise a path: resolve "." and "..", merge
+ * slashes if asked. Going above the root, a malformed escape or a
+ * decoded NUL is an error. dst may be src (it never grows).
+ */
+bw_int_t
+bw_http_normalize_uri(u_char *src, size_t len, u_char *dst, size_t *dst_len,
+    bw_uint_t merge_slashes)
+{
+    u_char    *d, *start;
+    size_t     i, n;
+    bw_int_t   hi, lo;
+
+    if (len == 0 || src[0] != '/') {
+        return BW_ERROR;
+    }
+
+    /* pass 1: decode */
+    for (i = 0, d = dst; i < len; i++) {
+        if (src[i] == '%') {
+            if (i + 2 >= len) {
+                return BW_ERROR;
+            }
+            hi = bw_hex_digit(src[i + 1]);
+            lo = bw_hex_digit(src[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return BW_ERROR;
+            }
+            *d = (u_char) ((hi << 4) | lo);
+            if (*d == '\0') {
+                return BW_ERROR;
+            }
+            d++;
+            i += 2;
+            continue;
+        }
+        *d++ = src[i];
+    }
+
+    n = d - dst;
+    start = dst;
+
+    /* pass 2: dot segments and slashes, in place */
+    for (i = 0, d = start; i < n; ) {
+        if (start[i] == '/') {
+            if (merge_slashes && d > start && d[-1] == '/') {
+                i++;
+                continue;
+            }
+            *d++ = '/';
+            i++;
+            continue;
+        }
+
+        if (d[-1] == '/' && start[i] == '.') {
+            if (i + 1 == n || start[i + 1] == '/') {
+                i += (i + 1 == n) ? 1 : 2;
+                continue;
+            }
+            if (start[i + 1] == '.' && (i + 2 == n || start[i + 2] == '/')) {
+                if (d - 1 == start) {
+                    return BW_ERROR;
+                }
+                d--;
+                while (d[-1] != '/') {
+                    d--;
+                }
+                i += (i + 2 == n) ? 2 : 3;
+                continue;
+            }
+        }
+
+        *d++ = start[i++];
+    }
+
+    *dst_len = d - start;
+    return BW_OK;
+}
+
+enum {
+    sw_chunk_start = 0,
+    sw_chunk_size,
+    sw_chunk_ext,
+    sw_chunk_size_lf,
+    sw_chunk_data,
+    sw_data_cr,
+    sw_data_lf,
+    sw_trailer_start,
+    sw_trailer_line,
+    sw_trailer_lf,
+    sw_last_lf,
+    sw_done
+};
+
+/*
+ * Chunked transfer coding, strictly: hex sizes without prefixes or
+ * spaces, CRLF everywhere, sizes below 2^60. Returns BW_OK with a piece
+ * of chunk data, BW_DONE after the last chunk and trailers, BW_AGAIN
+ * for more input, BW_ERROR for a malformed body.
+ */
+bw_int_t
+bw_http_parse_chunked(bw_http_chunked_t *ctx, u_char **pos, u_char *end,
+    u_char **data, size_t *data_len)
+{
+    u_char    *p, ch;
+    bw_int_t   d;
+    size_t     n;
+
+    p = *pos;
+
+    while (p < end) {
+        ch = *p;
+
+        switch (ctx->state) {
+
+        case sw_chunk_start:
+            d = bw_hex_digit(ch);
+            if (d < 0) {
+                return BW_ERROR;
+            }
+            ctx->size = d;
+            ctx->state = sw_chunk_size;
+            p++;
+            break;
+
+        case sw_chunk_size:
+            d = bw_hex_digit(ch);
+            if (d >= 0) {
+                if (ctx->size > ((off_t) 1 << 56)) {
+                    return BW_ERROR;
+                }
+                ctx->size = ctx->size * 16 + d;
+                p++;
+                break;
+            }
+            if (ch == ';') {
+                ctx->state = sw_chunk_ext;
+            } else if (ch == '\r') {
+                ctx->state = sw_chunk_size_lf;
+            } else {
+                return BW_ERROR;
+            }
+            p++;
+            break;
+
+        case sw_chunk_ext:
+            if (ch == '\r') {
+                ctx->state = sw_chunk_size_lf;
+            } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                return BW_ERROR;
+            }
+            p++;
+            break;
+
+        case sw_chunk_size_lf:
+            if (ch != '\n') {
+                return BW_ERROR;
+            }
+            p++;
+            ctx->state = ctx->size ? sw_chunk_data : sw_trailer_start;
+            break;
+
+        case sw_chunk_data:
+            n = (size_t) bw_min((off_t) (end - p), ctx->size);
+            *data = p;
+            *data_len = n;
+            p += n;
+            ctx->size -= n;
+            if (ctx->size == 0) {
+                ctx->state = sw_data_cr;
+            }
+            *pos = p;
+            return BW_OK;
+
+        case sw_data_cr:
+            if (ch != '\r') {
+                return BW_ERROR;
+            }
+            ctx->state = sw_data_lf;
+            p++;
+            break;
+
+        case sw_data_lf:
+            if (ch != '\n') {
+                return BW_ERROR;
+            }
+            ctx->state = sw_chunk_start;
+            p++;
+            break;
+
+        case sw_trailer_start:
+            if (ch == '\r') {
+                ctx->state = sw_last_lf;
+            } else if (bw_tchar[ch]) {
+                ctx->state = sw_trailer_line;
+            } else {
+                return BW_ERROR;
+            }
+            p++;
+            break;
+
+        case sw_trailer_line:
+            if (ch == '\r') {
+                ctx->state = sw_trailer_lf;
+            } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                return BW_ERROR;
+            }
+            p++;
+            break;
+
+        case sw_trailer_lf:
+            if (ch != '\n') {
+                return BW_ERROR;
+            }
+            ctx->state = sw_trailer_start;
+            p++;
+            break;
+
+        case sw_last_lf:
+            if (ch != '\n') {
+                return BW_ERROR;
+            }
+            p++;
+            ctx->state = sw_done;
+            *pos = p;
+            return BW_DONE;
+
+        default:
+            return BW_ERROR;
+        }
+    }
+
+    *pos = p;
+    return ctx->state == sw_done ? BW_DONE : BW_AGAIN;
+}
+
+/*
+ * Validate and lowercase a Host value; strips the port and a trailing
+ * dot. BW_DECLINED: invalid. alloc: copy into the pool even if already
+ * lowercase.
+ */
+bw_int_t
+bw_http_validate_host(bw_str_t *host, bw_pool_t *pool, bw_uint_t alloc)
+{
+    u_char    *h, ch;
+    size_t     i, dot_pos, host_len;
+    enum { sw_usual = 0, sw_literal, sw_rest } state;
+
+    dot_pos = host->len;
+    host_len = host->len;
+    h = host->data;
+    state = sw_usual;
+
+    for (i = 0; i < host->len; i++) {
+        ch = h[i];
+
+        switch (ch) {
+        case '.':
+            if (dot_pos == i - 1) {
+                return BW_DECLINED;
+            }
+            dot_pos = i;
+            break;
+
+        case ':':
+            if (state == sw_usual) {
+                host_len = i;
+                state = sw_rest;
+            }
+            break;
+
+        case '[':
+            if (i == 0) {
+                state = sw_literal;
+            }
+            break;
+
+        case ']':
+            if (state == sw_literal) {
+                host_len = i + 1;
+                state = sw_rest;
+            }
+            break;
+
+        case '\0':
+        case '/':
+        case '\\':
+            return BW_DECLINED;
+
+        default:
+            if (ch < 0x21 || ch == 0x7f) {
+                return BW_DECLINED;
+            }
+            if (ch >= 'A' && ch <= 'Z') {
+                alloc = 1;
+            }
+        }
+    }
+
+    if (dot_pos == host_len - 1) {
+        host_len--;
+    }
+
+    if (host_len == 0) {
+        return BW_DECLINED;
+    }
+
+    if (alloc) {
+        u_char *lc = bw_pnalloc(pool, host_len);
+        if (lc == NULL) {
+            return BW_ERROR;
+        }
+        bw_strlow(lc, h, host_len);
+        host->data = lc;
+    }
+
+    host->len = host_len;
+    return BW_OK;
+}
+
+/* $arg_NAME: the first NAME=value in the query string. */
+bw_int_t
+bw_http_arg(bw_http_request_t *r, u_char *name, size_t len, bw_str_t *value)
+{
+    u_char  *p, *last, *q;
+
+    if (r->args.len == 0) {
+        return BW_DECLINED;
+    }
+
+    p = r->args.data;
+    last = p + r->args.len;
+
+    for ( /* void */ ; p < last; p++) {
+        p = bw_strlcasestrn(p, last, name, len);
+        if (p == NULL) {
+            return BW_DECLINED;
+        }
+
+        if ((p == r->args.data || p[-1] == '&') && p + len < last
+            && p[len] == '=')
+        {
+            value->data = p + len + 1;
+            q = memchr(value->data, '&', last - value->data);
+            value->len = (q ? q : last) - value->data;
+            return BW_OK;
+        }
+
+        if ((p == r->args.data || p[-1] == '&') && (p + len == last
+                                                    || p[len] == '&'))
+        {
+            value->data = p + len;
+            value->len = 0;
+            return BW_OK;
+        }
+    }
+
+    return BW_DECLINED;
+}
+
+/* $cookie_NAME: search "a=1; b=2" headers for NAME. */
+bw_int_t
+bw_http_parse_multi_header_lines(bw_table_elt_t *h, bw_str_t *name,
+    bw_str_t *value)
+{
+    u_char  *p, *end, *start;
+
+    for ( /* void */ ; h; h = h->next) {
+        p = h->value.data;
+        end = p + h->value.len;
+
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';' || *p == ',')) {
+                p++;
+            }
+            start = p;
+            while (p < end && *p != '=' && *p != ';') {
+                p++;
+            }
+            if ((size_t) (p - start) == name->len
+                && bw_strncasecmp(start, name->data, name->len) == 0
+                && p < end && *p == '=')
+            {
+                value->data = ++p;
+                while (p < end && *p != ';') {
+                    p++;
+                }
+                value->len = p - value->data;
+                return BW_OK;
+            }
+            while (p < end && *p != ';') {
+                p++;
+            }
+        }
+    }
+
+    return BW_DECLINED;
+}
+
+/* Split "uri?args" as given by rewrite/return/error_page targets. */
+bw_int_t
+bw_http_split_args(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args)
+{
+    u_char  *q;
+
+    q = memchr(uri->data, '?', uri->len);
+    if (q == NULL) {
+        args->len = 0;
+        args->data = NULL;
+        return BW_OK;
+    }
+
+    args->data = q + 1;
+    args->len = uri->data + uri->len - q - 1;
+    uri->len = q - uri->data;
+    return BW_OK;
+}

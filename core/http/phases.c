@@ -1,0 +1,465 @@
+/*
+ * The phase engine: the checkers that walk a request through the
+ * flattened handler array, location lookup, and internal redirects.
+ */
+
+#include <bw_http.h>
+
+static bw_int_t bw_http_find_location(bw_http_request_t *r,
+    bw_http_core_loc_conf_t *pclcf);
+
+void
+bw_http_handler(bw_http_request_t *r)
+{
+    bw_http_core_main_conf_t  *cmcf;
+
+    if (!r->internal) {
+        switch (r->headers_in.connection_type) {
+        case 0:
+            r->keepalive = (r->http_version > BW_HTTP_VERSION_10);
+            break;
+        case BW_HTTP_CONNECTION_CLOSE:
+            r->keepalive = 0;
+            break;
+        case BW_HTTP_CONNECTION_KEEP_ALIVE:
+            r->keepalive = 1;
+            break;
+        }
+        r->lingering_close = (r->headers_in.content_length_n > 0
+                              || r->headers_in.chunked);
+        r->phase_handler = 0;
+
+    } else {
+        cmcf = r->main_conf[bw_http_core_module.ctx_index];
+        r->phase_handler = cmcf->phase_engine.server_rewrite_index;
+    }
+
+    r->valid_location = 1;
+    r->write_event_handler = bw_http_core_run_phases;
+    bw_http_core_run_phases(r);
+}
+
+void
+bw_http_core_run_phases(bw_http_request_t *r)
+{
+    bw_int_t                   rc;
+    bw_http_phase_handler_t   *ph;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+    ph = cmcf->phase_engine.handlers;
+
+    while (ph[r->phase_handler].checker) {
+        rc = ph[r->phase_handler].checker(r, &ph[r->phase_handler]);
+        if (rc == BW_OK) {
+            return;
+        }
+    }
+}
+
+bw_int_t
+bw_http_core_generic_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
+{
+    bw_int_t  rc;
+
+    rc = ph->handler(r);
+
+    if (rc == BW_OK) {
+        r->phase_handler = ph->next;
+        return BW_AGAIN;
+    }
+    if (rc == BW_DECLINED) {
+        r->phase_handler++;
+        return BW_AGAIN;
+    }
+    if (rc == BW_AGAIN || rc == BW_DONE) {
+        return BW_OK;
+    }
+
+    bw_http_finalize_request(r, rc);
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_core_rewrite_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
+{
+    bw_int_t  rc;
+
+    rc = ph->handler(r);
+
+    if (rc == BW_DECLINED) {
+        r->phase_handler++;
+        return BW_AGAIN;
+    }
+    if (rc == BW_DONE) {
+        return BW_OK;
+    }
+
+    bw_http_finalize_request(r, rc);
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_core_find_config_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph)
+{
+    bw_int_t                  rc;
+    bw_http_core_loc_conf_t  *clcf;
+    bw_http_core_srv_conf_t  *cscf;
+
+    r->content_handler = NULL;
+    r->uri_changed = 0;
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+    r->loc_conf = cscf->ctx->loc_conf;
+
+    rc = bw_http_core_find_location(r);
+    if (rc == BW_ERROR) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_OK;
+    }
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (!r->internal && clcf->internal) {
+        bw_http_finalize_request(r, BW_HTTP_NOT_FOUND);
+        return BW_OK;
+    }
+
+    bw_http_update_location_config(r);
+
+    if (clcf->client_max_body_size
+        && r->headers_in.content_length_n > clcf->client_max_body_size)
+    {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "client intended to send too large body: %lld bytes",
+                     (long long) r->headers_in.content_length_n);
+        r->keepalive = 0;
+        r->lingering_close = 1;
+        bw_http_finalize_request(r, BW_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return BW_OK;
+    }
+
+    r->phase_handler++;
+    return BW_AGAIN;
+}
+
+bw_int_t
+bw_http_core_post_rewrite_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph)
+{
+    if (!r->uri_changed) {
+        r->phase_handler++;
+        return BW_AGAIN;
+    }
+
+    if (--r->uri_changes == 0) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "rewrite or internal redirection cycle "
+                     "while processing \"%.*s\"",
+                     (int) r->uri.len, r->uri.data);
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_OK;
+    }
+
+    r->phase_handler = ph->next;
+    return BW_AGAIN;
+}
+
+bw_int_t
+bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
+{
+    bw_int_t  rc;
+
+    if (r != r->main || r->internal) {
+        r->phase_handler = ph->next;
+        return BW_AGAIN;
+    }
+
+    rc = ph->handler(r);
+
+    if (rc == BW_DECLINED || rc == BW_OK) {
+        r->phase_handler++;
+        return BW_AGAIN;
+    }
+    if (rc == BW_AGAIN || rc == BW_DONE) {
+        return BW_OK;
+    }
+
+    bw_http_finalize_request(r, rc);
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_core_content_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
+{
+    bw_int_t  rc;
+
+    if (r->content_handler) {
+        r->write_event_handler = bw_http_request_empty_handler;
+        bw_http_finalize_request(r, r->content_handler(r));
+        return BW_OK;
+    }
+
+    rc = ph->handler(r);
+
+    if (rc != BW_DECLINED) {
+        bw_http_finalize_request(r, rc);
+        return BW_OK;
+    }
+
+    ph++;
+    if (ph->checker) {
+        r->phase_handler++;
+        return BW_AGAIN;
+    }
+
+    /* nobody served it */
+    if (r->uri.len && r->uri.data[r->uri.len - 1] == '/') {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "directory index of \"%.*s\" is forbidden",
+                     (int) r->uri.len, r->uri.data);
+        bw_http_finalize_request(r, BW_HTTP_FORBIDDEN);
+        return BW_OK;
+    }
+
+    bw_log_error(BW_LOG_ERR, r->connection->log, 0, "no handler found");
+    bw_http_finalize_request(r, BW_HTTP_NOT_FOUND);
+    return BW_OK;
+}
+
+void
+bw_http_update_location_config(bw_http_request_t *r)
+{
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->error_log && clcf->error_log->file) {
+        r->connection->log->file = clcf->error_log->file;
+        r->connection->log->log_level = clcf->error_log->log_level;
+    }
+
+    if (r == r->main && (clcf->keepalive_timeout == 0
+                         || r->connection->requests
+                            >= clcf->keepalive_requests))
+    {
+        r->keepalive = 0;
+    }
+
+    if (clcf->sendfile) {
+        r->connection->sendfile = 1;
+    } else {
+        r->connection->sendfile = 0;
+    }
+
+    if (clcf->handler) {
+        r->content_handler = clcf->handler;
+    }
+}
+
+bw_int_t
+bw_http_core_find_location(bw_http_request_t *r)
+{
+    bw_int_t                  rc;
+    bw_http_core_loc_conf_t  *pclcf;
+
+    pclcf = r->loc_conf[bw_http_core_module.ctx_index];
+    rc = bw_http_find_location(r, pclcf);
+    return rc == BW_ERROR ? BW_ERROR : BW_OK;
+}
+
+/*
+ * nginx's order: the exact match wins at once; else the longest prefix
+ * is remembered (and searched for nested locations); unless it is "^~",
+ * regexes are tried in order and the first match wins; else the
+ * longest prefix is used.
+ * Returns BW_OK (exact), BW_DONE (regex or ^~), BW_AGAIN (prefix),
+ * BW_DECLINED (none), BW_ERROR.
+ */
+static bw_int_t
+bw_http_find_location(bw_http_request_t *r, bw_http_core_loc_conf_t *pclcf)
+{
+    bw_int_t                   rc, n;
+    bw_uint_t                  i, noregex;
+    bw_http_core_loc_conf_t  **clcfp, *best;
+    int                        captures[30];
+
+    rc = BW_DECLINED;
+    noregex = 0;
+    best = NULL;
+
+    if (pclcf->static_locations) {
+        clcfp = pclcf->static_locations->elts;
+
+        for (i = 0; i < pclcf->static_locations->nelts; i++) {
+            if (clcfp[i]->name.len > r->uri.len
+                || memcmp(clcfp[i]->name.data, r->uri.data,
+                          clcfp[i]->name.len) != 0)
+            {
+                continue;
+            }
+
+            if (clcfp[i]->exact_match) {
+                if (clcfp[i]->name.len == r->uri.len) {
+                    r->loc_conf = clcfp[i]->loc_conf;
+                    return BW_OK;
+                }
+                continue;
+            }
+
+            /* sorted longest first: the first prefix match is the best */
+            best = clcfp[i];
+            break;
+        }
+    }
+
+    if (best) {
+        r->loc_conf = best->loc_conf;
+        noregex = best->noregex;
+
+        if (best->static_locations || best->regex_locations) {
+            n = bw_http_find_location(r, best);
+            if (n == BW_OK || n == BW_DONE || n == BW_ERROR) {
+                return n;
+            }
+        }
+
+        rc = noregex ? BW_DONE : BW_AGAIN;
+    }
+
+    if (noregex || pclcf->regex_locations == NULL) {
+        return rc;
+    }
+
+    clcfp = pclcf->regex_locations->elts;
+
+    for (i = 0; i < pclcf->regex_locations->nelts; i++) {
+        n = bw_regex_exec(clcfp[i]->regex, &r->uri, captures, 30);
+
+        if (n == BW_REGEX_NO_MATCHED) {
+            continue;
+        }
+        if (n < 0) {
+            bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
+                         "regex match failed on \"%.*s\"",
+                         (int) r->uri.len, r->uri.data);
+            return BW_ERROR;
+        }
+
+        /* keep the captures for $1..$9 */
+        r->ncaptures = (bw_uint_t) n * 2;
+        r->captures = bw_palloc(r->pool, r->ncaptures * sizeof(int));
+        if (r->captures == NULL) {
+            return BW_ERROR;
+        }
+        memcpy(r->captures, captures, r->ncaptures * sizeof(int));
+        r->captures_data = r->uri.data;
+
+        r->loc_conf = clcfp[i]->loc_conf;
+
+        if (clcfp[i]->static_locations || clcfp[i]->regex_locations) {
+            n = bw_http_find_location(r, clcfp[i]);
+            if (n == BW_ERROR) {
+                return n;
+            }
+        }
+
+        return BW_DONE;
+    }
+
+    return rc;
+}
+
+bw_int_t
+bw_http_internal_redirect(bw_http_request_t *r, bw_str_t *uri,
+    bw_str_t *args)
+{
+    bw_http_core_srv_conf_t  *cscf;
+
+    /* the caller finalizes with BW_DONE, which drops this reference */
+    r->main->count++;
+    r->uri_changes--;
+
+    if (r->uri_changes == 0) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "rewrite or internal redirection cycle "
+                     "while internally redirecting to \"%.*s\"",
+                     (int) uri->len, uri->data);
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_DONE;
+    }
+
+    r->uri = *uri;
+    if (args) {
+        r->args = *args;
+    } else {
+        bw_str_null(&r->args);
+    }
+
+    bw_http_set_exten(r);
+
+    /* module contexts belong to the old location */
+    bw_memzero(r->ctx, sizeof(void *) * bw_http_max_module);
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+    r->loc_conf = cscf->ctx->loc_conf;
+    bw_http_update_location_config(r);
+
+    r->internal = 1;
+    r->valid_location = 1;
+    r->ncaptures = 0;
+    r->captures = NULL;
+
+    bw_http_handler(r);
+    return BW_DONE;
+}
+
+bw_int_t
+bw_http_named_location(bw_http_request_t *r, bw_str_t *name)
+{
+    bw_uint_t                  i;
+    bw_http_core_srv_conf_t   *cscf;
+    bw_http_core_loc_conf_t  **clcfp;
+    bw_http_core_main_conf_t  *cmcf;
+
+    r->main->count++;
+    r->uri_changes--;
+
+    if (r->uri_changes == 0) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "rewrite or internal redirection cycle "
+                     "while redirect to named location \"%.*s\"",
+                     (int) name->len, name->data);
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_DONE;
+    }
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+
+    if (cscf->named_locations) {
+        clcfp = cscf->named_locations->elts;
+        for (i = 0; i < cscf->named_locations->nelts; i++) {
+            if (!bw_str_eq(name, &clcfp[i]->name)) {
+                continue;
+            }
+
+            r->loc_conf = clcfp[i]->loc_conf;
+            bw_memzero(r->ctx, sizeof(void *) * bw_http_max_module);
+            bw_http_update_location_config(r);
+
+            cmcf = r->main_conf[bw_http_core_module.ctx_index];
+            r->phase_handler = cmcf->phase_engine.location_rewrite_index;
+            r->write_event_handler = bw_http_core_run_phases;
+            r->internal = 1;
+            bw_http_core_run_phases(r);
+            return BW_DONE;
+        }
+    }
+
+    bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                 "could not find named location \"%.*s\"",
+                 (int) name->len, name->data);
+    bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+    return BW_DONE;
+}

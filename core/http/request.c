@@ -1,0 +1,1375 @@
+/*
+ * A request's life on a connection: wait for bytes, read and parse the
+ * head (growing into large header buffers within the configured limits),
+ * validate it, hand it to the phase engine, and afterwards either keep
+ * the connection alive (with pipelined data served at once), linger, or
+ * close. A bad request is answered and the connection closed; it never
+ * affects other connections of the worker.
+ */
+
+#include <bw_http.h>
+
+static void bw_http_wait_request_handler(bw_event_t *ev);
+static void bw_http_process_request_line(bw_event_t *rev);
+static void bw_http_process_request_headers(bw_event_t *rev);
+static ssize_t bw_http_read_request_header(bw_http_request_t *r);
+static bw_int_t bw_http_alloc_large_header_buffer(bw_http_request_t *r,
+    u_char *start, bw_uint_t request_line);
+static bw_int_t bw_http_process_request_header(bw_http_request_t *r);
+static bw_int_t bw_http_set_virtual_server(bw_http_request_t *r,
+    bw_str_t *host);
+static void bw_http_finalize_connection(bw_http_request_t *r);
+static void bw_http_set_keepalive(bw_http_request_t *r);
+static void bw_http_set_lingering_close(bw_http_request_t *r);
+static void bw_http_lingering_close_handler(bw_event_t *ev);
+static void bw_http_discarded_body_handler(bw_event_t *ev);
+static void bw_http_close_request(bw_http_request_t *r, bw_int_t rc);
+static void bw_http_free_request(bw_http_request_t *r, bw_int_t rc);
+static void bw_http_close_connection(bw_connection_t *c);
+static void bw_http_writer(bw_http_request_t *r);
+static void bw_http_empty_handler(bw_event_t *ev);
+static u_char *bw_http_log_error(bw_log_t *log, u_char *buf, size_t len);
+
+static bw_int_t bw_http_process_header_line(bw_http_request_t *r,
+    bw_table_elt_t *h, bw_uint_t offset);
+static bw_int_t bw_http_process_unique_header_line(bw_http_request_t *r,
+    bw_table_elt_t *h, bw_uint_t offset);
+static bw_int_t bw_http_process_multi_header_line(bw_http_request_t *r,
+    bw_table_elt_t *h, bw_uint_t offset);
+static bw_int_t bw_http_process_connection(bw_http_request_t *r,
+    bw_table_elt_t *h, bw_uint_t offset);
+
+#define hin(f)  offsetof(bw_http_headers_in_t, f)
+
+bw_http_header_t  bw_http_headers_in[] = {
+    { bw_string("Host"), hin(host), bw_http_process_unique_header_line },
+    { bw_string("Connection"), hin(connection), bw_http_process_connection },
+    { bw_string("If-Modified-Since"), hin(if_modified_since),
+      bw_http_process_unique_header_line },
+    { bw_string("If-Unmodified-Since"), hin(if_unmodified_since),
+      bw_http_process_unique_header_line },
+    { bw_string("If-Match"), hin(if_match), bw_http_process_header_line },
+    { bw_string("If-None-Match"), hin(if_none_match),
+      bw_http_process_header_line },
+    { bw_string("User-Agent"), hin(user_agent), bw_http_process_header_line },
+    { bw_string("Referer"), hin(referer), bw_http_process_header_line },
+    { bw_string("Content-Length"), hin(content_length),
+      bw_http_process_unique_header_line },
+    { bw_string("Content-Type"), hin(content_type),
+      bw_http_process_header_line },
+    { bw_string("Range"), hin(range), bw_http_process_header_line },
+    { bw_string("If-Range"), hin(if_range), bw_http_process_unique_header_line },
+    { bw_string("Transfer-Encoding"), hin(transfer_encoding),
+      bw_http_process_unique_header_line },
+    { bw_string("TE"), hin(te), bw_http_process_header_line },
+    { bw_string("Expect"), hin(expect), bw_http_process_unique_header_line },
+    { bw_string("Upgrade"), hin(upgrade), bw_http_process_header_line },
+    { bw_string("Authorization"), hin(authorization),
+      bw_http_process_unique_header_line },
+    { bw_string("Keep-Alive"), hin(keep_alive), bw_http_process_header_line },
+    { bw_string("X-Forwarded-For"), hin(x_forwarded_for),
+      bw_http_process_multi_header_line },
+    { bw_string("Cookie"), hin(cookie), bw_http_process_multi_header_line },
+    { bw_null_string, 0, NULL }
+};
+
+typedef struct {
+    bw_connection_t    *connection;
+    bw_http_request_t  *request;
+} bw_http_log_ctx_t;
+
+void
+bw_http_init_connection(bw_connection_t *c)
+{
+    bw_uint_t                 i;
+    socklen_t                 len;
+    bw_event_t               *rev;
+    bw_sockaddr_t             sa;
+    bw_http_port_t           *port;
+    bw_http_in_addr_t        *addr;
+    bw_http_log_ctx_t        *ctx;
+    bw_http_connection_t     *hc;
+    bw_http_core_srv_conf_t  *cscf;
+
+    hc = bw_pcalloc(c->pool, sizeof(bw_http_connection_t));
+    ctx = bw_palloc(c->pool, sizeof(bw_http_log_ctx_t));
+    if (hc == NULL || ctx == NULL) {
+        bw_http_close_connection(c);
+        return;
+    }
+    c->data = hc;
+
+    port = c->listening->servers;
+    addr = port->addrs;
+
+    if (port->naddrs > 1) {
+        /* a wildcard socket serving several addresses of this port */
+        len = sizeof(bw_sockaddr_t);
+        if (getsockname(c->fd, &sa.sockaddr, &len) == 0) {
+            for (i = 0; i < port->naddrs - 1; i++) {
+                if (bw_cmp_sockaddr(&sa.sockaddr, len,
+                                    &port->addrs[i].sockaddr.sockaddr,
+                                    port->addrs[i].socklen, 0) == BW_OK)
+                {
+                    break;
+                }
+            }
+            addr = &port->addrs[i];
+        } else {
+            addr = &port->addrs[port->naddrs - 1];
+        }
+    }
+
+    hc->addr_conf = &addr->conf;
+
+    ctx->connection = c;
+    ctx->request = NULL;
+    c->log->handler = bw_http_log_error;
+    c->log->data = ctx;
+    c->log->action = "waiting for request";
+
+    rev = c->read;
+    rev->handler = bw_http_wait_request_handler;
+    c->write->handler = bw_http_empty_handler;
+
+    cscf = hc->addr_conf->default_server;
+    bw_event_add_timer(rev, cscf->client_header_timeout);
+
+    /* a connection that never sent a byte is closed first under load */
+    c->idle = 1;
+    bw_reusable_connection(c, 1);
+
+    if (rev->ready) {
+        bw_post_event(rev, &bw_posted_events);
+    }
+}
+
+static void
+bw_http_wait_request_handler(bw_event_t *rev)
+{
+    size_t                    size;
+    ssize_t                   n;
+    bw_buf_t                 *b;
+    bw_connection_t          *c;
+    bw_http_connection_t     *hc;
+    bw_http_log_ctx_t        *ctx;
+    bw_http_core_srv_conf_t  *cscf;
+
+    c = rev->data;
+
+    if (rev->timedout || c->close) {
+        bw_http_close_connection(c);
+        return;
+    }
+
+    hc = c->data;
+    cscf = hc->addr_conf->default_server;
+    size = cscf->client_header_buffer_size;
+
+    b = c->buffer;
+    if (b == NULL) {
+        b = bw_create_temp_buf(c->pool, size);
+        if (b == NULL) {
+            bw_http_close_connection(c);
+            return;
+        }
+        c->buffer = b;
+
+    } else if (b->start == NULL) {
+        b->start = bw_palloc(c->pool, size);
+        if (b->start == NULL) {
+            bw_http_close_connection(c);
+            return;
+        }
+        b->pos = b->start;
+        b->last = b->start;
+        b->end = b->start + size;
+    }
+
+    n = c->recv(c, b->last, b->end - b->last);
+
+    if (n == BW_AGAIN) {
+        if (b->pos == b->last) {
+            /* idle: give the buffer back, it is reallocated on data */
+            if (bw_pfree(c->pool, b->start) == BW_OK) {
+                b->start = NULL;
+            }
+        }
+        return;
+    }
+
+    if (n == BW_ERROR || n == 0) {
+        bw_http_close_connection(c);
+        return;
+    }
+
+    b->last += n;
+
+    c->idle = 0;
+    bw_reusable_connection(c, 0);
+
+    c->data = bw_http_create_request(c);
+    if (c->data == NULL) {
+        bw_http_close_connection(c);
+        return;
+    }
+
+    ctx = c->log->data;
+    ctx->request = c->data;
+    c->log->action = "reading client request line";
+
+    rev->handler = bw_http_process_request_line;
+    bw_http_process_request_line(rev);
+}
+
+bw_http_request_t *
+bw_http_create_request(bw_connection_t *c)
+{
+    bw_pool_t                 *pool;
+    bw_http_request_t         *r;
+    bw_http_connection_t      *hc;
+    bw_http_core_srv_conf_t   *cscf;
+    bw_http_core_main_conf_t  *cmcf;
+
+    hc = c->data;
+    cscf = hc->addr_conf->default_server;
+
+    pool = bw_create_pool(cscf->request_pool_size, c->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    r = bw_pcalloc(pool, sizeof(bw_http_request_t));
+    if (r == NULL) {
+        bw_destroy_pool(pool);
+        return NULL;
+    }
+
+    r->pool = pool;
+    r->http_connection = hc;
+    r->connection = c;
+    r->main_conf = cscf->ctx->main_conf;
+    r->srv_conf = cscf->ctx->srv_conf;
+    r->loc_conf = cscf->ctx->loc_conf;
+    r->read_event_handler = bw_http_block_reading;
+    r->header_in = hc->busy ? hc->busy : c->buffer;
+
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+
+    if (bw_list_init(&r->headers_out.headers, pool, 16,
+                     sizeof(bw_table_elt_t)) != BW_OK
+        || bw_list_init(&r->headers_in.headers, pool, 16,
+                        sizeof(bw_table_elt_t)) != BW_OK)
+    {
+        bw_destroy_pool(pool);
+        return NULL;
+    }
+
+    r->ctx = bw_pcalloc(pool, sizeof(void *) * bw_http_max_module);
+    r->variables = bw_pcalloc(pool, cmcf->variables.nelts
+                                    * sizeof(bw_http_variable_value_t));
+    if (r->ctx == NULL || r->variables == NULL) {
+        bw_destroy_pool(pool);
+        return NULL;
+    }
+
+    c->requests++;
+
+    r->main = r;
+    r->count = 1;
+    r->start_sec = bw_time_sec;
+    r->start_msec = bw_time_msec;
+    r->method = BW_HTTP_UNKNOWN;
+    r->http_version = BW_HTTP_VERSION_10;
+    r->headers_in.content_length_n = -1;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+    r->uri_changes = BW_HTTP_MAX_URI_CHANGES + 1;
+
+    return r;
+}
+
+static void
+bw_http_process_request_line(bw_event_t *rev)
+{
+    u_char             *next;
+    ssize_t             n;
+    bw_int_t            rc;
+    bw_connection_t    *c;
+    bw_http_request_t  *r;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout) {
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                     "client timed out");
+        c->timedout = 1;
+        bw_http_close_request(r, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    for ( ;; ) {
+        rc = bw_http_parse_request_line(r, r->header_in->pos,
+                                        r->header_in->last, &next);
+
+        if (rc == BW_OK) {
+            r->header_in->pos = next;
+            r->request_length += r->request_line.len + 2;
+
+            rc = bw_http_process_request_uri(r);
+            if (rc != BW_OK) {
+                bw_log_error(BW_LOG_INFO, c->log, 0,
+                             "client sent invalid request");
+                bw_http_finalize_request(r, rc);
+                return;
+            }
+
+            c->log->action = "reading client request headers";
+            rev->handler = bw_http_process_request_headers;
+            bw_http_process_request_headers(rev);
+            return;
+        }
+
+        if (rc != BW_AGAIN) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent invalid request");
+            r->keepalive = 0;
+            bw_http_finalize_request(r, rc);
+            return;
+        }
+
+        if (r->header_in->last == r->header_in->end) {
+            rc = bw_http_alloc_large_header_buffer(r, r->header_in->pos, 1);
+            if (rc == BW_ERROR) {
+                bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+            if (rc == BW_DECLINED) {
+                bw_log_error(BW_LOG_INFO, c->log, 0,
+                             "client sent too long URI");
+                bw_http_finalize_request(r, BW_HTTP_REQUEST_URI_TOO_LARGE);
+                return;
+            }
+        }
+
+        n = bw_http_read_request_header(r);
+        if (n == BW_AGAIN || n == BW_ERROR) {
+            return;
+        }
+    }
+}
+
+/* Decode and normalise the path; split args; compute the extension. */
+bw_int_t
+bw_http_process_request_uri(bw_http_request_t *r)
+{
+    u_char                   *q, *path;
+    size_t                    plen, len;
+    bw_http_core_srv_conf_t  *cscf;
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+
+    if (r->unparsed_uri.len == 1 && r->unparsed_uri.data[0] == '*') {
+        bw_str_set(&r->uri, "*");
+        return BW_OK;
+    }
+
+    path = r->unparsed_uri.data;
+    q = memchr(path, '?', r->unparsed_uri.len);
+    plen = q ? (size_t) (q - path) : r->unparsed_uri.len;
+
+    if (q) {
+        r->args.data = q + 1;
+        r->args.len = r->unparsed_uri.data + r->unparsed_uri.len - q - 1;
+    }
+
+    if (plen == 0) {
+        /* "http://host?a" */
+        bw_str_set(&r->uri, "/");
+        return BW_OK;
+    }
+
+    r->uri.data = bw_pnalloc(r->pool, plen);
+    if (r->uri.data == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (bw_http_normalize_uri(path, plen, r->uri.data, &len,
+                              cscf->merge_slashes) != BW_OK)
+    {
+        return BW_HTTP_BAD_REQUEST;
+    }
+    r->uri.len = len;
+
+    return bw_http_set_exten(r);
+}
+
+bw_int_t
+bw_http_set_exten(bw_http_request_t *r)
+{
+    bw_int_t  i;
+
+    bw_str_null(&r->exten);
+
+    for (i = r->uri.len - 1; i > 1; i--) {
+        if (r->uri.data[i] == '.' && r->uri.data[i - 1] != '/') {
+            r->exten.len = r->uri.len - i - 1;
+            r->exten.data = &r->uri.data[i + 1];
+            return BW_OK;
+        }
+        if (r->uri.data[i] == '/') {
+            return BW_OK;
+        }
+    }
+
+    return BW_OK;
+}
+
+static void
+bw_http_process_request_headers(bw_event_t *rev)
+{
+    u_char                    *start;
+    ssize_t                    n;
+    bw_int_t                   rc;
+    bw_table_elt_t            *h;
+    bw_connection_t           *c;
+    bw_http_header_t          *hh;
+    bw_http_request_t         *r;
+    bw_http_core_srv_conf_t   *cscf;
+    bw_http_core_main_conf_t  *cmcf;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout) {
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        c->timedout = 1;
+        bw_http_close_request(r, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+
+    for ( ;; ) {
+        cscf = r->srv_conf[bw_http_core_module.ctx_index];
+        start = r->header_in->pos;
+
+        rc = bw_http_parse_header_line(r, &r->header_in->pos,
+                                       r->header_in->last,
+                                       cscf->underscores_in_headers);
+
+        if (rc == BW_OK) {
+            r->request_length += r->header_in->pos - start;
+
+            h = bw_list_push(&r->headers_in.headers);
+            if (h == NULL) {
+                bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            h->key.data = r->header_name_start;
+            h->key.len = r->header_name_end - r->header_name_start;
+            h->value.data = r->header_start;
+            h->value.len = r->header_end - r->header_start;
+            h->next = NULL;
+
+            h->lowcase_key = bw_pnalloc(r->pool, h->key.len);
+            if (h->lowcase_key == NULL) {
+                bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+            bw_strlow(h->lowcase_key, h->key.data, h->key.len);
+            h->hash = bw_hash_key(h->lowcase_key, h->key.len);
+
+            hh = bw_hash_find(&cmcf->headers_in_hash, h->hash,
+                              h->lowcase_key, h->key.len);
+            if (hh && hh->handler(r, h, hh->offset) != BW_OK) {
+                return;
+            }
+            continue;
+        }
+
+        if (rc == BW_DECLINED) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent invalid header line: \"%.*s\"",
+                         (int) (r->header_name_end - r->header_name_start),
+                         r->header_name_start);
+            r->request_length += r->header_in->pos - start;
+            continue;
+        }
+
+        if (rc == BW_HTTP_PARSE_HEADER_DONE) {
+            r->request_length += r->header_in->pos - start;
+            c->log->action = "processing client request headers";
+
+            if (bw_http_process_request_header(r) != BW_OK) {
+                return;
+            }
+            bw_http_process_request(r);
+            return;
+        }
+
+        if (rc != BW_AGAIN) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent invalid header line");
+            r->keepalive = 0;
+            bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+            return;
+        }
+
+        /* an incomplete line: make room, then read */
+        if (r->header_in->last == r->header_in->end) {
+            rc = bw_http_alloc_large_header_buffer(r, start, 0);
+            if (rc == BW_ERROR) {
+                bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+            if (rc == BW_DECLINED) {
+                bw_log_error(BW_LOG_INFO, c->log, 0,
+                             "client sent too large request");
+                bw_http_finalize_request(r, BW_HTTP_HEADER_TOO_LARGE);
+                return;
+            }
+        }
+
+        n = bw_http_read_request_header(r);
+        if (n == BW_AGAIN || n == BW_ERROR) {
+            return;
+        }
+    }
+}
+
+static ssize_t
+bw_http_read_request_header(bw_http_request_t *r)
+{
+    ssize_t                   n;
+    bw_event_t               *rev;
+    bw_connection_t          *c;
+    bw_http_core_srv_conf_t  *cscf;
+
+    c = r->connection;
+    rev = c->read;
+
+    if (rev->ready) {
+        n = c->recv(c, r->header_in->last,
+                    r->header_in->end - r->header_in->last);
+    } else {
+        n = BW_AGAIN;
+    }
+
+    if (n == BW_AGAIN) {
+        if (!rev->timer_set) {
+            cscf = r->srv_conf[bw_http_core_module.ctx_index];
+            bw_event_add_timer(rev, cscf->client_header_timeout);
+        }
+        return BW_AGAIN;
+    }
+
+    if (n == 0) {
+        bw_log_error(BW_LOG_INFO, c->log, 0,
+                     "client prematurely closed connection");
+    }
+
+    if (n == 0 || n == BW_ERROR) {
+        c->error = 1;
+        bw_http_close_request(r, BW_HTTP_BAD_REQUEST);
+        return BW_ERROR;
+    }
+
+    r->header_in->last += n;
+    return n;
+}
+
+/*
+ * Move the unparsed part of the head, from start, into a large header
+ * buffer. Limits as nginx: the request line or any header line must fit
+ * in one large buffer, and at most "number" of them are used.
+ */
+static bw_int_t
+bw_http_alloc_large_header_buffer(bw_http_request_t *r, u_char *start,
+    bw_uint_t request_line)
+{
+    size_t                    unparsed;
+    bw_buf_t                 *b, *old;
+    bw_http_connection_t     *hc;
+    bw_http_core_srv_conf_t  *cscf;
+
+    hc = r->http_connection;
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+    old = r->header_in;
+    unparsed = old->last - start;
+
+    if (unparsed >= cscf->large_client_header_buffers_size) {
+        return BW_DECLINED;
+    }
+
+    if (hc->nfree >= cscf->large_client_header_buffers_num) {
+        return BW_DECLINED;
+    }
+    hc->nfree++;
+
+    b = bw_create_temp_buf(r->pool, cscf->large_client_header_buffers_size);
+    if (b == NULL) {
+        return BW_ERROR;
+    }
+
+    memcpy(b->pos, start, unparsed);
+    b->last = b->pos + unparsed;
+
+    r->header_in = b;
+    return BW_OK;
+}
+
+/* Checks that need the whole head: Host, framing, method. */
+static bw_int_t
+bw_http_process_request_header(bw_http_request_t *r)
+{
+    bw_str_t          host;
+    bw_connection_t  *c;
+
+    c = r->connection;
+
+    if (r->host.len) {
+        host = r->host;
+    } else if (r->headers_in.host) {
+        host = r->headers_in.host->value;
+    } else {
+        host.len = 0;
+        host.data = NULL;
+    }
+
+    if (host.len || r->headers_in.host) {
+        if (bw_http_validate_host(&host, r->pool, 0) != BW_OK) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent invalid host header");
+            r->keepalive = 0;
+            bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+            return BW_ERROR;
+        }
+        r->headers_in.server = host;
+    }
+
+    if (bw_http_set_virtual_server(r, &r->headers_in.server) != BW_OK) {
+        bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_ERROR;
+    }
+
+    if (r->headers_in.host == NULL && r->http_version > BW_HTTP_VERSION_10) {
+        bw_log_error(BW_LOG_INFO, c->log, 0,
+                     "client sent HTTP/1.1 request without \"Host\" header");
+        r->keepalive = 0;
+        bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+        return BW_ERROR;
+    }
+
+    if (r->headers_in.content_length) {
+        r->headers_in.content_length_n =
+            bw_atoof(r->headers_in.content_length->value.data,
+                     r->headers_in.content_length->value.len);
+        if (r->headers_in.content_length_n == BW_ERROR) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent invalid \"Content-Length\" header");
+            r->keepalive = 0;
+            bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+            return BW_ERROR;
+        }
+    }
+
+    if (r->headers_in.transfer_encoding) {
+        if (r->http_version < BW_HTTP_VERSION_11) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent HTTP/1.0 request with "
+                         "\"Transfer-Encoding\" header");
+            r->keepalive = 0;
+            bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+            return BW_ERROR;
+        }
+
+        if (!bw_str_caseeq_lit(&r->headers_in.transfer_encoding->value,
+                               "chunked"))
+        {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent unknown \"Transfer-Encoding\": \"%.*s\"",
+                         (int) r->headers_in.transfer_encoding->value.len,
+                         r->headers_in.transfer_encoding->value.data);
+            r->keepalive = 0;
+            bw_http_finalize_request(r, BW_HTTP_NOT_IMPLEMENTED);
+            return BW_ERROR;
+        }
+
+        if (r->headers_in.content_length) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client sent \"Content-Length\" and "
+                         "\"Transfer-Encoding\" headers at the same time");
+            r->keepalive = 0;
+            bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+            return BW_ERROR;
+        }
+
+        r->headers_in.chunked = 1;
+    }
+
+    if (r->method == BW_HTTP_TRACE || r->method == BW_HTTP_CONNECT) {
+        bw_log_error(BW_LOG_INFO, c->log, 0, "client sent %.*s method",
+                     (int) r->method_name.len, r->method_name.data);
+        bw_http_finalize_request(r, BW_HTTP_NOT_ALLOWED);
+        return BW_ERROR;
+    }
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_set_virtual_server(bw_http_request_t *r, bw_str_t *host)
+{
+    bw_http_core_srv_conf_t  *cscf;
+
+    cscf = bw_http_find_virtual_server(r->connection,
+                                       r->http_connection->addr_conf, host);
+    if (cscf == NULL) {
+        return BW_ERROR;
+    }
+
+    r->srv_conf = cscf->ctx->srv_conf;
+    r->loc_conf = cscf->ctx->loc_conf;
+    bw_http_update_location_config(r);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_process_header_line(bw_http_request_t *r, bw_table_elt_t *h,
+    bw_uint_t offset)
+{
+    bw_table_elt_t  **ph;
+
+    ph = (bw_table_elt_t **) ((char *) &r->headers_in + offset);
+    if (*ph == NULL) {
+        *ph = h;
+    }
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_process_unique_header_line(bw_http_request_t *r, bw_table_elt_t *h,
+    bw_uint_t offset)
+{
+    bw_table_elt_t  **ph;
+
+    ph = (bw_table_elt_t **) ((char *) &r->headers_in + offset);
+
+    if (*ph == NULL) {
+        *ph = h;
+        return BW_OK;
+    }
+
+    bw_log_error(BW_LOG_INFO, r->connection->log, 0,
+                 "client sent duplicate header line: \"%.*s: %.*s\", "
+                 "previous value: \"%.*s: %.*s\"",
+                 (int) h->key.len, h->key.data, (int) h->value.len,
+                 h->value.data, (int) (*ph)->key.len, (*ph)->key.data,
+                 (int) (*ph)->value.len, (*ph)->value.data);
+
+    r->keepalive = 0;
+    bw_http_finalize_request(r, BW_HTTP_BAD_REQUEST);
+    return BW_ERROR;
+}
+
+static bw_int_t
+bw_http_process_multi_header_line(bw_http_request_t *r, bw_table_elt_t *h,
+    bw_uint_t offset)
+{
+    bw_table_elt_t  **ph;
+
+    ph = (bw_table_elt_t **) ((char *) &r->headers_in + offset);
+    while (*ph) {
+        ph = &(*ph)->next;
+    }
+    *ph = h;
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_process_connection(bw_http_request_t *r, bw_table_elt_t *h,
+    bw_uint_t offset)
+{
+    if (bw_http_process_header_line(r, h, offset) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                        (u_char *) "close", 5))
+    {
+        r->headers_in.connection_type = BW_HTTP_CONNECTION_CLOSE;
+
+    } else if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                               (u_char *) "keep-alive", 10))
+    {
+        r->headers_in.connection_type = BW_HTTP_CONNECTION_KEEP_ALIVE;
+    }
+
+    return BW_OK;
+}
+
+void
+bw_http_process_request(bw_http_request_t *r)
+{
+    bw_connection_t  *c;
+
+    c = r->connection;
+
+    if (c->read->timer_set) {
+        bw_event_del_timer(c->read);
+    }
+
+    c->read->handler = bw_http_request_handler;
+    c->write->handler = bw_http_request_handler;
+    r->read_event_handler = bw_http_block_reading;
+    c->log->action = NULL;
+
+    bw_http_handler(r);
+}
+
+void
+bw_http_request_handler(bw_event_t *ev)
+{
+    bw_connection_t    *c;
+    bw_http_request_t  *r;
+
+    c = ev->data;
+    r = c->data;
+
+    if (c->close) {
+        bw_http_terminate_request(r, 0);
+        return;
+    }
+
+    if (ev->write) {
+        r->write_event_handler(r);
+    } else {
+        r->read_event_handler(r);
+    }
+}
+
+void
+bw_http_block_reading(bw_http_request_t *r)
+{
+    /* edge-triggered: nothing to disable; the data waits in the socket */
+}
+
+void
+bw_http_request_empty_handler(bw_http_request_t *r)
+{
+}
+
+static void
+bw_http_empty_handler(bw_event_t *ev)
+{
+}
+
+/*
+ * The end of a handler's work. rc is what the handler returned: a
+ * status to answer with, BW_OK (the response was produced), BW_AGAIN
+ * (output or input pending), BW_DONE (someone else holds the request),
+ * BW_DECLINED (go on with the phases), or BW_ERROR.
+ */
+void
+bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
+{
+    bw_connection_t  *c;
+
+    c = r->connection;
+
+    if (rc == BW_DONE) {
+        bw_http_finalize_connection(r);
+        return;
+    }
+
+    if (rc == BW_DECLINED) {
+        r->content_handler = NULL;
+        r->write_event_handler = bw_http_core_run_phases;
+        bw_http_core_run_phases(r);
+        return;
+    }
+
+    if (rc == BW_ERROR || rc == BW_HTTP_REQUEST_TIME_OUT
+        || rc == BW_HTTP_CLIENT_CLOSED_REQUEST || c->error)
+    {
+        bw_http_terminate_request(r, rc);
+        return;
+    }
+
+    if (rc >= BW_HTTP_SPECIAL_RESPONSE || rc == BW_HTTP_CREATED
+        || rc == BW_HTTP_NO_CONTENT)
+    {
+        if (rc == 444) {
+            /* nginx's "close without a response" */
+            bw_http_terminate_request(r, rc);
+            return;
+        }
+        if (c->read->timer_set) {
+            bw_event_del_timer(c->read);
+        }
+        if (c->write->timer_set) {
+            bw_event_del_timer(c->write);
+        }
+        bw_http_finalize_request(r, bw_http_special_response_handler(r, rc));
+        return;
+    }
+
+    if (r->out || c->buffered) {
+        r->write_event_handler = bw_http_writer;
+        if (!c->write->timer_set) {
+            bw_http_core_loc_conf_t *clcf;
+            clcf = r->loc_conf[bw_http_core_module.ctx_index];
+            bw_event_add_timer(c->write, clcf->send_timeout);
+        }
+        return;
+    }
+
+    if (rc == BW_AGAIN) {
+        return;
+    }
+
+    if (!r->header_sent && !r->done) {
+        /* a handler finished without a response: that is a bug */
+        bw_log_error(BW_LOG_ALERT, c->log, 0,
+                     "request finished without a response");
+        bw_http_terminate_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->done = 1;
+    r->read_event_handler = bw_http_block_reading;
+    r->write_event_handler = bw_http_request_empty_handler;
+
+    if (c->read->timer_set) {
+        bw_event_del_timer(c->read);
+    }
+    if (c->write->timer_set) {
+        bw_event_del_timer(c->write);
+    }
+
+    bw_http_finalize_connection(r);
+}
+
+void
+bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc)
+{
+    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
+        r->headers_out.status = rc;
+    }
+
+    r->keepalive = 0;
+    r->terminated = 1;
+    r->main->count = 1;
+    bw_http_close_request(r, rc);
+}
+
+static void
+bw_http_writer(bw_http_request_t *r)
+{
+    bw_int_t                  rc;
+    bw_event_t               *wev;
+    bw_connection_t          *c;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    wev = c->write;
+
+    if (wev->timedout) {
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                     "client timed out while sending response");
+        c->timedout = 1;
+        bw_http_finalize_request(r, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = bw_http_output_filter(r, NULL);
+
+    if (r->out || c->buffered) {
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+        bw_event_add_timer(wev, clcf->send_timeout);
+        return;
+    }
+
+    r->write_event_handler = bw_http_request_empty_handler;
+    bw_http_finalize_request(r, rc);
+}
+
+static void
+bw_http_finalize_connection(bw_http_request_t *r)
+{
+    bw_connection_t          *c;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (r->main->count != 1) {
+        /* an internal redirect still holds the request: just let go */
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    if (r->keepalive && r->request_body == NULL
+        && (r->headers_in.content_length_n > 0 || r->headers_in.chunked))
+    {
+        /* nobody read the body: it must go before the next request */
+        if (bw_http_discard_request_body(r) != BW_OK) {
+            r->keepalive = 0;
+        }
+    }
+
+    if (r->discard_body && r->request_body && r->request_body->rest) {
+        /* finish reading the body we do not need before keepalive */
+        r->read_event_handler = bw_http_request_empty_handler;
+        c->read->handler = bw_http_discarded_body_handler;
+        r->lingering_time = bw_current_msec + clcf->lingering_time;
+        bw_event_add_timer(c->read, clcf->lingering_timeout);
+        if (c->read->ready || r->header_in->pos < r->header_in->last) {
+            bw_post_event(c->read, &bw_posted_events);
+        }
+        return;
+    }
+
+    if (r->reading_body) {
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
+    if (!bw_exiting && r->keepalive && clcf->keepalive_timeout > 0) {
+        bw_http_set_keepalive(r);
+        return;
+    }
+
+    if (clcf->lingering_close == BW_HTTP_LINGERING_ALWAYS
+        || (clcf->lingering_close == BW_HTTP_LINGERING_ON
+            && (r->lingering_close
+                || r->header_in->pos < r->header_in->last
+                || c->read->ready)))
+    {
+        bw_http_set_lingering_close(r);
+        return;
+    }
+
+    bw_http_close_request(r, 0);
+}
+
+static void
+bw_http_discarded_body_handler(bw_event_t *rev)
+{
+    bw_int_t                  rc;
+    bw_connection_t          *c;
+    bw_http_request_t        *r;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout || c->close
+        || (bw_msec_int_t) (bw_current_msec - r->lingering_time) > 0)
+    {
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    rc = bw_http_discard_request_body(r);
+
+    if (rc != BW_OK) {
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    if (r->request_body->rest) {
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+        bw_event_add_timer(rev, clcf->lingering_timeout);
+        return;
+    }
+
+    r->discard_body = 0;
+    if (rev->timer_set) {
+        bw_event_del_timer(rev);
+    }
+    rev->handler = bw_http_request_handler;
+    bw_http_finalize_connection(r);
+}
+
+static void
+bw_http_set_keepalive(bw_http_request_t *r)
+{
+    bw_buf_t                 *b, *nb;
+    size_t                    size;
+    bw_event_t               *rev, *wev;
+    bw_connection_t          *c;
+    bw_http_log_ctx_t        *ctx;
+    bw_http_connection_t     *hc;
+    bw_http_core_srv_conf_t  *cscf;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    rev = c->read;
+    wev = c->write;
+    hc = r->http_connection;
+    b = r->header_in;
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    cscf = hc->addr_conf->default_server;
+
+    hc->pipeline = 0;
+    hc->nfree = 0;
+
+    if (b->pos < b->last) {
+        /* pipelined: keep the rest in a buffer that outlives r */
+        hc->pipeline = 1;
+        size = b->last - b->pos;
+
+        if (b != c->buffer) {
+            nb = hc->busy;
+            if (nb == NULL || (size_t) (nb->end - nb->start) < size) {
+                nb = bw_create_temp_buf(c->pool,
+                                        bw_max(size,
+                                        cscf->large_client_header_buffers_size));
+                if (nb == NULL) {
+                    bw_http_close_request(r, 0);
+                    return;
+                }
+                hc->busy = nb;
+            }
+            memmove(nb->start, b->pos, size);
+            nb->pos = nb->start;
+            nb->last = nb->start + size;
+
+        } else if (b->pos != b->start) {
+            memmove(b->start, b->pos, size);
+            b->pos = b->start;
+            b->last = b->start + size;
+        }
+    } else if (hc->busy) {
+        hc->busy->pos = hc->busy->last = hc->busy->start;
+    }
+
+    if (!hc->pipeline || b == c->buffer) {
+        if (hc->busy && hc->busy->pos == hc->busy->last) {
+            hc->busy = NULL;     /* back to the small buffer */
+        }
+    }
+
+    r->keepalive = 1;
+    bw_http_free_request(r, 0);
+    c->data = hc;
+    ctx = c->log->data;
+    ctx->request = NULL;
+
+    if (hc->pipeline) {
+        r = bw_http_create_request(c);
+        if (r == NULL) {
+            bw_http_close_connection(c);
+            return;
+        }
+        c->data = r;
+        ctx->request = r;
+        c->sent = 0;
+        rev->handler = bw_http_process_request_line;
+        wev->handler = bw_http_empty_handler;
+        bw_post_event(rev, &bw_posted_events);
+        return;
+    }
+
+    /* idle */
+    c->buffer->pos = c->buffer->start;
+    c->buffer->last = c->buffer->start;
+    if (bw_pfree(c->pool, c->buffer->start) == BW_OK) {
+        c->buffer->start = NULL;
+    }
+
+    rev->handler = bw_http_wait_request_handler;
+    wev->handler = bw_http_empty_handler;
+    c->log->action = "keepalive";
+
+    if (clcf->tcp_nodelay && bw_tcp_nodelay(c) != BW_OK) {
+        bw_log_error(BW_LOG_INFO, c->log, errno,
+                     "setsockopt(TCP_NODELAY) failed");
+    }
+
+    c->idle = 1;
+    c->sent = 0;
+    bw_reusable_connection(c, 1);
+    bw_event_add_timer(rev, clcf->keepalive_timeout);
+
+    if (rev->ready) {
+        bw_post_event(rev, &bw_posted_events);
+    }
+}
+
+static void
+bw_http_set_lingering_close(bw_http_request_t *r)
+{
+    bw_event_t               *rev;
+    bw_connection_t          *c;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    rev = c->read;
+
+    r->lingering_time = bw_current_msec + clcf->lingering_time;
+    rev->handler = bw_http_lingering_close_handler;
+    c->write->handler = bw_http_empty_handler;
+
+    if (shutdown(c->fd, SHUT_WR) == -1) {
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    bw_event_add_timer(rev, clcf->lingering_timeout);
+    bw_post_event(rev, &bw_posted_events);
+}
+
+static void
+bw_http_lingering_close_handler(bw_event_t *rev)
+{
+    ssize_t                   n;
+    bw_msec_t                 timer;
+    bw_connection_t          *c;
+    bw_http_request_t        *r;
+    bw_http_core_loc_conf_t  *clcf;
+    u_char                    buffer[BW_HTTP_LINGERING_BUFFER_SIZE];
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout || c->close) {
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    timer = r->lingering_time - bw_current_msec;
+    if ((bw_msec_int_t) timer <= 0) {
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    do {
+        n = c->recv(c, buffer, BW_HTTP_LINGERING_BUFFER_SIZE);
+        if (n == BW_ERROR || n == 0) {
+            bw_http_close_request(r, 0);
+            return;
+        }
+    } while (rev->ready);
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    bw_event_add_timer(rev, bw_min(timer, clcf->lingering_timeout));
+}
+
+static void
+bw_http_close_request(bw_http_request_t *r, bw_int_t rc)
+{
+    bw_connection_t  *c;
+
+    r = r->main;
+    c = r->connection;
+
+    if (r->count == 0) {
+        bw_log_error(BW_LOG_ALERT, c->log, 0, "http request count is zero");
+    }
+
+    r->count--;
+    if (r->count) {
+        return;
+    }
+
+    bw_http_free_request(r, rc);
+    bw_http_close_connection(c);
+}
+
+static void
+bw_http_free_request(bw_http_request_t *r, bw_int_t rc)
+{
+    bw_uint_t                  i, n;
+    bw_pool_t                 *pool;
+    bw_http_handler_pt        *h;
+    bw_http_log_ctx_t         *ctx;
+    bw_http_core_main_conf_t  *cmcf;
+
+    if (rc > 0 && r->headers_out.status == 0) {
+        r->headers_out.status = rc;
+    }
+
+    if (!r->logged && r->request_line.len) {
+        r->logged = 1;
+        cmcf = r->main_conf[bw_http_core_module.ctx_index];
+        h = cmcf->phases[BW_HTTP_LOG_PHASE].handlers.elts;
+        n = cmcf->phases[BW_HTTP_LOG_PHASE].handlers.nelts;
+        for (i = 0; i < n; i++) {
+            h[i](r);
+        }
+    }
+
+    ctx = r->connection->log->data;
+    if (ctx && ctx->request == r) {
+        ctx->request = NULL;
+    }
+
+    pool = r->pool;
+    r->pool = NULL;
+    bw_destroy_pool(pool);
+}
+
+static void
+bw_http_close_connection(bw_connection_t *c)
+{
+    bw_pool_t  *pool;
+
+    c->destroyed = 1;
+    pool = c->pool;
+    bw_close_connection(c);
+    bw_destroy_pool(pool);
+}
+
+void
+bw_http_run_posted_requests(bw_connection_t *c)
+{
+}
+
+static u_char *
+bw_http_log_error(bw_log_t *log, u_char *buf, size_t len)
+{
+    u_char                   *p, *last;
+    bw_http_request_t        *r;
+    bw_http_log_ctx_t        *ctx;
+    bw_http_core_srv_conf_t  *cscf;
+
+    last = buf + len;
+    p = buf;
+
+    if (log->action) {
+        p = bw_slprintf(p, last, " while %s", log->action);
+    }
+
+    ctx = log->data;
+    p = bw_slprintf(p, last, ", client: %.*s",
+                    (int) ctx->connection->addr_text.len,
+                    ctx->connection->addr_text.data);
+
+    r = ctx->request;
+    if (r == NULL) {
+        return p;
+    }
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+    p = bw_slprintf(p, last, ", server: %.*s", (int) cscf->server_name.len,
+                    cscf->server_name.data);
+
+    if (r->request_line.len) {
+        p = bw_slprintf(p, last, ", request: \"%.*s\"",
+                        (int) r->request_line.len, r->request_line.data);
+    }
+
+    if (r->headers_in.host) {
+        p = bw_slprintf(p, last, ", host: \"%.*s\"",
+                        (int) r->headers_in.host->value.len,
+                        r->headers_in.host->value.data);
+    }
+
+    return p;
+}

@@ -1,0 +1,226 @@
+/*
+ * Complex values: a string with $variables, ${variables} and $1..$9
+ * captures, split once at configuration time into literal and variable
+ * parts. Evaluation computes the length first and copies once.
+ */
+
+#include <bw_http.h>
+
+#define BW_SCRIPT_LITERAL   0
+#define BW_SCRIPT_VARIABLE  1
+#define BW_SCRIPT_CAPTURE   2
+
+static bw_uint_t
+bw_is_var_char(u_char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+           || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+bw_uint_t
+bw_http_script_variables_count(bw_str_t *value)
+{
+    bw_uint_t  i, n;
+
+    for (n = 0, i = 0; i < value->len; i++) {
+        if (value->data[i] == '$' && i + 1 < value->len
+            && (bw_is_var_char(value->data[i + 1])
+                || value->data[i + 1] == '{'))
+        {
+            n++;
+        }
+    }
+    return n;
+}
+
+bw_int_t
+bw_http_compile_complex_value(bw_conf_t *cf, bw_http_complex_value_t *cv,
+    bw_str_t *value)
+{
+    u_char                 *p, *end, *start;
+    bw_int_t                index;
+    bw_uint_t               n;
+    bw_str_t                name;
+    bw_http_script_part_t  *parts;
+
+    cv->value = *value;
+    cv->parts = NULL;
+    cv->nparts = 0;
+
+    n = bw_http_script_variables_count(value);
+    if (n == 0) {
+        return BW_OK;
+    }
+
+    parts = bw_pcalloc(cf->pool, (2 * n + 1) * sizeof(bw_http_script_part_t));
+    if (parts == NULL) {
+        return BW_ERROR;
+    }
+
+    p = value->data;
+    end = p + value->len;
+    n = 0;
+
+    while (p < end) {
+        start = p;
+
+        while (p < end && !(*p == '$' && p + 1 < end
+                            && (bw_is_var_char(p[1]) || p[1] == '{')))
+        {
+            p++;
+        }
+
+        if (p > start) {
+            parts[n].type = BW_SCRIPT_LITERAL;
+            parts[n].text.data = start;
+            parts[n].text.len = p - start;
+            n++;
+        }
+
+        if (p >= end) {
+            break;
+        }
+
+        p++;    /* '$' */
+
+        if (*p >= '1' && *p <= '9') {
+            parts[n].type = BW_SCRIPT_CAPTURE;
+            parts[n].index = 2 * (*p - '0');
+            n++;
+            p++;
+            continue;
+        }
+
+        if (*p == '{') {
+            p++;
+            name.data = p;
+            while (p < end && *p != '}') {
+                p++;
+            }
+            if (p >= end) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "the closing bracket in \"%.*s\" "
+                                  "variable is missing",
+                                  (int) (p - name.data), name.data);
+                return BW_ERROR;
+            }
+            name.len = p - name.data;
+            p++;
+        } else {
+            name.data = p;
+            while (p < end && bw_is_var_char(*p)) {
+                p++;
+            }
+            name.len = p - name.data;
+        }
+
+        index = bw_http_get_variable_index(cf, &name);
+        if (index == BW_ERROR) {
+            return BW_ERROR;
+        }
+
+        parts[n].type = BW_SCRIPT_VARIABLE;
+        parts[n].index = (bw_uint_t) index;
+        parts[n].text = name;
+        n++;
+    }
+
+    cv->parts = parts;
+    cv->nparts = n;
+    return BW_OK;
+}
+
+static bw_uint_t
+bw_http_script_part(bw_http_request_t *r, bw_http_script_part_t *part,
+    u_char **data)
+{
+    bw_uint_t                  i;
+    bw_http_variable_value_t  *v;
+
+    switch (part->type) {
+
+    case BW_SCRIPT_LITERAL:
+        *data = part->text.data;
+        return part->text.len;
+
+    case BW_SCRIPT_CAPTURE:
+        i = part->index;
+        if (r->captures && i + 1 < r->ncaptures) {
+            *data = r->captures_data + r->captures[i];
+            return r->captures[i + 1] - r->captures[i];
+        }
+        *data = NULL;
+        return 0;
+
+    default:
+        v = bw_http_get_flushed_variable(r, part->index);
+        if (v == NULL || v->not_found) {
+            *data = NULL;
+            return 0;
+        }
+        *data = v->data;
+        return v->len;
+    }
+}
+
+bw_int_t
+bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
+    bw_str_t *value)
+{
+    size_t      len;
+    u_char     *p, *data;
+    bw_uint_t   i, n;
+
+    if (cv->parts == NULL) {
+        *value = cv->value;
+        return BW_OK;
+    }
+
+    len = 0;
+    for (i = 0; i < cv->nparts; i++) {
+        len += bw_http_script_part(r, &cv->parts[i], &data);
+    }
+
+    p = bw_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    value->data = p;
+    for (i = 0; i < cv->nparts; i++) {
+        n = bw_http_script_part(r, &cv->parts[i], &data);
+        if (n) {
+            p = bw_cpymem(p, data, n);
+        }
+    }
+    value->len = p - value->data;
+    *p = '\0';
+
+    return BW_OK;
+}
+
+char *
+bw_http_set_complex_value_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t                  *value;
+    bw_http_complex_value_t  **cv;
+
+    cv = (bw_http_complex_value_t **) ((char *) conf + cmd->offset);
+
+    if (*cv != NULL && *cv != BW_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    *cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
+    if (*cv == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    if (bw_http_compile_complex_value(cf, *cv, &value[1]) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}

@@ -1,0 +1,224 @@
+/*
+ * Error and redirect responses: error_page (URI, named location or
+ * redirect, with =code), else the built-in page. Errors that leave the
+ * request stream in an unknown state close the connection afterwards.
+ */
+
+#include <bw_http.h>
+
+static bw_int_t bw_http_send_error_page(bw_http_request_t *r,
+    bw_http_err_page_t *err_page);
+static bw_int_t bw_http_send_special_page(bw_http_request_t *r,
+    bw_int_t error);
+
+static const char  bw_http_page_tail[] =
+"<hr><center>bulwark</center>" BW_CRLF
+"</body>" BW_CRLF
+"</html>" BW_CRLF;
+
+bw_int_t
+bw_http_special_response_handler(bw_http_request_t *r, bw_int_t error)
+{
+    bw_uint_t                 i;
+    bw_http_err_page_t       *err_page;
+    bw_http_core_loc_conf_t  *clcf;
+
+    r->err_status = error;
+
+    switch (error) {
+    case BW_HTTP_BAD_REQUEST:
+    case BW_HTTP_REQUEST_TIME_OUT:
+    case BW_HTTP_LENGTH_REQUIRED:
+    case BW_HTTP_REQUEST_ENTITY_TOO_LARGE:
+    case BW_HTTP_REQUEST_URI_TOO_LARGE:
+    case BW_HTTP_HEADER_TOO_LARGE:
+    case BW_HTTP_INTERNAL_SERVER_ERROR:
+    case BW_HTTP_NOT_IMPLEMENTED:
+    case BW_HTTP_VERSION_NOT_SUPPORTED:
+        r->keepalive = 0;
+        r->lingering_close = 1;
+        break;
+    }
+
+    if (r->header_sent) {
+        /* too late for a page: the client sees a truncated response */
+        r->connection->error = 1;
+        return BW_ERROR;
+    }
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (!r->error_page && clcf->error_pages && r->uri_changes != 0) {
+        if (clcf->recursive_error_pages == 0) {
+            r->error_page = 1;
+        }
+
+        err_page = clcf->error_pages->elts;
+        for (i = 0; i < clcf->error_pages->nelts; i++) {
+            if (err_page[i].status == error) {
+                return bw_http_send_error_page(r, &err_page[i]);
+            }
+        }
+    }
+
+    return bw_http_send_special_page(r, error);
+}
+
+static bw_int_t
+bw_http_send_error_page(bw_http_request_t *r, bw_http_err_page_t *err_page)
+{
+    bw_int_t         overwrite;
+    bw_str_t         uri, args;
+    bw_table_elt_t  *location;
+
+    overwrite = err_page->overwrite;
+
+    if (overwrite && overwrite != BW_HTTP_OK) {
+        r->expect_tested = 1;
+    }
+
+    if (overwrite >= 0) {
+        r->err_status = overwrite;
+    }
+
+    if (bw_http_complex_value(r, &err_page->value, &uri) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    if (uri.len && uri.data[0] == '/') {
+        bw_http_split_args(r, &uri, &args);
+        if (r->method != BW_HTTP_HEAD) {
+            r->method = BW_HTTP_GET;
+            bw_str_set(&r->method_name, "GET");
+        }
+        return bw_http_internal_redirect(r, &uri, &args);
+    }
+
+    if (uri.len && uri.data[0] == '@') {
+        return bw_http_named_location(r, &uri);
+    }
+
+    r->expect_tested = 1;
+
+    if (overwrite != BW_HTTP_MOVED_PERMANENTLY
+        && overwrite != BW_HTTP_MOVED_TEMPORARILY
+        && overwrite != BW_HTTP_SEE_OTHER
+        && overwrite != BW_HTTP_TEMPORARY_REDIRECT
+        && overwrite != BW_HTTP_PERMANENT_REDIRECT)
+    {
+        r->err_status = BW_HTTP_MOVED_TEMPORARILY;
+    }
+
+    bw_http_clear_location(r);
+    location = bw_http_add_header_out(r, "Location", &uri);
+    if (location == NULL) {
+        return BW_ERROR;
+    }
+    r->headers_out.location = location;
+
+    return bw_http_send_special_page(r, r->err_status);
+}
+
+static bw_int_t
+bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
+{
+    size_t       slen, len;
+    u_char      *p;
+    bw_int_t     rc;
+    bw_buf_t    *b;
+    bw_chain_t   out;
+    const char  *st;
+
+    if (bw_http_discard_request_body(r) != BW_OK) {
+        r->keepalive = 0;
+    }
+
+    r->err_status = error;
+    r->headers_out.status = error;
+
+    bw_http_clear_accept_ranges(r);
+    bw_http_clear_last_modified(r);
+    bw_http_clear_etag(r);
+    r->headers_out.content_encoding = NULL;
+    r->headers_out.charset.len = 0;
+
+    st = bw_http_status_text(error, &slen);
+
+    if (error == BW_HTTP_NOT_MODIFIED || error == BW_HTTP_NO_CONTENT
+        || st == NULL)
+    {
+        bw_http_clear_content_length(r);
+        r->header_only = 1;
+        return bw_http_send_header(r);
+    }
+
+    len = sizeof("<html>" BW_CRLF "<head><title></title></head>" BW_CRLF
+                 "<body>" BW_CRLF "<center><h1></h1></center>" BW_CRLF) - 1
+          + 2 * slen + sizeof(bw_http_page_tail) - 1;
+
+    p = bw_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    len = bw_slprintf(p, p + len + 1,
+                      "<html>" BW_CRLF
+                      "<head><title>%s</title></head>" BW_CRLF
+                      "<body>" BW_CRLF
+                      "<center><h1>%s</h1></center>" BW_CRLF
+                      "%s", st, st, bw_http_page_tail) - p;
+
+    bw_str_set(&r->headers_out.content_type, "text/html");
+    bw_http_clear_content_length(r);
+    r->headers_out.content_length_n = len;
+
+    rc = bw_http_send_header(r);
+    if (rc == BW_ERROR || r->header_only) {
+        return rc;
+    }
+
+    b = bw_calloc_buf(r->pool);
+    if (b == NULL) {
+        return BW_ERROR;
+    }
+    b->memory = 1;
+    b->pos = p;
+    b->last = p + len;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return bw_http_output_filter(r, &out);
+}
+
+/*
+ * A header filter that must answer with an error instead (412, 416):
+ * the error page goes out now, and the handler that called
+ * bw_http_send_header() sees header_only and sends no body of its own.
+ */
+bw_int_t
+bw_http_filter_finalize_request(bw_http_request_t *r, bw_module_t *m,
+    bw_int_t error)
+{
+    bw_int_t  rc;
+
+    rc = bw_http_special_response_handler(r, error);
+    r->header_only = 1;
+    return rc;
+}
+
+void
+bw_http_clean_header(bw_http_request_t *r)
+{
+    bw_memzero(&r->headers_out.status,
+               sizeof(bw_http_headers_out_t)
+               - offsetof(bw_http_headers_out_t, status));
+
+    r->headers_out.headers.part.nelts = 0;
+    r->headers_out.headers.part.next = NULL;
+    r->headers_out.headers.last = &r->headers_out.headers.part;
+
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+}

@@ -1,0 +1,961 @@
+/*
+ * Variables. Configuration refers to a variable by index; a request
+ * computes each one at most once (unless it is not cacheable) into
+ * r->variables[index]. Prefix families ($http_*, $arg_*, $cookie_*,
+ * $sent_http_*) are resolved when the configuration is loaded.
+ */
+
+#include <bw_http.h>
+#include <openssl/evp.h>
+
+bw_http_variable_value_t  bw_http_variable_null_value = {
+    0, 1, 0, 0, 0, (u_char *) ""
+};
+
+#define BW_VAR_NOCACHE  BW_HTTP_VAR_NOCACHEABLE
+
+static bw_int_t bw_http_variable_request_field(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_host(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_remote_port(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_server_addr(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_server_port(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_scheme(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_is_args(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_header_in(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_status(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_sent(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_request_time(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_msec(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_time(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_connection(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_server_name(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_request_id(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_document_root(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_request_length(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_misc(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_remote_user(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_unknown_header_in(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_unknown_header_out(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_argument(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_cookie(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+
+#define RF(f)  offsetof(bw_http_request_t, f)
+#define HI(f)  offsetof(bw_http_request_t, headers_in.f)
+
+static bw_http_variable_t  bw_http_core_variables[] = {
+    { bw_string("host"), NULL, bw_http_variable_host, 0, 0, 0 },
+    { bw_string("remote_addr"), NULL, bw_http_variable_misc, 0, 0, 0 },
+    { bw_string("remote_port"), NULL, bw_http_variable_remote_port, 0, 0, 0 },
+    { bw_string("server_addr"), NULL, bw_http_variable_server_addr, 0, 0, 0 },
+    { bw_string("server_port"), NULL, bw_http_variable_server_port, 0, 0, 0 },
+    { bw_string("scheme"), NULL, bw_http_variable_scheme, 0, 0, 0 },
+    { bw_string("request"), NULL, bw_http_variable_request_field,
+      RF(request_line), 0, 0 },
+    { bw_string("request_method"), NULL, bw_http_variable_request_field,
+      RF(method_name), BW_VAR_NOCACHE, 0 },
+    { bw_string("request_uri"), NULL, bw_http_variable_request_field,
+      RF(unparsed_uri), 0, 0 },
+    { bw_string("uri"), NULL, bw_http_variable_request_field, RF(uri),
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("document_uri"), NULL, bw_http_variable_request_field,
+      RF(uri), BW_VAR_NOCACHE, 0 },
+    { bw_string("args"), NULL, bw_http_variable_request_field, RF(args),
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("query_string"), NULL, bw_http_variable_request_field,
+      RF(args), BW_VAR_NOCACHE, 0 },
+    { bw_string("is_args"), NULL, bw_http_variable_is_args, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("server_protocol"), NULL, bw_http_variable_request_field,
+      RF(http_protocol), 0, 0 },
+    { bw_string("content_length"), NULL, bw_http_variable_header_in,
+      HI(content_length), 0, 0 },
+    { bw_string("content_type"), NULL, bw_http_variable_header_in,
+      HI(content_type), 0, 0 },
+    { bw_string("status"), NULL, bw_http_variable_status, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("body_bytes_sent"), NULL, bw_http_variable_sent, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("bytes_sent"), NULL, bw_http_variable_sent, 1,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("request_time"), NULL, bw_http_variable_request_time, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("request_length"), NULL, bw_http_variable_request_length, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("msec"), NULL, bw_http_variable_msec, 0, BW_VAR_NOCACHE, 0 },
+    { bw_string("time_local"), NULL, bw_http_variable_time, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("time_iso8601"), NULL, bw_http_variable_time, 1,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("connection"), NULL, bw_http_variable_connection, 0, 0, 0 },
+    { bw_string("connection_requests"), NULL, bw_http_variable_connection,
+      1, 0, 0 },
+    { bw_string("server_name"), NULL, bw_http_variable_server_name, 0, 0, 0 },
+    { bw_string("request_id"), NULL, bw_http_variable_request_id, 0, 0, 0 },
+    { bw_string("document_root"), NULL, bw_http_variable_document_root, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("remote_user"), NULL, bw_http_variable_remote_user, 0, 0, 0 },
+    { bw_string("hostname"), NULL, bw_http_variable_misc, 1, 0, 0 },
+    { bw_string("pid"), NULL, bw_http_variable_misc, 2, 0, 0 },
+    { bw_string("bulwark_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
+    { bw_string("http_"), NULL, bw_http_variable_unknown_header_in, 0,
+      BW_HTTP_VAR_PREFIX, 0 },
+    { bw_string("sent_http_"), NULL, bw_http_variable_unknown_header_out, 0,
+      BW_HTTP_VAR_PREFIX | BW_VAR_NOCACHE, 0 },
+    { bw_string("arg_"), NULL, bw_http_variable_argument, 0,
+      BW_HTTP_VAR_PREFIX | BW_VAR_NOCACHE, 0 },
+    { bw_string("cookie_"), NULL, bw_http_variable_cookie, 0,
+      BW_HTTP_VAR_PREFIX, 0 },
+    bw_http_null_variable
+};
+
+bw_int_t
+bw_http_variables_add_core_vars(bw_conf_t *cf)
+{
+    bw_http_variable_t        *cv, *v;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    if (bw_array_init(&cmcf->variables, cf->pool, 16,
+                      sizeof(bw_http_variable_t)) != BW_OK
+        || bw_array_init(&cmcf->prefix_variables, cf->pool, 64,
+                         sizeof(bw_http_variable_t)) != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
+    for (cv = bw_http_core_variables; cv->name.len; cv++) {
+        v = bw_http_add_variable(cf, &cv->name, cv->flags);
+        if (v == NULL) {
+            return BW_ERROR;
+        }
+        v->get_handler = cv->get_handler;
+        v->data = cv->data;
+    }
+
+    return BW_OK;
+}
+
+/* Define a variable (modules: set, map, geo ...). */
+bw_http_variable_t *
+bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
+{
+    bw_uint_t                  i;
+    bw_http_variable_t        *v;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    v = cmcf->prefix_variables.elts;
+    for (i = 0; i < cmcf->prefix_variables.nelts; i++) {
+        if (bw_str_eq(name, &v[i].name)) {
+            if (!(v[i].flags & BW_HTTP_VAR_CHANGEABLE)) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "the duplicate \"%.*s\" variable",
+                                  (int) name->len, name->data);
+                return NULL;
+            }
+            return &v[i];
+        }
+    }
+
+    v = bw_array_push(&cmcf->prefix_variables);
+    if (v == NULL) {
+        return NULL;
+    }
+    bw_memzero(v, sizeof(*v));
+    v->name = *name;
+    v->flags = flags;
+    return v;
+}
+
+bw_int_t
+bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name)
+{
+    bw_uint_t                  i;
+    bw_http_variable_t        *v;
+    bw_http_core_main_conf_t  *cmcf;
+
+    if (name->len == 0) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid variable name \"$\"");
+        return BW_ERROR;
+    }
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    v = cmcf->variables.elts;
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (bw_str_eq(name, &v[i].name)) {
+            return (bw_int_t) i;
+        }
+    }
+
+    v = bw_array_push(&cmcf->variables);
+    if (v == NULL) {
+        return BW_ERROR;
+    }
+    bw_memzero(v, sizeof(*v));
+    v->name.len = name->len;
+    v->name.data = bw_pnalloc(cf->pool, name->len);
+    if (v->name.data == NULL) {
+        return BW_ERROR;
+    }
+    bw_strlow(v->name.data, name->data, name->len);
+    v->index = cmcf->variables.nelts - 1;
+
+    return (bw_int_t) v->index;
+}
+
+/* Resolve every indexed variable to its definition. */
+bw_int_t
+bw_http_variables_init_vars(bw_conf_t *cf)
+{
+    bw_uint_t                  i, n;
+    bw_http_variable_t        *v, *av;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    v = cmcf->variables.elts;
+    av = cmcf->prefix_variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        for (n = 0; n < cmcf->prefix_variables.nelts; n++) {
+            if (av[n].flags & BW_HTTP_VAR_PREFIX) {
+                continue;
+            }
+            if (bw_str_eq(&v[i].name, &av[n].name)) {
+                v[i].get_handler = av[n].get_handler;
+                v[i].set_handler = av[n].set_handler;
+                v[i].data = av[n].data;
+                v[i].flags = av[n].flags;
+                goto next;
+            }
+        }
+
+        for (n = 0; n < cmcf->prefix_variables.nelts; n++) {
+            if (!(av[n].flags & BW_HTTP_VAR_PREFIX)) {
+                continue;
+            }
+            if (v[i].name.len > av[n].name.len
+                && memcmp(v[i].name.data, av[n].name.data,
+                          av[n].name.len) == 0)
+            {
+                v[i].get_handler = av[n].get_handler;
+                v[i].data = (uintptr_t) &v[i].name;
+                v[i].flags = av[n].flags & ~BW_HTTP_VAR_PREFIX;
+                goto next;
+            }
+        }
+
+        bw_log_error(BW_LOG_EMERG, cf->log, 0, "unknown \"%.*s\" variable",
+                     (int) v[i].name.len, v[i].name.data);
+        return BW_ERROR;
+
+    next:
+        continue;
+    }
+
+    return BW_OK;
+}
+
+bw_http_variable_value_t *
+bw_http_get_indexed_variable(bw_http_request_t *r, bw_uint_t index)
+{
+    bw_http_variable_t        *v;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+
+    if (index >= cmcf->variables.nelts) {
+        return NULL;
+    }
+
+    if (r->variables[index].not_found || r->variables[index].valid) {
+        return &r->variables[index];
+    }
+
+    v = cmcf->variables.elts;
+
+    if (v[index].get_handler == NULL
+        || v[index].get_handler(r, &r->variables[index], v[index].data)
+           != BW_OK)
+    {
+        r->variables[index].valid = 0;
+        r->variables[index].not_found = 1;
+        return &r->variables[index];
+    }
+
+    if (v[index].flags & BW_HTTP_VAR_NOCACHEABLE) {
+        r->variables[index].no_cacheable = 1;
+    }
+
+    return &r->variables[index];
+}
+
+bw_http_variable_value_t *
+bw_http_get_flushed_variable(bw_http_request_t *r, bw_uint_t index)
+{
+    bw_http_variable_value_t  *v;
+
+    v = &r->variables[index];
+
+    if (v->valid || v->not_found) {
+        if (!v->no_cacheable) {
+            return v;
+        }
+        v->valid = 0;
+        v->not_found = 0;
+    }
+
+    return bw_http_get_indexed_variable(r, index);
+}
+
+static void
+bw_var_set(bw_http_variable_value_t *v, u_char *data, size_t len)
+{
+    v->data = data;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+}
+
+static bw_int_t
+bw_http_variable_request_field(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t  *s = (bw_str_t *) ((char *) r + data);
+
+    if (s->data == NULL) {
+        bw_var_set(v, (u_char *) "", 0);
+        return BW_OK;
+    }
+    bw_var_set(v, s->data, s->len);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_header_in(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    bw_table_elt_t  *h = *(bw_table_elt_t **) ((char *) r + data);
+
+    if (h == NULL) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+    bw_var_set(v, h->value.data, h->value.len);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_host(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    bw_http_core_srv_conf_t  *cscf;
+
+    if (r->headers_in.server.len) {
+        bw_var_set(v, r->headers_in.server.data, r->headers_in.server.len);
+        return BW_OK;
+    }
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+    bw_var_set(v, cscf->server_name.data, cscf->server_name.len);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_misc(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    static u_char  host[256];
+    static size_t  hlen;
+    u_char        *p;
+
+    switch (data) {
+    case 0:
+        bw_var_set(v, r->connection->addr_text.data,
+                   r->connection->addr_text.len);
+        return BW_OK;
+    case 1:
+        if (hlen == 0) {
+            if (gethostname((char *) host, sizeof(host) - 1) == -1) {
+                return BW_ERROR;
+            }
+            host[sizeof(host) - 1] = '\0';
+            hlen = strlen((char *) host);
+        }
+        bw_var_set(v, host, hlen);
+        return BW_OK;
+    case 2:
+        p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+        if (p == NULL) {
+            return BW_ERROR;
+        }
+        bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%d",
+                                     (int) getpid()) - p);
+        return BW_OK;
+    default:
+        bw_var_set(v, (u_char *) "0.1.0", 5);
+        return BW_OK;
+    }
+}
+
+static bw_int_t
+bw_http_variable_port(bw_http_request_t *r, bw_http_variable_value_t *v,
+    struct sockaddr *sa)
+{
+    u_char     *p;
+    in_port_t   port;
+
+    port = bw_inet_get_port(sa);
+    if (port == 0) {
+        bw_var_set(v, (u_char *) "", 0);
+        return BW_OK;
+    }
+
+    p = bw_pnalloc(r->pool, sizeof("65535"));
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + sizeof("65535"), "%u",
+                                 (unsigned) port) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_remote_port(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    return bw_http_variable_port(r, v, r->connection->sockaddr);
+}
+
+/* The address the client connected to (wildcard sockets ask the kernel). */
+static bw_int_t
+bw_http_local_sockaddr(bw_http_request_t *r)
+{
+    socklen_t         len;
+    bw_sockaddr_t     sa;
+    bw_connection_t  *c;
+
+    c = r->connection;
+
+    if (!bw_inet_wildcard(c->local_sockaddr)) {
+        return BW_OK;
+    }
+
+    len = sizeof(bw_sockaddr_t);
+    if (getsockname(c->fd, &sa.sockaddr, &len) == -1) {
+        return BW_ERROR;
+    }
+
+    c->local_sockaddr = bw_palloc(c->pool, len);
+    if (c->local_sockaddr == NULL) {
+        return BW_ERROR;
+    }
+    memcpy(c->local_sockaddr, &sa, len);
+    c->local_socklen = len;
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_server_addr(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char  *p;
+
+    if (bw_http_local_sockaddr(r) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    p = bw_pnalloc(r->pool, BW_SOCKADDR_STRLEN);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_sock_ntop(r->connection->local_sockaddr,
+                                  r->connection->local_socklen, p,
+                                  BW_SOCKADDR_STRLEN, 0));
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_server_port(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    if (bw_http_local_sockaddr(r) != BW_OK) {
+        return BW_ERROR;
+    }
+    return bw_http_variable_port(r, v, r->connection->local_sockaddr);
+}
+
+static bw_int_t
+bw_http_variable_scheme(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    bw_var_set(v, (u_char *) "http", 4);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_is_args(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    if (r->args.len == 0) {
+        bw_var_set(v, (u_char *) "", 0);
+    } else {
+        bw_var_set(v, (u_char *) "?", 1);
+    }
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_status(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char     *p;
+    bw_uint_t   status;
+
+    status = r->err_status ? r->err_status : r->headers_out.status;
+
+    p = bw_pnalloc(r->pool, 4);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + 4, "%03lu",
+                                 (unsigned long) status) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_sent(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    off_t    sent;
+    u_char  *p;
+
+    sent = r->connection->sent;
+    if (data == 0) {
+        sent -= r->header_size;
+        if (sent < 0) {
+            sent = 0;
+        }
+    }
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
+                                 (long long) sent) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_request_length(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char  *p;
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
+                                 (long long) r->request_length) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_request_time(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char    *p;
+    bw_int_t   ms;
+
+    ms = (bw_int_t) ((bw_time_sec - r->start_sec) * 1000
+                     + ((bw_int_t) bw_time_msec - (bw_int_t) r->start_msec));
+    if (ms < 0) {
+        ms = 0;
+    }
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN + 4);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN + 4, "%ld.%03ld",
+                                 (long) (ms / 1000), (long) (ms % 1000)) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_msec(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char  *p;
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN + 4);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN + 4, "%lld.%03u",
+                                 (long long) bw_time_sec,
+                                 (unsigned) bw_time_msec) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_time(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    bw_str_t  *t = data ? &bw_cached_http_log_iso8601
+                        : &bw_cached_http_log_time;
+    u_char    *p;
+
+    p = bw_pnalloc(r->pool, t->len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    memcpy(p, t->data, t->len);
+    bw_var_set(v, p, t->len);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_connection(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char  *p;
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lu",
+                                 (unsigned long) (data
+                                     ? r->connection->requests
+                                     : r->connection->number)) - p);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_server_name(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_http_core_srv_conf_t  *cscf;
+
+    cscf = r->srv_conf[bw_http_core_module.ctx_index];
+    bw_var_set(v, cscf->server_name.data, cscf->server_name.len);
+    return BW_OK;
+}
+
+/* 128 random bits per request, from a per-process generator seeded by
+ * the kernel once: unique enough for tracing, no syscall per request. */
+static bw_int_t
+bw_http_variable_request_id(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    static uint64_t  s[2];
+    static pid_t     seeded;
+    uint64_t         x, y, out[2];
+    u_char          *p;
+    int              i;
+
+    if (seeded != getpid()) {
+        if (getentropy(s, sizeof(s)) != 0) {
+            s[0] = (uint64_t) bw_current_msec ^ ((uint64_t) getpid() << 32);
+            s[1] = (uint64_t) (uintptr_t) r ^ 0x9e3779b97f4a7c15ULL;
+        }
+        seeded = getpid();
+    }
+
+    for (i = 0; i < 2; i++) {
+        /* xorshift128+ */
+        x = s[0];
+        y = s[1];
+        s[0] = y;
+        x ^= x << 23;
+        s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+        out[i] = s[1] + y;
+    }
+
+    p = bw_pnalloc(r->pool, 32);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_hex_dump(p, (u_char *) out, 16);
+    bw_var_set(v, p, 32);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_document_root(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t                  path;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->root_cv) {
+        if (bw_http_complex_value(r, clcf->root_cv, &path) != BW_OK) {
+            return BW_ERROR;
+        }
+    } else {
+        path = clcf->root;
+    }
+
+    bw_var_set(v, path.data, path.len);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_remote_user(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t   *a;
+    u_char     *dec, *colon;
+    int         n;
+
+    if (r->headers_in.authorization == NULL) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    a = &r->headers_in.authorization->value;
+    if (a->len < 7 || bw_strncasecmp(a->data, (u_char *) "Basic ", 6) != 0) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    dec = bw_pnalloc(r->pool, (a->len - 6) / 4 * 3 + 4);
+    if (dec == NULL) {
+        return BW_ERROR;
+    }
+
+    n = EVP_DecodeBlock(dec, a->data + 6, (int) (a->len - 6));
+    if (n < 0) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    colon = memchr(dec, ':', (size_t) n);
+    if (colon == NULL) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    bw_var_set(v, dec, colon - dec);
+    return BW_OK;
+}
+
+/* $http_NAME: headers named NAME (dashes as underscores), joined. */
+static bw_int_t
+bw_http_variable_unknown_header_in(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t        *var = (bw_str_t *) data;
+    bw_str_t         name;
+    bw_uint_t        i, n, k;
+    size_t           len;
+    u_char          *p, ch, sep;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h, *found[16];
+
+    name.data = var->data + (sizeof("http_") - 1);
+    name.len = var->len - (sizeof("http_") - 1);
+
+    sep = (name.len == 6 && memcmp(name.data, "cookie", 6) == 0) ? ';' : ',';
+
+    n = 0;
+    len = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name.len) {
+            continue;
+        }
+
+        for (k = 0; k < name.len; k++) {
+            ch = h[i].lowcase_key[k];
+            if (ch == '-') {
+                ch = '_';
+            }
+            if (ch != name.data[k]) {
+                break;
+            }
+        }
+
+        if (k == name.len && n < 16) {
+            found[n++] = &h[i];
+            len += h[i].value.len + 2;
+        }
+    }
+
+    if (n == 0) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    if (n == 1) {
+        bw_var_set(v, found[0]->value.data, found[0]->value.len);
+        return BW_OK;
+    }
+
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    v->data = p;
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = sep;
+            *p++ = ' ';
+        }
+        p = bw_cpymem(p, found[i]->value.data, found[i]->value.len);
+    }
+    bw_var_set(v, v->data, p - v->data);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_unknown_header_out(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t        *var = (bw_str_t *) data;
+    bw_str_t         name;
+    bw_uint_t        i, k;
+    u_char           ch, *p;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h;
+
+    name.data = var->data + (sizeof("sent_http_") - 1);
+    name.len = var->len - (sizeof("sent_http_") - 1);
+
+    if (name.len == 12 && memcmp(name.data, "content_type", 12) == 0
+        && r->headers_out.content_type.len)
+    {
+        bw_var_set(v, r->headers_out.content_type.data,
+                   r->headers_out.content_type.len);
+        return BW_OK;
+    }
+
+    if (name.len == 14 && memcmp(name.data, "content_length", 14) == 0
+        && r->headers_out.content_length_n >= 0)
+    {
+        p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+        if (p == NULL) {
+            return BW_ERROR;
+        }
+        bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
+                       (long long) r->headers_out.content_length_n) - p);
+        return BW_OK;
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != name.len) {
+            continue;
+        }
+
+        for (k = 0; k < name.len; k++) {
+            ch = bw_tolower(h[i].key.data[k]);
+            if (ch == '-') {
+                ch = '_';
+            }
+            if (ch != name.data[k]) {
+                break;
+            }
+        }
+
+        if (k == name.len) {
+            bw_var_set(v, h[i].value.data, h[i].value.len);
+            return BW_OK;
+        }
+    }
+
+    v->not_found = 1;
+    return BW_DECLINED;
+}
+
+static bw_int_t
+bw_http_variable_argument(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    bw_str_t  *var = (bw_str_t *) data;
+    bw_str_t   value;
+
+    if (bw_http_arg(r, var->data + 4, var->len - 4, &value) != BW_OK) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    bw_var_set(v, value.data, value.len);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_cookie(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    bw_str_t  *var = (bw_str_t *) data;
+    bw_str_t   name, value;
+
+    name.data = var->data + 7;
+    name.len = var->len - 7;
+
+    if (bw_http_parse_multi_header_lines(r->headers_in.cookie, &name, &value)
+        != BW_OK)
+    {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    bw_var_set(v, value.data, value.len);
+    return BW_OK;
+}

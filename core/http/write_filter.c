@@ -1,0 +1,121 @@
+/*
+ * The last body filter: collect buffers until there is enough to send
+ * (postpone_output) or a flush/last buffer, then send the chain with
+ * writev/sendfile. What the socket does not take stays in r->out and
+ * the write event resumes it: memory is bounded by what the upper
+ * filters hold, never by the response size.
+ */
+
+#include <bw_http.h>
+
+static bw_int_t bw_http_write_filter_init(bw_conf_t *cf);
+
+static bw_http_module_t  bw_http_write_filter_module_ctx = {
+    NULL, bw_http_write_filter_init, NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+bw_module_t  bw_http_write_filter_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_write_filter_module_ctx, NULL,
+    NULL, NULL, NULL, NULL
+};
+
+bw_int_t
+bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
+{
+    off_t                     size;
+    bw_uint_t                 last, flush, has_file;
+    bw_chain_t               *cl, *ln, **ll, *chain;
+    bw_connection_t          *c;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+
+    if (c->error) {
+        return BW_ERROR;
+    }
+
+    size = 0;
+    flush = 0;
+    last = 0;
+    has_file = 0;
+    ll = &r->out;
+
+    for (cl = r->out; cl; cl = cl->next) {
+        ll = &cl->next;
+        size += bw_buf_size(cl->buf);
+        flush |= cl->buf->flush;
+        last |= cl->buf->last_buf;
+        has_file |= cl->buf->in_file;
+    }
+
+    for (ln = in; ln; ln = ln->next) {
+        cl = bw_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return BW_ERROR;
+        }
+        cl->buf = ln->buf;
+        *ll = cl;
+        ll = &cl->next;
+
+        size += bw_buf_size(cl->buf);
+        flush |= cl->buf->flush;
+        last |= cl->buf->last_buf;
+        has_file |= cl->buf->in_file;
+    }
+    *ll = NULL;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (!last && !flush && in && size < (off_t) clcf->postpone_output) {
+        return BW_OK;
+    }
+
+    if (size == 0 && !(c->buffered & BW_HTTP_LOWLEVEL_BUFFERED)) {
+        if (last || flush) {
+            r->out = NULL;
+            c->buffered &= ~BW_HTTP_WRITE_BUFFERED;
+            return BW_OK;
+        }
+        return BW_OK;
+    }
+
+    if (!c->write->ready) {
+        c->buffered |= BW_HTTP_WRITE_BUFFERED;
+        return BW_AGAIN;
+    }
+
+    /* header and file in one packet */
+    if (has_file && clcf->tcp_nopush && c->tcp_nopush == BW_TCP_NOPUSH_UNSET)
+    {
+        (void) bw_tcp_nopush(c);
+    }
+
+    chain = c->send_chain(c, r->out, 0);
+
+    if (chain == BW_CHAIN_ERROR) {
+        c->error = 1;
+        return BW_ERROR;
+    }
+
+    r->out = chain;
+
+    if (chain) {
+        c->buffered |= BW_HTTP_WRITE_BUFFERED;
+        return BW_AGAIN;
+    }
+
+    c->buffered &= ~BW_HTTP_WRITE_BUFFERED;
+
+    if (last) {
+        (void) bw_tcp_push(c);
+    }
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_write_filter_init(bw_conf_t *cf)
+{
+    bw_http_top_body_filter = bw_http_write_filter;
+    return BW_OK;
+}

@@ -1,0 +1,66 @@
+/* Processes: master, workers, signals, the master-worker channel. */
+
+#ifndef BW_PROCESS_H
+#define BW_PROCESS_H
+
+#define BW_PROCESS_SINGLE     0
+#define BW_PROCESS_MASTER     1
+#define BW_PROCESS_SIGNALLER  2
+#define BW_PROCESS_WORKER     3
+
+#define BW_MAX_PROCESSES      1024
+
+#define BW_PROCESS_NORESPAWN     -1
+#define BW_PROCESS_JUST_SPAWN    -2
+#define BW_PROCESS_RESPAWN       -3
+#define BW_PROCESS_JUST_RESPAWN  -4
+#define BW_PROCESS_DETACHED      -5
+
+/* channel commands, one byte each */
+#define BW_CMD_QUIT       'Q'
+#define BW_CMD_TERMINATE  'T'
+#define BW_CMD_REOPEN     'R'
+
+typedef struct {
+    pid_t        pid;
+    int          status;
+    int          channel;       /* master's end */
+    bw_uint_t    worker;
+    unsigned     respawn:1;
+    unsigned     just_spawn:1;
+    unsigned     detached:1;
+    unsigned     exiting:1;
+    unsigned     exited:1;
+} bw_process_t;
+
+extern bw_uint_t               bw_process;
+extern pid_t                   bw_pid;
+extern pid_t                   bw_new_binary;
+extern pid_t                   bw_parent;
+extern bw_uint_t               bw_inherited;
+extern bw_uint_t               bw_daemonized;
+extern bw_uint_t               bw_exiting;
+extern char                  **bw_argv;
+extern char                  **bw_os_environ;
+extern bw_process_t            bw_processes[BW_MAX_PROCESSES];
+extern bw_int_t                bw_last_process;
+
+extern volatile sig_atomic_t   bw_reap;
+extern volatile sig_atomic_t   bw_sigalrm;
+extern volatile sig_atomic_t   bw_terminate;
+extern volatile sig_atomic_t   bw_quit;
+extern volatile sig_atomic_t   bw_reconfigure;
+extern volatile sig_atomic_t   bw_reopen;
+extern volatile sig_atomic_t   bw_change_binary;
+extern volatile sig_atomic_t   bw_noaccept;
+
+bw_int_t bw_init_signals(bw_log_t *log);
+int bw_signal_number(const char *name);
+void bw_master_process_cycle(bw_cycle_t *cycle);
+void bw_single_process_cycle(bw_cycle_t *cycle);
+void bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker,
+    int channel);
+pid_t bw_exec_new_binary(bw_cycle_t *cycle);
+bw_int_t bw_daemon(bw_log_t *log);
+
+#endif

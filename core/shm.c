@@ -1,0 +1,205 @@
+/*
+ * Shared memory zones. The master maps each zone before it forks, so
+ * every worker sees the same memory. A reload keeps a zone (and its
+ * contents) when the name, owner and size are unchanged.
+ */
+
+#include <bw_core.h>
+
+bw_shm_zone_t *
+bw_shared_memory_add(bw_conf_t *cf, bw_str_t *name, size_t size, void *tag)
+{
+    bw_uint_t        i;
+    bw_shm_zone_t   *zone;
+    bw_list_part_t  *part;
+
+    part = &cf->cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (!bw_str_eq(name, &zone[i].name)) {
+            continue;
+        }
+        if (tag != zone[i].tag) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "the shared memory zone \"%.*s\" is "
+                              "already declared for a different use",
+                              (int) name->len, name->data);
+            return NULL;
+        }
+        if (size && zone[i].size && size != zone[i].size) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "the size %zu of shared memory zone \"%.*s\" "
+                              "conflicts with already declared size %zu",
+                              size, (int) name->len, name->data,
+                              zone[i].size);
+            return NULL;
+        }
+        if (zone[i].size == 0) {
+            zone[i].size = size;
+        }
+        return &zone[i];
+    }
+
+    zone = bw_list_push(&cf->cycle->shared_memory);
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    bw_memzero(zone, sizeof(bw_shm_zone_t));
+    zone->name = *name;
+    zone->size = size;
+    zone->tag = tag;
+    return zone;
+}
+
+static bw_shm_zone_t *
+bw_shm_find(bw_cycle_t *cycle, bw_shm_zone_t *z)
+{
+    bw_uint_t        i;
+    bw_shm_zone_t   *zone;
+    bw_list_part_t  *part;
+
+    if (cycle->shared_memory.part.elts == NULL) {
+        return NULL;
+    }
+
+    part = &cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+        if (zone[i].addr && zone[i].tag == z->tag
+            && zone[i].size == z->size && bw_str_eq(&zone[i].name, &z->name))
+        {
+            return &zone[i];
+        }
+    }
+}
+
+bw_int_t
+bw_shm_init_cycle(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
+{
+    bw_uint_t        i;
+    bw_shm_zone_t   *zone, *old;
+    bw_list_part_t  *part;
+    void            *addr;
+
+    part = &cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].size == 0) {
+            bw_log_error(BW_LOG_EMERG, cycle->log, 0,
+                         "zero size shared memory zone \"%.*s\"",
+                         (int) zone[i].name.len, zone[i].name.data);
+            return BW_ERROR;
+        }
+
+        old = bw_shm_find(old_cycle, &zone[i]);
+        if (old) {
+            zone[i].addr = old->addr;
+            zone[i].reused = 1;
+            if (zone[i].init && zone[i].init(&zone[i], old->data) != BW_OK) {
+                return BW_ERROR;
+            }
+            continue;
+        }
+
+        addr = mmap(NULL, zone[i].size, PROT_READ | PROT_WRITE,
+                    MAP_ANONYMOUS | MAP_SHARED, -1, 0);
+        if (addr == MAP_FAILED) {
+            bw_log_error(BW_LOG_EMERG, cycle->log, errno,
+                         "mmap(MAP_ANON|MAP_SHARED, %zu) failed",
+                         zone[i].size);
+            return BW_ERROR;
+        }
+        zone[i].addr = addr;
+
+        if (bw_slab_init((bw_slab_pool_t *) addr, zone[i].size) != BW_OK) {
+            bw_log_error(BW_LOG_EMERG, cycle->log, 0,
+                         "shared zone \"%.*s\" is too small",
+                         (int) zone[i].name.len, zone[i].name.data);
+            return BW_ERROR;
+        }
+
+        if (zone[i].init && zone[i].init(&zone[i], NULL) != BW_OK) {
+            return BW_ERROR;
+        }
+    }
+
+    return BW_OK;
+}
+
+static void
+bw_shm_unmap_unused(bw_cycle_t *owner, bw_cycle_t *other, bw_uint_t mine)
+{
+    bw_uint_t        i;
+    bw_shm_zone_t   *zone;
+    bw_list_part_t  *part;
+
+    if (owner->shared_memory.part.elts == NULL) {
+        return;
+    }
+
+    part = &owner->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+        if (zone[i].addr == NULL) {
+            continue;
+        }
+        if (mine ? zone[i].reused : bw_shm_find(other, &zone[i]) != NULL) {
+            continue;
+        }
+        munmap(zone[i].addr, zone[i].size);
+        zone[i].addr = NULL;
+    }
+}
+
+/* After a successful load: unmap old zones the new cycle did not keep. */
+void
+bw_shm_release_old(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
+{
+    bw_shm_unmap_unused(old_cycle, cycle, 0);
+}
+
+/* After a failed load: unmap the zones this cycle created. */
+void
+bw_shm_release_new(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
+{
+    bw_shm_unmap_unused(cycle, old_cycle, 1);
+}

@@ -1,0 +1,609 @@
+/*
+ * Access logs: log_format (escape=default|json|none) and access_log
+ * with buffer= and flush=. A buffered log keeps one buffer per file in
+ * each worker, written out when full, on the flush timer, on reopen and
+ * at exit; an unbuffered one is one write(2) per request. Writes to a
+ * regular file do not wait for the disk's commit.
+ */
+
+#include <bw_http.h>
+
+typedef struct {
+    bw_str_t                 name;
+    bw_http_complex_value_t  value;    /* the whole format, compiled */
+    bw_uint_t                escape;
+} bw_http_log_fmt_t;
+
+typedef struct {
+    bw_array_t   formats;              /* bw_http_log_fmt_t */
+    bw_uint_t    combined_used;
+} bw_http_log_main_conf_t;
+
+typedef struct {
+    u_char          *start;
+    u_char          *pos;
+    u_char          *last;
+    bw_msec_t        flush;
+    bw_event_t      *event;
+} bw_http_log_buf_t;
+
+typedef struct {
+    bw_open_file_t     *file;
+    bw_http_log_fmt_t  *format;
+    size_t              buffer;
+    bw_msec_t           flush;
+} bw_http_log_t;
+
+typedef struct {
+    bw_array_t  *logs;                 /* bw_http_log_t */
+    bw_uint_t    off;
+} bw_http_log_loc_conf_t;
+
+static bw_int_t bw_http_log_init(bw_conf_t *cf);
+static void *bw_http_log_create_main_conf(bw_conf_t *cf);
+static void *bw_http_log_create_loc_conf(bw_conf_t *cf);
+static char *bw_http_log_merge_loc_conf(bw_conf_t *cf, void *parent,
+    void *child);
+static char *bw_http_log_set_format(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static void bw_http_log_flush(bw_open_file_t *file, bw_log_t *log);
+static void bw_http_log_flush_handler(bw_event_t *ev);
+static void bw_http_log_exit_worker(bw_cycle_t *cycle);
+
+static bw_command_t  bw_http_log_commands[] = {
+    { bw_string("log_format"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
+      bw_http_log_set_format, BW_HTTP_MAIN_CONF_OFFSET, 0, NULL },
+    { bw_string("access_log"),
+      BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF
+      |BW_CONF_1MORE,
+      bw_http_log_set_log, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    bw_null_command
+};
+
+static bw_http_module_t  bw_http_log_module_ctx = {
+    NULL, bw_http_log_init, bw_http_log_create_main_conf, NULL, NULL, NULL,
+    bw_http_log_create_loc_conf, bw_http_log_merge_loc_conf
+};
+
+bw_module_t  bw_http_log_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_log_module_ctx,
+    bw_http_log_commands, NULL, NULL, bw_http_log_exit_worker, NULL
+};
+
+static bw_str_t  bw_http_combined_fmt = bw_string(
+    "$remote_addr - $remote_user [$time_local] "
+    "\"$request\" $status $body_bytes_sent "
+    "\"$http_referer\" \"$http_user_agent\"");
+
+static bw_array_t  *bw_http_log_buffered;   /* open files with buffers */
+
+/* Render one line: variables escaped, "-" for empty ones, as nginx. */
+static bw_int_t
+bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
+    bw_str_t *line)
+{
+    size_t                     len;
+    u_char                    *p;
+    bw_uint_t                  i;
+    bw_http_script_part_t     *part;
+    bw_http_variable_value_t  *v;
+
+    len = 1;
+    part = fmt->value.parts;
+
+    for (i = 0; i < fmt->value.nparts; i++) {
+        if (part[i].type == 0) {
+            len += part[i].text.len;
+            continue;
+        }
+        if (part[i].type != 1) {
+            continue;
+        }
+        v = bw_http_get_flushed_variable(r, part[i].index);
+        if (v == NULL || v->not_found || v->len == 0) {
+            len += 1;
+        } else {
+            len += bw_escape_log(NULL, v->data, v->len, fmt->escape);
+        }
+    }
+
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    line->data = p;
+
+    for (i = 0; i < fmt->value.nparts; i++) {
+        if (part[i].type == 0) {
+            p = bw_cpymem(p, part[i].text.data, part[i].text.len);
+            continue;
+        }
+        if (part[i].type != 1) {
+            continue;
+        }
+        v = bw_http_get_flushed_variable(r, part[i].index);
+        if (v == NULL || v->not_found || v->len == 0) {
+            if (fmt->escape != BW_ESCAPE_JSON) {
+                *p++ = '-';
+            }
+        } else {
+            p += bw_escape_log(p, v->data, v->len, fmt->escape);
+        }
+    }
+
+    *p++ = '\n';
+    line->len = p - line->data;
+    return BW_OK;
+}
+
+static void
+bw_http_log_write(bw_http_request_t *r, bw_http_log_t *log, u_char *data,
+    size_t len)
+{
+    ssize_t             n;
+    bw_http_log_buf_t  *buf;
+
+    buf = log->file->data;
+
+    if (buf) {
+        if (len > (size_t) (buf->last - buf->pos)) {
+            bw_http_log_flush(log->file, r->connection->log);
+        }
+
+        if (len <= (size_t) (buf->last - buf->pos)) {
+            buf->pos = bw_cpymem(buf->pos, data, len);
+            if (buf->event && !buf->event->timer_set) {
+                bw_event_add_timer(buf->event, buf->flush);
+            }
+            return;
+        }
+    }
+
+    n = write(log->file->fd, data, len);
+    if (n != (ssize_t) len) {
+        bw_log_error(BW_LOG_ALERT, r->connection->log, errno,
+                     "write() to \"%s\" failed", log->file->name.data);
+    }
+}
+
+static bw_int_t
+bw_http_log_handler(bw_http_request_t *r)
+{
+    bw_uint_t                i;
+    bw_str_t                 line;
+    bw_http_log_t           *log;
+    bw_http_log_loc_conf_t  *lcf;
+
+    lcf = r->loc_conf[bw_http_log_module.ctx_index];
+
+    if (lcf->off || lcf->logs == NULL) {
+        return BW_OK;
+    }
+
+    log = lcf->logs->elts;
+    for (i = 0; i < lcf->logs->nelts; i++) {
+        if (bw_http_log_render(r, log[i].format, &line) != BW_OK) {
+            return BW_ERROR;
+        }
+        bw_http_log_write(r, &log[i], line.data, line.len);
+    }
+
+    return BW_OK;
+}
+
+static void
+bw_http_log_flush(bw_open_file_t *file, bw_log_t *log)
+{
+    ssize_t             n;
+    size_t              len;
+    bw_http_log_buf_t  *buf;
+
+    buf = file->data;
+    if (buf == NULL) {
+        return;
+    }
+
+    len = buf->pos - buf->start;
+    if (len == 0) {
+        return;
+    }
+
+    n = write(file->fd, buf->start, len);
+    if (n != (ssize_t) len) {
+        bw_log_error(BW_LOG_ALERT, log, errno, "write() to \"%s\" failed",
+                     file->name.data);
+    }
+
+    buf->pos = buf->start;
+
+    if (buf->event && buf->event->timer_set) {
+        bw_event_del_timer(buf->event);
+    }
+}
+
+static void
+bw_http_log_flush_handler(bw_event_t *ev)
+{
+    bw_http_log_flush(ev->data, ev->log);
+}
+
+static void
+bw_http_log_exit_worker(bw_cycle_t *cycle)
+{
+    bw_uint_t         i;
+    bw_open_file_t  **file;
+
+    if (bw_http_log_buffered == NULL) {
+        return;
+    }
+
+    file = bw_http_log_buffered->elts;
+    for (i = 0; i < bw_http_log_buffered->nelts; i++) {
+        bw_http_log_flush(file[i], cycle->log);
+    }
+}
+
+static void *
+bw_http_log_create_main_conf(bw_conf_t *cf)
+{
+    bw_http_log_main_conf_t  *lmcf;
+    bw_http_log_fmt_t        *fmt;
+
+    lmcf = bw_pcalloc(cf->pool, sizeof(bw_http_log_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    if (bw_array_init(&lmcf->formats, cf->pool, 4,
+                      sizeof(bw_http_log_fmt_t)) != BW_OK)
+    {
+        return NULL;
+    }
+
+    fmt = bw_array_push(&lmcf->formats);
+    if (fmt == NULL) {
+        return NULL;
+    }
+    bw_str_set(&fmt->name, "combined");
+    fmt->escape = BW_ESCAPE_DEFAULT;
+    fmt->value.parts = NULL;    /* compiled on first use */
+    fmt->value.value = bw_http_combined_fmt;
+
+    return lmcf;
+}
+
+static void *
+bw_http_log_create_loc_conf(bw_conf_t *cf)
+{
+    bw_http_log_loc_conf_t  *conf;
+
+    conf = bw_pcalloc(cf->pool, sizeof(bw_http_log_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+    conf->logs = BW_CONF_UNSET_PTR;
+    return conf;
+}
+
+static bw_http_log_fmt_t *
+bw_http_log_find_format(bw_conf_t *cf, bw_str_t *name)
+{
+    bw_uint_t                 i;
+    bw_http_log_fmt_t        *fmt;
+    bw_http_log_main_conf_t  *lmcf;
+
+    lmcf = bw_http_conf_get_module_main_conf(cf, bw_http_log_module);
+
+    fmt = lmcf->formats.elts;
+    for (i = 0; i < lmcf->formats.nelts; i++) {
+        if (bw_str_eq(&fmt[i].name, name)) {
+            if (fmt[i].value.parts == NULL
+                && bw_http_compile_complex_value(cf, &fmt[i].value,
+                                                 &fmt[i].value.value)
+                   != BW_OK)
+            {
+                return NULL;
+            }
+            return &fmt[i];
+        }
+    }
+
+    return NULL;
+}
+
+static char *
+bw_http_log_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
+{
+    bw_http_log_loc_conf_t  *prev = parent;
+    bw_http_log_loc_conf_t  *conf = child;
+    bw_http_log_t           *log;
+    bw_str_t                 name = bw_string("logs/access.log");
+    bw_str_t                 combined = bw_string("combined");
+
+    if (conf->logs != BW_CONF_UNSET_PTR || conf->off) {
+        return BW_CONF_OK;
+    }
+
+    conf->logs = prev->logs;
+    conf->off = prev->off;
+
+    if (conf->logs != BW_CONF_UNSET_PTR || conf->off) {
+        return BW_CONF_OK;
+    }
+
+    /* nginx's default: logs/access.log combined, shared by all levels */
+    conf->logs = bw_array_create(cf->pool, 1, sizeof(bw_http_log_t));
+    if (conf->logs == NULL) {
+        return BW_CONF_ERROR;
+    }
+    log = bw_array_push(conf->logs);
+    if (log == NULL) {
+        return BW_CONF_ERROR;
+    }
+    bw_memzero(log, sizeof(*log));
+
+    log->file = bw_conf_open_file(cf->cycle, &name);
+    log->format = bw_http_log_find_format(cf, &combined);
+    if (log->file == NULL || log->format == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    prev->logs = conf->logs;
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_log_set_format(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_log_main_conf_t  *lmcf = conf;
+    bw_str_t                 *value, joined;
+    bw_uint_t                 i, first;
+    size_t                    len;
+    u_char                   *p;
+    bw_http_log_fmt_t        *fmt;
+
+    value = cf->args->elts;
+
+    fmt = lmcf->formats.elts;
+    for (i = 0; i < lmcf->formats.nelts; i++) {
+        if (bw_str_eq(&fmt[i].name, &value[1])) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "duplicate \"log_format\" name \"%s\"",
+                              value[1].data);
+            return BW_CONF_ERROR;
+        }
+    }
+
+    fmt = bw_array_push(&lmcf->formats);
+    if (fmt == NULL) {
+        return BW_CONF_ERROR;
+    }
+    fmt->name = value[1];
+    fmt->escape = BW_ESCAPE_DEFAULT;
+
+    first = 2;
+    if (value[2].len > 7 && memcmp(value[2].data, "escape=", 7) == 0) {
+        if (bw_str_eq_lit(&value[2], "escape=default")) {
+            fmt->escape = BW_ESCAPE_DEFAULT;
+        } else if (bw_str_eq_lit(&value[2], "escape=json")) {
+            fmt->escape = BW_ESCAPE_JSON;
+        } else if (bw_str_eq_lit(&value[2], "escape=none")) {
+            fmt->escape = BW_ESCAPE_NONE;
+        } else {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "unknown log format escaping \"%s\"",
+                              value[2].data + 7);
+            return BW_CONF_ERROR;
+        }
+        first = 3;
+        if (cf->args->nelts < 4) {
+            return "has no format";
+        }
+    }
+
+    len = 0;
+    for (i = first; i < cf->args->nelts; i++) {
+        len += value[i].len;
+    }
+    p = bw_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return BW_CONF_ERROR;
+    }
+    joined.data = p;
+    for (i = first; i < cf->args->nelts; i++) {
+        p = bw_cpymem(p, value[i].data, value[i].len);
+    }
+    joined.len = p - joined.data;
+
+    if (bw_http_compile_complex_value(cf, &fmt->value, &joined) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_log_loc_conf_t  *llcf = conf;
+    bw_str_t                *value, name, s;
+    bw_uint_t                i;
+    ssize_t                  size;
+    bw_int_t                 flush;
+    bw_http_log_t           *log;
+    bw_http_log_buf_t       *buf;
+    bw_open_file_t         **bf;
+
+    value = cf->args->elts;
+
+    if (bw_str_eq_lit(&value[1], "off")) {
+        if (cf->args->nelts != 2) {
+            return "has too many parameters";
+        }
+        llcf->off = 1;
+        return BW_CONF_OK;
+    }
+
+    if (llcf->logs == BW_CONF_UNSET_PTR) {
+        llcf->logs = bw_array_create(cf->pool, 2, sizeof(bw_http_log_t));
+        if (llcf->logs == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    log = bw_array_push(llcf->logs);
+    if (log == NULL) {
+        return BW_CONF_ERROR;
+    }
+    bw_memzero(log, sizeof(*log));
+
+    if (bw_http_script_variables_count(&value[1])) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "variables in access_log "
+                          "paths are not supported");
+        return BW_CONF_ERROR;
+    }
+
+    name = value[1];
+    if (bw_str_eq_lit(&name, "stderr")) {
+        name.len = 0;
+    }
+
+    log->file = bw_conf_open_file(cf->cycle, &name);
+    if (log->file == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    i = 2;
+    if (cf->args->nelts >= 3 && memchr(value[2].data, '=', value[2].len)
+        == NULL)
+    {
+        log->format = bw_http_log_find_format(cf, &value[2]);
+        if (log->format == NULL) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "unknown log format \"%s\"", value[2].data);
+            return BW_CONF_ERROR;
+        }
+        i = 3;
+    } else {
+        bw_str_t  combined = bw_string("combined");
+        log->format = bw_http_log_find_format(cf, &combined);
+        if (log->format == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    size = 0;
+    flush = 0;
+
+    for ( /* void */ ; i < cf->args->nelts; i++) {
+        if (value[i].len > 7 && memcmp(value[i].data, "buffer=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+            size = bw_parse_size(&s);
+            if (size == BW_ERROR || size == 0) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid buffer size \"%s\"", s.data);
+                return BW_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (value[i].len > 6 && memcmp(value[i].data, "flush=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            flush = bw_parse_time(&s, 0);
+            if (flush == BW_ERROR || flush == 0) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid flush time \"%s\"", s.data);
+                return BW_CONF_ERROR;
+            }
+            continue;
+        }
+
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid parameter \"%s\"",
+                          value[i].data);
+        return BW_CONF_ERROR;
+    }
+
+    if (flush && size == 0) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "no buffer is defined for "
+                          "access_log \"%s\"", value[1].data);
+        return BW_CONF_ERROR;
+    }
+
+    if (size == 0) {
+        return BW_CONF_OK;
+    }
+
+    if (log->file->data) {
+        buf = log->file->data;
+        if ((size_t) (buf->last - buf->start) != (size_t) size) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "access_log \"%s\" already defined with "
+                              "a different buffer size", value[1].data);
+            return BW_CONF_ERROR;
+        }
+        return BW_CONF_OK;
+    }
+
+    buf = bw_pcalloc(cf->pool, sizeof(bw_http_log_buf_t));
+    if (buf == NULL) {
+        return BW_CONF_ERROR;
+    }
+    buf->start = bw_pnalloc(cf->pool, (size_t) size);
+    if (buf->start == NULL) {
+        return BW_CONF_ERROR;
+    }
+    buf->pos = buf->start;
+    buf->last = buf->start + size;
+
+    if (flush) {
+        buf->event = bw_pcalloc(cf->pool, sizeof(bw_event_t));
+        if (buf->event == NULL) {
+            return BW_CONF_ERROR;
+        }
+        buf->event->data = log->file;
+        buf->event->handler = bw_http_log_flush_handler;
+        buf->event->log = &cf->cycle->new_log;
+        buf->event->cancelable = 1;
+        buf->flush = (bw_msec_t) flush;
+    }
+
+    log->file->data = buf;
+    log->file->flush = bw_http_log_flush;
+
+    if (bw_http_log_buffered == NULL
+        || bw_http_log_buffered->pool != cf->pool)
+    {
+        bw_http_log_buffered = bw_array_create(cf->pool, 2,
+                                               sizeof(bw_open_file_t *));
+        if (bw_http_log_buffered == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+    bf = bw_array_push(bw_http_log_buffered);
+    if (bf == NULL) {
+        return BW_CONF_ERROR;
+    }
+    *bf = log->file;
+
+    return BW_CONF_OK;
+}
+
+static bw_int_t
+bw_http_log_init(bw_conf_t *cf)
+{
+    bw_http_handler_pt        *h;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    h = bw_array_push(&cmcf->phases[BW_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+    *h = bw_http_log_handler;
+    return BW_OK;
+}

@@ -1,0 +1,208 @@
+/*
+ * Static files: GET and HEAD of a regular file under root/alias, with
+ * Last-Modified and ETag, sent with sendfile. Directories get a
+ * redirect to the slashed URI; the index module serves "/" URIs.
+ * open() and fstat() block on a slow disk, as in nginx without aio.
+ */
+
+#include <bw_http.h>
+
+static bw_int_t bw_http_static_handler(bw_http_request_t *r);
+static bw_int_t bw_http_static_init(bw_conf_t *cf);
+
+static bw_http_module_t  bw_http_static_module_ctx = {
+    NULL, bw_http_static_init, NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+bw_module_t  bw_http_static_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_static_module_ctx, NULL,
+    NULL, NULL, NULL, NULL
+};
+
+static void
+bw_http_static_close(void *data)
+{
+    bw_file_t  *file = data;
+
+    if (file->fd != -1) {
+        close(file->fd);
+        file->fd = -1;
+    }
+}
+
+static bw_int_t
+bw_http_static_redirect_dir(bw_http_request_t *r)
+{
+    size_t           len;
+    u_char          *p;
+    bw_str_t         loc;
+    bw_table_elt_t  *h;
+
+    len = r->uri.len + 1 + (r->args.len ? r->args.len + 1 : 0);
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    loc.data = p;
+    p = bw_cpymem(p, r->uri.data, r->uri.len);
+    *p++ = '/';
+    if (r->args.len) {
+        *p++ = '?';
+        p = bw_cpymem(p, r->args.data, r->args.len);
+    }
+    loc.len = p - loc.data;
+
+    bw_http_clear_location(r);
+    h = bw_http_add_header_out(r, "Location", &loc);
+    if (h == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->headers_out.location = h;
+
+    return BW_HTTP_MOVED_PERMANENTLY;
+}
+
+static bw_int_t
+bw_http_static_handler(bw_http_request_t *r)
+{
+    int                       fd;
+    size_t                    root;
+    bw_int_t                  rc;
+    bw_err_t                  err;
+    bw_str_t                  path;
+    bw_buf_t                 *b;
+    bw_file_t                *file;
+    bw_chain_t                out;
+    struct stat               st;
+    bw_pool_cleanup_t        *cln;
+    bw_http_core_loc_conf_t  *clcf;
+
+    if (!(r->method & (BW_HTTP_GET | BW_HTTP_HEAD | BW_HTTP_POST))) {
+        return BW_HTTP_NOT_ALLOWED;
+    }
+
+    if (r->uri.data[r->uri.len - 1] == '/') {
+        return BW_DECLINED;
+    }
+
+    if (bw_http_map_uri_to_path(r, &path, &root, 0) == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    fd = open((char *) path.data, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd == -1) {
+        err = errno;
+
+        switch (err) {
+        case ENOENT:
+        case ENOTDIR:
+        case ENAMETOOLONG:
+            rc = BW_HTTP_NOT_FOUND;
+            break;
+        case EACCES:
+            rc = BW_HTTP_FORBIDDEN;
+            break;
+        default:
+            rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc != BW_HTTP_NOT_FOUND || clcf->log_not_found) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, err,
+                         "open() \"%s\" failed", path.data);
+        }
+        return rc;
+    }
+
+    if (fstat(fd, &st) == -1) {
+        err = errno;
+        close(fd);
+        bw_log_error(BW_LOG_CRIT, r->connection->log, err,
+                     "fstat() \"%s\" failed", path.data);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return bw_http_static_redirect_dir(r);
+    }
+
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        bw_log_error(BW_LOG_CRIT, r->connection->log, 0,
+                     "\"%s\" is not a regular file", path.data);
+        return BW_HTTP_NOT_FOUND;
+    }
+
+    if (r->method == BW_HTTP_POST) {
+        close(fd);
+        return BW_HTTP_NOT_ALLOWED;
+    }
+
+    file = bw_pcalloc(r->pool, sizeof(bw_file_t));
+    cln = bw_pool_cleanup_add(r->pool, 0);
+    if (file == NULL || cln == NULL) {
+        close(fd);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    file->fd = fd;
+    file->name = path;
+    file->log = r->connection->log;
+    cln->handler = bw_http_static_close;
+    cln->data = file;
+
+    if (bw_http_discard_request_body(r) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = BW_HTTP_OK;
+    r->headers_out.content_length_n = st.st_size;
+    r->headers_out.last_modified_time = st.st_mtime;
+
+    if (bw_http_set_etag(r) != BW_OK
+        || bw_http_set_content_type(r) != BW_OK)
+    {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->allow_ranges = 1;
+
+    rc = bw_http_send_header(r);
+    if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
+        return rc;
+    }
+
+    b = bw_calloc_buf(r->pool);
+    if (b == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->file = file;
+    b->file_pos = 0;
+    b->file_last = st.st_size;
+    b->in_file = st.st_size ? 1 : 0;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return bw_http_output_filter(r, &out);
+}
+
+static bw_int_t
+bw_http_static_init(bw_conf_t *cf)
+{
+    bw_http_handler_pt        *h;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    h = bw_array_push(&cmcf->phases[BW_HTTP_CONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+    *h = bw_http_static_handler;
+    return BW_OK;
+}

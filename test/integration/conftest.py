@@ -1,0 +1,243 @@
+"""
+Fixtures for integration tests: each test gets a temporary prefix with
+conf/, html/ and logs/, starts real bulwark processes on free loopback
+ports, and stops them by pid. Every wait is a poll with a deadline.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+SRC = os.environ.get("BULWARK_SRC") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("BULWARK_BIN") or os.path.join(SRC, "objs", "bulwark")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie child counts as gone
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def children(pid):
+    out = []
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry) as f:
+                        fields = f.read().split(")")[-1].split()
+                    if int(fields[1]) == pid and fields[0] != "Z":
+                        out.append(int(entry))
+                except OSError:
+                    pass
+    except OSError:
+        pass
+    return sorted(out)
+
+
+def raw(port, data, timeout=5.0, host="127.0.0.1"):
+    """Send bytes, read until the server closes or the timeout passes."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+
+
+def status_of(response):
+    line = response.split(b"\r\n", 1)[0]
+    parts = line.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def get(port, path="/", host="localhost", headers=None, method="GET",
+        timeout=5.0):
+    """One request on a new connection: (status, headers dict, body)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        h = {"Host": host}
+        h.update(headers or {})
+        conn.request(method, path, headers=h)
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+    finally:
+        conn.close()
+
+
+# As root, workers would run as "nobody" and could not read the
+# private temporary prefix: run them as root, as nginx allows.
+CONF_HEAD = ("user root;\n" if os.geteuid() == 0 else "") + """
+daemon off;
+worker_processes {workers};
+error_log logs/error.log info;
+pid logs/bulwark.pid;
+events {{ worker_connections 256; }}
+"""
+
+
+class Bulwark:
+    def __init__(self, prefix):
+        self.prefix = str(prefix)
+        for d in ("conf", "html", "logs"):
+            os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
+        shutil.copy(os.path.join(SRC, "conf", "mime.types"),
+                    os.path.join(self.prefix, "conf", "mime.types"))
+        self.conf = os.path.join(self.prefix, "conf", "bulwark.conf")
+        self.pidfile = os.path.join(self.prefix, "logs", "bulwark.pid")
+        self.errlog = os.path.join(self.prefix, "logs", "error.log")
+        self.pids = set()
+        self.procs = []
+        self.port = free_port()
+
+    def path(self, *parts):
+        return os.path.join(self.prefix, *parts)
+
+    def write(self, rel, content, mode="w"):
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, mode) as f:
+            f.write(content)
+        return p
+
+    def config(self, http_body, workers=1, head_extra=""):
+        text = CONF_HEAD.format(workers=workers) + head_extra + \
+            "http {\n" + http_body.replace("PORT", str(self.port)) + "\n}\n"
+        self.write("conf/bulwark.conf", text)
+        return text
+
+    def run(self, *args, timeout=20):
+        return subprocess.run([BIN, "-p", self.prefix, "-c", self.conf]
+                              + list(args), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def read_pid(self, name=None):
+        try:
+            with open(name or self.pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def start(self, wait_port=True):
+        out = open(self.path("logs", "stderr.log"), "ab")
+        proc = subprocess.Popen([BIN, "-p", self.prefix, "-c", self.conf],
+                                stdout=out, stderr=out,
+                                start_new_session=True)
+        self.procs.append(proc)
+        self.pids.add(proc.pid)
+        wait_for(lambda: self.read_pid() == proc.pid or proc.poll() is not None,
+                 what="pid file")
+        assert proc.poll() is None, self.logs()
+        if wait_port:
+            self.wait_port()
+        return proc.pid
+
+    def wait_port(self, port=None):
+        def ok():
+            try:
+                socket.create_connection(("127.0.0.1", port or self.port),
+                                         timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(ok, what="listening port")
+
+    def workers(self, master=None):
+        return children(master or self.read_pid())
+
+    def signal(self, sig, pid=None):
+        os.kill(pid or self.read_pid(), sig)
+
+    def logs(self):
+        text = ""
+        for name in ("error.log", "stderr.log"):
+            try:
+                with open(self.path("logs", name), errors="replace") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
+
+    def stop(self):
+        # masters we know of, plus any new binary in the pid file
+        pid = self.read_pid()
+        if pid:
+            self.pids.add(pid)
+        for pid in list(self.pids):
+            kids = children(pid)
+            self.pids.update(kids)
+            if pid_alive(pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        for pid in self.pids:
+            try:
+                wait_for(lambda: not pid_alive(pid), timeout=5,
+                         what="process %d to exit" % pid)
+            except AssertionError:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def check_sanitizers(self):
+        text = self.logs()
+        for marker in ("AddressSanitizer", "runtime error:",
+                       "LeakSanitizer", "exited on signal 11",
+                       "exited on signal 6", "exited on signal 7"):
+            assert marker not in text, text[-4000:]
+
+
+@pytest.fixture
+def bw(tmp_path):
+    b = Bulwark(tmp_path)
+    yield b
+    b.stop()
+    b.check_sanitizers()

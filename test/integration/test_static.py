@@ -1,0 +1,150 @@
+"""Static files: content, HEAD, conditional requests, ranges, index,
+directory redirects, and paths that try to leave the root."""
+
+import email.utils
+import os
+
+from conftest import get, raw, status_of
+
+BODY = b"".join(b"line %04d of the static test file\n" % i for i in range(300))
+
+STATIC = """
+    default_type application/octet-stream;
+    include mime.types;
+    server {
+        listen 127.0.0.1:PORT;
+        root html;
+        location / { index index.html; }
+        location /alias/ { alias html/sub/; }
+    }
+"""
+
+
+def setup_static(bw):
+    bw.config(STATIC)
+    bw.write("html/file.txt", BODY, "wb")
+    bw.write("html/index.html", "<h1>index</h1>\n")
+    bw.write("html/sub/page.html", "<p>sub page</p>\n")
+    bw.write("html/sub/index.html", "<p>sub index</p>\n")
+    os.makedirs(bw.path("html", "empty"), exist_ok=True)
+    bw.start()
+
+
+def test_get_and_head(bw):
+    setup_static(bw)
+    st, h, body = get(bw.port, "/file.txt")
+    assert st == 200
+    assert body == BODY
+    assert h["content-type"] == "text/plain"
+    assert h["content-length"] == str(len(BODY))
+    assert h["accept-ranges"] == "bytes"
+    mtime = os.stat(bw.path("html", "file.txt")).st_mtime
+    assert h["last-modified"] == email.utils.formatdate(mtime, usegmt=True)
+    assert h["etag"] == '"%x-%x"' % (int(mtime), len(BODY))
+
+    resp = raw(bw.port, b"HEAD /file.txt HTTP/1.0\r\n\r\n")
+    head, _, rest = resp.partition(b"\r\n\r\n")
+    assert status_of(resp) == 200
+    assert b"Content-Length: %d" % len(BODY) in head
+    assert rest == b""
+
+
+def test_conditional(bw):
+    setup_static(bw)
+    _, h, _ = get(bw.port, "/file.txt")
+    st, h2, body = get(bw.port, "/file.txt",
+                       headers={"If-None-Match": h["etag"]})
+    assert st == 304 and body == b""
+    assert h2["etag"] == h["etag"]
+    st, _, _ = get(bw.port, "/file.txt",
+                   headers={"If-None-Match": '"other", ' + h["etag"]})
+    assert st == 304
+    st, _, _ = get(bw.port, "/file.txt",
+                   headers={"If-Modified-Since": h["last-modified"]})
+    assert st == 304
+    st, _, body = get(bw.port, "/file.txt",
+                      headers={"If-Modified-Since":
+                               "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert st == 200 and body == BODY
+    # If-None-Match decides alone when both are present
+    st, _, _ = get(bw.port, "/file.txt",
+                   headers={"If-None-Match": '"nope"',
+                            "If-Modified-Since": h["last-modified"]})
+    assert st == 200
+    st, _, _ = get(bw.port, "/file.txt", headers={"If-Match": '"nope"'})
+    assert st == 412
+
+
+def test_ranges(bw):
+    setup_static(bw)
+    st, h, body = get(bw.port, "/file.txt", headers={"Range": "bytes=10-19"})
+    assert st == 206
+    assert body == BODY[10:20]
+    assert h["content-range"] == "bytes 10-19/%d" % len(BODY)
+
+    st, h, body = get(bw.port, "/file.txt", headers={"Range": "bytes=-5"})
+    assert st == 206 and body == BODY[-5:]
+
+    st, h, body = get(bw.port, "/file.txt", headers={"Range": "bytes=100-"})
+    assert st == 206 and body == BODY[100:]
+
+    st, h, body = get(bw.port, "/file.txt",
+                      headers={"Range": "bytes=0-3,20-23"})
+    assert st == 206
+    ctype = h["content-type"]
+    assert ctype.startswith("multipart/byteranges; boundary=")
+    boundary = ctype.split("=", 1)[1].encode()
+    parts = body.split(b"--" + boundary)
+    assert parts[-1] == b"--\r\n"
+    assert BODY[0:4] in parts[1] and b"bytes 0-3/" in parts[1]
+    assert BODY[20:24] in parts[2] and b"bytes 20-23/" in parts[2]
+    assert int(h["content-length"]) == len(body)
+
+    st, h, _ = get(bw.port, "/file.txt", headers={"Range": "bytes=999999-"})
+    assert st == 416
+    assert h["content-range"] == "bytes */%d" % len(BODY)
+
+    # If-Range with another validator: the whole body
+    st, _, body = get(bw.port, "/file.txt",
+                      headers={"Range": "bytes=0-3", "If-Range": '"old"'})
+    assert st == 200 and body == BODY
+
+
+def test_index_and_directories(bw):
+    setup_static(bw)
+    st, _, body = get(bw.port, "/")
+    assert st == 200 and body == b"<h1>index</h1>\n"
+    st, h, _ = get(bw.port, "/sub?x=1")
+    assert st == 301 and h["location"].endswith("/sub/?x=1")
+    st, _, body = get(bw.port, "/sub/")
+    assert st == 200 and body == b"<p>sub index</p>\n"
+    st, _, _ = get(bw.port, "/empty/")
+    assert st == 403
+    st, _, _ = get(bw.port, "/missing/")
+    assert st == 404
+    st, _, body = get(bw.port, "/alias/page.html")
+    assert st == 200 and body == b"<p>sub page</p>\n"
+
+
+def test_traversal(bw):
+    setup_static(bw)
+    bw.write("secret.txt", "secret\n")
+    for target in (b"/../secret.txt", b"/%2e%2e/secret.txt",
+                   b"/sub/../../secret.txt", b"/%2e%2e%2fsecret.txt"):
+        resp = raw(bw.port, b"GET " + target + b" HTTP/1.0\r\n\r\n")
+        assert status_of(resp) == 400, (target, resp[:200])
+        assert b"secret" not in resp.split(b"\r\n\r\n", 1)[1]
+    st, _, _ = get(bw.port, "/sub/../file.txt")
+    assert st == 200
+    st, _, _ = get(bw.port, "/file.txt%00.html")
+    assert st == 400
+
+
+def test_keepalive_and_pipelining(bw):
+    setup_static(bw)
+    req = b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n"
+    resp = raw(bw.port, req * 3 + b"GET /file.txt HTTP/1.1\r\nHost: a\r\n"
+               b"Connection: close\r\n\r\n", timeout=5)
+    assert resp.count(b"HTTP/1.1 200 OK") == 4
+    assert resp.count(b"<h1>index</h1>") == 3
+    assert resp.endswith(BODY)

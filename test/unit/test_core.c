@@ -1,0 +1,229 @@
+/* Unit tests: pools, hashes (with server-name wildcards), the rbtree,
+ * size/time parsing and the shared-memory allocator. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <bw_core.h>
+#include <cmocka.h>
+
+static int  cleaned;
+
+static void
+cleanup(void *data)
+{
+    cleaned += *(int *) data;
+}
+
+static void
+test_pool(void **state)
+{
+    bw_pool_t          *pool;
+    bw_pool_cleanup_t  *cln;
+    u_char             *a, *b, *big;
+    int                 i;
+
+    pool = bw_create_pool(512, NULL);
+    assert_non_null(pool);
+
+    a = bw_palloc(pool, 10);
+    b = bw_palloc(pool, 10);
+    assert_non_null(a);
+    assert_true(b >= a + 10);
+    assert_int_equal((uintptr_t) b % BW_ALIGNMENT, 0);
+
+    /* many small allocations spill into new blocks */
+    for (i = 0; i < 1000; i++) {
+        a = bw_pnalloc(pool, 100);
+        assert_non_null(a);
+        memset(a, 'x', 100);
+    }
+
+    big = bw_palloc(pool, 100000);
+    assert_non_null(big);
+    memset(big, 0, 100000);
+    assert_int_equal(bw_pfree(pool, big), BW_OK);
+    assert_int_equal(bw_pfree(pool, big), BW_DECLINED);
+
+    cln = bw_pool_cleanup_add(pool, sizeof(int));
+    assert_non_null(cln);
+    *(int *) cln->data = 7;
+    cln->handler = cleanup;
+
+    cleaned = 0;
+    bw_destroy_pool(pool);
+    assert_int_equal(cleaned, 7);
+}
+
+static void
+test_hash(void **state)
+{
+    bw_pool_t           *pool = bw_create_pool(4096, NULL);
+    bw_hash_keys_t       keys;
+    bw_hash_combined_t   h;
+    bw_str_t             k;
+    static int           exact, star, dot, tail, other;
+
+    assert_int_equal(bw_hash_keys_init(&keys, pool), BW_OK);
+
+    bw_str_set(&k, "www.example.com");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &exact), BW_OK);
+    bw_str_set(&k, "*.example.com");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &star), BW_OK);
+    bw_str_set(&k, ".example.org");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &dot), BW_OK);
+    bw_str_set(&k, "mail.*");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &tail), BW_OK);
+    bw_str_set(&k, "a.sub.example.com");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &other), BW_OK);
+
+    bw_str_set(&k, "www.example.com");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &other), BW_BUSY);
+    bw_str_set(&k, "w*w.example.com");
+    assert_int_equal(bw_hash_add_key(&keys, &k, &other), BW_DECLINED);
+
+    assert_int_equal(bw_hash_combined_build(&h, pool, &keys), BW_OK);
+
+#define FIND(s) bw_hash_find_combined(&h, (u_char *) s, sizeof(s) - 1)
+    assert_ptr_equal(FIND("www.example.com"), &exact);
+    assert_ptr_equal(FIND("foo.example.com"), &star);
+    assert_ptr_equal(FIND("x.y.example.com"), &star);
+    assert_null(FIND("example.com"));
+    assert_ptr_equal(FIND("example.org"), &dot);
+    assert_ptr_equal(FIND("a.example.org"), &dot);
+    assert_ptr_equal(FIND("mail.example.net"), &tail);
+    assert_ptr_equal(FIND("a.sub.example.com"), &other);
+    assert_null(FIND("nothing.net"));
+#undef FIND
+
+    bw_destroy_pool(pool);
+}
+
+typedef struct {
+    bw_rbtree_node_t  node;
+} item_t;
+
+static void
+test_rbtree(void **state)
+{
+    bw_rbtree_t        tree;
+    bw_rbtree_node_t   sentinel, *n;
+    item_t             items[500];
+    bw_uint_t          i, prev, count;
+
+    bw_rbtree_init(&tree, &sentinel, bw_rbtree_insert_value);
+
+    for (i = 0; i < 500; i++) {
+        items[i].node.key = (i * 7919) % 1000;
+        bw_rbtree_insert(&tree, &items[i].node);
+    }
+
+    /* delete every third, then check order and count */
+    for (i = 0; i < 500; i += 3) {
+        bw_rbtree_delete(&tree, &items[i].node);
+    }
+
+    count = 0;
+    prev = 0;
+    for (n = bw_rbtree_min(tree.root, &sentinel); n;
+         n = bw_rbtree_next(&tree, n))
+    {
+        assert_true(n->key >= prev);
+        prev = n->key;
+        count++;
+    }
+    assert_int_equal(count, 500 - 167);
+    assert_true(bw_rbt_is_black(tree.root));
+}
+
+static void
+test_parse_values(void **state)
+{
+    bw_str_t  s;
+
+    bw_str_set(&s, "10k");
+    assert_int_equal(bw_parse_size(&s), 10240);
+    bw_str_set(&s, "1m");
+    assert_int_equal(bw_parse_size(&s), 1048576);
+    bw_str_set(&s, "x");
+    assert_int_equal(bw_parse_size(&s), BW_ERROR);
+
+    bw_str_set(&s, "1h 30m");
+    assert_int_equal(bw_parse_time(&s, 1), 5400);
+    bw_str_set(&s, "500ms");
+    assert_int_equal(bw_parse_time(&s, 0), 500);
+    bw_str_set(&s, "75");
+    assert_int_equal(bw_parse_time(&s, 0), 75000);
+    bw_str_set(&s, "2d");
+    assert_int_equal(bw_parse_time(&s, 1), 172800);
+    bw_str_set(&s, "5ms");
+    assert_int_equal(bw_parse_time(&s, 1), BW_ERROR);
+    bw_str_set(&s, "s");
+    assert_int_equal(bw_parse_time(&s, 1), BW_ERROR);
+
+    assert_int_equal(bw_levenshtein((u_char *) "proxy_pas", 9,
+                                    (u_char *) "proxy_pass", 10), 1);
+}
+
+static void
+test_http_time(void **state)
+{
+    u_char  buf[64];
+    time_t  t = 784111777;   /* Sun, 06 Nov 1994 08:49:37 GMT */
+
+    bw_http_time(buf, t);
+    assert_memory_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT", 29);
+    assert_int_equal(bw_parse_http_time(buf, 29), t);
+    assert_int_equal(bw_parse_http_time((u_char *) "Sun, 06 Nov 1994", 16),
+                     -1);
+}
+
+static void
+test_slab(void **state)
+{
+    size_t           size = 64 * 1024;
+    void            *mem, *p[64];
+    bw_slab_pool_t  *sp;
+    int              i;
+
+    mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+               MAP_ANONYMOUS | MAP_SHARED, -1, 0);
+    assert_true(mem != MAP_FAILED);
+    sp = mem;
+    assert_int_equal(bw_slab_init(sp, size), BW_OK);
+
+    for (i = 0; i < 64; i++) {
+        p[i] = bw_slab_alloc(sp, 500);
+        assert_non_null(p[i]);
+        memset(p[i], i, 500);
+    }
+    assert_null(bw_slab_alloc(sp, 64 * 1024));
+
+    for (i = 0; i < 64; i += 2) {
+        bw_slab_free(sp, p[i]);
+    }
+    for (i = 1; i < 64; i += 2) {
+        bw_slab_free(sp, p[i]);
+    }
+
+    /* everything coalesced back: one large block fits again */
+    assert_int_equal(sp->used, 0);
+    assert_non_null(bw_slab_alloc(sp, 60 * 1024));
+
+    munmap(mem, size);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_rbtree),
+        cmocka_unit_test(test_parse_values),
+        cmocka_unit_test(test_http_time),
+        cmocka_unit_test(test_slab),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
