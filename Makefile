@@ -9,6 +9,7 @@ PYTHON   ?= $(shell scripts/find-python)
 default: build
 
 build:
+	@scripts/deps
 	@test -f $(B)/Makefile || ./configure --builddir=$(B)
 	$(MAKE) -f $(B)/Makefile
 

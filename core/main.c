@@ -62,6 +62,7 @@ main(int argc, char *const *argv, char *const *envp)
     }
 
     if (bw_process_options(&init_cycle) != BW_OK) {
+        bw_destroy_pool(init_cycle.pool);
         return 1;
     }
 
@@ -98,11 +99,18 @@ main(int argc, char *const *argv, char *const *envp)
             bw_log_stderr(0, "configuration file %s test failed",
                           init_cycle.conf_file.data);
         }
+        bw_destroy_pool(init_cycle.pool);
         return 1;
     }
 
+    /* the new cycle copied all it needs from the start-up one */
+    cycle->old_cycle = NULL;
+    bw_destroy_pool(init_cycle.pool);
+
     if (bw_signal) {
-        return bw_signal_process(cycle, bw_signal) == BW_OK ? 0 : 1;
+        i = (bw_signal_process(cycle, bw_signal) == BW_OK) ? 0 : 1;
+        bw_destroy_cycle(cycle);
+        return (int) i;
     }
 
     if (bw_test_config) {
@@ -113,6 +121,7 @@ main(int argc, char *const *argv, char *const *envp)
         if (bw_dump_config) {
             bw_dump_cycle_config(cycle);
         }
+        bw_destroy_cycle(cycle);
         return 0;
     }
 

@@ -274,8 +274,9 @@ bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
     bw_chain_t       out;
     bw_table_elt_t  *h;
 
-    if (bw_http_discard_request_body(r) != BW_OK) {
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    rc = bw_http_discard_request_body(r);
+    if (rc != BW_OK) {
+        return rc;
     }
 
     if (cv) {

@@ -1,4 +1,7 @@
 /*
+ * Returns BW_OK, BW_HTTP_BAD_REQUEST for a malformed chunked body, or
+ * BW_ERROR when the connection failed.
+ *
  * Request bodies that the handler does not need are read and dropped,
  * so that the connection can serve its next request. Bytes that follow
  * the body (a pipelined request) stay in r->header_in.
@@ -60,7 +63,11 @@ bw_http_discard_request_body(bw_http_request_t *r)
     for ( ;; ) {
         if (b->pos < b->last) {
             if (bw_http_discard_consume(r, &b->pos, b->last) != BW_OK) {
-                return BW_ERROR;
+                /* the framing is lost: answer 400 and close */
+                r->keepalive = 0;
+                rb->rest = 0;
+                r->discard_body = 0;
+                return BW_HTTP_BAD_REQUEST;
             }
         }
 

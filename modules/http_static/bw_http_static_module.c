@@ -153,8 +153,9 @@ bw_http_static_handler(bw_http_request_t *r)
     cln->handler = bw_http_static_close;
     cln->data = file;
 
-    if (bw_http_discard_request_body(r) != BW_OK) {
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    rc = bw_http_discard_request_body(r);
+    if (rc != BW_OK) {
+        return rc;
     }
 
     r->headers_out.status = BW_HTTP_OK;

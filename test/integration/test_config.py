@@ -1,0 +1,112 @@
+"""Configuration: -t/-T, include with globs, -g, and errors that name
+the file, the line and what is wrong, in nginx's words."""
+
+import re
+
+import pytest
+
+from conftest import get
+
+GOOD = """
+    include conf.d/*.conf;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "main\\n"; }
+    }
+"""
+
+
+def test_t_ok_and_T_dump(bw):
+    bw.config(GOOD)
+    bw.write("conf/conf.d/a.conf", "# included file A\n")
+    bw.write("conf/conf.d/b.conf", "default_type text/plain;\n")
+    r = bw.run("-t")
+    assert r.returncode == 0
+    assert "syntax is ok" in r.stderr
+    assert "test is successful" in r.stderr
+    r = bw.run("-T")
+    assert r.returncode == 0
+    assert "# configuration file %s:" % bw.conf in r.stdout
+    assert "# included file A" in r.stdout
+    assert r.stdout.index("conf.d/a.conf") < r.stdout.index("conf.d/b.conf")
+    r = bw.run("-t", "-q")
+    assert r.returncode == 0 and r.stderr == ""
+
+
+ERRORS = [
+    ("unknown", "    worker_conections 10;\n",
+     r'unknown directive "worker_conections" \(did you mean '
+     r'"worker_connections"\?\) in {conf}:{line}'),
+    ("args", "    server { listen; }\n",
+     r'invalid number of arguments in "listen" directive in {conf}:{line}'),
+    ("context", "    worker_connections 10;\n",
+     r'"worker_connections" directive is not allowed here in {conf}:{line}'),
+    ("flag", "    sendfile maybe;\n",
+     r'invalid value "maybe" in "sendfile" directive, it must be "on" or '
+     r'"off" in {conf}:{line}'),
+    ("duplicate", "    keepalive_timeout 1s;\n    keepalive_timeout 2s;\n",
+     r'"keepalive_timeout" directive is duplicate in {conf}:{line1}'),
+    ("value", "    client_max_body_size 10q;\n",
+     r'"client_max_body_size" directive invalid value in {conf}:{line}'),
+    ("no semicolon", "    default_type text/plain\n}\n",
+     r'unexpected "}}" in {conf}:{line1}'),
+    ("regex", "    server { location ~ ([a- { } }\n",
+     r'pcre2_compile\(\) failed: .* in {conf}:{line}'),
+    ("include missing", "    include nothere.conf;\n",
+     r'open\(\) "{prefix}/conf/nothere.conf" failed \(2: No such file or '
+     r'directory\) in {conf}:{line}'),
+]
+
+
+@pytest.mark.parametrize("name,snippet,pattern", ERRORS,
+                         ids=[e[0] for e in ERRORS])
+def test_errors_name_file_and_line(bw, name, snippet, pattern):
+    text = bw.config(snippet)
+    line = text.count("\n", 0, text.index(snippet)) + 1
+    r = bw.run("-t")
+    assert r.returncode == 1
+    expected = pattern.format(conf=re.escape(bw.conf), line=line,
+                              line1=line + 1, prefix=re.escape(bw.prefix))
+    assert re.search(r"bulwark: \[emerg\] " + expected, r.stderr), r.stderr
+    assert "test failed" in r.stderr
+
+
+def test_error_in_included_file(bw):
+    bw.config("    include extra/*.conf;\n")
+    inc = bw.write("conf/extra/x.conf", "\n\nbogus_directive on;\n")
+    r = bw.run("-t")
+    assert r.returncode == 1
+    assert 'unknown directive "bogus_directive" in %s:3' % inc in r.stderr
+
+
+def test_g_directives(bw):
+    bw.config(GOOD.replace("include conf.d/*.conf;", ""))
+    r = bw.run("-t", "-g", "worker_rlimit_nofile 1024;")
+    assert r.returncode == 0
+    r = bw.run("-t", "-g", "daemon on;")
+    assert r.returncode == 1
+    assert '"daemon" directive is duplicate' in r.stderr
+
+
+def test_bad_config_does_not_start(bw):
+    bw.config("    server { listen 127.0.0.1:PORT; bad; }\n")
+    r = bw.run(timeout=10)
+    assert r.returncode == 1
+    assert 'unknown directive "bad"' in r.stderr
+    assert bw.read_pid() is None
+
+
+def test_t_never_binds(bw):
+    bw.config(GOOD.replace("include conf.d/*.conf;", ""))
+    bw.start()
+    r = bw.run("-t")
+    assert r.returncode == 0
+    st, _, body = get(bw.port, "/")
+    assert st == 200 and body == b"main\n"
+
+
+def test_version_shows_modules(bw):
+    r = bw.run("-V")
+    assert r.returncode == 0
+    assert "configure arguments:" in r.stderr
+    assert "http_static" in r.stderr
