@@ -135,8 +135,11 @@ bw_http_init_connection(bw_connection_t *c)
     cscf = hc->addr_conf->default_server;
     bw_event_add_timer(rev, cscf->client_header_timeout);
 
-    /* a connection that never sent a byte is closed first under load */
-    c->idle = 1;
+    /*
+     * Reusable: under a shortage of slots it is closed first. Not idle:
+     * a graceful stop waits for its request (the client already sent
+     * it or is sending it), as nginx does.
+     */
     bw_reusable_connection(c, 1);
 
     if (rev->ready) {

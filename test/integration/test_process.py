@@ -1,0 +1,230 @@
+"""The process model: reloads, binary upgrades, worker respawn, graceful
+stop and log reopening, with a client on loopback that must never see a
+refused or reset connection."""
+
+import os
+import signal
+import socket
+import threading
+import time
+
+from conftest import BIN, children, get, pid_alive, raw, wait_for
+
+SERVER = """
+    access_log logs/access.log;
+    server {
+        listen 127.0.0.1:PORT%s;
+        location / { return 200 "%s\\n"; }
+        location /file { root html; }
+    }
+"""
+
+
+class ClientLoop(threading.Thread):
+    """New connection per request until stopped or the deadline passes."""
+
+    def __init__(self, port, seconds=60, max_requests=200000):
+        super().__init__(daemon=True)
+        self.port = port
+        self.deadline = time.monotonic() + seconds
+        self.max_requests = max_requests
+        self.stop_event = threading.Event()
+        self.ok = 0
+        self.errors = []
+        self.bodies = set()
+
+    def run(self):
+        n = 0
+        while (not self.stop_event.is_set() and n < self.max_requests
+               and time.monotonic() < self.deadline):
+            n += 1
+            try:
+                resp = raw(self.port, b"GET / HTTP/1.1\r\nHost: a\r\n"
+                                      b"Connection: close\r\n\r\n",
+                           timeout=5)
+                if not resp.startswith(b"HTTP/1.1 200 OK"):
+                    self.errors.append(resp[:100])
+                else:
+                    self.ok += 1
+                    self.bodies.add(resp.split(b"\r\n\r\n", 1)[1])
+            except OSError as e:
+                self.errors.append(repr(e))
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(timeout=30)
+
+
+def conf(bw, text, reuseport=False, workers=1):
+    bw.config(SERVER % (" reuseport" if reuseport else "", text),
+              workers=workers)
+
+
+def test_reload_good_and_bad(bw):
+    conf(bw, "one", reuseport=True, workers=2)
+    master = bw.start()
+    old_workers = wait_for(lambda: len(bw.workers()) == 2 and bw.workers(),
+                           what="two workers")
+    loop = ClientLoop(bw.port)
+    loop.start()
+    wait_for(lambda: loop.ok > 20, what="client traffic")
+
+    conf(bw, "two", reuseport=True, workers=2)
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: b"two\n" in loop.bodies, what="new configuration")
+    wait_for(lambda: not any(pid_alive(p) for p in old_workers),
+             what="old workers to exit")
+
+    # a bad configuration is logged and the running one kept
+    bw.write("conf/bulwark.conf",
+             open(bw.conf).read().replace("return 200", "retrun 200"))
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reload failed" in bw.logs(),
+             what="reload failure in the log")
+    n = loop.ok
+    wait_for(lambda: loop.ok > n + 20, what="traffic after a bad reload")
+
+    # a burst of reloads
+    conf(bw, "three", reuseport=True, workers=2)
+    for _ in range(5):
+        bw.signal(signal.SIGHUP)
+        time.sleep(0.05)
+    wait_for(lambda: b"three\n" in loop.bodies, what="third configuration")
+    n = loop.ok
+    wait_for(lambda: loop.ok > n + 20, what="traffic after reloads")
+    loop.stop()
+
+    assert loop.errors == []
+    assert bw.read_pid() == master
+    assert 'unknown directive "retrun"' in bw.logs()
+    wait_for(lambda: len(bw.workers()) == 2, what="two workers at the end")
+
+
+def test_binary_upgrade(bw):
+    conf(bw, "old", workers=2)
+    old_master = bw.start()
+    loop = ClientLoop(bw.port)
+    loop.start()
+    wait_for(lambda: loop.ok > 20, what="client traffic")
+
+    bw.signal(signal.SIGUSR2, old_master)
+    oldbin = bw.pidfile + ".oldbin"
+    wait_for(lambda: bw.read_pid(oldbin) == old_master, what="pid.oldbin")
+    new_master = wait_for(lambda: (bw.read_pid() not in (None, old_master)
+                                   and bw.read_pid()), what="new pid file")
+    bw.pids.add(new_master)
+    wait_for(lambda: len(children(new_master)) == 2, what="new workers")
+
+    # WINCH: old workers go, the old master stays for a rollback
+    old_workers = children(old_master)
+    old_workers = [p for p in old_workers if p != new_master]
+    bw.signal(signal.SIGWINCH, old_master)
+    wait_for(lambda: not any(pid_alive(p) for p in old_workers),
+             what="old workers to exit")
+    assert pid_alive(old_master)
+    n = loop.ok
+    wait_for(lambda: loop.ok > n + 20, what="traffic on the new binary")
+
+    bw.signal(signal.SIGQUIT, old_master)
+    wait_for(lambda: not pid_alive(old_master), what="old master to exit")
+    assert not os.path.exists(oldbin)
+    assert bw.read_pid() == new_master
+    n = loop.ok
+    wait_for(lambda: loop.ok > n + 20, what="traffic after the upgrade")
+    loop.stop()
+    assert loop.errors == []
+    assert "using inherited sockets" in bw.logs()
+
+
+def test_upgrade_rollback(bw):
+    conf(bw, "old")
+    old_master = bw.start()
+    bw.signal(signal.SIGUSR2, old_master)
+    new_master = wait_for(lambda: (bw.read_pid() not in (None, old_master)
+                                   and bw.read_pid()), what="new pid file")
+    bw.pids.add(new_master)
+    wait_for(lambda: len(children(new_master)) == 1, what="new worker")
+    bw.signal(signal.SIGWINCH, old_master)
+    wait_for(lambda: children(old_master) in ([], [new_master]),
+             what="old worker to exit")
+    # roll back: HUP restarts the old workers, QUIT stops the new master
+    bw.signal(signal.SIGHUP, old_master)
+    wait_for(lambda: len([p for p in children(old_master)
+                          if p != new_master]) == 1, what="old worker back")
+    bw.signal(signal.SIGQUIT, new_master)
+    wait_for(lambda: not pid_alive(new_master), what="new master to exit")
+    wait_for(lambda: bw.read_pid() == old_master, what="pid file restored")
+    st, _, body = get(bw.port, "/")
+    assert st == 200 and body == b"old\n"
+
+
+def test_killed_worker_is_respawned(bw):
+    conf(bw, "alive")
+    master = bw.start()
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
+    os.kill(worker, signal.SIGKILL)
+    new = wait_for(lambda: [p for p in bw.workers() if p != worker],
+                   what="respawned worker")
+    assert new
+    assert "worker process %d exited on signal 9" % worker in bw.logs()
+    st, _, body = get(bw.port, "/")
+    assert st == 200 and body == b"alive\n"
+    assert bw.read_pid() == master
+
+
+def test_quit_finishes_inflight_response(bw):
+    conf(bw, "x")
+    size = 32 * 1024 * 1024
+    with open(bw.path("html", "file"), "wb") as f:
+        f.write(b"z" * size)
+    master = bw.start()
+    # socket buffers on loopback hold a few MB: most of the 32 MB is
+    # still in the worker when it is told to quit
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+    s.sendall(b"GET /file HTTP/1.1\r\nHost: a\r\n\r\n")
+    first = s.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200 OK")
+    # quit while most of the body is still to be sent
+    bw.signal(signal.SIGQUIT, master)
+    wait_for(lambda: "gracefully shutting down" in bw.logs(),
+             what="graceful shutdown")
+    got = len(first.split(b"\r\n\r\n", 1)[1])
+    deadline = time.monotonic() + 60
+    while got < size and time.monotonic() < deadline:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    s.close()
+    assert got == size
+    wait_for(lambda: not pid_alive(master), timeout=20, what="master exit")
+
+
+def test_reopen_logs(bw):
+    conf(bw, "log")
+    master = bw.start()
+    get(bw.port, "/before")
+    log = bw.path("logs", "access.log")
+    wait_for(lambda: os.path.exists(log) and "/before" in open(log).read(),
+             what="first log line")
+    os.rename(log, log + ".1")
+    bw.signal(signal.SIGUSR1, master)
+    wait_for(lambda: "reopening logs" in bw.logs(), what="reopen")
+    # the worker reopens after the master: poll until a line lands
+    def logged():
+        get(bw.port, "/after")
+        return os.path.exists(log) and "/after" in open(log).read()
+    wait_for(logged, what="line in the new log")
+    assert "/after" not in open(log + ".1").read()
+
+
+def test_signal_command_line(bw):
+    conf(bw, "s")
+    master = bw.start()
+    r = bw.run("-s", "reload")
+    assert r.returncode == 0
+    wait_for(lambda: "reconfiguring" in bw.logs(), what="reload by -s")
+    r = bw.run("-s", "quit")
+    assert r.returncode == 0
+    wait_for(lambda: not pid_alive(master), what="quit by -s")
+    assert bw.read_pid() is None
