@@ -84,6 +84,68 @@ bw_http_status_text(bw_uint_t status, size_t *len)
     return NULL;
 }
 
+/*
+ * "Location: /path" becomes absolute, as nginx does with
+ * absolute_redirect on: scheme, the request's host (or the server
+ * name), and the port unless it is the default one.
+ */
+static bw_int_t
+bw_http_absolute_location(bw_http_request_t *r,
+    bw_http_core_loc_conf_t *clcf)
+{
+    u_char                   *p;
+    size_t                    len;
+    in_port_t                 port;
+    bw_str_t                  host, *loc;
+    socklen_t                 slen;
+    bw_sockaddr_t             sa;
+    bw_http_core_srv_conf_t  *cscf;
+
+    loc = &r->headers_out.location->value;
+
+    if (!clcf->absolute_redirect || loc->len == 0 || loc->data[0] != '/') {
+        return BW_OK;
+    }
+
+    if (r->headers_in.server.len) {
+        host = r->headers_in.server;
+    } else {
+        cscf = r->srv_conf[bw_http_core_module.ctx_index];
+        host = cscf->server_name;
+        if (host.len == 0) {
+            host.data = (u_char *) "localhost";
+            host.len = 9;
+        }
+    }
+
+    port = 0;
+    if (clcf->port_in_redirect) {
+        slen = sizeof(bw_sockaddr_t);
+        if (getsockname(r->connection->fd, &sa.sockaddr, &slen) == 0) {
+            port = bw_inet_get_port(&sa.sockaddr);
+        }
+        if (port == 80) {
+            port = 0;
+        }
+    }
+
+    len = sizeof("http://:65535") + host.len + loc->len;
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    loc->len = (port ? bw_slprintf(p, p + len, "http://%.*s:%u%.*s",
+                                   (int) host.len, host.data,
+                                   (unsigned) port, (int) loc->len,
+                                   loc->data)
+                     : bw_slprintf(p, p + len, "http://%.*s%.*s",
+                                   (int) host.len, host.data,
+                                   (int) loc->len, loc->data)) - p;
+    loc->data = p;
+    return BW_OK;
+}
+
 static bw_int_t
 bw_http_header_filter(bw_http_request_t *r)
 {
@@ -151,6 +213,12 @@ bw_http_header_filter(bw_http_request_t *r)
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
     cscf = r->srv_conf[bw_http_core_module.ctx_index];
     (void) cscf;
+
+    if (r->headers_out.location && r->headers_out.location->hash
+        && bw_http_absolute_location(r, clcf) != BW_OK)
+    {
+        return BW_ERROR;
+    }
 
     len = sizeof("HTTP/1.x ") - 1 + slen + 2
           + sizeof("Server: bulwark/0.1.0\r\n") - 1
