@@ -1,0 +1,206 @@
+"""Access logs, headers and expires, listen variants, keepalive limits,
+and the command-line paths."""
+
+import json
+import os
+import socket
+import time
+
+from conftest import get, raw, status_of, wait_for
+
+
+def test_access_log_formats(bw):
+    bw.config(r"""
+    log_format js escape=json '{"uri":"$request_uri","ua":"$http_user_agent",'
+                              '"status":$status,"id":"$request_id",'
+                              '"bytes":$body_bytes_sent,"t":"$time_iso8601"}';
+    server {
+        listen 127.0.0.1:PORT;
+        access_log logs/json.log js;
+        access_log logs/buffered.log combined buffer=64k flush=200ms;
+        location / { return 200 "hello\n"; }
+        location /quiet/ { access_log off; return 204; }
+    }
+""")
+    bw.start()
+    raw(bw.port, b'GET /a?q=1 HTTP/1.0\r\nUser-Agent: evil"\\agent\xc3\xa9'
+                 b'\r\n\r\n')
+    get(bw.port, "/quiet/x")
+    jl = bw.path("logs", "json.log")
+    wait_for(lambda: os.path.exists(jl) and open(jl).read().strip(),
+             what="json log line")
+    lines = open(jl).read().strip().split("\n")
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["uri"] == "/a?q=1"
+    assert entry["ua"] == 'evil"\\agent\u00e9'
+    assert entry["status"] == 200 and entry["bytes"] == 6
+    assert len(entry["id"]) == 32 and int(entry["id"], 16) >= 0
+    # the buffered log is written by its flush timer
+    bl = bw.path("logs", "buffered.log")
+    wait_for(lambda: os.path.exists(bl) and '"GET /a?q=1 HTTP/1.0" 200 6'
+             in open(bl).read(), what="buffered log flush")
+    assert "/quiet/" not in open(bl).read()
+
+
+def test_add_header_and_expires(bw):
+    bw.config("""
+    add_header X-Outer outer;
+    server {
+        listen 127.0.0.1:PORT;
+        server_tokens off;
+        location / { return 200 "a"; }
+        location /own/ {
+            add_header X-Own own;
+            add_header X-Always yes always;
+            expires 1h;
+            return 200 "b";
+        }
+        location /missing/ { add_header X-Always yes always;
+                             add_header X-Ok only-ok; return 404; }
+        location /epoch/ { expires epoch; return 200 "c"; }
+    }
+""")
+    bw.start()
+    st, h, _ = get(bw.port, "/")
+    assert h["x-outer"] == "outer"
+    assert h["server"] == "bulwark"
+    st, h, _ = get(bw.port, "/own/")
+    # a level with its own add_header does not inherit the outer ones
+    assert "x-outer" not in h and h["x-own"] == "own"
+    assert h["cache-control"] == "max-age=3600"
+    assert "expires" in h
+    st, h, _ = get(bw.port, "/missing/")
+    assert st == 404 and h["x-always"] == "yes" and "x-ok" not in h
+    st, h, _ = get(bw.port, "/epoch/")
+    assert h["expires"] == "Thu, 01 Jan 1970 00:00:01 GMT"
+    assert h["cache-control"] == "no-cache"
+
+
+def test_listen_unix_and_ipv6(bw):
+    sock = bw.path("logs", "b.sock")
+    bw.config("""
+    server {
+        listen 127.0.0.1:PORT;
+        listen unix:%s;
+        return 200 "any\\n";
+    }
+""" % sock)
+    bw.start()
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sock)
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    s.close()
+    assert status_of(data) == 200 and data.endswith(b"any\n")
+
+
+def test_ipv6_loopback(bw):
+    if not socket.has_ipv6:
+        return
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        # no ::1 on this machine: the v4 listener alone is tested
+        bw.config('server { listen 127.0.0.1:PORT; return 200 "v4"; }')
+        bw.start()
+        assert get(bw.port, "/")[0] == 200
+        return
+    bw.config("""
+    server { listen [::1]:PORT ipv6only=on; return 200 "v6\\n"; }
+""")
+    bw.start(wait_port=False)
+    def up():
+        try:
+            socket.create_connection(("::1", bw.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(up, what="ipv6 listener")
+    resp = raw(bw.port, b"GET / HTTP/1.0\r\n\r\n", host="::1")
+    assert resp.endswith(b"v6\n")
+
+
+def test_keepalive_limits(bw):
+    bw.config("""
+    keepalive_requests 2;
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "k\\n"; }
+        location /nokeep/ { keepalive_timeout 0; return 200 "n\\n"; }
+    }
+""")
+    bw.start()
+    req = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    resp = raw(bw.port, req * 3)
+    # the second response announces the close; the third never comes
+    assert resp.count(b"HTTP/1.1 200") == 2
+    assert resp.count(b"Connection: keep-alive") == 1
+    assert resp.count(b"Connection: close") == 1
+    resp = raw(bw.port, b"GET /nokeep/ HTTP/1.1\r\nHost: a\r\n\r\n" + req)
+    assert resp.count(b"HTTP/1.1 200") == 1
+    # HTTP/1.0 keeps alive only when asked
+    resp = raw(bw.port, b"GET / HTTP/1.0\r\n\r\n" + req)
+    assert resp.count(b"HTTP/1.") == 1
+    resp = raw(bw.port, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+               b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert resp.count(b"HTTP/1.") == 2
+
+
+def test_keepalive_timeout_closes_idle(bw):
+    bw.config("""
+    keepalive_timeout 300ms;
+    server { listen 127.0.0.1:PORT; return 200 "t\\n"; }
+""")
+    bw.start()
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        first = s.recv(4096)
+        assert status_of(first) == 200
+        start = time.monotonic()
+        assert s.recv(4096) == b""
+        assert time.monotonic() - start < 4
+
+
+def test_expect_continue_without_body_reader(bw):
+    bw.config('server { listen 127.0.0.1:PORT; return 200 "e\\n"; }')
+    bw.start()
+    resp = raw(bw.port, b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+                        b"Expect: 100-continue\r\n\r\n")
+    # answered without "100 Continue"; the body framing is unknown, so
+    # the connection is not reused
+    assert status_of(resp) == 200
+    assert b"100 Continue" not in resp
+    assert b"Connection: close" in resp
+
+
+def test_error_log_option_and_relative_prefix(bw, tmp_path):
+    bw.config('server { listen 127.0.0.1:PORT; return 200; }')
+    r = bw.run("-t", "-e", "logs/other.log")
+    assert r.returncode == 0
+    assert os.path.exists(bw.path("logs", "other.log"))
+    r = bw.run("-t", "-e", "stderr")
+    assert r.returncode == 0
+
+
+def test_location_error_log(bw):
+    bw.config("""
+    server {
+        listen 127.0.0.1:PORT;
+        root html;
+        location /loud/ { error_log logs/loud.log info; }
+    }
+""")
+    bw.start()
+    assert get(bw.port, "/loud/nothing")[0] == 404
+    loud = bw.path("logs", "loud.log")
+    wait_for(lambda: os.path.exists(loud) and "nothing" in open(loud).read(),
+             what="location error log")
