@@ -347,7 +347,26 @@ bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
             send += size;
         }
 
-        if (niov == 0 && cl && cl->buf->in_file && send < limit) {
+        if (niov == 0 && cl && cl->buf->in_file && send < limit
+            && !c->sendfile)
+        {
+            /* "sendfile off": read a piece of the file and send it */
+            u_char  rbuf[32768];
+
+            file = cl->buf;
+            file_size = bw_min(file->file_last - file->file_pos,
+                               bw_min(limit - send, (off_t) sizeof(rbuf)));
+            n = pread(file->file->fd, rbuf, (size_t) file_size,
+                      file->file_pos);
+            if (n <= 0) {
+                bw_log_error(BW_LOG_CRIT, c->log, n ? errno : 0,
+                             "pread() \"%s\" failed", file->file->name.data);
+                return BW_CHAIN_ERROR;
+            }
+            planned = send + n;
+            n = sendto(c->fd, rbuf, (size_t) n, MSG_NOSIGNAL, NULL, 0);
+
+        } else if (niov == 0 && cl && cl->buf->in_file && send < limit) {
             file = cl->buf;
             file_size = bw_min(file->file_last - file->file_pos,
                                limit - send);

@@ -458,9 +458,12 @@ bw_http_process_request_headers(bw_event_t *rev)
         cscf = r->srv_conf[bw_http_core_module.ctx_index];
         start = r->header_in->pos;
 
+        /* with ignore_invalid_headers off, names with "_" are kept;
+         * other invalid names are always refused (they smuggle) */
         rc = bw_http_parse_header_line(r, &r->header_in->pos,
                                        r->header_in->last,
-                                       cscf->underscores_in_headers);
+                                       cscf->underscores_in_headers
+                                       || !cscf->ignore_invalid_headers);
 
         if (rc == BW_OK) {
             r->request_length += r->header_in->pos - start;
@@ -1029,7 +1032,8 @@ bw_http_finalize_connection(bw_http_request_t *r)
         r->read_event_handler = bw_http_request_empty_handler;
         c->read->handler = bw_http_discarded_body_handler;
         r->lingering_time = bw_current_msec + clcf->lingering_time;
-        bw_event_add_timer(c->read, clcf->lingering_timeout);
+        bw_event_add_timer(c->read, bw_min(clcf->lingering_timeout,
+                                           clcf->client_body_timeout));
         if (c->read->ready || r->header_in->pos < r->header_in->last) {
             bw_post_event(c->read, &bw_posted_events);
         }
@@ -1086,7 +1090,8 @@ bw_http_discarded_body_handler(bw_event_t *rev)
 
     if (r->request_body->rest) {
         clcf = r->loc_conf[bw_http_core_module.ctx_index];
-        bw_event_add_timer(rev, clcf->lingering_timeout);
+        bw_event_add_timer(rev, bw_min(clcf->lingering_timeout,
+                                       clcf->client_body_timeout));
         return;
     }
 

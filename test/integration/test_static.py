@@ -149,3 +149,14 @@ def test_keepalive_and_pipelining(bw):
     assert resp.count(b"HTTP/1.1 200 OK") == 4
     assert resp.count(b"<h1>index</h1>") == 3
     assert resp.endswith(BODY)
+
+
+def test_sendfile_off(bw):
+    bw.config(STATIC.replace("default_type", "sendfile off;\n    default_type"))
+    big = bytes(range(256)) * 4096        # 1 MiB, more than one read
+    bw.write("html/big.bin", big, "wb")
+    bw.start()
+    st, _, body = get(bw.port, "/big.bin")
+    assert st == 200 and body == big
+    st, _, body = get(bw.port, "/big.bin", headers={"Range": "bytes=70000-"})
+    assert st == 206 and body == big[70000:]
