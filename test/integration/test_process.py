@@ -8,6 +8,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from conftest import BIN, children, get, pid_alive, raw, wait_for
 
 SERVER = """
@@ -100,8 +102,10 @@ def test_reload_good_and_bad(bw):
     wait_for(lambda: len(bw.workers()) == 2, what="two workers at the end")
 
 
-def test_binary_upgrade(bw):
-    conf(bw, "old", workers=2)
+@pytest.mark.parametrize("reuseport", [False, True],
+                         ids=["shared", "reuseport"])
+def test_binary_upgrade(bw, reuseport):
+    conf(bw, "old", workers=2, reuseport=reuseport)
     old_master = bw.start()
     loop = ClientLoop(bw.port)
     loop.start()
