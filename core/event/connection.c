@@ -131,7 +131,11 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
     }
 }
 
-/* Close up to 32 idle connections, oldest first, to free slots. */
+/*
+ * Out of slots: close the oldest reusable connections (idle keepalive
+ * ones and those that have not sent a byte yet), an eighth of them and
+ * at most 32 at a time, so that new clients are served.
+ */
 void
 bw_drain_connections(void)
 {
@@ -139,12 +143,8 @@ bw_drain_connections(void)
     bw_queue_t       *q;
     bw_connection_t  *c;
 
-    if (bw_cycle->free_connection_n > bw_cycle->connection_n / 16
-        || bw_cycle->reusable_connections_n == 0)
-    {
-        if (bw_cycle->free_connections) {
-            return;
-        }
+    if (bw_cycle->reusable_connections_n == 0) {
+        return;
     }
 
     n = bw_max(bw_min(32, bw_cycle->reusable_connections_n / 8), 1);
@@ -155,6 +155,10 @@ bw_drain_connections(void)
         }
         q = bw_queue_last(&bw_cycle->reusable_connections_queue);
         c = bw_queue_data(q, bw_connection_t, queue);
+        bw_log_error(BW_LOG_WARN, c->log, 0,
+                     "%lu worker_connections are not enough, "
+                     "reusing connections",
+                     (unsigned long) bw_cycle->connection_n);
         c->close = 1;
         c->read->handler(c->read);
     }

@@ -204,3 +204,29 @@ def test_location_error_log(bw):
     loud = bw.path("logs", "loud.log")
     wait_for(lambda: os.path.exists(loud) and "nothing" in open(loud).read(),
              what="location error log")
+
+
+def test_worker_connections_reuses_idle(bw):
+    bw.config('server { listen 127.0.0.1:PORT; return 200 "w\\n"; }')
+    bw.write("conf/bulwark.conf", open(bw.conf).read().replace(
+        "worker_connections 256;", "worker_connections 4;"))
+    bw.start()
+    # the listener and the master channel take two slots: two clients
+    idle = []
+    for _ in range(2):
+        s = socket.create_connection(("127.0.0.1", bw.port), timeout=5)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert status_of(s.recv(4096)) == 200
+        idle.append(s)
+    # a third client gets a slot by closing the oldest idle connection
+    st, _, body = get(bw.port, "/")
+    assert st == 200 and body == b"w\n"
+    assert "worker_connections are not enough" in bw.logs()
+    # the oldest one went
+    idle[0].settimeout(5)
+    try:
+        assert idle[0].recv(10) == b""
+    except ConnectionResetError:
+        pass
+    for s in idle:
+        s.close()
