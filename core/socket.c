@@ -96,7 +96,6 @@ bw_set_inherited_sockets(bw_cycle_t *cycle, const char *env)
         }
 
         fd = (int) bw_atoi((u_char *) q, p - q);
-        q = p + 1;
 
         if (fd < 0) {
             bw_log_error(BW_LOG_EMERG, cycle->log, 0,
@@ -105,6 +104,8 @@ bw_set_inherited_sockets(bw_cycle_t *cycle, const char *env)
                          (int) (p - q), q);
             break;
         }
+
+        q = p + 1;
 
         len = sizeof(bw_sockaddr_t);
         if (getsockname(fd, &sa.sockaddr, &len) == -1) {

@@ -106,6 +106,7 @@ typedef struct {
     bw_uint_t    mask;
 } bw_conf_bitmask_t;
 
+bw_int_t bw_conf_read_token(bw_conf_t *cf);
 char *bw_conf_param(bw_conf_t *cf, bw_str_t *param);
 char *bw_conf_parse(bw_conf_t *cf, bw_str_t *filename);
 char *bw_conf_include(bw_conf_t *cf, bw_command_t *cmd, void *conf);

@@ -7,8 +7,6 @@
 
 #include <bw_core.h>
 
-bw_int_t bw_conf_read_token(bw_conf_t *cf);
-
 static bw_int_t
 bw_conf_push_word(bw_conf_t *cf, u_char *start, u_char *end)
 {

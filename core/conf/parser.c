@@ -7,8 +7,6 @@
 
 #include <bw_core.h>
 
-bw_int_t bw_conf_read_token(bw_conf_t *cf);
-
 static char *bw_conf_parse_type(bw_conf_t *cf, bw_str_t *filename,
     bw_uint_t param);
 static bw_int_t bw_conf_handler(bw_conf_t *cf, bw_int_t last);

@@ -62,17 +62,9 @@ bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *path,
         if (bw_http_complex_value(r, clcf->root_cv, &root) != BW_OK) {
             return NULL;
         }
-        if (root.len == 0 || root.data[0] != '/') {
-            /* relative variable roots resolve against the prefix */
-            bw_str_t  full = root;
-            bw_str_t  prefix = { 0, NULL };
-            (void) prefix;
-            if (bw_get_full_name(r->pool, &((bw_cycle_t *) bw_cycle)->prefix,
-                                 &full) != BW_OK)
-            {
-                return NULL;
-            }
-            root = full;
+        /* a relative root with variables resolves against the prefix */
+        if (bw_get_full_name(r->pool, &bw_cycle->prefix, &root) != BW_OK) {
+            return NULL;
         }
     } else {
         root = clcf->root;
