@@ -9,6 +9,5 @@ bw_int_t bw_get_full_name(bw_pool_t *pool, bw_str_t *prefix,
 /* Read a (small, configuration-time) file into pool memory. */
 bw_int_t bw_read_whole_file(bw_pool_t *pool, const char *name,
     bw_str_t *out, bw_err_t *err);
-bw_int_t bw_create_full_path(u_char *dir, mode_t access);
 
 #endif

@@ -30,16 +30,7 @@ typedef struct {
     const char     *err;
 } bw_url_t;
 
-typedef struct {
-    int             family;
-    union {
-        struct { in_addr_t addr, mask; } in;
-        struct { struct in6_addr addr, mask; } in6;
-    } u;
-} bw_cidr_t;
-
 bw_int_t bw_parse_url(bw_pool_t *pool, bw_url_t *u);
-bw_int_t bw_ptocidr(bw_str_t *text, bw_cidr_t *cidr);
 size_t bw_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
     size_t len, bw_uint_t port);
 bw_int_t bw_cmp_sockaddr(struct sockaddr *a, socklen_t alen,

@@ -29,7 +29,6 @@ void bw_shmtx_lock(bw_slab_pool_t *pool);
 void bw_shmtx_unlock(bw_slab_pool_t *pool);
 void *bw_slab_alloc(bw_slab_pool_t *pool, size_t size);
 void *bw_slab_alloc_locked(bw_slab_pool_t *pool, size_t size);
-void *bw_slab_calloc(bw_slab_pool_t *pool, size_t size);
 void bw_slab_free(bw_slab_pool_t *pool, void *p);
 void bw_slab_free_locked(bw_slab_pool_t *pool, void *p);
 

@@ -36,7 +36,7 @@ u_char *bw_cpystrn(u_char *dst, u_char *src, size_t n);
 
 bw_int_t bw_atoi(u_char *line, size_t n);
 off_t bw_atoof(u_char *line, size_t n);
-bw_int_t bw_hextoi(u_char *line, size_t n);
+bw_int_t bw_hex_digit(u_char ch);     /* -1 if not a hex digit */
 u_char *bw_hex_dump(u_char *dst, u_char *src, size_t len);
 
 /* Escape for access logs; return the length when dst is NULL. */
@@ -44,10 +44,7 @@ u_char *bw_hex_dump(u_char *dst, u_char *src, size_t len);
 #define BW_ESCAPE_JSON     1
 #define BW_ESCAPE_NONE     2
 size_t bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type);
-size_t bw_escape_html(u_char *dst, u_char *src, size_t size);
 
-#define BW_UNESCAPE_URI       1
-bw_int_t bw_unescape_uri(u_char **dst, u_char **src, size_t size);
 
 /* Bounded formatting: writes at most last - buf bytes, returns the end. */
 u_char *bw_slprintf(u_char *buf, u_char *last, const char *fmt, ...)

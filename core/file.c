@@ -82,23 +82,3 @@ bw_read_whole_file(bw_pool_t *pool, const char *name, bw_str_t *out,
     return BW_OK;
 }
 
-bw_int_t
-bw_create_full_path(u_char *dir, mode_t access)
-{
-    u_char  *p, ch;
-
-    for (p = dir + 1; *p; p++) {
-        ch = *p;
-        if (ch != '/') {
-            continue;
-        }
-        *p = '\0';
-        if (mkdir((char *) dir, access) == -1 && errno != EEXIST) {
-            *p = '/';
-            return errno;
-        }
-        *p = '/';
-    }
-
-    return 0;
-}

@@ -146,61 +146,6 @@ bw_parse_url(bw_pool_t *pool, bw_url_t *u)
     return BW_OK;
 }
 
-bw_int_t
-bw_ptocidr(bw_str_t *text, bw_cidr_t *cidr)
-{
-    u_char     buf[INET6_ADDRSTRLEN + 1], *slash;
-    size_t     alen;
-    bw_int_t   shift, i;
-
-    slash = memchr(text->data, '/', text->len);
-    alen = slash ? (size_t) (slash - text->data) : text->len;
-    if (alen >= sizeof(buf)) {
-        return BW_ERROR;
-    }
-    memcpy(buf, text->data, alen);
-    buf[alen] = '\0';
-
-    if (inet_pton(AF_INET, (char *) buf, &cidr->u.in.addr) == 1) {
-        cidr->family = AF_INET;
-        shift = slash ? bw_atoi(slash + 1, text->data + text->len - slash - 1)
-                      : 32;
-        if (shift < 0 || shift > 32) {
-            return BW_ERROR;
-        }
-        cidr->u.in.mask = shift ? htonl((uint32_t) (0xffffffffu << (32 - shift)))
-                                : 0;
-        if (cidr->u.in.addr & ~cidr->u.in.mask) {
-            cidr->u.in.addr &= cidr->u.in.mask;
-            return BW_DONE;     /* low bits were set: warn */
-        }
-        return BW_OK;
-    }
-
-    if (inet_pton(AF_INET6, (char *) buf, &cidr->u.in6.addr) == 1) {
-        cidr->family = AF_INET6;
-        shift = slash ? bw_atoi(slash + 1, text->data + text->len - slash - 1)
-                      : 128;
-        if (shift < 0 || shift > 128) {
-            return BW_ERROR;
-        }
-        bw_memzero(&cidr->u.in6.mask, 16);
-        for (i = 0; i < 16; i++) {
-            if (shift >= 8) {
-                cidr->u.in6.mask.s6_addr[i] = 0xff;
-                shift -= 8;
-            } else {
-                cidr->u.in6.mask.s6_addr[i] = (u_char) (0xff << (8 - shift));
-                shift = 0;
-            }
-            cidr->u.in6.addr.s6_addr[i] &= cidr->u.in6.mask.s6_addr[i];
-        }
-        return BW_OK;
-    }
-
-    return BW_ERROR;
-}
-
 size_t
 bw_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
     size_t len, bw_uint_t port)

@@ -5,38 +5,11 @@
 ssize_t
 bw_parse_size(bw_str_t *line)
 {
-    u_char    unit;
-    size_t    len;
-    ssize_t   size, scale, max;
+    off_t  n;
 
-    len = line->len;
-    if (len == 0) {
-        return BW_ERROR;
-    }
-
-    unit = line->data[len - 1];
-
-    switch (unit) {
-    case 'K': case 'k':
-        len--; max = SSIZE_MAX / 1024; scale = 1024;
-        break;
-    case 'M': case 'm':
-        len--; max = SSIZE_MAX / (1024 * 1024); scale = 1024 * 1024;
-        break;
-    case 'G': case 'g':
-        len--; max = SSIZE_MAX / (1024 * 1024 * 1024);
-        scale = 1024 * 1024 * 1024;
-        break;
-    default:
-        max = SSIZE_MAX; scale = 1;
-    }
-
-    size = bw_atoi(line->data, len);
-    if (size == BW_ERROR || size > max) {
-        return BW_ERROR;
-    }
-
-    return size * scale;
+    /* ssize_t and off_t are both 64 bits on the platforms we build for */
+    n = bw_parse_offset(line);
+    return (n == BW_ERROR || n > SSIZE_MAX) ? BW_ERROR : (ssize_t) n;
 }
 
 off_t

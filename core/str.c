@@ -78,26 +78,7 @@ bw_cpystrn(u_char *dst, u_char *src, size_t n)
 bw_int_t
 bw_atoi(u_char *line, size_t n)
 {
-    bw_int_t  value, cutoff, cutlim;
-
-    if (n == 0) {
-        return BW_ERROR;
-    }
-
-    cutoff = BW_MAX_INT_T_VALUE / 10;
-    cutlim = BW_MAX_INT_T_VALUE % 10;
-
-    for (value = 0; n--; line++) {
-        if (*line < '0' || *line > '9') {
-            return BW_ERROR;
-        }
-        if (value >= cutoff && (value > cutoff || *line - '0' > cutlim)) {
-            return BW_ERROR;
-        }
-        value = value * 10 + (*line - '0');
-    }
-
-    return value;
+    return (bw_int_t) bw_atoof(line, n);
 }
 
 off_t
@@ -120,38 +101,6 @@ bw_atoof(u_char *line, size_t n)
             return BW_ERROR;
         }
         value = value * 10 + (*line - '0');
-    }
-
-    return value;
-}
-
-bw_int_t
-bw_hextoi(u_char *line, size_t n)
-{
-    u_char    c, ch;
-    bw_int_t  value, cutoff;
-
-    if (n == 0) {
-        return BW_ERROR;
-    }
-
-    cutoff = BW_MAX_INT_T_VALUE / 16;
-
-    for (value = 0; n--; line++) {
-        if (value > cutoff) {
-            return BW_ERROR;
-        }
-        ch = *line;
-        if (ch >= '0' && ch <= '9') {
-            value = value * 16 + (ch - '0');
-            continue;
-        }
-        c = (u_char) (ch | 0x20);
-        if (c >= 'a' && c <= 'f') {
-            value = value * 16 + (c - 'a' + 10);
-            continue;
-        }
-        return BW_ERROR;
     }
 
     return value;
@@ -225,40 +174,8 @@ bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type)
     return n;
 }
 
-size_t
-bw_escape_html(u_char *dst, u_char *src, size_t size)
-{
-    size_t  n;
-
-    for (n = 0; size; size--, src++) {
-        switch (*src) {
-        case '<':
-            if (dst) { dst = bw_cpymem(dst, "&lt;", 4); }
-            n += 4;
-            break;
-        case '>':
-            if (dst) { dst = bw_cpymem(dst, "&gt;", 4); }
-            n += 4;
-            break;
-        case '&':
-            if (dst) { dst = bw_cpymem(dst, "&amp;", 5); }
-            n += 5;
-            break;
-        case '"':
-            if (dst) { dst = bw_cpymem(dst, "&quot;", 6); }
-            n += 6;
-            break;
-        default:
-            if (dst) { *dst++ = *src; }
-            n++;
-        }
-    }
-
-    return n;
-}
-
-static bw_int_t
-bw_hexval(u_char ch)
+bw_int_t
+bw_hex_digit(u_char ch)
 {
     u_char  c;
 
@@ -270,43 +187,6 @@ bw_hexval(u_char ch)
         return c - 'a' + 10;
     }
     return -1;
-}
-
-/*
- * Percent-decode size bytes. A malformed escape is an error: a lenient
- * decoder would let "%2" reach the file system as a literal.
- */
-bw_int_t
-bw_unescape_uri(u_char **dst, u_char **src, size_t size)
-{
-    u_char    *d, *s;
-    bw_int_t   hi, lo;
-
-    d = *dst;
-    s = *src;
-
-    while (size) {
-        if (*s == '%') {
-            if (size < 3) {
-                return BW_ERROR;
-            }
-            hi = bw_hexval(s[1]);
-            lo = bw_hexval(s[2]);
-            if (hi < 0 || lo < 0) {
-                return BW_ERROR;
-            }
-            *d++ = (u_char) ((hi << 4) | lo);
-            s += 3;
-            size -= 3;
-            continue;
-        }
-        *d++ = *s++;
-        size--;
-    }
-
-    *dst = d;
-    *src = s;
-    return BW_OK;
 }
 
 u_char *

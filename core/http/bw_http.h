@@ -277,8 +277,6 @@ bw_int_t bw_http_compile_complex_value(bw_conf_t *cf,
     bw_http_complex_value_t *cv, bw_str_t *value);
 bw_int_t bw_http_complex_value(bw_http_request_t *r,
     bw_http_complex_value_t *cv, bw_str_t *value);
-char *bw_http_set_complex_value_slot(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
 bw_uint_t bw_http_script_variables_count(bw_str_t *value);
 
 /* --- phases ------------------------------------------------------------- */
@@ -622,7 +620,6 @@ void bw_http_init_connection(bw_connection_t *c);
 bw_http_request_t *bw_http_create_request(bw_connection_t *c);
 void bw_http_process_request(bw_http_request_t *r);
 void bw_http_request_handler(bw_event_t *ev);
-void bw_http_run_posted_requests(bw_connection_t *c);
 void bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc);
 void bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc);
 void bw_http_request_empty_handler(bw_http_request_t *r);
@@ -632,7 +629,6 @@ bw_int_t bw_http_set_exten(bw_http_request_t *r);
 
 /* request_body.c */
 bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
-bw_int_t bw_http_test_expect(bw_http_request_t *r);
 
 /* core module */
 void bw_http_handler(bw_http_request_t *r);
@@ -647,7 +643,6 @@ u_char *bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *name,
     size_t *root_length, size_t reserved);
 bw_int_t bw_http_set_content_type(bw_http_request_t *r);
 bw_int_t bw_http_set_etag(bw_http_request_t *r);
-void bw_http_weak_etag(bw_http_request_t *r);
 bw_int_t bw_http_send_response(bw_http_request_t *r, bw_uint_t status,
     bw_str_t *ct, bw_http_complex_value_t *cv);
 bw_table_elt_t *bw_http_add_header_out(bw_http_request_t *r,
@@ -661,8 +656,6 @@ bw_int_t bw_http_special_response_handler(bw_http_request_t *r,
     bw_int_t error);
 bw_int_t bw_http_filter_finalize_request(bw_http_request_t *r,
     bw_module_t *m, bw_int_t error);
-void bw_http_clean_header(bw_http_request_t *r);
-char *bw_http_types_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 bw_int_t bw_http_merge_types(bw_conf_t *cf, bw_array_t **keys,
     bw_hash_t **types_hash, bw_array_t **prev_keys,
     bw_hash_t **prev_types_hash, bw_str_t *default_types);
@@ -677,6 +670,5 @@ bw_int_t bw_http_optimize_servers(bw_conf_t *cf,
     bw_http_core_main_conf_t *cmcf);
 const char *bw_http_status_text(bw_uint_t status, size_t *len);
 
-extern bw_str_t  bw_http_html_default_types[];
 
 #endif

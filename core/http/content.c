@@ -177,42 +177,6 @@ bw_http_set_etag(bw_http_request_t *r)
     return BW_OK;
 }
 
-void
-bw_http_weak_etag(bw_http_request_t *r)
-{
-    u_char          *p;
-    bw_table_elt_t  *etag;
-
-    etag = r->headers_out.etag;
-    if (etag == NULL) {
-        return;
-    }
-
-    if (etag->value.len > 2 && etag->value.data[0] == 'W'
-        && etag->value.data[1] == '/')
-    {
-        return;
-    }
-
-    if (etag->value.len < 1 || etag->value.data[0] != '"') {
-        etag->hash = 0;
-        r->headers_out.etag = NULL;
-        return;
-    }
-
-    p = bw_pnalloc(r->pool, etag->value.len + 2);
-    if (p == NULL) {
-        etag->hash = 0;
-        r->headers_out.etag = NULL;
-        return;
-    }
-    p[0] = 'W';
-    p[1] = '/';
-    memcpy(p + 2, etag->value.data, etag->value.len);
-    etag->value.data = p;
-    etag->value.len += 2;
-}
-
 #define bw_http_clear_header(r, field) \
     if ((r)->headers_out.field) { \
         (r)->headers_out.field->hash = 0; \

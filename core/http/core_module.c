@@ -188,11 +188,6 @@ bw_module_t  bw_http_core_module = {
     bw_http_core_commands, NULL, NULL, NULL, NULL
 };
 
-bw_str_t  bw_http_html_default_types[] = {
-    bw_string("text/html"),
-    bw_null_string
-};
-
 static bw_int_t
 bw_http_core_preconfiguration(bw_conf_t *cf)
 {

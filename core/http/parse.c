@@ -282,21 +282,6 @@ bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
     return ignore ? BW_DECLINED : BW_OK;
 }
 
-static bw_int_t
-bw_hex_digit(u_char ch)
-{
-    u_char  c;
-
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    c = (u_char) (ch | 0x20);
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 /*
  * Percent-decode and normalise a path: resolve "." and "..", merge
  * slashes if asked. Going above the root, a malformed escape or a

@@ -1334,11 +1334,6 @@ bw_http_close_connection(bw_connection_t *c)
     bw_destroy_pool(pool);
 }
 
-void
-bw_http_run_posted_requests(bw_connection_t *c)
-{
-}
-
 static u_char *
 bw_http_log_error(bw_log_t *log, u_char *buf, size_t len)
 {

@@ -139,29 +139,3 @@ bw_http_discard_consume(bw_http_request_t *r, u_char **pos, u_char *last)
     return BW_OK;
 }
 
-/* Answer "Expect: 100-continue" before a body is read. */
-bw_int_t
-bw_http_test_expect(bw_http_request_t *r)
-{
-    ssize_t  n;
-    static const char  msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-    if (r->expect_tested || r->headers_in.expect == NULL
-        || r->http_version < BW_HTTP_VERSION_11)
-    {
-        return BW_OK;
-    }
-
-    r->expect_tested = 1;
-
-    if (!bw_str_caseeq_lit(&r->headers_in.expect->value, "100-continue")) {
-        return BW_OK;
-    }
-
-    n = r->connection->send(r->connection, (u_char *) msg, sizeof(msg) - 1);
-    if (n == (ssize_t) sizeof(msg) - 1) {
-        return BW_OK;
-    }
-
-    return BW_ERROR;
-}

@@ -199,28 +199,3 @@ bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
     return BW_OK;
 }
 
-char *
-bw_http_set_complex_value_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_str_t                  *value;
-    bw_http_complex_value_t  **cv;
-
-    cv = (bw_http_complex_value_t **) ((char *) conf + cmd->offset);
-
-    if (*cv != NULL && *cv != BW_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    *cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
-    if (*cv == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    value = cf->args->elts;
-
-    if (bw_http_compile_complex_value(cf, *cv, &value[1]) != BW_OK) {
-        return BW_CONF_ERROR;
-    }
-
-    return BW_CONF_OK;
-}

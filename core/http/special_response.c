@@ -208,17 +208,3 @@ bw_http_filter_finalize_request(bw_http_request_t *r, bw_module_t *m,
     return rc;
 }
 
-void
-bw_http_clean_header(bw_http_request_t *r)
-{
-    bw_memzero(&r->headers_out.status,
-               sizeof(bw_http_headers_out_t)
-               - offsetof(bw_http_headers_out_t, status));
-
-    r->headers_out.headers.part.nelts = 0;
-    r->headers_out.headers.part.next = NULL;
-    r->headers_out.headers.last = &r->headers_out.headers.part;
-
-    r->headers_out.content_length_n = -1;
-    r->headers_out.last_modified_time = -1;
-}

@@ -31,32 +31,6 @@ bw_alloc_chain_link(bw_pool_t *pool)
     return bw_palloc(pool, sizeof(bw_chain_t));
 }
 
-bw_int_t
-bw_chain_add_copy(bw_pool_t *pool, bw_chain_t **chain, bw_chain_t *in)
-{
-    bw_chain_t  *cl, **ll;
-
-    ll = chain;
-    for (cl = *chain; cl; cl = cl->next) {
-        ll = &cl->next;
-    }
-
-    while (in) {
-        cl = bw_alloc_chain_link(pool);
-        if (cl == NULL) {
-            *ll = NULL;
-            return BW_ERROR;
-        }
-        cl->buf = in->buf;
-        *ll = cl;
-        ll = &cl->next;
-        in = in->next;
-    }
-
-    *ll = NULL;
-    return BW_OK;
-}
-
 /* Advance the buffers of a chain past `sent` bytes; return the rest. */
 bw_chain_t *
 bw_chain_update_sent(bw_chain_t *in, off_t sent)
@@ -97,16 +71,3 @@ bw_chain_update_sent(bw_chain_t *in, off_t sent)
     return in;
 }
 
-off_t
-bw_chain_size(bw_chain_t *in)
-{
-    off_t  n;
-
-    for (n = 0; in; in = in->next) {
-        if (!bw_buf_special(in->buf)) {
-            n += bw_buf_size(in->buf);
-        }
-    }
-
-    return n;
-}

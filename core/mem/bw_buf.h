@@ -54,9 +54,6 @@ struct bw_chain_s {
 
 bw_buf_t *bw_create_temp_buf(bw_pool_t *pool, size_t size);
 bw_chain_t *bw_alloc_chain_link(bw_pool_t *pool);
-bw_int_t bw_chain_add_copy(bw_pool_t *pool, bw_chain_t **chain,
-    bw_chain_t *in);
 bw_chain_t *bw_chain_update_sent(bw_chain_t *in, off_t sent);
-off_t bw_chain_size(bw_chain_t *in);
 
 #endif

@@ -47,7 +47,6 @@ struct bw_pool_s {
 
 bw_pool_t *bw_create_pool(size_t size, bw_log_t *log);
 void bw_destroy_pool(bw_pool_t *pool);
-void bw_reset_pool(bw_pool_t *pool);
 
 void *bw_palloc(bw_pool_t *pool, size_t size);
 void *bw_pnalloc(bw_pool_t *pool, size_t size);

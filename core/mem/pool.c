@@ -88,27 +88,6 @@ bw_destroy_pool(bw_pool_t *pool)
     free(pool);
 }
 
-void
-bw_reset_pool(bw_pool_t *pool)
-{
-    bw_pool_block_t  *b;
-    bw_pool_large_t  *l;
-
-    for (l = pool->large; l; l = l->next) {
-        free(l->alloc);
-    }
-
-    pool->block.last = (u_char *) pool + sizeof(bw_pool_t);
-    pool->block.failed = 0;
-    for (b = pool->block.next; b; b = b->next) {
-        b->last = (u_char *) b + sizeof(bw_pool_block_t);
-        b->failed = 0;
-    }
-
-    pool->current = &pool->block;
-    pool->large = NULL;
-}
-
 static inline void *
 bw_palloc_small(bw_pool_t *pool, size_t size, bw_uint_t align)
 {

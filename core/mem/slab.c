@@ -101,18 +101,6 @@ bw_slab_alloc(bw_slab_pool_t *pool, size_t size)
     return p;
 }
 
-void *
-bw_slab_calloc(bw_slab_pool_t *pool, size_t size)
-{
-    void  *p;
-
-    p = bw_slab_alloc(pool, size);
-    if (p) {
-        bw_memzero(p, size);
-    }
-    return p;
-}
-
 void
 bw_slab_free_locked(bw_slab_pool_t *pool, void *p)
 {
