@@ -23,7 +23,8 @@ typedef struct {
 #define bw_toupper(c) (u_char) ((c >= 'a' && c <= 'z') ? (c & ~0x20) : c)
 
 #define bw_str_eq_lit(s, lit) \
-    ((s)->len == sizeof(lit) - 1 && memcmp((s)->data, lit, sizeof(lit) - 1) == 0)
+    ((s)->len == sizeof(lit) - 1 \
+     && memcmp((s)->data, lit, sizeof(lit) - 1) == 0)
 #define bw_str_caseeq_lit(s, lit) \
     ((s)->len == sizeof(lit) - 1 \
      && bw_strncasecmp((s)->data, (u_char *) lit, sizeof(lit) - 1) == 0)

@@ -131,7 +131,8 @@ bw_init_cycle(bw_cycle_t *old_cycle)
         }
         module = bw_modules[i]->ctx;
         if (module->init_conf) {
-            rv = module->init_conf(cycle, cycle->conf_ctx[bw_modules[i]->index]);
+            rv = module->init_conf(cycle,
+                                   cycle->conf_ctx[bw_modules[i]->index]);
             if (rv != BW_CONF_OK) {
                 if (rv != BW_CONF_ERROR) {
                     bw_log_error(BW_LOG_EMERG, log, 0, "%s", (char *) rv);

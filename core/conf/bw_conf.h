@@ -162,7 +162,8 @@ char *bw_conf_set_bitmask_slot(bw_conf_t *cf, bw_command_t *cmd,
 #define bw_conf_merge_str_value(conf, prev, default) \
     if (conf.data == NULL) { \
         if (prev.data) { conf = prev; } \
-        else { conf.len = sizeof(default) - 1; conf.data = (u_char *) default; } }
+        else { conf.len = sizeof(default) - 1; \
+               conf.data = (u_char *) default; } }
 #define bw_conf_merge_bitmask_value(conf, prev, default) \
     if (conf == 0) { conf = (prev == 0) ? default : prev; }
 

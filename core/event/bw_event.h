@@ -87,7 +87,8 @@ bw_event_add_timer(bw_event_t *ev, bw_msec_t timer)
 
 /* posted events */
 #define bw_post_event(ev, q) \
-    if (!(ev)->posted) { (ev)->posted = 1; bw_queue_insert_tail(q, &(ev)->queue); }
+    if (!(ev)->posted) { \
+        (ev)->posted = 1; bw_queue_insert_tail(q, &(ev)->queue); }
 #define bw_delete_posted_event(ev) \
     (ev)->posted = 0; bw_queue_remove(&(ev)->queue)
 

@@ -197,16 +197,12 @@ bw_http_core_preconfiguration(bw_conf_t *cf)
 static bw_int_t
 bw_http_core_postconfiguration(bw_conf_t *cf)
 {
-    bw_http_handler_pt        *h;
-    bw_http_core_main_conf_t  *cmcf;
-
-    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
-
-    h = bw_array_push(&cmcf->phases[BW_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
+    if (bw_http_add_phase_handler(cf, BW_HTTP_PRECONTENT_PHASE,
+                                  bw_http_core_try_files_handler)
+        != BW_OK)
+    {
         return BW_ERROR;
     }
-    *h = bw_http_core_try_files_handler;
 
     return BW_OK;
 }

@@ -222,6 +222,24 @@ bw_http_init_phases(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
     return BW_OK;
 }
 
+/* For postconfiguration hooks: run handler in phase. */
+bw_int_t
+bw_http_add_phase_handler(bw_conf_t *cf, bw_http_phases phase,
+    bw_http_handler_pt handler)
+{
+    bw_http_handler_pt        *h;
+    bw_http_core_main_conf_t  *cmcf;
+
+    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
+
+    h = bw_array_push(&cmcf->phases[phase].handlers);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+    *h = handler;
+    return BW_OK;
+}
+
 static bw_int_t
 bw_http_init_headers_in_hash(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
 {

@@ -58,7 +58,8 @@ bw_http_header_t  bw_http_headers_in[] = {
     { bw_string("Content-Type"), hin(content_type),
       bw_http_process_header_line },
     { bw_string("Range"), hin(range), bw_http_process_header_line },
-    { bw_string("If-Range"), hin(if_range), bw_http_process_unique_header_line },
+    { bw_string("If-Range"), hin(if_range),
+      bw_http_process_unique_header_line },
     { bw_string("Transfer-Encoding"), hin(transfer_encoding),
       bw_http_process_unique_header_line },
     { bw_string("TE"), hin(te), bw_http_process_header_line },
@@ -1135,8 +1136,7 @@ bw_http_set_keepalive(bw_http_request_t *r)
             nb = hc->busy;
             if (nb == NULL || (size_t) (nb->end - nb->start) < size) {
                 nb = bw_create_temp_buf(c->pool,
-                                        bw_max(size,
-                                        cscf->large_client_header_buffers_size));
+                         bw_max(size, cscf->large_client_header_buffers_size));
                 if (nb == NULL) {
                     bw_http_close_request(r, 0);
                     return;

@@ -140,22 +140,19 @@ bw_http_rewrite_return(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 static bw_int_t
 bw_http_rewrite_init(bw_conf_t *cf)
 {
-    bw_http_handler_pt        *h;
-    bw_http_core_main_conf_t  *cmcf;
-
-    cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
-
-    h = bw_array_push(&cmcf->phases[BW_HTTP_SERVER_REWRITE_PHASE].handlers);
-    if (h == NULL) {
+    if (bw_http_add_phase_handler(cf, BW_HTTP_SERVER_REWRITE_PHASE,
+                                  bw_http_rewrite_handler)
+        != BW_OK)
+    {
         return BW_ERROR;
     }
-    *h = bw_http_rewrite_handler;
 
-    h = bw_array_push(&cmcf->phases[BW_HTTP_REWRITE_PHASE].handlers);
-    if (h == NULL) {
+    if (bw_http_add_phase_handler(cf, BW_HTTP_REWRITE_PHASE,
+                                  bw_http_rewrite_handler)
+        != BW_OK)
+    {
         return BW_ERROR;
     }
-    *h = bw_http_rewrite_handler;
 
     return BW_OK;
 }

@@ -133,3 +133,12 @@ def test_header_timeout(bw):
         assert time.monotonic() - start < 4
     st, _, _ = get(bw.port, "/")
     assert st == 200
+
+
+def test_pipelining_through_large_header_buffers(bw):
+    bw.config(CONF)
+    bw.start()
+    big = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 1500 + b"\r\n\r\n"
+    resp = raw(bw.port, big + big + b"GET / HTTP/1.1\r\nHost: a\r\n"
+                                    b"Connection: close\r\n\r\n")
+    assert resp.count(b"HTTP/1.1 200 OK") == 3
