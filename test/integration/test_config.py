@@ -110,3 +110,12 @@ def test_version_shows_modules(bw):
     assert r.returncode == 0
     assert "configure arguments:" in r.stderr
     assert "http_static" in r.stderr
+
+
+def test_autoindex(bw):
+    bw.config("server { listen 127.0.0.1:PORT; autoindex off; }")
+    assert bw.run("-t").returncode == 0
+    bw.config("server { listen 127.0.0.1:PORT; autoindex on; }")
+    r = bw.run("-t")
+    assert r.returncode == 1
+    assert '"autoindex" directive on is not supported yet' in r.stderr
