@@ -119,3 +119,18 @@ def test_autoindex(bw):
     r = bw.run("-t")
     assert r.returncode == 1
     assert '"autoindex" directive on is not supported yet' in r.stderr
+
+
+def test_shipped_configs_load(bw):
+    """conf/bulwark.conf and every conf/examples file pass -t."""
+    import glob
+    import os
+    import shutil
+    from conftest import SRC
+    files = [os.path.join(SRC, "conf", "bulwark.conf")] + sorted(
+        glob.glob(os.path.join(SRC, "conf", "examples", "*.conf")))
+    assert len(files) >= 2
+    for f in files:
+        shutil.copy(f, bw.conf)
+        r = bw.run("-t")
+        assert r.returncode == 0, (f, r.stderr)
