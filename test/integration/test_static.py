@@ -160,3 +160,35 @@ def test_sendfile_off(bw):
     assert st == 200 and body == big
     st, _, body = get(bw.port, "/big.bin", headers={"Range": "bytes=70000-"})
     assert st == 206 and body == big[70000:]
+
+
+def test_many_concurrent_clients(bw):
+    """Many keepalive clients at once, mixed small and large files: every
+    response is complete and correct."""
+    import threading
+    from conftest import raw as _raw
+    bw.config(STATIC.replace("listen 127.0.0.1:PORT;",
+                             "listen 127.0.0.1:PORT reuseport;"),
+              workers=2)
+    big = bytes(range(256)) * 2048        # 512 KiB
+    bw.write("html/big.bin", big, "wb")
+    bw.write("html/file.txt", BODY, "wb")
+    bw.start()
+    errors = []
+
+    def client(n):
+        small = b"GET /file.txt HTTP/1.1\r\nHost: a\r\n\r\n"
+        large = b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n"
+        last = b"GET /file.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        for _ in range(5):
+            resp = _raw(bw.port, small * 3 + large + last, timeout=20)
+            if (resp.count(b"HTTP/1.1 200 OK") != 5
+                    or resp.count(BODY) != 4 or big not in resp):
+                errors.append((n, len(resp)))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
