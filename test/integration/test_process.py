@@ -232,3 +232,27 @@ def test_signal_command_line(bw):
     assert r.returncode == 0
     wait_for(lambda: not pid_alive(master), what="quit by -s")
     assert bw.read_pid() is None
+
+
+def test_worker_affinity_and_rlimit(bw):
+    bw.config(SERVER % ("", "a"), workers=2,
+              head_extra="worker_cpu_affinity auto;\n"
+                         "worker_rlimit_nofile 4321;\n")
+    bw.start()
+    workers = wait_for(lambda: len(bw.workers()) == 2 and bw.workers(),
+                       what="two workers")
+    cpus = set()
+    for w in workers:
+        status = open("/proc/%d/status" % w).read()
+        allowed = [l for l in status.splitlines()
+                   if l.startswith("Cpus_allowed_list:")][0]
+        cpus.add(allowed.split()[1])
+        limits = open("/proc/%d/limits" % w).read()
+        line = [l for l in limits.splitlines()
+                if l.startswith("Max open files")][0]
+        assert line.split()[3] == "4321"
+    ncpu = os.cpu_count() or 1
+    # one CPU each, different CPUs when there are two
+    assert all("," not in c and "-" not in c for c in cpus)
+    assert len(cpus) == min(2, ncpu)
+
