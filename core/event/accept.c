@@ -115,6 +115,9 @@ bw_event_accept(bw_event_t *ev)
             bw_str_set(&c->addr_text, "unix:");
         }
 
+        bw_log_debug(c->log, "accept: %.*s fd:%d",
+                     (int) c->addr_text.len, c->addr_text.data, fd);
+
         if (bw_epoll_add_connection(c) != BW_OK) {
             bw_close_accepted(c);
             return;

@@ -128,6 +128,10 @@ bw_http_core_find_config_phase(bw_http_request_t *r,
 
     bw_http_update_location_config(r);
 
+    bw_log_debug(r->connection->log, "using configuration \"%s%.*s\"",
+                 clcf->exact_match ? "=" : clcf->regex ? "~" : "",
+                 (int) clcf->name.len, clcf->name.data);
+
     if (clcf->client_max_body_size
         && r->headers_in.content_length_n > clcf->client_max_body_size)
     {

@@ -321,6 +321,9 @@ bw_http_process_request_line(bw_event_t *rev)
             r->header_in->pos = next;
             r->request_length += r->request_line.len + 2;
 
+            bw_log_debug(c->log, "http request line: \"%.*s\"",
+                         (int) r->request_line.len, r->request_line.data);
+
             rc = bw_http_process_request_uri(r);
             if (rc != BW_OK) {
                 bw_log_error(BW_LOG_INFO, c->log, 0,
@@ -1162,6 +1165,9 @@ bw_http_set_keepalive(bw_http_request_t *r)
         }
     }
 
+    bw_log_debug(c->log, "set http keepalive handler%s",
+                 hc->pipeline ? ", pipelined request" : "");
+
     r->keepalive = 1;
     bw_http_free_request(r, 0);
     c->data = hc;
@@ -1327,6 +1333,8 @@ static void
 bw_http_close_connection(bw_connection_t *c)
 {
     bw_pool_t  *pool;
+
+    bw_log_debug(c->log, "close http connection: %d", c->fd);
 
     c->destroyed = 1;
     pool = c->pool;

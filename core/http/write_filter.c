@@ -90,6 +90,10 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
         (void) bw_tcp_nopush(c);
     }
 
+    bw_log_debug(c->log, "http write filter: %lld bytes%s%s",
+                 (long long) size, last ? ", last" : "",
+                 flush ? ", flush" : "");
+
     chain = c->send_chain(c, r->out, 0);
 
     if (chain == BW_CHAIN_ERROR) {

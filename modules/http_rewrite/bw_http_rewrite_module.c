@@ -51,6 +51,12 @@ bw_http_rewrite_handler(bw_http_request_t *r)
     }
 
     if (ret->text == NULL) {
+        if (ret->status < BW_HTTP_SPECIAL_RESPONSE
+            && ret->status != BW_HTTP_NO_CONTENT)
+        {
+            /* "return 200;": the status with an empty body, as nginx */
+            return bw_http_send_response(r, ret->status, NULL, NULL);
+        }
         return (bw_int_t) ret->status;
     }
 

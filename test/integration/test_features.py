@@ -230,3 +230,22 @@ def test_worker_connections_reuses_idle(bw):
         pass
     for s in idle:
         s.close()
+
+
+def test_debug_log(bw):
+    r = bw.run("-V")
+    if "--with-debug" not in r.stderr:
+        return      # debug logging is compiled out of this build
+    bw.config("""
+    server {
+        listen 127.0.0.1:PORT;
+        location /dbg/ { error_log logs/debug.log debug; return 200; }
+    }
+""")
+    bw.start()
+    get(bw.port, "/dbg/x")
+    log = bw.path("logs", "debug.log")
+    wait_for(lambda: os.path.exists(log) and "http write filter" in
+             open(log).read(), what="debug lines")
+    text = open(log).read()
+    assert '[debug]' in text and 'using configuration "/dbg/"' in text

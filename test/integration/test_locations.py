@@ -115,3 +115,28 @@ def test_server_names(bw):
     resp = raw(bw.port, b"GET http://first.test/ HTTP/1.1\r\n"
                         b"Host: other\r\nConnection: close\r\n\r\n")
     assert resp.endswith(b"first\n")
+
+
+def test_return_forms(bw):
+    bw.config("""
+    server {
+        listen 127.0.0.1:PORT;
+        location /ok { return 200; }
+        location /nc { return 204; }
+        location /text404 { return 404 "gone $uri\\n"; }
+        location /url { return http://example.com/x; }
+        location /close { return 444; }
+        location /code { return 503; }
+    }
+""")
+    bw.start()
+    st, h, b = get(bw.port, "/ok")
+    assert (st, b, h["content-length"]) == (200, b"", "0")
+    st, h, b = get(bw.port, "/nc")
+    assert st == 204 and b == b"" and "content-length" not in h
+    assert body(bw, "/text404") == (404, "gone /text404\n")
+    st, h, _ = get(bw.port, "/url")
+    assert st == 302 and h["location"] == "http://example.com/x"
+    assert raw(bw.port, b"GET /close HTTP/1.0\r\n\r\n") == b""
+    st, _, b = get(bw.port, "/code")
+    assert st == 503 and b"503 Service Temporarily Unavailable" in b
