@@ -18,6 +18,26 @@ SRC = os.environ.get("BULWARK_SRC") or os.path.abspath(
 BIN = os.environ.get("BULWARK_BIN") or os.path.join(SRC, "objs", "bulwark")
 
 
+_modules = None
+
+
+def built_modules():
+    """The modules this binary was configured with, from bulwark -V."""
+    global _modules
+    if _modules is None:
+        r = subprocess.run([BIN, "-V"], capture_output=True, text=True)
+        line = [l for l in r.stderr.splitlines() if l.startswith("modules:")]
+        _modules = set(line[0].split()[1:]) if line else set()
+    return _modules
+
+
+def require_module(*names):
+    """Skip a test whose module ./configure left out, as nginx's tests do."""
+    missing = [n for n in names if n not in built_modules()]
+    if missing:
+        pytest.skip("built without %s" % ", ".join(missing))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

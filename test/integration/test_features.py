@@ -6,10 +6,11 @@ import os
 import socket
 import time
 
-from conftest import get, raw, status_of, wait_for
+from conftest import get, raw, require_module, status_of, wait_for
 
 
 def test_access_log_formats(bw):
+    require_module("http_log", "http_rewrite")
     bw.config(r"""
     log_format js escape=json '{"uri":"$request_uri","ua":"$http_user_agent",'
                               '"status":$status,"id":"$request_id",'
@@ -44,6 +45,7 @@ def test_access_log_formats(bw):
 
 
 def test_add_header_and_expires(bw):
+    require_module("http_headers_filter", "http_rewrite")
     bw.config("""
     add_header X-Outer outer;
     server {

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from conftest import BIN, children, get, pid_alive, raw, wait_for
+from conftest import (children, get, pid_alive, raw, require_module,
+                      wait_for)
 
 SERVER = """
     access_log logs/access.log;
@@ -205,6 +206,7 @@ def test_quit_finishes_inflight_response(bw):
 
 
 def test_reopen_logs(bw):
+    require_module("http_log")
     conf(bw, "log")
     master = bw.start()
     get(bw.port, "/before")
