@@ -804,31 +804,24 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             continue;
         }
 
-        if (value[i].len > 7 && memcmp(value[i].data, "rcvbuf=", 7) == 0) {
+        if (value[i].len > 7
+            && (memcmp(value[i].data, "rcvbuf=", 7) == 0
+                || memcmp(value[i].data, "sndbuf=", 7) == 0))
+        {
             s.data = value[i].data + 7;
             s.len = value[i].len - 7;
             n = bw_parse_size(&s);
-            if (n == BW_ERROR) {
+            if (n == BW_ERROR || n > INT_MAX) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                                  "invalid rcvbuf \"%s\"", value[i].data);
+                                  "invalid %.6s \"%s\"", value[i].data,
+                                  s.data);
                 return BW_CONF_ERROR;
             }
-            lsopt.rcvbuf = (int) n;
-            lsopt.set = 1;
-            lsopt.bind = 1;
-            continue;
-        }
-
-        if (value[i].len > 7 && memcmp(value[i].data, "sndbuf=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-            n = bw_parse_size(&s);
-            if (n == BW_ERROR) {
-                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                                  "invalid sndbuf \"%s\"", value[i].data);
-                return BW_CONF_ERROR;
+            if (value[i].data[0] == 'r') {
+                lsopt.rcvbuf = (int) n;
+            } else {
+                lsopt.sndbuf = (int) n;
             }
-            lsopt.sndbuf = (int) n;
             lsopt.set = 1;
             lsopt.bind = 1;
             continue;

@@ -134,3 +134,21 @@ def test_shipped_configs_load(bw):
         shutil.copy(f, bw.conf)
         r = bw.run("-t")
         assert r.returncode == 0, (f, r.stderr)
+
+
+def test_listen_options(bw):
+    bw.config("""
+    server {
+        listen 127.0.0.1:PORT backlog=64 rcvbuf=64k sndbuf=128k deferred
+               so_keepalive=30s:10s:3 reuseport default_server;
+        return 200 "opts\\n";
+    }
+""")
+    bw.start()
+    assert get(bw.port, "/") == (200, get(bw.port, "/")[1], b"opts\n")
+    bw.config("server { listen 127.0.0.1:PORT rcvbuf=lots; }")
+    r = bw.run("-t")
+    assert r.returncode == 1 and 'invalid rcvbuf "lots"' in r.stderr
+    bw.config("server { listen 127.0.0.1:PORT fastopen=3; }")
+    r = bw.run("-t")
+    assert r.returncode == 1 and 'invalid parameter "fastopen=3"' in r.stderr
