@@ -596,7 +596,15 @@ bw_int_t bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in);
 
 /* --- functions ---------------------------------------------------------- */
 
+typedef struct {
+    bw_uint_t    code;
+    bw_uint_t    http_version;
+    bw_str_t     text;          /* "200 OK": code and reason */
+} bw_http_status_t;
+
 /* parse.c: pure functions over bytes, unit-tested and fuzzed */
+bw_int_t bw_http_parse_status_line(u_char *p, u_char *end,
+    bw_http_status_t *st, u_char **next);
 bw_int_t bw_http_parse_request_line(bw_http_request_t *r, u_char *p,
     u_char *end, u_char **next);
 bw_int_t bw_http_parse_header_line(bw_http_request_t *r, u_char **pos,

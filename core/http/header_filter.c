@@ -21,9 +21,9 @@ bw_module_t  bw_http_header_filter_module = {
 typedef struct {
     bw_uint_t    status;
     const char  *text;
-} bw_http_status_t;
+} bw_http_status_name_t;
 
-static const bw_http_status_t  bw_http_statuses[] = {
+static const bw_http_status_name_t  bw_http_statuses[] = {
     { 100, "100 Continue" },
     { 101, "101 Switching Protocols" },
     { 200, "200 OK" },
@@ -71,7 +71,7 @@ static const bw_http_status_t  bw_http_statuses[] = {
 const char *
 bw_http_status_text(bw_uint_t status, size_t *len)
 {
-    const bw_http_status_t  *s;
+    const bw_http_status_name_t  *s;
 
     for (s = bw_http_statuses; s->text; s++) {
         if (s->status == status) {

@@ -203,6 +203,54 @@ bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
 }
 
 /*
+ * An upstream's status line: "HTTP/x.y NNN [reason]" ending in CRLF or
+ * LF. Returns BW_OK (and *next past the line), BW_AGAIN for an
+ * incomplete line, or BW_ERROR: the proxy answers that with 502.
+ */
+bw_int_t
+bw_http_parse_status_line(u_char *p, u_char *end, bw_http_status_t *st,
+    u_char **next)
+{
+    u_char  *lf, *le, *c;
+
+    lf = memchr(p, '\n', end - p);
+    if (lf == NULL) {
+        /* a status line never needs more than a header buffer */
+        return (end - p > 4096) ? BW_ERROR : BW_AGAIN;
+    }
+
+    le = (lf > p && lf[-1] == '\r') ? lf - 1 : lf;
+
+    if (le - p < 12 || memcmp(p, "HTTP/", 5) != 0
+        || p[5] < '1' || p[5] > '9' || p[6] != '.'
+        || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+    {
+        return BW_ERROR;
+    }
+
+    if (p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9'
+        || p[11] < '0' || p[11] > '9'
+        || (le - p > 12 && p[12] != ' '))
+    {
+        return BW_ERROR;
+    }
+
+    for (c = p + 12; c < le; c++) {
+        if ((*c < 0x20 && *c != '\t') || *c == 0x7f) {
+            return BW_ERROR;
+        }
+    }
+
+    st->http_version = (p[5] - '0') * 1000 + (p[7] - '0');
+    st->code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    st->text.data = p + 9;
+    st->text.len = le - p - 9;
+
+    *next = lf + 1;
+    return BW_OK;
+}
+
+/*
  * One header line at *pos. Returns BW_OK with r->header_* set,
  * BW_HTTP_PARSE_HEADER_DONE at the empty line, BW_AGAIN for an
  * incomplete line, BW_DECLINED for a header to ignore (underscore in the

@@ -256,6 +256,43 @@ test_host(void **state)
     bw_destroy_pool(pool);
 }
 
+static bw_int_t
+status(const char *s, bw_http_status_t *st)
+{
+    u_char  *next;
+
+    memset(st, 0, sizeof(*st));
+    return bw_http_parse_status_line((u_char *) s, (u_char *) s + strlen(s),
+                                     st, &next);
+}
+
+static void
+test_status_line(void **state)
+{
+    bw_http_status_t  st;
+
+    assert_int_equal(status("HTTP/1.1 200 OK\r\n", &st), BW_OK);
+    assert_int_equal(st.code, 200);
+    assert_int_equal(st.http_version, 1001);
+    assert_int_equal(st.text.len, 6);
+    assert_memory_equal(st.text.data, "200 OK", 6);
+
+    assert_int_equal(status("HTTP/1.0 404\n", &st), BW_OK);
+    assert_int_equal(st.code, 404);
+    assert_int_equal(status("HTTP/1.1 502 Bad\tGateway \xff\r\n", &st),
+                     BW_OK);
+    assert_int_equal(status("HTTP/1.1 200 OK", &st), BW_AGAIN);
+
+    assert_int_equal(status("HTTP/1.1 20 OK\r\n", &st), BW_ERROR);
+    assert_int_equal(status("HTTP/1.1 2000 OK\r\n", &st), BW_ERROR);
+    assert_int_equal(status("HTTP/1.1 099 X\r\n", &st), BW_ERROR);
+    assert_int_equal(status("HTTP/1.1  200 OK\r\n", &st), BW_ERROR);
+    assert_int_equal(status("http/1.1 200 OK\r\n", &st), BW_ERROR);
+    assert_int_equal(status("ICY 200 OK\r\n", &st), BW_ERROR);
+    assert_int_equal(status("HTTP/1.1 200 O\rK\r\n", &st), BW_ERROR);
+    assert_int_equal(status("<html>\n", &st), BW_ERROR);
+}
+
 int
 main(void)
 {
@@ -267,6 +304,7 @@ main(void)
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_host),
+        cmocka_unit_test(test_status_line),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
