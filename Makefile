@@ -41,10 +41,15 @@ fuzz:
 	scripts/deps fuzz
 	scripts/fuzz $(FUZZ_SECONDS)
 
+# Throughput against nginx (when installed) and instructions per request.
+bench: build
+	scripts/deps bench
+	/usr/bin/env python3 scripts/bench
+
 install: build
 	$(MAKE) -f $(B)/Makefile install
 
 clean:
 	rm -rf objs objs-test objs-fuzz $(B) $(TEST_B)
 
-.PHONY: default build run test unit fuzz install clean
+.PHONY: default build run test unit fuzz bench install clean
