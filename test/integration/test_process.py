@@ -258,3 +258,44 @@ def test_worker_affinity_and_rlimit(bw):
     assert all("," not in c and "-" not in c for c in cpus)
     assert len(cpus) == min(2, ncpu)
 
+
+
+def test_upgrade_script(bw):
+    """scripts/upgrade does USR2, checks, WINCH and QUIT while a client
+    keeps sending requests."""
+    import subprocess
+    from conftest import SRC
+    conf(bw, "up", workers=2)
+    old = bw.start()
+    loop = ClientLoop(bw.port)
+    loop.start()
+    wait_for(lambda: loop.ok > 20, what="client traffic")
+    r = subprocess.run([os.path.join(SRC, "scripts", "upgrade"), bw.pidfile,
+                        "http://127.0.0.1:%d/" % bw.port, "20"],
+                       capture_output=True, text=True, timeout=60)
+    new = bw.read_pid()
+    if new:
+        bw.pids.add(new)
+    assert r.returncode == 0, r.stderr
+    assert new != old and not pid_alive(old)
+    n = loop.ok
+    wait_for(lambda: loop.ok > n + 20, what="traffic after the upgrade")
+    loop.stop()
+    assert loop.errors == []
+
+
+def test_upgrade_script_rolls_back(bw):
+    import subprocess
+    from conftest import SRC, free_port
+    conf(bw, "stay")
+    old = bw.start()
+    dead = "http://127.0.0.1:%d/" % free_port()     # nothing listens
+    r = subprocess.run([os.path.join(SRC, "scripts", "upgrade"), bw.pidfile,
+                        dead, "3"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert "rolling back" in r.stderr
+    wait_for(lambda: bw.read_pid() == old, what="pid file restored")
+    assert pid_alive(old)
+    st, _, body = get(bw.port, "/")
+    assert st == 200 and body == b"stay\n"
