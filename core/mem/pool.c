@@ -177,9 +177,24 @@ bw_palloc_large(bw_pool_t *pool, size_t size)
     void             *p;
     bw_pool_large_t  *large;
 
+    bw_uint_t         n;
+
     p = bw_alloc(size, pool->log);
     if (p == NULL) {
         return NULL;
+    }
+
+    /* reuse a slot that bw_pfree() emptied: a keepalive connection frees
+     * and reallocates its buffer on every request */
+    n = 0;
+    for (large = pool->large; large; large = large->next) {
+        if (large->alloc == NULL) {
+            large->alloc = p;
+            return p;
+        }
+        if (n++ > 3) {
+            break;
+        }
     }
 
     large = bw_palloc_small(pool, sizeof(bw_pool_large_t), 1);

@@ -45,6 +45,22 @@ test_pool(void **state)
     assert_int_equal(bw_pfree(pool, big), BW_OK);
     assert_int_equal(bw_pfree(pool, big), BW_DECLINED);
 
+    /* free and allocate again many times: the pool itself must not grow */
+    {
+        u_char  *mark, *after;
+
+        big = bw_palloc(pool, 5000);
+        bw_pfree(pool, big);
+        mark = pool->current->last;
+        for (i = 0; i < 100; i++) {
+            big = bw_palloc(pool, 5000);
+            assert_non_null(big);
+            assert_int_equal(bw_pfree(pool, big), BW_OK);
+        }
+        after = pool->current->last;
+        assert_ptr_equal(mark, after);
+    }
+
     cln = bw_pool_cleanup_add(pool, sizeof(int));
     assert_non_null(cln);
     *(int *) cln->data = 7;
