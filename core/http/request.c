@@ -209,6 +209,12 @@ bw_http_wait_request_handler(bw_event_t *rev)
 
     b->last += n;
 
+    if (c->requests && rev->timer_set) {
+        /* a keepalive connection: the rest of the head must come within
+         * client_header_timeout, not what is left of keepalive_timeout */
+        bw_event_del_timer(rev);
+    }
+
     c->idle = 0;
     bw_reusable_connection(c, 0);
 

@@ -142,3 +142,18 @@ def test_pipelining_through_large_header_buffers(bw):
     resp = raw(bw.port, big + big + b"GET / HTTP/1.1\r\nHost: a\r\n"
                                     b"Connection: close\r\n\r\n")
     assert resp.count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_header_timeout_after_keepalive(bw):
+    bw.config(CONF.replace("client_max_body_size 100;",
+                           "client_max_body_size 100;\n"
+                           "    client_header_timeout 300ms;\n"
+                           "    keepalive_timeout 30s;"))
+    bw.start()
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        s.sendall(b"GET / HTTP/1.1\r\n")     # and then nothing
+        start = time.monotonic()
+        assert s.recv(100) == b""
+        assert time.monotonic() - start < 4
