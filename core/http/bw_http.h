@@ -432,6 +432,7 @@ struct bw_http_core_loc_conf_s {
     bw_uint_t                 if_modified_since;
     bw_flag_t                 absolute_redirect;
     bw_flag_t                 port_in_redirect;
+    bw_flag_t                 server_name_in_redirect;
     bw_flag_t                 msie_padding;
     bw_flag_t                 log_not_found;
     bw_flag_t                 recursive_error_pages;

@@ -158,6 +158,8 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_flag_slot, LOC, LOFF(absolute_redirect), NULL },
     { bw_string("port_in_redirect"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(port_in_redirect), NULL },
+    { bw_string("server_name_in_redirect"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(server_name_in_redirect), NULL },
     { bw_string("log_not_found"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(log_not_found), NULL },
     { bw_string("recursive_error_pages"), MSL|BW_CONF_FLAG,
@@ -343,6 +345,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->if_modified_since = BW_CONF_UNSET_UINT;
     clcf->absolute_redirect = BW_CONF_UNSET;
     clcf->port_in_redirect = BW_CONF_UNSET;
+    clcf->server_name_in_redirect = BW_CONF_UNSET;
     clcf->log_not_found = BW_CONF_UNSET;
     clcf->recursive_error_pages = BW_CONF_UNSET;
     clcf->error_pages = BW_CONF_UNSET_PTR;
@@ -411,6 +414,8 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                              prev->if_modified_since, BW_HTTP_IMS_EXACT);
     bw_conf_merge_value(conf->absolute_redirect, prev->absolute_redirect, 1);
     bw_conf_merge_value(conf->port_in_redirect, prev->port_in_redirect, 1);
+    bw_conf_merge_value(conf->server_name_in_redirect,
+                        prev->server_name_in_redirect, 0);
     bw_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
     bw_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);

@@ -107,7 +107,7 @@ bw_http_absolute_location(bw_http_request_t *r,
         return BW_OK;
     }
 
-    if (r->headers_in.server.len) {
+    if (r->headers_in.server.len && !clcf->server_name_in_redirect) {
         host = r->headers_in.server;
     } else {
         cscf = r->srv_conf[bw_http_core_module.ctx_index];

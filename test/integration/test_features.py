@@ -251,3 +251,40 @@ def test_debug_log(bw):
              open(log).read(), what="debug lines")
     text = open(log).read()
     assert '[debug]' in text and 'using configuration "/dbg/"' in text
+
+
+def test_charset_and_redirect_names(bw):
+    require_module("http_charset_filter", "http_static")
+    bw.config("""
+    include mime.types;
+    charset utf-8;
+    server {
+        listen 127.0.0.1:PORT;
+        server_name canonical.test;
+        root html;
+        location /named/ { server_name_in_redirect on; }
+        location /bin/ { charset off; }
+        location /js/ { charset_types application/json; }
+    }
+""")
+    for d in ("dir", "named/dir", "bin", "js"):
+        os.makedirs(bw.path("html", d), exist_ok=True)
+    bw.write("html/a.html", "a")
+    bw.write("html/a.png", "p")
+    bw.write("html/bin/a.html", "b")
+    bw.write("html/js/a.json", "{}")
+    bw.write("html/js/a.txt", "t")
+    bw.start()
+    assert get(bw.port, "/a.html")[1]["content-type"] == \
+        "text/html; charset=utf-8"
+    assert get(bw.port, "/a.png")[1]["content-type"] == "image/png"
+    assert get(bw.port, "/bin/a.html")[1]["content-type"] == "text/html"
+    assert get(bw.port, "/js/a.json")[1]["content-type"] == \
+        "application/json; charset=utf-8"
+    # charset_types replaces the default list (text/html stays)
+    assert get(bw.port, "/js/a.txt")[1]["content-type"] == "text/plain"
+
+    st, h, _ = get(bw.port, "/dir", host="other.test")
+    assert h["location"] == "http://other.test:%d/dir/" % bw.port
+    st, h, _ = get(bw.port, "/named/dir", host="other.test")
+    assert h["location"] == "http://canonical.test:%d/named/dir/" % bw.port
