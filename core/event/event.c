@@ -59,6 +59,7 @@ bw_module_t  bw_event_core_module = {
 };
 
 static int                  ep = -1;
+static sigset_t             bw_wait_sigmask;    /* nothing blocked */
 static struct epoll_event  *event_list;
 static bw_uint_t            nevents;
 
@@ -186,6 +187,8 @@ bw_event_init_worker(bw_cycle_t *cycle)
     bw_queue_init(&bw_posted_events);
     bw_queue_init(&bw_posted_next_events);
     bw_queue_init(&cycle->reusable_connections_queue);
+
+    sigemptyset(&bw_wait_sigmask);
 
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep == -1) {
@@ -372,14 +375,14 @@ bw_process_events_and_timers(bw_cycle_t *cycle)
 
     timeout = (timer == (bw_msec_t) -1) ? -1 : (int) bw_min(timer, INT_MAX);
 
-    n = epoll_wait(ep, event_list, (int) nevents, timeout);
+    n = epoll_pwait(ep, event_list, (int) nevents, timeout, &bw_wait_sigmask);
 
     bw_time_update();
 
     if (n == -1) {
         if (errno != EINTR) {
             bw_log_error(BW_LOG_ALERT, cycle->log, errno,
-                         "epoll_wait() failed");
+                         "epoll_pwait() failed");
         }
         n = 0;
     }
