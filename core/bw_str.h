@@ -47,6 +47,11 @@ u_char *bw_hex_dump(u_char *dst, u_char *src, size_t len);
 size_t bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type);
 
 
+/* Integers for the hot path, where snprintf costs more than the rest of
+ * a header: write at p, return the end. */
+u_char *bw_sprint_uint(u_char *p, uint64_t n);
+u_char *bw_sprint_hex(u_char *p, uint64_t n);
+
 /* Bounded formatting: writes at most last - buf bytes, returns the end. */
 u_char *bw_slprintf(u_char *buf, u_char *last, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

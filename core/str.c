@@ -190,6 +190,35 @@ bw_hex_digit(u_char ch)
 }
 
 u_char *
+bw_sprint_uint(u_char *p, uint64_t n)
+{
+    u_char   tmp[20], *t;
+
+    t = tmp + sizeof(tmp);
+    do {
+        *--t = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return bw_cpymem(p, t, tmp + sizeof(tmp) - t);
+}
+
+u_char *
+bw_sprint_hex(u_char *p, uint64_t n)
+{
+    static const u_char  hex[] = "0123456789abcdef";
+    u_char               tmp[16], *t;
+
+    t = tmp + sizeof(tmp);
+    do {
+        *--t = hex[n & 0xf];
+        n >>= 4;
+    } while (n);
+
+    return bw_cpymem(p, t, tmp + sizeof(tmp) - t);
+}
+
+u_char *
 bw_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
 {
     int  n;

@@ -97,13 +97,22 @@ bw_time_update(void)
 u_char *
 bw_http_time(u_char *buf, time_t t)
 {
-    struct tm  gmt;
+    struct tm       gmt;
+    static time_t   last_t = -1;
+    static u_char   last[BW_HTTP_TIME_LEN + 1];
+
+    /* Last-Modified of the same few files, over and over */
+    if (t == last_t) {
+        return bw_cpymem(buf, last, BW_HTTP_TIME_LEN);
+    }
 
     gmtime_r(&t, &gmt);
     snprintf((char *) buf, BW_HTTP_TIME_LEN + 1,
              "%s, %02d %s %4d %02d:%02d:%02d GMT",
              week[gmt.tm_wday], gmt.tm_mday, months[gmt.tm_mon],
              gmt.tm_year + 1900, gmt.tm_hour, gmt.tm_min, gmt.tm_sec);
+    memcpy(last, buf, BW_HTTP_TIME_LEN);
+    last_t = t;
     return buf + BW_HTTP_TIME_LEN;
 }
 

@@ -85,8 +85,9 @@ bw_http_chunked_body_filter(bw_http_request_t *r, bw_chain_t *in)
         }
         b->temporary = 1;
         b->pos = chunk;
-        b->last = bw_slprintf(chunk, chunk + 19, "%llx\r\n",
-                              (unsigned long long) size);
+        b->last = bw_sprint_hex(chunk, (uint64_t) size);
+        *b->last++ = '\r';
+        *b->last++ = '\n';
         tl->buf = b;
         tl->next = out;
         out = tl;

@@ -151,6 +151,7 @@ bw_http_add_header_out(bw_http_request_t *r, const char *name,
 bw_int_t
 bw_http_set_etag(bw_http_request_t *r)
 {
+    u_char                   *p;
     bw_str_t                  v;
     bw_table_elt_t           *etag;
     bw_http_core_loc_conf_t  *clcf;
@@ -164,10 +165,13 @@ bw_http_set_etag(bw_http_request_t *r)
     if (v.data == NULL) {
         return BW_ERROR;
     }
-    v.len = bw_slprintf(v.data, v.data + 2 * 16 + 4, "\"%llx-%llx\"",
-                        (unsigned long long) r->headers_out.last_modified_time,
-                        (unsigned long long) r->headers_out.content_length_n)
-            - v.data;
+    p = v.data;
+    *p++ = '"';
+    p = bw_sprint_hex(p, (uint64_t) r->headers_out.last_modified_time);
+    *p++ = '-';
+    p = bw_sprint_hex(p, (uint64_t) r->headers_out.content_length_n);
+    *p++ = '"';
+    v.len = p - v.data;
 
     etag = bw_http_add_header_out(r, "ETag", &v);
     if (etag == NULL) {

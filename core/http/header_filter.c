@@ -315,8 +315,9 @@ bw_http_header_filter(bw_http_request_t *r)
     if (r->headers_out.content_length == NULL
         && r->headers_out.content_length_n >= 0)
     {
-        p = bw_slprintf(p, last, "Content-Length: %lld\r\n",
-                        (long long) r->headers_out.content_length_n);
+        p = bw_cpymem(p, "Content-Length: ", 16);
+        p = bw_sprint_uint(p, (uint64_t) r->headers_out.content_length_n);
+        *p++ = '\r'; *p++ = '\n';
     }
 
     if (r->headers_out.last_modified == NULL

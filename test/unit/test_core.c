@@ -182,6 +182,22 @@ test_parse_values(void **state)
 }
 
 static void
+test_sprint(void **state)
+{
+    u_char  buf[32], *p;
+
+    p = bw_sprint_uint(buf, 0);
+    assert_memory_equal(buf, "0", p - buf);
+    p = bw_sprint_uint(buf, 18446744073709551615ULL);
+    assert_int_equal(p - buf, 20);
+    assert_memory_equal(buf, "18446744073709551615", 20);
+    p = bw_sprint_hex(buf, 0x6b040b01);
+    assert_memory_equal(buf, "6b040b01", p - buf);
+    p = bw_sprint_hex(buf, 0);
+    assert_memory_equal(buf, "0", p - buf);
+}
+
+static void
 test_http_time(void **state)
 {
     u_char  buf[64];
@@ -189,7 +205,13 @@ test_http_time(void **state)
 
     bw_http_time(buf, t);
     assert_memory_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT", 29);
+    /* the cached and the fresh paths agree */
+    memset(buf, 0, sizeof(buf));
+    bw_http_time(buf, t);
+    assert_memory_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT", 29);
     assert_int_equal(bw_parse_http_time(buf, 29), t);
+    bw_http_time(buf, t + 1);
+    assert_memory_equal(buf, "Sun, 06 Nov 1994 08:49:38 GMT", 29);
     assert_int_equal(bw_parse_http_time((u_char *) "Sun, 06 Nov 1994", 16),
                      -1);
 }
@@ -237,6 +259,7 @@ main(void)
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_rbtree),
         cmocka_unit_test(test_parse_values),
+        cmocka_unit_test(test_sprint),
         cmocka_unit_test(test_http_time),
         cmocka_unit_test(test_slab),
     };
