@@ -7,6 +7,12 @@
 
 #include <bw_http.h>
 
+/*
+ * Files up to this size are read into memory and leave with the header
+ * in one writev: fewer syscalls than sendfile plus TCP_CORK on and off.
+ */
+#define BW_HTTP_STATIC_INLINE  16384
+
 static bw_int_t bw_http_static_handler(bw_http_request_t *r);
 static bw_int_t bw_http_static_init(bw_conf_t *cf);
 
@@ -61,6 +67,74 @@ bw_http_static_redirect_dir(bw_http_request_t *r)
     r->headers_out.location = h;
 
     return BW_HTTP_MOVED_PERMANENTLY;
+}
+
+static bw_int_t
+bw_http_static_send_header(bw_http_request_t *r, off_t size, time_t mtime)
+{
+    r->headers_out.status = BW_HTTP_OK;
+    r->headers_out.content_length_n = size;
+    r->headers_out.last_modified_time = mtime;
+
+    if (bw_http_set_etag(r) != BW_OK
+        || bw_http_set_content_type(r) != BW_OK)
+    {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->allow_ranges = 1;
+
+    return bw_http_send_header(r);
+}
+
+/* A small file: read it whole, close it, send it from memory. */
+static bw_int_t
+bw_http_static_inline(bw_http_request_t *r, int fd, struct stat *st,
+    bw_str_t *path)
+{
+    ssize_t      n;
+    bw_int_t     rc;
+    bw_buf_t    *b;
+    bw_chain_t   out;
+
+    b = bw_calloc_buf(r->pool);
+    if (b == NULL) {
+        close(fd);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->start = bw_pnalloc(r->pool, st->st_size ? st->st_size : 1);
+    if (b->start == NULL) {
+        close(fd);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = st->st_size ? pread(fd, b->start, st->st_size, 0) : 0;
+    close(fd);
+
+    if (n != st->st_size) {
+        /* changed while we read it: better an error than a torn body */
+        bw_log_error(BW_LOG_CRIT, r->connection->log, n == -1 ? errno : 0,
+                     "pread() \"%s\" returned %zd of %lld bytes",
+                     path->data, n, (long long) st->st_size);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = bw_http_static_send_header(r, st->st_size, st->st_mtime);
+    if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
+        return rc;
+    }
+
+    b->pos = b->start;
+    b->last = b->start + n;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return bw_http_output_filter(r, &out);
 }
 
 static bw_int_t
@@ -141,6 +215,16 @@ bw_http_static_handler(bw_http_request_t *r)
         return BW_HTTP_NOT_ALLOWED;
     }
 
+    rc = bw_http_discard_request_body(r);
+    if (rc != BW_OK) {
+        close(fd);
+        return rc;
+    }
+
+    if (st.st_size <= BW_HTTP_STATIC_INLINE && r->method != BW_HTTP_HEAD) {
+        return bw_http_static_inline(r, fd, &st, &path);
+    }
+
     file = bw_pcalloc(r->pool, sizeof(bw_file_t));
     cln = bw_pool_cleanup_add(r->pool, 0);
     if (file == NULL || cln == NULL) {
@@ -153,24 +237,7 @@ bw_http_static_handler(bw_http_request_t *r)
     cln->handler = bw_http_static_close;
     cln->data = file;
 
-    rc = bw_http_discard_request_body(r);
-    if (rc != BW_OK) {
-        return rc;
-    }
-
-    r->headers_out.status = BW_HTTP_OK;
-    r->headers_out.content_length_n = st.st_size;
-    r->headers_out.last_modified_time = st.st_mtime;
-
-    if (bw_http_set_etag(r) != BW_OK
-        || bw_http_set_content_type(r) != BW_OK)
-    {
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->allow_ranges = 1;
-
-    rc = bw_http_send_header(r);
+    rc = bw_http_static_send_header(r, st.st_size, st.st_mtime);
     if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
         return rc;
     }

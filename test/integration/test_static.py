@@ -201,3 +201,32 @@ def test_many_concurrent_clients(bw):
     for t in threads:
         t.join(timeout=60)
     assert errors == []
+
+
+def test_sendfile_on_large_and_small(bw):
+    require_module("http_static", "http_range_header_filter")
+    bw.config(STATIC.replace("default_type",
+                             "sendfile on;\n    tcp_nopush on;\n"
+                             "    default_type"))
+    big = bytes(range(256)) * 8192        # 2 MiB: sent with sendfile
+    small = b"s" * 5000                   # inlined with the header
+    bw.write("html/big.bin", big, "wb")
+    bw.write("html/small.bin", small, "wb")
+    bw.start()
+    assert get(bw.port, "/big.bin")[2] == big
+    assert get(bw.port, "/small.bin")[2] == small
+    st, _, body = get(bw.port, "/big.bin", headers={"Range": "bytes=1000-"})
+    assert st == 206 and body == big[1000:]
+    st, h, body = get(bw.port, "/big.bin",
+                      headers={"Range": "bytes=0-9,2000000-2000009"})
+    assert st == 206
+    assert big[0:10] in body and big[2000000:2000010] in body
+    st, _, body = get(bw.port, "/small.bin", headers={"Range": "bytes=-7"})
+    assert st == 206 and body == small[-7:]
+    # several in one connection, mixed
+    req = (b"GET /small.bin HTTP/1.1\r\nHost: a\r\n\r\n"
+           b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n"
+           b"GET /small.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    resp = raw(bw.port, req, timeout=20)
+    assert resp.count(b"HTTP/1.1 200 OK") == 3
+    assert resp.count(small) == 2 and big in resp
