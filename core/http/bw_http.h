@@ -324,14 +324,9 @@ typedef struct {
     bw_array_t                servers;         /* bw_http_core_srv_conf_t * */
     bw_http_phase_engine_t    phase_engine;
     bw_hash_t                 headers_in_hash;
-    bw_hash_t                 variables_hash;
     bw_array_t                variables;       /* bw_http_variable_t */
     bw_array_t                prefix_variables;
     bw_array_t               *ports;
-    bw_uint_t                 ncaptures;
-    bw_uint_t                 server_names_hash_max_size;
-    bw_uint_t                 variables_hash_max_size;
-    bw_hash_keys_t           *variables_keys;
     bw_http_phase_t           phases[BW_HTTP_LOG_PHASE + 1];
 } bw_http_core_main_conf_t;
 
@@ -414,7 +409,6 @@ struct bw_http_core_loc_conf_s {
     bw_array_t               *types;         /* bw_hash_key_t, at parse */
 
     off_t                     client_max_body_size;
-    size_t                    client_body_buffer_size;
     bw_msec_t                 client_body_timeout;
     bw_msec_t                 send_timeout;
     bw_msec_t                 keepalive_timeout;
@@ -433,10 +427,8 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 absolute_redirect;
     bw_flag_t                 port_in_redirect;
     bw_flag_t                 server_name_in_redirect;
-    bw_flag_t                 msie_padding;
     bw_flag_t                 log_not_found;
     bw_flag_t                 recursive_error_pages;
-    bw_str_t                  client_body_temp_path;
 
     bw_array_t               *error_pages;   /* bw_http_err_page_t */
     bw_array_t               *try_files;     /* bw_http_try_file_t */
@@ -574,13 +566,9 @@ struct bw_http_request_s {
     unsigned                  logged:1;
     unsigned                  terminated:1;
     unsigned                  allow_ranges:1;
-    unsigned                  single_range:1;
     unsigned                  disable_not_modified:1;
     unsigned                  chunked:1;
     unsigned                  uri_changed:1;
-    unsigned                  valid_location:1;
-    unsigned                  request_body_in_file_only:1;
-    unsigned                  request_complete:1;
     unsigned                  filter_finalize:1;
 };
 

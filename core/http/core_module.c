@@ -327,7 +327,6 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->root_set = BW_CONF_UNSET;
     clcf->internal = BW_CONF_UNSET;
     clcf->client_max_body_size = BW_CONF_UNSET;
-    clcf->client_body_buffer_size = BW_CONF_UNSET_SIZE;
     clcf->client_body_timeout = BW_CONF_UNSET_MSEC;
     clcf->send_timeout = BW_CONF_UNSET_MSEC;
     clcf->keepalive_timeout = BW_CONF_UNSET_MSEC;
@@ -386,8 +385,6 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     }
     bw_conf_merge_off_value(conf->client_max_body_size,
                             prev->client_max_body_size, 1024 * 1024);
-    bw_conf_merge_size_value(conf->client_body_buffer_size,
-                             prev->client_body_buffer_size, 16 * 1024);
     bw_conf_merge_msec_value(conf->client_body_timeout,
                              prev->client_body_timeout, 60000);
     bw_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);

@@ -34,7 +34,6 @@ bw_http_handler(bw_http_request_t *r)
         r->phase_handler = cmcf->phase_engine.server_rewrite_index;
     }
 
-    r->valid_location = 1;
     r->write_event_handler = bw_http_core_run_phases;
     bw_http_core_run_phases(r);
 }
@@ -411,7 +410,6 @@ bw_http_internal_redirect(bw_http_request_t *r, bw_str_t *uri,
     bw_http_update_location_config(r);
 
     r->internal = 1;
-    r->valid_location = 1;
     r->ncaptures = 0;
     r->captures = NULL;
 
