@@ -87,7 +87,11 @@ bw_http_static_send_header(bw_http_request_t *r, off_t size, time_t mtime)
     return bw_http_send_header(r);
 }
 
-/* A small file: read it whole, close it, send it from memory. */
+/*
+ * A small file: the header first (a 304, 416 or HEAD needs no read),
+ * then the file read whole and closed; the write filter holds the short
+ * header back, so both still leave in one writev.
+ */
 static bw_int_t
 bw_http_static_inline(bw_http_request_t *r, int fd, struct stat *st,
     bw_str_t *path)
@@ -97,38 +101,31 @@ bw_http_static_inline(bw_http_request_t *r, int fd, struct stat *st,
     bw_buf_t    *b;
     bw_chain_t   out;
 
-    b = bw_calloc_buf(r->pool);
-    if (b == NULL) {
+    rc = bw_http_static_send_header(r, st->st_size, st->st_mtime);
+    if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
         close(fd);
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
+        return rc;
     }
 
-    b->start = bw_pnalloc(r->pool, st->st_size ? st->st_size : 1);
-    if (b->start == NULL) {
+    b = bw_create_temp_buf(r->pool, st->st_size ? st->st_size : 1);
+    if (b == NULL) {
         close(fd);
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
+        return BW_ERROR;
     }
 
     n = st->st_size ? pread(fd, b->start, st->st_size, 0) : 0;
     close(fd);
 
     if (n != st->st_size) {
-        /* changed while we read it: better an error than a torn body */
+        /* changed under us: a torn body must not look complete */
         bw_log_error(BW_LOG_CRIT, r->connection->log, n == -1 ? errno : 0,
                      "pread() \"%s\" returned %zd of %lld bytes",
                      path->data, n, (long long) st->st_size);
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
+        r->connection->error = 1;
+        return BW_ERROR;
     }
 
-    rc = bw_http_static_send_header(r, st->st_size, st->st_mtime);
-    if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
-        return rc;
-    }
-
-    b->pos = b->start;
     b->last = b->start + n;
-    b->end = b->last;
-    b->memory = 1;
     b->last_buf = 1;
 
     out.buf = b;
@@ -221,7 +218,7 @@ bw_http_static_handler(bw_http_request_t *r)
         return rc;
     }
 
-    if (st.st_size <= BW_HTTP_STATIC_INLINE && r->method != BW_HTTP_HEAD) {
+    if (st.st_size <= BW_HTTP_STATIC_INLINE) {
         return bw_http_static_inline(r, fd, &st, &path);
     }
 
