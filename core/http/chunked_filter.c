@@ -42,16 +42,66 @@ bw_http_chunked_header_filter(bw_http_request_t *r)
     return bw_http_next_header_filter(r);
 }
 
+typedef struct {
+    bw_chain_t  *free;
+    bw_chain_t  *busy;
+} bw_http_chunked_ctx_t;
+
+#define BW_HTTP_CHUNK_LINE_SIZE  (sizeof("0000000000000000" BW_CRLF) - 1)
+
+static bw_chain_t *
+bw_http_chunked_get_buf(bw_http_request_t *r, bw_http_chunked_ctx_t *ctx)
+{
+    bw_buf_t    *b;
+    bw_chain_t  *cl;
+
+    cl = bw_chain_get_free_buf(r->pool, &ctx->free);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    b = cl->buf;
+    if (b->start == NULL) {
+        b->start = bw_pnalloc(r->pool, BW_HTTP_CHUNK_LINE_SIZE);
+        if (b->start == NULL) {
+            return NULL;
+        }
+        b->end = b->start + BW_HTTP_CHUNK_LINE_SIZE;
+    }
+
+    b->tag = (void *) &bw_http_chunked_filter_module;
+    b->temporary = 1;
+    b->pos = b->start;
+    b->last = b->start;
+
+    return cl;
+}
+
+/*
+ * Each call wraps the data in a size line and a CRLF. The size-line
+ * buffers come from a per-request free list, so a response streamed in
+ * a million pieces uses the same few buffers over and over.
+ */
 static bw_int_t
 bw_http_chunked_body_filter(bw_http_request_t *r, bw_chain_t *in)
 {
-    off_t        size;
-    u_char      *chunk;
-    bw_buf_t    *b;
-    bw_chain_t  *out, *cl, *tl, **ll;
+    off_t                   size;
+    bw_int_t                rc;
+    bw_buf_t               *b;
+    bw_chain_t             *out, *cl, *tl, **ll;
+    bw_http_chunked_ctx_t  *ctx;
 
     if (in == NULL || !r->chunked || r->header_only) {
         return bw_http_next_body_filter(r, in);
+    }
+
+    ctx = bw_http_get_module_ctx(r, bw_http_chunked_filter_module);
+    if (ctx == NULL) {
+        ctx = bw_pcalloc(r->pool, sizeof(bw_http_chunked_ctx_t));
+        if (ctx == NULL) {
+            return BW_ERROR;
+        }
+        bw_http_set_ctx(r, ctx, bw_http_chunked_filter_module);
     }
 
     out = NULL;
@@ -77,51 +127,56 @@ bw_http_chunked_body_filter(bw_http_request_t *r, bw_chain_t *in)
     }
 
     if (size) {
-        b = bw_calloc_buf(r->pool);
-        chunk = bw_pnalloc(r->pool, sizeof("0000000000000000" BW_CRLF) - 1);
-        tl = bw_alloc_chain_link(r->pool);
-        if (b == NULL || chunk == NULL || tl == NULL) {
+        tl = bw_http_chunked_get_buf(r, ctx);
+        if (tl == NULL) {
             return BW_ERROR;
         }
-        b->temporary = 1;
-        b->pos = chunk;
-        b->last = bw_sprint_hex(chunk, (uint64_t) size);
+        b = tl->buf;
+        b->last = bw_sprint_hex(b->start, (uint64_t) size);
         *b->last++ = '\r';
         *b->last++ = '\n';
-        tl->buf = b;
         tl->next = out;
         out = tl;
     }
 
-    b = bw_calloc_buf(r->pool);
-    tl = bw_alloc_chain_link(r->pool);
-    if (b == NULL || tl == NULL) {
-        return BW_ERROR;
-    }
-
     if (cl->buf->last_buf) {
+        tl = bw_alloc_chain_link(r->pool);
+        b = bw_calloc_buf(r->pool);
+        if (tl == NULL || b == NULL) {
+            return BW_ERROR;
+        }
         b->memory = 1;
         b->last_buf = 1;
         b->pos = (u_char *) (size ? BW_CRLF "0" BW_CRLF BW_CRLF
                                   : "0" BW_CRLF BW_CRLF);
         b->last = b->pos + (size ? 7 : 5);
         cl->buf->last_buf = 0;
-        *ll = tl;
+
     } else {
         if (size == 0) {
             *ll = NULL;
             return bw_http_next_body_filter(r, out);
         }
-        b->memory = 1;
-        b->pos = (u_char *) BW_CRLF;
-        b->last = b->pos + 2;
-        *ll = tl;
+
+        tl = bw_http_chunked_get_buf(r, ctx);
+        if (tl == NULL) {
+            return BW_ERROR;
+        }
+        b = tl->buf;
+        *b->last++ = '\r';
+        *b->last++ = '\n';
     }
 
     tl->buf = b;
     tl->next = NULL;
+    *ll = tl;
 
-    return bw_http_next_body_filter(r, out);
+    rc = bw_http_next_body_filter(r, out);
+
+    bw_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
+                           (void *) &bw_http_chunked_filter_module);
+
+    return rc;
 }
 
 static bw_int_t

@@ -19,6 +19,21 @@ bw_module_t  bw_http_write_filter_module = {
     NULL, NULL, NULL, NULL
 };
 
+/* The links before `rest` were sent: back to the pool for reuse. */
+static void
+bw_http_write_filter_free(bw_http_request_t *r, bw_chain_t *rest)
+{
+    bw_chain_t  *cl, *ln;
+
+    for (cl = r->out; cl && cl != rest; /* void */) {
+        ln = cl;
+        cl = cl->next;
+        bw_free_chain(r->pool, ln);
+    }
+
+    r->out = rest;
+}
+
 bw_int_t
 bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
 {
@@ -72,7 +87,7 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
 
     if (size == 0 && !(c->buffered & BW_HTTP_LOWLEVEL_BUFFERED)) {
         if (last || flush) {
-            r->out = NULL;
+            bw_http_write_filter_free(r, NULL);
             c->buffered &= ~BW_HTTP_WRITE_BUFFERED;
             return BW_OK;
         }
@@ -101,7 +116,7 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
         return BW_ERROR;
     }
 
-    r->out = chain;
+    bw_http_write_filter_free(r, chain);
 
     if (chain) {
         c->buffered |= BW_HTTP_WRITE_BUFFERED;

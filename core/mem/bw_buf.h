@@ -55,5 +55,12 @@ struct bw_chain_s {
 bw_buf_t *bw_create_temp_buf(bw_pool_t *pool, size_t size);
 bw_chain_t *bw_alloc_chain_link(bw_pool_t *pool);
 bw_chain_t *bw_chain_update_sent(bw_chain_t *in, off_t sent);
+bw_chain_t *bw_chain_get_free_buf(bw_pool_t *pool, bw_chain_t **free);
+void bw_chain_update_chains(bw_pool_t *pool, bw_chain_t **free,
+    bw_chain_t **busy, bw_chain_t **out, void *tag);
+
+/* A link goes back to its pool's free list, for the next allocation. */
+#define bw_free_chain(pool, cl) \
+    do { (cl)->next = (pool)->chain; (pool)->chain = (cl); } while (0)
 
 #endif

@@ -42,6 +42,7 @@ struct bw_pool_s {
     size_t               max;
     bw_pool_large_t     *large;
     bw_pool_cleanup_t   *cleanup;
+    bw_chain_t          *chain;     /* free chain links, for reuse */
     bw_log_t            *log;
 };
 

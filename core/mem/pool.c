@@ -58,6 +58,7 @@ bw_create_pool(size_t size, bw_log_t *log)
     p->current = &p->block;
     p->large = NULL;
     p->cleanup = NULL;
+    p->chain = NULL;
     p->log = log;
 
     return p;
