@@ -10,7 +10,7 @@ default: build
 
 build:
 	@scripts/deps
-	@test -f $(B)/Makefile || ./configure --builddir=$(B)
+	@scripts/configure-if-stale $(B)
 	$(MAKE) -f $(B)/Makefile
 
 # Build and start in the foreground on conf/bulwark.conf (127.0.0.1:8080).
@@ -25,14 +25,14 @@ run: build
 # Every test, against a build with AddressSanitizer and UBSan.
 test:
 	scripts/deps test
-	@test -f $(TEST_B)/Makefile || ./configure --builddir=$(TEST_B) --with-sanitizers --with-debug
+	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
 	$(MAKE) -f $(TEST_B)/Makefile all unit
 	scripts/run-unit-tests $(TEST_B)
 	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider test/integration
 
 unit:
-	@test -f $(TEST_B)/Makefile || ./configure --builddir=$(TEST_B) --with-sanitizers --with-debug
+	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
 	$(MAKE) -f $(TEST_B)/Makefile all unit
 	scripts/run-unit-tests $(TEST_B)
 

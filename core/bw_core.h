@@ -42,8 +42,10 @@ typedef void (*bw_connection_handler_pt)(bw_connection_t *c);
 #include <bw_module.h>
 #include <bw_event.h>
 #include <bw_connection.h>
+#include <bw_event_connect.h>
 #include <bw_socket.h>
 #include <bw_cycle.h>
+#include <bw_temp_file.h>
 #include <bw_process.h>
 
 #endif /* BW_CORE_H */

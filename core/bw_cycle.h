@@ -16,6 +16,7 @@ struct bw_cycle_s {
     bw_list_t             open_files;       /* bw_open_file_t */
     bw_list_t             shared_memory;    /* bw_shm_zone_t */
     bw_array_t            config_dump;      /* bw_conf_dump_t */
+    bw_array_t            paths;            /* bw_path_t *, temp dirs */
 
     bw_uint_t             connection_n;
     bw_connection_t      *connections;

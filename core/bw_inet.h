@@ -15,6 +15,12 @@ typedef union {
 } bw_sockaddr_t;
 
 typedef struct {
+    struct sockaddr  *sockaddr;
+    socklen_t         socklen;
+    bw_str_t          name;         /* "127.0.0.1:8080" */
+} bw_addr_t;
+
+typedef struct {
     bw_str_t        url;
     bw_str_t        host;
     in_port_t       port;
@@ -25,8 +31,10 @@ typedef struct {
     unsigned        no_port:1;
     unsigned        wildcard:1;
 
-    bw_sockaddr_t   sockaddr;
+    bw_sockaddr_t   sockaddr;       /* the first address */
     socklen_t       socklen;
+    bw_addr_t      *addrs;          /* every address the name has */
+    bw_uint_t       naddrs;
     const char     *err;
 } bw_url_t;
 

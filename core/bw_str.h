@@ -45,6 +45,9 @@ u_char *bw_hex_dump(u_char *dst, u_char *src, size_t len);
 #define BW_ESCAPE_JSON     1
 #define BW_ESCAPE_NONE     2
 size_t bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type);
+/* Extra bytes that bw_escape_uri() needs for src; the escaping itself. */
+size_t bw_escape_uri_len(u_char *src, size_t size);
+u_char *bw_escape_uri(u_char *dst, u_char *src, size_t size);
 
 
 /* Integers for the hot path, where snprintf costs more than the rest of

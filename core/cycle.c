@@ -69,6 +69,8 @@ bw_init_cycle(bw_cycle_t *old_cycle)
                         sizeof(bw_shm_zone_t)) != BW_OK
         || bw_array_init(&cycle->listening, pool, 8,
                          sizeof(bw_listening_t)) != BW_OK
+        || bw_array_init(&cycle->paths, pool, 4, sizeof(bw_path_t *))
+           != BW_OK
         || bw_array_init(&cycle->config_dump, pool, 4,
                          sizeof(bw_conf_dump_t)) != BW_OK)
     {
@@ -181,6 +183,10 @@ bw_init_cycle(bw_cycle_t *old_cycle)
         if (bw_open_files(cycle) != BW_OK) {
             goto failed;
         }
+    }
+
+    if (bw_create_paths(cycle, ccf->user, ccf->group) != BW_OK) {
+        goto failed;
     }
 
     if (bw_shm_init_cycle(cycle, old_cycle) != BW_OK) {

@@ -32,6 +32,9 @@ bw_parse_unix_url(bw_url_t *u)
     return BW_OK;
 }
 
+static bw_int_t bw_url_add_addrs(bw_pool_t *pool, bw_url_t *u,
+    struct addrinfo *res);
+
 bw_int_t
 bw_parse_url(bw_pool_t *pool, bw_url_t *u)
 {
@@ -134,7 +137,6 @@ bw_parse_url(bw_pool_t *pool, bw_url_t *u)
     memcpy(&u->sockaddr, res->ai_addr, res->ai_addrlen);
     u->socklen = res->ai_addrlen;
     u->family = res->ai_family;
-    freeaddrinfo(res);
 
     if (u->family == AF_INET) {
         u->sockaddr.sockaddr_in.sin_port = htons(u->port);
@@ -143,6 +145,76 @@ bw_parse_url(bw_pool_t *pool, bw_url_t *u)
     }
 
     u->wildcard = bw_inet_wildcard(&u->sockaddr.sockaddr);
+
+    rc = bw_url_add_addrs(pool, u, res);
+    freeaddrinfo(res);
+
+    return rc;
+}
+
+/* Every address of the name, each once, in resolver order. */
+static bw_int_t
+bw_url_add_addrs(bw_pool_t *pool, bw_url_t *u, struct addrinfo *res)
+{
+    u_char           *text;
+    size_t            len;
+    bw_uint_t         n, i, dup;
+    bw_addr_t        *a;
+    struct addrinfo  *ai;
+    bw_sockaddr_t    *sa;
+
+    n = 0;
+    for (ai = res; ai; ai = ai->ai_next) {
+        n++;
+    }
+
+    u->addrs = bw_pcalloc(pool, n * sizeof(bw_addr_t));
+    if (u->addrs == NULL) {
+        u->err = "out of memory";
+        return BW_ERROR;
+    }
+    u->naddrs = 0;
+
+    for (ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) {
+            continue;
+        }
+
+        sa = bw_pcalloc(pool, sizeof(bw_sockaddr_t));
+        text = bw_pnalloc(pool, BW_SOCKADDR_STRLEN);
+        if (sa == NULL || text == NULL) {
+            u->err = "out of memory";
+            return BW_ERROR;
+        }
+        memcpy(sa, ai->ai_addr, ai->ai_addrlen);
+        if (ai->ai_family == AF_INET) {
+            sa->sockaddr_in.sin_port = htons(u->port);
+        } else {
+            sa->sockaddr_in6.sin6_port = htons(u->port);
+        }
+
+        dup = 0;
+        for (i = 0; i < u->naddrs; i++) {
+            if (bw_cmp_sockaddr(u->addrs[i].sockaddr, u->addrs[i].socklen,
+                                &sa->sockaddr, ai->ai_addrlen, 1) == BW_OK)
+            {
+                dup = 1;
+                break;
+            }
+        }
+        if (dup) {
+            continue;
+        }
+
+        len = bw_sock_ntop(&sa->sockaddr, ai->ai_addrlen, text,
+                           BW_SOCKADDR_STRLEN, 1);
+        a = &u->addrs[u->naddrs++];
+        a->sockaddr = &sa->sockaddr;
+        a->socklen = ai->ai_addrlen;
+        a->name.data = text;
+        a->name.len = len;
+    }
+
     return BW_OK;
 }
 

@@ -279,3 +279,46 @@ bw_levenshtein(u_char *a, size_t alen, u_char *b, size_t blen)
 
     return row[blen];
 }
+
+/*
+ * A decoded URI path escaped again for a request line: space, '"',
+ * '#', '%', '?', controls and non-ASCII bytes become %XX.
+ */
+static bw_uint_t
+bw_uri_needs_escape(u_char ch)
+{
+    return ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '#' || ch == '%'
+           || ch == '?';
+}
+
+size_t
+bw_escape_uri_len(u_char *src, size_t size)
+{
+    size_t  n;
+
+    for (n = 0; size; size--, src++) {
+        if (bw_uri_needs_escape(*src)) {
+            n += 2;
+        }
+    }
+
+    return n;
+}
+
+u_char *
+bw_escape_uri(u_char *dst, u_char *src, size_t size)
+{
+    static const u_char  hex[] = "0123456789ABCDEF";
+
+    for ( /* void */ ; size; size--, src++) {
+        if (bw_uri_needs_escape(*src)) {
+            *dst++ = '%';
+            *dst++ = hex[*src >> 4];
+            *dst++ = hex[*src & 0xf];
+        } else {
+            *dst++ = *src;
+        }
+    }
+
+    return dst;
+}

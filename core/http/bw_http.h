@@ -207,8 +207,9 @@ typedef struct {
 
 typedef struct {
     bw_file_t                      *temp_file;
-    bw_chain_t                     *bufs;
-    bw_buf_t                       *buf;
+    bw_chain_t                     *bufs;     /* the body, when read */
+    bw_buf_t                       *buf;      /* decoded bytes */
+    bw_buf_t                       *raw;      /* chunked bytes as read */
     off_t                           rest;
     off_t                           received;
     bw_http_chunked_t              *chunked;
@@ -429,6 +430,8 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 server_name_in_redirect;
     bw_flag_t                 log_not_found;
     bw_flag_t                 recursive_error_pages;
+    size_t                    client_body_buffer_size;
+    bw_path_t                *client_body_temp_path;
 
     bw_array_t               *error_pages;   /* bw_http_err_page_t */
     bw_array_t               *try_files;     /* bw_http_try_file_t */
@@ -517,6 +520,7 @@ struct bw_http_request_s {
     bw_http_headers_in_t      headers_in;
     bw_http_headers_out_t     headers_out;
     bw_http_request_body_t   *request_body;
+    struct bw_http_upstream_s *upstream;
 
     time_t                    start_sec;
     bw_msec_t                 start_msec;
@@ -602,6 +606,7 @@ bw_int_t bw_http_normalize_uri(u_char *src, size_t len, u_char *dst,
     size_t *dst_len, bw_uint_t merge_slashes);
 bw_int_t bw_http_parse_chunked(bw_http_chunked_t *ctx, u_char **pos,
     u_char *end, u_char **data, size_t *data_len);
+off_t bw_http_chunked_min_rest(bw_http_chunked_t *ctx);
 bw_int_t bw_http_validate_host(bw_str_t *host, bw_pool_t *pool,
     bw_uint_t alloc);
 bw_int_t bw_http_parse_method(bw_str_t *name);
@@ -626,6 +631,8 @@ bw_int_t bw_http_set_exten(bw_http_request_t *r);
 
 /* request_body.c */
 bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
+bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
+    bw_http_client_body_handler_pt post_handler);
 
 /* core module */
 void bw_http_handler(bw_http_request_t *r);
@@ -669,5 +676,6 @@ bw_int_t bw_http_optimize_servers(bw_conf_t *cf,
     bw_http_core_main_conf_t *cmcf);
 const char *bw_http_status_text(bw_uint_t status, size_t *len);
 
+#include <bw_http_upstream.h>
 
 #endif

@@ -124,6 +124,10 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_internal, LOC, 0, NULL },
     { bw_string("client_max_body_size"), MSL|BW_CONF_TAKE1,
       bw_conf_set_off_slot, LOC, LOFF(client_max_body_size), NULL },
+    { bw_string("client_body_buffer_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, LOFF(client_body_buffer_size), NULL },
+    { bw_string("client_body_temp_path"), MSL|BW_CONF_TAKE1234,
+      bw_conf_set_path_slot, LOC, LOFF(client_body_temp_path), NULL },
     { bw_string("client_body_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, LOFF(client_body_timeout), NULL },
     { bw_string("send_timeout"), MSL|BW_CONF_TAKE1,
@@ -347,6 +351,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->server_name_in_redirect = BW_CONF_UNSET;
     clcf->log_not_found = BW_CONF_UNSET;
     clcf->recursive_error_pages = BW_CONF_UNSET;
+    clcf->client_body_buffer_size = BW_CONF_UNSET_SIZE;
     clcf->error_pages = BW_CONF_UNSET_PTR;
     clcf->try_files = BW_CONF_UNSET_PTR;
 
@@ -416,6 +421,15 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
     bw_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);
+    bw_conf_merge_size_value(conf->client_body_buffer_size,
+                             prev->client_body_buffer_size, 16384);
+    if (bw_conf_merge_path_value(cf, &conf->client_body_temp_path,
+                                 prev->client_body_temp_path,
+                                 BW_HTTP_CLIENT_TEMP_PATH)
+        != BW_CONF_OK)
+    {
+        return BW_CONF_ERROR;
+    }
     bw_conf_merge_ptr_value(conf->error_pages, prev->error_pages, NULL);
     bw_conf_merge_ptr_value(conf->try_files, prev->try_files, NULL);
 

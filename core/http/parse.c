@@ -425,6 +425,29 @@ enum {
 };
 
 /*
+ * The fewest bytes that can still complete a chunked body: a reader that
+ * asks for no more than this never reads into a pipelined request.
+ */
+off_t
+bw_http_chunked_min_rest(bw_http_chunked_t *ctx)
+{
+    switch (ctx->state) {
+    case sw_chunk_start:
+        return 5;                       /* "0" CRLF CRLF */
+    case sw_chunk_data:
+        return ctx->size + 2 + 5;
+    case sw_data_cr:
+        return 2 + 5;
+    case sw_data_lf:
+        return 1 + 5;
+    case sw_done:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/*
  * Chunked transfer coding, strictly: hex sizes without prefixes or
  * spaces, CRLF everywhere, sizes below 2^60. Returns BW_OK with a piece
  * of chunk data, BW_DONE after the last chunk and trailers, BW_AGAIN

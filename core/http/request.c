@@ -1382,6 +1382,14 @@ bw_http_log_error(bw_log_t *log, u_char *buf, size_t len)
                         (int) r->request_line.len, r->request_line.data);
     }
 
+    if (r->upstream && r->upstream->peer.name) {
+        p = bw_slprintf(p, last, ", upstream: \"%.*s%.*s\"",
+                        (int) r->upstream->schema.len,
+                        r->upstream->schema.data,
+                        (int) r->upstream->peer.name->len,
+                        r->upstream->peer.name->data);
+    }
+
     if (r->headers_in.host) {
         p = bw_slprintf(p, last, ", host: \"%.*s\"",
                         (int) r->headers_in.host->value.len,

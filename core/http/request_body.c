@@ -1,24 +1,438 @@
 /*
- * Returns BW_OK, BW_HTTP_BAD_REQUEST for a malformed chunked body, or
- * BW_ERROR when the connection failed.
+ * Request bodies: read for handlers that need them (proxy), or read and
+ * dropped so that the connection can serve its next request.
  *
- * Request bodies that the handler does not need are read and dropped,
- * so that the connection can serve its next request. Bytes that follow
- * the body (a pipelined request) stay in r->header_in.
+ * A body that fits client_body_buffer_size stays in memory; a larger one
+ * goes to a temp file under client_body_temp_path in buffer-sized
+ * writes, so a worker never holds more than one buffer per request.
+ * Chunked bodies are decoded on the way in. Neither reader ever reads
+ * past the end of the body: bytes of a pipelined request stay in the
+ * socket or in r->header_in.
  */
 
 #include <bw_http.h>
 
+static bw_int_t bw_http_do_read_client_request_body(bw_http_request_t *r);
+static void bw_http_read_client_request_body_handler(bw_http_request_t *r);
+static bw_int_t bw_http_request_body_consume(bw_http_request_t *r,
+    u_char **pos, u_char *last);
+static bw_int_t bw_http_request_body_save(bw_http_request_t *r, u_char *p,
+    size_t len);
+static bw_int_t bw_http_request_body_done(bw_http_request_t *r);
+static bw_int_t bw_http_test_expect(bw_http_request_t *r);
 static bw_int_t bw_http_discard_consume(bw_http_request_t *r,
     u_char **pos, u_char *last);
 
+/*
+ * Returns BW_OK or BW_AGAIN (post_handler runs when the body is in; the
+ * caller returns BW_DONE), or a status >= 300 for the caller to finalize
+ * the request with.
+ */
+bw_int_t
+bw_http_read_client_request_body(bw_http_request_t *r,
+    bw_http_client_body_handler_pt post_handler)
+{
+    bw_int_t                  rc;
+    size_t                    size;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
+
+    r->main->count++;
+
+    if (r->request_body || r->discard_body) {
+        post_handler(r);
+        return BW_OK;
+    }
+
+    rb = bw_pcalloc(r->pool, sizeof(bw_http_request_body_t));
+    if (rb == NULL) {
+        rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+    r->request_body = rb;
+    rb->post_handler = post_handler;
+
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        post_handler(r);
+        return BW_OK;
+    }
+
+    if (bw_http_test_expect(r) != BW_OK) {
+        rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    size = clcf->client_body_buffer_size;
+
+    if (r->headers_in.chunked) {
+        rb->chunked = bw_pcalloc(r->pool, sizeof(bw_http_chunked_t));
+        rb->raw = bw_create_temp_buf(r->pool, bw_min(size, 8192));
+        if (rb->chunked == NULL || rb->raw == NULL) {
+            rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+        rb->rest = 1;
+
+    } else {
+        rb->rest = r->headers_in.content_length_n;
+        if ((off_t) size > rb->rest) {
+            size = (size_t) rb->rest;
+        }
+    }
+
+    rb->buf = bw_create_temp_buf(r->pool, size);
+    if (rb->buf == NULL) {
+        rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    r->reading_body = 1;
+    r->read_event_handler = bw_http_read_client_request_body_handler;
+    r->write_event_handler = bw_http_request_empty_handler;
+
+    rc = bw_http_do_read_client_request_body(r);
+
+done:
+
+    if (rc >= BW_HTTP_SPECIAL_RESPONSE) {
+        r->main->count--;
+    }
+
+    return rc;
+}
+
+static void
+bw_http_read_client_request_body_handler(bw_http_request_t *r)
+{
+    bw_int_t  rc;
+
+    if (r->connection->read->timedout) {
+        r->connection->timedout = 1;
+        bw_log_error(BW_LOG_INFO, r->connection->log, ETIMEDOUT,
+                     "client timed out while sending the request body");
+        bw_http_finalize_request(r, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = bw_http_do_read_client_request_body(r);
+
+    if (rc >= BW_HTTP_SPECIAL_RESPONSE) {
+        bw_http_finalize_request(r, rc);
+    }
+}
+
+static bw_int_t
+bw_http_do_read_client_request_body(bw_http_request_t *r)
+{
+    size_t                    size;
+    ssize_t                   n;
+    bw_int_t                  rc;
+    bw_buf_t                 *b;
+    bw_connection_t          *c;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    rb = r->request_body;
+
+    /* what came with the header first */
+    b = r->header_in;
+    if (b->pos < b->last) {
+        rc = bw_http_request_body_consume(r, &b->pos, b->last);
+        if (rc != BW_OK) {
+            return rc;
+        }
+    }
+
+    while (rb->rest) {
+        if (!c->read->ready) {
+            clcf = r->loc_conf[bw_http_core_module.ctx_index];
+            bw_event_add_timer(c->read, clcf->client_body_timeout);
+            return BW_AGAIN;
+        }
+
+        if (rb->chunked) {
+            b = rb->raw;
+            b->pos = b->start;
+            b->last = b->start;
+            size = (size_t) bw_min((off_t) (b->end - b->start),
+                                   bw_http_chunked_min_rest(rb->chunked));
+        } else {
+            /* Content-Length: straight into the body buffer */
+            b = rb->buf;
+            if (b->last == b->end) {
+                if (bw_http_request_body_save(r, NULL, 0) != BW_OK) {
+                    return BW_HTTP_INTERNAL_SERVER_ERROR;
+                }
+            }
+            size = (size_t) bw_min((off_t) (b->end - b->last), rb->rest);
+        }
+
+        n = c->recv(c, b->last, size);
+
+        if (n == BW_AGAIN) {
+            continue;
+        }
+
+        if (n == 0) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client prematurely closed connection");
+        }
+
+        if (n == 0 || n == BW_ERROR) {
+            c->error = 1;
+            return BW_HTTP_BAD_REQUEST;
+        }
+
+        r->request_length += n;
+
+        if (rb->chunked) {
+            b->last += n;
+            rc = bw_http_request_body_consume(r, &b->pos, b->last);
+            if (rc != BW_OK) {
+                return rc;
+            }
+
+        } else {
+            b->last += n;
+            rb->rest -= n;
+            rb->received += n;
+        }
+    }
+
+    if (c->read->timer_set) {
+        bw_event_del_timer(c->read);
+    }
+
+    if (bw_http_request_body_done(r) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->reading_body = 0;
+    r->read_event_handler = bw_http_block_reading;
+    rb->post_handler(r);
+
+    return BW_OK;
+}
+
+/* Decode bytes at *pos into the body buffer. */
+static bw_int_t
+bw_http_request_body_consume(bw_http_request_t *r, u_char **pos,
+    u_char *last)
+{
+    size_t                    len;
+    u_char                   *data;
+    bw_int_t                  rc;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
+
+    rb = r->request_body;
+
+    if (rb->chunked == NULL) {
+        len = (size_t) bw_min((off_t) (last - *pos), rb->rest);
+        if (bw_http_request_body_save(r, *pos, len) != BW_OK) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        *pos += len;
+        rb->rest -= len;
+        return BW_OK;
+    }
+
+    while (*pos < last && rb->rest) {
+        rc = bw_http_parse_chunked(rb->chunked, pos, last, &data, &len);
+
+        if (rc == BW_OK) {
+            clcf = r->loc_conf[bw_http_core_module.ctx_index];
+            if (clcf->client_max_body_size
+                && rb->received + (off_t) len > clcf->client_max_body_size)
+            {
+                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                             "client intended to send too large chunked "
+                             "body: %lld+%zu bytes",
+                             (long long) rb->received, len);
+                r->lingering_close = 1;
+                return BW_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            if (bw_http_request_body_save(r, data, len) != BW_OK) {
+                return BW_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            continue;
+        }
+
+        if (rc == BW_DONE) {
+            rb->rest = 0;
+            break;
+        }
+
+        if (rc == BW_AGAIN) {
+            break;
+        }
+
+        bw_log_error(BW_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid chunked body");
+        r->keepalive = 0;
+        return BW_HTTP_BAD_REQUEST;
+    }
+
+    return BW_OK;
+}
+
+/*
+ * Append decoded bytes to the body buffer; a full buffer goes to the
+ * temp file first. With p == NULL only the flush happens.
+ */
+static bw_int_t
+bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
+{
+    size_t                    n;
+    bw_buf_t                 *b;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
+
+    rb = r->request_body;
+    b = rb->buf;
+
+    if (rb->chunked) {
+        rb->received += len;
+    }
+
+    for ( ;; ) {
+        if (b->last == b->end) {
+            if (rb->temp_file == NULL) {
+                rb->temp_file = bw_pcalloc(r->pool, sizeof(bw_file_t));
+                if (rb->temp_file == NULL) {
+                    return BW_ERROR;
+                }
+                clcf = r->loc_conf[bw_http_core_module.ctx_index];
+                if (bw_create_temp_file(rb->temp_file,
+                                        clcf->client_body_temp_path,
+                                        r->pool, r->connection->log)
+                    != BW_OK)
+                {
+                    return BW_ERROR;
+                }
+                bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                             "a client request body is buffered to a "
+                             "temporary file");
+            }
+            if (bw_write_temp_file(rb->temp_file, b->start,
+                                   b->last - b->start) != BW_OK)
+            {
+                return BW_ERROR;
+            }
+            b->pos = b->start;
+            b->last = b->start;
+        }
+
+        if (len == 0) {
+            return BW_OK;
+        }
+
+        n = bw_min(len, (size_t) (b->end - b->last));
+        memcpy(b->last, p, n);
+        b->last += n;
+        p += n;
+        len -= n;
+    }
+}
+
+/* The body is in: describe it as one memory or one file buffer. */
+static bw_int_t
+bw_http_request_body_done(bw_http_request_t *r)
+{
+    bw_buf_t                *b;
+    bw_chain_t              *cl;
+    bw_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    cl = bw_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return BW_ERROR;
+    }
+    cl->next = NULL;
+
+    if (rb->temp_file == NULL) {
+        rb->buf->last_buf = 1;
+        cl->buf = rb->buf;
+        rb->bufs = cl;
+        return BW_OK;
+    }
+
+    if (rb->buf->last > rb->buf->start
+        && bw_write_temp_file(rb->temp_file, rb->buf->start,
+                              rb->buf->last - rb->buf->start) != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
+    b = bw_calloc_buf(r->pool);
+    if (b == NULL) {
+        return BW_ERROR;
+    }
+    b->in_file = 1;
+    b->file = rb->temp_file;
+    b->file_pos = 0;
+    b->file_last = rb->temp_file->offset;
+    b->last_buf = 1;
+
+    cl->buf = b;
+    rb->bufs = cl;
+
+    return BW_OK;
+}
+
+/* "Expect: 100-continue" from an HTTP/1.1 client that sent no body yet */
+static bw_int_t
+bw_http_test_expect(bw_http_request_t *r)
+{
+    ssize_t          n;
+    bw_str_t        *expect;
+    static u_char    cont[] = "HTTP/1.1 100 Continue" BW_CRLF BW_CRLF;
+
+    if (r->expect_tested || r->headers_in.expect == NULL
+        || r->http_version < BW_HTTP_VERSION_11 || r != r->main)
+    {
+        return BW_OK;
+    }
+
+    r->expect_tested = 1;
+    expect = &r->headers_in.expect->value;
+
+    if (expect->len != sizeof("100-continue") - 1
+        || bw_strncasecmp(expect->data, (u_char *) "100-continue",
+                          sizeof("100-continue") - 1) != 0)
+    {
+        return BW_OK;
+    }
+
+    if (r->header_in->pos < r->header_in->last) {
+        return BW_OK;   /* the body is already on its way */
+    }
+
+    n = r->connection->send(r->connection, cont, sizeof(cont) - 1);
+    if (n == (ssize_t) sizeof(cont) - 1) {
+        return BW_OK;
+    }
+
+    return BW_ERROR;
+}
+
+/*
+ * Returns BW_OK, BW_HTTP_BAD_REQUEST for a malformed chunked body, or
+ * BW_ERROR when the connection failed.
+ */
 bw_int_t
 bw_http_discard_request_body(bw_http_request_t *r)
 {
     ssize_t                  n;
+    u_char                  *p;
+    size_t                   size;
     bw_buf_t                *b;
     bw_connection_t         *c;
     bw_http_request_body_t  *rb;
+    u_char                   buf[BW_HTTP_DISCARD_BUFFER_SIZE];
 
     c = r->connection;
 
@@ -33,7 +447,7 @@ bw_http_discard_request_body(bw_http_request_t *r)
         }
         r->request_body = rb;
 
-        if (r->headers_in.expect) {
+        if (r->headers_in.expect && !r->expect_tested) {
             /*
              * No "100 Continue" was sent, so the client may or may not
              * send the body: the framing is unknown and the connection
@@ -58,35 +472,34 @@ bw_http_discard_request_body(bw_http_request_t *r)
     }
 
     rb = r->request_body;
+    if (!r->discard_body) {
+        return BW_OK;   /* read (or being read) by a handler */
+    }
+
     b = r->header_in;
 
-    for ( ;; ) {
-        if (b->pos < b->last) {
-            if (bw_http_discard_consume(r, &b->pos, b->last) != BW_OK) {
-                /* the framing is lost: answer 400 and close */
-                r->keepalive = 0;
-                rb->rest = 0;
-                r->discard_body = 0;
-                return BW_HTTP_BAD_REQUEST;
-            }
+    if (b->pos < b->last) {
+        if (bw_http_discard_consume(r, &b->pos, b->last) != BW_OK) {
+            goto invalid;
         }
+    }
 
-        if (rb->rest == 0) {
-            r->discard_body = 0;
-            return BW_OK;
-        }
-
+    /*
+     * Read into a stack buffer, never more than the body can still be:
+     * the request's header strings live in r->header_in and the log
+     * phase still reads them.
+     */
+    while (rb->rest) {
         if (!c->read->ready) {
             return BW_OK;
         }
 
-        /* read into the header buffer so that what follows survives */
-        b->pos = b->start;
-        b->last = b->start;
+        size = (size_t) bw_min((off_t) sizeof(buf),
+                               rb->chunked
+                               ? bw_http_chunked_min_rest(rb->chunked)
+                               : rb->rest);
 
-        n = c->recv(c, b->last, rb->chunked ? (size_t) (b->end - b->last)
-                                : (size_t) bw_min((off_t) (b->end - b->last),
-                                                  rb->rest));
+        n = c->recv(c, buf, size);
         if (n == BW_AGAIN) {
             return BW_OK;
         }
@@ -95,9 +508,23 @@ bw_http_discard_request_body(bw_http_request_t *r)
             return BW_ERROR;
         }
 
-        b->last += n;
         r->request_length += n;
+        p = buf;
+        if (bw_http_discard_consume(r, &p, buf + n) != BW_OK) {
+            goto invalid;
+        }
     }
+
+    r->discard_body = 0;
+    return BW_OK;
+
+invalid:
+
+    /* the framing is lost: answer 400 and close */
+    r->keepalive = 0;
+    rb->rest = 0;
+    r->discard_body = 0;
+    return BW_HTTP_BAD_REQUEST;
 }
 
 static bw_int_t
@@ -138,4 +565,3 @@ bw_http_discard_consume(bw_http_request_t *r, u_char **pos, u_char *last)
 
     return BW_OK;
 }
-

@@ -1,0 +1,276 @@
+/*
+ * The upstream framework: everything a proxying content handler needs
+ * between "this request goes to a backend" and "the response is with the
+ * client": peer choice through the balancer, connect, send the request,
+ * read and parse the response header (through the module's callbacks),
+ * stream the body through the filter chain with bounded buffers, retry
+ * on the next peer, and the $upstream_* variables.
+ */
+
+#ifndef BW_HTTP_UPSTREAM_H
+#define BW_HTTP_UPSTREAM_H
+
+#include <bw_http.h>
+
+/* proxy_next_upstream: what makes a request go to the next peer */
+#define BW_HTTP_UPSTREAM_FT_ERROR           0x00000002
+#define BW_HTTP_UPSTREAM_FT_TIMEOUT         0x00000004
+#define BW_HTTP_UPSTREAM_FT_INVALID_HEADER  0x00000008
+#define BW_HTTP_UPSTREAM_FT_HTTP_500        0x00000010
+#define BW_HTTP_UPSTREAM_FT_HTTP_502        0x00000020
+#define BW_HTTP_UPSTREAM_FT_HTTP_503        0x00000040
+#define BW_HTTP_UPSTREAM_FT_HTTP_504        0x00000080
+#define BW_HTTP_UPSTREAM_FT_HTTP_403        0x00000100
+#define BW_HTTP_UPSTREAM_FT_HTTP_404        0x00000200
+#define BW_HTTP_UPSTREAM_FT_HTTP_429        0x00000400
+#define BW_HTTP_UPSTREAM_FT_NOLIVE          0x40000000
+#define BW_HTTP_UPSTREAM_FT_NON_IDEMPOTENT  0x00010000
+#define BW_HTTP_UPSTREAM_FT_OFF             0x80000000
+
+#define BW_HTTP_UPSTREAM_FT_STATUS  (BW_HTTP_UPSTREAM_FT_HTTP_500 \
+                                     |BW_HTTP_UPSTREAM_FT_HTTP_502 \
+                                     |BW_HTTP_UPSTREAM_FT_HTTP_503 \
+                                     |BW_HTTP_UPSTREAM_FT_HTTP_504 \
+                                     |BW_HTTP_UPSTREAM_FT_HTTP_403 \
+                                     |BW_HTTP_UPSTREAM_FT_HTTP_404 \
+                                     |BW_HTTP_UPSTREAM_FT_HTTP_429)
+
+/* proxy_ignore_headers */
+#define BW_HTTP_UPSTREAM_IGN_XA_REDIRECT     0x00000002
+#define BW_HTTP_UPSTREAM_IGN_XA_EXPIRES      0x00000004
+#define BW_HTTP_UPSTREAM_IGN_EXPIRES         0x00000008
+#define BW_HTTP_UPSTREAM_IGN_CACHE_CONTROL   0x00000010
+#define BW_HTTP_UPSTREAM_IGN_SET_COOKIE      0x00000020
+#define BW_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE   0x00000040
+#define BW_HTTP_UPSTREAM_IGN_XA_BUFFERING    0x00000080
+#define BW_HTTP_UPSTREAM_IGN_XA_CHARSET      0x00000100
+#define BW_HTTP_UPSTREAM_IGN_VARY            0x00000200
+
+/* which "server" parameters a balancer supports */
+#define BW_HTTP_UPSTREAM_CREATE        0x0001
+#define BW_HTTP_UPSTREAM_WEIGHT        0x0002
+#define BW_HTTP_UPSTREAM_MAX_FAILS     0x0004
+#define BW_HTTP_UPSTREAM_FAIL_TIMEOUT  0x0008
+#define BW_HTTP_UPSTREAM_DOWN          0x0010
+#define BW_HTTP_UPSTREAM_BACKUP        0x0020
+#define BW_HTTP_UPSTREAM_MAX_CONNS     0x0100
+
+typedef struct bw_http_upstream_s           bw_http_upstream_t;
+typedef struct bw_http_upstream_srv_conf_s  bw_http_upstream_srv_conf_t;
+
+typedef bw_int_t (*bw_http_upstream_init_pt)(bw_conf_t *cf,
+    bw_http_upstream_srv_conf_t *us);
+typedef bw_int_t (*bw_http_upstream_init_peer_pt)(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *us);
+
+typedef struct {
+    bw_http_upstream_init_pt        init_upstream;
+    bw_http_upstream_init_peer_pt   init;
+    void                           *data;
+} bw_http_upstream_peer_t;
+
+/* One "server" line of an upstream block. */
+typedef struct {
+    bw_str_t                        name;
+    bw_addr_t                      *addrs;
+    bw_uint_t                       naddrs;
+    bw_uint_t                       weight;
+    bw_uint_t                       max_conns;
+    bw_uint_t                       max_fails;
+    time_t                          fail_timeout;
+    unsigned                        down:1;
+    unsigned                        backup:1;
+} bw_http_upstream_server_t;
+
+struct bw_http_upstream_srv_conf_s {
+    bw_http_upstream_peer_t         peer;
+    void                          **srv_conf;   /* the block's modules */
+
+    bw_array_t                     *servers;    /* server_t */
+    bw_uint_t                       flags;
+    bw_str_t                        host;
+    u_char                         *file_name;
+    bw_uint_t                       line;
+    in_port_t                       port;
+    unsigned                        no_port:1;
+    unsigned                        implicit:1; /* from proxy_pass URL */
+};
+
+typedef struct {
+    bw_array_t                      upstreams;  /* srv_conf_t * */
+} bw_http_upstream_main_conf_t;
+
+typedef struct {
+    bw_uint_t                       num;
+    size_t                          size;
+} bw_bufs_t;
+
+/* A module's (proxy's) settings for the framework. */
+typedef struct {
+    bw_http_upstream_srv_conf_t    *upstream;
+
+    bw_msec_t                       connect_timeout;
+    bw_msec_t                       send_timeout;
+    bw_msec_t                       read_timeout;
+    bw_msec_t                       next_upstream_timeout;
+
+    size_t                          buffer_size;
+    bw_bufs_t                       bufs;
+    size_t                          busy_buffers_size;
+
+    bw_uint_t                       next_upstream;
+    bw_uint_t                       next_upstream_tries;
+    bw_uint_t                       ignore_headers;
+
+    bw_flag_t                       buffering;
+    bw_flag_t                       request_buffering;
+    bw_flag_t                       pass_request_headers;
+    bw_flag_t                       pass_request_body;
+    bw_flag_t                       intercept_errors;
+    bw_flag_t                       ignore_client_abort;
+
+    bw_hash_t                       hide_headers_hash;
+    bw_array_t                     *hide_headers;
+    bw_array_t                     *pass_headers;
+
+    bw_addr_t                      *local;
+
+    bw_str_t                        module;
+} bw_http_upstream_conf_t;
+
+/* What one attempt did: $upstream_addr, $upstream_status, ... */
+typedef struct {
+    bw_uint_t                       status;
+    bw_msec_t                       start;
+    bw_msec_t                       response_time;
+    bw_msec_t                       connect_time;
+    bw_msec_t                       header_time;
+    off_t                           bytes_received;
+    bw_str_t                       *peer;
+} bw_http_upstream_state_t;
+
+typedef struct {
+    bw_list_t                       headers;
+    bw_uint_t                       status_n;
+    bw_str_t                        status_line;
+
+    bw_table_elt_t                 *content_length;
+    bw_table_elt_t                 *transfer_encoding;
+    bw_table_elt_t                 *connection;
+    bw_table_elt_t                 *location;
+    bw_table_elt_t                 *x_accel_redirect;
+
+    off_t                           content_length_n;
+    unsigned                        connection_close:1;
+    unsigned                        chunked:1;
+    unsigned                        upgrade:1;
+} bw_http_upstream_headers_in_t;
+
+/* A proxy_pass with variables whose value was a literal address. */
+typedef struct {
+    bw_str_t                        host;
+    in_port_t                       port;
+    bw_addr_t                       addr;
+    bw_sockaddr_t                   sockaddr;
+} bw_http_upstream_resolved_t;
+
+typedef void (*bw_http_upstream_handler_pt)(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+
+struct bw_http_upstream_s {
+    bw_http_upstream_handler_pt     read_event_handler;
+    bw_http_upstream_handler_pt     write_event_handler;
+
+    bw_peer_connection_t            peer;
+    bw_http_upstream_conf_t        *conf;
+    bw_http_upstream_srv_conf_t    *upstream;
+    bw_http_upstream_resolved_t    *resolved;
+
+    bw_http_upstream_headers_in_t   headers_in;
+
+    bw_buf_t                        buffer;      /* header, then body */
+    off_t                           length;      /* body bytes to come;
+                                                    -1: until close */
+    bw_chain_t                     *request_bufs;
+    bw_chain_t                     *request_out; /* still to be sent */
+
+    bw_chain_t                     *out_bufs;    /* read, not yet passed */
+    bw_chain_t                     *busy_bufs;   /* passed, not yet sent */
+    bw_chain_t                     *free_bufs;
+    bw_uint_t                       nbufs;       /* allocated so far */
+
+    bw_int_t                      (*create_request)(bw_http_request_t *r);
+    bw_int_t                      (*reinit_request)(bw_http_request_t *r);
+    bw_int_t                      (*process_header)(bw_http_request_t *r);
+    bw_int_t                      (*input_filter_init)(bw_http_request_t *r);
+    /* turn the raw bytes in b into body data in place; may set
+     * u->length to 0 when the body is complete */
+    bw_int_t                      (*input_filter)(bw_http_request_t *r,
+                                                  bw_buf_t *b);
+    void                          (*finalize_request)(bw_http_request_t *r,
+                                                      bw_int_t rc);
+    bw_int_t                      (*rewrite_redirect)(bw_http_request_t *r,
+                                                      bw_table_elt_t *h,
+                                                      size_t prefix);
+    void                           *input_filter_ctx;
+
+    bw_msec_t                       start_time;
+    bw_http_upstream_state_t       *state;
+    bw_array_t                     *states;
+
+    bw_str_t                        method;
+    bw_str_t                        schema;
+    bw_str_t                        uri;
+
+    bw_pool_cleanup_t              *cleanup;
+
+    unsigned                        keepalive:1;
+    unsigned                        upgrade:1;
+    unsigned                        buffering:1;
+    unsigned                        request_sent:1;
+    unsigned                        request_body_sent:1;
+    unsigned                        header_sent:1;
+    unsigned                        body_done:1;
+    unsigned                        upstream_eof:1;
+    unsigned                        upstream_error:1;
+    unsigned                        last_sent:1;
+};
+
+extern bw_module_t  bw_http_upstream_module;
+
+#define bw_http_conf_upstream_srv_conf(uscf, module) \
+    (uscf)->srv_conf[module.ctx_index]
+
+#define BW_HTTP_UPSTREAM_INVALID_HEADER  40
+
+bw_int_t bw_http_upstream_create(bw_http_request_t *r);
+void bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t ft_type);
+void bw_http_upstream_finalize_request(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_int_t rc);
+void bw_http_upstream_dummy_handler(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+void bw_http_upstream_init(bw_http_request_t *r);
+bw_http_upstream_srv_conf_t *bw_http_upstream_add(bw_conf_t *cf,
+    bw_url_t *u, bw_uint_t flags);
+bw_http_upstream_srv_conf_t *bw_http_upstream_current(bw_conf_t *cf);
+bw_int_t bw_http_upstream_url_addrs(bw_conf_t *cf, bw_url_t *u,
+    bw_http_upstream_server_t *us);
+bw_http_upstream_srv_conf_t *bw_http_upstream_find(
+    bw_http_upstream_main_conf_t *umcf, bw_str_t *host, in_port_t port);
+bw_int_t bw_http_upstream_hide_headers_hash(bw_conf_t *cf,
+    bw_http_upstream_conf_t *conf, bw_http_upstream_conf_t *prev,
+    bw_str_t *default_hide_headers);
+char *bw_http_upstream_bind_set_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+bw_int_t bw_http_upstream_add_variables(bw_conf_t *cf);
+
+/* the default balancer, in modules/upstream_round_robin */
+bw_int_t bw_http_upstream_init_round_robin(bw_conf_t *cf,
+    bw_http_upstream_srv_conf_t *us);
+bw_int_t bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *us);
+bw_int_t bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
+    bw_http_upstream_resolved_t *ur);
+
+#endif

@@ -1,0 +1,908 @@
+/*
+ * The upstream request lifecycle: pick a peer, connect, send the
+ * request, read and parse the response header, decide whether to retry
+ * on the next peer, turn the upstream's header into the client's, and
+ * finish. The body is streamed by upstream_body.c.
+ *
+ * A request is retried only before any byte of the response went to the
+ * client, and a non-idempotent one only when proxy_next_upstream says
+ * so. Nothing here blocks: connect, send and recv are non-blocking and
+ * every wait has a timer.
+ */
+
+#include <bw_http.h>
+#include <bw_http_upstream_body.h>
+
+static void bw_http_upstream_handler(bw_event_t *ev);
+static void bw_http_upstream_connect(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_reinit(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_send_request(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_send_request_handler(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_process_header(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_test_next(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_intercept_errors(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_test_connect(bw_connection_t *c);
+static bw_int_t bw_http_upstream_process_headers(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_send_response(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_check_broken_connection(bw_http_request_t *r);
+static void bw_http_upstream_cleanup(void *data);
+
+bw_int_t
+bw_http_upstream_create(bw_http_request_t *r)
+{
+    bw_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (u && u->cleanup) {
+        /* an internal redirect (error_page) proxies again */
+        r->main->count++;
+        bw_http_upstream_cleanup(r);
+    }
+
+    u = bw_pcalloc(r->pool, sizeof(bw_http_upstream_t));
+    if (u == NULL) {
+        return BW_ERROR;
+    }
+
+    r->upstream = u;
+
+    u->peer.log = r->connection->log;
+    u->headers_in.content_length_n = -1;
+    u->length = -1;
+
+    return BW_OK;
+}
+
+/* The request body is in (or not needed): start the first attempt. */
+void
+bw_http_upstream_init(bw_http_request_t *r)
+{
+    bw_connection_t              *c;
+    bw_http_upstream_t           *u;
+    bw_pool_cleanup_t            *cln;
+    bw_http_upstream_srv_conf_t  *uscf;
+
+    c = r->connection;
+    u = r->upstream;
+
+    if (c->read->timer_set) {
+        bw_event_del_timer(c->read);
+    }
+
+    r->read_event_handler = bw_http_upstream_check_broken_connection;
+    r->write_event_handler = bw_http_request_empty_handler;
+
+    if (u->create_request(r) != BW_OK) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    u->states = bw_array_create(r->pool, 1,
+                                sizeof(bw_http_upstream_state_t));
+    if (u->states == NULL) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = bw_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    cln->handler = bw_http_upstream_cleanup;
+    cln->data = r;
+    u->cleanup = cln;
+
+    if (u->resolved) {
+        if (bw_http_upstream_create_round_robin_peer(r, u->resolved)
+            != BW_OK)
+        {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else {
+        uscf = u->upstream;
+        if (uscf->peer.init(r, uscf) != BW_OK) {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    u->peer.start_time = bw_current_msec;
+
+    if (u->conf->next_upstream_tries
+        && u->peer.tries > u->conf->next_upstream_tries)
+    {
+        u->peer.tries = u->conf->next_upstream_tries;
+    }
+
+    bw_http_upstream_connect(r, u);
+}
+
+static void
+bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_int_t          rc;
+    bw_connection_t  *c;
+
+    r->connection->log->action = "connecting to upstream";
+
+    u->state = bw_array_push(u->states);
+    if (u->state == NULL) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    bw_memzero(u->state, sizeof(bw_http_upstream_state_t));
+    u->state->start = bw_current_msec;
+    u->state->response_time = (bw_msec_t) -1;
+    u->state->connect_time = (bw_msec_t) -1;
+    u->state->header_time = (bw_msec_t) -1;
+
+    u->peer.local = u->conf->local;
+
+    rc = bw_event_connect_peer(&u->peer);
+
+    if (rc == BW_ERROR) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    u->state->peer = u->peer.name;
+
+    if (rc == BW_BUSY) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0, "no live upstreams");
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_NOLIVE);
+        return;
+    }
+
+    if (rc == BW_DECLINED) {
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    /* BW_OK, BW_AGAIN, or BW_DONE for a cached keepalive connection */
+
+    c = u->peer.connection;
+    c->data = r;
+    c->read->handler = bw_http_upstream_handler;
+    c->write->handler = bw_http_upstream_handler;
+    c->sendfile &= r->connection->sendfile;
+
+    u->write_event_handler = bw_http_upstream_send_request_handler;
+    u->read_event_handler = bw_http_upstream_process_header;
+
+    if (bw_http_upstream_reinit(r, u) != BW_OK) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == BW_AGAIN) {
+        bw_event_add_timer(c->write, u->conf->connect_timeout);
+        return;
+    }
+
+    bw_http_upstream_send_request(r, u);
+}
+
+/* Before each attempt: the request goes out again from its start. */
+static bw_int_t
+bw_http_upstream_reinit(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_chain_t  *cl;
+
+    if (u->state != u->states->elts) {
+        if (u->reinit_request(r) != BW_OK) {
+            return BW_ERROR;
+        }
+    }
+
+    for (cl = u->request_bufs; cl; cl = cl->next) {
+        if (bw_buf_in_memory(cl->buf)) {
+            cl->buf->pos = cl->buf->start;
+        }
+        if (cl->buf->in_file) {
+            cl->buf->file_pos = 0;
+        }
+    }
+
+    u->request_out = u->request_bufs;
+    u->request_sent = 0;
+    u->request_body_sent = 0;
+
+    bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+    u->headers_in.content_length_n = -1;
+    u->length = -1;
+    u->keepalive = 0;
+    u->upgrade = 0;
+
+    if (u->buffer.start) {
+        u->buffer.pos = u->buffer.start;
+        u->buffer.last = u->buffer.start;
+    }
+
+    return BW_OK;
+}
+
+static void
+bw_http_upstream_handler(bw_event_t *ev)
+{
+    bw_connection_t     *c;
+    bw_http_request_t   *r;
+    bw_http_upstream_t  *u;
+
+    c = ev->data;
+    r = c->data;
+    u = r->upstream;
+
+    if (ev->write) {
+        u->write_event_handler(r, u);
+    } else {
+        u->read_event_handler(r, u);
+    }
+}
+
+static void
+bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_chain_t       *rest;
+    bw_connection_t  *c;
+
+    c = u->peer.connection;
+
+    if (!u->request_sent) {
+        if (bw_http_upstream_test_connect(c) != BW_OK) {
+            bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+        u->request_sent = 1;
+        if (u->state->connect_time == (bw_msec_t) -1) {
+            u->state->connect_time = bw_current_msec - u->state->start;
+        }
+        r->connection->log->action = "sending request to upstream";
+    }
+
+    rest = c->send_chain(c, u->request_out, 0);
+
+    if (rest == BW_CHAIN_ERROR) {
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    u->request_out = rest;
+
+    if (rest) {
+        bw_event_add_timer(c->write, u->conf->send_timeout);
+        return;
+    }
+
+    if (c->write->timer_set) {
+        bw_event_del_timer(c->write);
+    }
+
+    u->request_body_sent = 1;
+    u->write_event_handler = bw_http_upstream_dummy_handler;
+    r->connection->log->action = "reading response header from upstream";
+
+    bw_event_add_timer(c->read, u->conf->read_timeout);
+
+    if (c->read->ready) {
+        bw_http_upstream_process_header(r, u);
+    }
+}
+
+static void
+bw_http_upstream_send_request_handler(bw_http_request_t *r,
+    bw_http_upstream_t *u)
+{
+    bw_connection_t  *c;
+
+    c = u->peer.connection;
+
+    if (c->write->timedout) {
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+
+    if (u->request_body_sent) {
+        u->write_event_handler = bw_http_upstream_dummy_handler;
+        return;
+    }
+
+    bw_http_upstream_send_request(r, u);
+}
+
+void
+bw_http_upstream_dummy_handler(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+}
+
+static void
+bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    ssize_t           n;
+    bw_int_t          rc;
+    bw_connection_t  *c;
+
+    c = u->peer.connection;
+
+    if (c->read->timedout) {
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_TIMEOUT);
+        return;
+    }
+
+    if (!u->request_sent && bw_http_upstream_test_connect(c) != BW_OK) {
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+        return;
+    }
+
+    if (u->buffer.start == NULL) {
+        u->buffer.start = bw_pnalloc(r->pool, u->conf->buffer_size);
+        if (u->buffer.start == NULL) {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        u->buffer.pos = u->buffer.start;
+        u->buffer.last = u->buffer.start;
+        u->buffer.end = u->buffer.start + u->conf->buffer_size;
+        u->buffer.temporary = 1;
+    }
+
+    if (u->headers_in.headers.part.elts == NULL
+        && bw_list_init(&u->headers_in.headers, r->pool, 8,
+                        sizeof(bw_table_elt_t)) != BW_OK)
+    {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    for ( ;; ) {
+        if (!c->read->ready) {
+            bw_event_add_timer(c->read, u->conf->read_timeout);
+            return;
+        }
+
+        n = c->recv(c, u->buffer.last, u->buffer.end - u->buffer.last);
+
+        if (n == BW_AGAIN) {
+            continue;
+        }
+
+        if (n == 0) {
+            bw_log_error(BW_LOG_ERR, c->log, 0,
+                         "upstream prematurely closed connection");
+        }
+
+        if (n == BW_ERROR || n == 0) {
+            bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+
+        u->state->bytes_received += n;
+        u->buffer.last += n;
+
+        rc = u->process_header(r);
+
+        if (rc == BW_AGAIN) {
+            if (u->buffer.last == u->buffer.end) {
+                bw_log_error(BW_LOG_ERR, c->log, 0,
+                             "upstream sent too big header");
+                bw_http_upstream_next(r, u,
+                                      BW_HTTP_UPSTREAM_FT_INVALID_HEADER);
+                return;
+            }
+            continue;
+        }
+
+        break;
+    }
+
+    if (rc == BW_HTTP_UPSTREAM_INVALID_HEADER) {
+        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_INVALID_HEADER);
+        return;
+    }
+
+    if (rc == BW_ERROR) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* rc == BW_OK: the header is in */
+
+    u->state->header_time = bw_current_msec - u->state->start;
+    u->state->status = u->headers_in.status_n;
+
+    if (u->headers_in.status_n >= BW_HTTP_SPECIAL_RESPONSE) {
+        if (bw_http_upstream_test_next(r, u) == BW_OK) {
+            return;
+        }
+        if (bw_http_upstream_intercept_errors(r, u) == BW_OK) {
+            return;
+        }
+    }
+
+    if (bw_http_upstream_process_headers(r, u) != BW_OK) {
+        return;
+    }
+
+    bw_http_upstream_send_response(r, u);
+}
+
+static bw_uint_t
+bw_http_upstream_status_ft(bw_uint_t status)
+{
+    switch (status) {
+    case 500: return BW_HTTP_UPSTREAM_FT_HTTP_500;
+    case 502: return BW_HTTP_UPSTREAM_FT_HTTP_502;
+    case 503: return BW_HTTP_UPSTREAM_FT_HTTP_503;
+    case 504: return BW_HTTP_UPSTREAM_FT_HTTP_504;
+    case 403: return BW_HTTP_UPSTREAM_FT_HTTP_403;
+    case 404: return BW_HTTP_UPSTREAM_FT_HTTP_404;
+    case 429: return BW_HTTP_UPSTREAM_FT_HTTP_429;
+    }
+    return 0;
+}
+
+static bw_uint_t
+bw_http_upstream_may_retry(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t ft_type)
+{
+    bw_msec_t  timeout;
+
+    if (u->peer.tries == 0
+        || (u->conf->next_upstream & ft_type) != ft_type)
+    {
+        return 0;
+    }
+
+    /* POST, PATCH and LOCK may have changed something on the first
+     * server: never sent twice unless the user says it is safe */
+    if (u->request_sent
+        && (r->method & (BW_HTTP_POST|BW_HTTP_PATCH|BW_HTTP_UNKNOWN))
+        && !(u->conf->next_upstream & BW_HTTP_UPSTREAM_FT_NON_IDEMPOTENT))
+    {
+        return 0;
+    }
+
+    timeout = u->conf->next_upstream_timeout;
+    if (timeout && bw_current_msec - u->peer.start_time >= timeout) {
+        return 0;
+    }
+
+    return 1;
+}
+
+/* An error status that proxy_next_upstream names: try the next peer. */
+static bw_int_t
+bw_http_upstream_test_next(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_uint_t  ft;
+
+    ft = bw_http_upstream_status_ft(u->headers_in.status_n);
+
+    /* tries counts this attempt too: another one needs more than one */
+    if (ft == 0 || u->peer.tries <= 1
+        || !bw_http_upstream_may_retry(r, u, ft))
+    {
+        return BW_DECLINED;
+    }
+
+    bw_http_upstream_next(r, u, ft);
+    return BW_OK;
+}
+
+/* proxy_intercept_errors: our error_page answers instead. */
+static bw_int_t
+bw_http_upstream_intercept_errors(bw_http_request_t *r,
+    bw_http_upstream_t *u)
+{
+    bw_uint_t                 i, status;
+    bw_http_err_page_t       *err_page;
+    bw_http_core_loc_conf_t  *clcf;
+
+    if (!u->conf->intercept_errors) {
+        return BW_DECLINED;
+    }
+
+    status = u->headers_in.status_n;
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->error_pages == NULL) {
+        return BW_DECLINED;
+    }
+
+    err_page = clcf->error_pages->elts;
+    for (i = 0; i < clcf->error_pages->nelts; i++) {
+        if ((bw_uint_t) err_page[i].status == status) {
+            bw_http_upstream_finalize_request(r, u, status);
+            return BW_OK;
+        }
+    }
+
+    return BW_DECLINED;
+}
+
+static bw_int_t
+bw_http_upstream_test_connect(bw_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    if (c->write->error || c->read->error) {
+        return BW_ERROR;
+    }
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
+        err = errno;
+    }
+
+    if (err) {
+        c->log->action = "connecting to upstream";
+        bw_log_error(BW_LOG_ERR, c->log, err, "connect() failed");
+        return BW_ERROR;
+    }
+
+    return BW_OK;
+}
+
+/*
+ * The upstream's header becomes the client's: hop-by-hop and hidden
+ * headers stay behind, Content-Length and Content-Type go to their
+ * fields, Location and Refresh pass through proxy_redirect.
+ */
+static bw_int_t
+bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    size_t           n;
+    u_char          *p;
+    bw_uint_t        i;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h, *ho;
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (bw_hash_find(&u->conf->hide_headers_hash, h[i].hash,
+                         h[i].lowcase_key, h[i].key.len))
+        {
+            continue;
+        }
+
+        n = h[i].key.len;
+        p = h[i].lowcase_key;
+
+        if ((n == 10 && memcmp(p, "connection", 10) == 0)
+            || (n == 10 && memcmp(p, "keep-alive", 10) == 0)
+            || (n == 17 && memcmp(p, "transfer-encoding", 17) == 0)
+            || (n == 7 && memcmp(p, "upgrade", 7) == 0)
+            || (n == 14 && memcmp(p, "content-length", 14) == 0)
+            || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
+            || (n == 7 && memcmp(p, "trailer", 7) == 0))
+        {
+            continue;
+        }
+
+        if (n == 12 && memcmp(p, "content-type", 12) == 0) {
+            r->headers_out.content_type = h[i].value;
+            continue;
+        }
+
+        ho = bw_list_push(&r->headers_out.headers);
+        if (ho == NULL) {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return BW_ERROR;
+        }
+        *ho = h[i];
+        ho->next = NULL;
+
+        switch (n) {
+        case 4:
+            if (memcmp(p, "etag", 4) == 0) {
+                r->headers_out.etag = ho;
+            }
+            break;
+        case 7:
+            if (memcmp(p, "expires", 7) == 0) {
+                r->headers_out.expires = ho;
+            } else if (memcmp(p, "refresh", 7) == 0 && u->rewrite_redirect) {
+                r->headers_out.refresh = ho;
+                if (u->rewrite_redirect(r, ho, 0) == BW_ERROR) {
+                    goto failed;
+                }
+            }
+            break;
+        case 8:
+            if (memcmp(p, "location", 8) == 0) {
+                r->headers_out.location = ho;
+                if (u->rewrite_redirect
+                    && u->rewrite_redirect(r, ho, 0) == BW_ERROR)
+                {
+                    goto failed;
+                }
+            }
+            break;
+        case 13:
+            if (memcmp(p, "last-modified", 13) == 0) {
+                r->headers_out.last_modified = ho;
+                r->headers_out.last_modified_time =
+                    bw_parse_http_time(ho->value.data, ho->value.len);
+            } else if (memcmp(p, "accept-ranges", 13) == 0) {
+                r->headers_out.accept_ranges = ho;
+            } else if (memcmp(p, "cache-control", 13) == 0) {
+                r->headers_out.cache_control = ho;
+                ho->next = NULL;
+            } else if (memcmp(p, "content-range", 13) == 0) {
+                r->headers_out.content_range = ho;
+            }
+            break;
+        case 16:
+            if (memcmp(p, "content-encoding", 16) == 0) {
+                r->headers_out.content_encoding = ho;
+            } else if (memcmp(p, "www-authenticate", 16) == 0) {
+                r->headers_out.www_authenticate = ho;
+            }
+            break;
+        }
+    }
+
+    r->headers_out.status = u->headers_in.status_n;
+
+    if (u->headers_in.status_n != BW_HTTP_NO_CONTENT
+        && u->headers_in.status_n != BW_HTTP_NOT_MODIFIED)
+    {
+        r->headers_out.status_line = u->headers_in.status_line;
+    }
+
+    r->headers_out.content_length_n = u->headers_in.chunked
+                                      ? -1
+                                      : u->headers_in.content_length_n;
+
+    /* the upstream decides what ranges mean for its responses */
+    r->allow_ranges = 0;
+    r->disable_not_modified = 1;
+
+    return BW_OK;
+
+failed:
+
+    bw_http_upstream_finalize_request(r, u, BW_HTTP_INTERNAL_SERVER_ERROR);
+    return BW_ERROR;
+}
+
+static void
+bw_http_upstream_send_response(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_int_t  rc;
+
+    rc = bw_http_send_header(r);
+
+    if (rc == BW_ERROR || rc > BW_OK) {
+        bw_http_upstream_finalize_request(r, u, rc);
+        return;
+    }
+
+    u->header_sent = 1;
+
+    if (u->upgrade) {
+        bw_http_upstream_upgrade(r, u);
+        return;
+    }
+
+    if (u->input_filter_init(r) != BW_OK) {
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+
+    bw_http_upstream_start_body(r, u);
+}
+
+/*
+ * The client went away while the upstream works on its request. A
+ * pipelined request is not a close: only EOF or an error counts.
+ */
+static void
+bw_http_upstream_check_broken_connection(bw_http_request_t *r)
+{
+    int                  err;
+    ssize_t              n;
+    u_char               buf[1];
+    bw_connection_t     *c;
+    bw_http_upstream_t  *u;
+
+    c = r->connection;
+    u = r->upstream;
+
+    if (c->error) {
+        return;
+    }
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+    err = errno;
+
+    if (n > 0 || (n == -1 && err == EAGAIN)) {
+        c->read->ready = 0;
+        return;
+    }
+
+    c->read->eof = 1;
+    c->error = 1;
+
+    if (u->conf->ignore_client_abort) {
+        return;
+    }
+
+    bw_log_error(BW_LOG_INFO, c->log, n == -1 ? err : 0,
+                 "client prematurely closed connection");
+
+    bw_http_upstream_finalize_request(r, u, BW_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+/* Give up this peer; retry on the next one if allowed, else answer. */
+void
+bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t ft_type)
+{
+    bw_uint_t  status, state;
+
+    if (u->peer.sockaddr) {
+        state = (ft_type == BW_HTTP_UPSTREAM_FT_HTTP_403
+                 || ft_type == BW_HTTP_UPSTREAM_FT_HTTP_404)
+                ? BW_PEER_NEXT : BW_PEER_FAILED;
+        if (u->peer.cached && ft_type == BW_HTTP_UPSTREAM_FT_ERROR) {
+            /* a pooled connection the peer had closed: not the peer's
+             * failure, and the attempt does not count */
+            state = BW_PEER_NEXT;
+            u->peer.tries++;
+        }
+        u->peer.free(&u->peer, u->peer.data, state);
+        u->peer.sockaddr = NULL;
+    }
+
+    if (ft_type == BW_HTTP_UPSTREAM_FT_TIMEOUT) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, ETIMEDOUT,
+                     "upstream timed out");
+    }
+
+    switch (ft_type) {
+    case BW_HTTP_UPSTREAM_FT_TIMEOUT:
+    case BW_HTTP_UPSTREAM_FT_HTTP_504:
+        status = BW_HTTP_GATEWAY_TIME_OUT;
+        break;
+    case BW_HTTP_UPSTREAM_FT_HTTP_500:
+        status = BW_HTTP_INTERNAL_SERVER_ERROR;
+        break;
+    case BW_HTTP_UPSTREAM_FT_HTTP_503:
+        status = BW_HTTP_SERVICE_UNAVAILABLE;
+        break;
+    case BW_HTTP_UPSTREAM_FT_HTTP_403:
+        status = BW_HTTP_FORBIDDEN;
+        break;
+    case BW_HTTP_UPSTREAM_FT_HTTP_404:
+        status = BW_HTTP_NOT_FOUND;
+        break;
+    case BW_HTTP_UPSTREAM_FT_HTTP_429:
+        status = BW_HTTP_TOO_MANY_REQUESTS;
+        break;
+    default:
+        status = BW_HTTP_BAD_GATEWAY;
+    }
+
+    if (u->state && u->state->response_time == (bw_msec_t) -1
+        && ft_type != BW_HTTP_UPSTREAM_FT_NOLIVE)
+    {
+        if (ft_type & BW_HTTP_UPSTREAM_FT_STATUS) {
+            u->state->status = u->headers_in.status_n;
+        } else {
+            u->state->status = status;
+        }
+        u->state->response_time = bw_current_msec - u->state->start;
+    }
+
+    if (u->peer.connection) {
+        bw_close_connection(u->peer.connection);
+        u->peer.connection = NULL;
+    }
+
+    if (r->connection->error) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_CLIENT_CLOSED_REQUEST);
+        return;
+    }
+
+    if (!bw_http_upstream_may_retry(r, u, ft_type)) {
+        bw_http_upstream_finalize_request(r, u, status);
+        return;
+    }
+
+    bw_http_upstream_connect(r, u);
+}
+
+/* The request pool goes while the upstream is busy: let go of it. */
+static void
+bw_http_upstream_cleanup(void *data)
+{
+    bw_http_request_t  *r = data;
+
+    bw_http_upstream_finalize_request(r, r->upstream, BW_DONE);
+}
+
+void
+bw_http_upstream_finalize_request(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_int_t rc)
+{
+    if (u->cleanup) {
+        u->cleanup->handler = NULL;
+        u->cleanup = NULL;
+    }
+
+    if (u->state && u->state->response_time == (bw_msec_t) -1) {
+        u->state->response_time = bw_current_msec - u->state->start;
+    }
+
+    if (u->finalize_request) {
+        u->finalize_request(r, rc);
+    }
+
+    if (u->peer.free && u->peer.sockaddr) {
+        u->peer.free(&u->peer, u->peer.data,
+                     u->upstream_error ? BW_PEER_FAILED : 0);
+        u->peer.sockaddr = NULL;
+    }
+
+    if (u->peer.connection) {
+        bw_close_connection(u->peer.connection);
+        u->peer.connection = NULL;
+    }
+
+    r->connection->log->action = "sending to client";
+
+    if (rc == BW_DONE) {
+        /* from the pool cleanup: the request is going already */
+        return;
+    }
+
+    if (u->header_sent && rc >= BW_HTTP_SPECIAL_RESPONSE) {
+        rc = BW_ERROR;
+    }
+
+    r->read_event_handler = bw_http_block_reading;
+
+    bw_http_finalize_request(r, rc);
+}

@@ -1,0 +1,466 @@
+/*
+ * The response body, from the upstream to the client, with bounded
+ * memory: the body is read into at most proxy_buffers buffers (one of
+ * proxy_buffer_size with proxy_buffering off); a buffer is read into
+ * again only when the client has taken all of it. When every buffer is
+ * on its way to a slow client the upstream is simply not read: TCP flow
+ * control pushes back on the backend, and the worker's memory does not
+ * grow with the response.
+ *
+ * The module's input filter decodes each buffer in place (Content-Length
+ * clipping, chunked decoding), so one buffer read is one buffer sent.
+ *
+ * Also here: the tunnel for upgraded connections (WebSocket), two
+ * buffers pumped in both directions until either side closes.
+ */
+
+#include <bw_http.h>
+#include <bw_http_upstream_body.h>
+
+static void bw_http_upstream_process_body(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_process_downstream(bw_http_request_t *r);
+static void bw_http_upstream_process_upstream(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_upgraded_downstream(bw_http_request_t *r);
+static void bw_http_upstream_upgraded_upstream(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_process_upgraded(bw_http_request_t *r);
+
+typedef struct {
+    bw_buf_t  *up;       /* upstream -> client */
+    bw_buf_t  *down;     /* client -> upstream */
+} bw_http_upstream_tunnel_t;
+
+void
+bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_buf_t    *b;
+    bw_chain_t  *cl;
+
+    u->buffering = u->conf->buffering ? 1 : 0;
+    r->connection->log->action = "reading upstream";
+
+    /* body bytes that came with the header: the header part of this
+     * buffer stays as it is, the response's header strings live there */
+    b = &u->buffer;
+    b->tag = NULL;
+
+    if (b->pos < b->last) {
+        if (u->input_filter(r, b) != BW_OK) {
+            u->upstream_error = 1;
+            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            return;
+        }
+
+        if (b->pos < b->last) {
+            cl = bw_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                return;
+            }
+            b->flush = 1;
+            cl->buf = b;
+            cl->next = NULL;
+            u->out_bufs = cl;
+        }
+    }
+
+    if (u->length == 0) {
+        u->body_done = 1;
+    }
+
+    r->write_event_handler = bw_http_upstream_process_downstream;
+    u->read_event_handler = bw_http_upstream_process_upstream;
+    u->write_event_handler = bw_http_upstream_dummy_handler;
+
+    bw_http_upstream_process_body(r, u);
+}
+
+static bw_chain_t *
+bw_http_upstream_get_buf(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    size_t       size;
+    bw_uint_t    max;
+    bw_buf_t    *b;
+    bw_chain_t  *cl;
+
+    cl = u->free_bufs;
+
+    if (cl) {
+        u->free_bufs = cl->next;
+
+    } else {
+        max = u->buffering ? u->conf->bufs.num : 1;
+        if (u->nbufs >= max) {
+            return NULL;
+        }
+
+        size = u->buffering ? u->conf->bufs.size : u->conf->buffer_size;
+
+        cl = bw_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NULL;
+        }
+        cl->buf = bw_create_temp_buf(r->pool, size);
+        if (cl->buf == NULL) {
+            return NULL;
+        }
+        u->nbufs++;
+    }
+
+    cl->next = NULL;
+    b = cl->buf;
+    b->pos = b->start;
+    b->last = b->start;
+    b->temporary = 1;
+    b->flush = 0;
+    b->tag = u;
+
+    return cl;
+}
+
+static void
+bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    ssize_t           n;
+    bw_int_t          rc;
+    bw_buf_t         *b;
+    bw_chain_t       *cl, **ll;
+    bw_connection_t  *c, *uc;
+
+    c = r->connection;
+    uc = u->peer.connection;
+
+    for ( ;; ) {
+
+        if (u->body_done && !u->last_sent) {
+            cl = bw_alloc_chain_link(r->pool);
+            b = bw_calloc_buf(r->pool);
+            if (cl == NULL || b == NULL) {
+                bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                return;
+            }
+            b->last_buf = 1;
+            cl->buf = b;
+            cl->next = NULL;
+            for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
+            *ll = cl;
+            u->last_sent = 1;
+        }
+
+        if (u->out_bufs || r->out || c->buffered) {
+            rc = bw_http_output_filter(r, u->out_bufs);
+
+            if (rc == BW_ERROR) {
+                bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                return;
+            }
+
+            bw_chain_update_chains(r->pool, &u->free_bufs, &u->busy_bufs,
+                                   &u->out_bufs, u);
+        }
+
+        if (u->last_sent) {
+            /* the upstream is done (and maybe pooled) even if the client
+             * still has bytes to take: the writer finishes those */
+            bw_http_upstream_finalize_request(r, u, BW_OK);
+            return;
+        }
+
+        if (!uc->read->ready) {
+            break;
+        }
+
+        cl = bw_http_upstream_get_buf(r, u);
+        if (cl == NULL) {
+            break;      /* every buffer is with the client */
+        }
+        b = cl->buf;
+
+        n = uc->recv(uc, b->last, b->end - b->last);
+
+        if (n == BW_AGAIN || n == 0 || n == BW_ERROR) {
+            cl->next = u->free_bufs;
+            u->free_bufs = cl;
+        }
+
+        if (n == BW_AGAIN) {
+            break;
+        }
+
+        if (n == 0 && u->length == -1 && !u->headers_in.chunked) {
+            /* a body delimited by the close */
+            u->body_done = 1;
+            continue;
+        }
+
+        if (n == 0 || n == BW_ERROR) {
+            if (n == 0) {
+                bw_log_error(BW_LOG_ERR, c->log, 0,
+                             "upstream prematurely closed connection");
+            }
+            u->upstream_error = 1;
+            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            return;
+        }
+
+        u->state->bytes_received += n;
+        b->last += n;
+
+        if (u->input_filter(r, b) != BW_OK) {
+            u->upstream_error = 1;
+            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            return;
+        }
+
+        if (b->pos == b->last) {
+            cl->next = u->free_bufs;
+            u->free_bufs = cl;
+
+        } else {
+            /* flush: a streamed body must not wait for postpone_output */
+            b->flush = 1;
+            for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
+            *ll = cl;
+        }
+
+        if (u->length == 0) {
+            u->body_done = 1;
+        }
+    }
+
+    /* waiting: for the upstream when a buffer is free, else the client */
+
+    if (uc->read->ready) {
+        if (uc->read->timer_set) {
+            bw_event_del_timer(uc->read);
+        }
+    } else {
+        bw_event_add_timer(uc->read, u->conf->read_timeout);
+    }
+
+    if (r->out || c->buffered) {
+        bw_http_core_loc_conf_t  *clcf;
+
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+        bw_event_add_timer(c->write, clcf->send_timeout);
+
+    } else if (c->write->timer_set) {
+        bw_event_del_timer(c->write);
+    }
+}
+
+static void
+bw_http_upstream_process_downstream(bw_http_request_t *r)
+{
+    bw_connection_t     *c;
+    bw_http_upstream_t  *u;
+
+    c = r->connection;
+    u = r->upstream;
+
+    if (c->write->timedout) {
+        c->timedout = 1;
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    bw_http_upstream_process_body(r, u);
+}
+
+static void
+bw_http_upstream_process_upstream(bw_http_request_t *r,
+    bw_http_upstream_t *u)
+{
+    bw_connection_t  *uc;
+
+    uc = u->peer.connection;
+
+    if (uc->read->timedout) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, ETIMEDOUT,
+                     "upstream timed out");
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_GATEWAY_TIME_OUT);
+        return;
+    }
+
+    bw_http_upstream_process_body(r, u);
+}
+
+/* --- upgraded connections --------------------------------------------- */
+
+void
+bw_http_upstream_upgrade(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    size_t                      size;
+    bw_buf_t                   *b;
+    bw_chain_t                  out;
+    bw_connection_t            *c;
+    bw_http_upstream_tunnel_t  *t;
+
+    c = r->connection;
+
+    r->keepalive = 0;
+    c->log->action = "proxying upgraded connection";
+
+    t = bw_pcalloc(r->pool, sizeof(bw_http_upstream_tunnel_t));
+    if (t == NULL) {
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+    u->input_filter_ctx = t;
+
+    size = bw_max(u->conf->buffer_size,
+                  (size_t) (u->buffer.last - u->buffer.pos));
+    t->up = bw_create_temp_buf(r->pool, size);
+
+    size = bw_max(u->conf->buffer_size,
+                  (size_t) (r->header_in->last - r->header_in->pos));
+    t->down = bw_create_temp_buf(r->pool, size);
+
+    if (t->up == NULL || t->down == NULL) {
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+
+    /* what either side sent after its header belongs to the tunnel */
+    t->up->last = bw_cpymem(t->up->last, u->buffer.pos,
+                            u->buffer.last - u->buffer.pos);
+    t->down->last = bw_cpymem(t->down->last, r->header_in->pos,
+                              r->header_in->last - r->header_in->pos);
+    r->header_in->pos = r->header_in->last;
+
+    (void) bw_tcp_nodelay(c);
+
+    u->read_event_handler = bw_http_upstream_upgraded_upstream;
+    u->write_event_handler = bw_http_upstream_upgraded_upstream;
+    r->read_event_handler = bw_http_upstream_upgraded_downstream;
+    r->write_event_handler = bw_http_upstream_upgraded_downstream;
+
+    /* the 101 header may wait in the write filter: push it out */
+    b = bw_calloc_buf(r->pool);
+    if (b == NULL) {
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+    b->flush = 1;
+    out.buf = b;
+    out.next = NULL;
+
+    if (bw_http_output_filter(r, &out) == BW_ERROR) {
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+
+    bw_http_upstream_process_upgraded(r);
+}
+
+static void
+bw_http_upstream_upgraded_downstream(bw_http_request_t *r)
+{
+    bw_http_upstream_process_upgraded(r);
+}
+
+static void
+bw_http_upstream_upgraded_upstream(bw_http_request_t *r,
+    bw_http_upstream_t *u)
+{
+    bw_http_upstream_process_upgraded(r);
+}
+
+/* Move bytes from src to dst through b; BW_DONE once src closed and b
+ * is empty. */
+static bw_int_t
+bw_http_upstream_pump(bw_connection_t *src, bw_connection_t *dst,
+    bw_buf_t *b)
+{
+    ssize_t  n;
+
+    for ( ;; ) {
+        if (b->pos < b->last && dst->write->ready) {
+            n = dst->send(dst, b->pos, b->last - b->pos);
+            if (n == BW_ERROR) {
+                return BW_ERROR;
+            }
+            if (n > 0) {
+                b->pos += n;
+                if (b->pos == b->last) {
+                    b->pos = b->start;
+                    b->last = b->start;
+                }
+            }
+        }
+
+        if (b->last < b->end && src->read->ready && !src->read->eof) {
+            n = src->recv(src, b->last, b->end - b->last);
+            if (n > 0) {
+                b->last += n;
+                continue;
+            }
+            if (n == 0 || n == BW_ERROR) {
+                src->read->eof = 1;
+            }
+        }
+
+        break;
+    }
+
+    if (src->read->eof && b->pos == b->last) {
+        return BW_DONE;
+    }
+
+    return BW_OK;
+}
+
+static void
+bw_http_upstream_process_upgraded(bw_http_request_t *r)
+{
+    bw_int_t                    rc1, rc2;
+    bw_connection_t            *c, *uc;
+    bw_http_upstream_t         *u;
+    bw_http_upstream_tunnel_t  *t;
+
+    c = r->connection;
+    u = r->upstream;
+    uc = u->peer.connection;
+    t = u->input_filter_ctx;
+
+    if (c->read->timedout || c->write->timedout || uc->read->timedout
+        || uc->write->timedout)
+    {
+        c->timedout = 1;
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                     "upgraded connection timed out");
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+
+    if (r->out || c->buffered) {
+        if (bw_http_output_filter(r, NULL) == BW_ERROR) {
+            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            return;
+        }
+        if (r->out || c->buffered) {
+            bw_event_add_timer(uc->read, u->conf->read_timeout);
+            return;
+        }
+    }
+
+    rc1 = bw_http_upstream_pump(uc, c, t->up);
+    rc2 = bw_http_upstream_pump(c, uc, t->down);
+
+    if (rc1 == BW_ERROR || rc2 == BW_ERROR) {
+        bw_http_upstream_finalize_request(r, u, BW_ERROR);
+        return;
+    }
+
+    if (rc1 == BW_DONE || rc2 == BW_DONE) {
+        /* one side is gone and what it sent was delivered */
+        bw_http_upstream_finalize_request(r, u, BW_OK);
+        return;
+    }
+
+    /* idle timeout, as proxy_read_timeout for WebSocket in nginx */
+    bw_event_add_timer(uc->read, u->conf->read_timeout);
+}

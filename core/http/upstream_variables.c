@@ -1,0 +1,219 @@
+/*
+ * $upstream_addr, $upstream_status, $upstream_response_time and the
+ * other per-attempt variables: one value per attempt, joined with ", "
+ * as nginx writes them, so log parsers built for nginx keep working.
+ * $upstream_http_NAME reads the last response's header NAME.
+ */
+
+#include <bw_http.h>
+
+#define BW_UV_ADDR            0
+#define BW_UV_STATUS          1
+#define BW_UV_RESPONSE_TIME   2
+#define BW_UV_CONNECT_TIME    3
+#define BW_UV_HEADER_TIME     4
+#define BW_UV_BYTES_RECEIVED  5
+
+static bw_int_t bw_http_upstream_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_upstream_cache_status(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_upstream_header_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+
+static bw_http_variable_t  bw_http_upstream_vars[] = {
+    { bw_string("upstream_addr"), NULL, bw_http_upstream_variable,
+      BW_UV_ADDR, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_status"), NULL, bw_http_upstream_variable,
+      BW_UV_STATUS, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_response_time"), NULL, bw_http_upstream_variable,
+      BW_UV_RESPONSE_TIME, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_connect_time"), NULL, bw_http_upstream_variable,
+      BW_UV_CONNECT_TIME, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_header_time"), NULL, bw_http_upstream_variable,
+      BW_UV_HEADER_TIME, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_bytes_received"), NULL, bw_http_upstream_variable,
+      BW_UV_BYTES_RECEIVED, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_cache_status"), NULL,
+      bw_http_upstream_cache_status, 0, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_http_"), NULL, bw_http_upstream_header_variable,
+      0, BW_HTTP_VAR_PREFIX | BW_HTTP_VAR_NOCACHEABLE, 0 },
+    bw_http_null_variable
+};
+
+bw_int_t
+bw_http_upstream_add_variables(bw_conf_t *cf)
+{
+    bw_http_variable_t  *var, *v;
+
+    for (v = bw_http_upstream_vars; v->name.len; v++) {
+        var = bw_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return BW_ERROR;
+        }
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return BW_OK;
+}
+
+static u_char *
+bw_http_upstream_print_msec(u_char *p, bw_msec_t ms)
+{
+    if (ms == (bw_msec_t) -1) {
+        *p++ = '-';
+        return p;
+    }
+
+    p = bw_sprint_uint(p, ms / 1000);
+    *p++ = '.';
+    *p++ = (u_char) ('0' + ms % 1000 / 100);
+    *p++ = (u_char) ('0' + ms % 100 / 10);
+    *p++ = (u_char) ('0' + ms % 10);
+    return p;
+}
+
+static bw_int_t
+bw_http_upstream_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
+    uintptr_t data)
+{
+    size_t                     len;
+    u_char                    *p;
+    bw_uint_t                  i;
+    bw_http_upstream_state_t  *state;
+
+    if (r->upstream == NULL || r->upstream->states == NULL
+        || r->upstream->states->nelts == 0)
+    {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    state = r->upstream->states->elts;
+    len = 0;
+
+    for (i = 0; i < r->upstream->states->nelts; i++) {
+        len += (state[i].peer ? state[i].peer->len : 1) + BW_INT_T_LEN + 6;
+    }
+
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < r->upstream->states->nelts; i++) {
+        if (i) {
+            *p++ = ',';
+            *p++ = ' ';
+        }
+
+        switch (data) {
+        case BW_UV_ADDR:
+            if (state[i].peer) {
+                p = bw_cpymem(p, state[i].peer->data, state[i].peer->len);
+            } else {
+                *p++ = '-';
+            }
+            break;
+        case BW_UV_STATUS:
+            if (state[i].status) {
+                p = bw_sprint_uint(p, state[i].status);
+            } else {
+                *p++ = '-';
+            }
+            break;
+        case BW_UV_RESPONSE_TIME:
+            p = bw_http_upstream_print_msec(p, state[i].response_time);
+            break;
+        case BW_UV_CONNECT_TIME:
+            p = bw_http_upstream_print_msec(p, state[i].connect_time);
+            break;
+        case BW_UV_HEADER_TIME:
+            p = bw_http_upstream_print_msec(p, state[i].header_time);
+            break;
+        default:
+            p = bw_sprint_uint(p, (uint64_t) state[i].bytes_received);
+        }
+    }
+
+    v->len = p - v->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return BW_OK;
+}
+
+/* The cache fills this in; until a location caches, it is empty. */
+static bw_int_t
+bw_http_upstream_cache_status(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    v->not_found = 1;
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_upstream_header_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t        *var = (bw_str_t *) data;
+    u_char           ch;
+    bw_uint_t        i, k;
+    bw_str_t         name;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h;
+
+    if (r->upstream == NULL
+        || r->upstream->headers_in.headers.part.elts == NULL)
+    {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    name.data = var->data + sizeof("upstream_http_") - 1;
+    name.len = var->len - (sizeof("upstream_http_") - 1);
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name.len) {
+            continue;
+        }
+
+        for (k = 0; k < name.len; k++) {
+            ch = h[i].lowcase_key[k];
+            if (ch == '-') {
+                ch = '_';
+            }
+            if (ch != name.data[k]) {
+                break;
+            }
+        }
+
+        if (k == name.len) {
+            v->data = h[i].value.data;
+            v->len = h[i].value.len;
+            v->valid = 1;
+            v->no_cacheable = 1;
+            v->not_found = 0;
+            return BW_OK;
+        }
+    }
+
+    v->not_found = 1;
+    return BW_OK;
+}

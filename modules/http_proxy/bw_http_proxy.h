@@ -1,0 +1,85 @@
+/*
+ * The proxy module's shared types: its location conf (directives) and
+ * its per-request context, used by the directive code
+ * (bw_http_proxy_module.c) and the HTTP/1.x code that talks to the
+ * upstream (bw_http_proxy_request.c).
+ */
+
+#ifndef BW_HTTP_PROXY_H
+#define BW_HTTP_PROXY_H
+
+#include <bw_http.h>
+
+typedef struct {
+    bw_str_t                    schema;       /* "http://" */
+    bw_str_t                    host_header;  /* $proxy_host */
+    bw_str_t                    port;         /* $proxy_port */
+    bw_str_t                    uri;          /* URI part of proxy_pass */
+} bw_http_proxy_vars_t;
+
+/* One proxy_set_header, compiled. */
+typedef struct {
+    bw_str_t                    key;
+    bw_http_complex_value_t     value;
+    bw_uint_t                   special;      /* below */
+} bw_http_proxy_header_t;
+
+#define BW_HTTP_PROXY_HEADER_PLAIN           0
+#define BW_HTTP_PROXY_HEADER_CONTENT_LENGTH  1
+#define BW_HTTP_PROXY_HEADER_CHUNKED         2
+
+typedef struct {
+    bw_array_t                 *headers;      /* bw_http_proxy_header_t */
+    bw_hash_t                   names;        /* lowercase names set */
+} bw_http_proxy_headers_t;
+
+/* One proxy_redirect / proxy_cookie_* rule. */
+typedef struct {
+    bw_str_t                    from;
+    bw_http_complex_value_t     to;
+    bw_regex_t                 *regex;
+} bw_http_proxy_rewrite_t;
+
+typedef struct {
+    bw_http_upstream_conf_t     upstream;
+
+    bw_str_t                    url;          /* proxy_pass as written */
+    bw_http_complex_value_t    *url_cv;       /* with variables */
+    bw_http_proxy_vars_t        vars;
+    bw_str_t                    location;     /* the location's name */
+
+    bw_array_t                 *headers_source;   /* bw_keyval_t */
+    bw_http_proxy_headers_t     headers;
+
+    bw_http_complex_value_t    *method;
+    bw_http_complex_value_t    *body_set;
+
+    bw_flag_t                   redirect;     /* off: 0 */
+    bw_array_t                 *redirects;    /* bw_http_proxy_rewrite_t */
+    bw_array_t                 *cookie_domains;
+    bw_array_t                 *cookie_paths;
+
+    bw_uint_t                   http_version;
+
+    unsigned                    uri_in_regex:1;   /* location is regex,
+                                                     named or if */
+} bw_http_proxy_loc_conf_t;
+
+typedef struct {
+    bw_http_proxy_vars_t        vars;
+    bw_http_status_t            status;
+    bw_http_chunked_t           chunked;
+    u_char                     *header_pos;   /* parse resumes here */
+    bw_str_t                   *set_values;   /* evaluated headers */
+    off_t                       body_length;
+    unsigned                    status_done:1;
+} bw_http_proxy_ctx_t;
+
+extern bw_module_t  bw_http_proxy_module;
+
+bw_int_t bw_http_proxy_setup_upstream(bw_http_request_t *r,
+    bw_http_proxy_loc_conf_t *plcf);
+bw_int_t bw_http_proxy_rewrite_redirect(bw_http_request_t *r,
+    bw_table_elt_t *h, size_t prefix);
+
+#endif

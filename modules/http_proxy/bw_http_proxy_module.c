@@ -1,0 +1,1097 @@
+/*
+ * proxy_pass and its directives, with nginx's names, defaults and
+ * inheritance, and the content handler that hands a request to the
+ * upstream framework. The HTTP/1.x conversation itself is in
+ * bw_http_proxy_request.c.
+ */
+
+#include <bw_http_proxy.h>
+
+static bw_int_t bw_http_proxy_handler(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_eval(bw_http_request_t *r,
+    bw_http_proxy_ctx_t *ctx, bw_http_proxy_loc_conf_t *plcf);
+static bw_int_t bw_http_proxy_add_variables(bw_conf_t *cf);
+static void *bw_http_proxy_create_loc_conf(bw_conf_t *cf);
+static char *bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent,
+    void *child);
+static char *bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_proxy_set_header(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_proxy_buffers(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+
+static bw_conf_bitmask_t  bw_http_proxy_next_upstream_masks[] = {
+    { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
+    { bw_string("timeout"), BW_HTTP_UPSTREAM_FT_TIMEOUT },
+    { bw_string("invalid_header"), BW_HTTP_UPSTREAM_FT_INVALID_HEADER },
+    { bw_string("non_idempotent"), BW_HTTP_UPSTREAM_FT_NON_IDEMPOTENT },
+    { bw_string("http_500"), BW_HTTP_UPSTREAM_FT_HTTP_500 },
+    { bw_string("http_502"), BW_HTTP_UPSTREAM_FT_HTTP_502 },
+    { bw_string("http_503"), BW_HTTP_UPSTREAM_FT_HTTP_503 },
+    { bw_string("http_504"), BW_HTTP_UPSTREAM_FT_HTTP_504 },
+    { bw_string("http_403"), BW_HTTP_UPSTREAM_FT_HTTP_403 },
+    { bw_string("http_404"), BW_HTTP_UPSTREAM_FT_HTTP_404 },
+    { bw_string("http_429"), BW_HTTP_UPSTREAM_FT_HTTP_429 },
+    { bw_string("off"), BW_HTTP_UPSTREAM_FT_OFF },
+    { bw_null_string, 0 }
+};
+
+static bw_conf_bitmask_t  bw_http_proxy_ignore_headers_masks[] = {
+    { bw_string("X-Accel-Redirect"), BW_HTTP_UPSTREAM_IGN_XA_REDIRECT },
+    { bw_string("X-Accel-Expires"), BW_HTTP_UPSTREAM_IGN_XA_EXPIRES },
+    { bw_string("X-Accel-Limit-Rate"), BW_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE },
+    { bw_string("X-Accel-Buffering"), BW_HTTP_UPSTREAM_IGN_XA_BUFFERING },
+    { bw_string("X-Accel-Charset"), BW_HTTP_UPSTREAM_IGN_XA_CHARSET },
+    { bw_string("Expires"), BW_HTTP_UPSTREAM_IGN_EXPIRES },
+    { bw_string("Cache-Control"), BW_HTTP_UPSTREAM_IGN_CACHE_CONTROL },
+    { bw_string("Set-Cookie"), BW_HTTP_UPSTREAM_IGN_SET_COOKIE },
+    { bw_string("Vary"), BW_HTTP_UPSTREAM_IGN_VARY },
+    { bw_null_string, 0 }
+};
+
+static bw_conf_enum_t  bw_http_proxy_http_version[] = {
+    { bw_string("1.0"), BW_HTTP_VERSION_10 },
+    { bw_string("1.1"), BW_HTTP_VERSION_11 },
+    { bw_null_string, 0 }
+};
+
+/* Upstream response headers the client never sees by default. */
+static bw_str_t  bw_http_proxy_hide_headers[] = {
+    bw_string("Date"),
+    bw_string("Server"),
+    bw_string("X-Pad"),
+    bw_string("X-Accel-Expires"),
+    bw_string("X-Accel-Redirect"),
+    bw_string("X-Accel-Limit-Rate"),
+    bw_string("X-Accel-Buffering"),
+    bw_string("X-Accel-Charset"),
+    bw_null_string
+};
+
+/* The headers nginx sets (or removes) for every proxied request. */
+static bw_keyval_t  bw_http_proxy_default_headers[] = {
+    { bw_string("Host"), bw_string("$proxy_host") },
+    { bw_string("Connection"), bw_string("close") },
+    { bw_string("Content-Length"), bw_string("") },
+    { bw_string("Transfer-Encoding"), bw_string("") },
+    { bw_string("TE"), bw_string("") },
+    { bw_string("Keep-Alive"), bw_string("") },
+    { bw_string("Expect"), bw_string("") },
+    { bw_string("Upgrade"), bw_string("") },
+    { bw_null_string, bw_null_string }
+};
+
+#define LOC   BW_HTTP_LOC_CONF_OFFSET
+#define MSL   (BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF)
+#define UOFF(f)  offsetof(bw_http_proxy_loc_conf_t, upstream.f)
+#define POFF(f)  offsetof(bw_http_proxy_loc_conf_t, f)
+
+static bw_command_t  bw_http_proxy_commands[] = {
+
+    { bw_string("proxy_pass"), BW_HTTP_LOC_CONF|BW_CONF_TAKE1,
+      bw_http_proxy_pass, LOC, 0, NULL },
+    { bw_string("proxy_set_header"), MSL|BW_CONF_TAKE2,
+      bw_http_proxy_set_header, LOC, 0, NULL },
+    { bw_string("proxy_http_version"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, POFF(http_version),
+      bw_http_proxy_http_version },
+    { bw_string("proxy_redirect"), MSL|BW_CONF_TAKE12,
+      bw_http_proxy_redirect, LOC, 0, NULL },
+    { bw_string("proxy_method"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_complex_slot, LOC, POFF(method), NULL },
+    { bw_string("proxy_set_body"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_complex_slot, LOC, POFF(body_set), NULL },
+
+    { bw_string("proxy_pass_request_headers"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(pass_request_headers), NULL },
+    { bw_string("proxy_pass_request_body"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(pass_request_body), NULL },
+    { bw_string("proxy_hide_header"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_array_slot, LOC, UOFF(hide_headers), NULL },
+    { bw_string("proxy_pass_header"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_array_slot, LOC, UOFF(pass_headers), NULL },
+    { bw_string("proxy_ignore_headers"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, UOFF(ignore_headers),
+      bw_http_proxy_ignore_headers_masks },
+    { bw_string("proxy_intercept_errors"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(intercept_errors), NULL },
+    { bw_string("proxy_ignore_client_abort"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(ignore_client_abort), NULL },
+    { bw_string("proxy_bind"), MSL|BW_CONF_TAKE12,
+      bw_http_upstream_bind_set_slot, LOC, UOFF(local), NULL },
+
+    { bw_string("proxy_connect_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(connect_timeout), NULL },
+    { bw_string("proxy_send_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(send_timeout), NULL },
+    { bw_string("proxy_read_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(read_timeout), NULL },
+
+    { bw_string("proxy_buffering"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(buffering), NULL },
+    { bw_string("proxy_request_buffering"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(request_buffering), NULL },
+    { bw_string("proxy_buffer_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(buffer_size), NULL },
+    { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
+      bw_http_proxy_buffers, LOC, 0, NULL },
+    { bw_string("proxy_busy_buffers_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size), NULL },
+    { bw_string("proxy_max_temp_file_size"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_accepted, LOC, 0, NULL },
+    { bw_string("proxy_temp_file_write_size"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_accepted, LOC, 0, NULL },
+    { bw_string("proxy_temp_path"), MSL|BW_CONF_TAKE1234,
+      bw_http_proxy_accepted, LOC, 0, NULL },
+    { bw_string("proxy_headers_hash_max_size"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_accepted, LOC, 0, NULL },
+    { bw_string("proxy_headers_hash_bucket_size"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_accepted, LOC, 0, NULL },
+
+    { bw_string("proxy_next_upstream"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, UOFF(next_upstream),
+      bw_http_proxy_next_upstream_masks },
+    { bw_string("proxy_next_upstream_tries"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, UOFF(next_upstream_tries), NULL },
+    { bw_string("proxy_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
+
+    { bw_string("proxy_cookie_domain"), MSL|BW_CONF_TAKE12,
+      bw_http_proxy_unsupported, LOC, 0, NULL },
+    { bw_string("proxy_cookie_path"), MSL|BW_CONF_TAKE12,
+      bw_http_proxy_unsupported, LOC, 0, NULL },
+
+    bw_null_command
+};
+
+static bw_http_module_t  bw_http_proxy_module_ctx = {
+    bw_http_proxy_add_variables,
+    NULL,
+    NULL, NULL,
+    NULL, NULL,
+    bw_http_proxy_create_loc_conf,
+    bw_http_proxy_merge_loc_conf
+};
+
+bw_module_t  bw_http_proxy_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_proxy_module_ctx,
+    bw_http_proxy_commands, NULL, NULL, NULL, NULL
+};
+
+/* --- the content handler ------------------------------------------------ */
+
+static bw_int_t
+bw_http_proxy_handler(bw_http_request_t *r)
+{
+    bw_int_t                   rc;
+    bw_http_upstream_t        *u;
+    bw_http_proxy_ctx_t       *ctx;
+    bw_http_proxy_loc_conf_t  *plcf;
+
+    if (bw_http_upstream_create(r) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = bw_pcalloc(r->pool, sizeof(bw_http_proxy_ctx_t));
+    if (ctx == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    bw_http_set_ctx(r, ctx, bw_http_proxy_module);
+
+    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
+    u = r->upstream;
+
+    if (plcf->url_cv == NULL) {
+        ctx->vars = plcf->vars;
+        u->schema = plcf->vars.schema;
+        u->upstream = plcf->upstream.upstream;
+
+    } else {
+        rc = bw_http_proxy_eval(r, ctx, plcf);
+        if (rc != BW_OK) {
+            return rc;
+        }
+    }
+
+    bw_http_proxy_setup_upstream(r, plcf);
+
+    rc = bw_http_read_client_request_body(r, bw_http_upstream_init);
+
+    if (rc >= BW_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return BW_DONE;
+}
+
+/*
+ * proxy_pass with variables: "http://name[:port][/uri]" where name is an
+ * upstream block or a literal address. Names that need DNS wait for the
+ * resolver; until then they are refused with 502 and a clear log line.
+ */
+static bw_int_t
+bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
+    bw_http_proxy_loc_conf_t *plcf)
+{
+    u_char                         *p, *last, *host_end, *colon;
+    size_t                          len;
+    bw_int_t                        port;
+    bw_str_t                        url, host;
+    bw_http_upstream_t             *u;
+    bw_http_upstream_resolved_t    *ur;
+    bw_http_upstream_main_conf_t   *umcf;
+
+    u = r->upstream;
+
+    if (bw_http_complex_value(r, plcf->url_cv, &url) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (url.len <= 7 || bw_strncasecmp(url.data, (u_char *) "http://", 7)
+                        != 0)
+    {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "invalid URL prefix in \"%.*s\"", (int) url.len,
+                     url.data);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bw_str_set(&ctx->vars.schema, "http://");
+    u->schema = ctx->vars.schema;
+
+    p = url.data + 7;
+    last = url.data + url.len;
+
+    host_end = memchr(p, '/', last - p);
+    if (host_end == NULL) {
+        host_end = last;
+    }
+
+    ctx->vars.host_header.data = p;
+    ctx->vars.host_header.len = host_end - p;
+    ctx->vars.uri.data = host_end;
+    ctx->vars.uri.len = last - host_end;
+
+    host.data = p;
+    port = 80;
+
+    if (*p == '[') {
+        colon = memchr(p, ']', host_end - p);
+        if (colon == NULL) {
+            goto invalid;
+        }
+        host.data = p + 1;
+        host.len = colon - p - 1;
+        colon = (colon + 1 < host_end && colon[1] == ':') ? colon + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', host_end - p);
+        host.len = (colon ? colon : host_end) - p;
+    }
+
+    if (colon) {
+        port = bw_atoi(colon + 1, host_end - colon - 1);
+        if (port < 1 || port > 65535) {
+            goto invalid;
+        }
+        ctx->vars.port.data = colon + 1;
+        ctx->vars.port.len = host_end - colon - 1;
+    } else {
+        bw_str_set(&ctx->vars.port, "80");
+    }
+
+    if (host.len == 0) {
+        goto invalid;
+    }
+
+    umcf = bw_http_get_module_main_conf(r, bw_http_upstream_module);
+    u->upstream = bw_http_upstream_find(umcf, &host, (in_port_t) port);
+    if (u->upstream) {
+        return BW_OK;
+    }
+
+    ur = bw_pcalloc(r->pool, sizeof(bw_http_upstream_resolved_t));
+    if (ur == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = bw_min(host.len, (size_t) INET6_ADDRSTRLEN - 1);
+    {
+        char  text[INET6_ADDRSTRLEN];
+
+        memcpy(text, host.data, len);
+        text[len] = '\0';
+
+        if (inet_pton(AF_INET, text, &ur->sockaddr.sockaddr_in.sin_addr)
+            == 1)
+        {
+            ur->sockaddr.sockaddr_in.sin_family = AF_INET;
+            ur->sockaddr.sockaddr_in.sin_port = htons((in_port_t) port);
+            ur->addr.socklen = sizeof(struct sockaddr_in);
+
+        } else if (inet_pton(AF_INET6, text,
+                             &ur->sockaddr.sockaddr_in6.sin6_addr) == 1)
+        {
+            ur->sockaddr.sockaddr_in6.sin6_family = AF_INET6;
+            ur->sockaddr.sockaddr_in6.sin6_port = htons((in_port_t) port);
+            ur->addr.socklen = sizeof(struct sockaddr_in6);
+
+        } else {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "no resolver defined to resolve %.*s",
+                         (int) host.len, host.data);
+            return BW_HTTP_BAD_GATEWAY;
+        }
+    }
+
+    ur->addr.sockaddr = &ur->sockaddr.sockaddr;
+    ur->addr.name.data = bw_pnalloc(r->pool, BW_SOCKADDR_STRLEN);
+    if (ur->addr.name.data == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ur->addr.name.len = bw_sock_ntop(ur->addr.sockaddr, ur->addr.socklen,
+                                     ur->addr.name.data, BW_SOCKADDR_STRLEN,
+                                     1);
+    ur->host = host;
+    ur->port = (in_port_t) port;
+    u->resolved = ur;
+
+    return BW_OK;
+
+invalid:
+
+    bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                 "invalid host in upstream \"%.*s\"", (int) url.len,
+                 url.data);
+    return BW_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* --- variables ---------------------------------------------------------- */
+
+static bw_int_t
+bw_http_proxy_host_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t             *s;
+    bw_http_proxy_ctx_t  *ctx;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    s = data ? &ctx->vars.port : &ctx->vars.host_header;
+
+    v->data = s->data;
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_add_x_forwarded_for_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char           *p;
+    size_t            len;
+    bw_table_elt_t   *h, *x;
+    bw_connection_t  *c;
+
+    c = r->connection;
+    h = r->headers_in.x_forwarded_for;
+
+    len = 0;
+    for (x = h; x; x = x->next) {
+        len += x->value.len + 2;
+    }
+
+    if (len == 0) {
+        v->data = c->addr_text.data;
+        v->len = c->addr_text.len;
+        v->valid = 1;
+        v->no_cacheable = 0;
+        v->not_found = 0;
+        return BW_OK;
+    }
+
+    len += c->addr_text.len;
+
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    v->data = p;
+
+    for (x = h; x; x = x->next) {
+        p = bw_cpymem(p, x->value.data, x->value.len);
+        *p++ = ',';
+        *p++ = ' ';
+    }
+
+    p = bw_cpymem(p, c->addr_text.data, c->addr_text.len);
+
+    v->len = p - v->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_add_variables(bw_conf_t *cf)
+{
+    bw_str_t             name;
+    bw_http_variable_t  *var;
+
+    bw_str_set(&name, "proxy_host");
+    var = bw_http_add_variable(cf, &name, BW_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return BW_ERROR;
+    }
+    var->get_handler = bw_http_proxy_host_variable;
+    var->data = 0;
+
+    bw_str_set(&name, "proxy_port");
+    var = bw_http_add_variable(cf, &name, BW_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return BW_ERROR;
+    }
+    var->get_handler = bw_http_proxy_host_variable;
+    var->data = 1;
+
+    bw_str_set(&name, "proxy_add_x_forwarded_for");
+    var = bw_http_add_variable(cf, &name, BW_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return BW_ERROR;
+    }
+    var->get_handler = bw_http_proxy_add_x_forwarded_for_variable;
+
+    return BW_OK;
+}
+
+/* --- configuration ------------------------------------------------------ */
+
+static void *
+bw_http_proxy_create_loc_conf(bw_conf_t *cf)
+{
+    bw_http_proxy_loc_conf_t  *conf;
+
+    conf = bw_pcalloc(cf->pool, sizeof(bw_http_proxy_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->upstream.connect_timeout = BW_CONF_UNSET_MSEC;
+    conf->upstream.send_timeout = BW_CONF_UNSET_MSEC;
+    conf->upstream.read_timeout = BW_CONF_UNSET_MSEC;
+    conf->upstream.next_upstream_timeout = BW_CONF_UNSET_MSEC;
+    conf->upstream.buffer_size = BW_CONF_UNSET_SIZE;
+    conf->upstream.busy_buffers_size = BW_CONF_UNSET_SIZE;
+    conf->upstream.next_upstream_tries = BW_CONF_UNSET_UINT;
+    conf->upstream.buffering = BW_CONF_UNSET;
+    conf->upstream.request_buffering = BW_CONF_UNSET;
+    conf->upstream.pass_request_headers = BW_CONF_UNSET;
+    conf->upstream.pass_request_body = BW_CONF_UNSET;
+    conf->upstream.intercept_errors = BW_CONF_UNSET;
+    conf->upstream.ignore_client_abort = BW_CONF_UNSET;
+    conf->upstream.local = BW_CONF_UNSET_PTR;
+    conf->upstream.hide_headers = NULL;
+    conf->upstream.pass_headers = NULL;
+
+    conf->http_version = BW_CONF_UNSET_UINT;
+    conf->redirect = BW_CONF_UNSET;
+    conf->method = BW_CONF_UNSET_PTR;
+    conf->body_set = BW_CONF_UNSET_PTR;
+    conf->headers_source = BW_CONF_UNSET_PTR;
+
+    bw_str_set(&conf->upstream.module, "proxy");
+
+    return conf;
+}
+
+/* proxy_set_header inherited whole, or not at all, as nginx. */
+static bw_int_t
+bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
+{
+    u_char                  *lc;
+    bw_uint_t                i, j, n;
+    bw_keyval_t             *src, *d;
+    bw_hash_key_t           *hk;
+    bw_http_proxy_header_t  *ph;
+
+    n = conf->headers_source ? conf->headers_source->nelts : 0;
+    for (d = bw_http_proxy_default_headers; d->key.len; d++) {
+        n++;
+    }
+
+    conf->headers.headers = bw_array_create(cf->pool, n,
+                                            sizeof(bw_http_proxy_header_t));
+    hk = bw_palloc(cf->temp_pool, n * sizeof(bw_hash_key_t));
+    if (conf->headers.headers == NULL || hk == NULL) {
+        return BW_ERROR;
+    }
+
+    n = 0;
+
+    /* the user's first, then each default the user did not set */
+    for (j = 0; j < 2; j++) {
+        if (j == 0) {
+            if (conf->headers_source == NULL) {
+                continue;
+            }
+            src = conf->headers_source->elts;
+            i = conf->headers_source->nelts;
+        } else {
+            src = bw_http_proxy_default_headers;
+            for (i = 0; src[i].key.len; i++) { /* void */ }
+        }
+
+        for ( /* void */ ; i; i--, src++) {
+            bw_uint_t  k;
+
+            for (k = 0; k < n; k++) {
+                if (hk[k].key.len == src->key.len
+                    && bw_strncasecmp(hk[k].key.data, src->key.data,
+                                      src->key.len) == 0)
+                {
+                    break;
+                }
+            }
+            if (k < n) {
+                continue;
+            }
+
+            ph = bw_array_push(conf->headers.headers);
+            lc = bw_pnalloc(cf->pool, src->key.len);
+            if (ph == NULL || lc == NULL) {
+                return BW_ERROR;
+            }
+            bw_memzero(ph, sizeof(bw_http_proxy_header_t));
+            ph->key = src->key;
+
+            if (j == 1 && bw_str_caseeq_lit(&src->key, "Content-Length")) {
+                ph->special = BW_HTTP_PROXY_HEADER_CONTENT_LENGTH;
+            } else if (j == 1
+                       && bw_str_caseeq_lit(&src->key, "Transfer-Encoding"))
+            {
+                ph->special = BW_HTTP_PROXY_HEADER_CHUNKED;
+            } else if (bw_http_compile_complex_value(cf, &ph->value,
+                                                     &src->value)
+                       != BW_OK)
+            {
+                return BW_ERROR;
+            }
+
+            bw_strlow(lc, src->key.data, src->key.len);
+            hk[n].key.data = lc;
+            hk[n].key.len = src->key.len;
+            hk[n].value = (void *) 1;
+            n++;
+        }
+    }
+
+    if (bw_hash_build(&conf->headers.names, cf->pool, hk, n) == BW_ERROR) {
+        return BW_ERROR;
+    }
+
+    return BW_OK;
+}
+
+static char *
+bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
+{
+    bw_http_proxy_loc_conf_t  *prev = parent;
+    bw_http_proxy_loc_conf_t  *conf = child;
+
+    size_t                     size;
+    bw_http_proxy_rewrite_t   *pr;
+
+    bw_conf_merge_msec_value(conf->upstream.connect_timeout,
+                             prev->upstream.connect_timeout, 60000);
+    bw_conf_merge_msec_value(conf->upstream.send_timeout,
+                             prev->upstream.send_timeout, 60000);
+    bw_conf_merge_msec_value(conf->upstream.read_timeout,
+                             prev->upstream.read_timeout, 60000);
+    bw_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
+                             prev->upstream.next_upstream_timeout, 0);
+    bw_conf_merge_uint_value(conf->upstream.next_upstream_tries,
+                             prev->upstream.next_upstream_tries, 0);
+
+    bw_conf_merge_size_value(conf->upstream.buffer_size,
+                             prev->upstream.buffer_size, 4096);
+
+    if (conf->upstream.bufs.num == 0) {
+        conf->upstream.bufs = prev->upstream.bufs;
+        if (conf->upstream.bufs.num == 0) {
+            conf->upstream.bufs.num = 8;
+            conf->upstream.bufs.size = 4096;
+        }
+    }
+
+    if (conf->upstream.bufs.num < 2) {
+        return "there must be at least 2 \"proxy_buffers\"";
+    }
+
+    size = bw_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
+
+    bw_conf_merge_size_value(conf->upstream.busy_buffers_size,
+                             prev->upstream.busy_buffers_size, 2 * size);
+
+    if (conf->upstream.busy_buffers_size < size) {
+        return "\"proxy_busy_buffers_size\" must be equal to or greater "
+               "than the maximum of the value of \"proxy_buffer_size\" and "
+               "one of the \"proxy_buffers\"";
+    }
+
+    if (conf->upstream.busy_buffers_size
+        > (conf->upstream.bufs.num - 1) * conf->upstream.bufs.size)
+    {
+        return "\"proxy_busy_buffers_size\" must be less than the size of "
+               "all \"proxy_buffers\" minus one buffer";
+    }
+
+    bw_conf_merge_bitmask_value(conf->upstream.next_upstream,
+                                prev->upstream.next_upstream,
+                                BW_HTTP_UPSTREAM_FT_ERROR
+                                |BW_HTTP_UPSTREAM_FT_TIMEOUT);
+    if (conf->upstream.next_upstream & BW_HTTP_UPSTREAM_FT_OFF) {
+        conf->upstream.next_upstream = BW_HTTP_UPSTREAM_FT_OFF;
+    }
+
+    bw_conf_merge_bitmask_value(conf->upstream.ignore_headers,
+                                prev->upstream.ignore_headers, 0);
+
+    bw_conf_merge_value(conf->upstream.buffering, prev->upstream.buffering,
+                        1);
+    bw_conf_merge_value(conf->upstream.request_buffering,
+                        prev->upstream.request_buffering, 1);
+    bw_conf_merge_value(conf->upstream.pass_request_headers,
+                        prev->upstream.pass_request_headers, 1);
+    bw_conf_merge_value(conf->upstream.pass_request_body,
+                        prev->upstream.pass_request_body, 1);
+    bw_conf_merge_value(conf->upstream.intercept_errors,
+                        prev->upstream.intercept_errors, 0);
+    bw_conf_merge_value(conf->upstream.ignore_client_abort,
+                        prev->upstream.ignore_client_abort, 0);
+    bw_conf_merge_ptr_value(conf->upstream.local, prev->upstream.local,
+                            NULL);
+
+    bw_conf_merge_uint_value(conf->http_version, prev->http_version,
+                             BW_HTTP_VERSION_10);
+    bw_conf_merge_ptr_value(conf->method, prev->method, NULL);
+    bw_conf_merge_ptr_value(conf->body_set, prev->body_set, NULL);
+
+    if (bw_http_upstream_hide_headers_hash(cf, &conf->upstream,
+                                           &prev->upstream,
+                                           bw_http_proxy_hide_headers)
+        != BW_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    if (conf->upstream.upstream == NULL && conf->url_cv == NULL
+        && conf->url.data == NULL)
+    {
+        conf->upstream.upstream = prev->upstream.upstream;
+        conf->url = prev->url;
+        conf->url_cv = prev->url_cv;
+        conf->vars = prev->vars;
+        conf->location = prev->location;
+        conf->uri_in_regex = prev->uri_in_regex;
+    }
+
+    /* proxy_redirect default: the proxy_pass URL back to the location */
+    if (conf->redirect == BW_CONF_UNSET) {
+        if (prev->redirect != BW_CONF_UNSET) {
+            conf->redirect = prev->redirect;
+            conf->redirects = prev->redirects;
+        } else {
+            conf->redirect = 1;
+        }
+    }
+
+    if (conf->redirect && conf->redirects == NULL && conf->url.data
+        && conf->url_cv == NULL)
+    {
+        bw_str_t  to;
+
+        conf->redirects = bw_array_create(cf->pool, 1,
+                                          sizeof(bw_http_proxy_rewrite_t));
+        if (conf->redirects == NULL) {
+            return BW_CONF_ERROR;
+        }
+        pr = bw_array_push(conf->redirects);
+        if (pr == NULL) {
+            return BW_CONF_ERROR;
+        }
+        bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
+
+        if (conf->vars.uri.len) {
+            pr->from = conf->url;
+            to = conf->location;
+        } else {
+            pr->from.len = conf->url.len + 1;
+            pr->from.data = bw_pnalloc(cf->pool, pr->from.len);
+            if (pr->from.data == NULL) {
+                return BW_CONF_ERROR;
+            }
+            memcpy(pr->from.data, conf->url.data, conf->url.len);
+            pr->from.data[conf->url.len] = '/';
+            bw_str_set(&to, "/");
+        }
+
+        if (bw_http_compile_complex_value(cf, &pr->to, &to) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    if (conf->headers_source == BW_CONF_UNSET_PTR) {
+        conf->headers_source = prev->headers_source;
+        if (prev->headers.headers) {
+            conf->headers = prev->headers;
+        }
+    }
+    if (conf->headers_source == BW_CONF_UNSET_PTR) {
+        conf->headers_source = NULL;
+    }
+
+    if (conf->headers.headers == NULL
+        && bw_http_proxy_init_headers(cf, conf) != BW_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_proxy_loc_conf_t *plcf = conf;
+
+    u_char                    *p, *last, *slash;
+    bw_str_t                  *value, url;
+    bw_url_t                   u;
+    bw_http_core_loc_conf_t   *clcf;
+
+    if (plcf->upstream.upstream || plcf->url_cv) {
+        return "is duplicate";
+    }
+
+    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
+    clcf->handler = bw_http_proxy_handler;
+
+    value = cf->args->elts;
+    url = value[1];
+
+    plcf->location = clcf->name;
+    plcf->uri_in_regex = (clcf->regex || clcf->named) ? 1 : 0;
+
+    if (bw_http_script_variables_count(&url)) {
+        plcf->url_cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
+        if (plcf->url_cv == NULL) {
+            return BW_CONF_ERROR;
+        }
+        if (bw_http_compile_complex_value(cf, plcf->url_cv, &url) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+        plcf->url = url;
+        return BW_CONF_OK;
+    }
+
+    if (url.len >= 8 && bw_strncasecmp(url.data, (u_char *) "https://", 8)
+                        == 0)
+    {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "https protocol requires SSL support");
+        return BW_CONF_ERROR;
+    }
+
+    if (url.len < 8 || bw_strncasecmp(url.data, (u_char *) "http://", 7)
+                       != 0)
+    {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid URL prefix");
+        return BW_CONF_ERROR;
+    }
+
+    p = url.data + 7;
+    last = url.data + url.len;
+
+    if (last - p > 5 && bw_strncasecmp(p, (u_char *) "unix:", 5) == 0) {
+        /* http://unix:/path/to.sock:/uri */
+        slash = NULL;
+        {
+            u_char  *c;
+
+            for (c = p + 5; c < last; c++) {
+                if (*c == ':') {
+                    slash = c;
+                    break;
+                }
+            }
+        }
+        plcf->vars.host_header.data = (u_char *) "localhost";
+        plcf->vars.host_header.len = 9;
+        bw_memzero(&u, sizeof(bw_url_t));
+        u.url.data = p;
+        u.url.len = (slash ? slash : last) - p;
+        u.host = u.url;
+        u.no_port = 1;
+        plcf->vars.uri.data = slash ? slash + 1 : last;
+        plcf->vars.uri.len = slash ? last - slash - 1 : 0;
+        bw_str_set(&plcf->vars.port, "");
+
+    } else {
+        slash = memchr(p, '/', last - p);
+        if (slash == NULL) {
+            slash = last;
+        }
+
+        bw_memzero(&u, sizeof(bw_url_t));
+        u.url.data = p;
+        u.url.len = slash - p;
+        u.default_port = 80;
+
+        /* split host and port without resolving: the name may be an
+         * upstream block defined later in the file */
+        if (u.url.len && u.url.data[0] == '[') {
+            u_char *rb = memchr(u.url.data, ']', u.url.len);
+
+            if (rb == NULL) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid host in upstream \"%s\"",
+                                  url.data);
+                return BW_CONF_ERROR;
+            }
+            u.host.data = u.url.data + 1;
+            u.host.len = rb - u.url.data - 1;
+            p = (rb + 1 < slash && rb[1] == ':') ? rb + 1 : NULL;
+        } else {
+            p = memchr(u.url.data, ':', u.url.len);
+            u.host.data = u.url.data;
+            u.host.len = (p ? p : slash) - u.url.data;
+        }
+
+        if (p) {
+            bw_int_t port = bw_atoi(p + 1, slash - p - 1);
+            if (port < 1 || port > 65535) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "invalid port in upstream \"%s\"",
+                                  url.data);
+                return BW_CONF_ERROR;
+            }
+            u.port = (in_port_t) port;
+            plcf->vars.port.data = p + 1;
+            plcf->vars.port.len = slash - p - 1;
+        } else {
+            u.port = 80;
+            u.no_port = 1;
+            bw_str_set(&plcf->vars.port, "80");
+        }
+
+        if (u.host.len == 0) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "no host in upstream \"%s\"", url.data);
+            return BW_CONF_ERROR;
+        }
+
+        plcf->vars.host_header = u.url;
+        plcf->vars.uri.data = slash;
+        plcf->vars.uri.len = last - slash;
+    }
+
+    bw_str_set(&plcf->vars.schema, "http://");
+
+    plcf->upstream.upstream = bw_http_upstream_add(cf, &u, 0);
+    if (plcf->upstream.upstream == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    plcf->url = url;
+
+    if (plcf->vars.uri.len && plcf->uri_in_regex) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "\"proxy_pass\" cannot have URI part in location "
+                          "given by regular expression, or inside named "
+                          "location, or inside \"if\" statement, or inside "
+                          "\"limit_except\" block");
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_proxy_set_header(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_proxy_loc_conf_t *plcf = conf;
+
+    bw_str_t     *value;
+    bw_keyval_t  *kv;
+
+    if (plcf->headers_source == BW_CONF_UNSET_PTR) {
+        plcf->headers_source = bw_array_create(cf->pool, 4,
+                                               sizeof(bw_keyval_t));
+        if (plcf->headers_source == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    kv = bw_array_push(plcf->headers_source);
+    if (kv == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    kv->key = value[1];
+    kv->value = value[2];
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_proxy_loc_conf_t *plcf = conf;
+
+    bw_str_t                 *value;
+    bw_http_proxy_rewrite_t  *pr;
+
+    value = cf->args->elts;
+
+    if (plcf->redirect == 0) {
+        return "is duplicate";
+    }
+
+    if (cf->args->nelts == 2) {
+        if (strcmp((char *) value[1].data, "off") == 0) {
+            if (plcf->redirects) {
+                return "is duplicate";
+            }
+            plcf->redirect = 0;
+            plcf->redirects = NULL;
+            return BW_CONF_OK;
+        }
+
+        if (strcmp((char *) value[1].data, "default") == 0) {
+            /* built at merge time, from proxy_pass and the location */
+            plcf->redirect = 1;
+            return BW_CONF_OK;
+        }
+
+        return "invalid parameter";
+    }
+
+    if (value[1].len && value[1].data[0] == '~') {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "regular expressions in \"proxy_redirect\" are "
+                          "not supported yet");
+        return BW_CONF_ERROR;
+    }
+
+    plcf->redirect = 1;
+
+    if (plcf->redirects == NULL) {
+        plcf->redirects = bw_array_create(cf->pool, 2,
+                                          sizeof(bw_http_proxy_rewrite_t));
+        if (plcf->redirects == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    pr = bw_array_push(plcf->redirects);
+    if (pr == NULL) {
+        return BW_CONF_ERROR;
+    }
+    bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
+
+    pr->from = value[1];
+
+    if (bw_http_compile_complex_value(cf, &pr->to, &value[2]) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_proxy_buffers(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_proxy_loc_conf_t *plcf = conf;
+
+    bw_int_t   num, size;
+    bw_str_t  *value;
+
+    if (plcf->upstream.bufs.num) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    num = bw_atoi(value[1].data, value[1].len);
+    if (num == BW_ERROR || num == 0) {
+        return "invalid value";
+    }
+
+    size = bw_parse_size(&value[2]);
+    if (size == BW_ERROR || size == 0) {
+        return "invalid value";
+    }
+
+    plcf->upstream.bufs.num = num;
+    plcf->upstream.bufs.size = size;
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    char                      *p = conf;
+    bw_str_t                  *value;
+    bw_http_complex_value_t  **cv;
+
+    cv = (bw_http_complex_value_t **) (p + cmd->offset);
+    if (*cv != BW_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    *cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
+    if (*cv == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    return bw_http_compile_complex_value(cf, *cv, &value[1]) == BW_OK
+           ? BW_CONF_OK : BW_CONF_ERROR;
+}
+
+static char *
+bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                      "\"%s\" is not supported yet", cmd->name.data);
+    return BW_CONF_ERROR;
+}
+
+/* Accepted for nginx compatibility; see docs/compatibility.md. */
+static char *
+bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    return BW_CONF_OK;
+}

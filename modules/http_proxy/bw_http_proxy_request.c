@@ -1,0 +1,725 @@
+/*
+ * HTTP/1.x towards the upstream: the request line and header the proxy
+ * sends, the response status line and header it accepts, and the input
+ * filters that frame the response body (Content-Length, chunked, or
+ * until the close).
+ *
+ * The response parser is as strict as the request parser: a header that
+ * could mean two things (Content-Length with Transfer-Encoding, two
+ * different lengths, an unknown transfer coding) is an invalid header,
+ * answered with 502 or retried, never guessed at.
+ */
+
+#include <bw_http_proxy.h>
+
+static bw_int_t bw_http_proxy_create_request(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_reinit_request(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_process_header(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_input_filter_init(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_length_filter(bw_http_request_t *r,
+    bw_buf_t *b);
+static bw_int_t bw_http_proxy_chunked_filter(bw_http_request_t *r,
+    bw_buf_t *b);
+static bw_int_t bw_http_proxy_close_filter(bw_http_request_t *r,
+    bw_buf_t *b);
+
+bw_int_t
+bw_http_proxy_setup_upstream(bw_http_request_t *r,
+    bw_http_proxy_loc_conf_t *plcf)
+{
+    bw_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    u->conf = &plcf->upstream;
+    u->create_request = bw_http_proxy_create_request;
+    u->reinit_request = bw_http_proxy_reinit_request;
+    u->process_header = bw_http_proxy_process_header;
+    u->input_filter_init = bw_http_proxy_input_filter_init;
+    u->input_filter = bw_http_proxy_length_filter;
+    u->rewrite_redirect = plcf->redirects ? bw_http_proxy_rewrite_redirect
+                                          : NULL;
+
+    return BW_OK;
+}
+
+/* The URI to send: see proxy_pass in the nginx documentation. */
+static bw_int_t
+bw_http_proxy_request_uri(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
+    bw_http_proxy_loc_conf_t *plcf, bw_str_t *uri)
+{
+    u_char    *p;
+    size_t     loc_len, len;
+    bw_str_t  *part;
+
+    if (plcf->url_cv) {
+        /* proxy_pass with variables: the URI part as evaluated, or the
+         * client's URI when there is none */
+        if (ctx->vars.uri.len) {
+            *uri = ctx->vars.uri;
+            return BW_OK;
+        }
+        part = NULL;
+        loc_len = 0;
+
+    } else if (plcf->vars.uri.len == 0) {
+        part = NULL;
+        loc_len = 0;
+
+    } else {
+        part = &plcf->vars.uri;
+        loc_len = plcf->location.len;
+        if (r->uri.len < loc_len || r->uri_changed) {
+            /* rewritten with "break": the new URI goes whole */
+            loc_len = 0;
+            part = NULL;
+        }
+    }
+
+    if (part == NULL && !r->internal && !r->uri_changed
+        && r->unparsed_uri.len && r->unparsed_uri.data[0] == '/')
+    {
+        /* as the client sent it */
+        *uri = r->unparsed_uri;
+        return BW_OK;
+    }
+
+    len = (part ? part->len : 0)
+          + r->uri.len - loc_len
+          + bw_escape_uri_len(r->uri.data + loc_len, r->uri.len - loc_len)
+          + (r->args.len ? 1 + r->args.len : 0);
+
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    uri->data = p;
+
+    if (part) {
+        p = bw_cpymem(p, part->data, part->len);
+    }
+
+    p = bw_escape_uri(p, r->uri.data + loc_len, r->uri.len - loc_len);
+
+    if (r->args.len) {
+        *p++ = '?';
+        p = bw_cpymem(p, r->args.data, r->args.len);
+    }
+
+    uri->len = p - uri->data;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_create_request(bw_http_request_t *r)
+{
+    size_t                     len;
+    u_char                    *p;
+    off_t                      body_len;
+    bw_buf_t                  *b;
+    bw_str_t                   method, uri, *values;
+    bw_uint_t                  i, n, chunked_body;
+    bw_chain_t                *cl, *body, **ll;
+    bw_list_part_t            *part;
+    bw_table_elt_t            *h;
+    bw_http_upstream_t        *u;
+    bw_http_proxy_ctx_t       *ctx;
+    bw_http_proxy_header_t    *ph;
+    bw_http_proxy_loc_conf_t  *plcf;
+
+    u = r->upstream;
+    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
+    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
+
+    if (plcf->method) {
+        if (bw_http_complex_value(r, plcf->method, &method) != BW_OK) {
+            return BW_ERROR;
+        }
+    } else {
+        method = r->method_name;
+    }
+
+    if (bw_http_proxy_request_uri(r, ctx, plcf, &uri) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    /* the body: proxy_set_body, the client's, or none */
+    body = NULL;
+    body_len = -1;
+    chunked_body = 0;
+
+    if (plcf->body_set) {
+        bw_str_t  text;
+
+        if (bw_http_complex_value(r, plcf->body_set, &text) != BW_OK) {
+            return BW_ERROR;
+        }
+        b = bw_calloc_buf(r->pool);
+        body = bw_alloc_chain_link(r->pool);
+        if (b == NULL || body == NULL) {
+            return BW_ERROR;
+        }
+        b->temporary = 1;
+        b->start = text.data;
+        b->pos = text.data;
+        b->last = text.data + text.len;
+        b->end = b->last;
+        body->buf = b;
+        body->next = NULL;
+        body_len = text.len;
+
+    } else if (plcf->upstream.pass_request_body && r->request_body
+               && r->request_body->bufs)
+    {
+        body = r->request_body->bufs;
+        body_len = 0;
+        for (cl = body; cl; cl = cl->next) {
+            body_len += bw_buf_size(cl->buf);
+        }
+
+    } else if (plcf->upstream.pass_request_body
+               && (r->headers_in.content_length_n >= 0
+                   || r->headers_in.chunked))
+    {
+        body_len = 0;
+    }
+
+    ctx->body_length = body_len;
+
+    /* proxy_set_header values, evaluated once */
+    n = plcf->headers.headers->nelts;
+    values = bw_pnalloc(r->pool, (n + 1) * sizeof(bw_str_t));
+    if (values == NULL) {
+        return BW_ERROR;
+    }
+    ctx->set_values = values;
+
+    len = method.len + 1 + uri.len + sizeof(" HTTP/1.x" BW_CRLF) - 1
+          + sizeof(BW_CRLF) - 1;
+
+    ph = plcf->headers.headers->elts;
+    for (i = 0; i < n; i++) {
+        if (ph[i].special == BW_HTTP_PROXY_HEADER_CONTENT_LENGTH) {
+            values[i].len = 0;
+            if (body_len >= 0) {
+                values[i].data = bw_pnalloc(r->pool, BW_INT_T_LEN);
+                if (values[i].data == NULL) {
+                    return BW_ERROR;
+                }
+                values[i].len = bw_sprint_uint(values[i].data,
+                                               (uint64_t) body_len)
+                                - values[i].data;
+            }
+        } else if (ph[i].special == BW_HTTP_PROXY_HEADER_CHUNKED) {
+            /* bodies are read whole before they go: never chunked */
+            values[i].len = 0;
+        } else if (bw_http_complex_value(r, &ph[i].value, &values[i])
+                   != BW_OK)
+        {
+            return BW_ERROR;
+        }
+
+        if (values[i].len) {
+            len += ph[i].key.len + 2 + values[i].len + 2;
+        }
+    }
+
+    if (plcf->upstream.pass_request_headers) {
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+        for (i = 0; /* void */ ; i++) {
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+            if (bw_hash_find(&plcf->headers.names, h[i].hash,
+                             h[i].lowcase_key, h[i].key.len))
+            {
+                continue;
+            }
+            len += h[i].key.len + 2 + h[i].value.len + 2;
+        }
+    }
+
+    b = bw_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return BW_ERROR;
+    }
+
+    p = b->last;
+    p = bw_cpymem(p, method.data, method.len);
+    *p++ = ' ';
+    p = bw_cpymem(p, uri.data, uri.len);
+    if (plcf->http_version == BW_HTTP_VERSION_11) {
+        p = bw_cpymem(p, " HTTP/1.1" BW_CRLF, sizeof(" HTTP/1.1" BW_CRLF) - 1);
+    } else {
+        p = bw_cpymem(p, " HTTP/1.0" BW_CRLF, sizeof(" HTTP/1.0" BW_CRLF) - 1);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (values[i].len == 0) {
+            continue;   /* an empty value removes the header */
+        }
+        p = bw_cpymem(p, ph[i].key.data, ph[i].key.len);
+        *p++ = ':';
+        *p++ = ' ';
+        p = bw_cpymem(p, values[i].data, values[i].len);
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+
+    if (plcf->upstream.pass_request_headers) {
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+        for (i = 0; /* void */ ; i++) {
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+            if (bw_hash_find(&plcf->headers.names, h[i].hash,
+                             h[i].lowcase_key, h[i].key.len))
+            {
+                continue;
+            }
+            p = bw_cpymem(p, h[i].key.data, h[i].key.len);
+            *p++ = ':';
+            *p++ = ' ';
+            p = bw_cpymem(p, h[i].value.data, h[i].value.len);
+            *p++ = '\r';
+            *p++ = '\n';
+        }
+    }
+
+    *p++ = '\r';
+    *p++ = '\n';
+    b->last = p;
+
+    cl = bw_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return BW_ERROR;
+    }
+    cl->buf = b;
+    cl->next = NULL;
+    u->request_bufs = cl;
+    ll = &cl->next;
+
+    /* the body buffers follow the header; the chain is rebuilt for each
+     * attempt only in positions (upstream reinit) */
+    for ( /* void */ ; body; body = body->next) {
+        cl = bw_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return BW_ERROR;
+        }
+        cl->buf = body->buf;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    (void) chunked_body;
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_reinit_request(bw_http_request_t *r)
+{
+    bw_http_proxy_ctx_t  *ctx;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
+
+    ctx->status_done = 0;
+    ctx->header_pos = NULL;
+    bw_memzero(&ctx->status, sizeof(bw_http_status_t));
+    bw_memzero(&ctx->chunked, sizeof(bw_http_chunked_t));
+
+    r->upstream->input_filter = bw_http_proxy_length_filter;
+
+    return BW_OK;
+}
+
+/* One response header line, kept and interpreted. */
+static bw_int_t
+bw_http_proxy_header_line(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    off_t                           n;
+    size_t                          len;
+    u_char                         *lc;
+    bw_table_elt_t                 *h;
+    bw_http_upstream_headers_in_t  *hi;
+
+    hi = &u->headers_in;
+
+    h = bw_list_push(&hi->headers);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+
+    len = r->header_name_end - r->header_name_start;
+    h->key.data = r->header_name_start;
+    h->key.len = len;
+    h->value.data = r->header_start;
+    h->value.len = r->header_end - r->header_start;
+    h->next = NULL;
+
+    lc = bw_pnalloc(r->pool, len);
+    if (lc == NULL) {
+        return BW_ERROR;
+    }
+    bw_strlow(lc, h->key.data, len);
+    h->lowcase_key = lc;
+    h->hash = bw_hash_key(lc, len);
+
+    if (len == 14 && memcmp(lc, "content-length", 14) == 0) {
+        n = bw_atoof(h->value.data, h->value.len);
+        if (n < 0 || (hi->content_length && hi->content_length_n != n)) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent invalid \"Content-Length\" header: "
+                         "\"%.*s\"", (int) h->value.len, h->value.data);
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        hi->content_length = h;
+        hi->content_length_n = n;
+
+    } else if (len == 17 && memcmp(lc, "transfer-encoding", 17) == 0) {
+        if (hi->transfer_encoding
+            || !bw_str_caseeq_lit(&h->value, "chunked"))
+        {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent unknown \"Transfer-Encoding\": "
+                         "\"%.*s\"", (int) h->value.len, h->value.data);
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        hi->transfer_encoding = h;
+        hi->chunked = 1;
+
+    } else if (len == 10 && memcmp(lc, "connection", 10) == 0) {
+        hi->connection = h;
+        if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                            (u_char *) "close", 5))
+        {
+            hi->connection_close = 1;
+        }
+        if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                            (u_char *) "upgrade", 7))
+        {
+            hi->upgrade = 1;
+        }
+
+    } else if (len == 8 && memcmp(lc, "location", 8) == 0) {
+        hi->location = h;
+    }
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_process_header(bw_http_request_t *r)
+{
+    u_char               *p, *next;
+    bw_int_t              rc;
+    bw_http_upstream_t   *u;
+    bw_http_proxy_ctx_t  *ctx;
+
+    u = r->upstream;
+    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
+
+    for ( ;; ) {
+
+        if (!ctx->status_done) {
+            p = ctx->header_pos ? ctx->header_pos : u->buffer.pos;
+
+            rc = bw_http_parse_status_line(p, u->buffer.last, &ctx->status,
+                                           &next);
+            if (rc == BW_AGAIN) {
+                ctx->header_pos = p;
+                return BW_AGAIN;
+            }
+            if (rc != BW_OK) {
+                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                             "upstream sent no valid HTTP/1.x header");
+                return BW_HTTP_UPSTREAM_INVALID_HEADER;
+            }
+
+            ctx->status_done = 1;
+            ctx->header_pos = next;
+
+            u->headers_in.status_n = ctx->status.code;
+            u->headers_in.status_line = ctx->status.text;
+            if (ctx->status.http_version < BW_HTTP_VERSION_11) {
+                u->headers_in.connection_close = 1;
+            }
+        }
+
+        p = ctx->header_pos;
+
+        for ( ;; ) {
+            rc = bw_http_parse_header_line(r, &p, u->buffer.last, 1);
+
+            if (rc == BW_OK) {
+                rc = bw_http_proxy_header_line(r, u);
+                if (rc != BW_OK) {
+                    return rc;
+                }
+                ctx->header_pos = p;
+                continue;
+            }
+
+            if (rc == BW_DECLINED) {
+                ctx->header_pos = p;
+                continue;
+            }
+
+            if (rc == BW_AGAIN) {
+                return BW_AGAIN;
+            }
+
+            if (rc == BW_HTTP_PARSE_HEADER_DONE) {
+                break;
+            }
+
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent invalid header");
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+
+        ctx->header_pos = p;
+
+        if (u->headers_in.status_n >= 100 && u->headers_in.status_n < 200
+            && u->headers_in.status_n != BW_HTTP_SWITCHING_PROTOCOLS)
+        {
+            /* an interim response: the real one follows */
+            u->buffer.pos = p;
+            ctx->status_done = 0;
+            ctx->header_pos = NULL;
+            bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+            u->headers_in.content_length_n = -1;
+            if (bw_list_init(&u->headers_in.headers, r->pool, 8,
+                             sizeof(bw_table_elt_t)) != BW_OK)
+            {
+                return BW_ERROR;
+            }
+            continue;
+        }
+
+        break;
+    }
+
+    u->buffer.pos = p;
+
+    if (u->headers_in.chunked && u->headers_in.content_length) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "upstream sent \"Content-Length\" and "
+                     "\"Transfer-Encoding\" headers at the same time");
+        return BW_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    if (u->headers_in.status_n == BW_HTTP_SWITCHING_PROTOCOLS) {
+        u->keepalive = 0;
+        if (r->headers_in.upgrade == NULL || !u->headers_in.upgrade) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent \"101 Switching Protocols\" "
+                         "without an upgrade the client asked for");
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        u->upgrade = 1;
+    }
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_input_filter_init(bw_http_request_t *r)
+{
+    bw_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (u->headers_in.status_n == BW_HTTP_NO_CONTENT
+        || u->headers_in.status_n == BW_HTTP_NOT_MODIFIED
+        || r->method == BW_HTTP_HEAD)
+    {
+        u->length = 0;
+        u->keepalive = !u->headers_in.connection_close
+                       && u->buffer.pos == u->buffer.last;
+        return BW_OK;
+    }
+
+    if (u->headers_in.chunked) {
+        u->input_filter = bw_http_proxy_chunked_filter;
+        u->length = 1;      /* unknown, not yet done */
+        return BW_OK;
+    }
+
+    if (u->headers_in.content_length_n >= 0) {
+        u->input_filter = bw_http_proxy_length_filter;
+        u->length = u->headers_in.content_length_n;
+        if (u->length == 0) {
+            u->keepalive = !u->headers_in.connection_close
+                           && u->buffer.pos == u->buffer.last;
+        }
+        return BW_OK;
+    }
+
+    /* until the upstream closes */
+    u->input_filter = bw_http_proxy_close_filter;
+    u->length = -1;
+    u->keepalive = 0;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_length_filter(bw_http_request_t *r, bw_buf_t *b)
+{
+    off_t                size;
+    bw_http_upstream_t  *u;
+
+    u = r->upstream;
+    size = b->last - b->pos;
+
+    if (size > u->length) {
+        bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                     "upstream sent more data than specified in "
+                     "\"Content-Length\" header");
+        b->last = b->pos + u->length;
+        u->length = 0;
+        u->keepalive = 0;
+        return BW_OK;
+    }
+
+    u->length -= size;
+
+    if (u->length == 0) {
+        u->keepalive = !u->headers_in.connection_close;
+    }
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_close_filter(bw_http_request_t *r, bw_buf_t *b)
+{
+    return BW_OK;
+}
+
+/* Chunked: decode in place, so the buffer holds only data afterwards. */
+static bw_int_t
+bw_http_proxy_chunked_filter(bw_http_request_t *r, bw_buf_t *b)
+{
+    u_char               *p, *dst, *data;
+    size_t                len;
+    bw_int_t              rc;
+    bw_http_upstream_t   *u;
+    bw_http_proxy_ctx_t  *ctx;
+
+    u = r->upstream;
+    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
+
+    p = b->pos;
+    dst = b->pos;
+
+    while (p < b->last) {
+        rc = bw_http_parse_chunked(&ctx->chunked, &p, b->last, &data, &len);
+
+        if (rc == BW_OK) {
+            if (dst != data) {
+                memmove(dst, data, len);
+            }
+            dst += len;
+            continue;
+        }
+
+        if (rc == BW_DONE) {
+            u->length = 0;
+            u->keepalive = !u->headers_in.connection_close && p == b->last;
+            if (p != b->last) {
+                bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                             "upstream sent data after final chunk");
+            }
+            break;
+        }
+
+        if (rc == BW_AGAIN) {
+            break;
+        }
+
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "upstream sent invalid chunked response");
+        return BW_ERROR;
+    }
+
+    b->last = dst;
+
+    return BW_OK;
+}
+
+/* proxy_redirect: the first rule whose "from" starts the value wins. */
+bw_int_t
+bw_http_proxy_rewrite_redirect(bw_http_request_t *r, bw_table_elt_t *h,
+    size_t prefix)
+{
+    u_char                    *p, *value;
+    size_t                     len, off;
+    bw_str_t                   to;
+    bw_uint_t                  i;
+    bw_http_proxy_rewrite_t   *pr;
+    bw_http_proxy_loc_conf_t  *plcf;
+
+    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
+    if (plcf->redirects == NULL) {
+        return BW_DECLINED;
+    }
+
+    value = h->value.data;
+    len = h->value.len;
+    off = 0;
+
+    if (h->key.len == 7) {
+        /* Refresh: "5; url=http://..." */
+        p = bw_strlcasestrn(value, value + len, (u_char *) "url=", 4);
+        if (p == NULL) {
+            return BW_DECLINED;
+        }
+        off = p + 4 - value;
+    }
+
+    pr = plcf->redirects->elts;
+
+    for (i = 0; i < plcf->redirects->nelts; i++) {
+        if (len - off < pr[i].from.len
+            || memcmp(value + off, pr[i].from.data, pr[i].from.len) != 0)
+        {
+            continue;
+        }
+
+        if (bw_http_complex_value(r, &pr[i].to, &to) != BW_OK) {
+            return BW_ERROR;
+        }
+
+        p = bw_pnalloc(r->pool, len - pr[i].from.len + to.len);
+        if (p == NULL) {
+            return BW_ERROR;
+        }
+
+        h->value.data = p;
+        p = bw_cpymem(p, value, off);
+        p = bw_cpymem(p, to.data, to.len);
+        p = bw_cpymem(p, value + off + pr[i].from.len,
+                      len - off - pr[i].from.len);
+        h->value.len = p - h->value.data;
+
+        return BW_OK;
+    }
+
+    return BW_DECLINED;
+}

@@ -1,0 +1,246 @@
+/*
+ * The round robin balancer as the upstream framework sees it: peers
+ * built from the upstream block's servers (every address of each name),
+ * and get/free for one request on top of the pure functions in
+ * bw_upstream_round_robin.c.
+ */
+
+#include <bw_http.h>
+#include <bw_upstream_round_robin.h>
+
+typedef struct {
+    bw_upstream_rr_state_t   st;
+    unsigned                 single:1;
+} bw_http_upstream_rr_peer_data_t;
+
+static bw_int_t bw_http_upstream_get_round_robin_peer(
+    bw_peer_connection_t *pc, void *data);
+static void bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc,
+    void *data, bw_uint_t state);
+
+static bw_upstream_rr_peers_t *
+bw_http_upstream_rr_build(bw_conf_t *cf, bw_array_t *servers,
+    bw_uint_t backup)
+{
+    bw_uint_t                   i, j, n, w;
+    bw_upstream_rr_peer_t      *peer;
+    bw_upstream_rr_peers_t     *peers;
+    bw_http_upstream_server_t  *server;
+
+    server = servers->elts;
+    n = 0;
+    w = 0;
+
+    for (i = 0; i < servers->nelts; i++) {
+        if (server[i].backup != backup) {
+            continue;
+        }
+        n += server[i].naddrs;
+        w += server[i].naddrs * server[i].weight;
+    }
+
+    if (n == 0) {
+        return NULL;
+    }
+
+    peers = bw_pcalloc(cf->pool, sizeof(bw_upstream_rr_peers_t));
+    peer = bw_pcalloc(cf->pool, n * sizeof(bw_upstream_rr_peer_t));
+    if (peers == NULL || peer == NULL) {
+        return (void *) BW_CONF_ERROR;
+    }
+
+    peers->number = n;
+    peers->total_weight = w;
+    peers->peer = peer;
+
+    n = 0;
+    for (i = 0; i < servers->nelts; i++) {
+        if (server[i].backup != backup) {
+            continue;
+        }
+        for (j = 0; j < server[i].naddrs; j++) {
+            peer[n].sockaddr = server[i].addrs[j].sockaddr;
+            peer[n].socklen = server[i].addrs[j].socklen;
+            peer[n].name = server[i].addrs[j].name;
+            peer[n].weight = server[i].weight;
+            peer[n].effective_weight = server[i].weight;
+            peer[n].current_weight = 0;
+            peer[n].max_fails = server[i].max_fails;
+            peer[n].fail_timeout = server[i].fail_timeout;
+            peer[n].max_conns = server[i].max_conns;
+            peer[n].down = server[i].down;
+            n++;
+        }
+    }
+
+    return peers;
+}
+
+bw_int_t
+bw_http_upstream_init_round_robin(bw_conf_t *cf,
+    bw_http_upstream_srv_conf_t *us)
+{
+    bw_upstream_rr_peers_t  *peers, *backup;
+
+    us->peer.init = bw_http_upstream_init_round_robin_peer;
+
+    peers = bw_http_upstream_rr_build(cf, us->servers, 0);
+    if (peers == NULL) {
+        bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                     "no servers in upstream \"%s\" in %s:%lu",
+                     us->host.data, us->file_name, (unsigned long) us->line);
+        return BW_ERROR;
+    }
+    if (peers == (void *) BW_CONF_ERROR) {
+        return BW_ERROR;
+    }
+
+    if (peers->number > BW_UPSTREAM_RR_MAX_PEERS) {
+        bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                     "too many servers in upstream \"%s\" (at most %d) "
+                     "in %s:%lu", us->host.data, BW_UPSTREAM_RR_MAX_PEERS,
+                     us->file_name, (unsigned long) us->line);
+        return BW_ERROR;
+    }
+
+    backup = bw_http_upstream_rr_build(cf, us->servers, 1);
+    if (backup == (void *) BW_CONF_ERROR) {
+        return BW_ERROR;
+    }
+    peers->next = backup;
+
+    us->peer.data = peers;
+
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *us)
+{
+    bw_upstream_rr_peers_t           *peers;
+    bw_http_upstream_t               *u;
+    bw_http_upstream_rr_peer_data_t  *rrp;
+
+    u = r->upstream;
+    peers = us->peer.data;
+
+    rrp = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t));
+    if (rrp == NULL) {
+        return BW_ERROR;
+    }
+
+    bw_upstream_rr_init_state(&rrp->st, peers);
+    rrp->single = (peers->number == 1 && peers->next == NULL);
+
+    u->peer.get = bw_http_upstream_get_round_robin_peer;
+    u->peer.free = bw_http_upstream_free_round_robin_peer;
+    u->peer.data = rrp;
+    u->peer.tries = peers->number + (peers->next ? peers->next->number : 0);
+
+    return BW_OK;
+}
+
+/* proxy_pass with variables that named a literal address */
+bw_int_t
+bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
+    bw_http_upstream_resolved_t *ur)
+{
+    bw_upstream_rr_peer_t            *peer;
+    bw_upstream_rr_peers_t           *peers;
+    bw_http_upstream_t               *u;
+    bw_http_upstream_rr_peer_data_t  *rrp;
+
+    u = r->upstream;
+
+    rrp = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t));
+    peers = bw_pcalloc(r->pool, sizeof(bw_upstream_rr_peers_t));
+    peer = bw_pcalloc(r->pool, sizeof(bw_upstream_rr_peer_t));
+    if (rrp == NULL || peers == NULL || peer == NULL) {
+        return BW_ERROR;
+    }
+
+    peer->sockaddr = ur->addr.sockaddr;
+    peer->socklen = ur->addr.socklen;
+    peer->name = ur->addr.name;
+    peer->weight = 1;
+    peer->effective_weight = 1;
+    peers->number = 1;
+    peers->total_weight = 1;
+    peers->peer = peer;
+
+    bw_upstream_rr_init_state(&rrp->st, peers);
+    rrp->single = 1;
+
+    u->peer.get = bw_http_upstream_get_round_robin_peer;
+    u->peer.free = bw_http_upstream_free_round_robin_peer;
+    u->peer.data = rrp;
+    u->peer.tries = 1;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
+{
+    bw_http_upstream_rr_peer_data_t  *rrp = data;
+
+    bw_upstream_rr_peer_t  *peer;
+
+    pc->cached = 0;
+    pc->connection = NULL;
+
+    if (rrp->single) {
+        /* one server is always tried, whatever its failures: there is
+         * nothing better to send the request to (nginx does the same) */
+        peer = &rrp->st.peers->peer[0];
+        if (peer->down
+            || (peer->max_conns && peer->conns >= peer->max_conns))
+        {
+            return BW_BUSY;
+        }
+        peer->conns++;
+        rrp->st.current = peer;
+
+    } else {
+        peer = bw_upstream_rr_get(&rrp->st, bw_time_sec);
+        if (peer == NULL) {
+            return BW_BUSY;
+        }
+    }
+
+    pc->sockaddr = peer->sockaddr;
+    pc->socklen = peer->socklen;
+    pc->name = &peer->name;
+
+    return BW_OK;
+}
+
+static void
+bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc, void *data,
+    bw_uint_t state)
+{
+    bw_http_upstream_rr_peer_data_t  *rrp = data;
+
+    bw_upstream_rr_peer_t  *peer;
+
+    peer = rrp->st.current;
+    if (peer == NULL) {
+        return;
+    }
+
+    if (rrp->single) {
+        if (peer->conns) {
+            peer->conns--;
+        }
+        rrp->st.current = NULL;
+        pc->tries = 0;
+        return;
+    }
+
+    bw_upstream_rr_free(&rrp->st, bw_time_sec, state & BW_PEER_FAILED);
+
+    if (pc->tries) {
+        pc->tries--;
+    }
+}
