@@ -288,17 +288,22 @@ bw_http_header_filter(bw_http_request_t *r)
     p = bw_cpymem(p, st, slen);
     *p++ = '\r'; *p++ = '\n';
 
-    if (clcf->server_tokens) {
-        p = bw_cpymem(p, "Server: bulwark/0.1.0\r\n",
-                      sizeof("Server: bulwark/0.1.0\r\n") - 1);
-    } else {
-        p = bw_cpymem(p, "Server: bulwark\r\n",
-                      sizeof("Server: bulwark\r\n") - 1);
+    /* a proxied response may bring its own (proxy_pass_header) */
+    if (r->headers_out.server == NULL) {
+        if (clcf->server_tokens) {
+            p = bw_cpymem(p, "Server: bulwark/0.1.0\r\n",
+                          sizeof("Server: bulwark/0.1.0\r\n") - 1);
+        } else {
+            p = bw_cpymem(p, "Server: bulwark\r\n",
+                          sizeof("Server: bulwark\r\n") - 1);
+        }
     }
 
-    p = bw_cpymem(p, "Date: ", 6);
-    p = bw_cpymem(p, bw_cached_http_time.data, bw_cached_http_time.len);
-    *p++ = '\r'; *p++ = '\n';
+    if (r->headers_out.date == NULL) {
+        p = bw_cpymem(p, "Date: ", 6);
+        p = bw_cpymem(p, bw_cached_http_time.data, bw_cached_http_time.len);
+        *p++ = '\r'; *p++ = '\n';
+    }
 
     if (r->headers_out.content_type.len) {
         p = bw_cpymem(p, "Content-Type: ", 14);

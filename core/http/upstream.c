@@ -636,6 +636,13 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
         case 4:
             if (memcmp(p, "etag", 4) == 0) {
                 r->headers_out.etag = ho;
+            } else if (memcmp(p, "date", 4) == 0) {
+                r->headers_out.date = ho;
+            }
+            break;
+        case 6:
+            if (memcmp(p, "server", 6) == 0) {
+                r->headers_out.server = ho;
             }
             break;
         case 7:

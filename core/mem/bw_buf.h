@@ -43,9 +43,8 @@ struct bw_chain_s {
 
 #define bw_buf_in_memory(b)  ((b)->temporary || (b)->memory)
 #define bw_buf_in_memory_only(b)  (bw_buf_in_memory(b) && !(b)->in_file)
-#define bw_buf_special(b) \
-    (((b)->flush || (b)->last_buf || (b)->sync) \
-     && !bw_buf_in_memory(b) && !(b)->in_file)
+/* No data anywhere: only flags (or nothing, once a filter took them). */
+#define bw_buf_special(b)  (!bw_buf_in_memory(b) && !(b)->in_file)
 #define bw_buf_size(b) \
     (bw_buf_in_memory(b) ? (off_t) ((b)->last - (b)->pos) \
                          : ((b)->file_last - (b)->file_pos))

@@ -190,7 +190,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
 
     /* proxy_set_header values, evaluated once */
     n = plcf->headers.headers->nelts;
-    values = bw_pnalloc(r->pool, (n + 1) * sizeof(bw_str_t));
+    values = bw_palloc(r->pool, (n + 1) * sizeof(bw_str_t));
     if (values == NULL) {
         return BW_ERROR;
     }

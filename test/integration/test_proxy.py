@@ -1,0 +1,497 @@
+"""
+proxy_pass against real origins on loopback: URI rules, headers both
+ways, bodies of every framing, errors and retries, balancing, WebSocket.
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import get, raw, status_of, wait_for, free_port, \
+    require_module
+from origin import Origin, pattern, ws_frame, ws_read
+
+
+@pytest.fixture(autouse=True)
+def _proxy_built():
+    require_module("http_proxy")
+
+
+@pytest.fixture
+def origin():
+    o = Origin("o1")
+    yield o
+    o.stop()
+
+
+@pytest.fixture
+def origins():
+    os_ = [Origin("o%d" % i) for i in range(1, 4)]
+    yield os_
+    for o in os_:
+        o.stop()
+
+
+def echo(port, path, **kw):
+    st, h, body = get(port, path, **kw)
+    assert st == 200, (st, body)
+    return json.loads(body), h
+
+
+def test_basic_get_and_default_headers(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    e, h = echo(bw.port, "/echo/x?a=1", host="front.example")
+    assert e["path"] == "/echo/x?a=1"
+    assert e["version"] == "HTTP/1.0"
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert hdr["host"] == "127.0.0.1:%d" % origin.port
+    assert hdr["connection"] == "close"
+    assert h["x-origin"] == "o1"
+    assert h["server"].startswith("bulwark")
+
+
+URI_CASES = [
+    # location, proxy_pass suffix, request, what the origin sees
+    ("/app/", "", "/app/echo?q=1", "/app/echo?q=1"),
+    ("/app/", "/", "/app/echo?q=1", "/echo?q=1"),
+    ("/app/", "/base/", "/app/echo", "/base/echo"),
+    ("/app", "/x", "/app/echo", "/x/echo"),
+    ("= /exact", "/echo-exact", "/exact", "/echo-exact"),
+    ("/sp/", "/", "/sp/echo%20a%3Fb", "/echo%20a%3Fb"),
+]
+
+
+@pytest.mark.parametrize("loc,suffix,req,want", URI_CASES)
+def test_uri_replacement(bw, origin, loc, suffix, req, want):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location %s { proxy_pass http://127.0.0.1:%d%s; } }
+    """ % (loc, origin.port, suffix))
+    bw.start()
+    e, _ = echo(bw.port, req)
+    assert e["path"] == want
+
+
+def test_uri_part_in_regex_location_is_refused(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location ~ ^/r/ { proxy_pass http://127.0.0.1:%d/x/; } }
+    """ % origin.port)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert "cannot have URI part in location given by regular " \
+        "expression" in r.stderr
+    assert "bulwark.conf:" in r.stderr
+
+
+def test_proxy_pass_with_variables(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:$arg_p; }
+        location /full/ { proxy_pass http://127.0.0.1:$arg_p/echo-fixed; }
+        location /name/ { proxy_pass http://$arg_h:%d; } }
+    """ % origin.port)
+    bw.start()
+    e, _ = echo(bw.port, "/echo/v?p=%d" % origin.port)
+    assert e["path"] == "/echo/v?p=%d" % origin.port
+    e, _ = echo(bw.port, "/full/zzz?p=%d" % origin.port)
+    assert e["path"] == "/echo-fixed"
+    st, _, _ = get(bw.port, "/name/?h=somewhere.invalid")
+    assert st == 502
+    assert "no resolver defined to resolve somewhere.invalid" in bw.logs()
+
+
+@pytest.mark.parametrize("path,size", [
+    ("/size/0", 0), ("/size/1000", 1000), ("/size/300000", 300000),
+    ("/chunked/200000", 200000), ("/chunked/5", 5), ("/close/100000", 100000),
+])
+def test_response_bodies(bw, origin, path, size):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    for version in ("1.1", "1.0"):
+        conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=10)
+        conn._http_vsn_str = "HTTP/" + version
+        conn._http_vsn = 11 if version == "1.1" else 10
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        assert resp.status == 200
+        assert body == pattern(size)
+        if path.startswith("/chunked") and version == "1.1":
+            assert resp.getheader("Transfer-Encoding") == "chunked"
+
+
+def test_head_204_304_have_no_body(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    st, h, body = get(bw.port, "/size/5000", method="HEAD")
+    assert st == 200 and body == b"" and h["content-length"] == "5000"
+    # keepalive to the client survives a HEAD and a 204
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /size/3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        deadline = time.monotonic() + 5
+        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(
+                pattern(3)):
+            assert time.monotonic() < deadline, data
+            data += s.recv(65536)
+    assert data.startswith(b"HTTP/1.1 204")
+    assert data.endswith(b"\r\n\r\n" + pattern(3))
+
+
+@pytest.mark.parametrize("size", [0, 100, 50000, 3 * 1024 * 1024])
+def test_request_bodies(bw, origin, size):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        client_max_body_size 10m;
+        client_body_buffer_size 16k;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    body = os.urandom(size)
+    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=20)
+    conn.request("POST", "/echo", body=body)
+    resp = conn.getresponse()
+    e = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 200
+    assert e["body_len"] == size
+    assert e["body_md5"] == hashlib.md5(body).hexdigest()
+    if size > 16384:
+        assert "buffered to a temporary file" in bw.logs()
+
+
+def test_chunked_request_body_and_expect(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p)
+                    for p in (b"hello ", b"chunked", b" world")) + \
+        b"0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        first = s.recv(100)
+        assert first == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        data = b""
+        while b"}" not in data:
+            chunk = s.recv(65536)
+            assert chunk
+            data += chunk
+    e = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    assert e["body_len"] == len(b"hello chunked world")
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert hdr["content-length"] == str(len(b"hello chunked world"))
+    assert "transfer-encoding" not in hdr and "expect" not in hdr
+
+
+def test_set_header_hide_and_pass(bw, origin):
+    bw.config("""
+    proxy_set_header X-Top top;
+    server { listen 127.0.0.1:PORT;
+        location /inherit/ { proxy_pass http://127.0.0.1:%(p)d/echo; }
+        location /own/ {
+            proxy_set_header X-Own own;
+            proxy_set_header User-Agent "";
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header Host $host;
+            proxy_hide_header X-Origin;
+            proxy_pass http://127.0.0.1:%(p)d/echo; }
+        location /pass/ {
+            proxy_pass_header Server;
+            proxy_pass http://127.0.0.1:%(p)d/echo; } }
+    """ % {"p": origin.port})
+    bw.start()
+    e, h = echo(bw.port, "/inherit/", headers={"User-Agent": "ua1"})
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert hdr["x-top"] == "top" and hdr["user-agent"] == "ua1"
+    assert h["x-origin"] == "o1"
+
+    e, h = echo(bw.port, "/own/", host="site.example",
+                headers={"User-Agent": "ua1",
+                         "X-Forwarded-For": "10.0.0.1"})
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert "x-top" not in hdr            # not inherited: the level sets its own
+    assert hdr["x-own"] == "own"
+    assert "user-agent" not in hdr        # empty value removes
+    assert hdr["x-real-ip"] == "127.0.0.1"
+    assert hdr["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"
+    assert hdr["host"] == "site.example"
+    assert "x-origin" not in h
+
+    e, h = echo(bw.port, "/pass/")
+    assert h["server"] == "origin"
+    # Date is always ours: the origin's clock is not the client's business
+    assert not h["date"].startswith("Thu, 01 Jan 2026")
+
+
+def test_proxy_redirect(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location /one/ { proxy_pass http://127.0.0.1:%(p)d/redirect/; }
+        location /two/ { proxy_redirect http://127.0.0.1:%(p)d/ /mapped/;
+                         proxy_pass http://127.0.0.1:%(p)d/redirect/; }
+        location /off/ { proxy_redirect off;
+                         proxy_pass http://127.0.0.1:%(p)d/redirect/; } }
+    """ % {"p": origin.port})
+    bw.start()
+    st, h, _ = get(bw.port, "/one/a/b")
+    assert st == 302
+    assert h["location"] == "http://localhost:%d/one/a/b" % bw.port
+    st, h, _ = get(bw.port, "/two/c")
+    assert h["location"].endswith("/mapped/redirect/c")
+    st, h, _ = get(bw.port, "/off/d")
+    assert h["location"] == "http://127.0.0.1:%d/redirect/d" % origin.port
+
+
+def test_refused_and_timeout_answers(bw, origin):
+    dead = free_port()
+    bw.config("""
+    log_format up '$status $upstream_addr $upstream_status';
+    server { listen 127.0.0.1:PORT;
+        access_log logs/up.log up;
+        proxy_read_timeout 300ms;
+        location /dead/ { proxy_pass http://127.0.0.1:%d; }
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % (dead, origin.port))
+    bw.start()
+    st, _, _ = get(bw.port, "/dead/")
+    assert st == 502
+    st, _, _ = get(bw.port, "/slow/3000")
+    assert st == 504
+    logs = bw.logs()
+    assert "connect() failed (111: Connection refused) while connecting " \
+        "to upstream" in logs
+    assert 'upstream: "http://127.0.0.1:%d"' % dead in logs
+    assert "upstream timed out" in logs
+    assert 'upstream: "http://127.0.0.1:%d' % origin.port in logs
+    log = wait_for(lambda: open(bw.path("logs", "up.log")).read()
+                   .count("\n") >= 2 and open(bw.path("logs", "up.log"))
+                   .read(), what="access log")
+    assert "502 127.0.0.1:%d 502" % dead in log
+    assert "504 127.0.0.1:%d 504" % origin.port in log
+
+
+def test_invalid_upstream_header_is_502(bw):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+    replies = [b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\nabc",
+               b"garbage\r\n\r\n",
+               b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2"
+               b"\r\n\r\nab"]
+
+    def serve():
+        for reply in replies:
+            c, _ = srv.accept()
+            c.recv(65536)
+            c.sendall(reply)
+            c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % port)
+    bw.start()
+    for _ in replies:
+        st, _, _ = get(bw.port, "/")
+        assert st == 502
+    t.join(5)
+    srv.close()
+    assert "upstream sent" in bw.logs()
+
+
+def test_round_robin_weights_and_next_upstream(bw, origins):
+    a, b, c = origins
+    dead = free_port()
+    bw.config("""
+    upstream w { server 127.0.0.1:%d weight=1; server 127.0.0.1:%d weight=2;
+                 server 127.0.0.1:%d weight=3; }
+    upstream withdead { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT;
+        location /w/ { proxy_pass http://w/; }
+        location /d/ { proxy_pass http://withdead/; } }
+    """ % (a.port, b.port, c.port, dead, a.port))
+    bw.start()
+    counts = {"o1": 0, "o2": 0, "o3": 0}
+    for _ in range(600):
+        _, h, _ = get(bw.port, "/w/size/1")
+        counts[h["x-origin"]] += 1
+    # smooth weighted round robin is exact over whole cycles
+    assert counts == {"o1": 100, "o2": 200, "o3": 300}
+    # one peer refuses: every request still succeeds on the other
+    for _ in range(20):
+        st, h, _ = get(bw.port, "/d/size/1")
+        assert st == 200 and h["x-origin"] == "o1"
+
+
+def test_next_upstream_on_status_and_post_not_retried(bw, origins):
+    a, b, _ = origins
+    a.answer_all(502)
+    bw.config("""
+    log_format up '$request_method $status $upstream_status';
+    upstream u { server 127.0.0.1:%d max_fails=0;
+                 server 127.0.0.1:%d max_fails=0; }
+    server { listen 127.0.0.1:PORT;
+        access_log logs/up.log up;
+        location /retry/ { proxy_next_upstream error timeout http_502;
+                           proxy_pass http://u/; }
+        location /plain/ { proxy_pass http://u/; } }
+    """ % (a.port, b.port))
+    bw.start()
+    for _ in range(4):
+        st, h, _ = get(bw.port, "/retry/size/2")
+        assert st == 200 and h["x-origin"] == "o2"
+    # without http_502 in the list the 502 goes to the client as it is
+    seen = set()
+    for _ in range(4):
+        st, h, body = get(bw.port, "/plain/size/2")
+        seen.add((st, h["x-origin"]))
+    assert (502, "o1") in seen and (200, "o2") in seen
+    # a POST is retried only with non_idempotent
+    for _ in range(4):
+        st, h, _ = get(bw.port, "/retry/echo", method="POST")
+        if st == 502:
+            break
+    else:
+        raise AssertionError("POST was retried")
+    log = open(bw.path("logs", "up.log")).read()
+    assert "GET 200 502, 200" in log
+
+
+def test_no_request_lost_while_a_backend_dies(bw, origins):
+    a, b, c = origins
+    bw.config("""
+    upstream u { server 127.0.0.1:%d; server 127.0.0.1:%d;
+                 server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://u; } }
+    """ % (a.port, b.port, c.port))
+    bw.start()
+    failures = []
+    for i in range(300):
+        if i == 100:
+            b.stop()
+        st, _, body = get(bw.port, "/size/100")
+        if st != 200 or body != pattern(100):
+            failures.append((i, st))
+    assert failures == []
+
+
+def test_upstream_block_errors(bw):
+    bw.config("""
+    upstream u { server 127.0.0.1:1 weight=0; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'invalid parameter "weight=0"' in r.stderr
+    bw.config("""
+    upstream u { }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """)
+    r = bw.run("-t")
+    assert "no servers are inside upstream" in r.stderr
+    bw.config("""
+    upstream u { server 127.0.0.1:1; }
+    upstream u { server 127.0.0.1:2; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """)
+    r = bw.run("-t")
+    assert 'duplicate upstream "u"' in r.stderr
+
+
+def test_websocket_echo(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location /ws {
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 5s;
+            proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=5)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    f = s.makefile("rb")
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += f.read(1)
+    assert head.startswith(b"HTTP/1.1 101")
+    assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    for msg in (b"hello", b"x" * 70000, b"bye"):
+        s.sendall(ws_frame(msg))
+        assert ws_read(f) == msg
+    s.close()
+
+
+def test_slow_client_keeps_worker_memory_bounded(bw, origin):
+    size = 100 * 1024 * 1024
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
+
+    def rss():
+        with open("/proc/%d/status" % worker) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    before = rss()
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET /size/%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
+    got = 0
+    peak = before
+    md5 = hashlib.md5()
+    deadline = time.monotonic() + 120
+    while got < size and time.monotonic() < deadline:
+        data = s.recv(65536)
+        if not data:
+            break
+        if got == 0:
+            data = data.split(b"\r\n\r\n", 1)[1]
+        got += len(data)
+        md5.update(data)
+        if got < 2 * 1024 * 1024:
+            time.sleep(0.002)   # slow at first: the buffers fill up
+        peak = max(peak, rss())
+    s.close()
+    assert got == size
+    assert md5.hexdigest() == hashlib.md5(pattern(size)).hexdigest()
+    # the worker held a few proxy buffers, never the body
+    assert peak - before < 8 * 1024, (before, peak)
