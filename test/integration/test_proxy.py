@@ -495,3 +495,56 @@ def test_slow_client_keeps_worker_memory_bounded(bw, origin):
     assert md5.hexdigest() == hashlib.md5(pattern(size)).hexdigest()
     # the worker held a few proxy buffers, never the body
     assert peak - before < 8 * 1024, (before, peak)
+
+
+KEEPALIVE_CONF = """
+upstream ka { server 127.0.0.1:%d; keepalive 8; keepalive_timeout 30s; }
+server { listen 127.0.0.1:PORT;
+    location / { proxy_http_version 1.1;
+                 proxy_set_header Connection "";
+                 proxy_pass http://ka; } }
+"""
+
+
+def test_keepalive_pool_reuses_connections(bw, origin):
+    require_module("http_upstream_keepalive")
+    bw.config(KEEPALIVE_CONF % origin.port)
+    bw.start()
+    for i in range(100):
+        path = ("/size/%d", "/chunked/%d", "/echo/%d")[i % 3] % (i + 1)
+        st, _, body = get(bw.port, path)
+        assert st == 200
+    # one worker, one request at a time: one connection does it all
+    assert origin.connections == 1
+    assert len(origin.requests) == 100
+    assert origin.requests[0]["version"] == "HTTP/1.1"
+
+
+def test_keepalive_backend_closing_idle_connections(bw, origin):
+    require_module("http_upstream_keepalive")
+    bw.config(KEEPALIVE_CONF % origin.port)
+    bw.start()
+    for i in range(30):
+        st, _, body = get(bw.port, "/size/10")
+        assert st == 200 and body == pattern(10)
+        if i % 2:
+            # the backend drops its idle connections (a restart, a
+            # keepalive timeout shorter than ours)
+            origin.close_connections()
+    for _ in range(5):
+        st, _, _ = get(bw.port, "/refuse-keepalive")
+        assert st == 200
+    assert origin.connections > 10
+
+
+def test_keepalive_needs_http11_to_be_used(bw, origin):
+    require_module("http_upstream_keepalive")
+    bw.config("""
+    upstream ka { server 127.0.0.1:%d; keepalive 8; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://ka; } }
+    """ % origin.port)
+    bw.start()
+    for _ in range(5):
+        assert get(bw.port, "/size/1")[0] == 200
+    # HTTP/1.0 with "Connection: close", as nginx's defaults send
+    assert origin.connections == 5
