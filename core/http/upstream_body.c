@@ -219,8 +219,9 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             u->free_bufs = cl;
 
         } else {
-            /* flush: a streamed body must not wait for postpone_output */
-            b->flush = 1;
+            /* a streamed body must not wait for postpone_output; while
+             * the upstream has more at once, buffers go out together */
+            b->flush = uc->read->ready ? 0 : 1;
             for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
             *ll = cl;
         }
