@@ -445,50 +445,18 @@ static char *
 bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
 {
     char                       *rv;
-    void                       *mconf;
-    bw_uint_t                   m;
     bw_conf_t                   pcf;
-    bw_http_module_t           *module;
-    bw_http_conf_ctx_t         *ctx, *http_ctx;
+    bw_http_conf_ctx_t         *ctx;
     bw_http_listen_opt_t        lsopt;
     bw_http_core_srv_conf_t    *cscf, **cscfp;
     bw_http_core_loc_conf_t    *clcf;
     bw_http_core_main_conf_t   *cmcf;
     bw_url_t                    u;
 
-    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
+    ctx = bw_http_create_conf_ctx(cf, cf->ctx,
+                                  BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF);
     if (ctx == NULL) {
         return BW_CONF_ERROR;
-    }
-
-    http_ctx = cf->ctx;
-    ctx->main_conf = http_ctx->main_conf;
-    ctx->srv_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    ctx->loc_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    if (ctx->srv_conf == NULL || ctx->loc_conf == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    for (m = 0; bw_modules[m]; m++) {
-        if (bw_modules[m]->type != BW_HTTP_MODULE) {
-            continue;
-        }
-        module = bw_modules[m]->ctx;
-
-        if (module->create_srv_conf) {
-            mconf = module->create_srv_conf(cf);
-            if (mconf == NULL) {
-                return BW_CONF_ERROR;
-            }
-            ctx->srv_conf[bw_modules[m]->ctx_index] = mconf;
-        }
-        if (module->create_loc_conf) {
-            mconf = module->create_loc_conf(cf);
-            if (mconf == NULL) {
-                return BW_CONF_ERROR;
-            }
-            ctx->loc_conf[bw_modules[m]->ctx_index] = mconf;
-        }
     }
 
     cscf = ctx->srv_conf[bw_http_core_module.ctx_index];
@@ -543,42 +511,18 @@ bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
 {
     char                      *rv;
     u_char                    *mod;
-    void                      *mconf;
     size_t                     len;
     bw_str_t                  *value, *name;
-    bw_uint_t                  m;
     bw_conf_t                  save;
-    bw_http_module_t          *module;
     bw_http_conf_ctx_t        *ctx, *pctx;
     bw_http_core_srv_conf_t   *cscf;
     bw_http_core_loc_conf_t   *clcf, *pclcf, **clcfp;
     bw_regex_compile_t         rc;
 
-    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
+    pctx = cf->ctx;
+    ctx = bw_http_create_conf_ctx(cf, pctx, BW_HTTP_LOC_CONF);
     if (ctx == NULL) {
         return BW_CONF_ERROR;
-    }
-
-    pctx = cf->ctx;
-    ctx->main_conf = pctx->main_conf;
-    ctx->srv_conf = pctx->srv_conf;
-    ctx->loc_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    if (ctx->loc_conf == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    for (m = 0; bw_modules[m]; m++) {
-        if (bw_modules[m]->type != BW_HTTP_MODULE) {
-            continue;
-        }
-        module = bw_modules[m]->ctx;
-        if (module->create_loc_conf) {
-            mconf = module->create_loc_conf(cf);
-            if (mconf == NULL) {
-                return BW_CONF_ERROR;
-            }
-            ctx->loc_conf[bw_modules[m]->ctx_index] = mconf;
-        }
     }
 
     clcf = ctx->loc_conf[bw_http_core_module.ctx_index];

@@ -56,6 +56,80 @@ typedef struct {
     bw_array_t     addrs;              /* bw_http_conf_addr_t */
 } bw_http_conf_port_t;
 
+/*
+ * A new configuration level: the confs named in `levels` are created
+ * for every HTTP module, the others are the parent's. http{} creates
+ * all three, server{} and upstream{} srv and loc, location{} loc.
+ */
+bw_http_conf_ctx_t *
+bw_http_create_conf_ctx(bw_conf_t *cf, bw_http_conf_ctx_t *parent,
+    bw_uint_t levels)
+{
+    void                *mconf;
+    bw_uint_t            m, mi;
+    bw_http_module_t    *module;
+    bw_http_conf_ctx_t  *ctx;
+
+    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (parent) {
+        *ctx = *parent;
+    }
+
+    if (levels & BW_HTTP_MAIN_CONF) {
+        ctx->main_conf = bw_pcalloc(cf->pool,
+                                    sizeof(void *) * bw_http_max_module);
+    }
+    if (levels & BW_HTTP_SRV_CONF) {
+        ctx->srv_conf = bw_pcalloc(cf->pool,
+                                   sizeof(void *) * bw_http_max_module);
+    }
+    if (levels & BW_HTTP_LOC_CONF) {
+        ctx->loc_conf = bw_pcalloc(cf->pool,
+                                   sizeof(void *) * bw_http_max_module);
+    }
+    if (ctx->main_conf == NULL || ctx->srv_conf == NULL
+        || ctx->loc_conf == NULL)
+    {
+        return NULL;
+    }
+
+    for (m = 0; bw_modules[m]; m++) {
+        if (bw_modules[m]->type != BW_HTTP_MODULE) {
+            continue;
+        }
+        module = bw_modules[m]->ctx;
+        mi = bw_modules[m]->ctx_index;
+
+        if ((levels & BW_HTTP_MAIN_CONF) && module->create_main_conf) {
+            mconf = module->create_main_conf(cf);
+            if (mconf == NULL) {
+                return NULL;
+            }
+            ctx->main_conf[mi] = mconf;
+        }
+        if ((levels & BW_HTTP_SRV_CONF) && module->create_srv_conf) {
+            mconf = module->create_srv_conf(cf);
+            if (mconf == NULL) {
+                return NULL;
+            }
+            ctx->srv_conf[mi] = mconf;
+        }
+        if ((levels & BW_HTTP_LOC_CONF) && module->create_loc_conf) {
+            mconf = module->create_loc_conf(cf);
+            if (mconf == NULL) {
+                return NULL;
+            }
+            ctx->loc_conf[mi] = mconf;
+        }
+    }
+
+    return ctx;
+}
+
 static char *
 bw_http_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
@@ -72,49 +146,15 @@ bw_http_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
+    bw_http_max_module = bw_count_modules(BW_HTTP_MODULE);
+
+    ctx = bw_http_create_conf_ctx(cf, NULL, BW_HTTP_MAIN_CONF
+                                            |BW_HTTP_SRV_CONF
+                                            |BW_HTTP_LOC_CONF);
     if (ctx == NULL) {
         return BW_CONF_ERROR;
     }
     *(bw_http_conf_ctx_t **) conf = ctx;
-
-    bw_http_max_module = bw_count_modules(BW_HTTP_MODULE);
-
-    ctx->main_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    ctx->srv_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    ctx->loc_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    if (ctx->main_conf == NULL || ctx->srv_conf == NULL
-        || ctx->loc_conf == NULL)
-    {
-        return BW_CONF_ERROR;
-    }
-
-    for (m = 0; bw_modules[m]; m++) {
-        if (bw_modules[m]->type != BW_HTTP_MODULE) {
-            continue;
-        }
-        module = bw_modules[m]->ctx;
-        mi = bw_modules[m]->ctx_index;
-
-        if (module->create_main_conf) {
-            ctx->main_conf[mi] = module->create_main_conf(cf);
-            if (ctx->main_conf[mi] == NULL) {
-                return BW_CONF_ERROR;
-            }
-        }
-        if (module->create_srv_conf) {
-            ctx->srv_conf[mi] = module->create_srv_conf(cf);
-            if (ctx->srv_conf[mi] == NULL) {
-                return BW_CONF_ERROR;
-            }
-        }
-        if (module->create_loc_conf) {
-            ctx->loc_conf[mi] = module->create_loc_conf(cf);
-            if (ctx->loc_conf[mi] == NULL) {
-                return BW_CONF_ERROR;
-            }
-        }
-    }
 
     pcf = *cf;
     cf->ctx = ctx;

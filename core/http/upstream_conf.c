@@ -175,13 +175,10 @@ static char *
 bw_http_upstream_block(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
 {
     char                          *rv;
-    void                          *mconf;
     bw_str_t                      *value;
-    bw_uint_t                      m;
     bw_url_t                       u;
     bw_conf_t                      pcf;
-    bw_http_module_t              *module;
-    bw_http_conf_ctx_t            *ctx, *http_ctx;
+    bw_http_conf_ctx_t            *ctx;
     bw_http_upstream_srv_conf_t   *uscf;
 
     value = cf->args->elts;
@@ -201,41 +198,12 @@ bw_http_upstream_block(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
         return BW_CONF_ERROR;
     }
 
-    ctx = bw_pcalloc(cf->pool, sizeof(bw_http_conf_ctx_t));
-    if (ctx == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    http_ctx = cf->ctx;
-    ctx->main_conf = http_ctx->main_conf;
-    ctx->srv_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    ctx->loc_conf = bw_pcalloc(cf->pool, sizeof(void *) * bw_http_max_module);
-    if (ctx->srv_conf == NULL || ctx->loc_conf == NULL) {
-        return BW_CONF_ERROR;
-    }
-
     /* the block's own confs: keepalive, hash and friends keep theirs
      * here, reached through uscf->srv_conf */
-    for (m = 0; bw_modules[m]; m++) {
-        if (bw_modules[m]->type != BW_HTTP_MODULE) {
-            continue;
-        }
-        module = bw_modules[m]->ctx;
-
-        if (module->create_srv_conf) {
-            mconf = module->create_srv_conf(cf);
-            if (mconf == NULL) {
-                return BW_CONF_ERROR;
-            }
-            ctx->srv_conf[bw_modules[m]->ctx_index] = mconf;
-        }
-        if (module->create_loc_conf) {
-            mconf = module->create_loc_conf(cf);
-            if (mconf == NULL) {
-                return BW_CONF_ERROR;
-            }
-            ctx->loc_conf[bw_modules[m]->ctx_index] = mconf;
-        }
+    ctx = bw_http_create_conf_ctx(cf, cf->ctx,
+                                  BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF);
+    if (ctx == NULL) {
+        return BW_CONF_ERROR;
     }
 
     uscf->srv_conf = ctx->srv_conf;
