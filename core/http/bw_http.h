@@ -257,6 +257,10 @@ bw_http_variable_value_t *bw_http_get_indexed_variable(bw_http_request_t *r,
 bw_http_variable_value_t *bw_http_get_flushed_variable(bw_http_request_t *r,
     bw_uint_t index);
 bw_int_t bw_http_variables_add_core_vars(bw_conf_t *cf);
+bw_int_t bw_http_add_variables(bw_conf_t *cf, bw_http_variable_t *vars);
+bw_int_t bw_http_variable_unknown_header(bw_http_request_t *r,
+    bw_http_variable_value_t *v, bw_str_t *var, bw_list_part_t *part,
+    size_t prefix);
 bw_int_t bw_http_variables_init_vars(bw_conf_t *cf);
 extern bw_http_variable_value_t  bw_http_variable_null_value;
 

@@ -44,18 +44,7 @@ static bw_http_variable_t  bw_http_upstream_vars[] = {
 bw_int_t
 bw_http_upstream_add_variables(bw_conf_t *cf)
 {
-    bw_http_variable_t  *var, *v;
-
-    for (v = bw_http_upstream_vars; v->name.len; v++) {
-        var = bw_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return BW_ERROR;
-        }
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return BW_OK;
+    return bw_http_add_variables(cf, bw_http_upstream_vars);
 }
 
 static u_char *
@@ -160,13 +149,6 @@ static bw_int_t
 bw_http_upstream_header_variable(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    bw_str_t        *var = (bw_str_t *) data;
-    u_char           ch;
-    bw_uint_t        i, k;
-    bw_str_t         name;
-    bw_list_part_t  *part;
-    bw_table_elt_t  *h;
-
     if (r->upstream == NULL
         || r->upstream->headers_in.headers.part.elts == NULL)
     {
@@ -174,46 +156,7 @@ bw_http_upstream_header_variable(bw_http_request_t *r,
         return BW_OK;
     }
 
-    name.data = var->data + sizeof("upstream_http_") - 1;
-    name.len = var->len - (sizeof("upstream_http_") - 1);
-
-    part = &r->upstream->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != name.len) {
-            continue;
-        }
-
-        for (k = 0; k < name.len; k++) {
-            ch = h[i].lowcase_key[k];
-            if (ch == '-') {
-                ch = '_';
-            }
-            if (ch != name.data[k]) {
-                break;
-            }
-        }
-
-        if (k == name.len) {
-            v->data = h[i].value.data;
-            v->len = h[i].value.len;
-            v->valid = 1;
-            v->no_cacheable = 1;
-            v->not_found = 0;
-            return BW_OK;
-        }
-    }
-
-    v->not_found = 1;
-    return BW_OK;
+    return bw_http_variable_unknown_header(r, v, (bw_str_t *) data,
+                                   &r->upstream->headers_in.headers.part,
+                                   sizeof("upstream_http_") - 1);
 }

@@ -135,7 +135,6 @@ static bw_http_variable_t  bw_http_core_variables[] = {
 bw_int_t
 bw_http_variables_add_core_vars(bw_conf_t *cf)
 {
-    bw_http_variable_t        *cv, *v;
     bw_http_core_main_conf_t  *cmcf;
 
     cmcf = bw_http_conf_get_module_main_conf(cf, bw_http_core_module);
@@ -148,13 +147,23 @@ bw_http_variables_add_core_vars(bw_conf_t *cf)
         return BW_ERROR;
     }
 
-    for (cv = bw_http_core_variables; cv->name.len; cv++) {
-        v = bw_http_add_variable(cf, &cv->name, cv->flags);
-        if (v == NULL) {
+    return bw_http_add_variables(cf, bw_http_core_variables);
+}
+
+/* A module's table of variables, ended by bw_http_null_variable. */
+bw_int_t
+bw_http_add_variables(bw_conf_t *cf, bw_http_variable_t *vars)
+{
+    bw_http_variable_t  *v, *var;
+
+    for (v = vars; v->name.len; v++) {
+        var = bw_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
             return BW_ERROR;
         }
-        v->get_handler = cv->get_handler;
-        v->data = cv->data;
+        var->get_handler = v->get_handler;
+        var->set_handler = v->set_handler;
+        var->data = v->data;
     }
 
     return BW_OK;
@@ -778,22 +787,34 @@ static bw_int_t
 bw_http_variable_unknown_header_in(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    bw_str_t        *var = (bw_str_t *) data;
+    return bw_http_variable_unknown_header(r, v, (bw_str_t *) data,
+                                           &r->headers_in.headers.part,
+                                           sizeof("http_") - 1);
+}
+
+/*
+ * The headers in the list whose lower-case name, with dashes read as
+ * underscores, is the variable's name after `prefix` characters; more
+ * than one are joined with ", " ("; " for cookies).
+ */
+bw_int_t
+bw_http_variable_unknown_header(bw_http_request_t *r,
+    bw_http_variable_value_t *v, bw_str_t *var, bw_list_part_t *part,
+    size_t prefix)
+{
     bw_str_t         name;
     bw_uint_t        i, n, k;
     size_t           len;
     u_char          *p, ch, sep;
-    bw_list_part_t  *part;
     bw_table_elt_t  *h, *found[16];
 
-    name.data = var->data + (sizeof("http_") - 1);
-    name.len = var->len - (sizeof("http_") - 1);
+    name.data = var->data + prefix;
+    name.len = var->len - prefix;
 
     sep = (name.len == 6 && memcmp(name.data, "cookie", 6) == 0) ? ';' : ',';
 
     n = 0;
     len = 0;
-    part = &r->headers_in.headers.part;
     h = part->elts;
 
     for (i = 0; /* void */ ; i++) {
@@ -806,7 +827,7 @@ bw_http_variable_unknown_header_in(bw_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].key.len != name.len) {
+        if (h[i].key.len != name.len || h[i].hash == 0) {
             continue;
         }
 
