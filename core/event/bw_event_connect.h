@@ -38,7 +38,6 @@ struct bw_peer_connection_s {
     bw_log_t                *log;
 
     unsigned                 cached:1;
-    unsigned                 transparent:1;
 };
 
 /* BW_OK (connected), BW_AGAIN (in progress: wait for the write event),

@@ -32,16 +32,6 @@ bw_event_connect_peer(bw_peer_connection_t *pc)
     }
 
     if (pc->local) {
-        if (pc->transparent) {
-            on = 1;
-            if (setsockopt(s, IPPROTO_IP, IP_TRANSPARENT, &on, sizeof(int))
-                == -1)
-            {
-                bw_log_error(BW_LOG_ALERT, pc->log, errno,
-                             "setsockopt(IP_TRANSPARENT) failed");
-                goto failed;
-            }
-        }
         if (bind(s, pc->local->sockaddr, pc->local->socklen) == -1) {
             bw_log_error(BW_LOG_CRIT, pc->log, errno,
                          "bind(%s) failed", pc->local->name.data);
@@ -86,20 +76,13 @@ bw_event_connect_peer(bw_peer_connection_t *pc)
             return BW_AGAIN;
         }
 
-        if (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH
-            || err == ENETDOWN || err == ECONNRESET || err == ENOENT
-            || err == EAGAIN)
-        {
-            /* EAGAIN: a unix socket's backlog is full */
-            bw_log_error(BW_LOG_ERR, pc->log, err,
-                         "connect() to %s failed", pc->name->data);
-            bw_close_connection(c);
-            pc->connection = NULL;
-            return BW_DECLINED;
-        }
-
-        bw_log_error(BW_LOG_CRIT, pc->log, err, "connect() to %s failed",
-                     pc->name->data);
+        /* the usual ways a peer is down are errors, anything else is
+         * critical (EAGAIN: a unix socket's backlog is full) */
+        bw_log_error((err == ECONNREFUSED || err == EHOSTUNREACH
+                      || err == ENETUNREACH || err == ENETDOWN
+                      || err == ECONNRESET || err == ENOENT || err == EAGAIN)
+                     ? BW_LOG_ERR : BW_LOG_CRIT,
+                     pc->log, err, "connect() to %s failed", pc->name->data);
         bw_close_connection(c);
         pc->connection = NULL;
         return BW_DECLINED;

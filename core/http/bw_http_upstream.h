@@ -134,8 +134,6 @@ typedef struct {
     bw_array_t                     *pass_headers;
 
     bw_addr_t                      *local;
-
-    bw_str_t                        module;
 } bw_http_upstream_conf_t;
 
 /* What one attempt did: $upstream_addr, $upstream_status, ... */
@@ -156,9 +154,7 @@ typedef struct {
 
     bw_table_elt_t                 *content_length;
     bw_table_elt_t                 *transfer_encoding;
-    bw_table_elt_t                 *connection;
-    bw_table_elt_t                 *location;
-    bw_table_elt_t                 *x_accel_redirect;
+    bw_table_elt_t                 *x_accel_buffering;
 
     off_t                           content_length_n;
     unsigned                        connection_close:1;
@@ -168,8 +164,6 @@ typedef struct {
 
 /* A proxy_pass with variables whose value was a literal address. */
 typedef struct {
-    bw_str_t                        host;
-    in_port_t                       port;
     bw_addr_t                       addr;
     bw_sockaddr_t                   sockaddr;
 } bw_http_upstream_resolved_t;
@@ -198,6 +192,7 @@ struct bw_http_upstream_s {
     bw_chain_t                     *busy_bufs;   /* passed, not yet sent */
     bw_chain_t                     *free_bufs;
     bw_uint_t                       nbufs;       /* allocated so far */
+    bw_buf_t                        flush_buf;
 
     bw_int_t                      (*create_request)(bw_http_request_t *r);
     bw_int_t                      (*reinit_request)(bw_http_request_t *r);
@@ -218,9 +213,7 @@ struct bw_http_upstream_s {
     bw_http_upstream_state_t       *state;
     bw_array_t                     *states;
 
-    bw_str_t                        method;
     bw_str_t                        schema;
-    bw_str_t                        uri;
 
     bw_pool_cleanup_t              *cleanup;
 
@@ -231,7 +224,6 @@ struct bw_http_upstream_s {
     unsigned                        request_body_sent:1;
     unsigned                        header_sent:1;
     unsigned                        body_done:1;
-    unsigned                        upstream_eof:1;
     unsigned                        upstream_error:1;
     unsigned                        last_sent:1;
 };

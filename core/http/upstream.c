@@ -674,7 +674,6 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
                 r->headers_out.accept_ranges = ho;
             } else if (memcmp(p, "cache-control", 13) == 0) {
                 r->headers_out.cache_control = ho;
-                ho->next = NULL;
             } else if (memcmp(p, "content-range", 13) == 0) {
                 r->headers_out.content_range = ho;
             }

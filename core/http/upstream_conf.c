@@ -98,10 +98,29 @@ bw_http_upstream_init_main_conf(bw_conf_t *cf, void *conf)
             u.default_port = uscfp[i]->port;
             u.port = uscfp[i]->port;
 
+            if (memchr(u.url.data, ':', u.url.len)
+                && (u.url.len < 5
+                    || bw_strncasecmp(u.url.data, (u_char *) "unix:", 5)
+                       != 0))
+            {
+                /* an IPv6 address: brackets keep its colons from the
+                 * port's */
+                u.url.data = bw_pnalloc(cf->pool, u.url.len + 2);
+                if (u.url.data == NULL) {
+                    return BW_CONF_ERROR;
+                }
+                u.url.data[0] = '[';
+                memcpy(u.url.data + 1, uscfp[i]->host.data,
+                       uscfp[i]->host.len);
+                u.url.data[u.url.len + 1] = ']';
+                u.url.len += 2;
+            }
+
             if (bw_parse_url(cf->pool, &u) != BW_OK) {
                 bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                             "%s in upstream \"%s\" in %s:%lu", u.err,
-                             uscfp[i]->host.data, uscfp[i]->file_name,
+                             "%s in upstream \"%.*s\" in %s:%lu", u.err,
+                             (int) uscfp[i]->host.len, uscfp[i]->host.data,
+                             uscfp[i]->file_name,
                              (unsigned long) uscfp[i]->line);
                 return BW_CONF_ERROR;
             }
@@ -413,21 +432,23 @@ bw_http_upstream_add(bw_conf_t *cf, bw_url_t *u, bw_uint_t flags)
             && (uscfp[i]->flags & BW_HTTP_UPSTREAM_CREATE))
         {
             bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                              "duplicate upstream \"%s\"", u->host.data);
+                              "duplicate upstream \"%.*s\"",
+                              (int) u->host.len, u->host.data);
             return NULL;
         }
 
         if ((uscfp[i]->flags & BW_HTTP_UPSTREAM_CREATE) && !u->no_port) {
             bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                              "upstream \"%s\" may not have port %d",
-                              u->host.data, (int) u->port);
+                              "upstream \"%.*s\" may not have port %d",
+                              (int) u->host.len, u->host.data, (int) u->port);
             return NULL;
         }
 
         if ((flags & BW_HTTP_UPSTREAM_CREATE) && !uscfp[i]->no_port) {
             bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                         "upstream \"%s\" may not have port %d in %s:%lu",
-                         u->host.data, (int) uscfp[i]->port,
+                         "upstream \"%.*s\" may not have port %d in %s:%lu",
+                         (int) u->host.len, u->host.data,
+                         (int) uscfp[i]->port,
                          uscfp[i]->file_name,
                          (unsigned long) uscfp[i]->line);
             return NULL;

@@ -21,23 +21,19 @@ typedef struct {
 typedef struct {
     bw_str_t                    key;
     bw_http_complex_value_t     value;
-    bw_uint_t                   special;      /* below */
+    unsigned                    content_length:1;  /* the body's, per
+                                                      request */
 } bw_http_proxy_header_t;
-
-#define BW_HTTP_PROXY_HEADER_PLAIN           0
-#define BW_HTTP_PROXY_HEADER_CONTENT_LENGTH  1
-#define BW_HTTP_PROXY_HEADER_CHUNKED         2
 
 typedef struct {
     bw_array_t                 *headers;      /* bw_http_proxy_header_t */
     bw_hash_t                   names;        /* lowercase names set */
 } bw_http_proxy_headers_t;
 
-/* One proxy_redirect / proxy_cookie_* rule. */
+/* One proxy_redirect rule. */
 typedef struct {
     bw_str_t                    from;
     bw_http_complex_value_t     to;
-    bw_regex_t                 *regex;
 } bw_http_proxy_rewrite_t;
 
 typedef struct {
@@ -56,8 +52,6 @@ typedef struct {
 
     bw_flag_t                   redirect;     /* off: 0 */
     bw_array_t                 *redirects;    /* bw_http_proxy_rewrite_t */
-    bw_array_t                 *cookie_domains;
-    bw_array_t                 *cookie_paths;
 
     bw_uint_t                   http_version;
 
@@ -70,8 +64,6 @@ typedef struct {
     bw_http_status_t            status;
     bw_http_chunked_t           chunked;
     u_char                     *header_pos;   /* parse resumes here */
-    bw_str_t                   *set_values;   /* evaluated headers */
-    off_t                       body_length;
     unsigned                    status_done:1;
 } bw_http_proxy_ctx_t;
 

@@ -28,6 +28,10 @@ static char *bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_proxy_request_buffering(bw_conf_t *cf,
+    bw_command_t *cmd, void *conf);
+static char *bw_http_proxy_temp_files(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 
 static bw_conf_bitmask_t  bw_http_proxy_next_upstream_masks[] = {
     { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
@@ -139,7 +143,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_buffering"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(buffering), NULL },
     { bw_string("proxy_request_buffering"), MSL|BW_CONF_FLAG,
-      bw_conf_set_flag_slot, LOC, UOFF(request_buffering), NULL },
+      bw_http_proxy_request_buffering, LOC, UOFF(request_buffering), NULL },
     { bw_string("proxy_buffer_size"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, UOFF(buffer_size), NULL },
     { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
@@ -147,11 +151,11 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_busy_buffers_size"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size), NULL },
     { bw_string("proxy_max_temp_file_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_accepted, LOC, 0, NULL },
+      bw_http_proxy_temp_files, LOC, 0, NULL },
     { bw_string("proxy_temp_file_write_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_accepted, LOC, 0, NULL },
+      bw_http_proxy_temp_files, LOC, 0, NULL },
     { bw_string("proxy_temp_path"), MSL|BW_CONF_TAKE1234,
-      bw_http_proxy_accepted, LOC, 0, NULL },
+      bw_http_proxy_temp_files, LOC, 0, NULL },
     { bw_string("proxy_headers_hash_max_size"), MSL|BW_CONF_TAKE1,
       bw_http_proxy_accepted, LOC, 0, NULL },
     { bw_string("proxy_headers_hash_bucket_size"), MSL|BW_CONF_TAKE1,
@@ -360,8 +364,6 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     ur->addr.name.len = bw_sock_ntop(ur->addr.sockaddr, ur->addr.socklen,
                                      ur->addr.name.data, BW_SOCKADDR_STRLEN,
                                      1);
-    ur->host = host;
-    ur->port = (in_port_t) port;
     u->resolved = ur;
 
     return BW_OK;
@@ -451,36 +453,21 @@ bw_http_proxy_add_x_forwarded_for_variable(bw_http_request_t *r,
     return BW_OK;
 }
 
+static bw_http_variable_t  bw_http_proxy_vars[] = {
+    { bw_string("proxy_host"), NULL, bw_http_proxy_host_variable, 0,
+      BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("proxy_port"), NULL, bw_http_proxy_host_variable, 1,
+      BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("proxy_add_x_forwarded_for"), NULL,
+      bw_http_proxy_add_x_forwarded_for_variable, 0,
+      BW_HTTP_VAR_NOCACHEABLE, 0 },
+    bw_http_null_variable
+};
+
 static bw_int_t
 bw_http_proxy_add_variables(bw_conf_t *cf)
 {
-    bw_str_t             name;
-    bw_http_variable_t  *var;
-
-    bw_str_set(&name, "proxy_host");
-    var = bw_http_add_variable(cf, &name, BW_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return BW_ERROR;
-    }
-    var->get_handler = bw_http_proxy_host_variable;
-    var->data = 0;
-
-    bw_str_set(&name, "proxy_port");
-    var = bw_http_add_variable(cf, &name, BW_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return BW_ERROR;
-    }
-    var->get_handler = bw_http_proxy_host_variable;
-    var->data = 1;
-
-    bw_str_set(&name, "proxy_add_x_forwarded_for");
-    var = bw_http_add_variable(cf, &name, BW_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return BW_ERROR;
-    }
-    var->get_handler = bw_http_proxy_add_x_forwarded_for_variable;
-
-    return BW_OK;
+    return bw_http_add_variables(cf, bw_http_proxy_vars);
 }
 
 /* --- configuration ------------------------------------------------------ */
@@ -517,8 +504,6 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->method = BW_CONF_UNSET_PTR;
     conf->body_set = BW_CONF_UNSET_PTR;
     conf->headers_source = BW_CONF_UNSET_PTR;
-
-    bw_str_set(&conf->upstream.module, "proxy");
 
     return conf;
 }
@@ -583,12 +568,10 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
             bw_memzero(ph, sizeof(bw_http_proxy_header_t));
             ph->key = src->key;
 
+            /* the body's length is known only per request; bodies are
+             * read whole, so Transfer-Encoding stays empty (removed) */
             if (j == 1 && bw_str_caseeq_lit(&src->key, "Content-Length")) {
-                ph->special = BW_HTTP_PROXY_HEADER_CONTENT_LENGTH;
-            } else if (j == 1
-                       && bw_str_caseeq_lit(&src->key, "Transfer-Encoding"))
-            {
-                ph->special = BW_HTTP_PROXY_HEADER_CHUNKED;
+                ph->content_length = 1;
             } else if (bw_http_compile_complex_value(cf, &ph->value,
                                                      &src->value)
                        != BW_OK)
@@ -1093,5 +1076,59 @@ bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 static char *
 bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
+    return BW_CONF_OK;
+}
+
+/*
+ * Accepted so that nginx configurations load, but what they ask for is
+ * not built yet: say so when the configuration is read, never silently.
+ */
+static char *
+bw_http_proxy_request_buffering(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf)
+{
+    char      *rv;
+    bw_str_t  *value;
+
+    rv = bw_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != BW_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+    if (bw_str_eq_lit(&value[1], "off")) {
+        bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                          "\"proxy_request_buffering off\" is not "
+                          "supported yet: request bodies are read whole "
+                          "before they are sent");
+    }
+
+    return BW_CONF_OK;
+}
+
+/* Responses never go to temporary files: the upstream is read only as
+ * fast as the client takes the response (nginx with
+ * "proxy_max_temp_file_size 0"). */
+static char *
+bw_http_proxy_temp_files(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (bw_str_eq_lit(&cmd->name, "proxy_max_temp_file_size")) {
+        if (bw_parse_offset(&value[1]) == BW_ERROR) {
+            return "invalid value";
+        }
+        if (bw_parse_offset(&value[1]) == 0) {
+            return BW_CONF_OK;      /* exactly what bulwark does */
+        }
+    }
+
+    bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                      "\"%s\" has no effect: responses are never written "
+                      "to temporary files, the upstream is read as fast as "
+                      "the client takes the response", cmd->name.data);
+
     return BW_CONF_OK;
 }

@@ -120,7 +120,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     off_t                      body_len;
     bw_buf_t                  *b;
     bw_str_t                   method, uri, *values;
-    bw_uint_t                  i, n, chunked_body;
+    bw_uint_t                  i, n;
     bw_chain_t                *cl, *body, **ll;
     bw_list_part_t            *part;
     bw_table_elt_t            *h;
@@ -148,7 +148,6 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     /* the body: proxy_set_body, the client's, or none */
     body = NULL;
     body_len = -1;
-    chunked_body = 0;
 
     if (plcf->body_set) {
         bw_str_t  text;
@@ -186,22 +185,19 @@ bw_http_proxy_create_request(bw_http_request_t *r)
         body_len = 0;
     }
 
-    ctx->body_length = body_len;
-
     /* proxy_set_header values, evaluated once */
     n = plcf->headers.headers->nelts;
     values = bw_palloc(r->pool, (n + 1) * sizeof(bw_str_t));
     if (values == NULL) {
         return BW_ERROR;
     }
-    ctx->set_values = values;
 
     len = method.len + 1 + uri.len + sizeof(" HTTP/1.x" BW_CRLF) - 1
           + sizeof(BW_CRLF) - 1;
 
     ph = plcf->headers.headers->elts;
     for (i = 0; i < n; i++) {
-        if (ph[i].special == BW_HTTP_PROXY_HEADER_CONTENT_LENGTH) {
+        if (ph[i].content_length) {
             values[i].len = 0;
             if (body_len >= 0) {
                 values[i].data = bw_pnalloc(r->pool, BW_INT_T_LEN);
@@ -212,9 +208,6 @@ bw_http_proxy_create_request(bw_http_request_t *r)
                                                (uint64_t) body_len)
                                 - values[i].data;
             }
-        } else if (ph[i].special == BW_HTTP_PROXY_HEADER_CHUNKED) {
-            /* bodies are read whole before they go: never chunked */
-            values[i].len = 0;
         } else if (bw_http_complex_value(r, &ph[i].value, &values[i])
                    != BW_OK)
         {
@@ -326,7 +319,6 @@ bw_http_proxy_create_request(bw_http_request_t *r)
         ll = &cl->next;
     }
 
-    (void) chunked_body;
     return BW_OK;
 }
 
@@ -403,7 +395,6 @@ bw_http_proxy_header_line(bw_http_request_t *r, bw_http_upstream_t *u)
         hi->chunked = 1;
 
     } else if (len == 10 && memcmp(lc, "connection", 10) == 0) {
-        hi->connection = h;
         if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
                             (u_char *) "close", 5))
         {
@@ -415,8 +406,8 @@ bw_http_proxy_header_line(bw_http_request_t *r, bw_http_upstream_t *u)
             hi->upgrade = 1;
         }
 
-    } else if (len == 8 && memcmp(lc, "location", 8) == 0) {
-        hi->location = h;
+    } else if (len == 17 && memcmp(lc, "x-accel-buffering", 17) == 0) {
+        hi->x_accel_buffering = h;
     }
 
     return BW_OK;

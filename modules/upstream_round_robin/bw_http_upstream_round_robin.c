@@ -87,8 +87,8 @@ bw_http_upstream_init_round_robin(bw_conf_t *cf,
     peers = bw_http_upstream_rr_build(cf, us->servers, 0);
     if (peers == NULL) {
         bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                     "no servers in upstream \"%s\" in %s:%lu",
-                     us->host.data, us->file_name, (unsigned long) us->line);
+                     "no servers in upstream \"%.*s\" in %s:%lu",
+                     (int) us->host.len, us->host.data, us->file_name, (unsigned long) us->line);
         return BW_ERROR;
     }
     if (peers == (void *) BW_CONF_ERROR) {
@@ -97,8 +97,8 @@ bw_http_upstream_init_round_robin(bw_conf_t *cf,
 
     if (peers->number > BW_UPSTREAM_RR_MAX_PEERS) {
         bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                     "too many servers in upstream \"%s\" (at most %d) "
-                     "in %s:%lu", us->host.data, BW_UPSTREAM_RR_MAX_PEERS,
+                     "too many servers in upstream \"%.*s\" (at most %d) "
+                     "in %s:%lu", (int) us->host.len, us->host.data, BW_UPSTREAM_RR_MAX_PEERS,
                      us->file_name, (unsigned long) us->line);
         return BW_ERROR;
     }
