@@ -35,10 +35,21 @@ typedef struct {
 void
 bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
 {
-    bw_buf_t    *b;
-    bw_chain_t  *cl;
+    bw_buf_t        *b;
+    bw_chain_t      *cl;
+    bw_table_elt_t  *h;
 
     u->buffering = u->conf->buffering ? 1 : 0;
+
+    /* the application may say per response (long polling, events) */
+    h = u->headers_in.x_accel_buffering;
+    if (h && !(u->conf->ignore_headers & BW_HTTP_UPSTREAM_IGN_XA_BUFFERING)) {
+        if (bw_str_caseeq_lit(&h->value, "no")) {
+            u->buffering = 0;
+        } else if (bw_str_caseeq_lit(&h->value, "yes")) {
+            u->buffering = 1;
+        }
+    }
     r->connection->log->action = "reading upstream";
 
     /* body bytes that came with the header: the header part of this
@@ -125,12 +136,14 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 {
     ssize_t           n;
     bw_int_t          rc;
+    bw_uint_t         flushed;
     bw_buf_t         *b;
     bw_chain_t       *cl, **ll;
     bw_connection_t  *c, *uc;
 
     c = r->connection;
     uc = u->peer.connection;
+    flushed = 0;
 
     for ( ;; ) {
 
@@ -173,9 +186,31 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         }
 
         cl = bw_http_upstream_get_buf(r, u);
+
         if (cl == NULL) {
-            break;      /* every buffer is with the client */
+            /*
+             * Every buffer is with the client. Buffers that went without
+             * a flush (the upstream had more) may sit below
+             * postpone_output in the write filter: push them out, or
+             * nothing would ever free a buffer (once per read, so that
+             * a flush that frees nothing ends the loop).
+             */
+            if (flushed || (c->buffered & BW_HTTP_WRITE_BUFFERED)) {
+                break;      /* the socket is full: its event comes */
+            }
+            cl = bw_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                return;
+            }
+            u->flush_buf.flush = 1;
+            cl->buf = &u->flush_buf;
+            cl->next = NULL;
+            u->out_bufs = cl;
+            flushed = 1;
+            continue;
         }
+
         b = cl->buf;
 
         n = uc->recv(uc, b->last, b->end - b->last);
@@ -207,6 +242,7 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 
         u->state->bytes_received += n;
         b->last += n;
+        flushed = 0;
 
         if (u->input_filter(r, b) != BW_OK) {
             u->upstream_error = 1;

@@ -236,11 +236,16 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class Origin:
-    """An origin on 127.0.0.1 at a free port; stop() ends it."""
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
-    def __init__(self, name="origin", port=0):
-        self.server = _Server(("127.0.0.1", port), _Handler)
+
+class Origin:
+    """An origin on 127.0.0.1 (or ::1) at a free port; stop() ends it."""
+
+    def __init__(self, name="origin", port=0, host="127.0.0.1"):
+        cls = _Server6 if ":" in host else _Server
+        self.server = cls((host, port), _Handler)
         self.server.name = name
         self.server.lock = threading.Lock()
         self.server.connections = 0

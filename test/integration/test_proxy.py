@@ -46,7 +46,9 @@ def echo(port, path, **kw):
 
 def test_basic_get_and_default_headers(bw, origin):
     bw.config("""
+    log_format o '$upstream_http_x_origin $upstream_http_content_type';
     server { listen 127.0.0.1:PORT;
+        access_log logs/o.log o;
         location / { proxy_pass http://127.0.0.1:%d; } }
     """ % origin.port)
     bw.start()
@@ -58,6 +60,59 @@ def test_basic_get_and_default_headers(bw, origin):
     assert hdr["connection"] == "close"
     assert h["x-origin"] == "o1"
     assert h["server"].startswith("bulwark")
+    assert wait_for(lambda: open(bw.path("logs", "o.log")).read(),
+                    what="access log") == "o1 application/json\n"
+
+
+def test_ipv6_upstream_address(bw):
+    origin6 = Origin("v6", host="::1")
+    try:
+        bw.config("""
+        server { listen 127.0.0.1:PORT;
+            location /lit/ { proxy_pass http://[::1]:%d/; }
+            location /var/ { proxy_pass http://[::1]:$arg_p/echo-var; } }
+        """ % origin6.port)
+        bw.start()
+        e, h = echo(bw.port, "/lit/echo")
+        assert e["path"] == "/echo" and h["x-origin"] == "v6"
+        hdr = {k.lower(): v for k, v in e["headers"]}
+        assert hdr["host"] == "[::1]:%d" % origin6.port
+        e, _ = echo(bw.port, "/var/?p=%d" % origin6.port)
+        assert e["path"] == "/echo-var"
+    finally:
+        origin6.stop()
+
+
+def test_tiny_buffers_still_stream(bw, origin):
+    # two buffers below postpone_output: the proxy must flush them itself
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        proxy_buffer_size 512;
+        proxy_buffers 2 512;
+        proxy_busy_buffers_size 512;
+        proxy_read_timeout 30s;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    for path, size in (("/size/200000", 200000), ("/chunked/50000", 50000)):
+        st, _, body = get(bw.port, path, timeout=10)
+        assert st == 200 and body == pattern(size)
+
+
+def test_unbuilt_directives_warn(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        proxy_max_temp_file_size 0;
+        location / { proxy_request_buffering off;
+                     proxy_temp_path /tmp/never 1 2;
+                     proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    assert '"proxy_request_buffering off" is not supported yet' in r.stderr
+    assert '"proxy_temp_path" has no effect' in r.stderr
+    assert "proxy_max_temp_file_size" not in r.stderr
+    assert r.stderr.count("[warn]") == 2
 
 
 URI_CASES = [
@@ -478,13 +533,19 @@ def test_slow_client_keeps_worker_memory_bounded(bw, origin):
     got = 0
     peak = before
     md5 = hashlib.md5()
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = s.recv(65536)
+        assert data, head
+        head += data
+    data = head.split(b"\r\n\r\n", 1)[1]
+    got = len(data)
+    md5.update(data)
     deadline = time.monotonic() + 120
     while got < size and time.monotonic() < deadline:
         data = s.recv(65536)
         if not data:
             break
-        if got == 0:
-            data = data.split(b"\r\n\r\n", 1)[1]
         got += len(data)
         md5.update(data)
         if got < 2 * 1024 * 1024:
