@@ -32,6 +32,7 @@ bw_module_t  bw_events_module = {
 };
 
 static char *bw_event_use(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+static bw_int_t bw_event_add_listeners(bw_cycle_t *cycle);
 
 static bw_command_t  bw_event_core_commands[] = {
     { bw_string("worker_connections"), BW_EVENT_CONF|BW_CONF_TAKE1,
@@ -178,7 +179,6 @@ bw_event_init_worker(bw_cycle_t *cycle)
     bw_uint_t          i;
     bw_event_t        *rev, *wev;
     bw_connection_t   *c, *next;
-    bw_listening_t    *ls;
     bw_event_conf_t   *ecf;
 
     ecf = bw_event_get_conf(cycle->conf_ctx, bw_event_core_module);
@@ -236,9 +236,21 @@ bw_event_init_worker(bw_cycle_t *cycle)
     cycle->free_connections = next;
     cycle->free_connection_n = cycle->connection_n;
 
+    return bw_event_add_listeners(cycle);
+}
+
+/* Take the listeners of this worker into the loop. */
+static bw_int_t
+bw_event_add_listeners(bw_cycle_t *cycle)
+{
+    bw_uint_t         i;
+    bw_event_t       *rev;
+    bw_listening_t   *ls;
+    bw_connection_t  *c;
+
     ls = cycle->listening.elts;
     for (i = 0; i < cycle->listening.nelts; i++) {
-        if (ls[i].reuseport && ls[i].worker != bw_worker) {
+        if (ls[i].fd == -1 || (ls[i].reuseport && ls[i].worker != bw_worker)) {
             continue;
         }
 
@@ -262,6 +274,63 @@ bw_event_init_worker(bw_cycle_t *cycle)
     }
 
     return BW_OK;
+}
+
+/*
+ * Single-process reload: the connection slots and the epoll set carry
+ * over to the new cycle, connections in flight keep serving under the
+ * old configuration, and accepting switches to the new listeners. A
+ * descriptor both cycles share stays open throughout, so nothing queued
+ * on it is lost.
+ */
+bw_int_t
+bw_event_move_to_cycle(bw_cycle_t *old, bw_cycle_t *cycle)
+{
+    bw_uint_t         i;
+    bw_queue_t       *q;
+    bw_listening_t   *ls;
+    bw_connection_t  *c;
+
+    ls = old->listening.elts;
+    for (i = 0; i < old->listening.nelts; i++) {
+        c = ls[i].connection;
+        if (c == NULL) {
+            continue;
+        }
+        /* a descriptor the new cycle dropped is closed, out of epoll */
+        if (ls[i].fd != -1) {
+            (void) bw_epoll_del_listening(&ls[i]);
+        }
+        if (c->read->posted) {
+            bw_delete_posted_event(c->read);
+        }
+        c->fd = -1;
+        bw_free_connection(c);
+        ls[i].connection = NULL;
+    }
+
+    cycle->connection_n = old->connection_n;
+    cycle->connections = old->connections;
+    cycle->read_events = old->read_events;
+    cycle->write_events = old->write_events;
+    cycle->free_connections = old->free_connections;
+    cycle->free_connection_n = old->free_connection_n;
+
+    bw_queue_init(&cycle->reusable_connections_queue);
+    if (!bw_queue_empty(&old->reusable_connections_queue)) {
+        q = &cycle->reusable_connections_queue;
+        q->next = old->reusable_connections_queue.next;
+        q->prev = old->reusable_connections_queue.prev;
+        q->next->prev = q;
+        q->prev->next = q;
+    }
+    cycle->reusable_connections_n = old->reusable_connections_n;
+    bw_queue_init(&old->reusable_connections_queue);
+    old->reusable_connections_n = 0;
+
+    bw_cycle = cycle;
+
+    return bw_event_add_listeners(cycle);
 }
 
 bw_int_t

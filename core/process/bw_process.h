@@ -58,6 +58,7 @@ bw_int_t bw_init_signals(bw_log_t *log);
 int bw_signal_number(const char *name);
 void bw_master_process_cycle(bw_cycle_t *cycle);
 void bw_single_process_cycle(bw_cycle_t *cycle);
+bw_cycle_t *bw_single_process_signals(bw_cycle_t *cycle);
 void bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker,
     int channel);
 pid_t bw_exec_new_binary(bw_cycle_t *cycle);

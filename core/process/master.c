@@ -175,12 +175,6 @@ bw_master_process_cycle(bw_cycle_t *cycle)
     }
 }
 
-void
-bw_single_process_cycle(bw_cycle_t *cycle)
-{
-    bw_worker_process_cycle(cycle, 0, -1);
-}
-
 static void
 bw_start_worker_processes(bw_cycle_t *cycle, bw_int_t n, bw_int_t type)
 {

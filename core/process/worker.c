@@ -85,6 +85,12 @@ bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker, int channel)
             bw_log_error(BW_LOG_NOTICE, cycle->log, 0, "reopening logs");
             bw_reopen_files(cycle, (uid_t) -1);
         }
+
+        if (bw_process == BW_PROCESS_SINGLE) {
+            cycle = bw_single_process_signals(cycle);
+            ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx,
+                                                 bw_core_module);
+        }
     }
 }
 

@@ -299,3 +299,64 @@ def test_upgrade_script_rolls_back(bw):
     assert pid_alive(old)
     st, _, body = get(bw.port, "/")
     assert st == 200 and body == b"stay\n"
+
+
+def test_single_process_reload(bw):
+    """master_process off: HUP reloads in place; a download that started
+    under the old configuration finishes, and that configuration is then
+    released; USR2 is refused with a message."""
+    port2 = bw.port + 1 if bw.port < 65000 else bw.port - 1
+    single = "master_process off;\n"
+    bw.config(SERVER % ("", "one"), head_extra=single)
+    size = 16 * 1024 * 1024
+    with open(bw.path("html", "file"), "wb") as f:
+        f.write(b"z" * size)
+    pid = bw.start()
+    assert children(pid) == []
+
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+    s.sendall(b"GET /file HTTP/1.1\r\nHost: a\r\n\r\n")
+    first = s.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200 OK")
+
+    loop = ClientLoop(bw.port)
+    loop.start()
+    wait_for(lambda: loop.ok > 20, what="client traffic")
+
+    bw.config(SERVER % ("", "two") + """
+    server { listen 127.0.0.1:%d; location / { return 200 "new port\\n"; } }
+""" % port2, head_extra=single)
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: b"two\n" in loop.bodies, what="new configuration")
+    assert b"new port\n" in raw(port2, b"GET / HTTP/1.0\r\n\r\n")
+
+    bw.write("conf/bulwark.conf",
+             open(bw.conf).read().replace("return 200", "retrun 200"))
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reload failed" in bw.logs(),
+             what="reload failure in the log")
+    bw.signal(signal.SIGUSR2)
+    wait_for(lambda: "changing binary needs" in bw.logs(),
+             what="upgrade refused")
+    n = loop.ok
+    wait_for(lambda: loop.ok > n + 20, what="traffic after a bad reload")
+    loop.stop()
+
+    # the old configuration still serves its download
+    assert "previous configuration released" not in bw.logs()
+    got = len(first.split(b"\r\n\r\n", 1)[1])
+    deadline = time.monotonic() + 60
+    while got < size and time.monotonic() < deadline:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    s.close()
+    assert got == size
+    wait_for(lambda: "previous configuration released" in bw.logs(),
+             what="old configuration released")
+
+    assert loop.errors == []
+    assert bw.read_pid() == pid
+    assert children(pid) == []
+    assert 'unknown directive "retrun"' in bw.logs()
