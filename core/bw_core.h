@@ -31,6 +31,7 @@ typedef void (*bw_connection_handler_pt)(bw_connection_t *c);
 #include <bw_list.h>
 #include <bw_hash.h>
 #include <bw_time.h>
+#include <bw_random.h>
 #include <bw_log.h>
 #include <bw_file.h>
 #include <bw_shm.h>

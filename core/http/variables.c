@@ -682,35 +682,16 @@ bw_http_variable_server_name(bw_http_request_t *r,
     return BW_OK;
 }
 
-/* 128 random bits per request, from a per-process generator seeded by
- * the kernel once: unique enough for tracing, no syscall per request. */
+/* 128 random bits per request: unique enough for tracing, no syscall. */
 static bw_int_t
 bw_http_variable_request_id(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    static uint64_t  s[2];
-    static pid_t     seeded;
-    uint64_t         x, y, out[2];
-    u_char          *p;
-    int              i;
+    uint64_t  out[2];
+    u_char   *p;
 
-    if (seeded != getpid()) {
-        if (getentropy(s, sizeof(s)) != 0) {
-            s[0] = (uint64_t) bw_current_msec ^ ((uint64_t) getpid() << 32);
-            s[1] = (uint64_t) (uintptr_t) r ^ 0x9e3779b97f4a7c15ULL;
-        }
-        seeded = getpid();
-    }
-
-    for (i = 0; i < 2; i++) {
-        /* xorshift128+ */
-        x = s[0];
-        y = s[1];
-        s[0] = y;
-        x ^= x << 23;
-        s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-        out[i] = s[1] + y;
-    }
+    out[0] = bw_random();
+    out[1] = bw_random();
 
     p = bw_pnalloc(r->pool, 32);
     if (p == NULL) {
