@@ -250,7 +250,11 @@ bw_init_cycle(bw_cycle_t *old_cycle)
         }
     }
 
-    bw_shm_release_old(cycle, old_cycle);
+    /* a single process still serves requests of the old cycle: its
+     * zones are released with it (core/process/single.c) */
+    if (bw_process != BW_PROCESS_SINGLE || bw_is_init_cycle(old_cycle)) {
+        bw_shm_release_old(cycle, old_cycle);
+    }
 
     return cycle;
 

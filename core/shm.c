@@ -1,7 +1,9 @@
 /*
  * Shared memory zones. The master maps each zone before it forks, so
  * every worker sees the same memory. A reload keeps a zone (and its
- * contents) when the name, owner and size are unchanged.
+ * contents) when the name, owner and size are unchanged, unless its
+ * owner asks for a fresh one each time (noreuse: upstream zones, whose
+ * contents are rebuilt from the configuration).
  */
 
 #include <bw_core.h>
@@ -121,7 +123,7 @@ bw_shm_init_cycle(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
             return BW_ERROR;
         }
 
-        old = bw_shm_find(old_cycle, &zone[i]);
+        old = zone[i].noreuse ? NULL : bw_shm_find(old_cycle, &zone[i]);
         if (old) {
             zone[i].addr = old->addr;
             zone[i].reused = 1;
@@ -156,18 +158,47 @@ bw_shm_init_cycle(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
     return BW_OK;
 }
 
-static void
-bw_shm_unmap_unused(bw_cycle_t *owner, bw_cycle_t *other, bw_uint_t mine)
+static bw_uint_t
+bw_shm_maps(bw_cycle_t *cycle, u_char *addr)
 {
     bw_uint_t        i;
     bw_shm_zone_t   *zone;
     bw_list_part_t  *part;
 
-    if (owner->shared_memory.part.elts == NULL) {
+    if (cycle->shared_memory.part.elts == NULL) {
+        return 0;
+    }
+
+    part = &cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+        if (zone[i].addr == addr) {
+            return 1;
+        }
+    }
+}
+
+void
+bw_shm_release_unused(bw_cycle_t *cycle, bw_cycle_t **keep, bw_uint_t n)
+{
+    bw_uint_t        i, k;
+    bw_shm_zone_t   *zone;
+    bw_list_part_t  *part;
+
+    if (cycle->shared_memory.part.elts == NULL) {
         return;
     }
 
-    part = &owner->shared_memory.part;
+    part = &cycle->shared_memory.part;
     zone = part->elts;
 
     for (i = 0; /* void */ ; i++) {
@@ -182,10 +213,15 @@ bw_shm_unmap_unused(bw_cycle_t *owner, bw_cycle_t *other, bw_uint_t mine)
         if (zone[i].addr == NULL) {
             continue;
         }
-        if (mine ? zone[i].reused : bw_shm_find(other, &zone[i]) != NULL) {
-            continue;
+        for (k = 0; k < n; k++) {
+            if (bw_shm_maps(keep[k], zone[i].addr)) {
+                break;
+            }
         }
-        munmap(zone[i].addr, zone[i].size);
+        if (k == n) {
+            munmap(zone[i].addr, zone[i].size);
+        }
+        /* this cycle is done with it either way */
         zone[i].addr = NULL;
     }
 }
@@ -194,12 +230,12 @@ bw_shm_unmap_unused(bw_cycle_t *owner, bw_cycle_t *other, bw_uint_t mine)
 void
 bw_shm_release_old(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
 {
-    bw_shm_unmap_unused(old_cycle, cycle, 0);
+    bw_shm_release_unused(old_cycle, &cycle, 1);
 }
 
 /* After a failed load: unmap the zones this cycle created. */
 void
 bw_shm_release_new(bw_cycle_t *cycle, bw_cycle_t *old_cycle)
 {
-    bw_shm_unmap_unused(cycle, old_cycle, 1);
+    bw_shm_release_unused(cycle, &old_cycle, 1);
 }

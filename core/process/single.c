@@ -20,7 +20,7 @@ static bw_uint_t        bw_single_old_n;
 static bw_event_t       bw_single_release_event;
 
 static void bw_single_release_handler(bw_event_t *ev);
-static void bw_single_release_cycle(bw_cycle_t *cycle);
+static void bw_single_release_cycle(bw_cycle_t *cycle, bw_uint_t at);
 
 void
 bw_single_process_cycle(bw_cycle_t *cycle)
@@ -115,7 +115,7 @@ bw_single_release_handler(bw_event_t *ev)
     n = 0;
     for (i = 0; i < bw_single_old_n; i++) {
         if (bw_single_old[i].last < oldest) {
-            bw_single_release_cycle(bw_single_old[i].cycle);
+            bw_single_release_cycle(bw_single_old[i].cycle, i);
             continue;
         }
         bw_single_old[n++] = bw_single_old[i];
@@ -128,11 +128,21 @@ bw_single_release_handler(bw_event_t *ev)
 }
 
 static void
-bw_single_release_cycle(bw_cycle_t *cycle)
+bw_single_release_cycle(bw_cycle_t *cycle, bw_uint_t at)
 {
-    bw_uint_t        i;
+    bw_uint_t        i, n;
+    bw_cycle_t      *keep[BW_SINGLE_OLD_CYCLES + 1];
     bw_open_file_t  *file;
     bw_list_part_t  *part;
+
+    /* a zone goes when neither the live cycle nor a later old one
+     * (still serving) maps it */
+    keep[0] = bw_cycle;
+    n = 1;
+    for (i = at + 1; i < bw_single_old_n; i++) {
+        keep[n++] = bw_single_old[i].cycle;
+    }
+    bw_shm_release_unused(cycle, keep, n);
 
     /* a buffered log's flush timer lives in this cycle's memory */
     part = &cycle->open_files.part;

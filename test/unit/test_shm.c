@@ -115,12 +115,48 @@ test_zone_conflicts(void **state)
     bw_destroy_pool(c->pool);
 }
 
+static void
+test_noreuse_zone_is_fresh_each_time(void **state)
+{
+    bw_cycle_t     *init, *c1, *c2, *keep[1];
+    bw_shm_zone_t  *z1, *z2;
+
+    init = new_cycle();
+    c1 = new_cycle();
+    z1 = add_zone(c1, "peers", 64 * 1024);
+    z1->noreuse = 1;
+    assert_int_equal(bw_shm_init_cycle(c1, init), BW_OK);
+
+    c2 = new_cycle();
+    z2 = add_zone(c2, "peers", 64 * 1024);
+    z2->noreuse = 1;
+    assert_int_equal(bw_shm_init_cycle(c2, c1), BW_OK);
+    assert_ptr_not_equal(z2->addr, z1->addr);
+    assert_null(seen_old);
+
+    /* the old zone goes, the new one is untouched */
+    keep[0] = c2;
+    bw_shm_release_unused(c1, keep, 1);
+    assert_null(z1->addr);
+    assert_non_null(z2->addr);
+    memcpy(z2->addr + 4096, "ok", 3);
+
+    keep[0] = init;
+    bw_shm_release_unused(c2, keep, 1);
+    assert_null(z2->addr);
+
+    bw_destroy_pool(init->pool);
+    bw_destroy_pool(c1->pool);
+    bw_destroy_pool(c2->pool);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zone_survives_reload),
         cmocka_unit_test(test_zone_conflicts),
+        cmocka_unit_test(test_noreuse_zone_is_fresh_each_time),
     };
 
     bw_time_init();
