@@ -63,8 +63,16 @@ typedef bw_int_t (*bw_http_upstream_init_pt)(bw_conf_t *cf,
 typedef bw_int_t (*bw_http_upstream_init_peer_pt)(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *us);
 
+/*
+ * init_upstream runs once per upstream block at configuration time;
+ * it is the balancer's own init unless a wrapper (keepalive) sits in
+ * front, which then calls bw_http_upstream_init_balancer() itself, so
+ * that the balancer and keepalive directives may come in any order.
+ */
 typedef struct {
     bw_http_upstream_init_pt        init_upstream;
+    bw_http_upstream_init_pt        balancer;     /* NULL: round robin */
+    const char                     *balancer_name;
     bw_http_upstream_init_peer_pt   init;
     void                           *data;
 } bw_http_upstream_peer_t;
@@ -256,6 +264,12 @@ bw_int_t bw_http_upstream_hide_headers_hash(bw_conf_t *cf,
 char *bw_http_upstream_bind_set_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 bw_int_t bw_http_upstream_add_variables(bw_conf_t *cf);
+
+/* a balancer directive (least_conn, hash, ...) */
+char *bw_http_upstream_set_balancer(bw_conf_t *cf, const char *name,
+    bw_http_upstream_init_pt init, bw_uint_t flags);
+bw_int_t bw_http_upstream_init_balancer(bw_conf_t *cf,
+    bw_http_upstream_srv_conf_t *us);
 
 /* the default balancer, in modules/upstream_round_robin */
 bw_int_t bw_http_upstream_init_round_robin(bw_conf_t *cf,

@@ -146,7 +146,7 @@ bw_http_upstream_init_main_conf(bw_conf_t *cf, void *conf)
 
         init = uscfp[i]->peer.init_upstream
                ? uscfp[i]->peer.init_upstream
-               : bw_http_upstream_init_round_robin;
+               : bw_http_upstream_init_balancer;
 
         if (init(cf, uscfp[i]) != BW_OK) {
             return BW_CONF_ERROR;
@@ -389,6 +389,55 @@ not_supported:
                       "balancing method does not support parameter \"%s\"",
                       value[i].data);
     return BW_CONF_ERROR;
+}
+
+/*
+ * A balancer directive. Servers listed before it were checked against
+ * round robin's parameters, so the ones it does not support are looked
+ * for here; nginx lets them pass silently.
+ */
+char *
+bw_http_upstream_set_balancer(bw_conf_t *cf, const char *name,
+    bw_http_upstream_init_pt init, bw_uint_t flags)
+{
+    bw_uint_t                     i;
+    bw_http_upstream_server_t    *server;
+    bw_http_upstream_srv_conf_t  *uscf;
+
+    uscf = bw_http_upstream_current(cf);
+
+    if (uscf->peer.balancer) {
+        bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                          "load balancing method redefined");
+    }
+
+    server = uscf->servers->elts;
+    for (i = 0; i < uscf->servers->nelts; i++) {
+        if (server[i].backup && !(flags & BW_HTTP_UPSTREAM_BACKUP)) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "balancing method \"%s\" does not support "
+                              "parameter \"backup\" of server \"%.*s\"",
+                              name, (int) server[i].name.len,
+                              server[i].name.data);
+            return BW_CONF_ERROR;
+        }
+    }
+
+    uscf->peer.balancer = init;
+    uscf->peer.balancer_name = name;
+    uscf->flags = flags;
+
+    return BW_CONF_OK;
+}
+
+bw_int_t
+bw_http_upstream_init_balancer(bw_conf_t *cf,
+    bw_http_upstream_srv_conf_t *us)
+{
+    if (us->peer.balancer) {
+        return us->peer.balancer(cf, us);
+    }
+    return bw_http_upstream_init_round_robin(cf, us);
 }
 
 /* The upstream block being parsed (for its directives). */

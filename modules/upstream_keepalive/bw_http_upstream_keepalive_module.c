@@ -22,7 +22,6 @@ typedef struct {
     bw_queue_t                       cache;
     bw_queue_t                       free;
 
-    bw_http_upstream_init_pt         original_init_upstream;
     bw_http_upstream_init_peer_pt    original_init_peer;
 } bw_http_upstream_keepalive_srv_conf_t;
 
@@ -99,7 +98,7 @@ bw_http_upstream_init_keepalive(bw_conf_t *cf,
     bw_conf_init_msec_value(kcf->time, 3600000);
     bw_conf_init_msec_value(kcf->timeout, 60000);
 
-    if (kcf->original_init_upstream(cf, us) != BW_OK) {
+    if (bw_http_upstream_init_balancer(cf, us) != BW_OK) {
         return BW_ERROR;
     }
 
@@ -356,10 +355,9 @@ bw_http_upstream_keepalive(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     uscf = bw_http_upstream_current(cf);
 
-    /* a balancer directive (least_conn, hash) may come before or after */
-    kcf->original_init_upstream = uscf->peer.init_upstream
-                                  ? uscf->peer.init_upstream
-                                  : bw_http_upstream_init_round_robin;
+    /* the balancer directive may come before or after: it is found
+     * through bw_http_upstream_init_balancer() at init time (nginx
+     * needs the balancer first and silently drops keepalive if not) */
     uscf->peer.init_upstream = bw_http_upstream_init_keepalive;
 
     return BW_CONF_OK;

@@ -5,18 +5,7 @@
  * bw_upstream_round_robin.c.
  */
 
-#include <bw_http.h>
-#include <bw_upstream_round_robin.h>
-
-typedef struct {
-    bw_upstream_rr_state_t   st;
-    unsigned                 single:1;
-} bw_http_upstream_rr_peer_data_t;
-
-static bw_int_t bw_http_upstream_get_round_robin_peer(
-    bw_peer_connection_t *pc, void *data);
-static void bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc,
-    void *data, bw_uint_t state);
+#include <bw_http_upstream_round_robin.h>
 
 static bw_upstream_rr_peers_t *
 bw_http_upstream_rr_build(bw_conf_t *cf, bw_array_t *servers,
@@ -62,6 +51,7 @@ bw_http_upstream_rr_build(bw_conf_t *cf, bw_array_t *servers,
             peer[n].sockaddr = server[i].addrs[j].sockaddr;
             peer[n].socklen = server[i].addrs[j].socklen;
             peer[n].name = server[i].addrs[j].name;
+            peer[n].server = server[i].name;
             peer[n].weight = server[i].weight;
             peer[n].effective_weight = server[i].weight;
             peer[n].current_weight = 0;
@@ -125,9 +115,13 @@ bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
     u = r->upstream;
     peers = us->peer.data;
 
-    rrp = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t));
+    /* a balancer on top may have made room for its own state around it */
+    rrp = u->peer.data;
     if (rrp == NULL) {
-        return BW_ERROR;
+        rrp = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t));
+        if (rrp == NULL) {
+            return BW_ERROR;
+        }
     }
 
     bw_upstream_rr_init_state(&rrp->st, peers);
@@ -163,6 +157,7 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     peer->sockaddr = ur->addr.sockaddr;
     peer->socklen = ur->addr.socklen;
     peer->name = ur->addr.name;
+    peer->server = ur->addr.name;
     peer->weight = 1;
     peer->effective_weight = 1;
     peers->number = 1;
@@ -180,54 +175,114 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     return BW_OK;
 }
 
-static bw_int_t
-bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
+static void
+bw_http_upstream_rr_set_peer(bw_peer_connection_t *pc,
+    bw_upstream_rr_peer_t *peer)
 {
-    bw_http_upstream_rr_peer_data_t  *rrp = data;
+    pc->sockaddr = peer->sockaddr;
+    pc->socklen = peer->socklen;
+    pc->name = &peer->name;
+}
 
-    bw_upstream_rr_peer_t  *peer;
+bw_int_t
+bw_http_upstream_rr_init_with(bw_conf_t *cf, bw_http_upstream_srv_conf_t *us,
+    bw_http_upstream_init_peer_pt init_peer)
+{
+    if (bw_http_upstream_init_round_robin(cf, us) != BW_OK) {
+        return BW_ERROR;
+    }
+    us->peer.init = init_peer;
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_upstream_rr_get_with(bw_peer_connection_t *pc,
+    bw_http_upstream_rr_peer_data_t *rrp, bw_http_upstream_rr_choose_pt choose,
+    void *data)
+{
+    bw_upstream_rr_peer_t   *peer;
+    bw_upstream_rr_peers_t  *peers;
+
+    if (rrp->single) {
+        return bw_http_upstream_get_round_robin_peer(pc, rrp);
+    }
 
     pc->cached = 0;
     pc->connection = NULL;
 
-    if (rrp->single) {
-        /* one server is always tried, whatever its failures: there is
-         * nothing better to send the request to (nginx does the same) */
-        peer = &rrp->st.peers->peer[0];
-        if (peer->down
-            || (peer->max_conns && peer->conns >= peer->max_conns))
-        {
-            return BW_BUSY;
-        }
-        peer->conns++;
-        rrp->st.current = peer;
+    peers = rrp->st.peers;
+    bw_upstream_rr_lock(peers);
 
-    } else {
-        peer = bw_upstream_rr_get(&rrp->st, bw_time_sec);
-        if (peer == NULL) {
-            return BW_BUSY;
-        }
+    peer = choose(&rrp->st, data, bw_time_sec);
+    if (peer == NULL) {
+        bw_upstream_rr_unlock(peers);
+        return BW_BUSY;
     }
 
-    pc->sockaddr = peer->sockaddr;
-    pc->socklen = peer->socklen;
-    pc->name = &peer->name;
+    bw_http_upstream_rr_set_peer(pc, peer);
+    bw_upstream_rr_unlock(peers);
 
     return BW_OK;
 }
 
-static void
+bw_int_t
+bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
+{
+    bw_http_upstream_rr_peer_data_t  *rrp = data;
+
+    bw_upstream_rr_peer_t   *peer;
+    bw_upstream_rr_peers_t  *peers;
+
+    pc->cached = 0;
+    pc->connection = NULL;
+
+    peers = rrp->st.peers;
+    bw_upstream_rr_lock(peers);
+
+    if (rrp->single) {
+        /* one server is always tried, whatever its failures: there is
+         * nothing better to send the request to (nginx does the same) */
+        peer = &peers->peer[0];
+        if (peer->down
+            || (peer->max_conns && peer->conns >= peer->max_conns))
+        {
+            peer = NULL;
+        } else {
+            peer->conns++;
+            rrp->st.current = peer;
+        }
+
+    } else {
+        peer = bw_upstream_rr_get(&rrp->st, bw_time_sec);
+    }
+
+    if (peer == NULL) {
+        bw_upstream_rr_unlock(peers);
+        return BW_BUSY;
+    }
+
+    bw_http_upstream_rr_set_peer(pc, peer);
+    bw_upstream_rr_unlock(peers);
+
+    return BW_OK;
+}
+
+void
 bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc, void *data,
     bw_uint_t state)
 {
     bw_http_upstream_rr_peer_data_t  *rrp = data;
 
-    bw_upstream_rr_peer_t  *peer;
+    bw_upstream_rr_peer_t   *peer;
+    bw_upstream_rr_peers_t  *peers;
 
     peer = rrp->st.current;
     if (peer == NULL) {
         return;
     }
+
+    peers = rrp->st.peers;
+    bw_upstream_rr_lock(peers);
 
     if (rrp->single) {
         if (peer->conns) {
@@ -235,12 +290,13 @@ bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc, void *data,
         }
         rrp->st.current = NULL;
         pc->tries = 0;
-        return;
+
+    } else {
+        bw_upstream_rr_free(&rrp->st, bw_time_sec, state & BW_PEER_FAILED);
+        if (pc->tries) {
+            pc->tries--;
+        }
     }
 
-    bw_upstream_rr_free(&rrp->st, bw_time_sec, state & BW_PEER_FAILED);
-
-    if (pc->tries) {
-        pc->tries--;
-    }
+    bw_upstream_rr_unlock(peers);
 }

@@ -11,9 +11,6 @@
 
 #include <bw_upstream_round_robin.h>
 
-#define bw_tried_test(set, i)  ((set)[(i) / 64] & ((uint64_t) 1 << ((i) % 64)))
-#define bw_tried_set(set, i)   ((set)[(i) / 64] |= ((uint64_t) 1 << ((i) % 64)))
-
 void
 bw_upstream_rr_init_state(bw_upstream_rr_state_t *st,
     bw_upstream_rr_peers_t *peers)
@@ -22,31 +19,79 @@ bw_upstream_rr_init_state(bw_upstream_rr_state_t *st,
     st->peers = peers;
 }
 
-static bw_upstream_rr_peer_t *
-bw_upstream_rr_pick(bw_upstream_rr_peers_t *peers, uint64_t *tried,
-    time_t now)
+bw_uint_t
+bw_upstream_rr_peer_ok(bw_upstream_rr_peer_t *peer, time_t now)
+{
+    if (peer->down) {
+        return 0;
+    }
+
+    if (peer->max_fails && peer->fails >= peer->max_fails
+        && now - peer->checked <= peer->fail_timeout)
+    {
+        return 0;
+    }
+
+    return !(peer->max_conns && peer->conns >= peer->max_conns);
+}
+
+bw_uint_t
+bw_upstream_rr_usable(bw_upstream_rr_state_t *st, bw_uint_t i, time_t now)
+{
+    return !bw_upstream_rr_tried(st->tried, i)
+           && bw_upstream_rr_peer_ok(&st->peers->peer[i], now);
+}
+
+uint64_t *
+bw_upstream_rr_tried_set(bw_upstream_rr_state_t *st,
+    bw_upstream_rr_peers_t *peers)
+{
+    return peers == st->peers ? st->tried : st->tried_backup;
+}
+
+bw_upstream_rr_peer_t *
+bw_upstream_rr_take(bw_upstream_rr_state_t *st,
+    bw_upstream_rr_peers_t *peers, bw_uint_t i, time_t now)
+{
+    bw_upstream_rr_peer_t  *peer;
+
+    peer = &peers->peer[i];
+
+    /* a peer out for fail_timeout gets one trial request */
+    if (now - peer->checked > peer->fail_timeout) {
+        peer->checked = now;
+    }
+
+    bw_upstream_rr_set_tried(bw_upstream_rr_tried_set(st, peers), i);
+    peer->conns++;
+    st->current = peer;
+    return peer;
+}
+
+bw_int_t
+bw_upstream_rr_pick(bw_upstream_rr_state_t *st,
+    bw_upstream_rr_peers_t *peers, bw_upstream_rr_match_pt match,
+    const void *arg, time_t now)
 {
     bw_int_t                total;
     bw_uint_t               i;
+    uint64_t               *tried;
     bw_upstream_rr_peer_t  *peer, *best;
 
+    tried = bw_upstream_rr_tried_set(st, peers);
     best = NULL;
     total = 0;
 
     for (i = 0; i < peers->number && i < BW_UPSTREAM_RR_MAX_PEERS; i++) {
         peer = &peers->peer[i];
 
-        if (bw_tried_test(tried, i) || peer->down) {
-            continue;
-        }
-
-        if (peer->max_fails && peer->fails >= peer->max_fails
-            && now - peer->checked <= peer->fail_timeout)
+        if (bw_upstream_rr_tried(tried, i)
+            || !bw_upstream_rr_peer_ok(peer, now))
         {
             continue;
         }
 
-        if (peer->max_conns && peer->conns >= peer->max_conns) {
+        if (match && !match(peer, arg)) {
             continue;
         }
 
@@ -63,37 +108,33 @@ bw_upstream_rr_pick(bw_upstream_rr_peers_t *peers, uint64_t *tried,
     }
 
     if (best == NULL) {
-        return NULL;
+        return -1;
     }
 
     best->current_weight -= total;
-
-    /* a peer out for fail_timeout gets one trial request */
-    if (now - best->checked > best->fail_timeout) {
-        best->checked = now;
-    }
-
-    bw_tried_set(tried, (bw_uint_t) (best - peers->peer));
-    return best;
+    return best - peers->peer;
 }
 
 bw_upstream_rr_peer_t *
 bw_upstream_rr_get(bw_upstream_rr_state_t *st, time_t now)
 {
-    bw_upstream_rr_peer_t  *peer;
+    bw_int_t                 i;
+    bw_upstream_rr_peers_t  *peers;
 
-    peer = bw_upstream_rr_pick(st->peers, st->tried, now);
+    peers = st->peers;
+    i = bw_upstream_rr_pick(st, peers, NULL, NULL, now);
 
-    if (peer == NULL && st->peers->next) {
-        peer = bw_upstream_rr_pick(st->peers->next, st->tried_backup, now);
+    if (i == -1 && peers->next) {
+        peers = peers->next;
+        i = bw_upstream_rr_pick(st, peers, NULL, NULL, now);
     }
 
-    if (peer) {
-        peer->conns++;
+    if (i == -1) {
+        st->current = NULL;
+        return NULL;
     }
 
-    st->current = peer;
-    return peer;
+    return bw_upstream_rr_take(st, peers, (bw_uint_t) i, now);
 }
 
 void
