@@ -1,0 +1,178 @@
+/*
+ * Upstream zones. The master copies the peers of each upstream block
+ * that names a zone into that zone's shared memory before it forks; the
+ * workers then count failures and connections in one place, under the
+ * zone's lock. The copy is made anew on every reload (the zone is never
+ * reused), so that the state always matches the servers listed; old
+ * workers keep the copy they started with.
+ */
+
+#include <bw_http_upstream_round_robin.h>
+
+/* room for the allocator and a few dozen servers, as nginx's minimum */
+#define BW_HTTP_UPSTREAM_ZONE_MIN  (8 * 4096)
+
+typedef struct {
+    bw_shm_zone_t  *shm_zone;
+} bw_http_upstream_zone_srv_conf_t;
+
+static void *bw_http_upstream_zone_create_conf(bw_conf_t *cf);
+static char *bw_http_upstream_zone(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static bw_int_t bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone,
+    void *data);
+
+static bw_command_t  bw_http_upstream_zone_commands[] = {
+
+    { bw_string("zone"), BW_HTTP_UPS_CONF|BW_CONF_TAKE12,
+      bw_http_upstream_zone, BW_HTTP_SRV_CONF_OFFSET, 0, NULL },
+
+    bw_null_command
+};
+
+static bw_http_module_t  bw_http_upstream_zone_module_ctx = {
+    NULL, NULL, NULL, NULL,
+    bw_http_upstream_zone_create_conf, NULL,
+    NULL, NULL
+};
+
+bw_module_t  bw_http_upstream_zone_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_upstream_zone_module_ctx,
+    bw_http_upstream_zone_commands, NULL, NULL, NULL, NULL
+};
+
+static void *
+bw_http_upstream_zone_create_conf(bw_conf_t *cf)
+{
+    return bw_pcalloc(cf->pool, sizeof(bw_http_upstream_zone_srv_conf_t));
+}
+
+static char *
+bw_http_upstream_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_upstream_zone_srv_conf_t  *zcf = conf;
+
+    ssize_t    size;
+    bw_str_t  *value;
+
+    if (zcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid zone name \"%s\"",
+                          value[1].data);
+        return BW_CONF_ERROR;
+    }
+
+    size = 0;
+    if (cf->args->nelts == 3) {
+        size = bw_parse_size(&value[2]);
+        if (size == BW_ERROR) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid zone size \"%s\"",
+                              value[2].data);
+            return BW_CONF_ERROR;
+        }
+        if (size < BW_HTTP_UPSTREAM_ZONE_MIN) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "zone \"%s\" is too small",
+                              value[1].data);
+            return BW_CONF_ERROR;
+        }
+    }
+
+    zcf->shm_zone = bw_shared_memory_add(cf, &value[1], (size_t) size,
+                                         &bw_http_upstream_zone_module);
+    if (zcf->shm_zone == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    zcf->shm_zone->init = bw_http_upstream_init_zone;
+    zcf->shm_zone->data = bw_http_conf_get_module_main_conf(cf,
+                                                   bw_http_upstream_module);
+    zcf->shm_zone->noreuse = 1;
+
+    return BW_CONF_OK;
+}
+
+static bw_upstream_rr_peers_t *
+bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src)
+{
+    bw_upstream_rr_peers_t  *peers;
+
+    peers = bw_slab_alloc_locked(shpool, sizeof(bw_upstream_rr_peers_t));
+    if (peers == NULL) {
+        return NULL;
+    }
+    *peers = *src;
+
+    /* addresses and names stay in the configuration's memory, which
+     * every worker inherits at the same place */
+    peers->peer = bw_slab_alloc_locked(shpool,
+                                       src->number * sizeof(bw_upstream_rr_peer_t));
+    if (peers->peer == NULL) {
+        return NULL;
+    }
+    memcpy(peers->peer, src->peer, src->number * sizeof(bw_upstream_rr_peer_t));
+
+    peers->shpool = shpool;
+    peers->next = NULL;
+    return peers;
+}
+
+static bw_int_t
+bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
+{
+    bw_uint_t                           i;
+    bw_slab_pool_t                     *shpool;
+    bw_upstream_rr_peers_t             *peers, *backup;
+    bw_http_upstream_srv_conf_t       **uscfp;
+    bw_http_upstream_main_conf_t       *umcf;
+    bw_http_upstream_zone_srv_conf_t   *zcf;
+
+    shpool = (bw_slab_pool_t *) shm_zone->addr;
+    umcf = shm_zone->data;
+    uscfp = umcf->upstreams.elts;
+
+    bw_shmtx_lock(shpool);
+
+    for (i = 0; i < umcf->upstreams.nelts; i++) {
+        if (uscfp[i]->srv_conf == NULL) {
+            continue;
+        }
+        zcf = bw_http_conf_upstream_srv_conf(uscfp[i],
+                                             bw_http_upstream_zone_module);
+        if (zcf->shm_zone != shm_zone || uscfp[i]->peer.data == NULL) {
+            continue;
+        }
+
+        peers = bw_http_upstream_zone_copy(shpool, uscfp[i]->peer.data);
+        if (peers == NULL) {
+            goto nomem;
+        }
+
+        if (((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next) {
+            backup = bw_http_upstream_zone_copy(shpool,
+                ((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next);
+            if (backup == NULL) {
+                goto nomem;
+            }
+            peers->next = backup;
+        }
+
+        uscfp[i]->peer.data = peers;
+    }
+
+    bw_shmtx_unlock(shpool);
+    return BW_OK;
+
+nomem:
+
+    bw_shmtx_unlock(shpool);
+    bw_log_error(BW_LOG_EMERG, bw_cycle->log, 0,
+                 "not enough space in upstream zone \"%.*s\" "
+                 "for its servers; make it larger",
+                 (int) shm_zone->name.len, shm_zone->name.data);
+    return BW_ERROR;
+}
