@@ -240,12 +240,20 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-class Origin:
-    """An origin on 127.0.0.1 (or ::1) at a free port; stop() ends it."""
+class _ServerUnix(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
 
-    def __init__(self, name="origin", port=0, host="127.0.0.1"):
-        cls = _Server6 if ":" in host else _Server
-        self.server = cls((host, port), _Handler)
+
+class Origin:
+    """An origin on 127.0.0.1 (or ::1) at a free port, or on a unix
+    socket path; stop() ends it."""
+
+    def __init__(self, name="origin", port=0, host="127.0.0.1", unix=None):
+        if unix:
+            self.server = _ServerUnix(unix, _Handler)
+        else:
+            cls = _Server6 if ":" in host else _Server
+            self.server = cls((host, port), _Handler)
         self.server.name = name
         self.server.lock = threading.Lock()
         self.server.connections = 0
@@ -253,7 +261,7 @@ class Origin:
         self.server.fixed_status = 0
         self.server.active = set()
         self.name = name
-        self.port = self.server.server_address[1]
+        self.port = None if unix else self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05},
                                        daemon=True)

@@ -1,0 +1,334 @@
+"""
+The balancers of upstream blocks against real origins on loopback:
+least_conn, ip_hash, hash, hash consistent, random, random two, and
+zone (health shared by workers). Where Debian's nginx is installed, the
+hash balancers are compared with it key by key.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import free_port, get, pid_alive, require_module, wait_for
+from origin import Origin
+
+
+@pytest.fixture(autouse=True)
+def _proxy_built():
+    require_module("http_proxy")
+
+
+@pytest.fixture
+def origins():
+    os_ = [Origin("o%d" % i) for i in range(1, 5)]
+    yield os_
+    for o in os_:
+        o.stop()
+
+
+def origin_of(port, path, src="127.0.0.1"):
+    """x-origin of one request sent from the source address src."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                 source_address=(src, 0))
+    try:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                  % path.encode())
+        data = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    finally:
+        s.close()
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    assert head.startswith("HTTP/1.1 200"), head
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.lower() == "x-origin":
+            return v.strip()
+    raise AssertionError("no x-origin in " + head)
+
+
+def servers(os_, weights=None):
+    weights = weights or [1] * len(os_)
+    return " ".join("server 127.0.0.1:%d weight=%d;" % (o.port, w)
+                    for o, w in zip(os_, weights))
+
+
+def reload(bw, text):
+    old = bw.workers()
+    bw.config(text)
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: not any(pid_alive(p) for p in old),
+             what="old workers to exit")
+
+
+def test_least_conn_by_weight_and_load(bw, origins):
+    o1, o2, o3, _ = origins
+    bw.config("""
+    upstream lc { least_conn; %s }
+    upstream two { least_conn; %s }
+    server { listen 127.0.0.1:PORT;
+        location /lc/ { proxy_pass http://lc/; }
+        location /two/ { proxy_pass http://two/; } }
+    """ % (servers([o1, o2, o3], [1, 2, 3]), servers([o1, o2])))
+    bw.start()
+
+    # one request at a time: all idle, ties shared by weight exactly
+    counts = {"o1": 0, "o2": 0, "o3": 0}
+    for _ in range(600):
+        counts[origin_of(bw.port, "/lc/size/1")] += 1
+    assert counts == {"o1": 100, "o2": 200, "o3": 300}
+
+    # a request held open on one server sends the next ones elsewhere
+    held = threading.Thread(target=origin_of,
+                            args=(bw.port, "/two/slow/1500"))
+    held.start()
+    wait_for(lambda: any(r for o in (o1, o2) for r in o.requests
+                         if "/slow/" in str(r)), what="slow request")
+    busy = "o1" if any("/slow/" in str(r) for r in o1.requests) else "o2"
+    seen = {origin_of(bw.port, "/two/size/1") for _ in range(10)}
+    held.join(timeout=10)
+    assert seen == {"o2" if busy == "o1" else "o1"}
+
+
+def test_ip_hash_sticks_per_24(bw, origins):
+    o1, o2, o3, _ = origins
+    bw.config("""
+    upstream ip { ip_hash; %s }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://ip; } }
+    """ % servers([o1, o2, o3]))
+    bw.start()
+
+    names = ["o1", "o2", "o3"]
+    chosen = set()
+    for n in range(24):
+        src = "127.0.%d.1" % n
+        first = origin_of(bw.port, "/size/1", src)
+        # the rest of the /24 and later requests stick to it
+        for host in (1, 77, 200):
+            assert origin_of(bw.port, "/size/1", "127.0.%d.%d"
+                             % (n, host)) == first
+        # nginx's formula over the first three bytes
+        h = 89
+        for b in (127, 0, n):
+            h = (h * 113 + b) % 6271
+        assert first == names[h % 3], src
+        chosen.add(first)
+    assert chosen == set(names)
+
+
+def keys_map(port, prefix, keys):
+    return {k: origin_of(port, "%s/size/1?k=%s" % (prefix, k)) for k in keys}
+
+
+def test_hash_and_consistent_hash(bw, origins):
+    o1, o2, o3, o4 = origins
+    conf = """
+    upstream h { hash $arg_k; %s }
+    upstream hc { hash $arg_k consistent; %s }
+    server { listen 127.0.0.1:PORT;
+        location /h/ { proxy_pass http://h/; }
+        location /hc/ { proxy_pass http://hc/; } }
+    """
+    bw.config(conf % (servers(origins), servers(origins)))
+    bw.start()
+    keys = ["user%d" % i for i in range(400)]
+
+    plain = keys_map(bw.port, "/h", keys)
+    assert plain == keys_map(bw.port, "/h", keys[:50]) | \
+        {k: plain[k] for k in keys[50:]}
+    assert set(plain.values()) == {"o1", "o2", "o3", "o4"}
+
+    before = keys_map(bw.port, "/hc", keys)
+    assert set(before.values()) == {"o1", "o2", "o3", "o4"}
+
+    # o3 leaves: only its keys move, about a quarter of them
+    three = [o1, o2, o4]
+    reload(bw, conf % (servers(three), servers(three)))
+    after = keys_map(bw.port, "/hc", keys)
+    moved = [k for k in keys if before[k] != after[k]]
+    assert all(before[k] == "o3" for k in moved)
+    assert "o3" not in after.values()
+    assert 0.10 < len(moved) / len(keys) < 0.40, len(moved)
+
+
+def test_random_and_random_two(bw, origins):
+    o1, o2, o3, _ = origins
+    bw.config("""
+    upstream r { random; %s }
+    upstream r2 { random two least_conn; %s }
+    server { listen 127.0.0.1:PORT;
+        location /r/ { proxy_pass http://r/; }
+        location /r2/ { proxy_pass http://r2/; } }
+    """ % (servers([o1, o2, o3], [1, 2, 3]), servers([o1, o2, o3])))
+    bw.start()
+    counts = {"o1": 0, "o2": 0, "o3": 0}
+    for _ in range(600):
+        counts[origin_of(bw.port, "/r/size/1")] += 1
+    # 100/200/300 expected; the bounds are more than 4 sigma away
+    assert 50 < counts["o1"] < 150
+    assert 140 < counts["o2"] < 260
+    assert 230 < counts["o3"] < 370
+    assert {origin_of(bw.port, "/r2/size/1") for _ in range(60)} == \
+        {"o1", "o2", "o3"}
+
+
+def test_balancer_errors_and_keepalive_order(bw, origins):
+    o1 = origins[0]
+    bw.config("""
+    upstream u { server 127.0.0.1:1 backup; server 127.0.0.1:2; hash $uri; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'balancing method "hash" does not support parameter "backup"' \
+        in r.stderr and "bulwark.conf:" in r.stderr
+    bw.config("""
+    upstream u { ip_hash; server 127.0.0.1:1 backup; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """)
+    r = bw.run("-t")
+    assert 'balancing method does not support parameter "backup"' in r.stderr
+    for bad, msg in (("random three;", 'invalid parameter "three"'),
+                     ("random two fastest;", 'invalid parameter "fastest"'),
+                     ("hash $uri fast;", 'invalid parameter "fast"'),
+                     ("zone z 1k;", 'zone "z" is too small'),
+                     ("least_conn x;", 'invalid number of arguments')):
+        bw.config("""
+        upstream u { %s server 127.0.0.1:1; }
+        server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+        """ % bad)
+        r = bw.run("-t")
+        assert r.returncode != 0 and msg in r.stderr, (bad, r.stderr)
+    bw.config("""
+    upstream u { least_conn; hash $uri; server 127.0.0.1:1; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """)
+    r = bw.run("-t")
+    assert r.returncode == 0 and "load balancing method redefined" in r.stderr
+
+    # keepalive before the balancer still pools (nginx would drop it)
+    bw.config("""
+    upstream u { keepalive 4; hash $arg_k; server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT; location / {
+        proxy_pass http://u; proxy_http_version 1.1;
+        proxy_set_header Connection ""; } }
+    """ % o1.port)
+    bw.start()
+    for i in range(30):
+        st, _, _ = get(bw.port, "/size/10?k=%d" % i)
+        assert st == 200
+    assert o1.connections == 1
+
+
+def test_zone_shares_failures_between_workers(bw, origins):
+    o1 = origins[0]
+    dead = free_port()
+    bw.config("""
+    log_format up "$pid $upstream_addr";
+    upstream z { zone peers 64k; server 127.0.0.1:%d max_fails=1
+                 fail_timeout=60s; server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT reuseport;
+        access_log logs/up.log up;
+        location / { proxy_pass http://z; } }
+    """ % (dead, o1.port), workers=2)
+    bw.start()
+    wait_for(lambda: len(bw.workers()) == 2, what="two workers")
+    for _ in range(60):
+        st, h, _ = get(bw.port, "/size/1")
+        assert st == 200 and h["x-origin"] == "o1"
+
+    log = bw.path("logs", "up.log")
+    wait_for(lambda: os.path.exists(log)
+             and len(open(log).read().splitlines()) == 60, what="log")
+    lines = open(log).read().splitlines()
+    pids = {line.split()[0] for line in lines}
+    tried_dead = [line for line in lines if ":%d" % dead in line]
+    # both workers served, and only one request in all tried the dead peer
+    assert len(pids) == 2, pids
+    assert len(tried_dead) == 1, tried_dead
+
+
+def test_unix_socket_upstream(bw, tmp_path):
+    path = str(tmp_path / "origin.sock")
+    o = Origin("ou", unix=path)
+    try:
+        bw.config("""
+        upstream u { server unix:%s; }
+        server { listen 127.0.0.1:PORT;
+            location /u/ { proxy_pass http://u/; }
+            location /d/ { proxy_pass http://unix:%s:/; } }
+        """ % (path, path))
+        bw.start()
+        for prefix in ("/u/", "/d/"):
+            st, h, body = get(bw.port, prefix + "size/5000")
+            assert st == 200 and h["x-origin"] == "ou" and len(body) == 5000
+    finally:
+        o.stop()
+
+
+NGINX = shutil.which("nginx") or (
+    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+def test_same_choices_as_nginx(bw, origins, tmp_path):
+    ups = """
+    upstream h { hash $arg_k; %s }
+    upstream hc { hash $arg_k consistent; %s }
+    upstream ip { ip_hash; %s }
+    """ % ((servers(origins, [1, 2, 1, 3]),) * 3)
+    locs = """
+        location /h/ { proxy_pass http://h/; }
+        location /hc/ { proxy_pass http://hc/; }
+        location /ip/ { proxy_pass http://ip/; }
+    """
+    bw.config(ups + "server { listen 127.0.0.1:PORT; %s }" % locs)
+    bw.start()
+
+    ng = tmp_path / "nginx"
+    ng.mkdir()
+    port = free_port()
+    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
+                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (ng / "nginx.conf").write_text("""
+    daemon off; master_process off; worker_processes 1;
+    error_log %s/error.log; pid %s/nginx.pid;
+    events { worker_connections 64; }
+    http { access_log off; %s %s
+        server { listen 127.0.0.1:%d; %s } }
+    """ % (ng, ng, temps, ups, port, locs))
+    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
+                             "-c", str(ng / "nginx.conf")],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return True
+            except OSError:
+                return proc.poll() is not None
+        wait_for(up, what="nginx")
+        assert proc.poll() is None, (ng / "error.log").read_text()
+
+        keys = ["k%d" % i for i in range(150)]
+        for prefix in ("/h", "/hc"):
+            assert keys_map(bw.port, prefix, keys) == \
+                keys_map(port, prefix, keys), prefix
+        for n in range(0, 256, 16):
+            src = "127.0.%d.9" % n
+            assert origin_of(bw.port, "/ip/size/1", src) == \
+                origin_of(port, "/ip/size/1", src), src
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
