@@ -214,6 +214,7 @@ typedef struct {
     off_t                           received;
     bw_http_chunked_t              *chunked;
     bw_http_client_body_handler_pt  post_handler;
+    unsigned                        stream:1;  /* passed on as it comes */
 } bw_http_request_body_t;
 
 /* --- variables ---------------------------------------------------------- */
@@ -565,6 +566,7 @@ struct bw_http_request_s {
     unsigned                  lingering_close:1;
     unsigned                  discard_body:1;
     unsigned                  reading_body:1;
+    unsigned                  request_body_no_buffering:1;
     unsigned                  internal:1;
     unsigned                  error_page:1;
     unsigned                  header_only:1;
@@ -635,6 +637,7 @@ bw_int_t bw_http_set_exten(bw_http_request_t *r);
 
 /* request_body.c */
 bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
+bw_int_t bw_http_read_unbuffered_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
     bw_http_client_body_handler_pt post_handler);
 

@@ -225,11 +225,16 @@ struct bw_http_upstream_s {
 
     bw_pool_cleanup_t              *cleanup;
 
+    /* request buffering off: the body's framing buffers */
+    struct bw_http_upstream_stream_s  *stream;
+
     unsigned                        keepalive:1;
     unsigned                        upgrade:1;
     unsigned                        buffering:1;
     unsigned                        request_sent:1;
     unsigned                        request_body_sent:1;
+    unsigned                        request_chunked:1;  /* body sent
+                                                           chunked */
     unsigned                        header_sent:1;
     unsigned                        body_done:1;
     unsigned                        upstream_error:1;
@@ -248,6 +253,11 @@ void bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_uint_t ft_type);
 void bw_http_upstream_finalize_request(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_int_t rc);
+/* request buffering off (upstream_request_body.c): BW_OK when the whole
+ * body is out, BW_AGAIN while waiting on either side, BW_ERROR on an
+ * upstream error, a status >= 300 on a client error */
+bw_int_t bw_http_upstream_stream_body(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 void bw_http_upstream_dummy_handler(bw_http_request_t *r,
     bw_http_upstream_t *u);
 void bw_http_upstream_init(bw_http_request_t *r);

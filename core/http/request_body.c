@@ -8,6 +8,11 @@
  * Chunked bodies are decoded on the way in. Neither reader ever reads
  * past the end of the body: bytes of a pipelined request stay in the
  * socket or in r->header_in.
+ *
+ * With r->request_body_no_buffering (proxy_request_buffering off) the
+ * body is not read up front: the handler starts at once and takes the
+ * body one buffer at a time with bw_http_read_unbuffered_request_body(),
+ * as fast as it can pass it on.
  */
 
 #include <bw_http.h>
@@ -53,6 +58,8 @@ bw_http_read_client_request_body(bw_http_request_t *r,
     rb->post_handler = post_handler;
 
     if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        /* nothing to stream: retries stay possible */
+        r->request_body_no_buffering = 0;
         post_handler(r);
         return BW_OK;
     }
@@ -88,8 +95,16 @@ bw_http_read_client_request_body(bw_http_request_t *r,
     }
 
     r->reading_body = 1;
-    r->read_event_handler = bw_http_read_client_request_body_handler;
     r->write_event_handler = bw_http_request_empty_handler;
+
+    if (r->request_body_no_buffering) {
+        rb->stream = 1;
+        r->read_event_handler = bw_http_request_empty_handler;
+        post_handler(r);
+        return BW_OK;
+    }
+
+    r->read_event_handler = bw_http_read_client_request_body_handler;
 
     rc = bw_http_do_read_client_request_body(r);
 
@@ -216,6 +231,110 @@ bw_http_do_read_client_request_body(bw_http_request_t *r)
     return BW_OK;
 }
 
+/*
+ * Streaming: fill rb->buf with what the client has sent so far, never
+ * more than it holds. BW_OK: rb->buf holds data, or the body is complete
+ * (rb->rest == 0); BW_AGAIN: nothing yet, the client's read event will
+ * tell; a status >= 300 on a client error. The caller empties rb->buf
+ * (pos up to last) before it asks again.
+ */
+bw_int_t
+bw_http_read_unbuffered_request_body(bw_http_request_t *r)
+{
+    size_t                    size;
+    ssize_t                   n;
+    bw_int_t                  rc;
+    bw_buf_t                 *b, *buf;
+    bw_connection_t          *c;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+    rb = r->request_body;
+    buf = rb->buf;
+
+    if (c->read->timedout) {
+        c->timedout = 1;
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                     "client timed out while sending the request body");
+        return BW_HTTP_REQUEST_TIME_OUT;
+    }
+
+    if (buf->pos == buf->last) {
+        buf->pos = buf->start;
+        buf->last = buf->start;
+    }
+
+    b = r->header_in;
+    if (b->pos < b->last && rb->rest) {
+        rc = bw_http_request_body_consume(r, &b->pos, b->last);
+        if (rc != BW_OK) {
+            return rc;
+        }
+    }
+
+    while (rb->rest && buf->last < buf->end && c->read->ready) {
+        size = (size_t) (buf->end - buf->last);
+
+        if (rb->chunked) {
+            /* framing only shrinks: what is read always fits decoded */
+            b = rb->raw;
+            b->pos = b->start;
+            b->last = b->start;
+            size = (size_t) bw_min((off_t) bw_min(size,
+                                          (size_t) (b->end - b->start)),
+                                   bw_http_chunked_min_rest(rb->chunked));
+        } else {
+            b = buf;
+            size = (size_t) bw_min((off_t) size, rb->rest);
+        }
+
+        n = c->recv(c, b->last, size);
+
+        if (n == BW_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            bw_log_error(BW_LOG_INFO, c->log, 0,
+                         "client prematurely closed connection");
+        }
+
+        if (n == 0 || n == BW_ERROR) {
+            c->error = 1;
+            return BW_HTTP_BAD_REQUEST;
+        }
+
+        r->request_length += n;
+        b->last += n;
+
+        if (rb->chunked) {
+            rc = bw_http_request_body_consume(r, &b->pos, b->last);
+            if (rc != BW_OK) {
+                return rc;
+            }
+        } else {
+            rb->rest -= n;
+            rb->received += n;
+        }
+    }
+
+    if (rb->rest == 0) {
+        r->reading_body = 0;
+    }
+
+    if (rb->rest == 0 || buf->last > buf->pos) {
+        if (c->read->timer_set) {
+            bw_event_del_timer(c->read);
+        }
+        return BW_OK;
+    }
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    bw_event_add_timer(c->read, clcf->client_body_timeout);
+    return BW_AGAIN;
+}
+
 /* Decode bytes at *pos into the body buffer. */
 static bw_int_t
 bw_http_request_body_consume(bw_http_request_t *r, u_char **pos,
@@ -228,6 +347,11 @@ bw_http_request_body_consume(bw_http_request_t *r, u_char **pos,
     bw_http_core_loc_conf_t  *clcf;
 
     rb = r->request_body;
+
+    if (rb->stream) {
+        /* no temp file: take only what fits (framing only shrinks) */
+        last = *pos + bw_min(last - *pos, rb->buf->end - rb->buf->last);
+    }
 
     if (rb->chunked == NULL) {
         len = (size_t) bw_min((off_t) (last - *pos), rb->rest);
@@ -295,6 +419,17 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
 
     if (rb->chunked) {
         rb->received += len;
+    }
+
+    if (rb->stream) {
+        /* never a temp file; the input was cut to fit (consume) */
+        if (len > (size_t) (b->end - b->last)) {
+            return BW_ERROR;
+        }
+        if (len) {
+            b->last = bw_cpymem(b->last, p, len);
+        }
+        return BW_OK;
     }
 
     for ( ;; ) {

@@ -34,6 +34,7 @@ static bw_int_t bw_http_upstream_process_headers(bw_http_request_t *r,
 static void bw_http_upstream_send_response(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_check_broken_connection(bw_http_request_t *r);
+static void bw_http_upstream_read_request_body(bw_http_request_t *r);
 static void bw_http_upstream_cleanup(void *data);
 
 bw_int_t
@@ -81,6 +82,11 @@ bw_http_upstream_init(bw_http_request_t *r)
 
     r->read_event_handler = bw_http_upstream_check_broken_connection;
     r->write_event_handler = bw_http_request_empty_handler;
+
+    if (r->request_body && r->request_body->stream) {
+        /* the client's bytes are the body, taken as the upstream can */
+        r->read_event_handler = bw_http_upstream_read_request_body;
+    }
 
     if (u->create_request(r) != BW_OK) {
         bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
@@ -261,6 +267,7 @@ bw_http_upstream_handler(bw_event_t *ev)
 static void
 bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
 {
+    bw_int_t          rc;
     bw_chain_t       *rest;
     bw_connection_t  *c;
 
@@ -278,7 +285,7 @@ bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
         r->connection->log->action = "sending request to upstream";
     }
 
-    rest = c->send_chain(c, u->request_out, 0);
+    rest = u->request_out ? c->send_chain(c, u->request_out, 0) : NULL;
 
     if (rest == BW_CHAIN_ERROR) {
         bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
@@ -294,6 +301,23 @@ bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
 
     if (c->write->timer_set) {
         bw_event_del_timer(c->write);
+    }
+
+    if (r->request_body && r->request_body->stream) {
+        rc = bw_http_upstream_stream_body(r, u);
+
+        if (rc == BW_AGAIN) {
+            return;
+        }
+        if (rc == BW_ERROR) {
+            bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+            return;
+        }
+        if (rc != BW_OK) {
+            bw_http_upstream_finalize_request(r, u, rc);
+            return;
+        }
+        r->read_event_handler = bw_http_upstream_check_broken_connection;
     }
 
     u->request_body_sent = 1;
@@ -428,6 +452,22 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
 
     /* rc == BW_OK: the header is in */
 
+    if (!u->request_body_sent) {
+        /* answered before the whole body went: stop sending it. The rest
+         * of it stays unread, so neither connection can be reused. */
+        u->write_event_handler = bw_http_upstream_dummy_handler;
+        if (c->write->timer_set) {
+            bw_event_del_timer(c->write);
+        }
+        if (r->request_body && r->request_body->stream) {
+            r->read_event_handler = bw_http_upstream_check_broken_connection;
+            if (r->connection->read->timer_set) {
+                bw_event_del_timer(r->connection->read);
+            }
+            r->keepalive = 0;
+        }
+    }
+
     u->state->header_time = bw_current_msec - u->state->start;
     u->state->status = u->headers_in.status_n;
 
@@ -471,6 +511,11 @@ bw_http_upstream_may_retry(bw_http_request_t *r, bw_http_upstream_t *u,
     if (u->peer.tries == 0
         || (u->conf->next_upstream & ft_type) != ft_type)
     {
+        return 0;
+    }
+
+    /* a streamed body is gone once it started: it cannot be sent again */
+    if (u->request_sent && r->request_body && r->request_body->stream) {
         return 0;
     }
 
@@ -778,6 +823,24 @@ bw_http_upstream_check_broken_connection(bw_http_request_t *r)
                  "client prematurely closed connection");
 
     bw_http_upstream_finalize_request(r, u, BW_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+/* Client bytes (or a timeout) while the body streams to the upstream. */
+static void
+bw_http_upstream_read_request_body(bw_http_request_t *r)
+{
+    bw_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (u->peer.connection == NULL || !u->request_sent
+        || u->request_body_sent)
+    {
+        /* not connected yet: the bytes wait in the socket */
+        return;
+    }
+
+    bw_http_upstream_send_request(r, u);
 }
 
 /* Give up this peer; retry on the next one if allowed, else answer. */

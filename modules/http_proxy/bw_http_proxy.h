@@ -23,6 +23,8 @@ typedef struct {
     bw_http_complex_value_t     value;
     unsigned                    content_length:1;  /* the body's, per
                                                       request */
+    unsigned                    chunked:1;         /* "chunked" when a
+                                                      streamed body is */
 } bw_http_proxy_header_t;
 
 typedef struct {

@@ -28,8 +28,6 @@ static char *bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_proxy_request_buffering(bw_conf_t *cf,
-    bw_command_t *cmd, void *conf);
 static char *bw_http_proxy_temp_files(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 
@@ -143,7 +141,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_buffering"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(buffering), NULL },
     { bw_string("proxy_request_buffering"), MSL|BW_CONF_FLAG,
-      bw_http_proxy_request_buffering, LOC, UOFF(request_buffering), NULL },
+      bw_conf_set_flag_slot, LOC, UOFF(request_buffering), NULL },
     { bw_string("proxy_buffer_size"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, UOFF(buffer_size), NULL },
     { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
@@ -227,6 +225,16 @@ bw_http_proxy_handler(bw_http_request_t *r)
     }
 
     bw_http_proxy_setup_upstream(r, plcf);
+
+    /* a chunked body can go on unbuffered only as chunked, in HTTP/1.1
+     * (nginx buffers it otherwise, and so do we) */
+    if (!plcf->upstream.request_buffering && plcf->upstream.pass_request_body
+        && plcf->body_set == NULL
+        && (!r->headers_in.chunked
+            || plcf->http_version == BW_HTTP_VERSION_11))
+    {
+        r->request_body_no_buffering = 1;
+    }
 
     rc = bw_http_read_client_request_body(r, bw_http_upstream_init);
 
@@ -568,10 +576,14 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
             bw_memzero(ph, sizeof(bw_http_proxy_header_t));
             ph->key = src->key;
 
-            /* the body's length is known only per request; bodies are
-             * read whole, so Transfer-Encoding stays empty (removed) */
+            /* the body's length is known only per request; a body read
+             * whole has one, a chunked one streamed goes on chunked */
             if (j == 1 && bw_str_caseeq_lit(&src->key, "Content-Length")) {
                 ph->content_length = 1;
+            } else if (j == 1
+                       && bw_str_caseeq_lit(&src->key, "Transfer-Encoding"))
+            {
+                ph->chunked = 1;
             } else if (bw_http_compile_complex_value(cf, &ph->value,
                                                      &src->value)
                        != BW_OK)
@@ -1076,33 +1088,6 @@ bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 static char *
 bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
-    return BW_CONF_OK;
-}
-
-/*
- * Accepted so that nginx configurations load, but what they ask for is
- * not built yet: say so when the configuration is read, never silently.
- */
-static char *
-bw_http_proxy_request_buffering(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf)
-{
-    char      *rv;
-    bw_str_t  *value;
-
-    rv = bw_conf_set_flag_slot(cf, cmd, conf);
-    if (rv != BW_CONF_OK) {
-        return rv;
-    }
-
-    value = cf->args->elts;
-    if (bw_str_eq_lit(&value[1], "off")) {
-        bw_conf_log_error(BW_LOG_WARN, cf, 0,
-                          "\"proxy_request_buffering off\" is not "
-                          "supported yet: request bodies are read whole "
-                          "before they are sent");
-    }
-
     return BW_CONF_OK;
 }
 

@@ -169,6 +169,14 @@ bw_http_proxy_create_request(bw_http_request_t *r)
         body->next = NULL;
         body_len = text.len;
 
+    } else if (r->request_body && r->request_body->stream) {
+        /* sent as it comes: the client's length, or chunked */
+        if (r->headers_in.chunked) {
+            u->request_chunked = 1;
+        } else {
+            body_len = r->headers_in.content_length_n;
+        }
+
     } else if (plcf->upstream.pass_request_body && r->request_body
                && r->request_body->bufs)
     {
@@ -197,7 +205,13 @@ bw_http_proxy_create_request(bw_http_request_t *r)
 
     ph = plcf->headers.headers->elts;
     for (i = 0; i < n; i++) {
-        if (ph[i].content_length) {
+        if (ph[i].chunked) {
+            values[i].len = 0;
+            if (u->request_chunked) {
+                bw_str_set(&values[i], "chunked");
+            }
+
+        } else if (ph[i].content_length) {
             values[i].len = 0;
             if (body_len >= 0) {
                 values[i].data = bw_pnalloc(r->pool, BW_INT_T_LEN);

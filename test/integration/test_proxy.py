@@ -109,10 +109,9 @@ def test_unbuilt_directives_warn(bw, origin):
     """ % origin.port)
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
-    assert '"proxy_request_buffering off" is not supported yet' in r.stderr
     assert '"proxy_temp_path" has no effect' in r.stderr
     assert "proxy_max_temp_file_size" not in r.stderr
-    assert r.stderr.count("[warn]") == 2
+    assert r.stderr.count("[warn]") == 1
 
 
 URI_CASES = [
@@ -232,6 +231,152 @@ def test_request_bodies(bw, origin, size):
     assert e["body_md5"] == hashlib.md5(body).hexdigest()
     if size > 16384:
         assert "buffered to a temporary file" in bw.logs()
+
+
+def read_response(s, timeout=20):
+    """A whole response with Content-Length from socket s."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if b"\r\n\r\n" in data:
+            head, body = data.split(b"\r\n\r\n", 1)
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    if len(body) >= int(line.split(b":")[1]):
+                        return head, body
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+STREAMING = """
+    upstream pair { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT;
+        client_max_body_size 50m;
+        client_body_buffer_size 16k;
+        proxy_request_buffering off;
+        location / { proxy_pass http://127.0.0.1:%d;
+                     proxy_http_version 1.1; }
+        location /v10/ { proxy_pass http://127.0.0.1:%d/; }
+        location /pair/ { proxy_pass http://pair/; } }
+"""
+
+
+def test_request_buffering_off_streams_the_body(bw, origin):
+    dead = free_port()
+    bw.config(STREAMING % (dead, origin.port, origin.port, origin.port))
+    bw.start()
+    body = os.urandom(8 * 1024 * 1024)
+
+    # Content-Length: the upstream is connected while the client still
+    # sends, which a buffered body would not allow
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=20) as s:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        s.sendall(body[:1024 * 1024])
+        wait_for(lambda: origin.connections == 1, what="early connect")
+        s.sendall(body[1024 * 1024:])
+        head, resp = read_response(s)
+    assert head.startswith(b"HTTP/1.1 200")
+    e = json.loads(resp)
+    assert e["body_len"] == len(body)
+    assert e["body_md5"] == hashlib.md5(body).hexdigest()
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert hdr["content-length"] == str(len(body))
+
+    # chunked, in HTTP/1.1: passed on chunked, in pieces as they come
+    pieces = [os.urandom(n) for n in (1, 5000, 70000, 300000, 17)]
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=20) as s:
+        s.sendall(b"PUT /echo HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        for p in pieces:
+            s.sendall(b"%x\r\n%s\r\n" % (len(p), p))
+        wait_for(lambda: origin.connections == 2, what="early connect")
+        s.sendall(b"0\r\n\r\n")
+        head, resp = read_response(s)
+    e = json.loads(resp)
+    whole = b"".join(pieces)
+    assert e["body_len"] == len(whole)
+    assert e["body_md5"] == hashlib.md5(whole).hexdigest()
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert hdr["transfer-encoding"] == "chunked"
+    assert "content-length" not in hdr
+
+    # chunked to an HTTP/1.0 upstream: read whole first, as nginx does
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=20) as s:
+        s.sendall(b"POST /v10/echo HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+                  b"0\r\n\r\n")
+        head, resp = read_response(s)
+    e = json.loads(resp)
+    hdr = {k.lower(): v for k, v in e["headers"]}
+    assert e["body_len"] == 5 and hdr["content-length"] == "5"
+
+    # a refused connection comes before any byte of the body: retried
+    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=10)
+    conn.request("PUT", "/pair/echo", body=b"abc")
+    r1 = conn.getresponse()
+    e = json.loads(r1.read())
+    conn.close()
+    assert r1.status == 200 and e["body_len"] == 3
+    assert "buffered to a temporary file" not in bw.logs()
+
+
+def test_request_buffering_off_client_gives_up(bw, origin):
+    bw.config(STREAMING % (origin.port, origin.port, origin.port,
+                           origin.port))
+    bw.start()
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: 1000000\r\n\r\n" + b"x" * 100000)
+    wait_for(lambda: origin.connections == 1, what="early connect")
+    s.close()
+    wait_for(lambda: "client prematurely closed connection" in bw.logs(),
+             what="abort logged")
+    # the worker goes on serving
+    e, _ = echo(bw.port, "/echo")
+    assert e["method"] == "GET"
+    bw.check_sanitizers()
+
+
+def test_request_buffering_off_early_answer(bw):
+    """An upstream that answers before it read the body: the answer goes
+    to the client, and the connection, whose body was not all read, is
+    closed after it."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(4)
+
+    def serve():
+        c, _ = ls.accept()
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += c.recv(4096)
+        c.sendall(b"HTTP/1.1 413 Too Large\r\nContent-Length: 4\r\n"
+                  b"Connection: close\r\n\r\nnope")
+        c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    port = ls.getsockname()[1]
+    bw.config(STREAMING % (port, port, port, port))
+    bw.start()
+    try:
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=10) as s:
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 1000000\r\n\r\n" + b"y" * 10000)
+            head, body = read_response(s)
+        assert head.startswith(b"HTTP/1.1 413")
+        assert body == b"nope"
+        assert b"connection: close" in head.lower()
+    finally:
+        t.join(timeout=10)
+        ls.close()
+    bw.check_sanitizers()
 
 
 def test_chunked_request_body_and_expect(bw, origin):
