@@ -215,6 +215,8 @@ struct bw_http_upstream_s {
     bw_int_t                      (*rewrite_redirect)(bw_http_request_t *r,
                                                       bw_table_elt_t *h,
                                                       size_t prefix);
+    bw_int_t                      (*rewrite_cookie)(bw_http_request_t *r,
+                                                    bw_table_elt_t *h);
     void                           *input_filter_ctx;
 
     bw_msec_t                       start_time;

@@ -710,6 +710,13 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
                 }
             }
             break;
+        case 10:
+            if (memcmp(p, "set-cookie", 10) == 0 && u->rewrite_cookie
+                && u->rewrite_cookie(r, ho) == BW_ERROR)
+            {
+                goto failed;
+            }
+            break;
         case 13:
             if (memcmp(p, "last-modified", 13) == 0) {
                 r->headers_out.last_modified = ho;

@@ -32,9 +32,14 @@ typedef struct {
     bw_hash_t                   names;        /* lowercase names set */
 } bw_http_proxy_headers_t;
 
-/* One proxy_redirect rule. */
+/* One proxy_redirect, proxy_cookie_domain or proxy_cookie_path rule. */
+#define BW_HTTP_PROXY_REWRITE_PREFIX  0     /* redirects, paths */
+#define BW_HTTP_PROXY_REWRITE_DOMAIN  1     /* whole value, no case */
+
 typedef struct {
-    bw_str_t                    from;
+    bw_uint_t                   type;
+    bw_http_complex_value_t     from;
+    bw_regex_t                 *regex;        /* instead of from */
     bw_http_complex_value_t     to;
 } bw_http_proxy_rewrite_t;
 
@@ -54,6 +59,8 @@ typedef struct {
 
     bw_flag_t                   redirect;     /* off: 0 */
     bw_array_t                 *redirects;    /* bw_http_proxy_rewrite_t */
+    bw_array_t                 *cookie_domains;   /* NULL: none or off */
+    bw_array_t                 *cookie_paths;
 
     bw_uint_t                   http_version;
 
@@ -73,7 +80,12 @@ extern bw_module_t  bw_http_proxy_module;
 
 bw_int_t bw_http_proxy_setup_upstream(bw_http_request_t *r,
     bw_http_proxy_loc_conf_t *plcf);
+/* bw_http_proxy_rewrite.c */
+char *bw_http_proxy_rewrite_rule(bw_conf_t *cf, bw_array_t **rules,
+    bw_str_t *from, bw_str_t *to, bw_uint_t type);
 bw_int_t bw_http_proxy_rewrite_redirect(bw_http_request_t *r,
     bw_table_elt_t *h, size_t prefix);
+bw_int_t bw_http_proxy_rewrite_cookie(bw_http_request_t *r,
+    bw_table_elt_t *h);
 
 #endif

@@ -24,7 +24,7 @@ static char *bw_http_proxy_buffers(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd,
+static char *bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
@@ -168,9 +168,13 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
 
     { bw_string("proxy_cookie_domain"), MSL|BW_CONF_TAKE12,
-      bw_http_proxy_unsupported, LOC, 0, NULL },
+      bw_http_proxy_cookie, LOC, offsetof(bw_http_proxy_loc_conf_t,
+                                          cookie_domains),
+      (void *) BW_HTTP_PROXY_REWRITE_DOMAIN },
     { bw_string("proxy_cookie_path"), MSL|BW_CONF_TAKE12,
-      bw_http_proxy_unsupported, LOC, 0, NULL },
+      bw_http_proxy_cookie, LOC, offsetof(bw_http_proxy_loc_conf_t,
+                                          cookie_paths),
+      (void *) BW_HTTP_PROXY_REWRITE_PREFIX },
 
     bw_null_command
 };
@@ -509,6 +513,8 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
 
     conf->http_version = BW_CONF_UNSET_UINT;
     conf->redirect = BW_CONF_UNSET;
+    conf->cookie_domains = BW_CONF_UNSET_PTR;
+    conf->cookie_paths = BW_CONF_UNSET_PTR;
     conf->method = BW_CONF_UNSET_PTR;
     conf->body_set = BW_CONF_UNSET_PTR;
     conf->headers_source = BW_CONF_UNSET_PTR;
@@ -709,6 +715,9 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
         conf->uri_in_regex = prev->uri_in_regex;
     }
 
+    bw_conf_merge_ptr_value(conf->cookie_domains, prev->cookie_domains, NULL);
+    bw_conf_merge_ptr_value(conf->cookie_paths, prev->cookie_paths, NULL);
+
     /* proxy_redirect default: the proxy_pass URL back to the location */
     if (conf->redirect == BW_CONF_UNSET) {
         if (prev->redirect != BW_CONF_UNSET) {
@@ -722,7 +731,7 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     if (conf->redirect && conf->redirects == NULL && conf->url.data
         && conf->url_cv == NULL)
     {
-        bw_str_t  to;
+        bw_str_t  from, to;
 
         conf->redirects = bw_array_create(cf->pool, 1,
                                           sizeof(bw_http_proxy_rewrite_t));
@@ -736,19 +745,21 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
         bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
 
         if (conf->vars.uri.len) {
-            pr->from = conf->url;
+            from = conf->url;
             to = conf->location;
         } else {
-            pr->from.len = conf->url.len + 1;
-            pr->from.data = bw_pnalloc(cf->pool, pr->from.len);
-            if (pr->from.data == NULL) {
+            from.len = conf->url.len + 1;
+            from.data = bw_pnalloc(cf->pool, from.len);
+            if (from.data == NULL) {
                 return BW_CONF_ERROR;
             }
-            memcpy(pr->from.data, conf->url.data, conf->url.len);
-            pr->from.data[conf->url.len] = '/';
+            memcpy(from.data, conf->url.data, conf->url.len);
+            from.data[conf->url.len] = '/';
             bw_str_set(&to, "/");
         }
 
+        /* literal: the URL's "$" (if any) is not a variable here */
+        pr->from.value = from;
         if (bw_http_compile_complex_value(cf, &pr->to, &to) != BW_OK) {
             return BW_CONF_ERROR;
         }
@@ -964,7 +975,6 @@ bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_http_proxy_loc_conf_t *plcf = conf;
 
     bw_str_t                 *value;
-    bw_http_proxy_rewrite_t  *pr;
 
     value = cf->args->elts;
 
@@ -991,36 +1001,10 @@ bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return "invalid parameter";
     }
 
-    if (value[1].len && value[1].data[0] == '~') {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                          "regular expressions in \"proxy_redirect\" are "
-                          "not supported yet");
-        return BW_CONF_ERROR;
-    }
-
     plcf->redirect = 1;
 
-    if (plcf->redirects == NULL) {
-        plcf->redirects = bw_array_create(cf->pool, 2,
-                                          sizeof(bw_http_proxy_rewrite_t));
-        if (plcf->redirects == NULL) {
-            return BW_CONF_ERROR;
-        }
-    }
-
-    pr = bw_array_push(plcf->redirects);
-    if (pr == NULL) {
-        return BW_CONF_ERROR;
-    }
-    bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
-
-    pr->from = value[1];
-
-    if (bw_http_compile_complex_value(cf, &pr->to, &value[2]) != BW_OK) {
-        return BW_CONF_ERROR;
-    }
-
-    return BW_CONF_OK;
+    return bw_http_proxy_rewrite_rule(cf, &plcf->redirects, &value[1],
+                                      &value[2], BW_HTTP_PROXY_REWRITE_PREFIX);
 }
 
 static char *
@@ -1076,12 +1060,35 @@ bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
            ? BW_CONF_OK : BW_CONF_ERROR;
 }
 
+/* proxy_cookie_domain and proxy_cookie_path: "off", or "from to". */
 static char *
-bw_http_proxy_unsupported(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
-    bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                      "\"%s\" is not supported yet", cmd->name.data);
-    return BW_CONF_ERROR;
+    bw_array_t  **rules = (bw_array_t **) ((char *) conf + cmd->offset);
+    bw_str_t     *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (strcmp((char *) value[1].data, "off") != 0) {
+            return "invalid parameter";
+        }
+        if (*rules != BW_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+        *rules = NULL;
+        return BW_CONF_OK;
+    }
+
+    if (*rules == NULL) {
+        return "is duplicate";
+    }
+    if (*rules == BW_CONF_UNSET_PTR) {
+        *rules = NULL;
+    }
+
+    return bw_http_proxy_rewrite_rule(cf, rules, &value[1], &value[2],
+                                      (bw_uint_t) (uintptr_t) cmd->post);
 }
 
 /* Accepted for nginx compatibility; see docs/compatibility.md. */

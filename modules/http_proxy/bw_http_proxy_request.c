@@ -39,6 +39,8 @@ bw_http_proxy_setup_upstream(bw_http_request_t *r,
     u->input_filter = bw_http_proxy_length_filter;
     u->rewrite_redirect = plcf->redirects ? bw_http_proxy_rewrite_redirect
                                           : NULL;
+    u->rewrite_cookie = (plcf->cookie_domains || plcf->cookie_paths)
+                        ? bw_http_proxy_rewrite_cookie : NULL;
 
     return BW_OK;
 }
@@ -666,65 +668,4 @@ bw_http_proxy_chunked_filter(bw_http_request_t *r, bw_buf_t *b)
     b->last = dst;
 
     return BW_OK;
-}
-
-/* proxy_redirect: the first rule whose "from" starts the value wins. */
-bw_int_t
-bw_http_proxy_rewrite_redirect(bw_http_request_t *r, bw_table_elt_t *h,
-    size_t prefix)
-{
-    u_char                    *p, *value;
-    size_t                     len, off;
-    bw_str_t                   to;
-    bw_uint_t                  i;
-    bw_http_proxy_rewrite_t   *pr;
-    bw_http_proxy_loc_conf_t  *plcf;
-
-    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
-    if (plcf->redirects == NULL) {
-        return BW_DECLINED;
-    }
-
-    value = h->value.data;
-    len = h->value.len;
-    off = 0;
-
-    if (h->key.len == 7) {
-        /* Refresh: "5; url=http://..." */
-        p = bw_strlcasestrn(value, value + len, (u_char *) "url=", 4);
-        if (p == NULL) {
-            return BW_DECLINED;
-        }
-        off = p + 4 - value;
-    }
-
-    pr = plcf->redirects->elts;
-
-    for (i = 0; i < plcf->redirects->nelts; i++) {
-        if (len - off < pr[i].from.len
-            || memcmp(value + off, pr[i].from.data, pr[i].from.len) != 0)
-        {
-            continue;
-        }
-
-        if (bw_http_complex_value(r, &pr[i].to, &to) != BW_OK) {
-            return BW_ERROR;
-        }
-
-        p = bw_pnalloc(r->pool, len - pr[i].from.len + to.len);
-        if (p == NULL) {
-            return BW_ERROR;
-        }
-
-        h->value.data = p;
-        p = bw_cpymem(p, value, off);
-        p = bw_cpymem(p, to.data, to.len);
-        p = bw_cpymem(p, value + off + pr[i].from.len,
-                      len - off - pr[i].from.len);
-        h->value.len = p - h->value.data;
-
-        return BW_OK;
-    }
-
-    return BW_DECLINED;
 }

@@ -9,6 +9,7 @@ test process. Its behaviour is chosen by the request path:
   /status/NNN         that status with a short body
   /slow/MS            the header after MS milliseconds
   /redirect/...       302 to itself: http://<Host header>/redirect/...
+  /cookies?c=V&c=W    a Set-Cookie header for each c (URL-decoded)
   /refuse-keepalive   answers, then closes the connection
   /ws                 WebSocket echo (RFC 6455, text frames)
 
@@ -24,6 +25,7 @@ import socketserver
 import struct
 import threading
 import time
+import urllib.parse
 
 PATTERN = bytes(range(256))
 
@@ -168,6 +170,11 @@ class _Handler(socketserver.StreamRequestHandler):
             loc = "http://%s%s" % (hmap.get("host", ""), path)
             self.send(302, [("Location", loc), ("Content-Length", 0)], b"",
                       keep, head)
+            return True
+        if path == "/cookies":
+            query = urllib.parse.parse_qs(target.partition("?")[2])
+            hdrs = [("Set-Cookie", c) for c in query.get("c", [])]
+            self.send(200, hdrs + [("Content-Length", 0)], b"", keep, head)
             return True
         if path == "/refuse-keepalive":
             self.send(200, [("Content-Length", 2)], b"ok", False, head)

@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -465,6 +466,70 @@ def test_proxy_redirect(bw, origin):
     assert h["location"].endswith("/mapped/redirect/c")
     st, h, _ = get(bw.port, "/off/d")
     assert h["location"] == "http://127.0.0.1:%d/redirect/d" % origin.port
+
+
+def test_proxy_redirect_regex_and_variables(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location /re/ {
+            proxy_redirect ~*^HTTP://127\\.0\\.0\\.1:\\d+/redirect/(.*)$ /re/$1;
+            proxy_pass http://127.0.0.1:%(p)d/redirect/; }
+        location /var/ {
+            proxy_redirect http://$proxy_host/redirect/ /v/;
+            proxy_pass http://127.0.0.1:%(p)d/redirect/; } }
+    """ % {"p": origin.port})
+    bw.start()
+    st, h, _ = get(bw.port, "/re/c/d")
+    assert st == 302 and h["location"].endswith("/re/c/d"), h
+    st, h, _ = get(bw.port, "/var/e")
+    assert h["location"].endswith("/v/e"), h
+
+
+def set_cookies(port, path, cookies):
+    q = "&".join("c=" + urllib.parse.quote(c) for c in cookies)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", path + "?" + q)
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    return [v for k, v in resp.getheaders() if k.lower() == "set-cookie"]
+
+
+def test_proxy_cookie_domain_and_path(bw, origin):
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        proxy_cookie_domain .backend.internal example.com;
+        proxy_cookie_domain ~^([a-z]+)\\.svc\\.local$ $1.example.org;
+        proxy_cookie_path /app/ /;
+        proxy_cookie_path ~*^/USERS/(\\d+) /u/$1;
+        location /ck/ { proxy_pass http://127.0.0.1:%(p)d/; }
+        location /nock/ { proxy_cookie_domain off; proxy_cookie_path off;
+                          proxy_pass http://127.0.0.1:%(p)d/; } }
+    """ % {"p": origin.port})
+    bw.start()
+    sent = ["a=1; Domain=backend.internal; Path=/app/x",
+            "b=2; domain=.BACKEND.internal; path=/other",
+            "c=3; Path=/users/42/profile; HttpOnly",
+            "d=4; Secure; Domain=api.svc.local",
+            "e=5",
+            "f=6; Domain=other.org; Path=/application"]
+    assert set_cookies(bw.port, "/ck/cookies", sent) == [
+        "a=1; Domain=example.com; Path=/x",
+        "b=2; domain=.example.com; path=/other",
+        "c=3; Path=/u/42; HttpOnly",
+        "d=4; Secure; Domain=api.example.org",
+        "e=5",
+        "f=6; Domain=other.org; Path=/application"]
+    assert set_cookies(bw.port, "/nock/cookies", sent) == sent
+
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_cookie_path /a /b; proxy_cookie_path off;
+                     proxy_pass http://127.0.0.1:1; } }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0 and '"proxy_cookie_path" directive is ' \
+        'duplicate' in r.stderr
 
 
 def test_refused_and_timeout_answers(bw, origin):

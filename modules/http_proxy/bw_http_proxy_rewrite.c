@@ -1,0 +1,303 @@
+/*
+ * Rewriting what the upstream says about itself: proxy_redirect (the
+ * Location and Refresh headers), proxy_cookie_domain and
+ * proxy_cookie_path (the attributes of Set-Cookie), with nginx's rules:
+ *
+ *   a literal "from" (variables allowed) replaces a matching prefix of a
+ *   redirect or path, and a whole domain compared without case (leading
+ *   dots aside); a regex "from" (~ or ~*) that matches replaces the whole
+ *   value, with its captures available to "to" as $1..$9.
+ *
+ * The first rule that matches wins.
+ */
+
+#include <bw_http_proxy.h>
+
+#define BW_HTTP_PROXY_CAPTURES  30
+
+/* Parse one "from to" pair into rules (created on first use). */
+char *
+bw_http_proxy_rewrite_rule(bw_conf_t *cf, bw_array_t **rules, bw_str_t *from,
+    bw_str_t *to, bw_uint_t type)
+{
+    bw_str_t                  f, t;
+    bw_regex_compile_t        rc;
+    bw_http_proxy_rewrite_t  *pr;
+
+    if (*rules == NULL) {
+        *rules = bw_array_create(cf->pool, 2, sizeof(bw_http_proxy_rewrite_t));
+        if (*rules == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    pr = bw_array_push(*rules);
+    if (pr == NULL) {
+        return BW_CONF_ERROR;
+    }
+    bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
+    pr->type = type;
+
+    f = *from;
+    t = *to;
+
+    if (f.len && f.data[0] == '~') {
+        bw_memzero(&rc, sizeof(bw_regex_compile_t));
+        rc.pool = cf->pool;
+        rc.pattern.data = f.data + 1;
+        rc.pattern.len = f.len - 1;
+        if (rc.pattern.len && rc.pattern.data[0] == '*') {
+            rc.pattern.data++;
+            rc.pattern.len--;
+            rc.options = BW_REGEX_CASELESS;
+        } else if (type == BW_HTTP_PROXY_REWRITE_DOMAIN) {
+            /* domains are never case-sensitive */
+            rc.options = BW_REGEX_CASELESS;
+        }
+        if (bw_regex_compile(&rc) != BW_OK) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s",
+                              (int) rc.err.len, rc.err.data);
+            return BW_CONF_ERROR;
+        }
+        pr->regex = rc.regex;
+
+    } else {
+        if (type == BW_HTTP_PROXY_REWRITE_DOMAIN && f.len
+            && f.data[0] == '.')
+        {
+            f.data++;
+            f.len--;
+        }
+        if (bw_http_compile_complex_value(cf, &pr->from, &f) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    if (type == BW_HTTP_PROXY_REWRITE_DOMAIN && t.len && t.data[0] == '.') {
+        t.data++;
+        t.len--;
+    }
+
+    if (bw_http_compile_complex_value(cf, &pr->to, &t) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+/*
+ * Apply the first matching rule to value[off..]: on a match the value is
+ * replaced by a new string from the pool.
+ */
+static bw_int_t
+bw_http_proxy_rewrite(bw_http_request_t *r, bw_array_t *rules,
+    bw_str_t *value, size_t off)
+{
+    int                       caps[BW_HTTP_PROXY_CAPTURES], *saved_caps;
+    u_char                   *p, *saved_data;
+    size_t                    keep, cut;
+    bw_int_t                  n;
+    bw_str_t                  from, to, rest;
+    bw_uint_t                 i, saved_n;
+    bw_http_proxy_rewrite_t  *pr;
+
+    rest.data = value->data + off;
+    rest.len = value->len - off;
+
+    pr = rules->elts;
+
+    for (i = 0; i < rules->nelts; i++) {
+
+        if (pr[i].regex) {
+            n = bw_regex_exec(pr[i].regex, &rest, caps,
+                              BW_HTTP_PROXY_CAPTURES);
+            if (n == BW_REGEX_NO_MATCHED) {
+                continue;
+            }
+            if (n < 0) {
+                return BW_ERROR;
+            }
+
+            /* $1..$9 of this match for "to", then the request's back */
+            saved_caps = r->captures;
+            saved_n = r->ncaptures;
+            saved_data = r->captures_data;
+            r->captures = caps;
+            r->ncaptures = (bw_uint_t) n * 2;
+            r->captures_data = rest.data;
+
+            n = bw_http_complex_value(r, &pr[i].to, &to);
+
+            r->captures = saved_caps;
+            r->ncaptures = saved_n;
+            r->captures_data = saved_data;
+
+            if (n != BW_OK) {
+                return BW_ERROR;
+            }
+            cut = rest.len;
+
+        } else {
+            if (bw_http_complex_value(r, &pr[i].from, &from) != BW_OK) {
+                return BW_ERROR;
+            }
+
+            if (pr[i].type == BW_HTTP_PROXY_REWRITE_DOMAIN) {
+                if (from.len != rest.len
+                    || bw_strncasecmp(from.data, rest.data, from.len) != 0)
+                {
+                    continue;
+                }
+            } else if (from.len > rest.len
+                       || memcmp(from.data, rest.data, from.len) != 0)
+            {
+                continue;
+            }
+
+            if (bw_http_complex_value(r, &pr[i].to, &to) != BW_OK) {
+                return BW_ERROR;
+            }
+            cut = from.len;
+        }
+
+        keep = rest.len - cut;
+        p = bw_pnalloc(r->pool, off + to.len + keep);
+        if (p == NULL) {
+            return BW_ERROR;
+        }
+
+        rest.data += cut;
+        value->len = off + to.len + keep;
+        p = bw_cpymem(p, value->data, off);
+        p = bw_cpymem(p, to.data, to.len);
+        p = bw_cpymem(p, rest.data, keep);
+        value->data = p - value->len;
+
+        return BW_OK;
+    }
+
+    return BW_DECLINED;
+}
+
+/* Location, or the URL of a Refresh header. */
+bw_int_t
+bw_http_proxy_rewrite_redirect(bw_http_request_t *r, bw_table_elt_t *h,
+    size_t prefix)
+{
+    u_char                    *p;
+    size_t                     off;
+    bw_http_proxy_loc_conf_t  *plcf;
+
+    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
+    if (plcf->redirects == NULL) {
+        return BW_DECLINED;
+    }
+
+    off = prefix;
+
+    if (h->key.len == 7) {
+        /* Refresh: "5; url=http://..." */
+        p = bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                            (u_char *) "url=", 4);
+        if (p == NULL) {
+            return BW_DECLINED;
+        }
+        off = p + 4 - h->value.data;
+    }
+
+    return bw_http_proxy_rewrite(r, plcf->redirects, &h->value, off);
+}
+
+/*
+ * One attribute of a Set-Cookie value ("; name=value" after the cookie
+ * itself): rewritten in place in *value when a rule matches.
+ */
+static bw_int_t
+bw_http_proxy_rewrite_cookie_attr(bw_http_request_t *r, bw_str_t *value,
+    const char *name, size_t name_len, bw_array_t *rules)
+{
+    u_char    *p, *last, *start;
+    size_t     off;
+    bw_int_t   rc;
+    bw_str_t   attr, head;
+
+    p = memchr(value->data, ';', value->len);
+    if (p == NULL) {
+        return BW_DECLINED;
+    }
+    last = value->data + value->len;
+
+    while (p < last) {
+        p++;
+        while (p < last && *p == ' ') {
+            p++;
+        }
+        start = p;
+        while (p < last && *p != ';') {
+            p++;
+        }
+
+        if ((size_t) (p - start) <= name_len
+            || start[name_len] != '='
+            || bw_strncasecmp(start, (u_char *) name, name_len) != 0)
+        {
+            continue;
+        }
+
+        /* rewrite the attribute's value, then put the rest back; a
+         * domain's leading dot is kept and not compared */
+        off = start + name_len + 1 - value->data;
+        if (name_len == 6 && off < (size_t) (p - value->data)
+            && value->data[off] == '.')
+        {
+            off++;
+        }
+        head.data = value->data;
+        head.len = p - value->data;
+        attr = head;
+
+        rc = bw_http_proxy_rewrite(r, rules, &attr, off);
+        if (rc != BW_OK) {
+            return rc;
+        }
+
+        head.len = attr.len + (size_t) (last - p);
+        head.data = bw_pnalloc(r->pool, head.len);
+        if (head.data == NULL) {
+            return BW_ERROR;
+        }
+        start = bw_cpymem(head.data, attr.data, attr.len);
+        memcpy(start, p, last - p);
+        *value = head;
+        return BW_OK;
+    }
+
+    return BW_DECLINED;
+}
+
+bw_int_t
+bw_http_proxy_rewrite_cookie(bw_http_request_t *r, bw_table_elt_t *h)
+{
+    bw_int_t                   rc;
+    bw_http_proxy_loc_conf_t  *plcf;
+
+    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
+
+    if (plcf->cookie_domains) {
+        rc = bw_http_proxy_rewrite_cookie_attr(r, &h->value, "domain", 6,
+                                               plcf->cookie_domains);
+        if (rc == BW_ERROR) {
+            return rc;
+        }
+    }
+
+    if (plcf->cookie_paths) {
+        rc = bw_http_proxy_rewrite_cookie_attr(r, &h->value, "path", 4,
+                                               plcf->cookie_paths);
+        if (rc == BW_ERROR) {
+            return rc;
+        }
+    }
+
+    return BW_OK;
+}
