@@ -116,6 +116,32 @@ bw_http_time(u_char *buf, time_t t)
     return buf + BW_HTTP_TIME_LEN;
 }
 
+static bw_int_t
+bw_time_2digits(u_char *p)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+        return -1;
+    }
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (no libc: timegm
+ * costs thousands of instructions and this runs for every proxied
+ * Last-Modified). */
+static int64_t
+bw_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t   era;
+    unsigned  yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned) (y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t) doe - 719468;
+}
+
 /*
  * Parse an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), the only form
  * a sender may generate (RFC 9110, 5.6.7); the obsolete forms are not
@@ -124,38 +150,51 @@ bw_http_time(u_char *buf, time_t t)
 time_t
 bw_parse_http_time(u_char *value, size_t len)
 {
-    struct tm  tm;
-    char       buf[64], wday[4], mon[4], zone[4];
-    int        i, n;
+    bw_int_t  mday, year, hour, min, sec, hi, lo;
+    bw_uint_t  i, mon;
+    static const u_char  days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+                                    31, 30, 31 };
 
-    if (len >= sizeof(buf)) {
-        return -1;
-    }
-    memcpy(buf, value, len);
-    buf[len] = '\0';
-
-    bw_memzero(&tm, sizeof(tm));
-    n = 0;
-    if (sscanf(buf, "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wday, &tm.tm_mday,
-               mon, &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-               zone, &n) != 8 || (size_t) n != len
-        || strcmp(zone, "GMT") != 0)
+    /* "Sun, 06 Nov 1994 08:49:37 GMT": every field at its place */
+    if (len != 29 || value[3] != ',' || value[4] != ' ' || value[7] != ' '
+        || value[11] != ' ' || value[16] != ' ' || value[19] != ':'
+        || value[22] != ':' || value[25] != ' '
+        || memcmp(value + 26, "GMT", 3) != 0)
     {
         return -1;
     }
 
-    for (i = 0; i < 12; i++) {
-        if (strcmp(mon, months[i]) == 0) {
+    for (i = 0; i < 7; i++) {
+        if (memcmp(value, week[i], 3) == 0) {
             break;
         }
     }
-    if (i == 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23
-        || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+    for (mon = 0; mon < 12; mon++) {
+        if (memcmp(value + 8, months[mon], 3) == 0) {
+            break;
+        }
+    }
+
+    mday = bw_time_2digits(value + 5);
+    hi = bw_time_2digits(value + 12);
+    lo = bw_time_2digits(value + 14);
+    hour = bw_time_2digits(value + 17);
+    min = bw_time_2digits(value + 20);
+    sec = bw_time_2digits(value + 23);
+
+    if (i == 7 || mon == 12 || mday < 1 || hi < 0 || lo < 0 || hour < 0
+        || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60
+        || mday > days[mon])
     {
         return -1;
     }
 
-    tm.tm_mon = i;
-    tm.tm_year -= 1900;
-    return timegm(&tm);
+    year = hi * 100 + lo;
+    if (year < 1970) {
+        return -1;
+    }
+
+    return (time_t) (bw_days_from_civil(year, (unsigned) mon + 1,
+                                        (unsigned) mday) * 86400
+                     + hour * 3600 + min * 60 + sec);
 }

@@ -90,6 +90,8 @@ bw_event_accept(bw_event_t *ev)
         c->write->log = log;
 
         c->recv = bw_unix_recv;
+
+        c->recv_chain = bw_readv_chain;
         c->send = bw_unix_send;
         c->send_chain = bw_linux_send_chain;
         c->listening = ls;

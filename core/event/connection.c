@@ -265,6 +265,69 @@ bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size)
     }
 }
 
+#define BW_IOVS  64
+
+/* One readv into several buffers: a large body costs one call per
+ * chain of buffers instead of one per buffer. */
+ssize_t
+bw_readv_chain(bw_connection_t *c, bw_chain_t *in)
+{
+    int            niov;
+    size_t         size;
+    ssize_t        n;
+    bw_event_t    *rev;
+    struct iovec   iov[BW_IOVS];
+
+    rev = c->read;
+    niov = 0;
+    size = 0;
+
+    for ( /* void */ ; in && niov < BW_IOVS; in = in->next) {
+        if (in->buf->last == in->buf->end) {
+            continue;
+        }
+        iov[niov].iov_base = in->buf->last;
+        iov[niov].iov_len = in->buf->end - in->buf->last;
+        size += iov[niov].iov_len;
+        niov++;
+    }
+
+    if (niov == 0) {
+        return 0;
+    }
+
+    for ( ;; ) {
+        n = readv(c->fd, iov, niov);
+
+        if (n == 0) {
+            rev->ready = 0;
+            rev->eof = 1;
+            return 0;
+        }
+
+        if (n > 0) {
+            if ((size_t) n < size && !rev->pending_eof) {
+                rev->ready = 0;
+            }
+            return n;
+        }
+
+        if (errno == EAGAIN) {
+            rev->ready = 0;
+            return BW_AGAIN;
+        }
+
+        if (errno != EINTR) {
+            rev->ready = 0;
+            rev->error = 1;
+            if (errno != ECONNRESET) {
+                bw_log_error(BW_LOG_INFO, c->log, errno, "readv() failed");
+            }
+            return BW_ERROR;
+        }
+    }
+}
+
 ssize_t
 bw_unix_send(bw_connection_t *c, u_char *buf, size_t size)
 {
@@ -301,8 +364,6 @@ bw_unix_send(bw_connection_t *c, u_char *buf, size_t size)
         }
     }
 }
-
-#define BW_IOVS  64
 
 /*
  * Send a chain: consecutive memory buffers go out in one writev, a file

@@ -46,6 +46,8 @@ bw_event_connect_peer(bw_peer_connection_t *pc)
     }
 
     c->recv = bw_unix_recv;
+
+    c->recv_chain = bw_readv_chain;
     c->send = bw_unix_send;
     c->send_chain = bw_linux_send_chain;
     c->sendfile = 1;

@@ -195,6 +195,8 @@ typedef struct {
                                       bw_uint_t offset);
 } bw_http_header_t;
 
+#define BW_HTTP_LC_HEADER_LEN  32
+
 /* --- request body ------------------------------------------------------- */
 
 typedef void (*bw_http_client_body_handler_pt)(bw_http_request_t *r);
@@ -561,6 +563,11 @@ struct bw_http_request_s {
     u_char                   *header_start;
     u_char                   *header_end;
 
+    /* the last header name, lowercased and hashed by the parser (the
+     * lowercase copy only when it fits) */
+    bw_uint_t                 header_hash;
+    u_char                    lowcase_header[BW_HTTP_LC_HEADER_LEN];
+
     unsigned                  count:16;
     unsigned                  keepalive:1;
     unsigned                  lingering_close:1;
@@ -606,6 +613,8 @@ bw_int_t bw_http_parse_status_line(u_char *p, u_char *end,
     bw_http_status_t *st, u_char **next);
 bw_int_t bw_http_parse_request_line(bw_http_request_t *r, u_char *p,
     u_char *end, u_char **next);
+/* lowcase_key and hash of a header just parsed, from the parser's work */
+bw_int_t bw_http_header_lowcase(bw_http_request_t *r, bw_table_elt_t *h);
 bw_int_t bw_http_parse_header_line(bw_http_request_t *r, u_char **pos,
     u_char *end, bw_uint_t allow_underscores);
 bw_int_t bw_http_normalize_uri(u_char *src, size_t len, u_char *dst,

@@ -30,6 +30,60 @@ static const u_char  bw_tchar[256] = {
     ['y'] = 1, ['z'] = 1,
 };
 
+/* token characters to their lowercase, 0 for every other byte */
+static const u_char  bw_lc_tchar[256] = {
+    ['!'] = '!', ['#'] = '#', ['$'] = '$', ['%'] = '%', ['&'] = '&',
+    ['\''] = '\'', ['*'] = '*', ['+'] = '+', ['-'] = '-', ['.'] = '.',
+    ['^'] = '^', ['_'] = '_', ['`'] = '`', ['|'] = '|', ['~'] = '~',
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+    ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+    ['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+    ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+    ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+    ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+    ['Z'] = 'z',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+    ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
+    ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
+    ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+    ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+    ['z'] = 'z',
+};
+
+#define BW_ONES    0x0101010101010101ULL
+#define BW_HIGHS   0x8080808080808080ULL
+
+/*
+ * A field value may hold HTAB, SP, visible ASCII and obs-text, nothing
+ * else. Eight bytes are checked at once; only a word that holds a byte
+ * below 0x20 or a DEL is looked at byte by byte (a tab is allowed).
+ */
+static bw_uint_t
+bw_http_value_ok(u_char *p, u_char *end)
+{
+    uint64_t  x, low, del;
+
+    while (end - p >= 8) {
+        memcpy(&x, p, 8);
+        low = (x - 0x20 * BW_ONES) & ~x & BW_HIGHS;
+        del = ((x ^ (0x7f * BW_ONES)) - BW_ONES) & ~(x ^ (0x7f * BW_ONES))
+              & BW_HIGHS;
+        if (low | del) {
+            break;
+        }
+        p += 8;
+    }
+
+    for ( /* void */ ; p < end; p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
 typedef struct {
     const char  *name;
     size_t       len;
@@ -260,8 +314,8 @@ bw_int_t
 bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
     bw_uint_t allow_underscores)
 {
-    u_char    *p, *lf, *le, *n, *v, *ve;
-    bw_uint_t  ignore;
+    u_char    *p, *lf, *le, *n, *v, *ve, c;
+    bw_uint_t  ignore, hash, i;
 
     p = *pos;
 
@@ -295,32 +349,35 @@ bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
     }
     le = (lf[-1] == '\r') ? lf - 1 : lf;
 
-    ignore = 0;
-    for (n = p; n < le && *n != ':'; n++) {
-        if (!bw_tchar[*n]) {
-            return BW_HTTP_BAD_REQUEST;
+    /* lowercase and hash on the way, once; the lowercase copy wraps
+     * round for long names, which callers then lowercase themselves */
+    hash = 0;
+    for (n = p, i = 0; n < le; n++, i++) {
+        c = bw_lc_tchar[*n];
+        if (c == 0) {
+            break;
         }
-        if (*n == '_' && !allow_underscores) {
-            ignore = 1;
-        }
+        hash = bw_hash(hash, c);
+        r->lowcase_header[i & (BW_HTTP_LC_HEADER_LEN - 1)] = c;
     }
 
-    if (n == p || n >= le) {
+    if (n == p || n >= le || *n != ':') {
         return BW_HTTP_BAD_REQUEST;
     }
 
+    ignore = !allow_underscores && memchr(p, '_', n - p) != NULL;
+
     r->header_name_start = p;
     r->header_name_end = n;
+    r->header_hash = hash;
 
     for (v = n + 1; v < le && (*v == ' ' || *v == '\t'); v++) { /* void */ }
     for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {
         /* void */
     }
 
-    for (p = v; p < ve; p++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            return BW_HTTP_BAD_REQUEST;     /* NUL, CR, other controls */
-        }
+    if (!bw_http_value_ok(v, ve)) {
+        return BW_HTTP_BAD_REQUEST;     /* NUL, CR, other controls */
     }
 
     r->header_start = v;

@@ -490,13 +490,10 @@ bw_http_process_request_headers(bw_event_t *rev)
             h->value.len = r->header_end - r->header_start;
             h->next = NULL;
 
-            h->lowcase_key = bw_pnalloc(r->pool, h->key.len);
-            if (h->lowcase_key == NULL) {
+            if (bw_http_header_lowcase(r, h) != BW_OK) {
                 bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
                 return;
             }
-            bw_strlow(h->lowcase_key, h->key.data, h->key.len);
-            h->hash = bw_hash_key(h->lowcase_key, h->key.len);
 
             hh = bw_hash_find(&cmcf->headers_in_hash, h->hash,
                               h->lowcase_key, h->key.len);
@@ -1397,4 +1394,22 @@ bw_http_log_error(bw_log_t *log, u_char *buf, size_t len)
     }
 
     return p;
+}
+
+bw_int_t
+bw_http_header_lowcase(bw_http_request_t *r, bw_table_elt_t *h)
+{
+    h->lowcase_key = bw_pnalloc(r->pool, h->key.len);
+    if (h->lowcase_key == NULL) {
+        return BW_ERROR;
+    }
+
+    if (h->key.len <= BW_HTTP_LC_HEADER_LEN) {
+        memcpy(h->lowcase_key, r->lowcase_header, h->key.len);
+    } else {
+        bw_strlow(h->lowcase_key, h->key.data, h->key.len);
+    }
+    h->hash = r->header_hash;
+
+    return BW_OK;
 }

@@ -274,7 +274,8 @@ bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
     c = u->peer.connection;
 
     if (!u->request_sent) {
-        if (bw_http_upstream_test_connect(c) != BW_OK) {
+        /* a pooled connection was connected long ago: no need to ask */
+        if (!u->peer.cached && bw_http_upstream_test_connect(c) != BW_OK) {
             bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
             return;
         }
@@ -371,7 +372,9 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
         return;
     }
 
-    if (!u->request_sent && bw_http_upstream_test_connect(c) != BW_OK) {
+    if (!u->request_sent && !u->peer.cached
+        && bw_http_upstream_test_connect(c) != BW_OK)
+    {
         bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
         return;
     }

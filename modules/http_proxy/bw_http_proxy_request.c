@@ -379,13 +379,10 @@ bw_http_proxy_header_line(bw_http_request_t *r, bw_http_upstream_t *u)
     h->value.len = r->header_end - r->header_start;
     h->next = NULL;
 
-    lc = bw_pnalloc(r->pool, len);
-    if (lc == NULL) {
+    if (bw_http_header_lowcase(r, h) != BW_OK) {
         return BW_ERROR;
     }
-    bw_strlow(lc, h->key.data, len);
-    h->lowcase_key = lc;
-    h->hash = bw_hash_key(lc, len);
+    lc = h->lowcase_key;
 
     if (len == 14 && memcmp(lc, "content-length", 14) == 0) {
         n = bw_atoof(h->value.data, h->value.len);

@@ -214,6 +214,29 @@ test_http_time(void **state)
     assert_memory_equal(buf, "Sun, 06 Nov 1994 08:49:38 GMT", 29);
     assert_int_equal(bw_parse_http_time((u_char *) "Sun, 06 Nov 1994", 16),
                      -1);
+
+    /* round trips over leap years and centuries, against the formatter */
+    for (t = 0; t < (time_t) 4102444800; t += 86400 * 37 + 3671) {
+        bw_http_time(buf, t);
+        assert_int_equal(bw_parse_http_time(buf, 29), t);
+    }
+    bw_http_time(buf, 951782400);       /* 29 Feb 2000 */
+    assert_memory_equal(buf, "Tue, 29 Feb 2000 00:00:00 GMT", 29);
+    assert_int_equal(bw_parse_http_time(buf, 29), 951782400);
+
+    /* malformed: every field checked */
+    assert_int_equal(bw_parse_http_time(
+        (u_char *) "Sun, 06 Nox 1994 08:49:37 GMT", 29), -1);
+    assert_int_equal(bw_parse_http_time(
+        (u_char *) "Sun, 32 Nov 1994 08:49:37 GMT", 29), -1);
+    assert_int_equal(bw_parse_http_time(
+        (u_char *) "Sun, 06 Nov 1994 24:49:37 GMT", 29), -1);
+    assert_int_equal(bw_parse_http_time(
+        (u_char *) "Sun, 06 Nov 1994 08:49:37 UTC", 29), -1);
+    assert_int_equal(bw_parse_http_time(
+        (u_char *) "Sun, 06 Nov 19a4 08:49:37 GMT", 29), -1);
+    assert_int_equal(bw_parse_http_time(
+        (u_char *) "Xyz, 06 Nov 1994 08:49:37 GMT", 29), -1);
 }
 
 static void

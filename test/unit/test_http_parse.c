@@ -131,6 +131,24 @@ test_header_line(void **state)
 
     assert_int_equal(parse_header("X_Y: 1\r\n", &r, 0), BW_DECLINED);
     assert_int_equal(parse_header("X_Y: 1\r\n", &r, 1), BW_OK);
+
+    /* values are checked eight bytes at a time: every position counts */
+    assert_int_equal(parse_header("A: 0123456789abc\tdef 01234\r\n", &r, 0),
+                     BW_OK);
+    assert_int_equal(parse_header("A: 0123456789a\x7f" "cdef\r\n", &r, 0),
+                     BW_HTTP_BAD_REQUEST);
+    assert_int_equal(parse_header("A: 0123456789abcdefghij\x01k\r\n", &r, 0),
+                     BW_HTTP_BAD_REQUEST);
+    assert_int_equal(parse_header("A: 0123456789abcdefghij\x1fkl\r\n", &r,
+                                  0), BW_HTTP_BAD_REQUEST);
+    assert_int_equal(parse_header("A: caf\xc3\xa9 0123456789 \xff\r\n", &r,
+                                  0), BW_OK);
+
+    /* the name comes back lowercased and hashed as bw_hash_key does */
+    assert_int_equal(parse_header("X-Forwarded-For: 1\r\n", &r, 0), BW_OK);
+    assert_memory_equal(r.lowcase_header, "x-forwarded-for", 15);
+    assert_int_equal(r.header_hash,
+                     bw_hash_key((u_char *) "x-forwarded-for", 15));
 }
 
 static void
