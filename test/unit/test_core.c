@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <arpa/inet.h>
 #include <bw_core.h>
 #include <cmocka.h>
 
@@ -239,6 +240,61 @@ test_http_time(void **state)
         (u_char *) "Xyz, 06 Nov 1994 08:49:37 GMT", 29), -1);
 }
 
+static bw_uint_t
+cidr_has(const char *range, const char *addr)
+{
+    bw_str_t             text;
+    bw_cidr_t            cidr;
+    struct sockaddr_in   sin;
+    struct sockaddr_in6  sin6;
+
+    text.data = (u_char *) range;
+    text.len = strlen(range);
+    assert_true(bw_parse_cidr(&text, &cidr) != BW_ERROR);
+
+    memset(&sin, 0, sizeof(sin));
+    memset(&sin6, 0, sizeof(sin6));
+    if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+        sin.sin_family = AF_INET;
+        return bw_cidr_match(&cidr, (struct sockaddr *) &sin);
+    }
+    assert_int_equal(inet_pton(AF_INET6, addr, &sin6.sin6_addr), 1);
+    sin6.sin6_family = AF_INET6;
+    return bw_cidr_match(&cidr, (struct sockaddr *) &sin6);
+}
+
+static void
+test_cidr(void **state)
+{
+    bw_str_t   text;
+    bw_cidr_t  cidr;
+
+    assert_true(cidr_has("10.0.0.0/8", "10.255.1.2"));
+    assert_false(cidr_has("10.0.0.0/8", "11.0.0.1"));
+    assert_true(cidr_has("192.168.1.128/25", "192.168.1.200"));
+    assert_false(cidr_has("192.168.1.128/25", "192.168.1.127"));
+    assert_true(cidr_has("0.0.0.0/0", "8.8.8.8"));
+    assert_true(cidr_has("203.0.113.5", "203.0.113.5"));
+    assert_false(cidr_has("203.0.113.5", "203.0.113.6"));
+    assert_true(cidr_has("2001:db8::/32", "2001:db8:ffff::1"));
+    assert_false(cidr_has("2001:db8::/32", "2001:db9::1"));
+    assert_false(cidr_has("10.0.0.0/8", "2001:db8::1"));
+    /* an IPv4-mapped IPv6 client matches IPv4 rules */
+    assert_true(cidr_has("10.0.0.0/8", "::ffff:10.1.2.3"));
+    assert_true(cidr_has("all", "::1"));
+
+    text.data = (u_char *) "10.1.2.3/8";
+    text.len = 10;
+    assert_int_equal(bw_parse_cidr(&text, &cidr), BW_DONE);
+    assert_int_equal(cidr.addr[1], 0);
+    text.data = (u_char *) "10.0.0.0/33";
+    text.len = 11;
+    assert_int_equal(bw_parse_cidr(&text, &cidr), BW_ERROR);
+    text.data = (u_char *) "10.0.0/8";
+    text.len = 8;
+    assert_int_equal(bw_parse_cidr(&text, &cidr), BW_ERROR);
+}
+
 static void
 test_slab(void **state)
 {
@@ -285,6 +341,7 @@ main(void)
         cmocka_unit_test(test_sprint),
         cmocka_unit_test(test_http_time),
         cmocka_unit_test(test_slab),
+        cmocka_unit_test(test_cidr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
