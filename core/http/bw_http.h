@@ -252,6 +252,17 @@ struct bw_http_variable_s {
 
 #define bw_http_null_variable  { bw_null_string, NULL, NULL, 0, 0, 0 }
 
+/* a found value (data lives as long as the request) */
+static inline void
+bw_var_set(bw_http_variable_value_t *v, u_char *data, size_t len)
+{
+    v->data = data;
+    v->len = (unsigned) len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+}
+
 bw_http_variable_t *bw_http_add_variable(bw_conf_t *cf, bw_str_t *name,
     bw_uint_t flags);
 bw_int_t bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name);
@@ -423,6 +434,7 @@ struct bw_http_core_loc_conf_s {
     time_t                    keepalive_header;
     bw_uint_t                 keepalive_requests;
     bw_uint_t                 lingering_close;
+    bw_uint_t                 satisfy;
     bw_msec_t                 lingering_time;
     bw_msec_t                 lingering_timeout;
     bw_flag_t                 sendfile;
@@ -450,6 +462,9 @@ struct bw_http_core_loc_conf_s {
 #define BW_HTTP_LINGERING_OFF     0
 #define BW_HTTP_LINGERING_ON      1
 #define BW_HTTP_LINGERING_ALWAYS  2
+
+#define BW_HTTP_SATISFY_ALL   0
+#define BW_HTTP_SATISFY_ANY   1
 
 #define BW_HTTP_IMS_OFF     0
 #define BW_HTTP_IMS_EXACT   1
@@ -613,6 +628,10 @@ bw_int_t bw_http_parse_status_line(u_char *p, u_char *end,
     bw_http_status_t *st, u_char **next);
 bw_int_t bw_http_parse_request_line(bw_http_request_t *r, u_char *p,
     u_char *end, u_char **next);
+/* X-Forwarded-For's client address (forwarded.c) */
+bw_int_t bw_http_forwarded_addr(bw_table_elt_t *h, bw_array_t *proxies,
+    bw_uint_t recursive, bw_sockaddr_t *sa, socklen_t *socklen);
+
 /* lowcase_key and hash of a header just parsed, from the parser's work */
 bw_int_t bw_http_header_lowcase(bw_http_request_t *r, bw_table_elt_t *h);
 bw_int_t bw_http_parse_header_line(bw_http_request_t *r, u_char **pos,

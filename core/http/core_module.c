@@ -55,6 +55,12 @@ static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_null_string, 0 }
 };
 
+static bw_conf_enum_t  bw_http_core_satisfy[] = {
+    { bw_string("all"), BW_HTTP_SATISFY_ALL },
+    { bw_string("any"), BW_HTTP_SATISFY_ANY },
+    { bw_null_string, 0 }
+};
+
 static bw_conf_enum_t  bw_http_core_if_modified_since[] = {
     { bw_string("off"), BW_HTTP_IMS_OFF },
     { bw_string("exact"), BW_HTTP_IMS_EXACT },
@@ -139,6 +145,8 @@ static bw_command_t  bw_http_core_commands[] = {
     { bw_string("lingering_close"), MSL|BW_CONF_TAKE1,
       bw_conf_set_enum_slot, LOC, LOFF(lingering_close),
       bw_http_core_lingering_close },
+    { bw_string("satisfy"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(satisfy), bw_http_core_satisfy },
     { bw_string("lingering_time"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, LOFF(lingering_time), NULL },
     { bw_string("lingering_timeout"), MSL|BW_CONF_TAKE1,
@@ -337,6 +345,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->keepalive_header = BW_CONF_UNSET;
     clcf->keepalive_requests = BW_CONF_UNSET_UINT;
     clcf->lingering_close = BW_CONF_UNSET_UINT;
+    clcf->satisfy = BW_CONF_UNSET_UINT;
     clcf->lingering_time = BW_CONF_UNSET_MSEC;
     clcf->lingering_timeout = BW_CONF_UNSET_MSEC;
     clcf->sendfile = BW_CONF_UNSET;
@@ -399,6 +408,8 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                             0);
     bw_conf_merge_uint_value(conf->keepalive_requests,
                              prev->keepalive_requests, 1000);
+    bw_conf_merge_uint_value(conf->satisfy, prev->satisfy,
+                             BW_HTTP_SATISFY_ALL);
     bw_conf_merge_uint_value(conf->lingering_close, prev->lingering_close,
                              BW_HTTP_LINGERING_ON);
     bw_conf_merge_msec_value(conf->lingering_time, prev->lingering_time,

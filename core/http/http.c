@@ -320,6 +320,8 @@ bw_int_t bw_http_core_post_rewrite_phase(bw_http_request_t *r,
     bw_http_phase_handler_t *ph);
 bw_int_t bw_http_core_access_phase(bw_http_request_t *r,
     bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_post_access_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
 bw_int_t bw_http_core_content_phase(bw_http_request_t *r,
     bw_http_phase_handler_t *ph);
 
@@ -332,12 +334,14 @@ static bw_int_t
 bw_http_init_phase_handlers(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
 {
     bw_int_t                   j;
-    bw_uint_t                  i, n, find_config_index;
+    bw_uint_t                  i, n, find_config_index, use_access;
     bw_http_handler_pt        *h;
     bw_http_phase_handler_t   *ph;
     bw_http_phase_handler_pt   checker;
 
-    n = 2;     /* find config, post rewrite */
+    use_access = cmcf->phases[BW_HTTP_ACCESS_PHASE].handlers.nelts ? 1 : 0;
+
+    n = 2 + use_access;     /* find config, post rewrite, post access */
     for (i = 0; i < BW_HTTP_LOG_PHASE; i++) {
         n += cmcf->phases[i].handlers.nelts;
     }
@@ -385,6 +389,12 @@ bw_http_init_phase_handlers(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
             break;
 
         case BW_HTTP_POST_ACCESS_PHASE:
+            if (use_access) {
+                ph->checker = bw_http_core_post_access_phase;
+                ph->next = n + 1;
+                n++;
+                ph++;
+            }
             continue;
 
         case BW_HTTP_CONTENT_PHASE:

@@ -169,19 +169,26 @@ bw_http_core_post_rewrite_phase(bw_http_request_t *r,
     return BW_AGAIN;
 }
 
+/*
+ * Access checks, as nginx: with "satisfy all" every module must allow;
+ * with "satisfy any" one allowing module is enough, and a refusal is
+ * remembered (401 over 403) until the post-access step answers it.
+ * Internal redirects are checked again; subrequests are not.
+ */
 bw_int_t
 bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
 {
-    bw_int_t  rc;
+    bw_int_t                  rc;
+    bw_http_core_loc_conf_t  *clcf;
 
-    if (r != r->main || r->internal) {
+    if (r != r->main) {
         r->phase_handler = ph->next;
         return BW_AGAIN;
     }
 
     rc = ph->handler(r);
 
-    if (rc == BW_DECLINED || rc == BW_OK) {
+    if (rc == BW_DECLINED) {
         r->phase_handler++;
         return BW_AGAIN;
     }
@@ -189,8 +196,57 @@ bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
         return BW_OK;
     }
 
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->satisfy == BW_HTTP_SATISFY_ALL) {
+        if (rc == BW_OK) {
+            r->phase_handler++;
+            return BW_AGAIN;
+        }
+
+    } else {
+        if (rc == BW_OK) {
+            r->access_code = 0;
+            if (r->headers_out.www_authenticate) {
+                r->headers_out.www_authenticate->hash = 0;
+            }
+            r->phase_handler = ph->next;
+            return BW_AGAIN;
+        }
+
+        if (rc == BW_HTTP_FORBIDDEN || rc == BW_HTTP_UNAUTHORIZED) {
+            if (r->access_code != BW_HTTP_UNAUTHORIZED) {
+                r->access_code = rc;
+            }
+            r->phase_handler++;
+            return BW_AGAIN;
+        }
+    }
+
     bw_http_finalize_request(r, rc);
     return BW_OK;
+}
+
+bw_int_t
+bw_http_core_post_access_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph)
+{
+    bw_int_t  code;
+
+    code = (bw_int_t) r->access_code;
+
+    if (code) {
+        r->access_code = 0;
+        if (code == BW_HTTP_FORBIDDEN) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "access forbidden by rule");
+        }
+        bw_http_finalize_request(r, code);
+        return BW_OK;
+    }
+
+    r->phase_handler++;
+    return BW_AGAIN;
 }
 
 bw_int_t
