@@ -344,15 +344,6 @@ bw_http_get_flushed_variable(bw_http_request_t *r, bw_uint_t index)
     return bw_http_get_indexed_variable(r, index);
 }
 
-static void
-bw_var_set(bw_http_variable_value_t *v, u_char *data, size_t len)
-{
-    v->data = data;
-    v->len = len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-}
 
 static bw_int_t
 bw_http_variable_request_field(bw_http_request_t *r,
@@ -427,7 +418,7 @@ bw_http_variable_misc(bw_http_request_t *r, bw_http_variable_value_t *v,
             return BW_ERROR;
         }
         bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%d",
-                                     (int) getpid()) - p);
+                                     (int) bw_pid) - p);
         return BW_OK;
     default:
         bw_var_set(v, (u_char *) "0.1.0", 5);
