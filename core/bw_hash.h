@@ -40,6 +40,7 @@ typedef struct {
 
 bw_uint_t bw_hash_key(u_char *data, size_t len);
 bw_uint_t bw_hash_key_lc(u_char *data, size_t len);
+uint32_t bw_murmur_hash2(u_char *data, size_t len);
 
 /* BW_BUSY: a key is given twice; BW_ERROR: out of memory. */
 bw_int_t bw_hash_build(bw_hash_t *h, bw_pool_t *pool, bw_hash_key_t *keys,
@@ -47,6 +48,9 @@ bw_int_t bw_hash_build(bw_hash_t *h, bw_pool_t *pool, bw_hash_key_t *keys,
 void *bw_hash_find(bw_hash_t *h, bw_uint_t key, u_char *name, size_t len);
 
 bw_int_t bw_hash_keys_init(bw_hash_keys_t *k, bw_pool_t *pool);
+/* Add a key matched only as written. */
+bw_int_t bw_hash_add_exact_key(bw_hash_keys_t *k, bw_str_t *key,
+    void *value);
 /* Add a server-name style key; BW_DECLINED for an invalid wildcard. */
 bw_int_t bw_hash_add_key(bw_hash_keys_t *k, bw_str_t *key, void *value);
 bw_int_t bw_hash_combined_build(bw_hash_combined_t *h, bw_pool_t *pool,

@@ -118,6 +118,12 @@ bw_hash_push(bw_array_t *a, u_char *data, size_t len, void *value)
 }
 
 bw_int_t
+bw_hash_add_exact_key(bw_hash_keys_t *k, bw_str_t *key, void *value)
+{
+    return bw_hash_push(&k->exact, key->data, key->len, value);
+}
+
+bw_int_t
 bw_hash_add_key(bw_hash_keys_t *k, bw_str_t *key, void *value)
 {
     u_char    *p;
@@ -215,4 +221,48 @@ bw_hash_find_combined(bw_hash_combined_t *h, u_char *name, size_t len)
     }
 
     return NULL;
+}
+
+/* MurmurHash2 as nginx computes it (split_clients must agree with it). */
+uint32_t
+bw_murmur_hash2(u_char *data, size_t len)
+{
+    uint32_t  h, k;
+
+    h = 0 ^ (uint32_t) len;
+
+    while (len >= 4) {
+        k = data[0];
+        k |= (uint32_t) data[1] << 8;
+        k |= (uint32_t) data[2] << 16;
+        k |= (uint32_t) data[3] << 24;
+
+        k *= 0x5bd1e995;
+        k ^= k >> 24;
+        k *= 0x5bd1e995;
+
+        h *= 0x5bd1e995;
+        h ^= k;
+
+        data += 4;
+        len -= 4;
+    }
+
+    switch (len) {
+    case 3:
+        h ^= (uint32_t) data[2] << 16;
+        /* fall through */
+    case 2:
+        h ^= (uint32_t) data[1] << 8;
+        /* fall through */
+    case 1:
+        h ^= data[0];
+        h *= 0x5bd1e995;
+    }
+
+    h ^= h >> 13;
+    h *= 0x5bd1e995;
+    h ^= h >> 15;
+
+    return h;
 }
