@@ -408,6 +408,7 @@ struct bw_http_core_loc_conf_s {
     unsigned                  exact_match:1;
     unsigned                  noregex:1;
     unsigned                  named:1;
+    unsigned                  noname:1;     /* an "if" block */
     unsigned                  internal_set:1;
 
     bw_flag_t                 internal;
@@ -601,6 +602,8 @@ struct bw_http_request_s {
     unsigned                  disable_not_modified:1;
     unsigned                  chunked:1;
     unsigned                  uri_changed:1;
+    unsigned                  valid_unparsed_uri:1;  /* $uri is the
+                                                        client's */
     unsigned                  filter_finalize:1;
 };
 

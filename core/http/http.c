@@ -538,6 +538,9 @@ bw_http_init_locations(bw_conf_t *cf, bw_http_core_loc_conf_t *pclcf)
     clcfp = pclcf->locations->elts;
 
     for (i = 0; i < pclcf->locations->nelts; i++) {
+        if (clcfp[i]->noname) {
+            continue;       /* "if" blocks are not searched for */
+        }
         if (clcfp[i]->regex) {
             if (pclcf->regex_locations == NULL) {
                 pclcf->regex_locations = bw_array_create(cf->pool, 4,

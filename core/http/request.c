@@ -388,6 +388,8 @@ bw_http_process_request_uri(bw_http_request_t *r)
         return BW_OK;
     }
 
+    r->valid_unparsed_uri = 1;
+
     path = r->unparsed_uri.data;
     q = memchr(path, '?', r->unparsed_uri.len);
     plen = q ? (size_t) (q - path) : r->unparsed_uri.len;

@@ -99,7 +99,7 @@ static bw_keyval_t  bw_http_proxy_default_headers[] = {
 
 static bw_command_t  bw_http_proxy_commands[] = {
 
-    { bw_string("proxy_pass"), BW_HTTP_LOC_CONF|BW_CONF_TAKE1,
+    { bw_string("proxy_pass"), BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
       bw_http_proxy_pass, LOC, 0, NULL },
     { bw_string("proxy_set_header"), MSL|BW_CONF_TAKE2,
       bw_http_proxy_set_header, LOC, 0, NULL },
@@ -805,7 +805,7 @@ bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     url = value[1];
 
     plcf->location = clcf->name;
-    plcf->uri_in_regex = (clcf->regex || clcf->named) ? 1 : 0;
+    plcf->uri_in_regex = (clcf->regex || clcf->named || clcf->noname) ? 1 : 0;
 
     if (bw_http_script_variables_count(&url)) {
         plcf->url_cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));

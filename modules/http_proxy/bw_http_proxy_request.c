@@ -79,6 +79,7 @@ bw_http_proxy_request_uri(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     }
 
     if (part == NULL && !r->internal && !r->uri_changed
+        && r->valid_unparsed_uri
         && r->unparsed_uri.len && r->unparsed_uri.data[0] == '/')
     {
         /* as the client sent it */

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conftest import (children, get, pid_alive, raw, require_module,
-                      wait_for)
+from conftest import (children, free_port, get, pid_alive, raw,
+                      require_module, wait_for)
 
 SERVER = """
     access_log logs/access.log;
@@ -305,7 +305,7 @@ def test_single_process_reload(bw):
     """master_process off: HUP reloads in place; a download that started
     under the old configuration finishes, and that configuration is then
     released; USR2 is refused with a message."""
-    port2 = bw.port + 1 if bw.port < 65000 else bw.port - 1
+    port2 = free_port()
     single = "master_process off;\n"
     bw.config(SERVER % ("", "one"), head_extra=single)
     size = 16 * 1024 * 1024

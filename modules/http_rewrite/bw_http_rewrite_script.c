@@ -1,0 +1,364 @@
+/*
+ * Running a server's or location's rewrite operations, as nginx does:
+ *
+ *   rewrite  matches $uri; the replacement's captures come from the
+ *            match; "?" in it brings new arguments (the old ones are
+ *            appended unless it ends in "?"). No flag: go on with the
+ *            next operation, the location is looked up again at the
+ *            end; last: stop here and look the location up again;
+ *            break: stop here and stay in this location; redirect
+ *            (302), permanent (301), or an http://, https:// or
+ *            $scheme replacement: answer with a redirect.
+ *   return   answers at once. set stores a variable. break stops.
+ *   if       when the condition holds, its block's configuration
+ *            becomes the request's and its operations run inline; the
+ *            operations after the block run too, still under the
+ *            block's configuration (nginx's well-known behaviour).
+ */
+
+#include <bw_http_rewrite.h>
+#include <sys/stat.h>
+
+#define BW_HTTP_RW_CONTINUE  -100     /* internal: go on */
+#define BW_HTTP_RW_STOP      -101     /* internal: stop, stay */
+#define BW_HTTP_RW_CAPTURES   30
+
+static bw_int_t bw_http_rewrite_run(bw_http_request_t *r, bw_array_t *ops);
+
+/* the regex's captures become the request's ($1..$9 afterwards too) */
+static bw_int_t
+bw_http_rewrite_regex(bw_http_request_t *r, bw_regex_t *re, bw_str_t *s)
+{
+    int       caps[BW_HTTP_RW_CAPTURES];
+    bw_int_t  n;
+
+    n = bw_regex_exec(re, s, caps, BW_HTTP_RW_CAPTURES);
+    if (n == BW_REGEX_NO_MATCHED || n < 0) {
+        return n;
+    }
+
+    r->ncaptures = (bw_uint_t) n * 2;
+    r->captures = bw_palloc(r->pool, r->ncaptures * sizeof(int));
+    if (r->captures == NULL) {
+        return BW_ERROR;
+    }
+    memcpy(r->captures, caps, r->ncaptures * sizeof(int));
+    r->captures_data = s->data;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_rewrite_return(bw_http_request_t *r, bw_http_return_t *ret)
+{
+    if (ret->status == 444) {
+        return 444;
+    }
+
+    if (ret->text == NULL) {
+        if (ret->status < BW_HTTP_SPECIAL_RESPONSE
+            && ret->status != BW_HTTP_NO_CONTENT)
+        {
+            /* "return 200;": the status with an empty body, as nginx */
+            return bw_http_send_response(r, ret->status, NULL, NULL);
+        }
+        return (bw_int_t) ret->status;
+    }
+
+    if (ret->status >= BW_HTTP_BAD_REQUEST
+        || ret->status < BW_HTTP_SPECIAL_RESPONSE
+        || ret->status == BW_HTTP_MOVED_PERMANENTLY
+        || ret->status == BW_HTTP_MOVED_TEMPORARILY
+        || ret->status == BW_HTTP_SEE_OTHER
+        || ret->status == BW_HTTP_TEMPORARY_REDIRECT
+        || ret->status == BW_HTTP_PERMANENT_REDIRECT)
+    {
+        return bw_http_send_response(r, ret->status, NULL, ret->text);
+    }
+
+    return (bw_int_t) ret->status;
+}
+
+static bw_int_t
+bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
+    bw_http_rewrite_loc_conf_t *rlcf)
+{
+    u_char                   *q, *p;
+    size_t                    len;
+    bw_int_t                  rc;
+    bw_str_t                  out, uri, args;
+    bw_http_complex_value_t   cv;
+
+    rc = bw_http_rewrite_regex(r, op->regex, &r->uri);
+    if (rc == BW_REGEX_NO_MATCHED) {
+        return BW_HTTP_RW_CONTINUE;
+    }
+    if (rc != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (bw_http_complex_value(r, &op->value, &out) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rlcf->log == 1) {
+        bw_log_error(BW_LOG_NOTICE, r->connection->log, 0,
+                     "\"%.*s\" matches \"%.*s\", rewritten to \"%.*s\"",
+                     (int) op->source.len, op->source.data,
+                     (int) r->uri.len, r->uri.data, (int) out.len, out.data);
+    }
+
+    /* split the replacement's own arguments off */
+    uri = out;
+    args.len = 0;
+    args.data = NULL;
+    q = memchr(out.data, '?', out.len);
+    if (q) {
+        uri.len = q - out.data;
+        args.data = q + 1;
+        args.len = out.len - uri.len - 1;
+    }
+
+    /* the client's arguments follow, unless the replacement ends in "?" */
+    if (!op->drop_args && r->args.len) {
+        len = args.len + (args.len ? 1 : 0) + r->args.len;
+        p = bw_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        args.data = p;
+        if (q && args.len) {
+            p = bw_cpymem(p, q + 1, out.len - uri.len - 1);
+            *p++ = '&';
+        }
+        p = bw_cpymem(p, r->args.data, r->args.len);
+        args.len = p - args.data;
+    }
+
+    if (op->redirect || op->flag == BW_HTTP_RW_REDIRECT
+        || op->flag == BW_HTTP_RW_PERMANENT)
+    {
+        /* the Location: the new URI with its arguments */
+        len = uri.len + (args.len ? 1 + args.len : 0);
+        p = bw_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        bw_memzero(&cv, sizeof(bw_http_complex_value_t));
+        cv.value.data = p;
+        p = bw_cpymem(p, uri.data, uri.len);
+        if (args.len) {
+            *p++ = '?';
+            p = bw_cpymem(p, args.data, args.len);
+        }
+        cv.value.len = p - cv.value.data;
+
+        return bw_http_send_response(r, op->flag == BW_HTTP_RW_PERMANENT
+                                        ? BW_HTTP_MOVED_PERMANENTLY
+                                        : BW_HTTP_MOVED_TEMPORARILY,
+                                     NULL, &cv);
+    }
+
+    if (uri.len == 0 || uri.data[0] != '/') {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "the rewritten URI has no leading \"/\": \"%.*s\"",
+                     (int) uri.len, uri.data);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->uri = uri;
+    r->args = args;
+    r->valid_unparsed_uri = 0;
+
+    if (op->flag == BW_HTTP_RW_BRK) {
+        return BW_HTTP_RW_STOP;
+    }
+
+    r->uri_changed = 1;
+
+    return op->flag == BW_HTTP_RW_LAST ? BW_HTTP_RW_STOP
+                                       : BW_HTTP_RW_CONTINUE;
+}
+
+static bw_int_t
+bw_http_rewrite_set(bw_http_request_t *r, bw_http_rewrite_op_t *op)
+{
+    bw_str_t                   value;
+    bw_http_variable_t        *v;
+    bw_http_variable_value_t  *vv, nv;
+    bw_http_core_main_conf_t  *cmcf;
+
+    if (bw_http_complex_value(r, &op->value, &value) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+    v = cmcf->variables.elts;
+
+    if (v[op->index].set_handler) {
+        bw_memzero(&nv, sizeof(nv));
+        bw_var_set(&nv, value.data, value.len);
+        v[op->index].set_handler(r, &nv, v[op->index].data);
+        return BW_HTTP_RW_CONTINUE;
+    }
+
+    vv = &r->variables[op->index];
+    bw_var_set(vv, value.data, value.len);
+
+    return BW_HTTP_RW_CONTINUE;
+}
+
+static bw_int_t
+bw_http_rewrite_test(bw_http_request_t *r, bw_http_rewrite_op_t *op)
+{
+    bw_int_t      rc;
+    bw_str_t      left, right;
+    struct stat   st;
+    u_char       *path;
+
+    if (bw_http_complex_value(r, &op->left, &left) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    switch (op->cond) {
+
+    case BW_HTTP_IF_VALUE:
+        return !(left.len == 0 || (left.len == 1 && left.data[0] == '0'));
+
+    case BW_HTTP_IF_EQ:
+        if (bw_http_complex_value(r, &op->value, &right) != BW_OK) {
+            return BW_ERROR;
+        }
+        return (left.len == right.len
+                && memcmp(left.data, right.data, left.len) == 0)
+               ^ op->negative;
+
+    case BW_HTTP_IF_REGEX:
+        rc = bw_http_rewrite_regex(r, op->regex, &left);
+        if (rc != BW_OK && rc != BW_REGEX_NO_MATCHED) {
+            return BW_ERROR;
+        }
+        return (rc == BW_OK) ^ op->negative;
+
+    default:
+        /* -f -d -e -x: a stat() (nginx does the same without a cache) */
+        path = bw_pnalloc(r->pool, left.len + 1);
+        if (path == NULL) {
+            return BW_ERROR;
+        }
+        memcpy(path, left.data, left.len);
+        path[left.len] = '\0';
+
+        if (stat((char *) path, &st) == -1) {
+            return op->negative;
+        }
+
+        switch (op->cond) {
+        case BW_HTTP_IF_FILE:
+            rc = S_ISREG(st.st_mode);
+            break;
+        case BW_HTTP_IF_DIR:
+            rc = S_ISDIR(st.st_mode);
+            break;
+        case BW_HTTP_IF_EXEC:
+            rc = S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR);
+            break;
+        default:
+            rc = 1;
+        }
+        return rc ^ op->negative;
+    }
+}
+
+static bw_int_t
+bw_http_rewrite_run(bw_http_request_t *r, bw_array_t *ops)
+{
+    bw_int_t                     rc;
+    bw_uint_t                    i;
+    bw_http_rewrite_op_t        *op;
+    bw_http_rewrite_loc_conf_t  *rlcf;
+
+    op = ops->elts;
+
+    for (i = 0; i < ops->nelts; i++) {
+        rlcf = r->loc_conf[bw_http_rewrite_module.ctx_index];
+
+        switch (op[i].type) {
+
+        case BW_HTTP_RW_RETURN:
+            return bw_http_rewrite_return(r, op[i].ret);
+
+        case BW_HTTP_RW_BREAK:
+            return BW_HTTP_RW_STOP;
+
+        case BW_HTTP_RW_SET:
+            rc = bw_http_rewrite_set(r, &op[i]);
+            break;
+
+        case BW_HTTP_RW_REWRITE:
+            rc = bw_http_rewrite_rewrite(r, &op[i], rlcf);
+            break;
+
+        default: /* BW_HTTP_RW_IF */
+            rc = bw_http_rewrite_test(r, &op[i]);
+            if (rc == BW_ERROR) {
+                return BW_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            if (!rc) {
+                rc = BW_HTTP_RW_CONTINUE;
+                break;
+            }
+            r->loc_conf = op[i].loc_conf;
+            bw_http_update_location_config(r);
+            rc = op[i].ops ? bw_http_rewrite_run(r, op[i].ops)
+                           : BW_HTTP_RW_CONTINUE;
+        }
+
+        if (rc != BW_HTTP_RW_CONTINUE) {
+            return rc;
+        }
+    }
+
+    return BW_HTTP_RW_CONTINUE;
+}
+
+bw_int_t
+bw_http_rewrite_handler(bw_http_request_t *r)
+{
+    bw_int_t                     rc;
+    bw_http_rewrite_loc_conf_t  *rlcf;
+
+    rlcf = r->loc_conf[bw_http_rewrite_module.ctx_index];
+
+    if (rlcf->ops == NULL) {
+        return BW_DECLINED;
+    }
+
+    rc = bw_http_rewrite_run(r, rlcf->ops);
+
+    if (rc == BW_HTTP_RW_CONTINUE || rc == BW_HTTP_RW_STOP) {
+        return BW_DECLINED;
+    }
+
+    return rc;
+}
+
+/* A variable "set" names but no request has set yet. */
+bw_int_t
+bw_http_rewrite_uninitialized(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t                    *name = (bw_str_t *) data;
+    bw_http_rewrite_loc_conf_t  *rlcf;
+
+    rlcf = r->loc_conf[bw_http_rewrite_module.ctx_index];
+
+    if (rlcf->uninitialized_variable_warn) {
+        bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                     "using uninitialized \"%.*s\" variable",
+                     (int) name->len, name->data);
+    }
+
+    bw_var_set(v, (u_char *) "", 0);
+    return BW_OK;
+}

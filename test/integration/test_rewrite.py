@@ -1,0 +1,193 @@
+"""
+The rewrite module: rewrite with every flag, captures and arguments,
+set, break, if with each kind of condition, return, the internal
+redirect limit; each case checked against what nginx answers for the
+same configuration when Debian's nginx is installed.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from conftest import free_port, raw, require_module, wait_for
+from origin import Origin
+
+SERVER = """
+    server { listen 127.0.0.1:%(port)d; server_name rw;
+        root %(root)s;
+        rewrite ^/srv/(.*)$ /s/$1 last;
+        location /s/ { return 200 "s:$uri?$args"; }
+        location /a/ { rewrite ^/a/(\\d+)$ /b/$1 last; return 200 "a-not"; }
+        location /b/ { return 200 "b:$uri?$args"; }
+        location /brk/ { rewrite ^/brk/(.*)$ /echo/$1 break;
+                         return 200 "after break";
+                         proxy_pass http://127.0.0.1:%(origin)d; }
+        location /noflag/ { rewrite ^/noflag/(.*)$ /b/$1;
+                            rewrite ^/b/x$ /b/y; }
+        location /args/ { rewrite ^/args/(.*)$ /b/$1?new=1; }
+        location /drop/ { rewrite ^/drop/(.*)$ /b/$1?; }
+        location /red/ { rewrite ^/red/(.*)$ /b/$1 redirect; }
+        location /perm/ { rewrite ^ http://example.com/p permanent; }
+        location /abs/ { rewrite ^/abs/(.*) https://example.com/$1; }
+        location /loop/ { rewrite ^ /loop/ last; }
+        location /set/ { set $a "1"; set $b "$a-2"; return 200 "$a $b"; }
+        location /if/ {
+            if ($arg_x = yes) { return 200 "x is yes"; }
+            if ($arg_y ~ ^(\\d+)$) { set $n $1; }
+            if ($arg_w !~* ^abc) { set $w "not-abc"; }
+            if ($http_z) { return 200 "z set $n"; }
+            if (-f $document_root/file.txt) { return 200 "file $n $w"; }
+            return 200 "none $n $w";
+        }
+        location /ifproxy/ {
+            if ($arg_go) { proxy_pass http://127.0.0.1:%(origin)d; }
+            return 200 "stayed";
+        }
+        location /ifpass/ {
+            if ($arg_go) { proxy_pass http://127.0.0.1:%(origin)d; }
+        }
+    }
+"""
+
+CASES = [
+    "/srv/one?q=1", "/a/42", "/a/x", "/brk/p?k=v", "/noflag/x",
+    "/noflag/z", "/args/t?old=2", "/drop/t?old=2", "/red/r?q=3",
+    "/perm/?q=4", "/abs/path?z=1", "/loop/", "/set/", "/if/?x=yes",
+    "/if/?y=12", "/if/?y=12&w=ABCd", "/if/?w=zz", "/ifproxy/echo?go=1",
+    "/ifproxy/echo", "/ifpass/echo?go=1", "/ifpass/echo",
+]
+
+
+def answers(port, cases):
+    out = {}
+    for path in cases:
+        resp = raw(port, b"GET %s HTTP/1.1\r\nHost: rw\r\nConnection: close"
+                   b"\r\nZ: %s\r\n\r\n" % (path.encode(),
+                                           b"1" if "z" in path else b""))
+        head, _, body = resp.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        loc = [l.split(":", 1)[1].strip() for l in lines
+               if l.lower().startswith("location:")]
+        if status == 200 and b'"path"' in body:
+            import json
+            body = json.loads(body)["path"].encode()
+        out[path] = (status, loc[0] if loc else None,
+                     body.decode() if status == 200 else None)
+    return out
+
+
+@pytest.fixture
+def origin():
+    o = Origin("o1")
+    yield o
+    o.stop()
+
+
+def configure(bw, origin, port=None):
+    text = SERVER % {"port": port or bw.port, "root": bw.path("html"),
+                     "origin": origin.port}
+    return text
+
+
+def test_rewrite_cases(bw, origin):
+    require_module("http_rewrite")
+    require_module("http_proxy")
+    bw.write("html/file.txt", "f")
+    bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
+    bw.start()
+    got = answers(bw.port, CASES)
+
+    assert got["/srv/one?q=1"] == (200, None, "s:/s/one?q=1")
+    assert got["/a/42"] == (200, None, "b:/b/42?")
+    assert got["/a/x"] == (200, None, "a-not")
+    # break: no more rewrite directives, the same location, the new URI
+    assert got["/brk/p?k=v"] == (200, None, "/echo/p?k=v")
+    assert got["/noflag/x"] == (200, None, "b:/b/y?")
+    assert got["/noflag/z"] == (200, None, "b:/b/z?")
+    assert got["/args/t?old=2"] == (200, None, "b:/b/t?new=1&old=2")
+    assert got["/drop/t?old=2"] == (200, None, "b:/b/t?")
+    assert got["/red/r?q=3"][0] == 302
+    assert got["/red/r?q=3"][1].endswith("/b/r?q=3")
+    assert got["/perm/?q=4"] == (301, "http://example.com/p?q=4", None)
+    assert got["/abs/path?z=1"] == (302, "https://example.com/path?z=1",
+                                    None)
+    assert got["/loop/"][0] == 500
+    assert "rewrite or internal redirection cycle" in bw.logs()
+    assert got["/set/"] == (200, None, "1 1-2")
+    assert got["/if/?x=yes"] == (200, None, "x is yes")
+    assert got["/if/?y=12"] == (200, None, "file 12 not-abc")
+    assert got["/if/?y=12&w=ABCd"] == (200, None, "file 12 ")
+    # what follows an "if" block runs too, as in nginx
+    assert got["/ifproxy/echo?go=1"] == (200, None, "stayed")
+    assert got["/ifproxy/echo"] == (200, None, "stayed")
+    assert got["/ifpass/echo?go=1"] == (200, None, "/ifpass/echo?go=1")
+    assert got["/ifpass/echo"][0] == 404
+
+    for bad, msg in (('location / { if ($uri ~ ) { } }', "invalid condition"),
+                     ('location / { if $uri { } }', "invalid condition"),
+                     ('location / { if ($uri ? x) { } }',
+                      "invalid condition"),
+                     ('location / { rewrite ^ /x sometimes; }',
+                      'invalid parameter "sometimes"'),
+                     ('location / { set a 1; }', 'invalid variable name "a"'),
+                     ('location / { rewrite ( /x; }', "missing closing parenthesis"),
+                     ('location / { if ($uri) { proxy_set_header A b; } }',
+                      '"proxy_set_header" directive is not allowed here')):
+        bw.config("server { listen 127.0.0.1:PORT; %s }" % bad)
+        r = bw.run("-t")
+        assert r.returncode != 0 and msg in r.stderr, (bad, r.stderr)
+        assert "bulwark.conf:" in r.stderr
+
+
+NGINX = shutil.which("nginx") or (
+    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+def test_rewrite_same_as_nginx(bw, origin, tmp_path):
+    require_module("http_rewrite")
+    require_module("http_proxy")
+    bw.write("html/file.txt", "f")
+    bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
+    bw.start()
+
+    ng = tmp_path / "nginx"
+    ng.mkdir()
+    port = free_port()
+    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
+                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (ng / "nginx.conf").write_text(
+        "daemon off; master_process off; worker_processes 1;\n"
+        "error_log %s/error.log; pid %s/nginx.pid;\n"
+        "events { worker_connections 64; }\n"
+        "http { access_log off; %s %s }\n"
+        % (ng, ng, temps, configure(bw, origin, port)))
+    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
+                             "-c", str(ng / "nginx.conf")],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return True
+            except OSError:
+                return proc.poll() is not None
+        wait_for(up, what="nginx")
+        assert proc.poll() is None, (ng / "error.log").read_text()
+        ours = answers(bw.port, CASES)
+        theirs = answers(port, CASES)
+        for path in CASES:
+            o, t = ours[path], theirs[path]
+            if o[1] and t[1]:
+                # absolute Location: our port differs from nginx's
+                o = (o[0], o[1].replace(str(bw.port), "P"), o[2])
+                t = (t[0], t[1].replace(str(port), "P"), t[2])
+            assert o == t, (path, o, t)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
