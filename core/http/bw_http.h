@@ -631,6 +631,10 @@ bw_int_t bw_http_parse_status_line(u_char *p, u_char *end,
     bw_http_status_t *st, u_char **next);
 bw_int_t bw_http_parse_request_line(bw_http_request_t *r, u_char *p,
     u_char *end, u_char **next);
+/* "Authorization: Basic" decoded (variables.c) */
+bw_int_t bw_http_auth_basic_credentials(bw_http_request_t *r,
+    bw_str_t *user, bw_str_t *passwd);
+
 /* X-Forwarded-For's client address (forwarded.c) */
 bw_int_t bw_http_forwarded_addr(bw_table_elt_t *h, bw_array_t *proxies,
     bw_uint_t recursive, bw_sockaddr_t *sa, socklen_t *socklen);

@@ -714,43 +714,82 @@ bw_http_variable_document_root(bw_http_request_t *r,
     return BW_OK;
 }
 
-static bw_int_t
-bw_http_variable_remote_user(bw_http_request_t *r,
-    bw_http_variable_value_t *v, uintptr_t data)
+/*
+ * "Authorization: Basic base64(user:password)". BW_DECLINED when there is
+ * no such header or it does not decode to "user:password".
+ */
+bw_int_t
+bw_http_auth_basic_credentials(bw_http_request_t *r, bw_str_t *user,
+    bw_str_t *passwd)
 {
-    bw_str_t   *a;
-    u_char     *dec, *colon;
-    int         n;
+    int        n;
+    size_t     len, pad;
+    u_char    *dec, *colon, *p;
+    bw_str_t  *a;
 
     if (r->headers_in.authorization == NULL) {
-        v->not_found = 1;
         return BW_DECLINED;
     }
 
     a = &r->headers_in.authorization->value;
     if (a->len < 7 || bw_strncasecmp(a->data, (u_char *) "Basic ", 6) != 0) {
-        v->not_found = 1;
         return BW_DECLINED;
     }
 
-    dec = bw_pnalloc(r->pool, (a->len - 6) / 4 * 3 + 4);
+    p = a->data + 6;
+    len = a->len - 6;
+    while (len && *p == ' ') {
+        p++;
+        len--;
+    }
+    if (len == 0 || len % 4) {
+        return BW_DECLINED;
+    }
+
+    dec = bw_pnalloc(r->pool, len / 4 * 3 + 1);
     if (dec == NULL) {
         return BW_ERROR;
     }
 
-    n = EVP_DecodeBlock(dec, a->data + 6, (int) (a->len - 6));
+    n = EVP_DecodeBlock(dec, p, (int) len);
     if (n < 0) {
-        v->not_found = 1;
         return BW_DECLINED;
     }
+
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    pad = (p[len - 1] == '=') + (p[len - 2] == '=');
+    n -= (int) pad;
 
     colon = memchr(dec, ':', (size_t) n);
     if (colon == NULL) {
+        return BW_DECLINED;
+    }
+
+    user->data = dec;
+    user->len = colon - dec;
+    passwd->data = colon + 1;
+    passwd->len = (size_t) n - user->len - 1;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_remote_user(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_int_t  rc;
+    bw_str_t  user, passwd;
+
+    rc = bw_http_auth_basic_credentials(r, &user, &passwd);
+    if (rc == BW_ERROR) {
+        return BW_ERROR;
+    }
+    if (rc != BW_OK) {
         v->not_found = 1;
         return BW_DECLINED;
     }
 
-    bw_var_set(v, dec, colon - dec);
+    bw_var_set(v, user.data, user.len);
     return BW_OK;
 }
 
