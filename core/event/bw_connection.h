@@ -32,6 +32,7 @@ struct bw_connection_s {
     bw_recv_chain_pt    recv_chain;
 
     bw_listening_t     *listening;
+    bw_proxy_protocol_t *proxy_protocol;   /* what the balancer said */
     off_t               sent;
     bw_log_t           *log;
     bw_pool_t          *pool;

@@ -477,6 +477,7 @@ typedef struct {
     bw_hash_combined_t        names;
     bw_array_t                regex;          /* bw_http_server_name_t */
     bw_http_core_srv_conf_t  *default_server;
+    unsigned                  proxy_protocol:1;
 } bw_http_addr_conf_t;
 
 typedef struct {
@@ -499,6 +500,7 @@ typedef struct {
     unsigned                  reuseport:1;
     unsigned                  ipv6only:1;
     unsigned                  deferred_accept:1;
+    unsigned                  proxy_protocol:1;
     unsigned                  set:1;
     int                       backlog;
     int                       rcvbuf;

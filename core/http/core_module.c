@@ -748,6 +748,11 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             continue;
         }
 
+        if (bw_str_eq_lit(&value[i], "proxy_protocol")) {
+            lsopt.proxy_protocol = 1;
+            continue;
+        }
+
         if (bw_str_eq_lit(&value[i], "reuseport")) {
             lsopt.reuseport = 1;
             lsopt.set = 1;

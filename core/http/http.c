@@ -668,6 +668,10 @@ bw_http_add_listen(bw_conf_t *cf, bw_http_core_srv_conf_t *cscf,
             }
         }
 
+        /* "proxy_protocol" on any listen of the address counts */
+        lsopt->proxy_protocol |= addr[i].opt.proxy_protocol;
+        addr[i].opt.proxy_protocol = lsopt->proxy_protocol;
+
         if (lsopt->set) {
             if (addr[i].opt.set) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
@@ -732,6 +736,7 @@ bw_http_build_addr_conf(bw_conf_t *cf, bw_http_conf_addr_t *addr,
                            ? addr->default_server
                            : ((bw_http_core_srv_conf_t **)
                               addr->servers.elts)[0];
+    conf->proxy_protocol = addr->opt.proxy_protocol;
 
     if (bw_hash_keys_init(&keys, cf->temp_pool) != BW_OK
         || bw_array_init(&conf->regex, cf->pool, 1,

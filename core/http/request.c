@@ -10,6 +10,7 @@
 #include <bw_http.h>
 
 static void bw_http_wait_request_handler(bw_event_t *ev);
+static bw_int_t bw_http_proxy_protocol(bw_connection_t *c, bw_buf_t *b);
 static void bw_http_process_request_line(bw_event_t *rev);
 static void bw_http_process_request_headers(bw_event_t *rev);
 static ssize_t bw_http_read_request_header(bw_http_request_t *r);
@@ -209,6 +210,26 @@ bw_http_wait_request_handler(bw_event_t *rev)
 
     b->last += n;
 
+    if (hc->addr_conf->proxy_protocol && c->proxy_protocol == NULL) {
+        /* the balancer's header comes first, once per connection */
+        if (bw_http_proxy_protocol(c, b) != BW_OK) {
+            bw_http_close_connection(c);
+            return;
+        }
+        if (c->proxy_protocol == NULL || b->pos == b->last) {
+            if (b->pos == b->last) {
+                b->pos = b->start;
+                b->last = b->start;
+            }
+            if (b->last == b->end) {
+                bw_log_error(BW_LOG_ERR, c->log, 0,
+                             "broken header: too long");
+                bw_http_close_connection(c);
+            }
+            return;
+        }
+    }
+
     if (c->requests && rev->timer_set) {
         /* a keepalive connection: the rest of the head must come within
          * client_header_timeout, not what is left of keepalive_timeout */
@@ -230,6 +251,53 @@ bw_http_wait_request_handler(bw_event_t *rev)
 
     rev->handler = bw_http_process_request_line;
     bw_http_process_request_line(rev);
+}
+
+/*
+ * The PROXY protocol header at b->pos: BW_OK when it is in (then
+ * c->proxy_protocol is set and b->pos is past it) or still incomplete
+ * (c->proxy_protocol stays NULL); BW_ERROR, logged, when it is broken.
+ */
+static bw_int_t
+bw_http_proxy_protocol(bw_connection_t *c, bw_buf_t *b)
+{
+    u_char               *p;
+    size_t                len;
+    ssize_t               n;
+    bw_proxy_protocol_t   pp, *ppp;
+
+    n = bw_proxy_protocol_parse(b->pos, b->last - b->pos, &pp);
+
+    if (n == 0) {
+        return BW_OK;
+    }
+
+    if (n < 0) {
+        len = bw_min((size_t) (b->last - b->pos), (size_t) 32);
+        for (p = b->pos; p < b->pos + len; p++) {
+            if (*p < 0x20 || *p > 0x7e) {
+                *p = '?';
+            }
+        }
+        bw_log_error(BW_LOG_ERR, c->log, 0,
+                     "broken header: \"%.*s\" while reading PROXY "
+                     "protocol", (int) len, b->pos);
+        return BW_ERROR;
+    }
+
+    ppp = bw_palloc(c->pool, sizeof(bw_proxy_protocol_t));
+    if (ppp == NULL) {
+        return BW_ERROR;
+    }
+    *ppp = pp;
+    /* the texts live in the copy */
+    ppp->src_addr.data = ppp->text[0];
+    ppp->dst_addr.data = ppp->text[1];
+
+    c->proxy_protocol = ppp;
+    b->pos += n;
+
+    return BW_OK;
 }
 
 bw_http_request_t *

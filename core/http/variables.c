@@ -52,6 +52,8 @@ static bw_int_t bw_http_variable_request_length(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_misc(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_proxy_protocol(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_remote_user(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_unknown_header_in(bw_http_request_t *r,
@@ -70,6 +72,14 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("host"), NULL, bw_http_variable_host, 0, 0, 0 },
     { bw_string("remote_addr"), NULL, bw_http_variable_misc, 0, 0, 0 },
     { bw_string("remote_port"), NULL, bw_http_variable_remote_port, 0, 0, 0 },
+    { bw_string("proxy_protocol_addr"), NULL,
+      bw_http_variable_proxy_protocol, 0, 0, 0 },
+    { bw_string("proxy_protocol_port"), NULL,
+      bw_http_variable_proxy_protocol, 1, 0, 0 },
+    { bw_string("proxy_protocol_server_addr"), NULL,
+      bw_http_variable_proxy_protocol, 2, 0, 0 },
+    { bw_string("proxy_protocol_server_port"), NULL,
+      bw_http_variable_proxy_protocol, 3, 0, 0 },
     { bw_string("server_addr"), NULL, bw_http_variable_server_addr, 0, 0, 0 },
     { bw_string("server_port"), NULL, bw_http_variable_server_port, 0, 0, 0 },
     { bw_string("scheme"), NULL, bw_http_variable_scheme, 0, 0, 0 },
@@ -711,6 +721,39 @@ bw_http_variable_document_root(bw_http_request_t *r,
     }
 
     bw_var_set(v, path.data, path.len);
+    return BW_OK;
+}
+
+/* $proxy_protocol_addr, _port, _server_addr, _server_port */
+static bw_int_t
+bw_http_variable_proxy_protocol(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    in_port_t             port;
+    bw_proxy_protocol_t  *pp;
+
+    pp = r->connection->proxy_protocol;
+    if (pp == NULL || pp->local) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    switch (data) {
+    case 0:
+        bw_var_set(v, pp->src_addr.data, pp->src_addr.len);
+        return BW_OK;
+    case 2:
+        bw_var_set(v, pp->dst_addr.data, pp->dst_addr.len);
+        return BW_OK;
+    }
+
+    port = data == 1 ? pp->src_port : pp->dst_port;
+    p = bw_pnalloc(r->pool, sizeof("65535") - 1);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_sprint_uint(p, port) - p);
     return BW_OK;
 }
 

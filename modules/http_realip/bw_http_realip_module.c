@@ -1,7 +1,8 @@
 /*
  * The real client address behind trusted proxies, as nginx: when the
  * peer is in set_real_ip_from, the address is taken from real_ip_header
- * (X-Real-IP by default, or X-Forwarded-For read from the right). With
+ * (X-Real-IP by default, X-Forwarded-For read from the right, or the
+ * PROXY protocol header of the connection). With
  * real_ip_recursive on, trusted addresses in X-Forwarded-For are skipped
  * too, so that the first untrusted one from the right wins. A malformed
  * entry ends the walk. The connection's own address comes back when the
@@ -13,6 +14,7 @@
 #define BW_HTTP_REALIP_XREALIP  0
 #define BW_HTTP_REALIP_XFWD     1
 #define BW_HTTP_REALIP_HEADER   2
+#define BW_HTTP_REALIP_PROXY    3
 
 typedef struct {
     bw_array_t   *from;         /* bw_cidr_t */
@@ -126,6 +128,14 @@ bw_http_realip_handler(bw_http_request_t *r)
     }
 
     switch (rlcf->type) {
+
+    case BW_HTTP_REALIP_PROXY:
+        if (c->proxy_protocol == NULL || c->proxy_protocol->local) {
+            return BW_DECLINED;
+        }
+        addr = c->proxy_protocol->src;
+        socklen = c->proxy_protocol->src_len;
+        break;
 
     case BW_HTTP_REALIP_XFWD:
         h = r->headers_in.x_forwarded_for;
@@ -251,11 +261,7 @@ bw_http_realip_header(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     } else if (bw_str_caseeq_lit(&value[1], "X-Forwarded-For")) {
         rlcf->type = BW_HTTP_REALIP_XFWD;
     } else if (bw_str_eq_lit(&value[1], "proxy_protocol")) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                          "\"real_ip_header proxy_protocol\" needs the "
-                          "PROXY protocol on \"listen\", which is not "
-                          "supported yet");
-        return BW_CONF_ERROR;
+        rlcf->type = BW_HTTP_REALIP_PROXY;
     } else {
         rlcf->type = BW_HTTP_REALIP_HEADER;
     }
