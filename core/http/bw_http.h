@@ -540,6 +540,7 @@ struct bw_http_request_s {
     bw_uint_t                 ncaptures;
     int                      *captures;
     u_char                   *captures_data;
+    bw_regex_t               *captures_regex;   /* for named captures */
 
     bw_buf_t                 *header_in;
     bw_http_headers_in_t      headers_in;
@@ -633,6 +634,14 @@ bw_int_t bw_http_parse_status_line(u_char *p, u_char *end,
     bw_http_status_t *st, u_char **next);
 bw_int_t bw_http_parse_request_line(bw_http_request_t *r, u_char *p,
     u_char *end, u_char **next);
+/* Regular expressions with the request's captures (script.c): the
+ * match's $1..$9 and named captures become the request's. BW_OK on a
+ * match, BW_DECLINED on none, BW_ERROR. */
+bw_int_t bw_http_regex_exec(bw_http_request_t *r, bw_regex_t *re,
+    bw_str_t *s);
+/* At configuration time: each named capture becomes a variable. */
+bw_int_t bw_http_regex_add_names(bw_conf_t *cf, bw_regex_t *re);
+
 /* "Authorization: Basic" decoded (variables.c) */
 bw_int_t bw_http_auth_basic_credentials(bw_http_request_t *r,
     bw_str_t *user, bw_str_t *passwd);

@@ -567,6 +567,9 @@ bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
                 return BW_CONF_ERROR;
             }
             clcf->regex = rc.regex;
+            if (bw_http_regex_add_names(cf, rc.regex) != BW_OK) {
+                return BW_CONF_ERROR;
+            }
             clcf->name = *name;
 
         } else {
@@ -608,6 +611,9 @@ bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
                 return BW_CONF_ERROR;
             }
             clcf->regex = rc.regex;
+            if (bw_http_regex_add_names(cf, rc.regex) != BW_OK) {
+                return BW_CONF_ERROR;
+            }
             clcf->name = rc.pattern;
 
         } else {

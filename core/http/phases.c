@@ -342,7 +342,6 @@ bw_http_find_location(bw_http_request_t *r, bw_http_core_loc_conf_t *pclcf)
     bw_int_t                   rc, n;
     bw_uint_t                  i, noregex;
     bw_http_core_loc_conf_t  **clcfp, *best;
-    int                        captures[30];
 
     rc = BW_DECLINED;
     noregex = 0;
@@ -394,26 +393,14 @@ bw_http_find_location(bw_http_request_t *r, bw_http_core_loc_conf_t *pclcf)
     clcfp = pclcf->regex_locations->elts;
 
     for (i = 0; i < pclcf->regex_locations->nelts; i++) {
-        n = bw_regex_exec(clcfp[i]->regex, &r->uri, captures, 30);
+        n = bw_http_regex_exec(r, clcfp[i]->regex, &r->uri);
 
-        if (n == BW_REGEX_NO_MATCHED) {
+        if (n == BW_DECLINED) {
             continue;
         }
-        if (n < 0) {
-            bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
-                         "regex match failed on \"%.*s\"",
-                         (int) r->uri.len, r->uri.data);
+        if (n == BW_ERROR) {
             return BW_ERROR;
         }
-
-        /* keep the captures for $1..$9 */
-        r->ncaptures = (bw_uint_t) n * 2;
-        r->captures = bw_palloc(r->pool, r->ncaptures * sizeof(int));
-        if (r->captures == NULL) {
-            return BW_ERROR;
-        }
-        memcpy(r->captures, captures, r->ncaptures * sizeof(int));
-        r->captures_data = r->uri.data;
 
         r->loc_conf = clcfp[i]->loc_conf;
 
@@ -468,6 +455,7 @@ bw_http_internal_redirect(bw_http_request_t *r, bw_str_t *uri,
     r->internal = 1;
     r->ncaptures = 0;
     r->captures = NULL;
+    r->captures_regex = NULL;
 
     bw_http_handler(r);
     return BW_DONE;

@@ -199,3 +199,103 @@ bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
     return BW_OK;
 }
 
+
+#define BW_HTTP_MAX_CAPTURES  30
+
+bw_int_t
+bw_http_regex_exec(bw_http_request_t *r, bw_regex_t *re, bw_str_t *s)
+{
+    int       caps[BW_HTTP_MAX_CAPTURES];
+    bw_int_t  n;
+
+    n = bw_regex_exec(re, s, caps, BW_HTTP_MAX_CAPTURES);
+    if (n == BW_REGEX_NO_MATCHED) {
+        return BW_DECLINED;
+    }
+    if (n < 0) {
+        bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
+                     "regex match failed on \"%.*s\"", (int) s->len,
+                     s->data);
+        return BW_ERROR;
+    }
+
+    r->ncaptures = (bw_uint_t) n * 2;
+    r->captures = bw_palloc(r->pool, r->ncaptures * sizeof(int));
+    if (r->captures == NULL) {
+        return BW_ERROR;
+    }
+    memcpy(r->captures, caps, r->ncaptures * sizeof(int));
+    r->captures_data = s->data;
+    r->captures_regex = re;
+
+    return BW_OK;
+}
+
+/* $name of (?<name>...): from the last match that set the captures */
+static bw_int_t
+bw_http_variable_named_capture(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t    *name = (bw_str_t *) data;
+    u_char      *e;
+    bw_uint_t    i, g;
+    bw_regex_t  *re;
+
+    re = r->captures_regex;
+    if (re == NULL || r->captures == NULL) {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    for (i = 0; i < re->named_captures; i++) {
+        e = re->names + i * re->name_size;
+        if (strncmp((char *) e + 2, (char *) name->data, name->len) != 0
+            || e[2 + name->len] != '\0')
+        {
+            continue;
+        }
+        g = ((bw_uint_t) e[0] << 8) | e[1];
+        if (2 * g + 1 < r->ncaptures && r->captures[2 * g] >= 0) {
+            bw_var_set(v, r->captures_data + r->captures[2 * g],
+                       r->captures[2 * g + 1] - r->captures[2 * g]);
+            v->no_cacheable = 1;
+            return BW_OK;
+        }
+        break;
+    }
+
+    v->not_found = 1;
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_regex_add_names(bw_conf_t *cf, bw_regex_t *re)
+{
+    u_char              *e;
+    bw_uint_t            i;
+    bw_str_t            *name;
+    bw_http_variable_t  *v;
+
+    for (i = 0; i < re->named_captures; i++) {
+        e = re->names + i * re->name_size;
+
+        name = bw_palloc(cf->pool, sizeof(bw_str_t));
+        if (name == NULL) {
+            return BW_ERROR;
+        }
+        name->data = e + 2;
+        name->len = strlen((char *) e + 2);
+
+        v = bw_http_add_variable(cf, name, BW_HTTP_VAR_CHANGEABLE
+                                           |BW_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return BW_ERROR;
+        }
+        if (v->get_handler == NULL) {
+            v->get_handler = bw_http_variable_named_capture;
+            v->data = (uintptr_t) name;
+        }
+    }
+
+    return BW_OK;
+}

@@ -10,8 +10,6 @@
 
 #include <bw_http.h>
 
-#define BW_HTTP_MAP_CAPTURES  30
-
 typedef struct {
     bw_regex_t                *regex;
     bw_http_complex_value_t   *value;
@@ -60,10 +58,9 @@ bw_http_map_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
 {
     bw_http_map_t  *map = (bw_http_map_t *) data;
 
-    int                       caps[BW_HTTP_MAP_CAPTURES];
     u_char                   *low;
     size_t                    len;
-    bw_int_t                  n;
+    bw_int_t                  rc;
     bw_str_t                  src, out;
     bw_uint_t                 i;
     bw_http_map_regex_t      *re;
@@ -88,22 +85,14 @@ bw_http_map_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
     if (value == NULL && map->regexes) {
         re = map->regexes->elts;
         for (i = 0; i < map->regexes->nelts; i++) {
-            n = bw_regex_exec(re[i].regex, &src, caps, BW_HTTP_MAP_CAPTURES);
-            if (n == BW_REGEX_NO_MATCHED) {
+            rc = bw_http_regex_exec(r, re[i].regex, &src);
+            if (rc == BW_DECLINED) {
                 continue;
             }
-            if (n < 0) {
+            if (rc == BW_ERROR) {
                 return BW_ERROR;
             }
-
             /* the captures stay the request's, as nginx's do */
-            r->ncaptures = (bw_uint_t) n * 2;
-            r->captures = bw_palloc(r->pool, r->ncaptures * sizeof(int));
-            if (r->captures == NULL) {
-                return BW_ERROR;
-            }
-            memcpy(r->captures, caps, r->ncaptures * sizeof(int));
-            r->captures_data = src.data;
             value = re[i].value;
             break;
         }
@@ -284,7 +273,8 @@ bw_http_map_line(bw_conf_t *cf, bw_command_t *dummy, void *conf)
         }
         re->regex = rc_regex.regex;
         re->value = cv;
-        return BW_CONF_OK;
+        return bw_http_regex_add_names(cf, rc_regex.regex) == BW_OK
+               ? BW_CONF_OK : BW_CONF_ERROR;
     }
 
     /* "\\default", "\\~x": the key as written, without the backslash */

@@ -100,7 +100,9 @@ bw_http_rewrite_compile_regex(bw_conf_t *cf, bw_str_t *pattern,
     }
 
     *regex = rc.regex;
-    return BW_OK;
+
+    /* (?<name>...) becomes $name */
+    return bw_http_regex_add_names(cf, rc.regex);
 }
 
 static bw_uint_t

@@ -21,32 +21,8 @@
 
 #define BW_HTTP_RW_CONTINUE  -100     /* internal: go on */
 #define BW_HTTP_RW_STOP      -101     /* internal: stop, stay */
-#define BW_HTTP_RW_CAPTURES   30
 
 static bw_int_t bw_http_rewrite_run(bw_http_request_t *r, bw_array_t *ops);
-
-/* the regex's captures become the request's ($1..$9 afterwards too) */
-static bw_int_t
-bw_http_rewrite_regex(bw_http_request_t *r, bw_regex_t *re, bw_str_t *s)
-{
-    int       caps[BW_HTTP_RW_CAPTURES];
-    bw_int_t  n;
-
-    n = bw_regex_exec(re, s, caps, BW_HTTP_RW_CAPTURES);
-    if (n == BW_REGEX_NO_MATCHED || n < 0) {
-        return n;
-    }
-
-    r->ncaptures = (bw_uint_t) n * 2;
-    r->captures = bw_palloc(r->pool, r->ncaptures * sizeof(int));
-    if (r->captures == NULL) {
-        return BW_ERROR;
-    }
-    memcpy(r->captures, caps, r->ncaptures * sizeof(int));
-    r->captures_data = s->data;
-
-    return BW_OK;
-}
 
 static bw_int_t
 bw_http_rewrite_return(bw_http_request_t *r, bw_http_return_t *ret)
@@ -89,8 +65,8 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
     bw_str_t                  out, uri, args;
     bw_http_complex_value_t   cv;
 
-    rc = bw_http_rewrite_regex(r, op->regex, &r->uri);
-    if (rc == BW_REGEX_NO_MATCHED) {
+    rc = bw_http_regex_exec(r, op->regex, &r->uri);
+    if (rc == BW_DECLINED) {
         return BW_HTTP_RW_CONTINUE;
     }
     if (rc != BW_OK) {
@@ -234,8 +210,8 @@ bw_http_rewrite_test(bw_http_request_t *r, bw_http_rewrite_op_t *op)
                ^ op->negative;
 
     case BW_HTTP_IF_REGEX:
-        rc = bw_http_rewrite_regex(r, op->regex, &left);
-        if (rc != BW_OK && rc != BW_REGEX_NO_MATCHED) {
+        rc = bw_http_regex_exec(r, op->regex, &left);
+        if (rc == BW_ERROR) {
             return BW_ERROR;
         }
         return (rc == BW_OK) ^ op->negative;

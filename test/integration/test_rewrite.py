@@ -33,6 +33,9 @@ SERVER = """
         location /perm/ { rewrite ^ http://example.com/p permanent; }
         location /abs/ { rewrite ^/abs/(.*) https://example.com/$1; }
         location /loop/ { rewrite ^ /loop/ last; }
+        location ~ ^/named/(?<section>[a-z]+)/(?<id>\\d+)$ {
+            return 200 "$section-$id"; }
+        location /nm/ { rewrite ^/nm/(?<who>\\w+)$ /b/$who last; }
         location /set/ { set $a "1"; set $b "$a-2"; return 200 "$a $b"; }
         location /if/ {
             if ($arg_x = yes) { return 200 "x is yes"; }
@@ -58,6 +61,7 @@ CASES = [
     "/perm/?q=4", "/abs/path?z=1", "/loop/", "/set/", "/if/?x=yes",
     "/if/?y=12", "/if/?y=12&w=ABCd", "/if/?w=zz", "/ifproxy/echo?go=1",
     "/ifproxy/echo", "/ifpass/echo?go=1", "/ifpass/echo",
+    "/named/abc/42", "/nm/zed",
 ]
 
 
@@ -118,6 +122,8 @@ def test_rewrite_cases(bw, origin):
     assert got["/loop/"][0] == 500
     assert "rewrite or internal redirection cycle" in bw.logs()
     assert got["/set/"] == (200, None, "1 1-2")
+    assert got["/named/abc/42"] == (200, None, "abc-42")
+    assert got["/nm/zed"] == (200, None, "b:/b/zed?")
     assert got["/if/?x=yes"] == (200, None, "x is yes")
     assert got["/if/?y=12"] == (200, None, "file 12 not-abc")
     assert got["/if/?y=12&w=ABCd"] == (200, None, "file 12 ")

@@ -64,7 +64,8 @@ def test_map(bw):
         \\default         escaped;
         include          more.map;
     }
-    map $arg_v $m { volatile; a A; default "d-$arg_v"; }
+    map $arg_v $m { volatile; a A; ~^n(?<num>\\d+)$ "n=$num";
+                    default "d-$arg_v"; }
     map $http_x $e { "" empty; default set; }
     server { listen 127.0.0.1:PORT;
         location / { return 200 "$h|$u|$m|$e"; } }
@@ -91,6 +92,7 @@ def test_map(bw):
 
     assert one("/?v=a")[2] == "A"
     assert one("/?v=zz")[2] == "d-zz"
+    assert one("/?v=n42")[2] == "n=42"
     assert one("/")[3] == "empty"
     assert one("/", headers={"X": "1"})[3] == "set"
 
