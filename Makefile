@@ -14,13 +14,17 @@ build:
 	$(MAKE) -f $(B)/Makefile
 
 # Build and start in the foreground on conf/bulwark.conf (127.0.0.1:8080).
+# Run as root, the workers would switch to "nobody", who cannot read a
+# checkout under /root: this local trial run keeps them as the caller.
+RUN_USER = `[ "$$(id -u)" = 0 ] && echo 'user root;'`
+
 run: build
 	@mkdir -p $(RUN_DIR)/conf $(RUN_DIR)/html $(RUN_DIR)/logs
 	@test -f $(RUN_DIR)/conf/bulwark.conf || cp conf/bulwark.conf $(RUN_DIR)/conf/
 	@test -f $(RUN_DIR)/conf/mime.types || cp conf/mime.types $(RUN_DIR)/conf/
 	@test -f $(RUN_DIR)/html/index.html || cp conf/html/* $(RUN_DIR)/html/
 	@echo "bulwark: serving http://127.0.0.1:8080/ (prefix $(RUN_DIR)); Ctrl-C stops"
-	exec $(B)/bulwark -p $(RUN_DIR) -g 'daemon off;'
+	exec $(B)/bulwark -p $(RUN_DIR) -g "daemon off; $(RUN_USER)"
 
 # Every test, against a build with AddressSanitizer and UBSan.
 test:
