@@ -29,12 +29,21 @@ typedef struct {
     bw_uint_t                  nlevels;
 } bw_http_geo_family_t;
 
+/* "ranges": IPv4 segments, sorted, never overlapping */
+typedef struct {
+    uint32_t                   start;
+    uint32_t                   end;
+    bw_str_t                   value;
+} bw_http_geo_range_t;
+
 typedef struct {
     bw_http_complex_value_t   *address;    /* NULL: the client's */
     bw_http_geo_family_t       v4;
     bw_http_geo_family_t       v6;
     bw_array_t                *proxies;    /* bw_cidr_t */
     bw_uint_t                  proxy_recursive;
+    bw_array_t                *ranges;     /* bw_http_geo_range_t */
+    bw_str_t                  *default_value;
 } bw_http_geo_t;
 
 typedef struct {
@@ -90,11 +99,60 @@ bw_http_geo_find(bw_http_geo_family_t *fam, const u_char *addr, size_t size)
     return NULL;
 }
 
+/* the segment holding addr (binary search), else the default */
+static bw_str_t *
+bw_http_geo_find_range(bw_http_geo_t *geo, const u_char *a4)
+{
+    uint32_t              addr;
+    bw_uint_t             lo, hi, mid;
+    bw_http_geo_range_t  *range;
+
+    if (a4 == NULL) {
+        return geo->default_value;
+    }
+
+    addr = ((uint32_t) a4[0] << 24) | ((uint32_t) a4[1] << 16)
+           | ((uint32_t) a4[2] << 8) | a4[3];
+
+    range = geo->ranges->elts;
+    lo = 0;
+    hi = geo->ranges->nelts;
+
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (range[mid].end < addr) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+
+    if (lo < geo->ranges->nelts && range[lo].start <= addr) {
+        return &range[lo].value;
+    }
+
+    return geo->default_value;
+}
+
 static bw_str_t *
 bw_http_geo_find_sockaddr(bw_http_geo_t *geo, struct sockaddr *sa)
 {
     static const u_char   none[4] = { 0xff, 0xff, 0xff, 0xff };
     struct in6_addr      *in6;
+
+    if (geo->ranges) {
+        /* ranges are IPv4 only: IPv6 clients get the default */
+        switch (sa->sa_family) {
+        case AF_INET:
+            return bw_http_geo_find_range(geo,
+                       (u_char *) &((struct sockaddr_in *) sa)->sin_addr);
+        case AF_INET6:
+            in6 = &((struct sockaddr_in6 *) sa)->sin6_addr;
+            return bw_http_geo_find_range(geo, IN6_IS_ADDR_V4MAPPED(in6)
+                                               ? &in6->s6_addr[12] : NULL);
+        }
+        return bw_http_geo_find_range(geo, none);
+    }
 
     switch (sa->sa_family) {
     case AF_INET:
@@ -317,6 +375,136 @@ bw_http_geo_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
+/*
+ * Put [start, end] in the sorted segments with value, or take it out
+ * (value NULL): what it overlaps is cut back, so a later range wins
+ * where two overlap, as in nginx.
+ */
+static char *
+bw_http_geo_set_range(bw_conf_t *cf, bw_array_t *ranges, uint32_t start,
+    uint32_t end, bw_str_t *value)
+{
+    bw_uint_t             i, n, k;
+    bw_http_geo_range_t  *r, tail;
+
+    r = ranges->elts;
+    n = ranges->nelts;
+    i = 0;
+
+    while (i < n) {
+        if (r[i].end < start || r[i].start > end) {
+            i++;
+            continue;
+        }
+
+        if (r[i].start < start && r[i].end > end) {
+            /* the new range is inside: split this one in two */
+            tail = r[i];
+            tail.start = end + 1;
+            r[i].end = start - 1;
+            if (bw_array_push(ranges) == NULL) {
+                return BW_CONF_ERROR;
+            }
+            r = ranges->elts;
+            memmove(&r[i + 2], &r[i + 1], (n - i - 1) * sizeof(*r));
+            r[i + 1] = tail;
+            n++;
+            i += 2;
+            continue;
+        }
+
+        if (r[i].start < start) {
+            r[i].end = start - 1;
+            i++;
+            continue;
+        }
+
+        if (r[i].end > end) {
+            r[i].start = end + 1;
+            i++;
+            continue;
+        }
+
+        /* wholly covered: gone */
+        memmove(&r[i], &r[i + 1], (n - i - 1) * sizeof(*r));
+        n--;
+        ranges->nelts = n;
+    }
+    ranges->nelts = n;
+
+    if (value == NULL) {
+        return BW_CONF_OK;
+    }
+
+    for (k = 0; k < n && r[k].start < start; k++) { /* void */ }
+
+    if (bw_array_push(ranges) == NULL) {
+        return BW_CONF_ERROR;
+    }
+    r = ranges->elts;
+    memmove(&r[k + 1], &r[k], (n - k) * sizeof(*r));
+    r[k].start = start;
+    r[k].end = end;
+    r[k].value = *value;
+
+    return BW_CONF_OK;
+}
+
+/* "a.b.c.d-e.f.g.h", or a CIDR network, as a range of IPv4 addresses */
+static bw_int_t
+bw_http_geo_parse_range(bw_str_t *text, uint32_t *start, uint32_t *end)
+{
+    u_char      buf[INET_ADDRSTRLEN + 1], *dash;
+    size_t      n;
+    uint32_t    a[2];
+    bw_uint_t   i;
+    bw_str_t    part[2];
+    bw_cidr_t   cidr;
+    struct in_addr  in;
+
+    dash = memchr(text->data, '-', text->len);
+    if (dash == NULL) {
+        if (bw_parse_cidr(text, &cidr) == BW_ERROR
+            || cidr.family != AF_INET)
+        {
+            return BW_ERROR;
+        }
+        a[0] = ((uint32_t) cidr.addr[0] << 24) | (cidr.addr[1] << 16)
+               | (cidr.addr[2] << 8) | cidr.addr[3];
+        a[1] = a[0] | (cidr.bits ? (uint32_t) (0xffffffffULL >> cidr.bits)
+                                 : 0xffffffff);
+        *start = a[0];
+        *end = a[1];
+        return BW_OK;
+    }
+
+    part[0].data = text->data;
+    part[0].len = dash - text->data;
+    part[1].data = dash + 1;
+    part[1].len = text->len - part[0].len - 1;
+
+    for (i = 0; i < 2; i++) {
+        n = part[i].len;
+        if (n == 0 || n >= sizeof(buf)) {
+            return BW_ERROR;
+        }
+        memcpy(buf, part[i].data, n);
+        buf[n] = '\0';
+        if (inet_pton(AF_INET, (char *) buf, &in) != 1) {
+            return BW_ERROR;
+        }
+        a[i] = ntohl(in.s_addr);
+    }
+
+    if (a[0] > a[1]) {
+        return BW_ERROR;
+    }
+
+    *start = a[0];
+    *end = a[1];
+    return BW_OK;
+}
+
 /* Add (or, with value NULL, delete) a network; a later value wins. */
 static char *
 bw_http_geo_add(bw_conf_t *cf, bw_http_geo_conf_ctx_t *ctx, bw_cidr_t *cidr,
@@ -387,10 +575,14 @@ bw_http_geo_line(bw_conf_t *cf, bw_command_t *dummy, void *conf)
             return BW_CONF_OK;
         }
         if (bw_str_eq_lit(&value[0], "ranges")) {
-            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                              "\"ranges\" in geo is not supported yet; "
-                              "write the ranges as CIDR networks");
-            return BW_CONF_ERROR;
+            if (ctx->nets.nelts || geo->ranges) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                  "\"ranges\" must come first in geo");
+                return BW_CONF_ERROR;
+            }
+            geo->ranges = bw_array_create(cf->pool, 16,
+                                          sizeof(bw_http_geo_range_t));
+            return geo->ranges ? BW_CONF_OK : BW_CONF_ERROR;
         }
         goto invalid;
     }
@@ -432,6 +624,27 @@ bw_http_geo_line(bw_conf_t *cf, bw_command_t *dummy, void *conf)
         return BW_CONF_ERROR;
     }
     *v = value[1];
+
+    if (geo->ranges) {
+        uint32_t  start, end;
+
+        if (bw_str_eq_lit(&value[0], "default")) {
+            geo->default_value = v;
+            return BW_CONF_OK;
+        }
+        if (bw_str_eq_lit(&value[0], "delete")) {
+            if (bw_http_geo_parse_range(&value[1], &start, &end) != BW_OK) {
+                goto bad_address;
+            }
+            return bw_http_geo_set_range(cf, geo->ranges, start, end, NULL);
+        }
+        if (bw_http_geo_parse_range(&value[0], &start, &end) != BW_OK) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid range \"%s\"",
+                              value[0].data);
+            return BW_CONF_ERROR;
+        }
+        return bw_http_geo_set_range(cf, geo->ranges, start, end, v);
+    }
 
     if (bw_str_eq_lit(&value[0], "default")) {
         bw_str_set(&all, "0.0.0.0/0");

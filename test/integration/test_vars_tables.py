@@ -237,8 +237,11 @@ def test_geo(bw):
                       255.255.255.255 junk; }
     geo $gp { proxy 127.0.0.0/8; proxy_recursive; default none;
               198.51.100.0/24 cust; 10.0.0.0/8 internal; }
+    geo $gr { ranges; default zz;
+              127.0.0.0-127.0.0.255 low; 127.0.0.10-127.0.0.20 mid;
+              127.1.0.0/16 net; delete 127.1.2.0-127.1.2.255; }
     server { listen 127.0.0.1:PORT; root html;
-        location / { add_header X-G "$g|$ga|$gp"; } }
+        location / { add_header X-G "$g|$ga|$gp|$gr"; } }
     """)
     bw.start()
     # the longest prefix wins, whatever the order; deleted ones are gone
@@ -256,6 +259,12 @@ def test_geo(bw):
     assert ask_from(bw.port, "/?ip=192.0.2.1", "127.0.0.1").split("|")[1] \
         == "def"
 
+    # ranges: a later range wins where two overlap; deleted ones are gone
+    for src, want in (("127.0.0.1", "low"), ("127.0.0.15", "mid"),
+                      ("127.0.0.21", "low"), ("127.1.1.1", "net"),
+                      ("127.1.2.3", "zz"), ("127.2.0.1", "zz")):
+        assert ask_from(bw.port, "/", src).split("|")[3] == want, src
+
     xff = [("X-Forwarded-For", "198.51.100.7, 127.0.0.5")]
     assert ask_from(bw.port, "/", "127.0.0.1", xff).split("|")[2] == "cust"
     xff = [("X-Forwarded-For", "198.51.100.7, 10.0.0.1")]
@@ -264,8 +273,10 @@ def test_geo(bw):
 
     for bad, msg in (("geo $x { 10.0.0.0/33 a; }",
                       'invalid network "10.0.0.0/33"'),
-                     ("geo $x { ranges; }", '"ranges" in geo is not '
-                      'supported yet'),
+                     ("geo $x { 10.0.0.0/8 a; ranges; }",
+                      '"ranges" must come first in geo'),
+                     ("geo $x { ranges; 10.0.0.9-10.0.0.1 a; }",
+                      'invalid range "10.0.0.9-10.0.0.1"'),
                      ("geo $x { 10.0.0.0/8 a b; }",
                       "invalid number of the geo parameters")):
         bw.config(bad + " server { listen 127.0.0.1:PORT; }")
