@@ -42,7 +42,8 @@ bw_uint_t bw_hash_key(u_char *data, size_t len);
 bw_uint_t bw_hash_key_lc(u_char *data, size_t len);
 uint32_t bw_murmur_hash2(u_char *data, size_t len);
 
-/* BW_BUSY: a key is given twice; BW_ERROR: out of memory. */
+/* BW_BUSY: a key is given twice (the first one is kept, the table is
+ * complete); BW_ERROR: out of memory. */
 bw_int_t bw_hash_build(bw_hash_t *h, bw_pool_t *pool, bw_hash_key_t *keys,
     bw_uint_t n);
 void *bw_hash_find(bw_hash_t *h, bw_uint_t key, u_char *name, size_t len);

@@ -28,8 +28,10 @@ bw_int_t
 bw_hash_build(bw_hash_t *h, bw_pool_t *pool, bw_hash_key_t *keys,
     bw_uint_t n)
 {
-    bw_uint_t         size, i, k, slot;
+    bw_uint_t         size, i, k, slot, busy;
     bw_hash_entry_t  *e;
+
+    busy = 0;
 
     for (size = 4; size < n * 2; size <<= 1) { /* void */ }
 
@@ -47,15 +49,20 @@ bw_hash_build(bw_hash_t *h, bw_pool_t *pool, bw_hash_key_t *keys,
                 break;
             }
             if (e->hash == k && bw_str_eq(&e->name, &keys[i].key)) {
-                return BW_BUSY;
+                break;
             }
+        }
+        if (e->name.data) {
+            /* the first key wins; the table stays whole */
+            busy = 1;
+            continue;
         }
         e->hash = k;
         e->name = keys[i].key;
         e->value = keys[i].value;
     }
 
-    return BW_OK;
+    return busy ? BW_BUSY : BW_OK;
 }
 
 void *

@@ -35,6 +35,7 @@ def users():
     return "\n".join([
         "# users",
         "plain:{PLAIN}plainpw",
+        "plain:{PLAIN}second-line-of-a-user-is-ignored",
         "sha:{SHA}" + base64.b64encode(hashlib.sha1(b"shapw").digest())
         .decode(),
         "ssha:{SSHA}" + ssha,
