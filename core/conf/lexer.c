@@ -142,11 +142,12 @@ bw_conf_read_token(bw_conf_t *cf)
             end = p;
             f->pos = p + 1;
 
-            /* a quoted word must be followed by a separator */
+            /* a quoted word must be followed by a separator; ")" counts,
+             * for "if ($a = "")", as in nginx */
             if (f->pos < f->end) {
                 ch = *f->pos;
                 if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n'
-                    && ch != ';' && ch != '{')
+                    && ch != ';' && ch != '{' && ch != ')')
                 {
                     bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                                       "unexpected \"%c\"", ch);

@@ -292,24 +292,53 @@ bw_http_rewrite_condition(bw_conf_t *cf, bw_http_rewrite_op_t *op)
 {
     u_char     *p;
     size_t      len;
-    bw_str_t   *value, args[3], op_word;
-    bw_uint_t   i, n;
+    bw_str_t   *value, args[3], op_word, args_first, args_last;
+    bw_uint_t   i, n, first, last;
 
     value = cf->args->elts;
-    n = cf->args->nelts - 1;
+    first = 1;
+    last = cf->args->nelts - 1;
 
-    if (n > 3 || value[1].len < 1 || value[1].data[0] != '('
-        || value[n].len < 1 || value[n].data[value[n].len - 1] != ')')
+    if (value[first].len < 1 || value[first].data[0] != '('
+        || value[last].len < 1
+        || value[last].data[value[last].len - 1] != ')')
     {
         goto invalid;
     }
 
-    for (i = 0; i < n; i++) {
-        args[i] = value[i + 1];
+    /* "(" and ")" may stand alone: "if ( $a )", "if ($a = "")" */
+    args_first = value[first];
+    args_first.data++;
+    args_first.len--;
+    if (args_first.len == 0) {
+        first++;
     }
-    args[0].data++;
-    args[0].len--;
-    args[n - 1].len--;
+    args_last = value[last];
+    args_last.len--;
+    if (args_last.len == 0) {
+        last--;
+    }
+    if (last < first) {
+        goto invalid;
+    }
+
+    n = last - first + 1;
+    if (n > 3) {
+        goto invalid;
+    }
+
+    for (i = 0; i < n; i++) {
+        args[i] = value[first + i];
+    }
+    if (value[first].data[0] == '(') {
+        args[0].data++;
+        args[0].len--;
+    }
+    if (args[n - 1].len && args[n - 1].data[args[n - 1].len - 1] == ')'
+        && first + n - 1 == cf->args->nelts - 1)
+    {
+        args[n - 1].len--;
+    }
 
     if (n == 1) {
         if (args[0].len == 0) {
@@ -344,7 +373,7 @@ bw_http_rewrite_condition(bw_conf_t *cf, bw_http_rewrite_op_t *op)
                == BW_OK ? BW_CONF_OK : BW_CONF_ERROR;
     }
 
-    if (args[0].len == 0 || args[2].len == 0) {
+    if (args[0].len == 0) {
         goto invalid;
     }
 
@@ -364,6 +393,9 @@ bw_http_rewrite_condition(bw_conf_t *cf, bw_http_rewrite_op_t *op)
     if (bw_str_eq_lit(&op_word, "~") || bw_str_eq_lit(&op_word, "~*")
         || bw_str_eq_lit(&op_word, "!~") || bw_str_eq_lit(&op_word, "!~*"))
     {
+        if (args[2].len == 0) {
+            goto invalid;
+        }
         op->cond = BW_HTTP_IF_REGEX;
         op->negative = op_word.data[0] == '!';
         op->source = args[2];

@@ -39,11 +39,13 @@ SERVER = """
         location /set/ { set $a "1"; set $b "$a-2"; return 200 "$a $b"; }
         location /if/ {
             if ($arg_x = yes) { return 200 "x is yes"; }
+            if ( $arg_e = "" ) { set $e "no-e"; }
+            if ($arg_q = "") { set $e "$e no-q"; }
             if ($arg_y ~ ^(\\d+)$) { set $n $1; }
             if ($arg_w !~* ^abc) { set $w "not-abc"; }
             if ($http_z) { return 200 "z set $n"; }
-            if (-f $document_root/file.txt) { return 200 "file $n $w"; }
-            return 200 "none $n $w";
+            if (-f $document_root/file.txt) { return 200 "file $n $w|$e"; }
+            return 200 "none $n $w $e";
         }
         location /ifproxy/ {
             if ($arg_go) { proxy_pass http://127.0.0.1:%(origin)d; }
@@ -61,7 +63,7 @@ CASES = [
     "/perm/?q=4", "/abs/path?z=1", "/loop/", "/set/", "/if/?x=yes",
     "/if/?y=12", "/if/?y=12&w=ABCd", "/if/?w=zz", "/ifproxy/echo?go=1",
     "/ifproxy/echo", "/ifpass/echo?go=1", "/ifpass/echo",
-    "/named/abc/42", "/nm/zed",
+    "/named/abc/42", "/nm/zed", "/if/?w=xy&e=1", "/if/?w=xy&q=1",
 ]
 
 
@@ -125,8 +127,11 @@ def test_rewrite_cases(bw, origin):
     assert got["/named/abc/42"] == (200, None, "abc-42")
     assert got["/nm/zed"] == (200, None, "b:/b/zed?")
     assert got["/if/?x=yes"] == (200, None, "x is yes")
-    assert got["/if/?y=12"] == (200, None, "file 12 not-abc")
-    assert got["/if/?y=12&w=ABCd"] == (200, None, "file 12 ")
+    assert got["/if/?y=12"] == (200, None, "file 12 not-abc|no-e no-q")
+    assert got["/if/?y=12&w=ABCd"] == (200, None, "file 12 |no-e no-q")
+    # ( $a = "" ) with the parentheses apart and an empty quoted value
+    assert got["/if/?w=xy&e=1"] == (200, None, "file  not-abc| no-q")
+    assert got["/if/?w=xy&q=1"] == (200, None, "file  not-abc|no-e")
     # what follows an "if" block runs too, as in nginx
     assert got["/ifproxy/echo?go=1"] == (200, None, "stayed")
     assert got["/ifproxy/echo"] == (200, None, "stayed")
