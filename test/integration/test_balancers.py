@@ -332,3 +332,57 @@ def test_same_choices_as_nginx(bw, origins, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_zone_and_balancers_survive_reloads_under_load(bw, origins):
+    """Reloads re-create the zone (fresh peers) while clients keep
+    coming; in single-process mode the old zone stays mapped until the
+    requests that use it are done."""
+    import signal as sig
+    o1, o2, o3, _ = origins
+    conf = """
+    upstream z { zone peers 64k; %s %s keepalive 8; }
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://z; proxy_http_version 1.1;
+                     proxy_set_header Connection ""; } }
+    """
+    for head in ("", "master_process off;\n"):
+        bw.stop()
+        bw.procs.clear()
+        bw.pids.clear()
+        bw.config(conf % ("least_conn;", servers([o1, o2])), workers=2,
+                  head_extra=head)
+        bw.start()
+        errors = []
+        stop = threading.Event()
+
+        def loop():
+            n = 0
+            while not stop.is_set() and n < 5000:
+                n += 1
+                try:
+                    st, _, _ = get(bw.port, "/size/100")
+                    if st != 200:
+                        errors.append(st)
+                except OSError as e:
+                    errors.append(repr(e))
+
+        t = threading.Thread(target=loop, daemon=True)
+        t.start()
+        for balancer, pool in (("random two;", [o1, o2, o3]),
+                               ("hash $uri consistent;", [o2, o3]),
+                               ("", [o1, o3])):
+            before = len(o1.requests) + len(o2.requests)
+            reloads = bw.logs().count("reconfiguring")
+            bw.config(conf % (balancer, servers(pool)), workers=2,
+                      head_extra=head)
+            bw.signal(sig.SIGHUP)
+            wait_for(lambda: bw.logs().count("reconfiguring") > reloads,
+                     what="reload")
+            wait_for(lambda: len(o1.requests) + len(o2.requests)
+                     + len(o3.requests) > before + 50, what="traffic")
+        stop.set()
+        t.join(timeout=30)
+        assert errors == [], errors[:5]
+        assert "reload failed" not in bw.logs()
+        bw.check_sanitizers()
