@@ -24,6 +24,8 @@ static char *bw_http_proxy_buffers(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static bw_int_t bw_http_proxy_default_redirect(bw_conf_t *cf,
+    bw_http_proxy_loc_conf_t *conf);
 static char *bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
@@ -612,6 +614,45 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
     return BW_OK;
 }
 
+/* "proxy_redirect default": the proxy_pass URL back to the location */
+static bw_int_t
+bw_http_proxy_default_redirect(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
+{
+    bw_str_t                  from, to;
+    bw_http_proxy_rewrite_t  *pr;
+
+    if (conf->redirects == NULL) {
+        conf->redirects = bw_array_create(cf->pool, 1,
+                                          sizeof(bw_http_proxy_rewrite_t));
+        if (conf->redirects == NULL) {
+            return BW_ERROR;
+        }
+    }
+    pr = bw_array_push(conf->redirects);
+    if (pr == NULL) {
+        return BW_ERROR;
+    }
+    bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
+
+    if (conf->vars.uri.len) {
+        from = conf->url;
+        to = conf->location;
+    } else {
+        from.len = conf->url.len + 1;
+        from.data = bw_pnalloc(cf->pool, from.len);
+        if (from.data == NULL) {
+            return BW_ERROR;
+        }
+        memcpy(from.data, conf->url.data, conf->url.len);
+        from.data[conf->url.len] = '/';
+        bw_str_set(&to, "/");
+    }
+
+    /* literal: the URL's "$" (if any) is not a variable here */
+    pr->from.value = from;
+    return bw_http_compile_complex_value(cf, &pr->to, &to);
+}
+
 static char *
 bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 {
@@ -619,7 +660,6 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_http_proxy_loc_conf_t  *conf = child;
 
     size_t                     size;
-    bw_http_proxy_rewrite_t   *pr;
 
     bw_conf_merge_msec_value(conf->upstream.connect_timeout,
                              prev->upstream.connect_timeout, 60000);
@@ -729,40 +769,10 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->redirect && conf->redirects == NULL && conf->url.data
-        && conf->url_cv == NULL)
+        && conf->url_cv == NULL
+        && bw_http_proxy_default_redirect(cf, conf) != BW_OK)
     {
-        bw_str_t  from, to;
-
-        conf->redirects = bw_array_create(cf->pool, 1,
-                                          sizeof(bw_http_proxy_rewrite_t));
-        if (conf->redirects == NULL) {
-            return BW_CONF_ERROR;
-        }
-        pr = bw_array_push(conf->redirects);
-        if (pr == NULL) {
-            return BW_CONF_ERROR;
-        }
-        bw_memzero(pr, sizeof(bw_http_proxy_rewrite_t));
-
-        if (conf->vars.uri.len) {
-            from = conf->url;
-            to = conf->location;
-        } else {
-            from.len = conf->url.len + 1;
-            from.data = bw_pnalloc(cf->pool, from.len);
-            if (from.data == NULL) {
-                return BW_CONF_ERROR;
-            }
-            memcpy(from.data, conf->url.data, conf->url.len);
-            from.data[conf->url.len] = '/';
-            bw_str_set(&to, "/");
-        }
-
-        /* literal: the URL's "$" (if any) is not a variable here */
-        pr->from.value = from;
-        if (bw_http_compile_complex_value(cf, &pr->to, &to) != BW_OK) {
-            return BW_CONF_ERROR;
-        }
+        return BW_CONF_ERROR;
     }
 
     if (conf->headers_source == BW_CONF_UNSET_PTR) {
@@ -993,9 +1003,18 @@ bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         }
 
         if (strcmp((char *) value[1].data, "default") == 0) {
-            /* built at merge time, from proxy_pass and the location */
+            /* in its place among the other rules, as nginx */
+            if (plcf->url_cv) {
+                return "\"default\" cannot be used with \"proxy_pass\" "
+                       "directive with variables";
+            }
+            if (plcf->url.data == NULL) {
+                return "\"default\" should be placed after the "
+                       "\"proxy_pass\" directive";
+            }
             plcf->redirect = 1;
-            return BW_CONF_OK;
+            return bw_http_proxy_default_redirect(cf, plcf) == BW_OK
+                   ? BW_CONF_OK : BW_CONF_ERROR;
         }
 
         return "invalid parameter";

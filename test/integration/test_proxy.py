@@ -476,13 +476,28 @@ def test_proxy_redirect_regex_and_variables(bw, origin):
             proxy_pass http://127.0.0.1:%(p)d/redirect/; }
         location /var/ {
             proxy_redirect http://$proxy_host/redirect/ /v/;
-            proxy_pass http://127.0.0.1:%(p)d/redirect/; } }
+            proxy_pass http://127.0.0.1:%(p)d/redirect/; }
+        location /both/ {
+            proxy_pass http://127.0.0.1:%(p)d/redirect/;
+            proxy_redirect http://nowhere/ /n/;
+            proxy_redirect default; } }
     """ % {"p": origin.port})
     bw.start()
     st, h, _ = get(bw.port, "/re/c/d")
     assert st == 302 and h["location"].endswith("/re/c/d"), h
     st, h, _ = get(bw.port, "/var/e")
     assert h["location"].endswith("/v/e"), h
+    # "default" next to other rules keeps its meaning
+    st, h, _ = get(bw.port, "/both/f")
+    assert h["location"].endswith("/both/f"), h
+
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_redirect default; proxy_pass http://127.0.0.1:1; } }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert '"default" should be placed after the "proxy_pass"' in r.stderr
 
 
 def set_cookies(port, path, cookies):
