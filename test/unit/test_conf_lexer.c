@@ -100,12 +100,31 @@ test_errors(void **state)
     }
 }
 
+/* nginx lets ")" follow a quoted word: if ($a = "") { ... } */
+static void
+test_quote_then_paren(void **state)
+{
+    lex_t  l;
+
+    lex_init(&l, "if ($a = \"\") {");
+    assert_int_equal(bw_conf_read_token(&l.cf), BW_CONF_BLOCK_START);
+    assert_int_equal(l.cf.args->nelts, 5);
+    assert_string_equal(arg(&l, 3), "");
+    assert_string_equal(arg(&l, 4), ")");
+    bw_destroy_pool(l.pool);
+
+    lex_init(&l, "a \"b\"x;");
+    assert_int_equal(bw_conf_read_token(&l.cf), BW_ERROR);
+    bw_destroy_pool(l.pool);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_quote_then_paren),
     };
 
     bw_time_init();
