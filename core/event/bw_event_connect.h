@@ -38,6 +38,7 @@ struct bw_peer_connection_s {
     bw_log_t                *log;
 
     unsigned                 cached:1;
+    unsigned                 private:1; /* never from or to a pool */
 };
 
 /* BW_OK (connected), BW_AGAIN (in progress: wait for the write event),

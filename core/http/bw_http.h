@@ -642,6 +642,9 @@ bw_int_t bw_http_regex_exec(bw_http_request_t *r, bw_regex_t *re,
 /* At configuration time: each named capture becomes a variable. */
 bw_int_t bw_http_regex_add_names(bw_conf_t *cf, bw_regex_t *re);
 
+/* c->local_sockaddr made exact for wildcard listeners (variables.c) */
+bw_int_t bw_http_local_sockaddr(bw_http_request_t *r);
+
 /* "Authorization: Basic" decoded (variables.c) */
 bw_int_t bw_http_auth_basic_credentials(bw_http_request_t *r,
     bw_str_t *user, bw_str_t *passwd);

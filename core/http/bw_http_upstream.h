@@ -136,6 +136,7 @@ typedef struct {
     bw_flag_t                       pass_request_body;
     bw_flag_t                       intercept_errors;
     bw_flag_t                       ignore_client_abort;
+    bw_flag_t                       proxy_protocol;   /* to the upstream */
 
     bw_hash_t                       hide_headers_hash;
     bw_array_t                     *hide_headers;

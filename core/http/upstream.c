@@ -161,6 +161,9 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
 
     u->peer.local = u->conf->local;
 
+    /* a PROXY header speaks for one client: its connection is its own */
+    u->peer.private = u->conf->proxy_protocol == 1;
+
     rc = bw_event_connect_peer(&u->peer);
 
     if (rc == BW_ERROR) {

@@ -466,7 +466,7 @@ bw_http_variable_remote_port(bw_http_request_t *r,
 }
 
 /* The address the client connected to (wildcard sockets ask the kernel). */
-static bw_int_t
+bw_int_t
 bw_http_local_sockaddr(bw_http_request_t *r)
 {
     socklen_t         len;

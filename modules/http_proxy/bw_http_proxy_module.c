@@ -130,6 +130,8 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_flag_slot, LOC, UOFF(intercept_errors), NULL },
     { bw_string("proxy_ignore_client_abort"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(ignore_client_abort), NULL },
+    { bw_string("proxy_protocol"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(proxy_protocol), NULL },
     { bw_string("proxy_bind"), MSL|BW_CONF_TAKE12,
       bw_http_upstream_bind_set_slot, LOC, UOFF(local), NULL },
 
@@ -509,6 +511,7 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->upstream.pass_request_body = BW_CONF_UNSET;
     conf->upstream.intercept_errors = BW_CONF_UNSET;
     conf->upstream.ignore_client_abort = BW_CONF_UNSET;
+    conf->upstream.proxy_protocol = BW_CONF_UNSET;
     conf->upstream.local = BW_CONF_UNSET_PTR;
     conf->upstream.hide_headers = NULL;
     conf->upstream.pass_headers = NULL;
@@ -728,6 +731,8 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->upstream.intercept_errors, 0);
     bw_conf_merge_value(conf->upstream.ignore_client_abort,
                         prev->upstream.ignore_client_abort, 0);
+    bw_conf_merge_value(conf->upstream.proxy_protocol,
+                        prev->upstream.proxy_protocol, 0);
     bw_conf_merge_ptr_value(conf->upstream.local, prev->upstream.local,
                             NULL);
 

@@ -13,6 +13,8 @@
 #include <bw_http_proxy.h>
 
 static bw_int_t bw_http_proxy_create_request(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_protocol_line(bw_http_request_t *r,
+    bw_str_t *line);
 static bw_int_t bw_http_proxy_reinit_request(bw_http_request_t *r);
 static bw_int_t bw_http_proxy_process_header(bw_http_request_t *r);
 static bw_int_t bw_http_proxy_input_filter_init(bw_http_request_t *r);
@@ -115,6 +117,45 @@ bw_http_proxy_request_uri(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     return BW_OK;
 }
 
+/* "PROXY TCP4 client server cport sport\r\n" (v1: readable, enough) */
+static bw_int_t
+bw_http_proxy_protocol_line(bw_http_request_t *r, bw_str_t *line)
+{
+    u_char           *p, *last;
+    bw_connection_t  *c;
+
+    c = r->connection;
+
+    line->data = bw_pnalloc(r->pool, BW_PROXY_PROTOCOL_V1_MAX);
+    if (line->data == NULL) {
+        return BW_ERROR;
+    }
+    p = line->data;
+    last = p + BW_PROXY_PROTOCOL_V1_MAX;
+
+    if (bw_http_local_sockaddr(r) != BW_OK
+        || c->sockaddr->sa_family != c->local_sockaddr->sa_family
+        || (c->sockaddr->sa_family != AF_INET
+            && c->sockaddr->sa_family != AF_INET6))
+    {
+        p = bw_cpymem(p, "PROXY UNKNOWN\r\n", 15);
+        line->len = p - line->data;
+        return BW_OK;
+    }
+
+    p = bw_cpymem(p, c->sockaddr->sa_family == AF_INET ? "PROXY TCP4 "
+                                                       : "PROXY TCP6 ", 11);
+    p += bw_sock_ntop(c->sockaddr, c->socklen, p, last - p, 0);
+    *p++ = ' ';
+    p += bw_sock_ntop(c->local_sockaddr, c->local_socklen, p, last - p, 0);
+    p = bw_slprintf(p, last, " %d %d\r\n",
+                    (int) bw_inet_get_port(c->sockaddr),
+                    (int) bw_inet_get_port(c->local_sockaddr));
+    line->len = p - line->data;
+
+    return BW_OK;
+}
+
 static bw_int_t
 bw_http_proxy_create_request(bw_http_request_t *r)
 {
@@ -122,7 +163,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     u_char                    *p;
     off_t                      body_len;
     bw_buf_t                  *b;
-    bw_str_t                   method, uri, *values;
+    bw_str_t                   method, uri, pp, *values;
     bw_uint_t                  i, n;
     bw_chain_t                *cl, *body, **ll;
     bw_list_part_t            *part;
@@ -206,6 +247,15 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     len = method.len + 1 + uri.len + sizeof(" HTTP/1.x" BW_CRLF) - 1
           + sizeof(BW_CRLF) - 1;
 
+    /* proxy_protocol on: who the client is, before the request */
+    pp.len = 0;
+    if (plcf->upstream.proxy_protocol == 1) {
+        if (bw_http_proxy_protocol_line(r, &pp) != BW_OK) {
+            return BW_ERROR;
+        }
+        len += pp.len;
+    }
+
     ph = plcf->headers.headers->elts;
     for (i = 0; i < n; i++) {
         if (ph[i].chunked) {
@@ -263,6 +313,9 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     }
 
     p = b->last;
+    if (pp.len) {
+        p = bw_cpymem(p, pp.data, pp.len);
+    }
     p = bw_cpymem(p, method.data, method.len);
     *p++ = ' ';
     p = bw_cpymem(p, uri.data, uri.len);

@@ -165,7 +165,7 @@ bw_http_upstream_get_keepalive_peer(bw_peer_connection_t *pc, void *data)
     bw_http_upstream_keepalive_cache_t  *item;
 
     rc = kp->original_get_peer(pc, kp->data);
-    if (rc != BW_OK) {
+    if (rc != BW_OK || pc->private) {
         return rc;
     }
 
@@ -221,6 +221,7 @@ bw_http_upstream_free_keepalive_peer(bw_peer_connection_t *pc, void *data,
     kp->original_free_peer(pc, kp->data, state);
 
     if ((state & BW_PEER_FAILED) || c == NULL || !u->keepalive
+        || pc->private
         || !u->request_body_sent || c->read->eof || c->read->error
         || c->read->timedout || c->write->error || c->write->timedout
         || bw_exiting || bw_terminate)

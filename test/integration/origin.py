@@ -13,6 +13,8 @@ test process. Its behaviour is chosen by the request path:
   /refuse-keepalive   answers, then closes the connection
   /ws                 WebSocket echo (RFC 6455, text frames)
 
+A PROXY protocol v1 line before a request is kept in proxy_lines.
+
 Every response says which origin answered in X-Origin. The server counts
 TCP connections and keeps the requests it saw.
 """
@@ -61,6 +63,11 @@ class _Handler(socketserver.StreamRequestHandler):
             if not line:
                 return
             if line in (b"\r\n", b"\n"):
+                continue
+            if line.startswith(b"PROXY "):
+                # a PROXY protocol v1 header before the request
+                with self.server.lock:
+                    self.server.proxy_lines.append(line.decode().strip())
                 continue
             try:
                 method, target, version = line.decode("latin-1").split()
@@ -265,6 +272,7 @@ class Origin:
         self.server.lock = threading.Lock()
         self.server.connections = 0
         self.server.requests = []
+        self.server.proxy_lines = []
         self.server.fixed_status = 0
         self.server.active = set()
         self.name = name

@@ -547,6 +547,35 @@ def test_proxy_cookie_domain_and_path(bw, origin):
         'duplicate' in r.stderr
 
 
+def test_proxy_protocol_to_upstream(bw, origin):
+    bw.config("""
+    upstream k { server 127.0.0.1:%(p)d; keepalive 4; }
+    server { listen 127.0.0.1:PORT;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        location /pp/ { proxy_pass http://k/; proxy_protocol on; }
+        location /plain/ { proxy_pass http://k/; } }
+    """ % {"p": origin.port})
+    bw.start()
+    for _ in range(3):
+        e, _ = echo(bw.port, "/plain/echo")
+    assert origin.connections == 1 and origin.server.proxy_lines == []
+    # each request with a PROXY header has a connection of its own, and
+    # never takes a pooled one
+    for i in range(3):
+        e, _ = echo(bw.port, "/pp/echo")
+    assert origin.connections == 4
+    lines = origin.server.proxy_lines
+    assert len(lines) == 3
+    for line in lines:
+        f = line.split()
+        assert f[:4] == ["PROXY", "TCP4", "127.0.0.1", "127.0.0.1"], line
+        assert f[5] == str(bw.port) and f[4].isdigit()
+    # and the pool still serves the others
+    echo(bw.port, "/plain/echo")
+    assert origin.connections == 4
+
+
 def test_refused_and_timeout_answers(bw, origin):
     dead = free_port()
     bw.config("""
