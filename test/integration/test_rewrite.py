@@ -202,3 +202,25 @@ def test_rewrite_same_as_nginx(bw, origin, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_rewrite_log_and_uninitialized_warning(bw):
+    require_module("http_rewrite")
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location /a/ { set $later "x"; return 200 "a"; }
+        location /warn/ { return 200 "[$later]"; }
+        location /quiet/ { uninitialized_variable_warn off;
+                           return 200 "[$later]"; }
+        location /log/ { rewrite_log on;
+                         rewrite ^/log/(.*)$ /a/$1 last; } }
+    """)
+    bw.start()
+    assert raw(bw.port, b"GET /quiet/ HTTP/1.0\r\n\r\n").endswith(b"[]")
+    assert 'using uninitialized "later" variable' not in bw.logs()
+    assert raw(bw.port, b"GET /warn/ HTTP/1.0\r\n\r\n").endswith(b"[]")
+    wait_for(lambda: 'using uninitialized "later" variable' in bw.logs(),
+             what="the warning")
+    assert raw(bw.port, b"GET /log/z HTTP/1.0\r\n\r\n").endswith(b"a")
+    wait_for(lambda: '"^/log/(.*)$" matches "/log/z", rewritten to '
+             '"/a/z"' in bw.logs(), what="the rewrite log line")
