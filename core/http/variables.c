@@ -52,6 +52,8 @@ static bw_int_t bw_http_variable_request_length(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_misc(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static void bw_http_variable_request_set(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_proxy_protocol(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_remote_user(bw_http_request_t *r,
@@ -93,10 +95,12 @@ static bw_http_variable_t  bw_http_core_variables[] = {
       BW_VAR_NOCACHE, 0 },
     { bw_string("document_uri"), NULL, bw_http_variable_request_field,
       RF(uri), BW_VAR_NOCACHE, 0 },
-    { bw_string("args"), NULL, bw_http_variable_request_field, RF(args),
-      BW_VAR_NOCACHE, 0 },
-    { bw_string("query_string"), NULL, bw_http_variable_request_field,
-      RF(args), BW_VAR_NOCACHE, 0 },
+    { bw_string("args"), bw_http_variable_request_set,
+      bw_http_variable_request_field, RF(args),
+      BW_VAR_NOCACHE|BW_HTTP_VAR_CHANGEABLE, 0 },
+    { bw_string("query_string"), bw_http_variable_request_set,
+      bw_http_variable_request_field, RF(args),
+      BW_VAR_NOCACHE|BW_HTTP_VAR_CHANGEABLE, 0 },
     { bw_string("is_args"), NULL, bw_http_variable_is_args, 0,
       BW_VAR_NOCACHE, 0 },
     { bw_string("server_protocol"), NULL, bw_http_variable_request_field,
@@ -354,6 +358,17 @@ bw_http_get_flushed_variable(bw_http_request_t *r, bw_uint_t index)
     return bw_http_get_indexed_variable(r, index);
 }
 
+
+/* "set $args ...": the request's own field changes */
+static void
+bw_http_variable_request_set(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_str_t  *s = (bw_str_t *) ((char *) r + data);
+
+    s->data = v->data;
+    s->len = v->len;
+}
 
 static bw_int_t
 bw_http_variable_request_field(bw_http_request_t *r,

@@ -37,6 +37,8 @@ SERVER = """
             return 200 "$section-$id"; }
         location /nm/ { rewrite ^/nm/(?<who>\\w+)$ /b/$who last; }
         location /set/ { set $a "1"; set $b "$a-2"; return 200 "$a $b"; }
+        location /setargs/ { set $args "${args}&added=1";
+                             rewrite ^ /b/ last; }
         location /if/ {
             if ($arg_x = yes) { return 200 "x is yes"; }
             if ( $arg_e = "" ) { set $e "no-e"; }
@@ -63,7 +65,7 @@ CASES = [
     "/perm/?q=4", "/abs/path?z=1", "/loop/", "/set/", "/if/?x=yes",
     "/if/?y=12", "/if/?y=12&w=ABCd", "/if/?w=zz", "/ifproxy/echo?go=1",
     "/ifproxy/echo", "/ifpass/echo?go=1", "/ifpass/echo",
-    "/named/abc/42", "/nm/zed", "/if/?w=xy&e=1", "/if/?w=xy&q=1",
+    "/named/abc/42", "/nm/zed", "/setargs/?x=1", "/if/?w=xy&e=1", "/if/?w=xy&q=1",
 ]
 
 
@@ -124,6 +126,7 @@ def test_rewrite_cases(bw, origin):
     assert got["/loop/"][0] == 500
     assert "rewrite or internal redirection cycle" in bw.logs()
     assert got["/set/"] == (200, None, "1 1-2")
+    assert got["/setargs/?x=1"] == (200, None, "b:/b/?x=1&added=1")
     assert got["/named/abc/42"] == (200, None, "abc-42")
     assert got["/nm/zed"] == (200, None, "b:/b/zed?")
     assert got["/if/?x=yes"] == (200, None, "x is yes")
