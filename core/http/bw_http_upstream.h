@@ -125,6 +125,7 @@ typedef struct {
     size_t                          buffer_size;
     bw_bufs_t                       bufs;
     size_t                          busy_buffers_size;
+    size_t                          busy_buffers_size_conf;  /* as set */
 
     bw_uint_t                       next_upstream;
     bw_uint_t                       next_upstream_tries;

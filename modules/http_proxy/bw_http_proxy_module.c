@@ -151,7 +151,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
       bw_http_proxy_buffers, LOC, 0, NULL },
     { bw_string("proxy_busy_buffers_size"), MSL|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size), NULL },
+      bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size_conf), NULL },
     { bw_string("proxy_max_temp_file_size"), MSL|BW_CONF_TAKE1,
       bw_http_proxy_temp_files, LOC, 0, NULL },
     { bw_string("proxy_temp_file_write_size"), MSL|BW_CONF_TAKE1,
@@ -503,7 +503,7 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->upstream.read_timeout = BW_CONF_UNSET_MSEC;
     conf->upstream.next_upstream_timeout = BW_CONF_UNSET_MSEC;
     conf->upstream.buffer_size = BW_CONF_UNSET_SIZE;
-    conf->upstream.busy_buffers_size = BW_CONF_UNSET_SIZE;
+    conf->upstream.busy_buffers_size_conf = BW_CONF_UNSET_SIZE;
     conf->upstream.next_upstream_tries = BW_CONF_UNSET_UINT;
     conf->upstream.buffering = BW_CONF_UNSET;
     conf->upstream.request_buffering = BW_CONF_UNSET;
@@ -692,8 +692,14 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 
     size = bw_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
 
-    bw_conf_merge_size_value(conf->upstream.busy_buffers_size,
-                             prev->upstream.busy_buffers_size, 2 * size);
+    /* the default follows this level's buffers, whatever the parent's
+     * were: only a value written in the configuration is inherited */
+    bw_conf_merge_size_value(conf->upstream.busy_buffers_size_conf,
+                             prev->upstream.busy_buffers_size_conf,
+                             BW_CONF_UNSET_SIZE);
+    conf->upstream.busy_buffers_size =
+        conf->upstream.busy_buffers_size_conf == BW_CONF_UNSET_SIZE
+        ? 2 * size : conf->upstream.busy_buffers_size_conf;
 
     if (conf->upstream.busy_buffers_size < size) {
         return "\"proxy_busy_buffers_size\" must be equal to or greater "
