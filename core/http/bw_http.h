@@ -443,6 +443,8 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 tcp_nodelay;
     size_t                    postpone_output;
     bw_flag_t                 server_tokens;
+    bw_flag_t                 chunked_transfer_encoding;
+    bw_flag_t                 reset_timedout_connection;
     bw_flag_t                 etag;
     bw_uint_t                 if_modified_since;
     bw_flag_t                 absolute_redirect;

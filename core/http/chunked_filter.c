@@ -32,9 +32,16 @@ bw_http_chunked_header_filter(bw_http_request_t *r)
     }
 
     if (r->headers_out.content_length_n == -1) {
-        if (r->http_version >= BW_HTTP_VERSION_11) {
+        bw_http_core_loc_conf_t  *clcf;
+
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+        if (r->http_version >= BW_HTTP_VERSION_11
+            && clcf->chunked_transfer_encoding)
+        {
             r->chunked = 1;
         } else {
+            /* the end of the body is the end of the connection */
             r->keepalive = 0;
         }
     }

@@ -47,6 +47,10 @@ static char *bw_http_core_large_buffers(bw_conf_t *cf, bw_command_t *cmd,
 static char *bw_http_core_compat(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static bw_int_t bw_http_core_try_files_handler(bw_http_request_t *r);
+static char *bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_off_only(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 
 static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_string("off"), BW_HTTP_LINGERING_OFF },
@@ -117,6 +121,30 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_compat, 0, 0, NULL },
     { bw_string("types_hash_bucket_size"), MSL|BW_CONF_TAKE1,
       bw_http_core_compat, 0, 0, NULL },
+
+    /* file descriptors and metadata are not cached, file I/O is plain
+     * sendfile/read: accepted so nginx configs load (docs/compatibility) */
+    { bw_string("open_file_cache"), MSL|BW_CONF_TAKE12,
+      bw_http_core_open_file_cache, 0, 0, NULL },
+    { bw_string("open_file_cache_valid"), MSL|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("open_file_cache_min_uses"), MSL|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("open_file_cache_errors"), MSL|BW_CONF_FLAG,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("output_buffers"), MSL|BW_CONF_TAKE2,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("msie_padding"), MSL|BW_CONF_FLAG,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("aio"), MSL|BW_CONF_TAKE1,
+      bw_http_core_off_only, 0, 0, NULL },
+    { bw_string("directio"), MSL|BW_CONF_TAKE1,
+      bw_http_core_off_only, 0, 0, NULL },
+
+    { bw_string("chunked_transfer_encoding"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(chunked_transfer_encoding), NULL },
+    { bw_string("reset_timedout_connection"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(reset_timedout_connection), NULL },
 
     { bw_string("root"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
       bw_http_core_root, LOC, 0, NULL },
@@ -353,6 +381,8 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->tcp_nodelay = BW_CONF_UNSET;
     clcf->postpone_output = BW_CONF_UNSET_SIZE;
     clcf->server_tokens = BW_CONF_UNSET;
+    clcf->chunked_transfer_encoding = BW_CONF_UNSET;
+    clcf->reset_timedout_connection = BW_CONF_UNSET;
     clcf->etag = BW_CONF_UNSET;
     clcf->if_modified_since = BW_CONF_UNSET_UINT;
     clcf->absolute_redirect = BW_CONF_UNSET;
@@ -422,6 +452,10 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_size_value(conf->postpone_output, prev->postpone_output,
                              1460);
     bw_conf_merge_value(conf->server_tokens, prev->server_tokens, 1);
+    bw_conf_merge_value(conf->chunked_transfer_encoding,
+                        prev->chunked_transfer_encoding, 1);
+    bw_conf_merge_value(conf->reset_timedout_connection,
+                        prev->reset_timedout_connection, 0);
     bw_conf_merge_value(conf->etag, prev->etag, 1);
     bw_conf_merge_uint_value(conf->if_modified_since,
                              prev->if_modified_since, BW_HTTP_IMS_EXACT);
@@ -1405,6 +1439,57 @@ bw_http_core_error_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 static char *
 bw_http_core_compat(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
+    return BW_CONF_OK;
+}
+
+/* "open_file_cache off | max=N [inactive=time]": checked, no effect */
+static char *
+bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t   *value, s;
+    bw_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (bw_str_eq_lit(&value[i], "off") && cf->args->nelts == 2) {
+            return BW_CONF_OK;
+        }
+        if (value[i].len > 4 && memcmp(value[i].data, "max=", 4) == 0
+            && bw_atoi(value[i].data + 4, value[i].len - 4) > 0)
+        {
+            continue;
+        }
+        if (value[i].len > 9 && memcmp(value[i].data, "inactive=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+            if (bw_parse_time(&s, 1) != (time_t) BW_ERROR) {
+                continue;
+            }
+        }
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid \"open_file_cache\" "
+                          "parameter \"%s\"", value[i].data);
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+/* aio, directio: "off" is what bulwark does; anything else is said */
+static char *
+bw_http_core_off_only(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (!bw_str_eq_lit(&value[1], "off")) {
+        bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                          "\"%s %s\" has no effect: files are sent with "
+                          "sendfile() from the page cache", cmd->name.data,
+                          value[1].data);
+    }
+
     return BW_CONF_OK;
 }
 

@@ -1397,6 +1397,25 @@ bw_http_free_request(bw_http_request_t *r, bw_int_t rc)
         ctx->request = NULL;
     }
 
+    if (r->connection->timedout && r->loc_conf) {
+        bw_http_core_loc_conf_t  *clcf;
+        struct linger             linger;
+
+        /* reset_timedout_connection: RST now, no FIN_WAIT with the rest
+         * of a response queued for a client that is gone */
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+        if (clcf->reset_timedout_connection) {
+            linger.l_onoff = 1;
+            linger.l_linger = 0;
+            if (setsockopt(r->connection->fd, SOL_SOCKET, SO_LINGER,
+                           &linger, sizeof(struct linger)) == -1)
+            {
+                bw_log_error(BW_LOG_ALERT, r->connection->log, errno,
+                             "setsockopt(SO_LINGER) failed");
+            }
+        }
+    }
+
     pool = r->pool;
     r->pool = NULL;
     bw_destroy_pool(pool);

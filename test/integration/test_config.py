@@ -152,3 +152,67 @@ def test_listen_options(bw):
     bw.config("server { listen 127.0.0.1:PORT fastopen=3; }")
     r = bw.run("-t")
     assert r.returncode == 1 and 'invalid parameter "fastopen=3"' in r.stderr
+
+
+def test_compat_directives(bw):
+    """Directives nginx configs carry: the ones that do something here,
+    and the ones accepted so that the config loads (documented)."""
+    import socket
+    import time
+    from conftest import wait_for
+    from origin import Origin
+    o = Origin("o1")
+    try:
+        bw.config("""
+        open_file_cache max=1000 inactive=20s;
+        open_file_cache_valid 30s;
+        open_file_cache_min_uses 2;
+        open_file_cache_errors on;
+        output_buffers 2 32k;
+        msie_padding off;
+        aio threads;
+        directio off;
+        client_header_timeout 1s;
+        server { listen 127.0.0.1:PORT;
+            reset_timedout_connection on;
+            location /plain/ { proxy_pass http://127.0.0.1:%d/; }
+            location /nochunk/ { chunked_transfer_encoding off;
+                                 proxy_pass http://127.0.0.1:%d/; } }
+        """ % (o.port, o.port))
+        r = bw.run("-t")
+        assert r.returncode == 0, r.stderr
+        assert '"aio threads" has no effect' in r.stderr
+        bw.start()
+
+        def head_of(path):
+            s = socket.create_connection(("127.0.0.1", bw.port), timeout=5)
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\n\r\n" % path)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            s.close()
+            return data.split(b"\r\n\r\n")[0].lower()
+
+        assert b"transfer-encoding: chunked" in head_of(b"/plain/chunked/5000")
+        h = head_of(b"/nochunk/chunked/5000")
+        assert b"transfer-encoding" not in h and b"connection: close" in h
+
+        # a client that stalls in its header is reset, not closed
+        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n")
+        try:
+            got = s.recv(100)
+        except ConnectionResetError:
+            got = "reset"
+        s.close()
+        assert got == "reset"
+    finally:
+        o.stop()
+
+    bw.config("""
+    open_file_cache maximal=10;
+    server { listen 127.0.0.1:PORT; }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'invalid "open_file_cache" parameter "maximal=10"' in r.stderr
