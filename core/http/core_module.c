@@ -51,6 +51,8 @@ static char *bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_core_off_only(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_core_resolver(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 
 static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_string("off"), BW_HTTP_LINGERING_OFF },
@@ -140,6 +142,11 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_off_only, 0, 0, NULL },
     { bw_string("directio"), MSL|BW_CONF_TAKE1,
       bw_http_core_off_only, 0, 0, NULL },
+
+    { bw_string("resolver"), MSL|BW_CONF_1MORE,
+      bw_http_core_resolver, 0, 0, NULL },
+    { bw_string("resolver_timeout"), MSL|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
 
     { bw_string("chunked_transfer_encoding"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(chunked_transfer_encoding), NULL },
@@ -1471,6 +1478,23 @@ bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd, void *conf)
                           "parameter \"%s\"", value[i].data);
         return BW_CONF_ERROR;
     }
+
+    return BW_CONF_OK;
+}
+
+/*
+ * resolver: names are resolved only when the configuration is read; a
+ * proxy_pass with variables that yields a host name is answered with 502
+ * (logged). Said when the configuration loads.
+ */
+static char *
+bw_http_core_resolver(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                      "\"resolver\" is not used yet: host names are "
+                      "resolved when the configuration is read, and a "
+                      "proxy_pass with variables that names a host answers "
+                      "502");
 
     return BW_CONF_OK;
 }

@@ -366,8 +366,9 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
 
         } else {
             bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                         "no resolver defined to resolve %.*s",
-                         (int) host.len, host.data);
+                         "no resolver defined to resolve %.*s (host names "
+                         "in proxy_pass with variables are not resolved "
+                         "at run time yet)", (int) host.len, host.data);
             return BW_HTTP_BAD_GATEWAY;
         }
     }
