@@ -53,6 +53,8 @@ static char *bw_http_core_off_only(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_core_resolver(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_core_disable_symlinks(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 
 static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_string("off"), BW_HTTP_LINGERING_OFF },
@@ -136,6 +138,12 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_compat, 0, 0, NULL },
     { bw_string("output_buffers"), MSL|BW_CONF_TAKE2,
       bw_http_core_compat, 0, 0, NULL },
+    { bw_string("sendfile_max_chunk"), MSL|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("disable_symlinks"), MSL|BW_CONF_TAKE12,
+      bw_http_core_disable_symlinks, 0, 0, NULL },
     { bw_string("msie_padding"), MSL|BW_CONF_FLAG,
       bw_http_core_compat, 0, 0, NULL },
     { bw_string("aio"), MSL|BW_CONF_TAKE1,
@@ -177,6 +185,8 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_keepalive, LOC, 0, NULL },
     { bw_string("keepalive_requests"), MSL|BW_CONF_TAKE1,
       bw_conf_set_num_slot, LOC, LOFF(keepalive_requests), NULL },
+    { bw_string("keepalive_time"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, LOFF(keepalive_time), NULL },
     { bw_string("lingering_close"), MSL|BW_CONF_TAKE1,
       bw_conf_set_enum_slot, LOC, LOFF(lingering_close),
       bw_http_core_lingering_close },
@@ -379,6 +389,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->keepalive_timeout = BW_CONF_UNSET_MSEC;
     clcf->keepalive_header = BW_CONF_UNSET;
     clcf->keepalive_requests = BW_CONF_UNSET_UINT;
+    clcf->keepalive_time = BW_CONF_UNSET_MSEC;
     clcf->lingering_close = BW_CONF_UNSET_UINT;
     clcf->satisfy = BW_CONF_UNSET_UINT;
     clcf->lingering_time = BW_CONF_UNSET_MSEC;
@@ -439,6 +450,8 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_msec_value(conf->client_body_timeout,
                              prev->client_body_timeout, 60000);
     bw_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
+    bw_conf_merge_msec_value(conf->keepalive_time, prev->keepalive_time,
+                             3600000);
     bw_conf_merge_msec_value(conf->keepalive_timeout,
                              prev->keepalive_timeout, 75000);
     bw_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header,
@@ -1497,6 +1510,24 @@ bw_http_core_resolver(bw_conf_t *cf, bw_command_t *cmd, void *conf)
                       "502");
 
     return BW_CONF_OK;
+}
+
+/* A safety setting must not be accepted and ignored: only "off" loads. */
+static char *
+bw_http_core_disable_symlinks(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && bw_str_eq_lit(&value[1], "off")) {
+        return BW_CONF_OK;
+    }
+
+    bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                      "\"disable_symlinks %s\" is not supported yet: "
+                      "symbolic links are followed", value[1].data);
+    return BW_CONF_ERROR;
 }
 
 /* aio, directio: "off" is what bulwark does; anything else is said */

@@ -301,7 +301,9 @@ bw_http_update_location_config(bw_http_request_t *r)
 
     if (r == r->main && (clcf->keepalive_timeout == 0
                          || r->connection->requests
-                            >= clcf->keepalive_requests))
+                            >= clcf->keepalive_requests
+                         || bw_current_msec - r->connection->start_time
+                            > clcf->keepalive_time))
     {
         r->keepalive = 0;
     }

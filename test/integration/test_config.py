@@ -216,3 +216,37 @@ def test_compat_directives(bw):
     r = bw.run("-t")
     assert r.returncode != 0
     assert 'invalid "open_file_cache" parameter "maximal=10"' in r.stderr
+    bw.config("""
+    disable_symlinks on;
+    server { listen 127.0.0.1:PORT; }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert '"disable_symlinks on" is not supported yet' in r.stderr
+
+
+def test_keepalive_time(bw):
+    """After keepalive_time a client connection ends with the response
+    that is under way."""
+    import socket
+    import time
+    bw.config("""
+    keepalive_time 1s;
+    server { listen 127.0.0.1:PORT; location / { return 200 "k"; } }
+    """)
+    bw.start()
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=5)
+    start = time.monotonic()
+    closed_after = None
+    buf = b""
+    while time.monotonic() - start < 5:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        while b"\r\n\r\nk" not in buf:
+            buf += s.recv(4096)
+        head, _, buf = buf.partition(b"\r\n\r\nk")
+        if b"Connection: close" in head:
+            closed_after = time.monotonic() - start
+            break
+        time.sleep(0.1)
+    s.close()
+    assert closed_after is not None and closed_after >= 1.0
