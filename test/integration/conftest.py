@@ -4,6 +4,7 @@ conf/, html/ and logs/, starts real bulwark processes on free loopback
 ports, and stops them by pid. Every wait is a poll with a deadline.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -261,3 +262,44 @@ def bw(tmp_path):
     yield b
     b.stop()
     b.check_sanitizers()
+
+
+NGINX = shutil.which("nginx") or (
+    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+
+# Comparisons with the reference implementation run where it is installed
+# (Debian's nginx; make bench installs it).
+needs_nginx = pytest.mark.skipif(NGINX is None,
+                                 reason="nginx is not installed")
+
+
+@contextlib.contextmanager
+def nginx_serving(tmp_path, http, port):
+    """Debian's nginx in one process, serving the given http{} contents
+    (which listen on port), stopped by pid when the block ends."""
+    ng = tmp_path / "nginx"
+    ng.mkdir(exist_ok=True)
+    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
+                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (ng / "nginx.conf").write_text(
+        "daemon off; master_process off; worker_processes 1;\n"
+        "error_log %s/error.log; pid %s/nginx.pid;\n"
+        "events { worker_connections 64; }\n"
+        "http { access_log off; %s %s }\n" % (ng, ng, temps, http))
+    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
+                             "-c", str(ng / "nginx.conf")],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return True
+            except OSError:
+                return proc.poll() is not None
+        wait_for(up, what="nginx")
+        assert proc.poll() is None, (ng / "error.log").read_text()
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -7,8 +7,6 @@ X-Forwarded-For with and without real_ip_recursive).
 import socket
 import time
 
-import pytest
-
 from conftest import require_module
 
 

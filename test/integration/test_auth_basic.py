@@ -7,7 +7,6 @@ picked up without a reload.
 import base64
 import hashlib
 import subprocess
-import time
 
 import pytest
 

@@ -6,16 +6,15 @@ hash balancers are compared with it key by key.
 """
 
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import free_port, get, pid_alive, require_module, wait_for
+from conftest import (free_port, get, needs_nginx, nginx_serving, pid_alive,
+                      require_module, wait_for)
 from origin import Origin
 
 
@@ -276,11 +275,7 @@ def test_unix_socket_upstream(bw, tmp_path):
         o.stop()
 
 
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-
-
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+@needs_nginx
 def test_same_choices_as_nginx(bw, origins, tmp_path):
     ups = """
     upstream h { hash $arg_k; %s }
@@ -295,32 +290,9 @@ def test_same_choices_as_nginx(bw, origins, tmp_path):
     bw.config(ups + "server { listen 127.0.0.1:PORT; %s }" % locs)
     bw.start()
 
-    ng = tmp_path / "nginx"
-    ng.mkdir()
     port = free_port()
-    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (ng / "nginx.conf").write_text("""
-    daemon off; master_process off; worker_processes 1;
-    error_log %s/error.log; pid %s/nginx.pid;
-    events { worker_connections 64; }
-    http { access_log off; %s %s
-        server { listen 127.0.0.1:%d; %s } }
-    """ % (ng, ng, temps, ups, port, locs))
-    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
-                             "-c", str(ng / "nginx.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                return True
-            except OSError:
-                return proc.poll() is not None
-        wait_for(up, what="nginx")
-        assert proc.poll() is None, (ng / "error.log").read_text()
-
+    with nginx_serving(tmp_path, ups + "server { listen 127.0.0.1:%d; %s }"
+                       % (port, locs), port):
         keys = ["k%d" % i for i in range(150)]
         for prefix in ("/h", "/hc"):
             assert keys_map(bw.port, prefix, keys) == \
@@ -329,9 +301,6 @@ def test_same_choices_as_nginx(bw, origins, tmp_path):
             src = "127.0.%d.9" % n
             assert origin_of(bw.port, "/ip/size/1", src) == \
                 origin_of(port, "/ip/size/1", src), src
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_zone_and_balancers_survive_reloads_under_load(bw, origins):

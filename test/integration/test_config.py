@@ -158,8 +158,6 @@ def test_compat_directives(bw):
     """Directives nginx configs carry: the ones that do something here,
     and the ones accepted so that the config loads (documented)."""
     import socket
-    import time
-    from conftest import wait_for
     from origin import Origin
     o = Origin("o1")
     try:

@@ -5,20 +5,11 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 """
 
 import base64
-import os
-import shutil
 import socket
-import subprocess
 
-import pytest
+from conftest import free_port, needs_nginx, nginx_serving, require_module
 
-from conftest import free_port, require_module, wait_for
-
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-
-pytestmark = pytest.mark.skipif(NGINX is None,
-                                reason="nginx is not installed")
+pytestmark = needs_nginx
 
 HTTP = """
     map $http_host $h {
@@ -112,31 +103,9 @@ def test_same_answers_as_nginx(bw, tmp_path):
         "root": bw.path("html"), "users": users})
     bw.start()
 
-    ng = tmp_path / "nginx"
-    ng.mkdir()
     port = free_port()
-    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (ng / "nginx.conf").write_text(
-        "daemon off; master_process off; worker_processes 1;\n"
-        "error_log %s/error.log; pid %s/nginx.pid;\n"
-        "events { worker_connections 64; }\n"
-        "http { access_log off; %s %s }\n"
-        % (ng, ng, temps, HTTP % {"port": port, "root": bw.path("html"),
-                                  "users": users}))
-    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
-                             "-c", str(ng / "nginx.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                return True
-            except OSError:
-                return proc.poll() is not None
-        wait_for(up, what="nginx")
-        assert proc.poll() is None, (ng / "error.log").read_text()
+    with nginx_serving(tmp_path, HTTP % {"port": port, "root": bw.path("html"),
+                                       "users": users}, port):
         seen = set()
         for src in SOURCES:
             for path, headers in REQUESTS:
@@ -146,6 +115,3 @@ def test_same_answers_as_nginx(bw, tmp_path):
                 seen.add(str(ours))
         # the cases differ from one another (the test sees real values)
         assert len(seen) > 40, seen
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

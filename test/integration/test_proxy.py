@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import get, raw, status_of, wait_for, free_port, \
+from conftest import get, wait_for, free_port, \
     require_module
 from origin import Origin, pattern, ws_frame, ws_read
 

@@ -9,7 +9,7 @@ import socket
 import struct
 import time
 
-from conftest import raw, require_module, wait_for
+from conftest import raw, require_module
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 

@@ -5,14 +5,11 @@ redirect limit; each case checked against what nginx answers for the
 same configuration when Debian's nginx is installed.
 """
 
-import os
-import shutil
-import socket
-import subprocess
 
 import pytest
 
-from conftest import free_port, raw, require_module, wait_for
+from conftest import (free_port, needs_nginx, nginx_serving, raw,
+                      require_module, wait_for)
 from origin import Origin
 
 SERVER = """
@@ -157,11 +154,7 @@ def test_rewrite_cases(bw, origin):
         assert "bulwark.conf:" in r.stderr
 
 
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-
-
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+@needs_nginx
 def test_rewrite_same_as_nginx(bw, origin, tmp_path):
     require_module("http_rewrite")
     require_module("http_proxy")
@@ -169,30 +162,8 @@ def test_rewrite_same_as_nginx(bw, origin, tmp_path):
     bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
     bw.start()
 
-    ng = tmp_path / "nginx"
-    ng.mkdir()
     port = free_port()
-    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (ng / "nginx.conf").write_text(
-        "daemon off; master_process off; worker_processes 1;\n"
-        "error_log %s/error.log; pid %s/nginx.pid;\n"
-        "events { worker_connections 64; }\n"
-        "http { access_log off; %s %s }\n"
-        % (ng, ng, temps, configure(bw, origin, port)))
-    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
-                             "-c", str(ng / "nginx.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                return True
-            except OSError:
-                return proc.poll() is not None
-        wait_for(up, what="nginx")
-        assert proc.poll() is None, (ng / "error.log").read_text()
+    with nginx_serving(tmp_path, configure(bw, origin, port), port):
         ours = answers(bw.port, CASES)
         theirs = answers(port, CASES)
         for path in CASES:
@@ -202,9 +173,6 @@ def test_rewrite_same_as_nginx(bw, origin, tmp_path):
                 o = (o[0], o[1].replace(str(bw.port), "P"), o[2])
                 t = (t[0], t[1].replace(str(port), "P"), t[2])
             assert o == t, (path, o, t)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_rewrite_log_and_uninitialized_warning(bw):

@@ -4,16 +4,11 @@ captures, default, include, volatile) and split_clients (percentages,
 stable, the same split as nginx's MurmurHash2).
 """
 
-import os
 import re
-import shutil
 import socket
-import subprocess
-import time
 
-import pytest
-
-from conftest import free_port, get, require_module, wait_for
+from conftest import (free_port, get, needs_nginx, nginx_serving,
+                      require_module)
 
 
 def bodies(port, paths, host="a", batch=200):
@@ -153,11 +148,7 @@ def test_split_clients(bw):
     assert 'invalid percent value "1.234%"' in r.stderr
 
 
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-
-
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+@needs_nginx
 def test_split_clients_same_as_nginx(bw, tmp_path):
     require_module("http_split_clients")
     body = SPLIT.replace("%%", "%") + """
@@ -167,35 +158,10 @@ def test_split_clients_same_as_nginx(bw, tmp_path):
     bw.config(body.replace("%d", "PORT"))
     bw.start()
 
-    ng = tmp_path / "nginx"
-    ng.mkdir()
     port = free_port()
-    temps = " ".join("%s_temp_path %s/%s;" % (t, ng, t) for t in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (ng / "nginx.conf").write_text(
-        "daemon off; master_process off; worker_processes 1;\n"
-        "error_log %s/error.log; pid %s/nginx.pid;\n"
-        "events { worker_connections 64; }\n"
-        "http { access_log off; %s %s }\n"
-        % (ng, ng, temps, body.replace("%d", str(port))))
-    proc = subprocess.Popen([NGINX, "-p", str(ng), "-e", str(ng / "error.log"),
-                             "-c", str(ng / "nginx.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                return True
-            except OSError:
-                return proc.poll() is not None
-        wait_for(up, what="nginx")
-        assert proc.poll() is None, (ng / "error.log").read_text()
+    with nginx_serving(tmp_path, body.replace("%d", str(port)), port):
         keys = ["/?k=%d-%s" % (i, "x" * (i % 7)) for i in range(2000)]
         assert bodies(bw.port, keys) == bodies(port, keys)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def ask_from(port, path, src, headers=()):
