@@ -9,11 +9,6 @@ typedef struct {
     bw_upstream_chash_points_t   *points;
 } bw_http_upstream_hash_srv_conf_t;
 
-typedef struct {
-    bw_http_upstream_rr_peer_data_t  rrp;     /* first: round robin's */
-    bw_upstream_hash_t               h;
-} bw_http_upstream_hash_peer_data_t;
-
 static void *bw_http_upstream_hash_create_conf(bw_conf_t *cf);
 static char *bw_http_upstream_hash(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
@@ -45,40 +40,22 @@ bw_http_upstream_hash_choose(bw_upstream_rr_state_t *st, void *data,
 }
 
 static bw_int_t
-bw_http_upstream_get_hash_peer(bw_peer_connection_t *pc, void *data)
-{
-    bw_http_upstream_hash_peer_data_t  *hp = data;
-
-    return bw_http_upstream_rr_get_with(pc, &hp->rrp,
-                                        bw_http_upstream_hash_choose, &hp->h);
-}
-
-static bw_int_t
 bw_http_upstream_init_hash_peer(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *us)
 {
-    bw_str_t                            key;
-    bw_http_upstream_hash_peer_data_t  *hp;
-    bw_http_upstream_hash_srv_conf_t   *hcf;
+    bw_str_t                           key;
+    bw_upstream_hash_t                *h;
+    bw_http_upstream_hash_srv_conf_t  *hcf;
 
     hcf = bw_http_conf_upstream_srv_conf(us, bw_http_upstream_hash_module);
 
-    hp = bw_palloc(r->pool, sizeof(bw_http_upstream_hash_peer_data_t));
-    if (hp == NULL) {
+    h = bw_http_upstream_rr_init_peer_with(r, us, sizeof(bw_upstream_hash_t),
+                                           bw_http_upstream_hash_choose);
+    if (h == NULL || bw_http_complex_value(r, &hcf->key, &key) != BW_OK) {
         return BW_ERROR;
     }
 
-    r->upstream->peer.data = &hp->rrp;
-    if (bw_http_upstream_init_round_robin_peer(r, us) != BW_OK) {
-        return BW_ERROR;
-    }
-
-    if (bw_http_complex_value(r, &hcf->key, &key) != BW_OK) {
-        return BW_ERROR;
-    }
-
-    bw_upstream_hash_init(&hp->h, &key, hcf->points);
-    r->upstream->peer.get = bw_http_upstream_get_hash_peer;
+    bw_upstream_hash_init(h, &key, hcf->points);
     return BW_OK;
 }
 

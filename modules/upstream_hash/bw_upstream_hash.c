@@ -161,7 +161,7 @@ bw_upstream_hash_plain(bw_upstream_rr_state_t *st, bw_upstream_hash_t *h,
     u_char                   buf[BW_INT_T_LEN];
     size_t                   n;
     uint32_t                 hash;
-    bw_uint_t                p, w;
+    bw_uint_t                p;
     bw_upstream_rr_peers_t  *peers;
 
     peers = st->peers;
@@ -177,12 +177,7 @@ bw_upstream_hash_plain(bw_upstream_rr_state_t *st, bw_upstream_hash_t *h,
         h->hash += (hash >> 16) & 0x7fff;
         h->rehash++;
 
-        w = h->hash % (bw_uint_t) peers->total_weight;
-        p = 0;
-        while (w >= (bw_uint_t) peers->peer[p].weight) {
-            w -= (bw_uint_t) peers->peer[p].weight;
-            p++;
-        }
+        p = bw_upstream_rr_by_weight(peers, h->hash);
 
         if (p < BW_UPSTREAM_RR_MAX_PEERS && bw_upstream_rr_usable(st, p, now)) {
             return bw_upstream_rr_take(st, peers, p, now);

@@ -3,11 +3,6 @@
 #include <bw_http_upstream_round_robin.h>
 #include <bw_upstream_ip_hash.h>
 
-typedef struct {
-    bw_http_upstream_rr_peer_data_t  rrp;     /* first: round robin's */
-    bw_upstream_ip_hash_t            ih;
-} bw_http_upstream_ip_hash_peer_data_t;
-
 static char *bw_http_upstream_ip_hash(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 
@@ -36,33 +31,19 @@ bw_http_upstream_ip_hash_choose(bw_upstream_rr_state_t *st, void *data,
 }
 
 static bw_int_t
-bw_http_upstream_get_ip_hash_peer(bw_peer_connection_t *pc, void *data)
-{
-    bw_http_upstream_ip_hash_peer_data_t  *iphp = data;
-
-    return bw_http_upstream_rr_get_with(pc, &iphp->rrp,
-                                        bw_http_upstream_ip_hash_choose,
-                                        &iphp->ih);
-}
-
-static bw_int_t
 bw_http_upstream_init_ip_hash_peer(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *us)
 {
-    bw_http_upstream_ip_hash_peer_data_t  *iphp;
+    bw_upstream_ip_hash_t  *ih;
 
-    iphp = bw_palloc(r->pool, sizeof(bw_http_upstream_ip_hash_peer_data_t));
-    if (iphp == NULL) {
+    ih = bw_http_upstream_rr_init_peer_with(r, us,
+                                            sizeof(bw_upstream_ip_hash_t),
+                                            bw_http_upstream_ip_hash_choose);
+    if (ih == NULL) {
         return BW_ERROR;
     }
 
-    r->upstream->peer.data = &iphp->rrp;
-    if (bw_http_upstream_init_round_robin_peer(r, us) != BW_OK) {
-        return BW_ERROR;
-    }
-
-    bw_upstream_ip_hash_init(&iphp->ih, r->connection->sockaddr);
-    r->upstream->peer.get = bw_http_upstream_get_ip_hash_peer;
+    bw_upstream_ip_hash_init(ih, r->connection->sockaddr);
     return BW_OK;
 }
 

@@ -38,7 +38,7 @@ bw_upstream_rr_peer_t *
 bw_upstream_ip_hash_get(bw_upstream_rr_state_t *st, bw_upstream_ip_hash_t *ih,
     time_t now)
 {
-    bw_uint_t                i, p, w;
+    bw_uint_t                i, p;
     bw_upstream_rr_peers_t  *peers;
 
     peers = st->peers;
@@ -52,12 +52,7 @@ bw_upstream_ip_hash_get(bw_upstream_rr_state_t *st, bw_upstream_ip_hash_t *ih,
             ih->hash = (ih->hash * 113 + ih->addr[i]) % 6271;
         }
 
-        w = ih->hash % (bw_uint_t) peers->total_weight;
-        p = 0;
-        while (w >= (bw_uint_t) peers->peer[p].weight) {
-            w -= (bw_uint_t) peers->peer[p].weight;
-            p++;
-        }
+        p = bw_upstream_rr_by_weight(peers, ih->hash);
 
         if (p < BW_UPSTREAM_RR_MAX_PEERS && bw_upstream_rr_usable(st, p, now)) {
             return bw_upstream_rr_take(st, peers, p, now);

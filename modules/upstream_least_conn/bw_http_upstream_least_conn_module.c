@@ -31,22 +31,11 @@ bw_http_upstream_least_conn_choose(bw_upstream_rr_state_t *st, void *data,
 }
 
 static bw_int_t
-bw_http_upstream_get_least_conn_peer(bw_peer_connection_t *pc, void *data)
-{
-    return bw_http_upstream_rr_get_with(pc, data,
-                                        bw_http_upstream_least_conn_choose,
-                                        NULL);
-}
-
-static bw_int_t
 bw_http_upstream_init_least_conn_peer(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *us)
 {
-    if (bw_http_upstream_init_round_robin_peer(r, us) != BW_OK) {
-        return BW_ERROR;
-    }
-    r->upstream->peer.get = bw_http_upstream_get_least_conn_peer;
-    return BW_OK;
+    return bw_http_upstream_rr_init_peer_with(r, us, 0,
+               bw_http_upstream_least_conn_choose) ? BW_OK : BW_ERROR;
 }
 
 static bw_int_t

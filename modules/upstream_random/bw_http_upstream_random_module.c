@@ -7,11 +7,6 @@ typedef struct {
     bw_uint_t                        two;
 } bw_http_upstream_random_srv_conf_t;
 
-typedef struct {
-    bw_http_upstream_rr_peer_data_t  rrp;     /* first: round robin's */
-    bw_upstream_random_t             rnd;
-} bw_http_upstream_random_peer_data_t;
-
 static void *bw_http_upstream_random_create_conf(bw_conf_t *cf);
 static char *bw_http_upstream_random(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
@@ -43,37 +38,22 @@ bw_http_upstream_random_choose(bw_upstream_rr_state_t *st, void *data,
 }
 
 static bw_int_t
-bw_http_upstream_get_random_peer(bw_peer_connection_t *pc, void *data)
-{
-    bw_http_upstream_random_peer_data_t  *rp = data;
-
-    return bw_http_upstream_rr_get_with(pc, &rp->rrp,
-                                        bw_http_upstream_random_choose,
-                                        &rp->rnd);
-}
-
-static bw_int_t
 bw_http_upstream_init_random_peer(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *us)
 {
-    bw_http_upstream_random_peer_data_t  *rp;
-    bw_http_upstream_random_srv_conf_t   *rcf;
+    bw_upstream_random_t                *rnd;
+    bw_http_upstream_random_srv_conf_t  *rcf;
 
     rcf = bw_http_conf_upstream_srv_conf(us, bw_http_upstream_random_module);
 
-    rp = bw_palloc(r->pool, sizeof(bw_http_upstream_random_peer_data_t));
-    if (rp == NULL) {
+    rnd = bw_http_upstream_rr_init_peer_with(r, us,
+                                             sizeof(bw_upstream_random_t),
+                                             bw_http_upstream_random_choose);
+    if (rnd == NULL) {
         return BW_ERROR;
     }
 
-    r->upstream->peer.data = &rp->rrp;
-    if (bw_http_upstream_init_round_robin_peer(r, us) != BW_OK) {
-        return BW_ERROR;
-    }
-
-    rp->rnd.two = rcf->two;
-    rp->rnd.tries = 0;
-    r->upstream->peer.get = bw_http_upstream_get_random_peer;
+    rnd->two = rcf->two;
     return BW_OK;
 }
 

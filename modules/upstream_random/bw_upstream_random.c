@@ -7,20 +7,6 @@
 
 #include <bw_upstream_random.h>
 
-static bw_uint_t
-bw_upstream_random_peek(bw_upstream_rr_peers_t *peers)
-{
-    bw_uint_t  p, w;
-
-    w = (bw_uint_t) bw_random_below((uint64_t) peers->total_weight);
-    p = 0;
-    while (w >= (bw_uint_t) peers->peer[p].weight) {
-        w -= (bw_uint_t) peers->peer[p].weight;
-        p++;
-    }
-    return p;
-}
-
 bw_upstream_rr_peer_t *
 bw_upstream_random_get(bw_upstream_rr_state_t *st, bw_upstream_random_t *rnd,
     time_t now)
@@ -34,7 +20,8 @@ bw_upstream_random_get(bw_upstream_rr_state_t *st, bw_upstream_random_t *rnd,
     first = -1;
 
     while (rnd->tries <= BW_UPSTREAM_HASH_TRIES && peers->number > 1) {
-        p = bw_upstream_random_peek(peers);
+        p = bw_upstream_rr_by_weight(peers, (bw_uint_t)
+                  bw_random_below((uint64_t) peers->total_weight));
 
         if (p < BW_UPSTREAM_RR_MAX_PEERS && (bw_int_t) p != first
             && bw_upstream_rr_usable(st, p, now))

@@ -104,24 +104,23 @@ bw_http_upstream_init_round_robin(bw_conf_t *cf,
     return BW_OK;
 }
 
-bw_int_t
-bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
-    bw_http_upstream_srv_conf_t *us)
+/*
+ * The per-request state over peers, with room after it for a balancer's
+ * own (extra bytes), installed as the request's get and free.
+ */
+static bw_http_upstream_rr_peer_data_t *
+bw_http_upstream_rr_attach(bw_http_request_t *r, bw_upstream_rr_peers_t *peers,
+    size_t extra)
 {
-    bw_upstream_rr_peers_t           *peers;
     bw_http_upstream_t               *u;
     bw_http_upstream_rr_peer_data_t  *rrp;
 
     u = r->upstream;
-    peers = us->peer.data;
 
-    /* a balancer on top may have made room for its own state around it */
-    rrp = u->peer.data;
+    rrp = bw_pcalloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t)
+                              + extra);
     if (rrp == NULL) {
-        rrp = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t));
-        if (rrp == NULL) {
-            return BW_ERROR;
-        }
+        return NULL;
     }
 
     bw_upstream_rr_init_state(&rrp->st, peers);
@@ -132,7 +131,32 @@ bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
     u->peer.data = rrp;
     u->peer.tries = peers->number + (peers->next ? peers->next->number : 0);
 
-    return BW_OK;
+    return rrp;
+}
+
+bw_int_t
+bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *us)
+{
+    return bw_http_upstream_rr_attach(r, us->peer.data, 0) ? BW_OK
+                                                           : BW_ERROR;
+}
+
+void *
+bw_http_upstream_rr_init_peer_with(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *us, size_t extra,
+    bw_http_upstream_rr_choose_pt choose)
+{
+    bw_http_upstream_rr_peer_data_t  *rrp;
+
+    rrp = bw_http_upstream_rr_attach(r, us->peer.data, extra);
+    if (rrp == NULL) {
+        return NULL;
+    }
+
+    rrp->choose = choose;
+    rrp->choose_data = rrp + 1;
+    return rrp->choose_data;
 }
 
 /* proxy_pass with variables that named a literal address */
@@ -140,17 +164,12 @@ bw_int_t
 bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     bw_http_upstream_resolved_t *ur)
 {
-    bw_upstream_rr_peer_t            *peer;
-    bw_upstream_rr_peers_t           *peers;
-    bw_http_upstream_t               *u;
-    bw_http_upstream_rr_peer_data_t  *rrp;
+    bw_upstream_rr_peer_t   *peer;
+    bw_upstream_rr_peers_t  *peers;
 
-    u = r->upstream;
-
-    rrp = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_peer_data_t));
     peers = bw_pcalloc(r->pool, sizeof(bw_upstream_rr_peers_t));
     peer = bw_pcalloc(r->pool, sizeof(bw_upstream_rr_peer_t));
-    if (rrp == NULL || peers == NULL || peer == NULL) {
+    if (peers == NULL || peer == NULL) {
         return BW_ERROR;
     }
 
@@ -164,15 +183,7 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     peers->total_weight = 1;
     peers->peer = peer;
 
-    bw_upstream_rr_init_state(&rrp->st, peers);
-    rrp->single = 1;
-
-    u->peer.get = bw_http_upstream_get_round_robin_peer;
-    u->peer.free = bw_http_upstream_free_round_robin_peer;
-    u->peer.data = rrp;
-    u->peer.tries = 1;
-
-    return BW_OK;
+    return bw_http_upstream_rr_attach(r, peers, 0) ? BW_OK : BW_ERROR;
 }
 
 static void
@@ -192,36 +203,6 @@ bw_http_upstream_rr_init_with(bw_conf_t *cf, bw_http_upstream_srv_conf_t *us,
         return BW_ERROR;
     }
     us->peer.init = init_peer;
-    return BW_OK;
-}
-
-bw_int_t
-bw_http_upstream_rr_get_with(bw_peer_connection_t *pc,
-    bw_http_upstream_rr_peer_data_t *rrp, bw_http_upstream_rr_choose_pt choose,
-    void *data)
-{
-    bw_upstream_rr_peer_t   *peer;
-    bw_upstream_rr_peers_t  *peers;
-
-    if (rrp->single) {
-        return bw_http_upstream_get_round_robin_peer(pc, rrp);
-    }
-
-    pc->cached = 0;
-    pc->connection = NULL;
-
-    peers = rrp->st.peers;
-    bw_upstream_rr_lock(peers);
-
-    peer = choose(&rrp->st, data, bw_time_sec);
-    if (peer == NULL) {
-        bw_upstream_rr_unlock(peers);
-        return BW_BUSY;
-    }
-
-    bw_http_upstream_rr_set_peer(pc, peer);
-    bw_upstream_rr_unlock(peers);
-
     return BW_OK;
 }
 
@@ -251,6 +232,9 @@ bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
             peer->conns++;
             rrp->st.current = peer;
         }
+
+    } else if (rrp->choose) {
+        peer = rrp->choose(&rrp->st, rrp->choose_data, bw_time_sec);
 
     } else {
         peer = bw_upstream_rr_get(&rrp->st, bw_time_sec);

@@ -10,9 +10,15 @@
 #include <bw_http.h>
 #include <bw_upstream_round_robin.h>
 
+/* A balancer's choice: pure, called with the peers' lock held. */
+typedef bw_upstream_rr_peer_t *(*bw_http_upstream_rr_choose_pt)(
+    bw_upstream_rr_state_t *st, void *data, time_t now);
+
 typedef struct {
-    bw_upstream_rr_state_t   st;
-    unsigned                 single:1;
+    bw_upstream_rr_state_t          st;
+    bw_http_upstream_rr_choose_pt   choose;      /* NULL: round robin */
+    void                           *choose_data;
+    unsigned                        single:1;
 } bw_http_upstream_rr_peer_data_t;
 
 bw_int_t bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc,
@@ -20,17 +26,14 @@ bw_int_t bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc,
 void bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc,
     void *data, bw_uint_t state);
 
-/* A balancer's choice: pure, called with the peers' lock held. */
-typedef bw_upstream_rr_peer_t *(*bw_http_upstream_rr_choose_pt)(
-    bw_upstream_rr_state_t *st, void *data, time_t now);
-
 /* Build the peers as round robin does, then use init_peer per request. */
 bw_int_t bw_http_upstream_rr_init_with(bw_conf_t *cf,
     bw_http_upstream_srv_conf_t *us, bw_http_upstream_init_peer_pt init_peer);
-/* A get for balancers: one server is always tried; otherwise choose
- * under the lock and fill pc from the peer chosen. */
-bw_int_t bw_http_upstream_rr_get_with(bw_peer_connection_t *pc,
-    bw_http_upstream_rr_peer_data_t *rrp, bw_http_upstream_rr_choose_pt choose,
-    void *data);
+/* Per request: round robin's state with choose as the choice (one
+ * server is still always tried) and extra bytes for the balancer's own
+ * state, which is returned; NULL on error. */
+void *bw_http_upstream_rr_init_peer_with(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *us, size_t extra,
+    bw_http_upstream_rr_choose_pt choose);
 
 #endif

@@ -36,6 +36,20 @@ bw_upstream_rr_peer_ok(bw_upstream_rr_peer_t *peer, time_t now)
 }
 
 bw_uint_t
+bw_upstream_rr_by_weight(bw_upstream_rr_peers_t *peers, bw_uint_t w)
+{
+    bw_uint_t  p;
+
+    w %= (bw_uint_t) peers->total_weight;
+
+    for (p = 0; w >= (bw_uint_t) peers->peer[p].weight; p++) {
+        w -= (bw_uint_t) peers->peer[p].weight;
+    }
+
+    return p;
+}
+
+bw_uint_t
 bw_upstream_rr_usable(bw_upstream_rr_state_t *st, bw_uint_t i, time_t now)
 {
     return !bw_upstream_rr_tried(st->tried, i)

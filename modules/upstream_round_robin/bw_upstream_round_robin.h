@@ -84,6 +84,10 @@ typedef bw_uint_t (*bw_upstream_rr_match_pt)(bw_upstream_rr_peer_t *peer,
 bw_int_t bw_upstream_rr_pick(bw_upstream_rr_state_t *st,
     bw_upstream_rr_peers_t *peers, bw_upstream_rr_match_pt match,
     const void *arg, time_t now);
+/* The peer that w (modulo the total weight) falls on when the weights
+ * are laid end to end, down peers included (hash, ip_hash, random). */
+bw_uint_t bw_upstream_rr_by_weight(bw_upstream_rr_peers_t *peers,
+    bw_uint_t w);
 /* Peer i of the primary set is untried and may take a request now. */
 bw_uint_t bw_upstream_rr_usable(bw_upstream_rr_state_t *st, bw_uint_t i,
     time_t now);
