@@ -225,60 +225,72 @@ bw_tcp_push(bw_connection_t *c)
            ? BW_ERROR : BW_OK;
 }
 
-ssize_t
-bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size)
+#define BW_READ_AGAIN_NOW  (-100)     /* EINTR: read again */
+
+/* What a recv() or readv() of size bytes returned, for the read event
+ * (ready, eof, error) and the caller. */
+static ssize_t
+bw_read_result(bw_connection_t *c, ssize_t n, size_t size, const char *call)
 {
-    ssize_t      n;
     bw_event_t  *rev;
 
     rev = c->read;
 
-    for ( ;; ) {
-        n = recv(c->fd, buf, size, 0);
-
-        if (n == 0) {
-            rev->ready = 0;
-            rev->eof = 1;
-            return 0;
-        }
-
-        if (n > 0) {
-            if ((size_t) n < size && !rev->pending_eof) {
-                rev->ready = 0;
-            }
-            return n;
-        }
-
-        if (errno == EAGAIN) {
-            rev->ready = 0;
-            return BW_AGAIN;
-        }
-
-        if (errno != EINTR) {
-            rev->ready = 0;
-            rev->error = 1;
-            if (errno != ECONNRESET) {
-                bw_log_error(BW_LOG_INFO, c->log, errno, "recv() failed");
-            }
-            return BW_ERROR;
-        }
+    if (n == 0) {
+        rev->ready = 0;
+        rev->eof = 1;
+        return 0;
     }
+
+    if (n > 0) {
+        if ((size_t) n < size && !rev->pending_eof) {
+            rev->ready = 0;
+        }
+        return n;
+    }
+
+    if (errno == EAGAIN) {
+        rev->ready = 0;
+        return BW_AGAIN;
+    }
+
+    if (errno == EINTR) {
+        return BW_READ_AGAIN_NOW;
+    }
+
+    rev->ready = 0;
+    rev->error = 1;
+    if (errno != ECONNRESET) {
+        bw_log_error(BW_LOG_INFO, c->log, errno, "%s() failed", call);
+    }
+    return BW_ERROR;
+}
+
+ssize_t
+bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size)
+{
+    ssize_t  n;
+
+    do {
+        n = bw_read_result(c, recv(c->fd, buf, size, 0), size, "recv");
+    } while (n == BW_READ_AGAIN_NOW);
+
+    return n;
 }
 
 #define BW_IOVS  64
 
 /* One readv into several buffers: a large body costs one call per
- * chain of buffers instead of one per buffer. */
+ * chain of buffers instead of one per buffer. The caller gives at least
+ * one buffer with room. */
 ssize_t
 bw_readv_chain(bw_connection_t *c, bw_chain_t *in)
 {
     int            niov;
     size_t         size;
     ssize_t        n;
-    bw_event_t    *rev;
     struct iovec   iov[BW_IOVS];
 
-    rev = c->read;
     niov = 0;
     size = 0;
 
@@ -292,40 +304,11 @@ bw_readv_chain(bw_connection_t *c, bw_chain_t *in)
         niov++;
     }
 
-    if (niov == 0) {
-        return 0;
-    }
+    do {
+        n = bw_read_result(c, readv(c->fd, iov, niov), size, "readv");
+    } while (n == BW_READ_AGAIN_NOW);
 
-    for ( ;; ) {
-        n = readv(c->fd, iov, niov);
-
-        if (n == 0) {
-            rev->ready = 0;
-            rev->eof = 1;
-            return 0;
-        }
-
-        if (n > 0) {
-            if ((size_t) n < size && !rev->pending_eof) {
-                rev->ready = 0;
-            }
-            return n;
-        }
-
-        if (errno == EAGAIN) {
-            rev->ready = 0;
-            return BW_AGAIN;
-        }
-
-        if (errno != EINTR) {
-            rev->ready = 0;
-            rev->error = 1;
-            if (errno != ECONNRESET) {
-                bw_log_error(BW_LOG_INFO, c->log, errno, "readv() failed");
-            }
-            return BW_ERROR;
-        }
-    }
+    return n;
 }
 
 ssize_t
