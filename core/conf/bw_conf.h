@@ -109,6 +109,10 @@ typedef struct {
 bw_int_t bw_conf_read_token(bw_conf_t *cf);
 char *bw_conf_param(bw_conf_t *cf, bw_str_t *param);
 char *bw_conf_parse(bw_conf_t *cf, bw_str_t *filename);
+/* The contents of a block read line by line by handler (types, map, geo,
+ * split_clients): each line's words are in cf->args. */
+char *bw_conf_parse_block(bw_conf_t *cf, bw_conf_handler_pt handler,
+    void *conf);
 char *bw_conf_include(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 bw_int_t bw_conf_full_name(bw_cycle_t *cycle, bw_str_t *name,
     bw_uint_t conf_prefix);

@@ -458,3 +458,18 @@ bw_conf_log_error(bw_uint_t level, bw_conf_t *cf, bw_err_t err,
                  errstr, cf->conf_file->name.data,
                  (unsigned long) cf->conf_file->line);
 }
+
+char *
+bw_conf_parse_block(bw_conf_t *cf, bw_conf_handler_pt handler, void *conf)
+{
+    char       *rv;
+    bw_conf_t   save;
+
+    save = *cf;
+    cf->handler = handler;
+    cf->handler_conf = conf;
+    rv = bw_conf_parse(cf, NULL);
+    *cf = save;
+
+    return rv;
+}

@@ -263,6 +263,8 @@ bw_var_set(bw_http_variable_value_t *v, u_char *data, size_t len)
     v->not_found = 0;
 }
 
+bw_int_t bw_http_conf_variable_name(bw_conf_t *cf, bw_str_t *value,
+    bw_str_t *name);
 bw_http_variable_t *bw_http_add_variable(bw_conf_t *cf, bw_str_t *name,
     bw_uint_t flags);
 bw_int_t bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name);

@@ -1088,7 +1088,6 @@ bw_http_core_types(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_core_loc_conf_t  *clcf = conf;
     char                     *rv;
-    bw_conf_t                 save;
 
     if (clcf->types == NULL) {
         clcf->types = bw_array_create(cf->pool, 64, sizeof(bw_hash_key_t));
@@ -1097,11 +1096,7 @@ bw_http_core_types(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         }
     }
 
-    save = *cf;
-    cf->handler = bw_http_core_type;
-    cf->handler_conf = conf;
-    rv = bw_conf_parse(cf, NULL);
-    *cf = save;
+    rv = bw_conf_parse_block(cf, bw_http_core_type, conf);
 
     return rv;
 }

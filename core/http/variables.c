@@ -183,6 +183,21 @@ bw_http_add_variables(bw_conf_t *cf, bw_http_variable_t *vars)
     return BW_OK;
 }
 
+/* "$name" as written in a directive: name, or an error naming it. */
+bw_int_t
+bw_http_conf_variable_name(bw_conf_t *cf, bw_str_t *value, bw_str_t *name)
+{
+    if (value->len < 2 || value->data[0] != '$') {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid variable name \"%.*s\"",
+                          (int) value->len, value->data);
+        return BW_ERROR;
+    }
+
+    name->data = value->data + 1;
+    name->len = value->len - 1;
+    return BW_OK;
+}
+
 /* Define a variable (modules: set, map, geo ...). */
 bw_http_variable_t *
 bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)

@@ -311,7 +311,6 @@ bw_http_geo_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     char                    *rv;
     bw_str_t                *value, name;
-    bw_conf_t                save;
     bw_http_geo_t           *geo;
     bw_http_variable_t      *var;
     bw_http_geo_conf_ctx_t   ctx;
@@ -323,14 +322,11 @@ bw_http_geo_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    name = value[cf->args->nelts - 1];
-    if (name.len < 2 || name.data[0] != '$') {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid variable name \"%s\"",
-                          name.data);
+    if (bw_http_conf_variable_name(cf, &value[cf->args->nelts - 1], &name)
+        != BW_OK)
+    {
         return BW_CONF_ERROR;
     }
-    name.data++;
-    name.len--;
 
     if (cf->args->nelts == 3) {
         geo->address = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
@@ -349,11 +345,7 @@ bw_http_geo_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    save = *cf;
-    cf->handler = bw_http_geo_line;
-    cf->handler_conf = &ctx;
-    rv = bw_conf_parse(cf, NULL);
-    *cf = save;
+    rv = bw_conf_parse_block(cf, bw_http_geo_line, &ctx);
 
     if (rv != BW_CONF_OK) {
         return rv;

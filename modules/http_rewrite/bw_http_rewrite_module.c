@@ -234,18 +234,12 @@ bw_http_rewrite_set(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len < 2 || value[1].data[0] != '$') {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid variable name \"%s\"",
-                          value[1].data);
-        return BW_CONF_ERROR;
-    }
-
     name = bw_palloc(cf->pool, sizeof(bw_str_t));
-    if (name == NULL) {
+    if (name == NULL
+        || bw_http_conf_variable_name(cf, &value[1], name) != BW_OK)
+    {
         return BW_CONF_ERROR;
     }
-    name->data = value[1].data + 1;
-    name->len = value[1].len - 1;
 
     v = bw_http_add_variable(cf, name, BW_HTTP_VAR_CHANGEABLE);
     if (v == NULL) {

@@ -76,7 +76,6 @@ bw_http_split_clients_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     uint64_t                  last;
     bw_str_t                 *value, name;
     bw_uint_t                 i, sum;
-    bw_conf_t                 save;
     bw_http_variable_t       *var;
     bw_http_split_part_t     *part;
     bw_http_split_clients_t  *ctx;
@@ -92,20 +91,11 @@ bw_http_split_clients_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    name = value[2];
-    if (name.len < 2 || name.data[0] != '$') {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid variable name \"%s\"",
-                          name.data);
+    if (bw_http_conf_variable_name(cf, &value[2], &name) != BW_OK) {
         return BW_CONF_ERROR;
     }
-    name.data++;
-    name.len--;
 
-    save = *cf;
-    cf->handler = bw_http_split_clients_line;
-    cf->handler_conf = ctx;
-    rv = bw_conf_parse(cf, NULL);
-    *cf = save;
+    rv = bw_conf_parse_block(cf, bw_http_split_clients_line, ctx);
 
     if (rv != BW_CONF_OK) {
         return rv;
