@@ -447,6 +447,7 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 server_tokens;
     bw_flag_t                 chunked_transfer_encoding;
     bw_msec_t                 keepalive_time;
+    size_t                    sendfile_max_chunk;
     bw_flag_t                 reset_timedout_connection;
     bw_flag_t                 etag;
     bw_uint_t                 if_modified_since;

@@ -139,7 +139,7 @@ static bw_command_t  bw_http_core_commands[] = {
     { bw_string("output_buffers"), MSL|BW_CONF_TAKE2,
       bw_http_core_compat, 0, 0, NULL },
     { bw_string("sendfile_max_chunk"), MSL|BW_CONF_TAKE1,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_set_size_slot, LOC, LOFF(sendfile_max_chunk), NULL },
     { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
       bw_http_core_compat, 0, 0, NULL },
     { bw_string("disable_symlinks"), MSL|BW_CONF_TAKE12,
@@ -390,6 +390,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->keepalive_header = BW_CONF_UNSET;
     clcf->keepalive_requests = BW_CONF_UNSET_UINT;
     clcf->keepalive_time = BW_CONF_UNSET_MSEC;
+    clcf->sendfile_max_chunk = BW_CONF_UNSET_SIZE;
     clcf->lingering_close = BW_CONF_UNSET_UINT;
     clcf->satisfy = BW_CONF_UNSET_UINT;
     clcf->lingering_time = BW_CONF_UNSET_MSEC;
@@ -452,6 +453,8 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
     bw_conf_merge_msec_value(conf->keepalive_time, prev->keepalive_time,
                              3600000);
+    bw_conf_merge_size_value(conf->sendfile_max_chunk,
+                             prev->sendfile_max_chunk, 2 * 1024 * 1024);
     bw_conf_merge_msec_value(conf->keepalive_timeout,
                              prev->keepalive_timeout, 75000);
     bw_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header,

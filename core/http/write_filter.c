@@ -109,7 +109,9 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
                  (long long) size, last ? ", last" : "",
                  flush ? ", flush" : "");
 
-    chain = c->send_chain(c, r->out, 0);
+    /* sendfile_max_chunk: one connection does not hold the worker for a
+     * whole large file; the rest goes on the next turn of the loop */
+    chain = c->send_chain(c, r->out, (off_t) clcf->sendfile_max_chunk);
 
     if (chain == BW_CHAIN_ERROR) {
         c->error = 1;
@@ -119,6 +121,9 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
     bw_http_write_filter_free(r, chain);
 
     if (chain) {
+        if (c->write->ready && !c->write->posted) {
+            bw_post_event(c->write, &bw_posted_next_events);
+        }
         c->buffered |= BW_HTTP_WRITE_BUFFERED;
         return BW_AGAIN;
     }

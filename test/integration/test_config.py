@@ -248,3 +248,20 @@ def test_keepalive_time(bw):
         time.sleep(0.1)
     s.close()
     assert closed_after is not None and closed_after >= 1.0
+
+
+def test_sendfile_max_chunk(bw):
+    """A file larger than sendfile_max_chunk goes out in pieces, each on a
+    later turn of the event loop, and arrives whole."""
+    import hashlib
+    import os
+    data = os.urandom(1024 * 1024 + 17)
+    bw.write("html/big.bin", data, mode="wb")
+    bw.config("""
+    server { listen 127.0.0.1:PORT; root html;
+        location / { sendfile on; sendfile_max_chunk 4k; } }
+    """)
+    bw.start()
+    st, _, body = get(bw.port, "/big.bin", timeout=20)
+    assert st == 200
+    assert hashlib.md5(body).hexdigest() == hashlib.md5(data).hexdigest()
