@@ -120,6 +120,7 @@ void bw_conf_log_error(bw_uint_t level, bw_conf_t *cf, bw_err_t err,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 bw_open_file_t *bw_conf_open_file(bw_cycle_t *cycle, bw_str_t *name);
 
+char *bw_conf_no_effect(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_flag_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_str_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_str_array_slot(bw_conf_t *cf, bw_command_t *cmd,

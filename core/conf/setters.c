@@ -96,6 +96,20 @@ bw_conf_set_num_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
+/*
+ * A directive nginx configs carry that changes nothing here: it loads, and
+ * the log says so with the reason held in cmd->post, so that nobody tunes
+ * a setting that is not read.
+ */
+char *
+bw_conf_no_effect(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_conf_log_error(BW_LOG_WARN, cf, 0, "\"%s\" has no effect: %s",
+                      cmd->name.data, (const char *) cmd->post);
+
+    return BW_CONF_OK;
+}
+
 char *
 bw_conf_set_size_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {

@@ -46,6 +46,10 @@ static char *bw_http_core_large_buffers(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_core_compat(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+
+#define BW_HTTP_CORE_NO_FILE_CACHE                                           \
+    "descriptors and file metadata are not cached: every request opens "    \
+    "and stats its file"
 static bw_int_t bw_http_core_try_files_handler(bw_http_request_t *r);
 static char *bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
@@ -129,23 +133,30 @@ static bw_command_t  bw_http_core_commands[] = {
     /* file descriptors and metadata are not cached, file I/O is plain
      * sendfile/read: accepted so nginx configs load (docs/compatibility) */
     { bw_string("open_file_cache"), MSL|BW_CONF_TAKE12,
-      bw_http_core_open_file_cache, 0, 0, NULL },
+      bw_http_core_open_file_cache, 0, 0,
+      (void *) BW_HTTP_CORE_NO_FILE_CACHE },
     { bw_string("open_file_cache_valid"), MSL|BW_CONF_TAKE1,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) BW_HTTP_CORE_NO_FILE_CACHE },
     { bw_string("open_file_cache_min_uses"), MSL|BW_CONF_TAKE1,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) BW_HTTP_CORE_NO_FILE_CACHE },
     { bw_string("open_file_cache_errors"), MSL|BW_CONF_FLAG,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) BW_HTTP_CORE_NO_FILE_CACHE },
     { bw_string("output_buffers"), MSL|BW_CONF_TAKE2,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) "files are sent with sendfile()" },
     { bw_string("sendfile_max_chunk"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(sendfile_max_chunk), NULL },
     { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) "keep-alive is not disabled for any browser" },
     { bw_string("disable_symlinks"), MSL|BW_CONF_TAKE12,
       bw_http_core_disable_symlinks, 0, 0, NULL },
     { bw_string("msie_padding"), MSL|BW_CONF_FLAG,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) "error pages are not padded" },
     { bw_string("aio"), MSL|BW_CONF_TAKE1,
       bw_http_core_off_only, 0, 0, NULL },
     { bw_string("directio"), MSL|BW_CONF_TAKE1,
@@ -154,7 +165,8 @@ static bw_command_t  bw_http_core_commands[] = {
     { bw_string("resolver"), MSL|BW_CONF_1MORE,
       bw_http_core_resolver, 0, 0, NULL },
     { bw_string("resolver_timeout"), MSL|BW_CONF_TAKE1,
-      bw_http_core_compat, 0, 0, NULL },
+      bw_conf_no_effect, 0, 0,
+      (void *) "host names are resolved when the configuration is read" },
 
     { bw_string("chunked_transfer_encoding"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(chunked_transfer_encoding), NULL },
@@ -1460,7 +1472,8 @@ bw_http_core_compat(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
-/* "open_file_cache off | max=N [inactive=time]": checked, no effect */
+/* "open_file_cache off | max=N [inactive=time]": checked, then said to
+ * have no effect */
 static char *
 bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
@@ -1490,7 +1503,7 @@ bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    return BW_CONF_OK;
+    return bw_conf_no_effect(cf, cmd, conf);
 }
 
 /*

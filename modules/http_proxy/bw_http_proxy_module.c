@@ -30,6 +30,8 @@ static char *bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_proxy_busy_buffers(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 static char *bw_http_proxy_temp_files(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 
@@ -151,7 +153,9 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
       bw_http_proxy_buffers, LOC, 0, NULL },
     { bw_string("proxy_busy_buffers_size"), MSL|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size_conf), NULL },
+      bw_http_proxy_busy_buffers, LOC, UOFF(busy_buffers_size_conf),
+      (void *) "every buffer read is handed to the client at once, none "
+      "waits behind a busy limit" },
     { bw_string("proxy_max_temp_file_size"), MSL|BW_CONF_TAKE1,
       bw_http_proxy_temp_files, LOC, 0, NULL },
     { bw_string("proxy_temp_file_write_size"), MSL|BW_CONF_TAKE1,
@@ -1127,6 +1131,21 @@ static char *
 bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     return BW_CONF_OK;
+}
+
+/* Checked as nginx checks it (and at merge against the buffers), then
+ * said to change nothing. */
+static char *
+bw_http_proxy_busy_buffers(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    char  *rv;
+
+    rv = bw_conf_set_size_slot(cf, cmd, conf);
+    if (rv != BW_CONF_OK) {
+        return rv;
+    }
+
+    return bw_conf_no_effect(cf, cmd, conf);
 }
 
 /* Responses never go to temporary files: the upstream is read only as

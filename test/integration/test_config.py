@@ -168,6 +168,7 @@ def test_compat_directives(bw):
         open_file_cache_errors on;
         output_buffers 2 32k;
         msie_padding off;
+        keepalive_disable msie6;
         aio threads;
         directio off;
         client_header_timeout 1s;
@@ -180,6 +181,11 @@ def test_compat_directives(bw):
         r = bw.run("-t")
         assert r.returncode == 0, r.stderr
         assert '"aio threads" has no effect' in r.stderr
+        for name in ("open_file_cache", "open_file_cache_valid",
+                     "open_file_cache_min_uses", "open_file_cache_errors",
+                     "output_buffers", "msie_padding", "keepalive_disable"):
+            assert '"%s" has no effect' % name in r.stderr, name
+        assert '"directio off' not in r.stderr
         bw.start()
 
         def head_of(path):

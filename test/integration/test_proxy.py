@@ -94,6 +94,9 @@ def test_tiny_buffers_still_stream(bw, origin):
         proxy_read_timeout 30s;
         location / { proxy_pass http://127.0.0.1:%d; } }
     """ % origin.port)
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    assert '"proxy_busy_buffers_size" has no effect' in r.stderr
     bw.start()
     for path, size in (("/size/200000", 200000), ("/chunked/50000", 50000)):
         st, _, body = get(bw.port, path, timeout=10)
@@ -174,6 +177,7 @@ def test_proxy_pass_with_variables(bw, origin):
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
     assert '"resolver" is not used yet' in r.stderr
+    assert '"resolver_timeout" has no effect' in r.stderr
 
 
 @pytest.mark.parametrize("path,size", [
