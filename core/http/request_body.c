@@ -19,6 +19,8 @@
 
 static bw_int_t bw_http_do_read_client_request_body(bw_http_request_t *r);
 static void bw_http_read_client_request_body_handler(bw_http_request_t *r);
+static bw_int_t bw_http_request_body_recv(bw_http_request_t *r,
+    size_t room);
 static bw_int_t bw_http_request_body_consume(bw_http_request_t *r,
     u_char **pos, u_char *last);
 static bw_int_t bw_http_request_body_save(bw_http_request_t *r, u_char *p,
@@ -140,8 +142,6 @@ bw_http_read_client_request_body_handler(bw_http_request_t *r)
 static bw_int_t
 bw_http_do_read_client_request_body(bw_http_request_t *r)
 {
-    size_t                    size;
-    ssize_t                   n;
     bw_int_t                  rc;
     bw_buf_t                 *b;
     bw_connection_t          *c;
@@ -167,52 +167,17 @@ bw_http_do_read_client_request_body(bw_http_request_t *r)
             return BW_AGAIN;
         }
 
-        if (rb->chunked) {
-            b = rb->raw;
-            b->pos = b->start;
-            b->last = b->start;
-            size = (size_t) bw_min((off_t) (b->end - b->start),
-                                   bw_http_chunked_min_rest(rb->chunked));
-        } else {
-            /* Content-Length: straight into the body buffer */
-            b = rb->buf;
-            if (b->last == b->end) {
-                if (bw_http_request_body_save(r, NULL, 0) != BW_OK) {
-                    return BW_HTTP_INTERNAL_SERVER_ERROR;
-                }
-            }
-            size = (size_t) bw_min((off_t) (b->end - b->last), rb->rest);
+        /* a full buffer goes to the temp file before the next read */
+        if (rb->chunked == NULL && rb->buf->last == rb->buf->end
+            && bw_http_request_body_save(r, NULL, 0) != BW_OK)
+        {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        n = c->recv(c, b->last, size);
+        rc = bw_http_request_body_recv(r, (size_t) -1);
 
-        if (n == BW_AGAIN) {
-            continue;
-        }
-
-        if (n == 0) {
-            bw_log_error(BW_LOG_INFO, c->log, 0,
-                         "client prematurely closed connection");
-        }
-
-        if (n == 0 || n == BW_ERROR) {
-            c->error = 1;
-            return BW_HTTP_BAD_REQUEST;
-        }
-
-        r->request_length += n;
-
-        if (rb->chunked) {
-            b->last += n;
-            rc = bw_http_request_body_consume(r, &b->pos, b->last);
-            if (rc != BW_OK) {
-                return rc;
-            }
-
-        } else {
-            b->last += n;
-            rb->rest -= n;
-            rb->received += n;
+        if (rc != BW_OK && rc != BW_AGAIN) {
+            return rc;
         }
     }
 
@@ -241,8 +206,6 @@ bw_http_do_read_client_request_body(bw_http_request_t *r)
 bw_int_t
 bw_http_read_unbuffered_request_body(bw_http_request_t *r)
 {
-    size_t                    size;
-    ssize_t                   n;
     bw_int_t                  rc;
     bw_buf_t                 *b, *buf;
     bw_connection_t          *c;
@@ -274,48 +237,15 @@ bw_http_read_unbuffered_request_body(bw_http_request_t *r)
     }
 
     while (rb->rest && buf->last < buf->end && c->read->ready) {
-        size = (size_t) (buf->end - buf->last);
+        /* framing only shrinks: what is read always fits decoded */
+        rc = bw_http_request_body_recv(r, (size_t) (buf->end - buf->last));
 
-        if (rb->chunked) {
-            /* framing only shrinks: what is read always fits decoded */
-            b = rb->raw;
-            b->pos = b->start;
-            b->last = b->start;
-            size = (size_t) bw_min((off_t) bw_min(size,
-                                          (size_t) (b->end - b->start)),
-                                   bw_http_chunked_min_rest(rb->chunked));
-        } else {
-            b = buf;
-            size = (size_t) bw_min((off_t) size, rb->rest);
-        }
-
-        n = c->recv(c, b->last, size);
-
-        if (n == BW_AGAIN) {
+        if (rc == BW_AGAIN) {
             break;
         }
 
-        if (n == 0) {
-            bw_log_error(BW_LOG_INFO, c->log, 0,
-                         "client prematurely closed connection");
-        }
-
-        if (n == 0 || n == BW_ERROR) {
-            c->error = 1;
-            return BW_HTTP_BAD_REQUEST;
-        }
-
-        r->request_length += n;
-        b->last += n;
-
-        if (rb->chunked) {
-            rc = bw_http_request_body_consume(r, &b->pos, b->last);
-            if (rc != BW_OK) {
-                return rc;
-            }
-        } else {
-            rb->rest -= n;
-            rb->received += n;
+        if (rc != BW_OK) {
+            return rc;
         }
     }
 
@@ -333,6 +263,65 @@ bw_http_read_unbuffered_request_body(bw_http_request_t *r)
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
     bw_event_add_timer(c->read, clcf->client_body_timeout);
     return BW_AGAIN;
+}
+
+/*
+ * One recv() of body bytes: chunked ones into rb->raw and decoded from
+ * there, the others straight into rb->buf. "room" bounds a chunked read
+ * for a caller that cannot spill rb->buf to a file. BW_OK, BW_AGAIN (the
+ * socket is drained), or a status >= 300.
+ */
+static bw_int_t
+bw_http_request_body_recv(bw_http_request_t *r, size_t room)
+{
+    size_t                   size;
+    ssize_t                  n;
+    bw_buf_t                *b;
+    bw_connection_t         *c;
+    bw_http_request_body_t  *rb;
+
+    c = r->connection;
+    rb = r->request_body;
+
+    if (rb->chunked) {
+        b = rb->raw;
+        b->pos = b->start;
+        b->last = b->start;
+        size = bw_min(room, (size_t) (b->end - b->start));
+        size = (size_t) bw_min((off_t) size,
+                               bw_http_chunked_min_rest(rb->chunked));
+    } else {
+        b = rb->buf;
+        size = (size_t) bw_min((off_t) (b->end - b->last), rb->rest);
+    }
+
+    n = c->recv(c, b->last, size);
+
+    if (n == BW_AGAIN) {
+        return BW_AGAIN;
+    }
+
+    if (n == 0) {
+        bw_log_error(BW_LOG_INFO, c->log, 0,
+                     "client prematurely closed connection");
+    }
+
+    if (n == 0 || n == BW_ERROR) {
+        c->error = 1;
+        return BW_HTTP_BAD_REQUEST;
+    }
+
+    r->request_length += n;
+    b->last += n;
+
+    if (rb->chunked) {
+        return bw_http_request_body_consume(r, &b->pos, b->last);
+    }
+
+    rb->rest -= n;
+    rb->received += n;
+
+    return BW_OK;
 }
 
 /* Decode bytes at *pos into the body buffer. */
