@@ -734,6 +734,8 @@ bw_int_t bw_http_add_listen(bw_conf_t *cf, bw_http_core_srv_conf_t *cscf,
     bw_http_listen_opt_t *lsopt);
 bw_http_conf_ctx_t *bw_http_create_conf_ctx(bw_conf_t *cf,
     bw_http_conf_ctx_t *parent, bw_uint_t levels);
+bw_int_t bw_http_add_location(bw_conf_t *cf, bw_array_t **locations,
+    bw_http_core_loc_conf_t *clcf);
 bw_int_t bw_http_add_phase_handler(bw_conf_t *cf, bw_http_phases phase,
     bw_http_handler_pt handler);
 bw_int_t bw_http_optimize_servers(bw_conf_t *cf,

@@ -596,7 +596,7 @@ bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
     bw_conf_t                  save;
     bw_http_conf_ctx_t        *ctx, *pctx;
     bw_http_core_srv_conf_t   *cscf;
-    bw_http_core_loc_conf_t   *clcf, *pclcf, **clcfp;
+    bw_http_core_loc_conf_t   *clcf, *pclcf;
     bw_regex_compile_t         rc;
 
     pctx = cf->ctx;
@@ -735,29 +735,12 @@ bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
         }
     }
 
-    if (clcf->named) {
-        if (cscf->named_locations == NULL) {
-            cscf->named_locations = bw_array_create(cf->pool, 2,
-                                        sizeof(bw_http_core_loc_conf_t *));
-            if (cscf->named_locations == NULL) {
-                return BW_CONF_ERROR;
-            }
-        }
-        clcfp = bw_array_push(cscf->named_locations);
-    } else {
-        if (pclcf->locations == NULL) {
-            pclcf->locations = bw_array_create(cf->pool, 4,
-                                   sizeof(bw_http_core_loc_conf_t *));
-            if (pclcf->locations == NULL) {
-                return BW_CONF_ERROR;
-            }
-        }
-        clcfp = bw_array_push(pclcf->locations);
-    }
-    if (clcfp == NULL) {
+    if (bw_http_add_location(cf, clcf->named ? &cscf->named_locations
+                                             : &pclcf->locations, clcf)
+        != BW_OK)
+    {
         return BW_CONF_ERROR;
     }
-    *clcfp = clcf;
 
     save = *cf;
     cf->ctx = ctx;

@@ -130,6 +130,31 @@ bw_http_create_conf_ctx(bw_conf_t *cf, bw_http_conf_ctx_t *parent,
     return ctx;
 }
 
+/* A location (or an "if" block) joins its parent's list, or a server's
+ * named ones; the list is made on first use. */
+bw_int_t
+bw_http_add_location(bw_conf_t *cf, bw_array_t **locations,
+    bw_http_core_loc_conf_t *clcf)
+{
+    bw_http_core_loc_conf_t  **clcfp;
+
+    if (*locations == NULL) {
+        *locations = bw_array_create(cf->pool, 4,
+                                     sizeof(bw_http_core_loc_conf_t *));
+        if (*locations == NULL) {
+            return BW_ERROR;
+        }
+    }
+
+    clcfp = bw_array_push(*locations);
+    if (clcfp == NULL) {
+        return BW_ERROR;
+    }
+    *clcfp = clcf;
+
+    return BW_OK;
+}
+
 static char *
 bw_http_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {

@@ -423,7 +423,7 @@ bw_http_rewrite_if(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_conf_t                     save;
     bw_http_conf_ctx_t           *ctx, *pctx;
     bw_http_rewrite_op_t         *op;
-    bw_http_core_loc_conf_t      *clcf, *pclcf, **clcfp;
+    bw_http_core_loc_conf_t      *clcf, *pclcf;
     bw_http_rewrite_loc_conf_t   *nlcf;
 
     op = bw_http_rewrite_add_op(cf, rlcf, BW_HTTP_RW_IF);
@@ -448,18 +448,9 @@ bw_http_rewrite_if(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     clcf->name = pclcf->name;
     clcf->noname = 1;
 
-    if (pclcf->locations == NULL) {
-        pclcf->locations = bw_array_create(cf->pool, 2,
-                                           sizeof(bw_http_core_loc_conf_t *));
-        if (pclcf->locations == NULL) {
-            return BW_CONF_ERROR;
-        }
-    }
-    clcfp = bw_array_push(pclcf->locations);
-    if (clcfp == NULL) {
+    if (bw_http_add_location(cf, &pclcf->locations, clcf) != BW_OK) {
         return BW_CONF_ERROR;
     }
-    *clcfp = clcf;
 
     op->loc_conf = ctx->loc_conf;
 
