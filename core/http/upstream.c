@@ -820,7 +820,14 @@ bw_http_upstream_check_broken_connection(bw_http_request_t *r)
     n = recv(c->fd, buf, 1, MSG_PEEK);
     err = errno;
 
-    if (n > 0 || (n == -1 && err == EAGAIN)) {
+    if (n > 0) {
+        /* bytes wait (a body not read yet, a pipelined request): the
+         * event stays ready, or with edge triggering their reader would
+         * never hear of them again */
+        return;
+    }
+
+    if (n == -1 && err == EAGAIN) {
         c->read->ready = 0;
         return;
     }

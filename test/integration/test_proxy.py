@@ -877,3 +877,31 @@ def test_keepalive_needs_http11_to_be_used(bw, origin):
         assert get(bw.port, "/size/1")[0] == 200
     # HTTP/1.0 with "Connection: close", as nginx's defaults send
     assert origin.connections == 5
+
+
+def test_request_pipelined_while_upstream_works(bw, origin):
+    """The next request arrives while the upstream still works on the
+    first: it is served right after, not left in the socket until the
+    keepalive timeout."""
+    bw.config("""
+    server { listen 127.0.0.1:PORT; keepalive_timeout 60s;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=3)
+    try:
+        s.sendall(b"GET /slow/300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: any(r["path"] == "/slow/300"
+                             for r in origin.requests), what="first request")
+        s.sendall(b"GET /size/5 HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    finally:
+        s.close()
+    assert data.count(b"HTTP/1.1 200") == 2
+    assert data.index(b"slow") < data.rindex(b"HTTP/1.1 200")
