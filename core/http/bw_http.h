@@ -527,6 +527,32 @@ typedef struct {
 
 typedef void (*bw_http_event_handler_pt)(bw_http_request_t *r);
 
+/*
+ * Subrequests (subrequest.c). A subrequest runs a location of the same
+ * server on the client's connection, from the server rewrite phase on,
+ * and answers its parent rather than the client: for now only its
+ * status and headers matter (auth_request), its body is dropped. When
+ * it ends, post_subrequest->handler sees it and the parent is posted to
+ * run again (its write_event_handler).
+ */
+typedef bw_int_t (*bw_http_post_subrequest_pt)(bw_http_request_t *r,
+    void *data, bw_int_t rc);
+
+typedef struct {
+    bw_http_post_subrequest_pt   handler;
+    void                        *data;
+} bw_http_post_subrequest_t;
+
+typedef struct bw_http_posted_request_s  bw_http_posted_request_t;
+
+struct bw_http_posted_request_s {
+    bw_http_request_t         *request;
+    bw_http_posted_request_t  *next;
+};
+
+/* subrequests one request may start, nested or in turn (nginx's 50) */
+#define BW_HTTP_MAX_SUBREQUESTS  50
+
 struct bw_http_request_s {
     bw_connection_t          *connection;
 
@@ -573,6 +599,9 @@ struct bw_http_request_s {
 
     bw_chain_t               *out;
     bw_http_request_t        *main;
+    bw_http_request_t        *parent;           /* subrequests */
+    bw_http_post_subrequest_t *post_subrequest;
+    bw_http_posted_request_t *posted_requests;  /* main only */
     bw_http_connection_t     *http_connection;
     bw_pool_t                *pool;
 
@@ -581,7 +610,6 @@ struct bw_http_request_s {
     off_t                     header_size;
     off_t                     request_length;
     bw_uint_t                 uri_changes;
-    u_char                    request_id[16];
 
     u_char                   *header_name_start;
     u_char                   *header_name_end;
@@ -594,6 +622,7 @@ struct bw_http_request_s {
     u_char                    lowcase_header[BW_HTTP_LC_HEADER_LEN];
 
     unsigned                  count:16;
+    unsigned                  subrequests:8;   /* how many more allowed */
     unsigned                  keepalive:1;
     unsigned                  lingering_close:1;
     unsigned                  discard_body:1;
@@ -685,6 +714,13 @@ void bw_http_process_request(bw_http_request_t *r);
 void bw_http_request_handler(bw_event_t *ev);
 void bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc);
 void bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc);
+
+/* subrequest.c */
+bw_int_t bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri,
+    bw_str_t *args, bw_http_request_t **psr, bw_http_post_subrequest_t *ps);
+void bw_http_finalize_subrequest(bw_http_request_t *r, bw_int_t rc);
+bw_int_t bw_http_post_request(bw_http_request_t *r);
+void bw_http_run_posted_requests(bw_connection_t *c);
 void bw_http_request_empty_handler(bw_http_request_t *r);
 void bw_http_block_reading(bw_http_request_t *r);
 bw_int_t bw_http_process_request_uri(bw_http_request_t *r);

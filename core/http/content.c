@@ -20,13 +20,30 @@ bw_http_send_header(bw_http_request_t *r)
         r->headers_out.status_line.len = 0;
     }
 
+    if (r != r->main) {
+        /* a subrequest answers its parent, which reads headers_out */
+        r->header_sent = 1;
+        return BW_OK;
+    }
+
     return bw_http_top_header_filter(r);
 }
 
 bw_int_t
 bw_http_output_filter(bw_http_request_t *r, bw_chain_t *in)
 {
-    bw_int_t  rc;
+    bw_int_t     rc;
+    bw_chain_t  *cl;
+
+    if (r != r->main) {
+        /* a subrequest's body goes nowhere: taken as it comes, so that
+         * its producer (an upstream) frees and reuses its buffers */
+        for (cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+        return BW_OK;
+    }
 
     rc = bw_http_top_body_filter(r, in);
 

@@ -179,6 +179,7 @@ bw_int_t
 bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
 {
     bw_int_t                  rc;
+    bw_table_elt_t           *h;
     bw_http_core_loc_conf_t  *clcf;
 
     if (r != r->main) {
@@ -207,9 +208,10 @@ bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     } else {
         if (rc == BW_OK) {
             r->access_code = 0;
-            if (r->headers_out.www_authenticate) {
-                r->headers_out.www_authenticate->hash = 0;
+            for (h = r->headers_out.www_authenticate; h; h = h->next) {
+                h->hash = 0;
             }
+            r->headers_out.www_authenticate = NULL;
             r->phase_handler = ph->next;
             return BW_AGAIN;
         }

@@ -355,6 +355,7 @@ bw_http_create_request(bw_connection_t *c)
 
     r->main = r;
     r->count = 1;
+    r->subrequests = BW_HTTP_MAX_SUBREQUESTS;
     r->start_sec = bw_time_sec;
     r->start_msec = bw_time_msec;
     r->method = BW_HTTP_UNKNOWN;
@@ -590,6 +591,7 @@ bw_http_process_request_headers(bw_event_t *rev)
                 return;
             }
             bw_http_process_request(r);
+            bw_http_run_posted_requests(c);
             return;
         }
 
@@ -932,6 +934,8 @@ bw_http_request_handler(bw_event_t *ev)
     } else {
         r->read_event_handler(r);
     }
+
+    bw_http_run_posted_requests(c);
 }
 
 void
@@ -964,6 +968,11 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
     c = r->connection;
 
     if (rc == BW_DONE) {
+        if (r != r->main) {
+            /* the handler that answered BW_DONE took a reference */
+            bw_http_close_request(r, 0);
+            return;
+        }
         bw_http_finalize_connection(r);
         return;
     }
@@ -997,6 +1006,14 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
             bw_event_del_timer(c->write);
         }
         bw_http_finalize_request(r, bw_http_special_response_handler(r, rc));
+        return;
+    }
+
+    if (r != r->main) {
+        /* a subrequest's output went nowhere: nothing to wait for */
+        if (rc != BW_AGAIN) {
+            bw_http_finalize_subrequest(r, rc);
+        }
         return;
     }
 
@@ -1039,6 +1056,8 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
 void
 bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc)
 {
+    r = r->main;    /* a failing subrequest takes the whole request */
+
     if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
         r->headers_out.status = rc;
     }

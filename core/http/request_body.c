@@ -46,7 +46,10 @@ bw_http_read_client_request_body(bw_http_request_t *r,
 
     r->main->count++;
 
-    if (r->request_body || r->discard_body) {
+    /* a subrequest never reads the client: the bytes are the main
+     * request's, whatever it did with them */
+    if (r != r->main || r->request_body || r->discard_body) {
+        r->request_body_no_buffering = 0;
         post_handler(r);
         return BW_OK;
     }
@@ -559,6 +562,10 @@ bw_http_discard_request_body(bw_http_request_t *r)
     u_char                   buf[BW_HTTP_DISCARD_BUFFER_SIZE];
 
     c = r->connection;
+
+    if (r != r->main) {
+        return BW_OK;
+    }
 
     if (r->request_body == NULL) {
         if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {

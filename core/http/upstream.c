@@ -259,12 +259,15 @@ bw_http_upstream_handler(bw_event_t *ev)
     c = ev->data;
     r = c->data;
     u = r->upstream;
+    c = r->connection;      /* the client's, which may go meanwhile */
 
     if (ev->write) {
         u->write_event_handler(r, u);
     } else {
         u->read_event_handler(r, u);
     }
+
+    bw_http_run_posted_requests(c);
 }
 
 static void
@@ -630,7 +633,7 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
     u_char          *p;
     bw_uint_t        i;
     bw_list_part_t  *part;
-    bw_table_elt_t  *h, *ho;
+    bw_table_elt_t  *h, *ho, **ph;
 
     part = &u->headers_in.headers.part;
     h = part->elts;
@@ -740,7 +743,13 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
             if (memcmp(p, "content-encoding", 16) == 0) {
                 r->headers_out.content_encoding = ho;
             } else if (memcmp(p, "www-authenticate", 16) == 0) {
-                r->headers_out.www_authenticate = ho;
+                /* a challenge per scheme: all of them, in order */
+                for (ph = &r->headers_out.www_authenticate; *ph;
+                     ph = &(*ph)->next)
+                {
+                    /* void */
+                }
+                *ph = ho;
             }
             break;
         }

@@ -28,6 +28,8 @@ static bw_int_t bw_http_variable_scheme(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_is_args(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_request_method(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_header_in(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_status(bw_http_request_t *r,
@@ -87,8 +89,8 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("scheme"), NULL, bw_http_variable_scheme, 0, 0, 0 },
     { bw_string("request"), NULL, bw_http_variable_request_field,
       RF(request_line), 0, 0 },
-    { bw_string("request_method"), NULL, bw_http_variable_request_field,
-      RF(method_name), BW_VAR_NOCACHE, 0 },
+    { bw_string("request_method"), NULL, bw_http_variable_request_method,
+      0, BW_VAR_NOCACHE, 0 },
     { bw_string("request_uri"), NULL, bw_http_variable_request_field,
       RF(unparsed_uri), 0, 0 },
     { bw_string("uri"), NULL, bw_http_variable_request_field, RF(uri),
@@ -397,6 +399,17 @@ bw_http_variable_request_field(bw_http_request_t *r,
     }
     bw_var_set(v, s->data, s->len);
     return BW_OK;
+}
+
+/* the client's method, also in a subrequest (which itself is a GET):
+ * what an auth service wants to know */
+static bw_int_t
+bw_http_variable_request_method(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    return bw_http_variable_request_field(r->main, v,
+                                          offsetof(bw_http_request_t,
+                                                   method_name));
 }
 
 static bw_int_t
