@@ -12,6 +12,11 @@ test process. Its behaviour is chosen by the request path:
   /cookies?c=V&c=W    a Set-Cookie header for each c (URL-decoded)
   /refuse-keepalive   answers, then closes the connection
   /ws                 WebSocket echo (RFC 6455, text frames)
+  /auth...            an authentication service: the status named by the
+                      X-Auth header (default 401), with X-User from
+                      X-Auth-User, X-Auth-Challenges (default 2)
+                      WWW-Authenticate challenges on 401,
+                      a body of X-Auth-Body bytes, after X-Auth-Delay ms
 
 A PROXY protocol v1 line before a request is kept in proxy_lines.
 
@@ -188,7 +193,24 @@ class _Handler(socketserver.StreamRequestHandler):
             return False
         if path == "/ws":
             return self.websocket(hmap)
+        if path.startswith("/auth"):
+            return self.auth(hmap, keep, head)
         self.send(404, [("Content-Length", 9)], b"not found", keep, head)
+        return True
+
+    def auth(self, hmap, keep, head):
+        time.sleep(int(hmap.get("x-auth-delay", "0")) / 1000.0)
+        code = int(hmap.get("x-auth", "401"))
+        body = pattern(int(hmap.get("x-auth-body", "0")))
+        hdrs = [("Content-Length", len(body))]
+        if "x-auth-user" in hmap:
+            hdrs.append(("X-User", hmap["x-auth-user"]))
+        if code == 401:
+            hdrs += [("WWW-Authenticate", 'Bearer realm="api"'),
+                     ("WWW-Authenticate", 'Basic realm="api"')]
+            del hdrs[len(hdrs) - 2 + int(hmap.get("x-auth-challenges",
+                                                    "2")):]
+        self.send(code, hdrs, body, keep, head)
         return True
 
     def websocket(self, hmap):
