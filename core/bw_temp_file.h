@@ -27,5 +27,9 @@ bw_int_t bw_create_temp_file(bw_file_t *file, bw_path_t *path,
     bw_pool_t *pool, bw_log_t *log);
 /* Write all of buf at the file's offset and advance it. */
 bw_int_t bw_write_temp_file(bw_file_t *file, u_char *buf, size_t size);
+/* The memory buffers of a chain, appended in pwritev calls of at most
+ * limit bytes each (a buffer larger than limit goes in one call). */
+bw_int_t bw_write_chain_to_temp_file(bw_file_t *file, bw_chain_t *in,
+    size_t limit);
 
 #endif

@@ -238,3 +238,64 @@ bw_write_temp_file(bw_file_t *file, u_char *buf, size_t size)
 
     return BW_OK;
 }
+
+#define BW_TEMP_IOVS  64
+
+bw_int_t
+bw_write_chain_to_temp_file(bw_file_t *file, bw_chain_t *in, size_t limit)
+{
+    int            niov;
+    size_t         size, len;
+    ssize_t        n;
+    struct iovec   iov[BW_TEMP_IOVS], *v;
+
+    while (in) {
+        niov = 0;
+        size = 0;
+
+        for ( /* void */ ; in && niov < BW_TEMP_IOVS; in = in->next) {
+            len = bw_buf_size(in->buf);
+            if (len == 0) {
+                continue;
+            }
+            if (niov && size + len > limit) {
+                break;
+            }
+            iov[niov].iov_base = in->buf->pos;
+            iov[niov].iov_len = len;
+            niov++;
+            size += len;
+        }
+
+        v = iov;
+
+        while (size) {
+            n = pwritev(file->fd, v, niov, file->offset);
+            if (n == -1) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                bw_log_error(BW_LOG_CRIT, file->log, errno,
+                             "pwritev() to temp file \"%s\" failed",
+                             file->name.data);
+                return BW_ERROR;
+            }
+
+            file->offset += n;
+            size -= n;
+
+            /* a short write: go on from where it stopped */
+            while (niov && (size_t) n >= v->iov_len) {
+                n -= v->iov_len;
+                v++;
+                niov--;
+            }
+            if (niov) {
+                v->iov_base = (u_char *) v->iov_base + n;
+                v->iov_len -= n;
+            }
+        }
+    }
+
+    return BW_OK;
+}

@@ -406,6 +406,8 @@ struct bw_http_core_loc_conf_s {
     bw_str_t                  name;
     bw_regex_t               *regex;
     void                    **loc_conf;
+    u_char                   *file_name;    /* where the block starts */
+    bw_uint_t                 line;
 
     unsigned                  exact_match:1;
     unsigned                  noregex:1;

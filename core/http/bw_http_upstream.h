@@ -126,6 +126,11 @@ typedef struct {
     bw_bufs_t                       bufs;
     size_t                          busy_buffers_size;
     size_t                          busy_buffers_size_conf;  /* as set */
+    size_t                          max_temp_file_size;
+    size_t                          max_temp_file_size_conf;
+    size_t                          temp_file_write_size;
+    size_t                          temp_file_write_size_conf;
+    bw_path_t                      *temp_path;
 
     bw_uint_t                       next_upstream;
     bw_uint_t                       next_upstream_tries;
@@ -203,6 +208,13 @@ struct bw_http_upstream_s {
     bw_chain_t                     *free_bufs;
     bw_uint_t                       nbufs;       /* allocated so far */
     bw_buf_t                        flush_buf;
+
+    /* the part of the body a slow client has not taken yet, on disk */
+    bw_file_t                      *temp_file;
+    bw_buf_t                       *temp_pending; /* written, not yet
+                                                     passed on */
+    bw_buf_t                       *temp_passed;  /* the range passed
+                                                     last */
 
     bw_int_t                      (*create_request)(bw_http_request_t *r);
     bw_int_t                      (*reinit_request)(bw_http_request_t *r);

@@ -393,6 +393,8 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
         return NULL;
     }
 
+    clcf->file_name = cf->conf_file ? cf->conf_file->name.data : NULL;
+    clcf->line = cf->conf_file ? cf->conf_file->line : 0;
     clcf->root_set = BW_CONF_UNSET;
     clcf->internal = BW_CONF_UNSET;
     clcf->client_max_body_size = BW_CONF_UNSET;

@@ -17,6 +17,8 @@ static bw_int_t bw_http_init_headers_in_hash(bw_conf_t *cf,
 static char *bw_http_merge_servers(bw_conf_t *cf,
     bw_http_core_main_conf_t *cmcf, bw_http_module_t *module,
     bw_uint_t ctx_index);
+static char *bw_http_merge_failed(bw_conf_t *cf, char *rv, u_char *file,
+    bw_uint_t line);
 static char *bw_http_merge_locations(bw_conf_t *cf, bw_array_t *locations,
     void **loc_conf, bw_http_module_t *module, bw_uint_t ctx_index);
 
@@ -466,6 +468,8 @@ bw_http_merge_servers(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf,
             rv = module->merge_srv_conf(cf, saved.srv_conf[ctx_index],
                                         cscfp[s]->ctx->srv_conf[ctx_index]);
             if (rv != BW_CONF_OK) {
+                rv = bw_http_merge_failed(cf, rv, cscfp[s]->file_name,
+                                          cscfp[s]->line);
                 goto failed;
             }
         }
@@ -476,6 +480,8 @@ bw_http_merge_servers(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf,
             rv = module->merge_loc_conf(cf, saved.loc_conf[ctx_index],
                                         cscfp[s]->ctx->loc_conf[ctx_index]);
             if (rv != BW_CONF_OK) {
+                rv = bw_http_merge_failed(cf, rv, cscfp[s]->file_name,
+                                          cscfp[s]->line);
                 goto failed;
             }
 
@@ -506,6 +512,28 @@ failed:
     return rv;
 }
 
+/*
+ * A merge that refuses (settings that contradict each other once
+ * inherited) names the block where they meet: the values may come from
+ * several levels, the block is where the user can see them together.
+ */
+static char *
+bw_http_merge_failed(bw_conf_t *cf, char *rv, u_char *file, bw_uint_t line)
+{
+    if (rv == BW_CONF_ERROR) {
+        return rv;
+    }
+
+    if (file) {
+        bw_log_error(BW_LOG_EMERG, cf->log, 0, "%s in %s:%lu", rv, file,
+                     (unsigned long) line);
+    } else {
+        bw_log_error(BW_LOG_EMERG, cf->log, 0, "%s", rv);
+    }
+
+    return BW_CONF_ERROR;
+}
+
 static char *
 bw_http_merge_locations(bw_conf_t *cf, bw_array_t *locations,
     void **loc_conf, bw_http_module_t *module, bw_uint_t ctx_index)
@@ -530,7 +558,8 @@ bw_http_merge_locations(bw_conf_t *cf, bw_array_t *locations,
                                     clcfp[i]->loc_conf[ctx_index]);
         if (rv != BW_CONF_OK) {
             *ctx = saved;
-            return rv;
+            return bw_http_merge_failed(cf, rv, clcfp[i]->file_name,
+                                        clcfp[i]->line);
         }
 
         rv = bw_http_merge_locations(cf, clcfp[i]->locations,

@@ -13,6 +13,16 @@
  * to the client in one writev: a large body costs two calls per
  * proxy_buffers' worth, not two per buffer.
  *
+ * With proxy_buffering on, a client that does not keep up does not
+ * hold the upstream connection either: while the socket to the client
+ * is full, what is read goes to a temp file (up to
+ * proxy_max_temp_file_size, one pwritev per batch) and the buffers are
+ * read into again at once; the client gets the file's part with
+ * sendfile when it is ready. What is written while the client is stuck
+ * stays one range, passed on (as one file buf) only once the client
+ * has taken everything before it, so a long stall costs no memory per
+ * batch; filters see the range only when it no longer changes.
+ *
  * Also here: the tunnel for upgraded connections (WebSocket), two
  * buffers pumped in both directions until either side closes.
  */
@@ -29,6 +39,8 @@ static void bw_http_upstream_upgraded_downstream(bw_http_request_t *r);
 static void bw_http_upstream_upgraded_upstream(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_process_upgraded(bw_http_request_t *r);
+static bw_int_t bw_http_upstream_spill(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 
 typedef struct {
     bw_buf_t  *up;       /* upstream -> client */
@@ -166,6 +178,37 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             u->last_sent = 1;
         }
 
+        if (u->out_bufs || u->temp_pending) {
+            rc = BW_DECLINED;
+            if (u->out_bufs && u->buffering && u->conf->max_temp_file_size
+                && r == r->main)
+            {
+                rc = bw_http_upstream_spill(r, u);
+                if (rc == BW_ERROR) {
+                    bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                    return;
+                }
+            }
+
+            if (u->temp_pending
+                && ((u->out_bufs && rc == BW_DECLINED)
+                    || !(c->buffered & BW_HTTP_WRITE_BUFFERED)))
+            {
+                /* the client has room (or what follows cannot go to
+                 * the file): the range goes first */
+                cl = bw_alloc_chain_link(r->pool);
+                if (cl == NULL) {
+                    bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                    return;
+                }
+                cl->buf = u->temp_pending;
+                cl->next = u->out_bufs;
+                u->out_bufs = cl;
+                u->temp_passed = u->temp_pending;
+                u->temp_pending = NULL;
+            }
+        }
+
         if (u->out_bufs || r->out || c->buffered) {
             rc = bw_http_output_filter(r, u->out_bufs);
 
@@ -183,6 +226,10 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
              * still has bytes to take: the writer finishes those */
             bw_http_upstream_finalize_request(r, u, BW_OK);
             return;
+        }
+
+        if (u->temp_pending && !(c->buffered & BW_HTTP_WRITE_BUFFERED)) {
+            continue;       /* the client has room for the file's part */
         }
 
         if (!uc->read->ready) {
@@ -311,6 +358,126 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
     } else if (c->write->timer_set) {
         bw_event_del_timer(c->write);
     }
+}
+
+/*
+ * The client's socket is full, or the buffers waiting for it would pass
+ * proxy_busy_buffers_size: what was read goes to the temp file, and its
+ * buffers are free for the next read. The busy limit (below all buffers
+ * but one, as the configuration checks) is what guarantees a buffer to
+ * read into while the client is stuck: buffers in the write filter come
+ * back only when the client takes them.
+ *
+ * BW_DECLINED when the batch may go (or must stay) in memory: the
+ * client keeps up, the file is at its limit, the batch ends the body or
+ * is only a flush. It then queues as without a file.
+ */
+static bw_int_t
+bw_http_upstream_spill(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    off_t        size, busy;
+    bw_buf_t    *b;
+    bw_chain_t  *cl, *next;
+
+    size = 0;
+    for (cl = u->out_bufs; cl; cl = cl->next) {
+        if (!bw_buf_in_memory(cl->buf) || cl->buf->last_buf) {
+            return BW_DECLINED;
+        }
+        size += bw_buf_size(cl->buf);
+    }
+
+    if (size == 0) {
+        return BW_DECLINED;
+    }
+
+    /* once a range waits, all that follows goes after it: to the file */
+    if (u->temp_pending == NULL
+        && !(r->connection->buffered & BW_HTTP_WRITE_BUFFERED))
+    {
+        busy = 0;
+        for (cl = u->busy_bufs; cl; cl = cl->next) {
+            if (cl->buf->tag == u) {
+                busy += bw_buf_size(cl->buf);
+            }
+        }
+        if (busy + size <= (off_t) u->conf->busy_buffers_size) {
+            return BW_DECLINED;
+        }
+    }
+
+    if (u->temp_file == NULL) {
+        if (size > (off_t) u->conf->max_temp_file_size) {
+            return BW_DECLINED;
+        }
+
+        u->temp_file = bw_pcalloc(r->pool, sizeof(bw_file_t));
+        if (u->temp_file == NULL
+            || bw_create_temp_file(u->temp_file, u->conf->temp_path,
+                                   r->pool, r->connection->log) != BW_OK)
+        {
+            return BW_ERROR;
+        }
+
+        bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                     "an upstream response is buffered to a temporary "
+                     "file %s while reading upstream",
+                     u->temp_file->name.data);
+
+    } else if (u->temp_file->offset + size
+               > (off_t) u->conf->max_temp_file_size)
+    {
+        return BW_DECLINED;
+    }
+
+    if (bw_write_chain_to_temp_file(u->temp_file, u->out_bufs,
+                                    u->conf->temp_file_write_size)
+        != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
+    /* the memory is free for the next read (the header buffer is not
+     * reused: the response's header strings live there) */
+    for (cl = u->out_bufs; cl; cl = next) {
+        next = cl->next;
+        if (cl->buf->tag == u) {
+            cl->buf->pos = cl->buf->start;
+            cl->buf->last = cl->buf->start;
+            cl->buf->flush = 0;
+            cl->next = u->free_bufs;
+            u->free_bufs = cl;
+        } else {
+            cl->buf->pos = cl->buf->last;
+            bw_free_chain(r->pool, cl);
+        }
+    }
+    u->out_bufs = NULL;
+
+    b = u->temp_pending;
+
+    if (b == NULL) {
+        /* the range passed before is free again once the client took
+         * all of it (the write filter and busy_bufs dropped it) */
+        b = u->temp_passed;
+        if (b == NULL || b->file_pos < b->file_last) {
+            b = bw_calloc_buf(r->pool);
+            if (b == NULL) {
+                return BW_ERROR;
+            }
+            b->in_file = 1;
+            b->file = u->temp_file;
+        }
+        if (b == u->temp_passed) {
+            u->temp_passed = NULL;
+        }
+        b->file_pos = u->temp_file->offset - size;
+        u->temp_pending = b;
+    }
+
+    b->file_last = u->temp_file->offset;
+
+    return BW_OK;
 }
 
 static void

@@ -30,10 +30,6 @@ static char *bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_proxy_busy_buffers(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
-static char *bw_http_proxy_temp_files(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
 
 static bw_conf_bitmask_t  bw_http_proxy_next_upstream_masks[] = {
     { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
@@ -153,15 +149,13 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
       bw_http_proxy_buffers, LOC, 0, NULL },
     { bw_string("proxy_busy_buffers_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_busy_buffers, LOC, UOFF(busy_buffers_size_conf),
-      (void *) "every buffer read is handed to the client at once, none "
-      "waits behind a busy limit" },
+      bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size_conf), NULL },
     { bw_string("proxy_max_temp_file_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_temp_files, LOC, 0, NULL },
+      bw_conf_set_size_slot, LOC, UOFF(max_temp_file_size_conf), NULL },
     { bw_string("proxy_temp_file_write_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_temp_files, LOC, 0, NULL },
+      bw_conf_set_size_slot, LOC, UOFF(temp_file_write_size_conf), NULL },
     { bw_string("proxy_temp_path"), MSL|BW_CONF_TAKE1234,
-      bw_http_proxy_temp_files, LOC, 0, NULL },
+      bw_conf_set_path_slot, LOC, UOFF(temp_path), NULL },
     { bw_string("proxy_headers_hash_max_size"), MSL|BW_CONF_TAKE1,
       bw_http_proxy_accepted, LOC, 0, NULL },
     { bw_string("proxy_headers_hash_bucket_size"), MSL|BW_CONF_TAKE1,
@@ -509,6 +503,8 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->upstream.next_upstream_timeout = BW_CONF_UNSET_MSEC;
     conf->upstream.buffer_size = BW_CONF_UNSET_SIZE;
     conf->upstream.busy_buffers_size_conf = BW_CONF_UNSET_SIZE;
+    conf->upstream.max_temp_file_size_conf = BW_CONF_UNSET_SIZE;
+    conf->upstream.temp_file_write_size_conf = BW_CONF_UNSET_SIZE;
     conf->upstream.next_upstream_tries = BW_CONF_UNSET_UINT;
     conf->upstream.buffering = BW_CONF_UNSET;
     conf->upstream.request_buffering = BW_CONF_UNSET;
@@ -717,6 +713,44 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     {
         return "\"proxy_busy_buffers_size\" must be less than the size of "
                "all \"proxy_buffers\" minus one buffer";
+    }
+
+    /* as busy_buffers_size: the defaults follow this level's buffers */
+    bw_conf_merge_size_value(conf->upstream.temp_file_write_size_conf,
+                             prev->upstream.temp_file_write_size_conf,
+                             BW_CONF_UNSET_SIZE);
+    conf->upstream.temp_file_write_size =
+        conf->upstream.temp_file_write_size_conf == BW_CONF_UNSET_SIZE
+        ? 2 * size : conf->upstream.temp_file_write_size_conf;
+
+    if (conf->upstream.temp_file_write_size < size) {
+        return "\"proxy_temp_file_write_size\" must be equal to or greater "
+               "than the maximum of the value of \"proxy_buffer_size\" and "
+               "one of the \"proxy_buffers\"";
+    }
+
+    bw_conf_merge_size_value(conf->upstream.max_temp_file_size_conf,
+                             prev->upstream.max_temp_file_size_conf,
+                             BW_CONF_UNSET_SIZE);
+    conf->upstream.max_temp_file_size =
+        conf->upstream.max_temp_file_size_conf == BW_CONF_UNSET_SIZE
+        ? 1024 * 1024 * 1024 : conf->upstream.max_temp_file_size_conf;
+
+    if (conf->upstream.max_temp_file_size != 0
+        && conf->upstream.max_temp_file_size < size)
+    {
+        return "\"proxy_max_temp_file_size\" must be equal to zero to "
+               "disable temporary files usage or must be equal to or "
+               "greater than the maximum of the value of "
+               "\"proxy_buffer_size\" and one of the \"proxy_buffers\"";
+    }
+
+    if (bw_conf_merge_path_value(cf, &conf->upstream.temp_path,
+                                 prev->upstream.temp_path,
+                                 BW_HTTP_PROXY_TEMP_PATH)
+        != BW_CONF_OK)
+    {
+        return BW_CONF_ERROR;
     }
 
     bw_conf_merge_bitmask_value(conf->upstream.next_upstream,
@@ -1133,44 +1167,3 @@ bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
-/* Checked as nginx checks it (and at merge against the buffers), then
- * said to change nothing. */
-static char *
-bw_http_proxy_busy_buffers(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    char  *rv;
-
-    rv = bw_conf_set_size_slot(cf, cmd, conf);
-    if (rv != BW_CONF_OK) {
-        return rv;
-    }
-
-    return bw_conf_no_effect(cf, cmd, conf);
-}
-
-/* Responses never go to temporary files: the upstream is read only as
- * fast as the client takes the response (nginx with
- * "proxy_max_temp_file_size 0"). */
-static char *
-bw_http_proxy_temp_files(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_str_t  *value;
-
-    value = cf->args->elts;
-
-    if (bw_str_eq_lit(&cmd->name, "proxy_max_temp_file_size")) {
-        if (bw_parse_offset(&value[1]) == BW_ERROR) {
-            return "invalid value";
-        }
-        if (bw_parse_offset(&value[1]) == 0) {
-            return BW_CONF_OK;      /* exactly what bulwark does */
-        }
-    }
-
-    bw_conf_log_error(BW_LOG_WARN, cf, 0,
-                      "\"%s\" has no effect: responses are never written "
-                      "to temporary files, the upstream is read as fast as "
-                      "the client takes the response", cmd->name.data);
-
-    return BW_CONF_OK;
-}

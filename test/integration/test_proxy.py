@@ -96,26 +96,138 @@ def test_tiny_buffers_still_stream(bw, origin):
     """ % origin.port)
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
-    assert '"proxy_busy_buffers_size" has no effect' in r.stderr
+    assert "[warn]" not in r.stderr
     bw.start()
     for path, size in (("/size/200000", 200000), ("/chunked/50000", 50000)):
         st, _, body = get(bw.port, path, timeout=10)
         assert st == 200 and body == pattern(size)
 
 
-def test_unbuilt_directives_warn(bw, origin):
+def temp_files(pid):
+    """The worker's open, unlinked response temp files: their sizes."""
+    sizes = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        p = "/proc/%d/fd/%s" % (pid, fd)
+        try:
+            target = os.readlink(p)
+            if "/proxy_temp/" in target and target.endswith("(deleted)"):
+                sizes.append(os.stat(p).st_size)
+        except OSError:
+            pass
+    return sizes
+
+
+def dechunk(data):
+    out = []
+    while True:
+        line, _, data = data.partition(b"\r\n")
+        n = int(line, 16)
+        if n == 0:
+            return b"".join(out)
+        out.append(data[:n])
+        assert data[n:n + 2] == b"\r\n"
+        data = data[n + 2:]
+
+
+def slow_download(bw, path, size, worker, pause_until=None):
+    """Request path on a socket with a small receive buffer; read nothing
+    until pause_until() is true, then everything, sampling the worker's
+    temp files. Returns the largest temp file seen."""
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+              % path.encode())
+    peak = 0
+    if pause_until:
+        wait_for(pause_until, timeout=30, what="the read-ahead")
+    data = b""
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        data += b
+        peak = max([peak] + temp_files(worker))
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:100]
+    if b"transfer-encoding: chunked" in head.lower():
+        body = dechunk(body)
+    assert len(body) == size
+    assert hashlib.md5(body).digest() == hashlib.md5(pattern(size)).digest()
+    return peak
+
+
+def test_response_temp_files(bw, origin):
+    """A client slower than the upstream: the rest of the response goes
+    to a temp file (up to proxy_max_temp_file_size), the upstream is
+    read to its end at once, the client still gets every byte."""
+    # a small send buffer: the kernel holds little of the response, the
+    # read-ahead beyond it is the file's
+    bw.config("""
+    server { listen 127.0.0.1:PORT sndbuf=64k; proxy_buffers 4 8k;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /small/ { proxy_max_temp_file_size 256k;
+                           proxy_temp_file_write_size 16k;
+                           proxy_pass http://127.0.0.1:%d/; }
+        location /none/ { proxy_max_temp_file_size 0;
+                          proxy_pass http://127.0.0.1:%d/; }
+        location /unbuf/ { proxy_buffering off;
+                           proxy_pass http://127.0.0.1:%d/; } }
+    """ % ((origin.port,) * 4))
+    bw.start()
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
+    size = 20 * 1024 * 1024
+
+    # the client reads nothing until most of the body sits in the file
+    peak = slow_download(bw, "/size/%d" % size, size, worker,
+                         lambda: max(temp_files(worker) + [0]) > size // 2)
+    assert peak > size // 2
+    assert bw.logs().count("an upstream response is buffered to a "
+                           "temporary file") == 1
+
+    # chunked from the upstream, chunked to the client: the file's
+    # ranges are framed like memory
+    n = 3000000
+    peak = slow_download(bw, "/chunked/%d" % n, n, worker,
+                         lambda: max(temp_files(worker) + [0]) > n // 2)
+    assert peak > n // 2
+
+    # capped: the file stops growing at the limit, the rest waits in
+    # the upstream's socket as without a file
+    peak = slow_download(bw, "/small/size/%d" % size, size, worker,
+                         lambda: temp_files(worker))
+    assert 0 < peak <= 256 * 1024
+
+    for path in ("/none/size/%d", "/unbuf/size/%d"):
+        peak = slow_download(bw, path % 4000000, 4000000, worker,
+                             lambda: origin.requests)
+        assert peak == 0, path
+    assert bw.logs().count("buffered to a temporary file") == 3
+    assert not temp_files(worker)
+
+
+def test_temp_file_directives(bw, origin):
     bw.config("""
     server { listen 127.0.0.1:PORT;
-        proxy_max_temp_file_size 0;
-        location / { proxy_request_buffering off;
-                     proxy_temp_path /tmp/never 1 2;
+        location / { proxy_temp_path proxy_tmp 1 2;
                      proxy_pass http://127.0.0.1:%d; } }
     """ % origin.port)
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
-    assert '"proxy_temp_path" has no effect' in r.stderr
-    assert "proxy_max_temp_file_size" not in r.stderr
-    assert r.stderr.count("[warn]") == 1
+    assert "[warn]" not in r.stderr
+    for bad, msg in (
+            ("proxy_max_temp_file_size 4k; proxy_buffers 8 8k;",
+             '"proxy_max_temp_file_size" must be equal to zero to disable'),
+            ("proxy_temp_file_write_size 4k; proxy_buffers 8 8k;",
+             '"proxy_temp_file_write_size" must be equal to or greater'),
+            ("proxy_temp_path t 3;", '"proxy_temp_path" directive invalid value')):
+        bw.config("""
+        server { listen 127.0.0.1:PORT;
+            location / { %s proxy_pass http://127.0.0.1:%d; } }
+        """ % (bad, origin.port))
+        r = bw.run("-t")
+        assert r.returncode != 0 and msg in r.stderr, (bad, r.stderr)
+        assert "bulwark.conf:" in r.stderr
 
 
 URI_CASES = [
