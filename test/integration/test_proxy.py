@@ -166,7 +166,7 @@ def test_response_temp_files(bw, origin):
     bw.config("""
     server { listen 127.0.0.1:PORT sndbuf=64k; proxy_buffers 4 8k;
         location / { proxy_pass http://127.0.0.1:%d; }
-        location /small/ { proxy_max_temp_file_size 256k;
+        location /small/ { proxy_max_temp_file_size 256k; sendfile off;
                            proxy_temp_file_write_size 16k;
                            proxy_pass http://127.0.0.1:%d/; }
         location /none/ { proxy_max_temp_file_size 0;
@@ -193,7 +193,8 @@ def test_response_temp_files(bw, origin):
     assert peak > n // 2
 
     # capped: the file stops growing at the limit, the rest waits in
-    # the upstream's socket as without a file
+    # the upstream's socket as without a file (and without sendfile the
+    # file's part is read back with pread)
     peak = slow_download(bw, "/small/size/%d" % size, size, worker,
                          lambda: temp_files(worker))
     assert 0 < peak <= 256 * 1024
