@@ -42,6 +42,7 @@ typedef void (*bw_connection_handler_pt)(bw_connection_t *c);
 #include <bw_cidr.h>
 #include <bw_proxy_protocol.h>
 #include <bw_dns.h>
+#include <bw_resolver.h>
 #include <bw_conf.h>
 #include <bw_module.h>
 #include <bw_event.h>

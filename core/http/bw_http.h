@@ -460,6 +460,8 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 recursive_error_pages;
     size_t                    client_body_buffer_size;
     bw_path_t                *client_body_temp_path;
+    bw_resolver_t            *resolver;
+    bw_msec_t                 resolver_timeout;
 
     bw_array_t               *error_pages;   /* bw_http_err_page_t */
     bw_array_t               *try_files;     /* bw_http_try_file_t */

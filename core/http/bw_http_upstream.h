@@ -177,10 +177,17 @@ typedef struct {
     unsigned                        upgrade:1;
 } bw_http_upstream_headers_in_t;
 
-/* A proxy_pass with variables whose value was a literal address. */
+/* A proxy_pass with variables that named no upstream block: a literal
+ * address (addrs is &addr), or a host name the resolver answers for
+ * (addrs NULL until then). */
 typedef struct {
+    bw_str_t                        host;
+    in_port_t                       port;
+    bw_addr_t                      *addrs;
+    bw_uint_t                       naddrs;
     bw_addr_t                       addr;
     bw_sockaddr_t                   sockaddr;
+    bw_resolver_ctx_t              *ctx;
 } bw_http_upstream_resolved_t;
 
 typedef void (*bw_http_upstream_handler_pt)(bw_http_request_t *r,

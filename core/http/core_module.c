@@ -163,10 +163,9 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_off_only, 0, 0, NULL },
 
     { bw_string("resolver"), MSL|BW_CONF_1MORE,
-      bw_http_core_resolver, 0, 0, NULL },
+      bw_http_core_resolver, LOC, 0, NULL },
     { bw_string("resolver_timeout"), MSL|BW_CONF_TAKE1,
-      bw_conf_no_effect, 0, 0,
-      (void *) "host names are resolved when the configuration is read" },
+      bw_conf_set_msec_slot, LOC, LOFF(resolver_timeout), NULL },
 
     { bw_string("chunked_transfer_encoding"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(chunked_transfer_encoding), NULL },
@@ -399,6 +398,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->internal = BW_CONF_UNSET;
     clcf->client_max_body_size = BW_CONF_UNSET;
     clcf->client_body_timeout = BW_CONF_UNSET_MSEC;
+    clcf->resolver_timeout = BW_CONF_UNSET_MSEC;
     clcf->send_timeout = BW_CONF_UNSET_MSEC;
     clcf->keepalive_timeout = BW_CONF_UNSET_MSEC;
     clcf->keepalive_header = BW_CONF_UNSET;
@@ -462,6 +462,11 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     }
     bw_conf_merge_off_value(conf->client_max_body_size,
                             prev->client_max_body_size, 1024 * 1024);
+    if (conf->resolver == NULL) {
+        conf->resolver = prev->resolver;
+    }
+    bw_conf_merge_msec_value(conf->resolver_timeout, prev->resolver_timeout,
+                             30000);
     bw_conf_merge_msec_value(conf->client_body_timeout,
                              prev->client_body_timeout, 60000);
     bw_conf_merge_msec_value(conf->send_timeout, prev->send_timeout, 60000);
@@ -1491,19 +1496,26 @@ bw_http_core_open_file_cache(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return bw_conf_no_effect(cf, cmd, conf);
 }
 
-/*
- * resolver: names are resolved only when the configuration is read; a
- * proxy_pass with variables that yields a host name is answered with 502
- * (logged). Said when the configuration loads.
- */
+/* Names known only at run time (proxy_pass with variables) are asked
+ * of these servers; names in the configuration are resolved as it is
+ * read, as nginx does. */
 static char *
 bw_http_core_resolver(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
-    bw_conf_log_error(BW_LOG_WARN, cf, 0,
-                      "\"resolver\" is not used yet: host names are "
-                      "resolved when the configuration is read, and a "
-                      "proxy_pass with variables that names a host answers "
-                      "502");
+    bw_http_core_loc_conf_t *clcf = conf;
+
+    bw_str_t  *value;
+
+    if (clcf->resolver) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    clcf->resolver = bw_resolver_create(cf, &value[1], cf->args->nelts - 1);
+    if (clcf->resolver == NULL) {
+        return BW_CONF_ERROR;
+    }
 
     return BW_CONF_OK;
 }

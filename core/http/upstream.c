@@ -36,6 +36,13 @@ static void bw_http_upstream_send_response(bw_http_request_t *r,
 static void bw_http_upstream_check_broken_connection(bw_http_request_t *r);
 static void bw_http_upstream_read_request_body(bw_http_request_t *r);
 static void bw_http_upstream_cleanup(void *data);
+static void bw_http_upstream_start(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_resolve(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static void bw_http_upstream_resolve_handler(bw_resolver_ctx_t *ctx);
+static void bw_http_upstream_resolved(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_resolver_ctx_t *ctx);
 
 bw_int_t
 bw_http_upstream_create(bw_http_request_t *r)
@@ -71,7 +78,6 @@ bw_http_upstream_init(bw_http_request_t *r)
     bw_connection_t              *c;
     bw_http_upstream_t           *u;
     bw_pool_cleanup_t            *cln;
-    bw_http_upstream_srv_conf_t  *uscf;
 
     c = r->connection;
     u = r->upstream;
@@ -108,6 +114,20 @@ bw_http_upstream_init(bw_http_request_t *r)
     cln->handler = bw_http_upstream_cleanup;
     cln->data = r;
     u->cleanup = cln;
+
+    if (u->resolved && u->resolved->addrs == NULL) {
+        bw_http_upstream_resolve(r, u);
+        return;
+    }
+
+    bw_http_upstream_start(r, u);
+}
+
+/* The peers are known: the first attempt. */
+static void
+bw_http_upstream_start(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_http_upstream_srv_conf_t  *uscf;
 
     if (u->resolved) {
         if (bw_http_upstream_create_round_robin_peer(r, u->resolved)
@@ -208,6 +228,121 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
     }
 
     bw_http_upstream_send_request(r, u);
+}
+
+/*
+ * A host name from proxy_pass with variables, asked of the location's
+ * resolver; the request waits (its client may still go away: the
+ * cleanup then stops waiting).
+ */
+static void
+bw_http_upstream_resolve(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_int_t                  rc;
+    bw_resolver_ctx_t        *ctx;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    ctx = bw_pcalloc(r->pool, sizeof(bw_resolver_ctx_t));
+    if (ctx == NULL) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->resolver = clcf->resolver;
+    ctx->name = u->resolved->host;
+    ctx->timeout = clcf->resolver_timeout;
+    ctx->handler = bw_http_upstream_resolve_handler;
+    ctx->data = r;
+    ctx->pool = r->pool;
+
+    rc = bw_resolve_name(ctx);
+
+    if (rc == BW_AGAIN) {
+        u->resolved->ctx = ctx;
+        return;
+    }
+
+    if (rc == BW_ERROR) {
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_BAD_GATEWAY);
+        return;
+    }
+
+    bw_http_upstream_resolved(r, u, ctx);
+}
+
+static void
+bw_http_upstream_resolve_handler(bw_resolver_ctx_t *ctx)
+{
+    bw_connection_t    *c;
+    bw_http_request_t  *r;
+
+    r = ctx->data;
+    c = r->connection;
+
+    r->upstream->resolved->ctx = NULL;
+    bw_http_upstream_resolved(r, r->upstream, ctx);
+
+    bw_http_run_posted_requests(c);
+}
+
+static void
+bw_http_upstream_resolved(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_resolver_ctx_t *ctx)
+{
+    size_t                        len;
+    bw_uint_t                     i;
+    bw_addr_t                    *addr;
+    bw_sockaddr_t                *sa;
+    bw_http_upstream_resolved_t  *ur;
+
+    ur = u->resolved;
+
+    if (ctx->state) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "%.*s could not be resolved (%d: %s)",
+                     (int) ur->host.len, ur->host.data, (int) ctx->state,
+                     bw_resolver_strerror(ctx->state));
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_BAD_GATEWAY);
+        return;
+    }
+
+    ur->addrs = bw_pcalloc(r->pool, ctx->naddrs * sizeof(bw_addr_t));
+    if (ur->addrs == NULL) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    for (i = 0; i < ctx->naddrs; i++) {
+        sa = &ctx->addrs[i];
+        addr = &ur->addrs[i];
+
+        if (sa->sockaddr.sa_family == AF_INET6) {
+            sa->sockaddr_in6.sin6_port = htons(ur->port);
+            addr->socklen = sizeof(struct sockaddr_in6);
+        } else {
+            sa->sockaddr_in.sin_port = htons(ur->port);
+            addr->socklen = sizeof(struct sockaddr_in);
+        }
+        addr->sockaddr = &sa->sockaddr;
+
+        addr->name.data = bw_pnalloc(r->pool, BW_SOCKADDR_STRLEN);
+        if (addr->name.data == NULL) {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        len = bw_sock_ntop(addr->sockaddr, addr->socklen, addr->name.data,
+                           BW_SOCKADDR_STRLEN, 1);
+        addr->name.len = len;
+    }
+
+    ur->naddrs = ctx->naddrs;
+
+    bw_http_upstream_start(r, u);
 }
 
 /* Before each attempt: the request goes out again from its start. */
@@ -968,6 +1103,11 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
     if (u->cleanup) {
         u->cleanup->handler = NULL;
         u->cleanup = NULL;
+    }
+
+    if (u->resolved && u->resolved->ctx) {
+        bw_resolve_name_done(u->resolved->ctx);
+        u->resolved->ctx = NULL;
     }
 
     if (u->state && u->state->response_time == (bw_msec_t) -1) {

@@ -363,11 +363,21 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
             ur->addr.socklen = sizeof(struct sockaddr_in6);
 
         } else {
-            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                         "no resolver defined to resolve %.*s (host names "
-                         "in proxy_pass with variables are not resolved "
-                         "at run time yet)", (int) host.len, host.data);
-            return BW_HTTP_BAD_GATEWAY;
+            bw_http_core_loc_conf_t  *clcf;
+
+            clcf = r->loc_conf[bw_http_core_module.ctx_index];
+            if (clcf->resolver == NULL) {
+                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                             "no resolver defined to resolve %.*s",
+                             (int) host.len, host.data);
+                return BW_HTTP_BAD_GATEWAY;
+            }
+
+            /* asked when the upstream starts (bw_http_upstream_init) */
+            ur->host = host;
+            ur->port = (in_port_t) port;
+            u->resolved = ur;
+            return BW_OK;
         }
     }
 
@@ -379,6 +389,8 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     ur->addr.name.len = bw_sock_ntop(ur->addr.sockaddr, ur->addr.socklen,
                                      ur->addr.name.data, BW_SOCKADDR_STRLEN,
                                      1);
+    ur->addrs = &ur->addr;
+    ur->naddrs = 1;
     u->resolved = ur;
 
     return BW_OK;

@@ -164,23 +164,27 @@ bw_int_t
 bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     bw_http_upstream_resolved_t *ur)
 {
+    bw_uint_t                i;
     bw_upstream_rr_peer_t   *peer;
     bw_upstream_rr_peers_t  *peers;
 
     peers = bw_pcalloc(r->pool, sizeof(bw_upstream_rr_peers_t));
-    peer = bw_pcalloc(r->pool, sizeof(bw_upstream_rr_peer_t));
+    peer = bw_pcalloc(r->pool, ur->naddrs * sizeof(bw_upstream_rr_peer_t));
     if (peers == NULL || peer == NULL) {
         return BW_ERROR;
     }
 
-    peer->sockaddr = ur->addr.sockaddr;
-    peer->socklen = ur->addr.socklen;
-    peer->name = ur->addr.name;
-    peer->server = ur->addr.name;
-    peer->weight = 1;
-    peer->effective_weight = 1;
-    peers->number = 1;
-    peers->total_weight = 1;
+    /* every address of the name, in turn, as nginx */
+    for (i = 0; i < ur->naddrs; i++) {
+        peer[i].sockaddr = ur->addrs[i].sockaddr;
+        peer[i].socklen = ur->addrs[i].socklen;
+        peer[i].name = ur->addrs[i].name;
+        peer[i].server = ur->host.len ? ur->host : ur->addrs[i].name;
+        peer[i].weight = 1;
+        peer[i].effective_weight = 1;
+    }
+    peers->number = ur->naddrs;
+    peers->total_weight = ur->naddrs;
     peers->peer = peer;
 
     return bw_http_upstream_rr_attach(r, peers, 0) ? BW_OK : BW_ERROR;

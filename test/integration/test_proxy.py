@@ -281,17 +281,6 @@ def test_proxy_pass_with_variables(bw, origin):
     assert st == 502
     assert "no resolver defined to resolve somewhere.invalid" in bw.logs()
 
-    # "resolver" loads (checked) and says that it is not used yet
-    bw.config("""
-    resolver 127.0.0.53 [::1]:53 valid=30s ipv6=off;
-    resolver_timeout 5s;
-    server { listen 127.0.0.1:PORT; }
-    """)
-    r = bw.run("-t")
-    assert r.returncode == 0, r.stderr
-    assert '"resolver" is not used yet' in r.stderr
-    assert '"resolver_timeout" has no effect' in r.stderr
-
 
 @pytest.mark.parametrize("path,size", [
     ("/size/0", 0), ("/size/1000", 1000), ("/size/300000", 300000),
