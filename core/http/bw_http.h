@@ -268,6 +268,10 @@ bw_int_t bw_http_conf_variable_name(bw_conf_t *cf, bw_str_t *value,
 bw_http_variable_t *bw_http_add_variable(bw_conf_t *cf, bw_str_t *name,
     bw_uint_t flags);
 bw_int_t bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name);
+bw_int_t bw_http_conf_settable_variable(bw_conf_t *cf, bw_str_t *value,
+    bw_http_get_variable_pt get, uintptr_t data);
+void bw_http_variable_set(bw_http_request_t *r, bw_uint_t index,
+    bw_str_t *value);
 bw_http_variable_value_t *bw_http_get_indexed_variable(bw_http_request_t *r,
     bw_uint_t index);
 bw_http_variable_value_t *bw_http_get_flushed_variable(bw_http_request_t *r,

@@ -200,6 +200,60 @@ bw_http_conf_variable_name(bw_conf_t *cf, bw_str_t *value, bw_str_t *name)
     return BW_OK;
 }
 
+/*
+ * A variable that directives assign at run time ("set $v ...",
+ * "auth_request_set $v ..."): "$name" checked and defined changeable;
+ * get (with data) answers until something sets it, unless the variable
+ * had a getter already. The index, or BW_ERROR.
+ */
+bw_int_t
+bw_http_conf_settable_variable(bw_conf_t *cf, bw_str_t *value,
+    bw_http_get_variable_pt get, uintptr_t data)
+{
+    bw_str_t            *name;
+    bw_http_variable_t  *v;
+
+    name = bw_palloc(cf->pool, sizeof(bw_str_t));
+    if (name == NULL || bw_http_conf_variable_name(cf, value, name) != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
+    v = bw_http_add_variable(cf, name, BW_HTTP_VAR_CHANGEABLE);
+    if (v == NULL) {
+        return BW_ERROR;
+    }
+
+    if (v->get_handler == NULL) {
+        v->get_handler = get;
+        v->data = data ? data : (uintptr_t) name;
+    }
+
+    return bw_http_get_variable_index(cf, name);
+}
+
+/* Assign at run time: through the variable's set_handler ($args) or
+ * into the request's indexed value. value must live as long as r. */
+void
+bw_http_variable_set(bw_http_request_t *r, bw_uint_t index, bw_str_t *value)
+{
+    bw_http_variable_t         *v;
+    bw_http_variable_value_t    nv;
+    bw_http_core_main_conf_t   *cmcf;
+
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+    v = cmcf->variables.elts;
+
+    if (v[index].set_handler) {
+        bw_memzero(&nv, sizeof(nv));
+        bw_var_set(&nv, value->data, value->len);
+        v[index].set_handler(r, &nv, v[index].data);
+        return;
+    }
+
+    bw_var_set(&r->variables[index], value->data, value->len);
+}
+
 /* Define a variable (modules: set, map, geo ...). */
 bw_http_variable_t *
 bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)

@@ -21,7 +21,6 @@
 typedef struct {
     bw_int_t                  index;
     bw_http_complex_value_t   value;
-    bw_http_set_variable_pt   set_handler;
 } bw_http_auth_request_variable_t;
 
 typedef struct {
@@ -88,7 +87,6 @@ bw_http_auth_request_set_variables(bw_http_request_t *r,
 {
     bw_str_t                          val;
     bw_uint_t                         i;
-    bw_http_variable_value_t         *vv;
     bw_http_auth_request_variable_t  *av;
 
     if (arcf->vars == NULL) {
@@ -104,17 +102,7 @@ bw_http_auth_request_set_variables(bw_http_request_t *r,
             return BW_ERROR;
         }
 
-        if (av[i].set_handler) {
-            bw_http_variable_value_t  nv;
-
-            bw_memzero(&nv, sizeof(nv));
-            bw_var_set(&nv, val.data, val.len);
-            av[i].set_handler(r, &nv, 0);
-            continue;
-        }
-
-        vv = &r->variables[av[i].index];
-        bw_var_set(vv, val.data, val.len);
+        bw_http_variable_set(r, av[i].index, &val);
     }
 
     return BW_OK;
@@ -259,18 +247,10 @@ bw_http_auth_request_set(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_auth_request_conf_t *arcf = conf;
 
-    bw_str_t                         *value, *name;
-    bw_http_variable_t               *v;
+    bw_str_t                         *value;
     bw_http_auth_request_variable_t  *av;
 
     value = cf->args->elts;
-
-    name = bw_palloc(cf->pool, sizeof(bw_str_t));
-    if (name == NULL
-        || bw_http_conf_variable_name(cf, &value[1], name) != BW_OK)
-    {
-        return BW_CONF_ERROR;
-    }
 
     if (arcf->vars == NULL) {
         arcf->vars = bw_array_create(cf->pool, 1,
@@ -285,22 +265,12 @@ bw_http_auth_request_set(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    v = bw_http_add_variable(cf, name, BW_HTTP_VAR_CHANGEABLE);
-    if (v == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    av->index = bw_http_get_variable_index(cf, name);
+    av->index = bw_http_conf_settable_variable(cf, &value[1],
+                                               bw_http_auth_request_variable,
+                                               0);
     if (av->index == BW_ERROR) {
         return BW_CONF_ERROR;
     }
-
-    if (v->get_handler == NULL) {
-        v->get_handler = bw_http_auth_request_variable;
-        v->data = (uintptr_t) av;
-    }
-
-    av->set_handler = v->set_handler;
 
     if (bw_http_compile_complex_value(cf, &av->value, &value[2]) != BW_OK) {
         return BW_CONF_ERROR;

@@ -228,32 +228,16 @@ bw_http_rewrite_set(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_http_rewrite_loc_conf_t  *rlcf = conf;
 
     bw_int_t               index;
-    bw_str_t              *value, *name;
-    bw_http_variable_t    *v;
+    bw_str_t              *value;
     bw_http_rewrite_op_t  *op;
 
     value = cf->args->elts;
 
-    name = bw_palloc(cf->pool, sizeof(bw_str_t));
-    if (name == NULL
-        || bw_http_conf_variable_name(cf, &value[1], name) != BW_OK)
-    {
-        return BW_CONF_ERROR;
-    }
-
-    v = bw_http_add_variable(cf, name, BW_HTTP_VAR_CHANGEABLE);
-    if (v == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    index = bw_http_get_variable_index(cf, name);
+    /* until set, the variable is empty (and warned about) */
+    index = bw_http_conf_settable_variable(cf, &value[1],
+                                           bw_http_rewrite_uninitialized, 0);
     if (index == BW_ERROR) {
         return BW_CONF_ERROR;
-    }
-
-    if (v->get_handler == NULL) {
-        v->get_handler = bw_http_rewrite_uninitialized;
-        v->data = (uintptr_t) name;
     }
 
     op = bw_http_rewrite_add_op(cf, rlcf, BW_HTTP_RW_SET);

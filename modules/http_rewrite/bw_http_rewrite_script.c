@@ -159,27 +159,13 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
 static bw_int_t
 bw_http_rewrite_set(bw_http_request_t *r, bw_http_rewrite_op_t *op)
 {
-    bw_str_t                   value;
-    bw_http_variable_t        *v;
-    bw_http_variable_value_t  *vv, nv;
-    bw_http_core_main_conf_t  *cmcf;
+    bw_str_t  value;
 
     if (bw_http_complex_value(r, &op->value, &value) != BW_OK) {
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cmcf = r->main_conf[bw_http_core_module.ctx_index];
-    v = cmcf->variables.elts;
-
-    if (v[op->index].set_handler) {
-        bw_memzero(&nv, sizeof(nv));
-        bw_var_set(&nv, value.data, value.len);
-        v[op->index].set_handler(r, &nv, v[op->index].data);
-        return BW_HTTP_RW_CONTINUE;
-    }
-
-    vv = &r->variables[op->index];
-    bw_var_set(vv, value.data, value.len);
+    bw_http_variable_set(r, op->index, &value);
 
     return BW_HTTP_RW_CONTINUE;
 }
