@@ -305,6 +305,7 @@ bw_resolver_ask(bw_resolver_node_t *node)
 {
     int               s;
     size_t            len;
+    bw_uint_t         i;
     bw_str_t          qname;
     bw_addr_t        *server;
     bw_resolver_t    *r;
@@ -359,19 +360,17 @@ bw_resolver_ask(bw_resolver_node_t *node)
     node->ttl = UINT32_MAX;
     node->rcode = 0;
 
-    if (node->want_a) {
-        node->id_a = (uint16_t) bw_random();
-        len = bw_dns_query(query, node->id_a, &qname, BW_DNS_A);
-        if (len == 0 || send(s, query, len, 0) == -1) {
-            bw_log_error(BW_LOG_ERR, r->log, len ? errno : 0,
-                         "send() to resolver %s failed", server->name.data);
-            goto next;
-        }
-    }
+    /* fresh ids for every try: a late answer to the last one is not
+     * taken for this one's */
+    node->id_a = (uint16_t) bw_random();
+    node->id_aaaa = (uint16_t) bw_random();
 
-    if (node->want_aaaa) {
-        node->id_aaaa = (uint16_t) bw_random();
-        len = bw_dns_query(query, node->id_aaaa, &qname, BW_DNS_AAAA);
+    for (i = 0; i < 2; i++) {
+        if (!(i == 0 ? node->want_a : node->want_aaaa)) {
+            continue;
+        }
+        len = bw_dns_query(query, i == 0 ? node->id_a : node->id_aaaa,
+                           &qname, i == 0 ? BW_DNS_A : BW_DNS_AAAA);
         if (len == 0 || send(s, query, len, 0) == -1) {
             bw_log_error(BW_LOG_ERR, r->log, len ? errno : 0,
                          "send() to resolver %s failed", server->name.data);

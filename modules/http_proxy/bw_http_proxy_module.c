@@ -669,6 +669,21 @@ bw_http_proxy_default_redirect(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
     return bw_http_compile_complex_value(cf, &pr->to, &to);
 }
 
+/*
+ * A size whose default follows this level's buffers, whatever the
+ * parent's were: only a value written in the configuration is
+ * inherited (nginx's "_conf" fields).
+ */
+static size_t
+bw_http_proxy_merge_derived(size_t *conf, size_t prev, size_t def)
+{
+    if (*conf == BW_CONF_UNSET_SIZE) {
+        *conf = prev;
+    }
+
+    return *conf == BW_CONF_UNSET_SIZE ? def : *conf;
+}
+
 static char *
 bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 {
@@ -705,14 +720,9 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 
     size = bw_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
 
-    /* the default follows this level's buffers, whatever the parent's
-     * were: only a value written in the configuration is inherited */
-    bw_conf_merge_size_value(conf->upstream.busy_buffers_size_conf,
-                             prev->upstream.busy_buffers_size_conf,
-                             BW_CONF_UNSET_SIZE);
-    conf->upstream.busy_buffers_size =
-        conf->upstream.busy_buffers_size_conf == BW_CONF_UNSET_SIZE
-        ? 2 * size : conf->upstream.busy_buffers_size_conf;
+    conf->upstream.busy_buffers_size = bw_http_proxy_merge_derived(
+        &conf->upstream.busy_buffers_size_conf,
+        prev->upstream.busy_buffers_size_conf, 2 * size);
 
     if (conf->upstream.busy_buffers_size < size) {
         return "\"proxy_busy_buffers_size\" must be equal to or greater "
@@ -727,13 +737,9 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                "all \"proxy_buffers\" minus one buffer";
     }
 
-    /* as busy_buffers_size: the defaults follow this level's buffers */
-    bw_conf_merge_size_value(conf->upstream.temp_file_write_size_conf,
-                             prev->upstream.temp_file_write_size_conf,
-                             BW_CONF_UNSET_SIZE);
-    conf->upstream.temp_file_write_size =
-        conf->upstream.temp_file_write_size_conf == BW_CONF_UNSET_SIZE
-        ? 2 * size : conf->upstream.temp_file_write_size_conf;
+    conf->upstream.temp_file_write_size = bw_http_proxy_merge_derived(
+        &conf->upstream.temp_file_write_size_conf,
+        prev->upstream.temp_file_write_size_conf, 2 * size);
 
     if (conf->upstream.temp_file_write_size < size) {
         return "\"proxy_temp_file_write_size\" must be equal to or greater "
@@ -741,12 +747,9 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                "one of the \"proxy_buffers\"";
     }
 
-    bw_conf_merge_size_value(conf->upstream.max_temp_file_size_conf,
-                             prev->upstream.max_temp_file_size_conf,
-                             BW_CONF_UNSET_SIZE);
-    conf->upstream.max_temp_file_size =
-        conf->upstream.max_temp_file_size_conf == BW_CONF_UNSET_SIZE
-        ? 1024 * 1024 * 1024 : conf->upstream.max_temp_file_size_conf;
+    conf->upstream.max_temp_file_size = bw_http_proxy_merge_derived(
+        &conf->upstream.max_temp_file_size_conf,
+        prev->upstream.max_temp_file_size_conf, 1024 * 1024 * 1024);
 
     if (conf->upstream.max_temp_file_size != 0
         && conf->upstream.max_temp_file_size < size)
