@@ -85,23 +85,26 @@ def children(pid):
     return sorted(out)
 
 
+def recv_all(s, timeout=5.0):
+    """Read a socket until the server closes it or the timeout passes."""
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            b = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks)
+
+
 def raw(port, data, timeout=5.0, host="127.0.0.1"):
     """Send bytes, read until the server closes or the timeout passes."""
     with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(data)
-        chunks = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                b = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks)
+        return recv_all(s, timeout)
 
 
 def status_of(response):

@@ -7,7 +7,7 @@ X-Forwarded-For with and without real_ip_recursive).
 import socket
 import time
 
-from conftest import require_module
+from conftest import recv_all, require_module
 
 
 def ask(port, path, src="127.0.0.1", headers=()):
@@ -137,12 +137,7 @@ def test_satisfy_any_with_realip(bw):
     s.sendall(b"GET /one/ HTTP/1.1\r\nHost: a\r\nX-Real-IP: 203.0.113.8\r\n"
               b"\r\nGET /one/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
               b"\r\n")
-    data = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        data += b
+    data = recv_all(s)
     s.close()
     assert b"X-Addr: 203.0.113.8 127.0.0.1\r\n" in data
     assert data.count(b"X-Addr: 127.0.0.1 127.0.0.1\r\n") == 1

@@ -9,12 +9,11 @@ import os
 import signal
 import socket
 import threading
-import time
 
 import pytest
 
 from conftest import (free_port, get, needs_nginx, nginx_serving, pid_alive,
-                      require_module, wait_for)
+                      recv_all, require_module, wait_for)
 from origin import Origin
 
 
@@ -38,13 +37,7 @@ def origin_of(port, path, src="127.0.0.1"):
     try:
         s.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
                   % path.encode())
-        data = b""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+        data = recv_all(s)
     finally:
         s.close()
     head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")

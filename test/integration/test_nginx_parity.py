@@ -7,7 +7,8 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 import base64
 import socket
 
-from conftest import free_port, needs_nginx, nginx_serving, require_module
+from conftest import free_port, needs_nginx, nginx_serving, recv_all, \
+    require_module
 
 pytestmark = needs_nginx
 
@@ -76,12 +77,7 @@ def ask(port, path, headers, src):
         for k, v in headers.items():
             req += "%s: %s\r\n" % (k, v)
         s.sendall((req + "\r\n").encode())
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+        data = recv_all(s)
     finally:
         s.close()
     head = data.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")

@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import get, wait_for, free_port, \
+from conftest import get, wait_for, free_port, recv_all, \
     require_module
 from origin import Origin, pattern, ws_frame, ws_read
 
@@ -997,12 +997,7 @@ def test_request_pipelined_while_upstream_works(bw, origin):
                              for r in origin.requests), what="first request")
         s.sendall(b"GET /size/5 HTTP/1.1\r\nHost: x\r\n"
                   b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+        data = recv_all(s)
     finally:
         s.close()
     assert data.count(b"HTTP/1.1 200") == 2

@@ -9,7 +9,7 @@ import socket
 import struct
 import time
 
-from conftest import raw, require_module
+from conftest import raw, recv_all, require_module
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -73,12 +73,7 @@ $realip_remote_addr"; } }
         s.sendall(piece)
         time.sleep(0.05)
     s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n" + REQ)
-    data = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        data += b
+    data = recv_all(s)
     s.close()
     assert data.count(b"192.0.2.8:1 198.51.100.2:2") == 2
 

@@ -8,7 +8,7 @@ import re
 import socket
 
 from conftest import (free_port, get, needs_nginx, nginx_serving,
-                      require_module)
+                      recv_all, require_module)
 
 
 def bodies(port, paths, host="a", batch=200):
@@ -173,12 +173,7 @@ def ask_from(port, path, src, headers=()):
         for k, v in headers:
             req += "%s: %s\r\n" % (k, v)
         s.sendall((req + "\r\n").encode())
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+        data = recv_all(s)
     finally:
         s.close()
     m = re.search(rb"\r\nX-G: ([^\r]*)\r\n", data)
