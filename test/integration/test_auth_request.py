@@ -85,6 +85,19 @@ def start(bw, svc, extra=None):
     bw.start()
 
 
+def answer(port, path, headers):
+    """One GET: status, WWW-Authenticate values in order, X-U, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    return (resp.status, resp.headers.get_all("WWW-Authenticate"),
+            resp.headers.get("X-U"), body)
+
+
 def log_lines(bw, n):
     path = bw.path("logs", "a.log")
 
@@ -124,14 +137,9 @@ def test_allow_deny_and_challenge(bw, svc):
     assert b"403 Forbidden" in body
 
     # 401 with both of the service's challenges, in order
-    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=5)
-    conn.request("GET", "/echo/c", headers={"X-Auth": "401"})
-    resp = conn.getresponse()
-    resp.read()
-    conn.close()
-    assert resp.status == 401
-    assert resp.headers.get_all("WWW-Authenticate") == [
-        'Bearer realm="api"', 'Basic realm="api"']
+    st, challenges, _, _ = answer(bw.port, "/echo/c", {"X-Auth": "401"})
+    assert st == 401
+    assert challenges == ['Bearer realm="api"', 'Basic realm="api"']
 
     # anything else from the service is the server's error
     for code in ("404", "302", "500"):
@@ -193,14 +201,11 @@ def test_satisfy_any(bw, svc):
     assert len(auth.requests) == n    # basic allowed: never asked
     st, _, _ = get(bw.port, "/anybasic/echo", headers={"X-Auth": "204"})
     assert st == 200
-    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=5)
-    conn.request("GET", "/anybasic/echo", headers={"X-Auth": "401"})
-    resp = conn.getresponse()
-    resp.read()
-    conn.close()
-    assert resp.status == 401
-    assert resp.headers.get_all("WWW-Authenticate") == [
-        'Basic realm="basic"', 'Bearer realm="api"', 'Basic realm="api"']
+    st, challenges, _, _ = answer(bw.port, "/anybasic/echo",
+                                  {"X-Auth": "401"})
+    assert st == 401
+    assert challenges == ['Basic realm="basic"', 'Bearer realm="api"',
+                          'Basic realm="api"']
 
 
 def test_request_body_stays_with_the_request(bw, svc):
@@ -319,20 +324,13 @@ PARITY_CASES = [
 
 
 def ask(port, path, headers):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        # nginx before 1.23 passes only the first of the service's
-        # challenges (bulwark passes all, as later nginx)
-        conn.request("GET", path,
-                     headers=dict(headers, **{"X-Auth-Challenges": "1"}))
-        resp = conn.getresponse()
-        body = resp.read()
-    finally:
-        conn.close()
-    if resp.status >= 400:
+    # nginx before 1.23 passes only the first of the service's
+    # challenges (bulwark passes all, as later nginx)
+    st, challenges, xu, body = answer(
+        port, path, dict(headers, **{"X-Auth-Challenges": "1"}))
+    if st >= 400:
         body = b""      # the servers' error pages differ by name
-    return (resp.status, resp.headers.get_all("WWW-Authenticate"),
-            resp.headers.get("X-U"), body)
+    return st, challenges, xu, body
 
 
 @needs_nginx
