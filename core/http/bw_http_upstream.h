@@ -222,6 +222,8 @@ struct bw_http_upstream_s {
                                                      passed on */
     bw_buf_t                       *temp_passed;  /* the range passed
                                                      last */
+    bw_event_t                      spill_timer;  /* the client is slow:
+                                                     use the file */
 
     bw_int_t                      (*create_request)(bw_http_request_t *r);
     bw_int_t                      (*reinit_request)(bw_http_request_t *r);
@@ -262,6 +264,9 @@ struct bw_http_upstream_s {
     unsigned                        body_done:1;
     unsigned                        upstream_error:1;
     unsigned                        last_sent:1;
+    unsigned                        temp_full:1;  /* no more to the file */
+    unsigned                        spill_now:1;  /* the client was stuck
+                                                     long enough */
 };
 
 extern bw_module_t  bw_http_upstream_module;

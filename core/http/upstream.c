@@ -1110,6 +1110,10 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
         u->resolved->ctx = NULL;
     }
 
+    if (u->spill_timer.timer_set) {
+        bw_event_del_timer(&u->spill_timer);
+    }
+
     if (u->state && u->state->response_time == (bw_msec_t) -1) {
         u->state->response_time = bw_current_msec - u->state->start;
     }
@@ -1134,6 +1138,16 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
     if (rc == BW_DONE) {
         /* from the pool cleanup: the request is going already */
         return;
+    }
+
+    if (r != r->main && u->header_sent
+        && (rc == BW_ERROR || (rc >= BW_HTTP_SPECIAL_RESPONSE
+                               && rc != BW_HTTP_CLIENT_CLOSED_REQUEST)))
+    {
+        /* a subrequest's answer is its status and headers, whole by
+         * now: a body cut short changes nothing (nginx does not even
+         * read it) */
+        rc = BW_OK;
     }
 
     if (u->header_sent && rc >= BW_HTTP_SPECIAL_RESPONSE) {

@@ -30,6 +30,9 @@
 #include <bw_http.h>
 #include <bw_http_upstream_body.h>
 
+/* how long a client may take nothing before the temp file is used */
+#define BW_HTTP_UPSTREAM_SPILL_DELAY  100
+
 static void bw_http_upstream_process_body(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_process_downstream(bw_http_request_t *r);
@@ -39,6 +42,9 @@ static void bw_http_upstream_upgraded_downstream(bw_http_request_t *r);
 static void bw_http_upstream_upgraded_upstream(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_process_upgraded(bw_http_request_t *r);
+static void bw_http_upstream_spill_handler(bw_event_t *ev);
+static bw_int_t bw_http_upstream_to_pass(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_chain_t **out);
 static bw_int_t bw_http_upstream_spill(bw_http_request_t *r,
     bw_http_upstream_t *u);
 
@@ -152,9 +158,9 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
     size_t            size;
     ssize_t           n;
     bw_int_t          rc;
-    bw_uint_t         flushed;
+    bw_uint_t         flushed, passed;
     bw_buf_t         *b;
-    bw_chain_t       *cl, **ll, *chain, *next;
+    bw_chain_t       *cl, **ll, *chain, *next, *out;
     bw_connection_t  *c, *uc;
 
     c = r->connection;
@@ -178,39 +184,14 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             u->last_sent = 1;
         }
 
-        if (u->out_bufs || u->temp_pending) {
-            rc = BW_DECLINED;
-            if (u->out_bufs && u->buffering && u->conf->max_temp_file_size
-                && r == r->main)
-            {
-                rc = bw_http_upstream_spill(r, u);
-                if (rc == BW_ERROR) {
-                    bw_http_upstream_finalize_request(r, u, BW_ERROR);
-                    return;
-                }
-            }
-
-            if (u->temp_pending
-                && ((u->out_bufs && rc == BW_DECLINED)
-                    || !(c->buffered & BW_HTTP_WRITE_BUFFERED)))
-            {
-                /* the client has room (or what follows cannot go to
-                 * the file): the range goes first */
-                cl = bw_alloc_chain_link(r->pool);
-                if (cl == NULL) {
-                    bw_http_upstream_finalize_request(r, u, BW_ERROR);
-                    return;
-                }
-                cl->buf = u->temp_pending;
-                cl->next = u->out_bufs;
-                u->out_bufs = cl;
-                u->temp_passed = u->temp_pending;
-                u->temp_pending = NULL;
-            }
+        if (bw_http_upstream_to_pass(r, u, &out) != BW_OK) {
+            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            return;
         }
+        passed = (out != NULL);
 
-        if (u->out_bufs || r->out || c->buffered) {
-            rc = bw_http_output_filter(r, u->out_bufs);
+        if (out || r->out || c->buffered) {
+            rc = bw_http_output_filter(r, out);
 
             if (rc == BW_ERROR) {
                 bw_http_upstream_finalize_request(r, u, BW_ERROR);
@@ -218,7 +199,21 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             }
 
             bw_chain_update_chains(r->pool, &u->free_bufs, &u->busy_bufs,
-                                   &u->out_bufs, u);
+                                   &out, u);
+        }
+
+        if (passed && (u->out_bufs || u->temp_pending)
+            && !(c->buffered & BW_HTTP_WRITE_BUFFERED))
+        {
+            continue;       /* the client took it: more may go */
+        }
+
+        if (u->spill_timer.timer_set && u->out_bufs == NULL
+            && !(c->buffered & BW_HTTP_WRITE_BUFFERED))
+        {
+            /* the client caught up: it was only momentarily behind
+             * (taking a little now and then is not catching up) */
+            bw_event_del_timer(&u->spill_timer);
         }
 
         if (u->last_sent) {
@@ -226,10 +221,6 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
              * still has bytes to take: the writer finishes those */
             bw_http_upstream_finalize_request(r, u, BW_OK);
             return;
-        }
-
-        if (u->temp_pending && !(c->buffered & BW_HTTP_WRITE_BUFFERED)) {
-            continue;       /* the client has room for the file's part */
         }
 
         if (!uc->read->ready) {
@@ -242,6 +233,40 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         while ((cl = bw_http_upstream_get_buf(r, u)) != NULL) {
             *ll = cl;
             ll = &cl->next;
+        }
+
+        if (chain == NULL && u->out_bufs && !u->temp_file && !u->spill_now
+            && !u->temp_full)
+        {
+            /*
+             * Every buffer holds what the client cannot take yet. A
+             * client that is only momentarily behind (most of them) is
+             * not worth a disk write and a read back: the file is used
+             * once the client has been stuck for a while.
+             */
+            if (!u->spill_timer.timer_set) {
+                u->spill_timer.handler = bw_http_upstream_spill_handler;
+                u->spill_timer.data = r;
+                u->spill_timer.log = c->log;
+                u->spill_timer.cancelable = 1;
+                bw_event_add_timer(&u->spill_timer,
+                                   BW_HTTP_UPSTREAM_SPILL_DELAY);
+            }
+            break;
+        }
+
+        if (chain == NULL && u->out_bufs) {
+            /* every buffer holds what the client cannot take yet: to the
+             * file with it, and the buffers are free again */
+            rc = bw_http_upstream_spill(r, u);
+            if (rc == BW_ERROR) {
+                bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                return;
+            }
+            if (rc == BW_DECLINED) {
+                u->temp_full = 1;   /* from now on as without a file */
+            }
+            continue;
         }
 
         if (chain == NULL) {
@@ -360,50 +385,124 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
     }
 }
 
+/* The client took nothing for BW_HTTP_UPSTREAM_SPILL_DELAY: the rest
+ * of the response goes to the temp file from now on. */
+static void
+bw_http_upstream_spill_handler(bw_event_t *ev)
+{
+    bw_connection_t     *c;
+    bw_http_request_t   *r;
+    bw_http_upstream_t  *u;
+
+    r = ev->data;
+    u = r->upstream;
+    c = r->connection;
+
+    u->spill_now = 1;
+    bw_http_upstream_process_body(r, u);
+
+    bw_http_run_posted_requests(c);
+}
+
 /*
- * The client's socket is full, or the buffers waiting for it would pass
- * proxy_busy_buffers_size: what was read goes to the temp file, and its
- * buffers are free for the next read. The busy limit (below all buffers
- * but one, as the configuration checks) is what guarantees a buffer to
- * read into while the client is stuck: buffers in the write filter come
- * back only when the client takes them.
- *
- * BW_DECLINED when the batch may go (or must stay) in memory: the
- * client keeps up, the file is at its limit, the batch ends the body or
- * is only a flush. It then queues as without a file.
+ * What goes to the client now (*out), and what waits in its buffers
+ * (u->out_bufs; once every buffer waits, in the temp file). Data waits
+ * while the client's socket is full, and beyond a busy limit in the
+ * write filter: buffers there come back only when the client takes
+ * them, and the limit keeps buffers to read into (all but one; for a
+ * client that lags, proxy_busy_buffers_size). At least one buffer goes
+ * whenever the socket has room. Without a temp file, at its limit,
+ * or at the end of the body, everything goes at once. A range waiting
+ * in the file always goes first.
+ */
+static bw_int_t
+bw_http_upstream_to_pass(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_chain_t **out)
+{
+    off_t         busy, limit;
+    bw_uint_t     all;
+    bw_chain_t   *cl, **ll;
+
+    *out = NULL;
+
+    all = !u->buffering || u->conf->max_temp_file_size == 0
+          || u->temp_full || u->last_sent || r != r->main;
+
+    if (!all && (r->connection->buffered & BW_HTTP_WRITE_BUFFERED)) {
+        return BW_OK;
+    }
+
+    ll = out;
+
+    if (u->temp_pending) {
+        cl = bw_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return BW_ERROR;
+        }
+        cl->buf = u->temp_pending;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+        u->temp_passed = u->temp_pending;
+        u->temp_pending = NULL;
+    }
+
+    if (all) {
+        *ll = u->out_bufs;
+        u->out_bufs = NULL;
+        return BW_OK;
+    }
+
+    /* a client that keeps up gets all it can take in one go, one
+     * buffer being left to read into; one that lags gets no more than
+     * proxy_busy_buffers_size at a time, the rest is for the file */
+    limit = (u->temp_file || u->spill_timer.timer_set)
+            ? (off_t) u->conf->busy_buffers_size
+            : (off_t) ((u->conf->bufs.num - 1) * u->conf->bufs.size);
+
+    busy = 0;
+    for (cl = u->busy_bufs; cl; cl = cl->next) {
+        if (cl->buf->tag == u) {
+            busy += bw_buf_size(cl->buf);
+        }
+    }
+
+    while (u->out_bufs) {
+        cl = u->out_bufs;
+        if (ll != out && busy + bw_buf_size(cl->buf) > limit) {
+            break;
+        }
+        busy += bw_buf_size(cl->buf);
+        u->out_bufs = cl->next;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    return BW_OK;
+}
+
+/*
+ * Every buffer holds data the client cannot take yet: it goes to the
+ * temp file (one pwritev per proxy_temp_file_write_size) and the
+ * buffers are read into again. What was written while the client is
+ * stuck stays one range (temp_pending), passed on as one file buf when
+ * the client has room. BW_DECLINED when the file is at its limit.
  */
 static bw_int_t
 bw_http_upstream_spill(bw_http_request_t *r, bw_http_upstream_t *u)
 {
-    off_t        size, busy;
+    off_t        size;
     bw_buf_t    *b;
     bw_chain_t  *cl, *next;
 
     size = 0;
     for (cl = u->out_bufs; cl; cl = cl->next) {
-        if (!bw_buf_in_memory(cl->buf) || cl->buf->last_buf) {
-            return BW_DECLINED;
-        }
         size += bw_buf_size(cl->buf);
     }
 
     if (size == 0) {
-        return BW_DECLINED;
-    }
-
-    /* once a range waits, all that follows goes after it: to the file */
-    if (u->temp_pending == NULL
-        && !(r->connection->buffered & BW_HTTP_WRITE_BUFFERED))
-    {
-        busy = 0;
-        for (cl = u->busy_bufs; cl; cl = cl->next) {
-            if (cl->buf->tag == u) {
-                busy += bw_buf_size(cl->buf);
-            }
-        }
-        if (busy + size <= (off_t) u->conf->busy_buffers_size) {
-            return BW_DECLINED;
-        }
+        goto free;              /* a flush alone: nothing to keep */
     }
 
     if (u->temp_file == NULL) {
@@ -437,6 +536,8 @@ bw_http_upstream_spill(bw_http_request_t *r, bw_http_upstream_t *u)
         return BW_ERROR;
     }
 
+free:
+
     /* the memory is free for the next read (the header buffer is not
      * reused: the response's header strings live there) */
     for (cl = u->out_bufs; cl; cl = next) {
@@ -453,6 +554,10 @@ bw_http_upstream_spill(bw_http_request_t *r, bw_http_upstream_t *u)
         }
     }
     u->out_bufs = NULL;
+
+    if (size == 0) {
+        return BW_OK;
+    }
 
     b = u->temp_pending;
 

@@ -16,7 +16,9 @@ test process. Its behaviour is chosen by the request path:
                       X-Auth header (default 401), with X-User from
                       X-Auth-User, X-Auth-Challenges (default 2)
                       WWW-Authenticate challenges on 401,
-                      a body of X-Auth-Body bytes, after X-Auth-Delay ms
+                      a body of X-Auth-Body bytes (cut in half and the
+                      connection closed with X-Auth-Cut), after
+                      X-Auth-Delay ms
 
 A PROXY protocol v1 line before a request is kept in proxy_lines.
 
@@ -210,6 +212,10 @@ class _Handler(socketserver.StreamRequestHandler):
                      ("WWW-Authenticate", 'Basic realm="api"')]
             del hdrs[len(hdrs) - 2 + int(hmap.get("x-auth-challenges",
                                                     "2")):]
+        if "x-auth-cut" in hmap:
+            # half the body it announced, then the connection closes
+            self.send(code, hdrs, body[:len(body) // 2], False, head)
+            return False
         self.send(code, hdrs, body, keep, head)
         return True
 

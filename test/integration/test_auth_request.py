@@ -179,6 +179,14 @@ def test_auth_service_down(bw, svc):
     assert st == 500
     logs = bw.logs()
     assert "auth request unexpected status: 502" in logs
+
+    # the service's status and headers came whole, its body did not:
+    # the decision stands, the client gets an answer
+    for code, want in (("200", 200), ("403", 403)):
+        st, _, _ = get(bw.port, "/echo/cut", headers={
+            "X-Auth": code, "X-Auth-Body": "100000", "X-Auth-Cut": "1"})
+        assert st == want
+    assert "upstream prematurely closed connection" in bw.logs()
     # the worker keeps serving
     st, _, _ = get(bw.port, "/echo/x", headers={"X-Auth": "200"})
     assert st == 200
