@@ -2,13 +2,15 @@
 A DNS server on loopback UDP for resolver tests, run in a thread of the
 test process. zone maps a name to its records: ("A", "127.0.0.1", ttl),
 ("AAAA", "::1", ttl), ("CNAME", "target.", ttl). Names not in the zone
-get NXDOMAIN; names in silent get no answer at all. queries counts
-(name, type) pairs as asked.
+get NXDOMAIN; names in silent get no answer at all, names in slow
+their answer after that many seconds. queries counts (name, type)
+pairs as asked.
 """
 
 import socket
 import struct
 import threading
+import time
 
 TYPES = {"A": 1, "CNAME": 5, "AAAA": 28}
 
@@ -30,9 +32,10 @@ def decode_name(data, pos):
 
 
 class DNS:
-    def __init__(self, zone, silent=()):
+    def __init__(self, zone, silent=(), slow=None):
         self.zone = {k.lower(): v for k, v in zone.items()}
         self.silent = set(silent)
+        self.slow = dict(slow or {})
         self.queries = []
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -71,6 +74,8 @@ class DNS:
             self.queries.append((name, qtype))
         if name in self.silent:
             return None
+        if name in self.slow:
+            time.sleep(self.slow[name])
         records = self.zone.get(name)
         rcode = 0 if records is not None else 3
         answers = []

@@ -385,3 +385,35 @@ def test_auth_service_connections_kept_alive(bw, svc):
         assert st == (200 if i % 2 else 403)
     assert len(auth.requests) == 10
     assert auth.connections == 1
+
+
+def test_many_clients_at_once(bw, svc):
+    """Subrequests of many connections interleave in one worker: each
+    request gets its own decision."""
+    import threading
+    start(bw, svc)
+    codes = ["200", "403", "401", "500", "204"]
+    want = {"200": 200, "204": 200, "401": 401, "403": 403, "500": 500}
+    errors = []
+
+    def client(k):
+        try:
+            for i in range(10):
+                code = codes[(k + i) % len(codes)]
+                st, _, body = get(bw.port, "/echo/%d-%d" % (k, i), headers={
+                    "X-Auth": code, "X-Auth-Delay": str((k * 7 + i) % 30),
+                    "X-Auth-Body": str(1000 * (i % 3))})
+                if st != want[code]:
+                    errors.append((k, i, code, st))
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append((k, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    allowed = [r for r in svc[1].requests if r["path"].startswith("/echo/")]
+    assert len(allowed) == 40     # 200 and 204: 4 of every 10 requests

@@ -23,8 +23,8 @@ def _proxy_built():
 def dns():
     servers = []
 
-    def make(zone, silent=()):
-        d = DNS(zone, silent)
+    def make(zone, silent=(), slow=None):
+        d = DNS(zone, silent, slow)
         servers.append(d)
         return d
     yield make
@@ -183,3 +183,29 @@ def test_resolver_config_errors(bw):
     """)
     r = bw.run("-t")
     assert r.returncode == 0 and "[warn]" not in r.stderr, r.stderr
+
+
+def test_requests_wait_for_one_answer(bw, dns):
+    """Requests for a name being asked wait for the same answer: one
+    question for all of them."""
+    import threading
+    o = Origin("o")
+    try:
+        d = dns({"wait.test": [("A", "127.0.0.1", 300)]},
+                slow={"wait.test": 0.3})
+        bw.config(conf("127.0.0.1:%d ipv6=off" % d.port, o.port))
+        bw.start()
+        got = []
+
+        def client():
+            got.append(get(bw.port, "/?h=wait.test", timeout=10)[0])
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert got == [200] * 8
+        assert d.count("wait.test", "A") == 1
+    finally:
+        o.stop()
