@@ -209,3 +209,32 @@ def test_requests_wait_for_one_answer(bw, dns):
         assert d.count("wait.test", "A") == 1
     finally:
         o.stop()
+
+
+def test_auth_service_found_by_name(bw, dns):
+    """An auth_request subrequest whose proxy_pass names its host through
+    a variable: the answer from the resolver wakes the subrequest, whose
+    end wakes the request."""
+    require_module("http_auth_request")
+    auth, app = Origin("auth"), Origin("app")
+    try:
+        d = dns({"auth.test": [("A", "127.0.0.1", 300)]},
+                slow={"auth.test": 0.1})
+        bw.config("""
+        server { listen 127.0.0.1:PORT;
+            resolver 127.0.0.1:%d ipv6=off;
+            set $authhost auth.test;
+            location / { auth_request /_auth;
+                         proxy_pass http://127.0.0.1:%d; }
+            location = /_auth { internal;
+                                proxy_pass http://$authhost:%d/auth; } }
+        """ % (d.port, app.port, auth.port))
+        bw.start()
+        for code, want in (("200", 200), ("403", 403), ("204", 200)):
+            st, h, _ = get(bw.port, "/echo", headers={"X-Auth": code})
+            assert st == want, code
+        assert d.count("auth.test", "A") == 1
+        assert len(auth.requests) == 3
+    finally:
+        auth.stop()
+        app.stop()
