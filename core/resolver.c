@@ -51,8 +51,8 @@ static void bw_resolver_cleanup(void *data);
 static bw_int_t bw_resolver_ask(bw_resolver_node_t *node);
 static void bw_resolver_handler(bw_event_t *ev);
 static void bw_resolver_done(bw_resolver_node_t *node, bw_int_t state);
-static void bw_resolver_answer(bw_resolver_ctx_t *ctx,
-    bw_resolver_node_t *node);
+static void bw_resolver_answer(bw_resolver_ctx_t *ctx, bw_int_t state,
+    bw_uint_t naddrs, bw_sockaddr_t *addrs);
 static void bw_resolver_free_node(bw_resolver_node_t *node);
 
 bw_resolver_t *
@@ -220,7 +220,7 @@ bw_resolve_name(bw_resolver_ctx_t *ctx)
     }
 
     if (node && node->expire > bw_time_sec) {
-        bw_resolver_answer(ctx, node);
+        bw_resolver_answer(ctx, node->state, node->naddrs, node->addrs);
         return BW_OK;
     }
 
@@ -518,8 +518,10 @@ static void
 bw_resolver_done(bw_resolver_node_t *node, bw_int_t state)
 {
     time_t              valid;
+    bw_uint_t           naddrs;
     bw_resolver_t      *r;
     bw_resolver_ctx_t  *ctx, *next;
+    bw_sockaddr_t       addrs[2 * BW_DNS_MAX_ADDRS];
 
     r = node->resolver;
 
@@ -540,34 +542,36 @@ bw_resolver_done(bw_resolver_node_t *node, bw_int_t state)
     }
     node->expire = bw_time_sec + valid;
 
-    /* handlers may ask again (another request, the same name): the
-     * list is taken first */
+    /* handlers may ask again, for this name (the node is asked anew)
+     * or others (the node may even make room for them): the waiters
+     * and the answer are taken first, the node is not touched again */
     ctx = node->waiting;
     node->waiting = NULL;
+    naddrs = node->naddrs;
+    memcpy(addrs, node->addrs, naddrs * sizeof(bw_sockaddr_t));
 
     for ( /* void */ ; ctx; ctx = next) {
         next = ctx->next;
         ctx->node = NULL;
-        bw_resolver_answer(ctx, node);
+        bw_resolver_answer(ctx, state, naddrs, addrs);
         ctx->handler(ctx);
     }
 }
 
 static void
-bw_resolver_answer(bw_resolver_ctx_t *ctx, bw_resolver_node_t *node)
+bw_resolver_answer(bw_resolver_ctx_t *ctx, bw_int_t state, bw_uint_t naddrs,
+    bw_sockaddr_t *addrs)
 {
-    ctx->state = node->state;
+    ctx->state = state;
     ctx->naddrs = 0;
 
-    if (node->state == 0) {
-        ctx->addrs = bw_palloc(ctx->pool,
-                               node->naddrs * sizeof(bw_sockaddr_t));
+    if (state == 0) {
+        ctx->addrs = bw_palloc(ctx->pool, naddrs * sizeof(bw_sockaddr_t));
         if (ctx->addrs == NULL) {
             ctx->state = BW_RESOLVE_ERROR;
         } else {
-            memcpy(ctx->addrs, node->addrs,
-                   node->naddrs * sizeof(bw_sockaddr_t));
-            ctx->naddrs = node->naddrs;
+            memcpy(ctx->addrs, addrs, naddrs * sizeof(bw_sockaddr_t));
+            ctx->naddrs = naddrs;
         }
     }
 }

@@ -48,8 +48,13 @@ bw_http_read_client_request_body(bw_http_request_t *r,
 
     /* a subrequest never reads the client: the bytes are the main
      * request's, whatever it did with them */
-    if (r != r->main || r->request_body || r->discard_body) {
+    if (r != r->main) {
         r->request_body_no_buffering = 0;
+        post_handler(r);
+        return BW_OK;
+    }
+
+    if (r->request_body || r->discard_body) {
         post_handler(r);
         return BW_OK;
     }
