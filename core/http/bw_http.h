@@ -454,6 +454,8 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 chunked_transfer_encoding;
     bw_msec_t                 keepalive_time;
     size_t                    sendfile_max_chunk;
+    size_t                    limit_rate;
+    size_t                    limit_rate_after;
     bw_flag_t                 reset_timedout_connection;
     bw_flag_t                 etag;
     bw_uint_t                 if_modified_since;
@@ -629,8 +631,11 @@ struct bw_http_request_s {
     bw_uint_t                 header_hash;
     u_char                    lowcase_header[BW_HTTP_LC_HEADER_LEN];
 
+    size_t                    limit_rate;       /* bytes/s, 0: none */
+
     unsigned                  count:16;
     unsigned                  subrequests:8;   /* how many more allowed */
+    unsigned                  limit_rate_set:1; /* by $limit_rate */
     unsigned                  keepalive:1;
     unsigned                  lingering_close:1;
     unsigned                  discard_body:1;

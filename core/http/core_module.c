@@ -149,6 +149,10 @@ static bw_command_t  bw_http_core_commands[] = {
       (void *) "files are sent with sendfile()" },
     { bw_string("sendfile_max_chunk"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(sendfile_max_chunk), NULL },
+    { bw_string("limit_rate"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, LOFF(limit_rate), NULL },
+    { bw_string("limit_rate_after"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, LOFF(limit_rate_after), NULL },
     { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
       bw_conf_no_effect, 0, 0,
       (void *) "keep-alive is not disabled for any browser" },
@@ -405,6 +409,8 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->keepalive_requests = BW_CONF_UNSET_UINT;
     clcf->keepalive_time = BW_CONF_UNSET_MSEC;
     clcf->sendfile_max_chunk = BW_CONF_UNSET_SIZE;
+    clcf->limit_rate = BW_CONF_UNSET_SIZE;
+    clcf->limit_rate_after = BW_CONF_UNSET_SIZE;
     clcf->lingering_close = BW_CONF_UNSET_UINT;
     clcf->satisfy = BW_CONF_UNSET_UINT;
     clcf->lingering_time = BW_CONF_UNSET_MSEC;
@@ -474,6 +480,9 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                              3600000);
     bw_conf_merge_size_value(conf->sendfile_max_chunk,
                              prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    bw_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
+    bw_conf_merge_size_value(conf->limit_rate_after, prev->limit_rate_after,
+                             0);
     bw_conf_merge_msec_value(conf->keepalive_timeout,
                              prev->keepalive_timeout, 75000);
     bw_conf_merge_sec_value(conf->keepalive_header, prev->keepalive_header,

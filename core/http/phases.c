@@ -316,6 +316,11 @@ bw_http_update_location_config(bw_http_request_t *r)
         r->connection->sendfile = 0;
     }
 
+    /* "set $limit_rate" outranks the location's limit_rate */
+    if (!r->limit_rate_set) {
+        r->limit_rate = clcf->limit_rate;
+    }
+
     if (clcf->handler) {
         r->content_handler = clcf->handler;
     }

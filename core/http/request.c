@@ -1003,6 +1003,7 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
             bw_event_del_timer(c->read);
         }
         if (c->write->timer_set) {
+            c->write->delayed = 0;
             bw_event_del_timer(c->write);
         }
         bw_http_finalize_request(r, bw_http_special_response_handler(r, rc));
@@ -1047,6 +1048,7 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
         bw_event_del_timer(c->read);
     }
     if (c->write->timer_set) {
+        c->write->delayed = 0;
         bw_event_del_timer(c->write);
     }
 
@@ -1080,18 +1082,28 @@ bw_http_writer(bw_http_request_t *r)
     wev = c->write;
 
     if (wev->timedout) {
-        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
-                     "client timed out while sending response");
-        c->timedout = 1;
-        bw_http_finalize_request(r, BW_HTTP_REQUEST_TIME_OUT);
-        return;
+        if (!wev->delayed) {
+            bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                         "client timed out while sending response");
+            c->timedout = 1;
+            bw_http_finalize_request(r, BW_HTTP_REQUEST_TIME_OUT);
+            return;
+        }
+        /* limit_rate's wait is over */
+        wev->timedout = 0;
+        wev->delayed = 0;
+
+    } else if (wev->delayed) {
+        return;             /* writable, but limit_rate still waits */
     }
 
     rc = bw_http_output_filter(r, NULL);
 
     if (r->out || c->buffered) {
-        clcf = r->loc_conf[bw_http_core_module.ctx_index];
-        bw_event_add_timer(wev, clcf->send_timeout);
+        if (!wev->delayed) {
+            clcf = r->loc_conf[bw_http_core_module.ctx_index];
+            bw_event_add_timer(wev, clcf->send_timeout);
+        }
         return;
     }
 

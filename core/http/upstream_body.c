@@ -374,6 +374,10 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         bw_event_add_timer(uc->read, u->conf->read_timeout);
     }
 
+    if (c->write->delayed) {
+        return;             /* limit_rate: its timer brings us back */
+    }
+
     if (r->out || c->buffered) {
         bw_http_core_loc_conf_t  *clcf;
 
@@ -595,10 +599,19 @@ bw_http_upstream_process_downstream(bw_http_request_t *r)
     u = r->upstream;
 
     if (c->write->timedout) {
-        c->timedout = 1;
-        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        bw_http_upstream_finalize_request(r, u, BW_HTTP_REQUEST_TIME_OUT);
-        return;
+        if (!c->write->delayed) {
+            c->timedout = 1;
+            bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+            bw_http_upstream_finalize_request(r, u,
+                                              BW_HTTP_REQUEST_TIME_OUT);
+            return;
+        }
+        /* limit_rate's wait is over */
+        c->write->timedout = 0;
+        c->write->delayed = 0;
+
+    } else if (c->write->delayed) {
+        return;             /* writable, but limit_rate still waits */
     }
 
     bw_http_upstream_process_body(r, u);

@@ -54,6 +54,10 @@ static bw_int_t bw_http_variable_request_length(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_misc(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_limit_rate(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static void bw_http_variable_limit_rate_set(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 static void bw_http_variable_request_set(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_proxy_protocol(bw_http_request_t *r,
@@ -97,6 +101,9 @@ static bw_http_variable_t  bw_http_core_variables[] = {
       BW_VAR_NOCACHE, 0 },
     { bw_string("document_uri"), NULL, bw_http_variable_request_field,
       RF(uri), BW_VAR_NOCACHE, 0 },
+    { bw_string("limit_rate"), bw_http_variable_limit_rate_set,
+      bw_http_variable_limit_rate, 0,
+      BW_VAR_NOCACHE|BW_HTTP_VAR_CHANGEABLE, 0 },
     { bw_string("args"), bw_http_variable_request_set,
       bw_http_variable_request_field, RF(args),
       BW_VAR_NOCACHE|BW_HTTP_VAR_CHANGEABLE, 0 },
@@ -431,6 +438,43 @@ bw_http_get_flushed_variable(bw_http_request_t *r, bw_uint_t index)
 
 
 /* "set $args ...": the request's own field changes */
+static bw_int_t
+bw_http_variable_limit_rate(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char  *p;
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_sprint_uint(p, (uint64_t) r->limit_rate) - p);
+    return BW_OK;
+}
+
+/* "set $limit_rate 100k": this request's rate, whatever its location
+ * says (a value that is no size is logged and ignored, as nginx) */
+static void
+bw_http_variable_limit_rate_set(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    ssize_t   n;
+    bw_str_t  s;
+
+    s.data = v->data;
+    s.len = v->len;
+
+    n = bw_parse_size(&s);
+    if (n == BW_ERROR) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "invalid $limit_rate \"%.*s\"", (int) s.len, s.data);
+        return;
+    }
+
+    r->limit_rate = (size_t) n;
+    r->limit_rate_set = 1;
+}
+
 static void
 bw_http_variable_request_set(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)

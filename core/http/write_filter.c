@@ -37,7 +37,8 @@ bw_http_write_filter_free(bw_http_request_t *r, bw_chain_t *rest)
 bw_int_t
 bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
 {
-    off_t                     size;
+    off_t                     size, limit, rate, sent, nsent;
+    bw_msec_t                 delay;
     bw_uint_t                 last, flush, has_file;
     bw_chain_t               *cl, *ln, **ll, *chain;
     bw_connection_t          *c;
@@ -94,9 +95,33 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
         return BW_OK;
     }
 
-    if (!c->write->ready) {
+    if (!c->write->ready || c->write->delayed) {
         c->buffered |= BW_HTTP_WRITE_BUFFERED;
         return BW_AGAIN;
+    }
+
+    limit = (off_t) clcf->sendfile_max_chunk;
+
+    if (r->limit_rate) {
+        /*
+         * limit_rate, as nginx: what the rate allows since the request
+         * began (with a second's head start), past limit_rate_after;
+         * over it, the write event waits (delayed) until it is due
+         */
+        rate = (off_t) r->limit_rate * (bw_time_sec - r->start_sec + 1)
+               - (c->sent - (off_t) clcf->limit_rate_after);
+
+        if (rate <= 0) {
+            c->write->delayed = 1;
+            bw_event_add_timer(c->write,
+                               (bw_msec_t) (-rate * 1000 / r->limit_rate + 1));
+            c->buffered |= BW_HTTP_WRITE_BUFFERED;
+            return BW_AGAIN;
+        }
+
+        if (limit == 0 || rate < limit) {
+            limit = rate;
+        }
     }
 
     /* header and file in one packet */
@@ -111,17 +136,30 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
 
     /* sendfile_max_chunk: one connection does not hold the worker for a
      * whole large file; the rest goes on the next turn of the loop */
-    chain = c->send_chain(c, r->out, (off_t) clcf->sendfile_max_chunk);
+    sent = c->sent;
+
+    chain = c->send_chain(c, r->out, limit);
 
     if (chain == BW_CHAIN_ERROR) {
         c->error = 1;
         return BW_ERROR;
     }
 
+    if (r->limit_rate) {
+        /* what went past limit_rate_after costs its time */
+        sent = bw_max(sent - (off_t) clcf->limit_rate_after, 0);
+        nsent = bw_max(c->sent - (off_t) clcf->limit_rate_after, 0);
+        delay = (bw_msec_t) ((nsent - sent) * 1000 / r->limit_rate);
+        if (delay > 0) {
+            c->write->delayed = 1;
+            bw_event_add_timer(c->write, delay);
+        }
+    }
+
     bw_http_write_filter_free(r, chain);
 
     if (chain) {
-        if (c->write->ready && !c->write->posted) {
+        if (c->write->ready && !c->write->delayed && !c->write->posted) {
             bw_post_event(c->write, &bw_posted_next_events);
         }
         c->buffered |= BW_HTTP_WRITE_BUFFERED;
