@@ -54,6 +54,8 @@ static bw_int_t bw_http_variable_request_length(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_misc(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_number(bw_http_request_t *r,
+    bw_http_variable_value_t *v, off_t n);
 static bw_int_t bw_http_variable_limit_rate(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static void bw_http_variable_limit_rate_set(bw_http_request_t *r,
@@ -437,10 +439,10 @@ bw_http_get_flushed_variable(bw_http_request_t *r, bw_uint_t index)
 }
 
 
-/* "set $args ...": the request's own field changes */
+/* A number as the variable's value, in the request's pool. */
 static bw_int_t
-bw_http_variable_limit_rate(bw_http_request_t *r,
-    bw_http_variable_value_t *v, uintptr_t data)
+bw_http_variable_number(bw_http_request_t *r, bw_http_variable_value_t *v,
+    off_t n)
 {
     u_char  *p;
 
@@ -448,8 +450,16 @@ bw_http_variable_limit_rate(bw_http_request_t *r,
     if (p == NULL) {
         return BW_ERROR;
     }
-    bw_var_set(v, p, bw_sprint_uint(p, (uint64_t) r->limit_rate) - p);
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
+                                 (long long) n) - p);
     return BW_OK;
+}
+
+static bw_int_t
+bw_http_variable_limit_rate(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    return bw_http_variable_number(r, v, (off_t) r->limit_rate);
 }
 
 /* "set $limit_rate 100k": this request's rate, whatever its location
@@ -475,6 +485,7 @@ bw_http_variable_limit_rate_set(bw_http_request_t *r,
     r->limit_rate_set = 1;
 }
 
+/* "set $args ...": the request's own field changes */
 static void
 bw_http_variable_request_set(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
@@ -706,8 +717,7 @@ static bw_int_t
 bw_http_variable_sent(bw_http_request_t *r, bw_http_variable_value_t *v,
     uintptr_t data)
 {
-    off_t    sent;
-    u_char  *p;
+    off_t  sent;
 
     sent = r->connection->sent;
     if (data == 0) {
@@ -717,28 +727,14 @@ bw_http_variable_sent(bw_http_request_t *r, bw_http_variable_value_t *v,
         }
     }
 
-    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
-    if (p == NULL) {
-        return BW_ERROR;
-    }
-    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
-                                 (long long) sent) - p);
-    return BW_OK;
+    return bw_http_variable_number(r, v, sent);
 }
 
 static bw_int_t
 bw_http_variable_request_length(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    u_char  *p;
-
-    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
-    if (p == NULL) {
-        return BW_ERROR;
-    }
-    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
-                                 (long long) r->request_length) - p);
-    return BW_OK;
+    return bw_http_variable_number(r, v, r->request_length);
 }
 
 static bw_int_t
@@ -800,17 +796,9 @@ static bw_int_t
 bw_http_variable_connection(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    u_char  *p;
-
-    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
-    if (p == NULL) {
-        return BW_ERROR;
-    }
-    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lu",
-                                 (unsigned long) (data
-                                     ? r->connection->requests
-                                     : r->connection->number)) - p);
-    return BW_OK;
+    return bw_http_variable_number(r, v, (off_t) (data
+                                                ? r->connection->requests
+                                                : r->connection->number));
 }
 
 static bw_int_t
@@ -1075,7 +1063,7 @@ bw_http_variable_unknown_header_out(bw_http_request_t *r,
     bw_str_t        *var = (bw_str_t *) data;
     bw_str_t         name;
     bw_uint_t        i, k;
-    u_char           ch, *p;
+    u_char           ch;
     bw_list_part_t  *part;
     bw_table_elt_t  *h;
 
@@ -1093,13 +1081,8 @@ bw_http_variable_unknown_header_out(bw_http_request_t *r,
     if (name.len == 14 && memcmp(name.data, "content_length", 14) == 0
         && r->headers_out.content_length_n >= 0)
     {
-        p = bw_pnalloc(r->pool, BW_INT_T_LEN);
-        if (p == NULL) {
-            return BW_ERROR;
-        }
-        bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%lld",
-                       (long long) r->headers_out.content_length_n) - p);
-        return BW_OK;
+        return bw_http_variable_number(r, v,
+                                       r->headers_out.content_length_n);
     }
 
     part = &r->headers_out.headers.part;
