@@ -890,6 +890,19 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
         }
     }
 
+    /* the application sets this response's rate (bytes per second) */
+    h = u->headers_in.x_accel_limit_rate;
+    if (h && !(u->conf->ignore_headers & BW_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE))
+    {
+        bw_int_t  rate;
+
+        rate = bw_atoi(h->value.data, h->value.len);
+        if (rate != BW_ERROR) {
+            r->limit_rate = (size_t) rate;
+            r->limit_rate_set = 1;
+        }
+    }
+
     r->headers_out.status = u->headers_in.status_n;
 
     if (u->headers_in.status_n != BW_HTTP_NO_CONTENT

@@ -10,7 +10,7 @@ import http.client
 import threading
 import time
 
-from conftest import require_module
+from conftest import free_port, require_module
 from origin import Origin, pattern
 
 SIZE = 300000
@@ -91,3 +91,32 @@ def test_limit_rate_config(bw):
     assert r.returncode != 0
     assert '"limit_rate" directive invalid value' in r.stderr
     assert "bulwark.conf:" in r.stderr
+
+
+def test_rate_from_the_upstream(bw):
+    """X-Accel-Limit-Rate from the application sets the response's rate
+    (and is not passed on), unless proxy_ignore_headers says so."""
+    require_module("http_proxy")
+    require_module("http_headers_filter")
+    bw.write("html/free/f.bin", pattern(SIZE), mode="wb")
+    app = free_port()
+    bw.config("""
+    server { listen 127.0.0.1:%d; root html;
+        add_header X-Accel-Limit-Rate 102400; }
+    server { listen 127.0.0.1:PORT; root html;
+        location /app/ { proxy_pass http://127.0.0.1:%d/; }
+        location /free/ { } }
+    """ % (app, app))
+    bw.start()
+    out = {}
+    timed_get(bw.port, "/app/free/f.bin", out, "app")
+    st, body, elapsed, _, st2, n2 = out["app"]
+    assert (st, body, st2, n2) == (200, pattern(SIZE), 200, SIZE)
+    assert elapsed >= 1.5, elapsed
+    # the header is the proxy's business, not the client's
+    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=10)
+    conn.request("HEAD", "/app/free/f.bin")
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    assert resp.getheader("X-Accel-Limit-Rate") is None
