@@ -179,15 +179,14 @@ typedef struct {
 } bw_http_upstream_headers_in_t;
 
 /* A proxy_pass with variables that named no upstream block: a literal
- * address (addrs is &addr), or a host name the resolver answers for
- * (addrs NULL until then). */
+ * address or a host name, which the upstream turns into addrs (asking
+ * the resolver for a name) before the first attempt. */
 typedef struct {
     bw_str_t                        host;
     in_port_t                       port;
     bw_addr_t                      *addrs;
     bw_uint_t                       naddrs;
-    bw_addr_t                       addr;
-    bw_sockaddr_t                   sockaddr;
+    bw_sockaddr_t                   sockaddr;   /* a literal's */
     bw_resolver_ctx_t              *ctx;
 } bw_http_upstream_resolved_t;
 

@@ -231,17 +231,20 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
 }
 
 /*
- * A host name from proxy_pass with variables, asked of the location's
- * resolver; the request waits (its client may still go away: the
- * cleanup then stops waiting).
+ * The host from proxy_pass with variables: a literal address is taken
+ * as it is, a name is asked of the location's resolver and the request
+ * waits (its client may still go away: the cleanup then stops waiting).
  */
 static void
 bw_http_upstream_resolve(bw_http_request_t *r, bw_http_upstream_t *u)
 {
-    bw_int_t                  rc;
-    bw_resolver_ctx_t        *ctx;
-    bw_http_core_loc_conf_t  *clcf;
+    bw_int_t                      rc;
+    socklen_t                     socklen;
+    bw_resolver_ctx_t            *ctx;
+    bw_http_core_loc_conf_t      *clcf;
+    bw_http_upstream_resolved_t  *ur;
 
+    ur = u->resolved;
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
 
     ctx = bw_pcalloc(r->pool, sizeof(bw_resolver_ctx_t));
@@ -251,8 +254,25 @@ bw_http_upstream_resolve(bw_http_request_t *r, bw_http_upstream_t *u)
         return;
     }
 
+    if (bw_parse_addr_port(ur->host.data, ur->host.len, &ur->sockaddr,
+                           &socklen) == BW_OK)
+    {
+        ctx->naddrs = 1;
+        ctx->addrs = &ur->sockaddr;
+        bw_http_upstream_resolved(r, u, ctx);
+        return;
+    }
+
+    if (clcf->resolver == NULL) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "no resolver defined to resolve %.*s",
+                     (int) ur->host.len, ur->host.data);
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_BAD_GATEWAY);
+        return;
+    }
+
     ctx->resolver = clcf->resolver;
-    ctx->name = u->resolved->host;
+    ctx->name = ur->host;
     ctx->timeout = clcf->resolver_timeout;
     ctx->handler = bw_http_upstream_resolve_handler;
     ctx->data = r;
@@ -261,7 +281,7 @@ bw_http_upstream_resolve(bw_http_request_t *r, bw_http_upstream_t *u)
     rc = bw_resolve_name(ctx);
 
     if (rc == BW_AGAIN) {
-        u->resolved->ctx = ctx;
+        ur->ctx = ctx;
         return;
     }
 

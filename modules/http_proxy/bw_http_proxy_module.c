@@ -261,7 +261,6 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     bw_http_proxy_loc_conf_t *plcf)
 {
     u_char                         *p, *last, *host_end, *colon;
-    size_t                          len;
     bw_int_t                        port;
     bw_str_t                        url, host;
     bw_http_upstream_t             *u;
@@ -336,61 +335,13 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
         return BW_OK;
     }
 
+    /* an address or a host name: the upstream takes it from here */
     ur = bw_pcalloc(r->pool, sizeof(bw_http_upstream_resolved_t));
     if (ur == NULL) {
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    len = bw_min(host.len, (size_t) INET6_ADDRSTRLEN - 1);
-    {
-        char  text[INET6_ADDRSTRLEN];
-
-        memcpy(text, host.data, len);
-        text[len] = '\0';
-
-        if (inet_pton(AF_INET, text, &ur->sockaddr.sockaddr_in.sin_addr)
-            == 1)
-        {
-            ur->sockaddr.sockaddr_in.sin_family = AF_INET;
-            ur->sockaddr.sockaddr_in.sin_port = htons((in_port_t) port);
-            ur->addr.socklen = sizeof(struct sockaddr_in);
-
-        } else if (inet_pton(AF_INET6, text,
-                             &ur->sockaddr.sockaddr_in6.sin6_addr) == 1)
-        {
-            ur->sockaddr.sockaddr_in6.sin6_family = AF_INET6;
-            ur->sockaddr.sockaddr_in6.sin6_port = htons((in_port_t) port);
-            ur->addr.socklen = sizeof(struct sockaddr_in6);
-
-        } else {
-            bw_http_core_loc_conf_t  *clcf;
-
-            clcf = r->loc_conf[bw_http_core_module.ctx_index];
-            if (clcf->resolver == NULL) {
-                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                             "no resolver defined to resolve %.*s",
-                             (int) host.len, host.data);
-                return BW_HTTP_BAD_GATEWAY;
-            }
-
-            /* asked when the upstream starts (bw_http_upstream_init) */
-            ur->host = host;
-            ur->port = (in_port_t) port;
-            u->resolved = ur;
-            return BW_OK;
-        }
-    }
-
-    ur->addr.sockaddr = &ur->sockaddr.sockaddr;
-    ur->addr.name.data = bw_pnalloc(r->pool, BW_SOCKADDR_STRLEN);
-    if (ur->addr.name.data == NULL) {
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    ur->addr.name.len = bw_sock_ntop(ur->addr.sockaddr, ur->addr.socklen,
-                                     ur->addr.name.data, BW_SOCKADDR_STRLEN,
-                                     1);
-    ur->addrs = &ur->addr;
-    ur->naddrs = 1;
+    ur->host = host;
+    ur->port = (in_port_t) port;
     u->resolved = ur;
 
     return BW_OK;
