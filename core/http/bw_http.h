@@ -727,6 +727,7 @@ void bw_http_process_request(bw_http_request_t *r);
 void bw_http_request_handler(bw_event_t *ev);
 void bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc);
 void bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc);
+bw_int_t bw_http_write_event_ready(bw_http_request_t *r);
 
 /* subrequest.c */
 bw_int_t bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri,

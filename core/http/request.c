@@ -1070,6 +1070,32 @@ bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc)
     bw_http_close_request(r, rc);
 }
 
+/*
+ * What a write event on the client's connection means to a writer:
+ * BW_OK go on writing, BW_AGAIN limit_rate still holds the writes back
+ * (its timer comes), BW_ERROR the client timed out (c->timedout set).
+ * A timed-out event that limit_rate delayed is the end of that wait.
+ */
+bw_int_t
+bw_http_write_event_ready(bw_http_request_t *r)
+{
+    bw_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->timedout) {
+        if (!wev->delayed) {
+            r->connection->timedout = 1;
+            return BW_ERROR;
+        }
+        wev->timedout = 0;
+        wev->delayed = 0;
+        return BW_OK;
+    }
+
+    return wev->delayed ? BW_AGAIN : BW_OK;
+}
+
 static void
 bw_http_writer(bw_http_request_t *r)
 {
@@ -1081,20 +1107,15 @@ bw_http_writer(bw_http_request_t *r)
     c = r->connection;
     wev = c->write;
 
-    if (wev->timedout) {
-        if (!wev->delayed) {
-            bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
-                         "client timed out while sending response");
-            c->timedout = 1;
-            bw_http_finalize_request(r, BW_HTTP_REQUEST_TIME_OUT);
-            return;
-        }
-        /* limit_rate's wait is over */
-        wev->timedout = 0;
-        wev->delayed = 0;
-
-    } else if (wev->delayed) {
-        return;             /* writable, but limit_rate still waits */
+    rc = bw_http_write_event_ready(r);
+    if (rc == BW_ERROR) {
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                     "client timed out while sending response");
+        bw_http_finalize_request(r, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+    if (rc == BW_AGAIN) {
+        return;
     }
 
     rc = bw_http_output_filter(r, NULL);

@@ -592,26 +592,21 @@ free:
 static void
 bw_http_upstream_process_downstream(bw_http_request_t *r)
 {
+    bw_int_t             rc;
     bw_connection_t     *c;
     bw_http_upstream_t  *u;
 
     c = r->connection;
     u = r->upstream;
 
-    if (c->write->timedout) {
-        if (!c->write->delayed) {
-            c->timedout = 1;
-            bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-            bw_http_upstream_finalize_request(r, u,
-                                              BW_HTTP_REQUEST_TIME_OUT);
-            return;
-        }
-        /* limit_rate's wait is over */
-        c->write->timedout = 0;
-        c->write->delayed = 0;
-
-    } else if (c->write->delayed) {
-        return;             /* writable, but limit_rate still waits */
+    rc = bw_http_write_event_ready(r);
+    if (rc == BW_ERROR) {
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+    if (rc == BW_AGAIN) {
+        return;
     }
 
     bw_http_upstream_process_body(r, u);
