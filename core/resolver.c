@@ -19,6 +19,9 @@
 #define BW_RESOLVER_NEG_VALID  5        /* s a failure stays known */
 #define BW_RESOLVER_MAX_CNAME  5
 
+/* the two questions asked for a name, in this order */
+static bw_uint_t  bw_resolver_types[2] = { BW_DNS_A, BW_DNS_AAAA };
+
 struct bw_resolver_node_s {
     bw_queue_t            queue;
     bw_resolver_t        *resolver;
@@ -35,16 +38,14 @@ struct bw_resolver_node_s {
     bw_resolver_ctx_t    *waiting;
     bw_connection_t      *udp;
     bw_msec_t             deadline;
-    uint16_t              id_a;
-    uint16_t              id_aaaa;
+    uint16_t              id[2];        /* per question: A, AAAA */
+    bw_uint_t             want[2];      /* still unanswered */
     bw_uint_t             cnames;
     uint32_t              ttl;
     bw_int_t              rcode;
     size_t                qname_len;
     u_char                qname[BW_DNS_NAME_LEN + 1];
     unsigned              asking:1;
-    unsigned              want_a:1;
-    unsigned              want_aaaa:1;
 };
 
 static void bw_resolver_cleanup(void *data);
@@ -354,23 +355,20 @@ bw_resolver_ask(bw_resolver_node_t *node)
 
     qname.data = node->qname;
     qname.len = node->qname_len;
-    node->want_a = r->ipv4;
-    node->want_aaaa = r->ipv6;
+    node->want[0] = r->ipv4;
+    node->want[1] = r->ipv6;
     node->naddrs = 0;
     node->ttl = UINT32_MAX;
     node->rcode = 0;
 
     /* fresh ids for every try: a late answer to the last one is not
      * taken for this one's */
-    node->id_a = (uint16_t) bw_random();
-    node->id_aaaa = (uint16_t) bw_random();
-
     for (i = 0; i < 2; i++) {
-        if (!(i == 0 ? node->want_a : node->want_aaaa)) {
+        node->id[i] = (uint16_t) bw_random();
+        if (!node->want[i]) {
             continue;
         }
-        len = bw_dns_query(query, i == 0 ? node->id_a : node->id_aaaa,
-                           &qname, i == 0 ? BW_DNS_A : BW_DNS_AAAA);
+        len = bw_dns_query(query, node->id[i], &qname, bw_resolver_types[i]);
         if (len == 0 || send(s, query, len, 0) == -1) {
             bw_log_error(BW_LOG_ERR, r->log, len ? errno : 0,
                          "send() to resolver %s failed", server->name.data);
@@ -394,7 +392,7 @@ bw_resolver_handler(bw_event_t *ev)
     ssize_t              n;
     bw_int_t             rc;
     bw_str_t             qname;
-    bw_uint_t            i, type;
+    bw_uint_t            i, q;
     bw_connection_t     *c;
     bw_dns_answer_t      ans;
     bw_resolver_node_t  *node;
@@ -438,18 +436,15 @@ bw_resolver_handler(bw_event_t *ev)
             return;         /* the timer moves on to the next server */
         }
 
-        type = 0;
         rc = BW_DECLINED;
 
-        if (node->want_a) {
-            rc = bw_dns_parse(buf, n, node->id_a, &qname, BW_DNS_A, &ans);
-            type = BW_DNS_A;
+        for (q = 0; q < 2 && rc == BW_DECLINED; q++) {
+            if (node->want[q]) {
+                rc = bw_dns_parse(buf, n, node->id[q], &qname,
+                                  bw_resolver_types[q], &ans);
+            }
         }
-        if (rc == BW_DECLINED && node->want_aaaa) {
-            rc = bw_dns_parse(buf, n, node->id_aaaa, &qname, BW_DNS_AAAA,
-                              &ans);
-            type = BW_DNS_AAAA;
-        }
+        q--;                /* the question it answers */
 
         if (rc == BW_DECLINED) {
             continue;       /* a late answer to an earlier try */
@@ -462,11 +457,7 @@ bw_resolver_handler(bw_event_t *ev)
             continue;
         }
 
-        if (type == BW_DNS_A) {
-            node->want_a = 0;
-        } else {
-            node->want_aaaa = 0;
-        }
+        node->want[q] = 0;
 
         if (ans.truncated && ans.naddrs == 0) {
             bw_log_error(BW_LOG_ERR, node->resolver->log, 0,
@@ -485,8 +476,8 @@ bw_resolver_handler(bw_event_t *ev)
             node->ttl = bw_min(node->ttl, ans.ttl);
         }
 
-        if (node->naddrs == 0 && ans.cname_len && !node->want_a
-            && !node->want_aaaa)
+        if (node->naddrs == 0 && ans.cname_len && !node->want[0]
+            && !node->want[1])
         {
             /* an alias the server did not follow: ask for its target */
             if (++node->cnames > BW_RESOLVER_MAX_CNAME) {
@@ -501,7 +492,7 @@ bw_resolver_handler(bw_event_t *ev)
             return;
         }
 
-        if (!node->want_a && !node->want_aaaa) {
+        if (!node->want[0] && !node->want[1]) {
             if (node->naddrs) {
                 bw_resolver_done(node, 0);
             } else {
