@@ -142,10 +142,6 @@ bw_http_finalize_subrequest(bw_http_request_t *r, bw_int_t rc)
     r->read_event_handler = bw_http_block_reading;
     r->write_event_handler = bw_http_request_empty_handler;
 
-    if (r->headers_out.status == 0 && rc >= BW_HTTP_OK) {
-        r->headers_out.status = rc;
-    }
-
     if (c->data == r) {
         c->data = pr;
     }

@@ -24,9 +24,8 @@ typedef struct {
 } bw_http_auth_request_variable_t;
 
 typedef struct {
-    bw_str_t                  uri;      /* empty: off */
+    bw_str_t                  uri;      /* data NULL: unset; "": off */
     bw_array_t               *vars;     /* auth_request_set */
-    unsigned                  uri_set:1;
 } bw_http_auth_request_conf_t;
 
 typedef struct {
@@ -224,10 +223,9 @@ bw_http_auth_request(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     bw_str_t  *value;
 
-    if (arcf->uri_set) {
+    if (arcf->uri.data) {
         return "is duplicate";
     }
-    arcf->uri_set = 1;
 
     value = cf->args->elts;
 
