@@ -60,6 +60,9 @@ bw_module_t  bw_event_core_module = {
 };
 
 static int                  ep = -1;
+/* signals stay blocked while events are handled (see bw_init_signals) and
+ * come in only here: one that arrived just after the flags were checked
+ * would otherwise wait for the next event */
 static sigset_t             bw_wait_sigmask;    /* nothing blocked */
 static struct epoll_event  *event_list;
 static bw_uint_t            nevents;

@@ -40,22 +40,8 @@ bw_master_process_cycle(bw_cycle_t *cycle)
     bw_core_conf_t   *ccf;
     struct itimerval  itv;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGALRM);
-    sigaddset(&set, SIGIO);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGWINCH);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGUSR2);
-
-    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
-        bw_log_error(BW_LOG_ALERT, cycle->log, errno,
-                     "sigprocmask() failed");
-    }
+    /* signals are blocked since bw_init_signals(); sigsuspend() with an
+     * empty mask is the one place they come in */
     sigemptyset(&set);
 
     ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx, bw_core_module);

@@ -81,6 +81,7 @@ bw_signal_handler(int signo)
 bw_int_t
 bw_init_signals(bw_log_t *log)
 {
+    sigset_t            set;
     const bw_signal_t  *sig;
     struct sigaction    sa;
 
@@ -100,6 +101,23 @@ bw_init_signals(bw_log_t *log)
     sigemptyset(&sa.sa_mask);
     (void) sigaction(SIGPIPE, &sa, NULL);
     (void) sigaction(SIGSYS, &sa, NULL);
+
+    /*
+     * From here on the handled signals are let in only where a process
+     * waits: sigsuspend() in the master, epoll_pwait() in a worker or a
+     * single process (workers inherit the mask). A signal that comes
+     * before the loop starts, such as a reload sent the moment the pid
+     * file appears, stays pending; delivered earlier it would only set
+     * a flag that nobody reads until the next signal wakes the master.
+     */
+    sigemptyset(&set);
+    for (sig = bw_signals; sig->signo; sig++) {
+        sigaddset(&set, sig->signo);
+    }
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+        bw_log_error(BW_LOG_EMERG, log, errno, "sigprocmask() failed");
+        return BW_ERROR;
+    }
 
     return BW_OK;
 }

@@ -97,7 +97,6 @@ bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker, int channel)
 static void
 bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
 {
-    sigset_t          set;
     bw_uint_t         i;
     struct rlimit     rlmt;
     bw_core_conf_t   *ccf;
@@ -155,26 +154,6 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
             bw_log_error(BW_LOG_ALERT, cycle->log, errno,
                          "sched_setaffinity() failed");
         }
-    }
-
-    /*
-     * Signals stay blocked while events are handled and are let in only
-     * inside epoll_pwait(): a signal that arrived just after the flags
-     * were checked would otherwise wait for the next event.
-     */
-    sigemptyset(&set);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR2);
-    sigaddset(&set, SIGWINCH);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGALRM);
-    if (sigprocmask(SIG_SETMASK, &set, NULL) == -1) {
-        bw_log_error(BW_LOG_ALERT, cycle->log, errno,
-                     "sigprocmask() failed");
     }
 
     /*

@@ -339,10 +339,17 @@ def test_zone_and_balancers_survive_reloads_under_load(bw, origins):
             bw.config(conf % (balancer, servers(pool)), workers=2,
                       head_extra=head)
             bw.signal(sig.SIGHUP)
-            wait_for(lambda: bw.logs().count("reconfiguring") > reloads,
-                     what="reload")
-            wait_for(lambda: len(o1.requests) + len(o2.requests)
-                     + len(o3.requests) > before + 50, what="traffic")
+            try:
+                wait_for(lambda: bw.logs().count("reconfiguring") > reloads,
+                         what="reload")
+                wait_for(lambda: len(o1.requests) + len(o2.requests)
+                         + len(o3.requests) > before + 50, what="traffic")
+            except AssertionError as e:
+                # what the server said is what tells a lost signal from
+                # a stuck process
+                raise AssertionError("%s (%s); client errors %r; log:\n%s"
+                                     % (e, balancer, errors[:5],
+                                        bw.logs()[-3000:]))
         stop.set()
         t.join(timeout=30)
         assert errors == [], errors[:5]

@@ -360,3 +360,32 @@ def test_single_process_reload(bw):
     assert bw.read_pid() == pid
     assert children(pid) == []
     assert 'unknown directive "retrun"' in bw.logs()
+
+
+@pytest.mark.parametrize("head", ["", "master_process off;\n"],
+                         ids=["master", "single"])
+def test_reload_signal_at_start_is_kept(bw, head):
+    """A HUP sent the moment the pid file names the new process (as a
+    service manager's reload may) reloads once it is running; it is not
+    lost in the gap between the pid file and the event loop."""
+    import subprocess
+    from conftest import BIN
+    bw.config(SERVER % ("", "one"), head_extra=head)
+    for _ in range(10):
+        reloads = bw.logs().count("reconfiguring")
+        out = open(bw.path("logs", "stderr.log"), "ab")
+        proc = subprocess.Popen([BIN, "-p", bw.prefix, "-c", bw.conf],
+                                stdout=out, stderr=out,
+                                start_new_session=True)
+        bw.procs.append(proc)
+        bw.pids.add(proc.pid)
+        deadline = time.monotonic() + 10
+        while bw.read_pid() != proc.pid and time.monotonic() < deadline:
+            assert proc.poll() is None, bw.logs()
+        os.kill(proc.pid, signal.SIGHUP)
+        wait_for(lambda: bw.logs().count("reconfiguring") > reloads,
+                 timeout=5, what="the reload")
+        assert proc.poll() is None
+        bw.stop()
+        bw.procs.clear()
+        bw.pids.clear()
