@@ -1006,6 +1006,11 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
             c->write->delayed = 0;
             bw_event_del_timer(c->write);
         }
+        /* an error found while the head was read: the connection's
+         * events still go to the head reader, and a response that does
+         * not go out at once needs its write event */
+        c->read->handler = bw_http_request_handler;
+        c->write->handler = bw_http_request_handler;
         bw_http_finalize_request(r, bw_http_special_response_handler(r, rc));
         return;
     }
