@@ -155,6 +155,7 @@ bw_http_upstream_get_buf(bw_http_request_t *r, bw_http_upstream_t *u)
 static void
 bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 {
+    off_t             sent;
     size_t            size;
     ssize_t           n;
     bw_int_t          rc;
@@ -191,6 +192,8 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         passed = (out != NULL);
 
         if (out || r->out || c->buffered) {
+            sent = c->sent;
+
             rc = bw_http_output_filter(r, out);
 
             if (rc == BW_ERROR) {
@@ -200,6 +203,11 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 
             bw_chain_update_chains(r->pool, &u->free_bufs, &u->busy_bufs,
                                    &out, u);
+
+            /* a client that was behind took its backlog: what waits in
+             * the buffers was held back only for it (to_pass gives
+             * nothing to a client that is behind) */
+            passed |= (c->sent != sent);
         }
 
         if (passed && (u->out_bufs || u->temp_pending)
@@ -401,6 +409,9 @@ bw_http_upstream_spill_handler(bw_event_t *ev)
     r = ev->data;
     u = r->upstream;
     c = r->connection;
+
+    bw_log_debug(c->log, "http upstream: the client took nothing for "
+                 "%d ms", BW_HTTP_UPSTREAM_SPILL_DELAY);
 
     u->spill_now = 1;
     bw_http_upstream_process_body(r, u);
