@@ -34,6 +34,14 @@ test:
 	scripts/run-unit-tests $(TEST_B)
 	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider test/integration
+	@# again with every send put off to the end of the loop's turn, as
+	@# under load (a debug build's switch, core/event/posted.c)
+	BULWARK_DEFER_SENDS=always \
+	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    test/integration/test_proxy.py test/integration/test_static.py \
+	    test/integration/test_http_errors.py \
+	    test/integration/test_garbage.py
 
 unit:
 	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug

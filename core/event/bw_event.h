@@ -44,6 +44,8 @@ extern bw_module_t   bw_event_core_module;
 extern bw_rbtree_t   bw_event_timer_rbtree;
 extern bw_queue_t    bw_posted_events;
 extern bw_queue_t    bw_posted_next_events;
+extern bw_queue_t    bw_posted_flush_events;
+extern bw_uint_t     bw_event_defer_sends;
 extern bw_uint_t     bw_event_timer_count;
 
 #define bw_event_get_conf(conf_ctx, module) \
@@ -92,7 +94,7 @@ bw_event_add_timer(bw_event_t *ev, bw_msec_t timer)
 #define bw_delete_posted_event(ev) \
     (ev)->posted = 0; bw_queue_remove(&(ev)->queue)
 
-void bw_event_process_posted(bw_queue_t *posted);
+void bw_event_process_posted(void);
 void bw_event_move_posted_next(void);
 
 /* the loop */

@@ -366,6 +366,13 @@ bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
         limit = BW_MAX_OFF_T_VALUE / 2;
     }
 
+    if (bw_event_defer_sends && in) {
+        /* the write event sends it once the turn's events are handled
+         * (core/event/posted.c); to the caller it is a full socket */
+        bw_post_event(c->write, &bw_posted_flush_events);
+        return in;
+    }
+
     send = 0;
 
     for ( ;; ) {

@@ -189,6 +189,7 @@ bw_event_init_worker(bw_cycle_t *cycle)
     bw_event_timer_init();
     bw_queue_init(&bw_posted_events);
     bw_queue_init(&bw_posted_next_events);
+    bw_queue_init(&bw_posted_flush_events);
     bw_queue_init(&cycle->reusable_connections_queue);
 
     sigemptyset(&bw_wait_sigmask);
@@ -495,5 +496,5 @@ bw_process_events_and_timers(bw_cycle_t *cycle)
     }
 
     bw_event_expire_timers();
-    bw_event_process_posted(&bw_posted_events);
+    bw_event_process_posted();
 }
