@@ -488,8 +488,11 @@ bw_process_events_and_timers(bw_cycle_t *cycle)
             bw_post_event(rev, &bw_posted_events);
         }
 
+        /* an edge of a socket that had room all along (most of them:
+         * the peer's ACK came) tells no writer anything: they wait only
+         * after a send that did not go out whole */
         wev = c->write;
-        if ((revents & EPOLLOUT) && wev->active) {
+        if ((revents & EPOLLOUT) && wev->active && !wev->ready) {
             wev->ready = 1;
             bw_post_event(wev, &bw_posted_events);
         }

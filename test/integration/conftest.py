@@ -182,13 +182,18 @@ class Bulwark:
         except (OSError, ValueError):
             return None
 
-    def start(self, wait_port=True):
-        out = open(self.path("logs", "stderr.log"), "ab")
-        proc = subprocess.Popen([BIN, "-p", self.prefix, "-c", self.conf],
-                                stdout=out, stderr=out,
-                                start_new_session=True)
+    def spawn(self):
+        """Start bulwark and return its Popen, waiting for nothing."""
+        with open(self.path("logs", "stderr.log"), "ab") as out:
+            proc = subprocess.Popen([BIN, "-p", self.prefix, "-c", self.conf],
+                                    stdout=out, stderr=out,
+                                    start_new_session=True)
         self.procs.append(proc)
         self.pids.add(proc.pid)
+        return proc
+
+    def start(self, wait_port=True):
+        proc = self.spawn()
         wait_for(lambda: self.read_pid() == proc.pid or proc.poll() is not None,
                  what="pid file")
         assert proc.poll() is None, self.logs()

@@ -368,17 +368,11 @@ def test_reload_signal_at_start_is_kept(bw, head):
     """A HUP sent the moment the pid file names the new process (as a
     service manager's reload may) reloads once it is running; it is not
     lost in the gap between the pid file and the event loop."""
-    import subprocess
-    from conftest import BIN
     bw.config(SERVER % ("", "one"), head_extra=head)
     for _ in range(10):
         reloads = bw.logs().count("reconfiguring")
-        out = open(bw.path("logs", "stderr.log"), "ab")
-        proc = subprocess.Popen([BIN, "-p", bw.prefix, "-c", bw.conf],
-                                stdout=out, stderr=out,
-                                start_new_session=True)
-        bw.procs.append(proc)
-        bw.pids.add(proc.pid)
+        proc = bw.spawn()
+        # no pause between looks at the pid file: the gap is short
         deadline = time.monotonic() + 10
         while bw.read_pid() != proc.pid and time.monotonic() < deadline:
             assert proc.poll() is None, bw.logs()
