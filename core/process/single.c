@@ -83,6 +83,12 @@ bw_single_process_signals(bw_cycle_t *cycle)
     bw_single_old[bw_single_old_n].last = bw_connection_counter - 1;
     bw_single_old_n++;
 
+    /* idle connections (keepalive clients, pooled upstream ones) would
+     * hold the old configuration until they time out, and the new one
+     * never uses them: closed, as a worker of a reloading master closes
+     * its own on the way out */
+    bw_close_idle_connections(new_cycle);
+
     if (!bw_single_release_event.timer_set) {
         bw_single_release_event.handler = bw_single_release_handler;
         bw_single_release_event.log = new_cycle->log;

@@ -383,3 +383,36 @@ def test_reload_signal_at_start_is_kept(bw, head):
         bw.stop()
         bw.procs.clear()
         bw.pids.clear()
+
+
+def test_single_process_reload_closes_idle_connections(bw):
+    """master_process off: a reload closes the idle keepalive connections
+    of the old configuration, clients' and pooled upstream ones, so that
+    it is released at once instead of when they time out (the origin
+    here keeps idle connections for 10 s)."""
+    require_module("http_proxy")
+    from origin import Origin
+    o = Origin("o1")
+    try:
+        text = """
+    upstream u { server 127.0.0.1:%d; keepalive 4; }
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://u; proxy_http_version 1.1;
+                     proxy_set_header Connection ""; } }
+""" % o.port
+        bw.config(text, head_extra="master_process off;\n")
+        bw.start()
+        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+        s.sendall(b"GET /size/10 HTTP/1.1\r\nHost: a\r\n\r\n")
+        wait_for(lambda: len(o.requests) == 1, what="the proxied request")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        bw.config(text + "\n", head_extra="master_process off;\n")
+        bw.signal(signal.SIGHUP)
+        # the idle client connection is closed by the server
+        assert s.recv(4096) == b""
+        s.close()
+        wait_for(lambda: "previous configuration released" in bw.logs(),
+                 timeout=5, what="old configuration released")
+        assert get(bw.port, "/size/10")[0] == 200
+    finally:
+        o.stop()
