@@ -463,7 +463,8 @@ bw_http_process_request_uri(bw_http_request_t *r)
     q = memchr(path, '?', r->unparsed_uri.len);
     plen = q ? (size_t) (q - path) : r->unparsed_uri.len;
 
-    if (q) {
+    if (q && q + 1 < r->unparsed_uri.data + r->unparsed_uri.len) {
+        /* "/a?" has no arguments, as in nginx ($args is not found) */
         r->args.data = q + 1;
         r->args.len = r->unparsed_uri.data + r->unparsed_uri.len - q - 1;
     }

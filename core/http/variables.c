@@ -503,7 +503,7 @@ bw_http_variable_request_field(bw_http_request_t *r,
     bw_str_t  *s = (bw_str_t *) ((char *) r + data);
 
     if (s->data == NULL) {
-        bw_var_set(v, (u_char *) "", 0);
+        v->not_found = 1;       /* "-" in the access log, as nginx */
         return BW_OK;
     }
     bw_var_set(v, s->data, s->len);

@@ -79,7 +79,8 @@ static bw_str_t  bw_http_combined_fmt = bw_string(
 
 static bw_array_t  *bw_http_log_buffered;   /* open files with buffers */
 
-/* Render one line: variables escaped, "-" for empty ones, as nginx. */
+/* Render one line: variables escaped, "-" for one that is not found (an
+ * empty value that is found writes nothing), as nginx. */
 static bw_int_t
 bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
     bw_str_t *line)
@@ -102,7 +103,7 @@ bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
             continue;
         }
         v = bw_http_get_flushed_variable(r, part[i].index);
-        if (v == NULL || v->not_found || v->len == 0) {
+        if (v == NULL || v->not_found) {
             len += 1;
         } else {
             len += bw_escape_log(NULL, v->data, v->len, fmt->escape);
@@ -124,7 +125,7 @@ bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
             continue;
         }
         v = bw_http_get_flushed_variable(r, part[i].index);
-        if (v == NULL || v->not_found || v->len == 0) {
+        if (v == NULL || v->not_found) {
             if (fmt->escape != BW_ESCAPE_JSON) {
                 *p++ = '-';
             }

@@ -111,3 +111,55 @@ def test_same_answers_as_nginx(bw, tmp_path):
                 seen.add(str(ours))
         # the cases differ from one another (the test sees real values)
         assert len(seen) > 40, seen
+
+
+LOG_HTTP = """
+    log_format v '$remote_user|$http_referer|$http_x_empty|$args|'
+                 '$query_string|$is_args|$arg_a|$arg_none|$cookie_c|'
+                 '$request_uri|$uri|$status|$body_bytes_sent|'
+                 '$content_length|$content_type|$request_method|'
+                 '$server_protocol|$scheme|$e|$m|$upstream_addr|'
+                 '$upstream_status|$sent_http_x_none|$http_cookie';
+    map $uri $m { default ""; /m mapped; }
+    server {
+        listen 127.0.0.1:%(port)d;
+        access_log %(log)s v;
+        location / { set $e ""; return 200 "ok"; }
+    }
+"""
+
+LOG_REQUESTS = [
+    b"GET /a?a=1&b= HTTP/1.1\r\nHost: h\r\nReferer: http://r/\r\n"
+    b"X-Empty: \r\nCookie: c=v; d=\r\nConnection: close\r\n\r\n",
+    b"GET /b? HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    b"GET /m HTTP/1.0\r\n\r\n",
+    b"POST /p?a= HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 2\r\nAuthorization: Basic dTpw\r\n"
+    b"Connection: close\r\n\r\nhi",
+    b"HEAD /h HTTP/1.1\r\nHost: h\r\nCookie: \r\nConnection: close\r\n\r\n",
+]
+
+
+def test_access_log_values_as_nginx(bw, tmp_path):
+    """The access log writes what nginx writes: "-" for a value that is
+    not there, nothing for one that is there and empty."""
+    ours_log = bw.path("logs", "values.log")
+    bw.config(LOG_HTTP.replace("%(port)d", "PORT") % {"log": ours_log})
+    bw.start()
+    port = free_port()
+    theirs_log = str(tmp_path / "nginx-values.log")
+    with nginx_serving(tmp_path, LOG_HTTP % {"port": port,
+                                           "log": theirs_log}, port):
+        for req in LOG_REQUESTS:
+            for p in (bw.port, port):
+                with socket.create_connection(("127.0.0.1", p),
+                                              timeout=5) as s:
+                    s.sendall(req)
+                    recv_all(s)
+    with open(ours_log) as f:
+        ours = f.read().splitlines()
+    with open(theirs_log) as f:
+        theirs = f.read().splitlines()
+    assert len(ours) == len(LOG_REQUESTS)
+    for a, b in zip(ours, theirs):
+        assert a == b, "\n%s\n%s" % (a, b)
