@@ -49,6 +49,22 @@ def origin_of(port, path, src="127.0.0.1"):
     raise AssertionError("no x-origin in " + head)
 
 
+def process_state(pid):
+    """Signal masks and open files of a process, for a failure report."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            sig = [l.strip() for l in f if l.startswith(("Sig", "Shd", "State"))]
+        fds = {}
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                fds[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                pass
+        return "pid %d %s fds %s" % (pid, sig, sorted(fds.items()))
+    except (OSError, TypeError) as e:
+        return "pid %r: %r" % (pid, e)
+
+
 def servers(os_, weights=None):
     weights = weights or [1] * len(os_)
     return " ".join("server 127.0.0.1:%d weight=%d;" % (o.port, w)
@@ -345,10 +361,11 @@ def test_zone_and_balancers_survive_reloads_under_load(bw, origins):
                 wait_for(lambda: len(o1.requests) + len(o2.requests)
                          + len(o3.requests) > before + 50, what="traffic")
             except AssertionError as e:
-                # what the server said is what tells a lost signal from
-                # a stuck process
-                raise AssertionError("%s (%s); client errors %r; log:\n%s"
+                # what the server said and its signal state are what tell
+                # a lost signal from a stuck process
+                raise AssertionError("%s (%s); client errors %r; %s; log:\n%s"
                                      % (e, balancer, errors[:5],
+                                        process_state(bw.read_pid()),
                                         bw.logs()[-3000:]))
         stop.set()
         t.join(timeout=30)
