@@ -22,6 +22,7 @@ typedef struct {
     bw_queue_t                       cache;
     bw_queue_t                       free;
 
+    bw_cycle_t                      *cycle;     /* whose memory the cache is */
     bw_http_upstream_init_peer_pt    original_init_peer;
 } bw_http_upstream_keepalive_srv_conf_t;
 
@@ -224,8 +225,12 @@ bw_http_upstream_free_keepalive_peer(bw_peer_connection_t *pc, void *data,
         || pc->private
         || !u->request_body_sent || c->read->eof || c->read->error
         || c->read->timedout || c->write->error || c->write->timedout
-        || bw_exiting || bw_terminate)
+        || bw_exiting || bw_terminate
+        || kp->conf->cycle != bw_cycle)
     {
+        /* (the last: a request of a configuration that a single
+         * process has reloaded away; the cache is that configuration's
+         * memory, which a cached connection would not keep alive) */
         return;
     }
 
@@ -325,6 +330,7 @@ bw_http_upstream_keepalive_create_conf(bw_conf_t *cf)
     conf->requests = BW_CONF_UNSET_UINT;
     conf->time = BW_CONF_UNSET_MSEC;
     conf->timeout = BW_CONF_UNSET_MSEC;
+    conf->cycle = cf->cycle;
 
     return conf;
 }

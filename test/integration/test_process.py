@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import (children, free_port, get, pid_alive, raw,
-                      require_module, wait_for)
+                      recv_all, require_module, wait_for)
 
 SERVER = """
     access_log logs/access.log;
@@ -414,5 +414,46 @@ def test_single_process_reload_closes_idle_connections(bw):
         wait_for(lambda: "previous configuration released" in bw.logs(),
                  timeout=5, what="old configuration released")
         assert get(bw.port, "/size/10")[0] == 200
+    finally:
+        o.stop()
+
+
+def test_single_process_reload_with_request_in_flight(bw):
+    """master_process off: a request that began before a reload connects
+    to its upstream after it; that connection must not go to the old
+    configuration's keepalive cache, which is freed with it."""
+    require_module("http_proxy")
+    from origin import Origin
+    o = Origin("o1")
+    try:
+        text = """
+    upstream u { server 127.0.0.1:%d; keepalive 4; }
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://u; proxy_http_version 1.1;
+                     proxy_set_header Connection ""; } }
+""" % o.port
+        bw.config(text, head_extra="master_process off;\n")
+        bw.start()
+        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+                  b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        # the request is being read under the first configuration
+        assert s.recv(4096).startswith(b"HTTP/1.1 100")
+        bw.config(text + "\n", head_extra="master_process off;\n")
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: "reconfiguring" in bw.logs(), what="the reload")
+        s.sendall(b"abcd")
+        assert recv_all(s).startswith(b"HTTP/1.1 200")
+        s.close()
+        wait_for(lambda: "previous configuration released" in bw.logs(),
+                 what="old configuration released")
+        # a second reload closes idle connections: none may belong to
+        # the released configuration
+        n = bw.logs().count("reconfiguring")
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: bw.logs().count("reconfiguring") > n,
+                 what="the second reload")
+        assert get(bw.port, "/size/10")[0] == 200
+        bw.check_sanitizers()
     finally:
         o.stop()
