@@ -385,75 +385,71 @@ def test_reload_signal_at_start_is_kept(bw, head):
         bw.pids.clear()
 
 
-def test_single_process_reload_closes_idle_connections(bw):
+@pytest.fixture
+def single_proxy(bw):
+    """master_process off, proxying to an origin with keepalive; yields
+    (origin, reload) where reload() rereads the same configuration."""
+    require_module("http_proxy")
+    from origin import Origin
+    o = Origin("o1")
+    text = """
+    upstream u { server 127.0.0.1:%d; keepalive 4; }
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://u; proxy_http_version 1.1;
+                     proxy_set_header Connection ""; } }
+""" % o.port
+    bw.config(text, head_extra="master_process off;\n")
+    bw.start()
+
+    def reload():
+        n = bw.logs().count("reconfiguring")
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: bw.logs().count("reconfiguring") > n,
+                 what="the reload")
+
+    try:
+        yield o, reload
+    finally:
+        o.stop()
+
+
+def test_single_process_reload_closes_idle_connections(bw, single_proxy):
     """master_process off: a reload closes the idle keepalive connections
     of the old configuration, clients' and pooled upstream ones, so that
     it is released at once instead of when they time out (the origin
     here keeps idle connections for 10 s)."""
-    require_module("http_proxy")
-    from origin import Origin
-    o = Origin("o1")
-    try:
-        text = """
-    upstream u { server 127.0.0.1:%d; keepalive 4; }
-    server { listen 127.0.0.1:PORT;
-        location / { proxy_pass http://u; proxy_http_version 1.1;
-                     proxy_set_header Connection ""; } }
-""" % o.port
-        bw.config(text, head_extra="master_process off;\n")
-        bw.start()
-        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
-        s.sendall(b"GET /size/10 HTTP/1.1\r\nHost: a\r\n\r\n")
-        wait_for(lambda: len(o.requests) == 1, what="the proxied request")
-        assert s.recv(4096).startswith(b"HTTP/1.1 200")
-        bw.config(text + "\n", head_extra="master_process off;\n")
-        bw.signal(signal.SIGHUP)
-        # the idle client connection is closed by the server
-        assert s.recv(4096) == b""
-        s.close()
-        wait_for(lambda: "previous configuration released" in bw.logs(),
-                 timeout=5, what="old configuration released")
-        assert get(bw.port, "/size/10")[0] == 200
-    finally:
-        o.stop()
+    o, reload = single_proxy
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+    s.sendall(b"GET /size/10 HTTP/1.1\r\nHost: a\r\n\r\n")
+    wait_for(lambda: len(o.requests) == 1, what="the proxied request")
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    reload()
+    # the idle client connection is closed by the server
+    assert s.recv(4096) == b""
+    s.close()
+    wait_for(lambda: "previous configuration released" in bw.logs(),
+             timeout=5, what="old configuration released")
+    assert get(bw.port, "/size/10")[0] == 200
 
 
-def test_single_process_reload_with_request_in_flight(bw):
+def test_single_process_reload_with_request_in_flight(bw, single_proxy):
     """master_process off: a request that began before a reload connects
     to its upstream after it; that connection must not go to the old
     configuration's keepalive cache, which is freed with it."""
-    require_module("http_proxy")
-    from origin import Origin
-    o = Origin("o1")
-    try:
-        text = """
-    upstream u { server 127.0.0.1:%d; keepalive 4; }
-    server { listen 127.0.0.1:PORT;
-        location / { proxy_pass http://u; proxy_http_version 1.1;
-                     proxy_set_header Connection ""; } }
-""" % o.port
-        bw.config(text, head_extra="master_process off;\n")
-        bw.start()
-        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
-        s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
-                  b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
-        # the request is being read under the first configuration
-        assert s.recv(4096).startswith(b"HTTP/1.1 100")
-        bw.config(text + "\n", head_extra="master_process off;\n")
-        bw.signal(signal.SIGHUP)
-        wait_for(lambda: "reconfiguring" in bw.logs(), what="the reload")
-        s.sendall(b"abcd")
-        assert recv_all(s).startswith(b"HTTP/1.1 200")
-        s.close()
-        wait_for(lambda: "previous configuration released" in bw.logs(),
-                 what="old configuration released")
-        # a second reload closes idle connections: none may belong to
-        # the released configuration
-        n = bw.logs().count("reconfiguring")
-        bw.signal(signal.SIGHUP)
-        wait_for(lambda: bw.logs().count("reconfiguring") > n,
-                 what="the second reload")
-        assert get(bw.port, "/size/10")[0] == 200
-        bw.check_sanitizers()
-    finally:
-        o.stop()
+    o, reload = single_proxy
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+              b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+    # the request is being read under the first configuration
+    assert s.recv(4096).startswith(b"HTTP/1.1 100")
+    reload()
+    s.sendall(b"abcd")
+    assert recv_all(s).startswith(b"HTTP/1.1 200")
+    s.close()
+    wait_for(lambda: "previous configuration released" in bw.logs(),
+             what="old configuration released")
+    # a second reload closes idle connections: none may belong to the
+    # released configuration
+    reload()
+    assert get(bw.port, "/size/10")[0] == 200
+    bw.check_sanitizers()
