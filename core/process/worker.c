@@ -189,6 +189,11 @@ bw_worker_exit(bw_cycle_t *cycle)
         }
     }
 
+    if (bw_process == BW_PROCESS_SINGLE) {
+        /* no master to do it, as nginx */
+        bw_delete_pidfile(cycle);
+    }
+
     bw_log_error(BW_LOG_NOTICE, cycle->log, 0, "exit");
     exit(0);
 }

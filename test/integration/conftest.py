@@ -182,10 +182,12 @@ class Bulwark:
         except (OSError, ValueError):
             return None
 
-    def spawn(self):
-        """Start bulwark and return its Popen, waiting for nothing."""
+    def spawn(self, wrap=()):
+        """Start bulwark (under the command wrap, if any) and return its
+        Popen, waiting for nothing."""
         with open(self.path("logs", "stderr.log"), "ab") as out:
-            proc = subprocess.Popen([BIN, "-p", self.prefix, "-c", self.conf],
+            proc = subprocess.Popen(list(wrap)
+                                    + [BIN, "-p", self.prefix, "-c", self.conf],
                                     stdout=out, stderr=out,
                                     start_new_session=True)
         self.procs.append(proc)
