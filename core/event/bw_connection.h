@@ -60,6 +60,8 @@ struct bw_connection_s {
     unsigned            sendfile:1;
     unsigned            tcp_nodelay:2;
     unsigned            tcp_nopush:2;
+    unsigned            more:1;     /* more follows at once: MSG_MORE */
+    unsigned            corked:1;   /* sent with MSG_MORE, maybe held */
 };
 
 extern bw_uint_t  bw_connection_counter;
@@ -74,6 +76,7 @@ void bw_drain_connections(void);
 bw_int_t bw_tcp_nodelay(bw_connection_t *c);
 bw_int_t bw_tcp_nopush(bw_connection_t *c);
 bw_int_t bw_tcp_push(bw_connection_t *c);
+bw_int_t bw_tcp_push_more(bw_connection_t *c);
 
 ssize_t bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size);
 ssize_t bw_readv_chain(bw_connection_t *c, bw_chain_t *in);

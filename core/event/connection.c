@@ -225,6 +225,29 @@ bw_tcp_push(bw_connection_t *c)
            ? BW_ERROR : BW_OK;
 }
 
+/*
+ * What went with MSG_MORE and is still below a full segment waits in
+ * the kernel for the next send (or the ACK of what is in flight): the
+ * writer that has nothing more to add pushes it out. Clearing TCP_CORK
+ * pushes the pending frames even when it was not set, and keeps the
+ * socket's own Nagle setting.
+ */
+bw_int_t
+bw_tcp_push_more(bw_connection_t *c)
+{
+    int  off = 0;
+
+    if (!c->corked) {
+        return BW_OK;
+    }
+    c->corked = 0;
+    if (c->tcp_nopush == BW_TCP_NOPUSH_SET) {
+        return BW_OK;       /* bw_tcp_push() uncorks at the end */
+    }
+    return setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(int)) == -1
+           ? BW_ERROR : BW_OK;
+}
+
 #define BW_READ_AGAIN_NOW  (-100)     /* EINTR: read again */
 
 /* What a recv() or readv() of size bytes returned, for the read event
@@ -351,6 +374,13 @@ bw_unix_send(bw_connection_t *c, u_char *buf, size_t size)
 /*
  * Send a chain: consecutive memory buffers go out in one writev, a file
  * buffer through sendfile. Returns the unsent rest, or BW_CHAIN_ERROR.
+ *
+ * With c->more (the writer has more at once: a large body read in
+ * batches) memory buffers go with MSG_MORE, so that the batches leave
+ * as full segments: fewer packets for both ends to handle and fewer
+ * wake-ups of the reader. c->corked says something may wait in the
+ * kernel; the writer pushes it with bw_tcp_push_more() when it turns
+ * out that nothing follows.
  */
 bw_chain_t *
 bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
@@ -437,6 +467,15 @@ bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
                 file->file_pos -= n;
             }
 
+        } else if (niov && c->more) {
+            struct msghdr  msg;
+
+            bw_memzero(&msg, sizeof(msg));
+            msg.msg_iov = iov;
+            msg.msg_iovlen = (size_t) niov;
+            planned = send;
+            n = sendmsg(c->fd, &msg, MSG_MORE | MSG_NOSIGNAL);
+
         } else if (niov) {
             planned = send;
             n = writev(c->fd, iov, niov);
@@ -469,6 +508,8 @@ bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
 
         send = prev_send + n;
         c->sent += n;
+        /* a send without MSG_MORE pushes whatever waited before it */
+        c->corked = (niov && c->more);
         in = bw_chain_update_sent(in, n);
 
         if (send < planned) {

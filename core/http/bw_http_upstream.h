@@ -267,6 +267,8 @@ struct bw_http_upstream_s {
     unsigned                        temp_full:1;  /* no more to the file */
     unsigned                        spill_now:1;  /* the client was stuck
                                                      long enough */
+    unsigned                        unflushed:1;  /* the last buffer went
+                                                     as "more at once" */
 };
 
 extern bw_module_t  bw_http_upstream_module;

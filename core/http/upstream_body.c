@@ -91,7 +91,9 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
                 bw_http_upstream_finalize_request(r, u, BW_ERROR);
                 return;
             }
-            b->flush = 1;
+            /* as every batch: "more at once" while the upstream has
+             * more (the response header goes with it) */
+            b->flush = u->peer.connection->read->ready ? 0 : 1;
             cl->buf = b;
             cl->next = NULL;
             u->out_bufs = cl;
@@ -101,6 +103,9 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
     if (u->length == 0) {
         u->body_done = 1;
     }
+
+    /* the response header may have gone as "more at once" too */
+    u->unflushed = 1;
 
     r->write_event_handler = bw_http_upstream_process_downstream;
     u->read_event_handler = bw_http_upstream_process_upstream;
@@ -309,6 +314,23 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         }
 
         if (n == BW_AGAIN) {
+            if (u->unflushed) {
+                /* the last batch went as "more at once" and there is
+                 * none: flush, or its tail waits in a filter or the
+                 * kernel until the upstream sends again */
+                u->unflushed = 0;
+                cl = bw_alloc_chain_link(r->pool);
+                if (cl == NULL) {
+                    bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                    return;
+                }
+                u->flush_buf.flush = 1;
+                cl->buf = &u->flush_buf;
+                cl->next = NULL;
+                for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
+                *ll = cl;
+                continue;
+            }
             break;
         }
 
@@ -365,6 +387,7 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
          * upstream has more at once, buffers go out together */
         if (b) {
             b->flush = uc->read->ready ? 0 : 1;
+            u->unflushed = !b->flush;
         }
 
         if (u->length == 0) {
@@ -469,7 +492,9 @@ bw_http_upstream_to_pass(bw_http_request_t *r, bw_http_upstream_t *u,
     }
 
     /* a client that keeps up gets all it can take in one go, one
-     * buffer being left to read into; one that lags gets no more than
+     * buffer being left to read into (a client that stops reading would
+     * otherwise hold every buffer, and nothing would be read for the
+     * temp file); one that lags gets no more than
      * proxy_busy_buffers_size at a time, the rest is for the file */
     limit = (u->temp_file || u->spill_timer.timer_set)
             ? (off_t) u->conf->busy_buffers_size

@@ -90,6 +90,8 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
         if (last || flush) {
             bw_http_write_filter_free(r, NULL);
             c->buffered &= ~BW_HTTP_WRITE_BUFFERED;
+            /* what went before with "more to come" goes out now */
+            (void) bw_tcp_push_more(c);
             return BW_OK;
         }
         return BW_OK;
@@ -138,7 +140,14 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
      * whole large file; the rest goes on the next turn of the loop */
     sent = c->sent;
 
+    /* a producer that does not flush has more at once (a large body
+     * read in batches): the batches leave as full segments; not with
+     * limit_rate, whose sends are spaced in time */
+    c->more = !last && !flush && !r->limit_rate;
+
     chain = c->send_chain(c, r->out, limit);
+
+    c->more = 0;
 
     if (chain == BW_CHAIN_ERROR) {
         c->error = 1;

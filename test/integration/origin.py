@@ -8,6 +8,9 @@ test process. Its behaviour is chosen by the request path:
   /close/N            N bytes delimited by closing the connection
   /status/NNN         that status with a short body
   /slow/MS            the header after MS milliseconds
+  /hold/FILL/REST     the header and the body's first bytes in one write
+                      of FILL bytes, then the body's last REST bytes once
+                      release() is called (or after 10 s)
   /redirect/...       302 to itself: http://<Host header>/redirect/...
   /cookies?c=V&c=W    a Set-Cookie header for each c (URL-decoded)
   /refuse-keepalive   answers, then closes the connection
@@ -180,6 +183,21 @@ class _Handler(socketserver.StreamRequestHandler):
             body = b"slow"
             self.send(200, [("Content-Length", 4)], body, keep, head)
             return True
+        if parts[1:2] == ["hold"]:
+            fill, rest = int(parts[2]), int(parts[3])
+            out = ["HTTP/1.1 200 X", "Server: origin",
+                   "X-Origin: %s" % self.server.name, "Content-Length: "]
+            head = ("\r\n".join(out)).encode()
+            # the length's own digits count in FILL too
+            first = fill - len(head) - 4
+            first -= len(str(first + rest))
+            head += b"%d\r\n\r\n" % (first + rest)
+            body = pattern(first + rest)
+            self.wfile.write(head + body[:first])
+            self.server.release.wait(10)
+            self.server.release.clear()
+            self.wfile.write(body[first:])
+            return True
         if parts[1:2] == ["redirect"]:
             loc = "http://%s%s" % (hmap.get("host", ""), path)
             self.send(302, [("Location", loc), ("Content-Length", 0)], b"",
@@ -302,6 +320,7 @@ class Origin:
         self.server.requests = []
         self.server.proxy_lines = []
         self.server.fixed_status = 0
+        self.server.release = threading.Event()
         self.server.active = set()
         self.name = name
         self.port = None if unix else self.server.server_address[1]
@@ -322,6 +341,10 @@ class Origin:
     def answer_all(self, status):
         """Answer every request with this status (0: normal)."""
         self.server.fixed_status = status
+
+    def release(self):
+        """Let a /hold response send the rest of its body."""
+        self.server.release.set()
 
     def close_connections(self):
         """Close every open connection, as a restarting backend would."""

@@ -187,6 +187,54 @@ def test_client_that_catches_up_is_not_held_back(bw, origin):
     slow_download(bw, "/size/%d" % (8 * size), 8 * size, worker, seen)
 
 
+@pytest.mark.parametrize("loc,fill", [("/", 4096 + 8 * 4096),
+                                      ("/unbuf/", 4096 + 4096)])
+def test_body_the_upstream_pauses_is_not_held(bw, origin, loc, fill):
+    """While the upstream has more at once, the body goes to the client
+    as "more to come" (MSG_MORE) so that batches leave as full segments;
+    when the upstream pauses, what it sent is pushed out. Here the first
+    part fills the buffers exactly (full reads, then nothing to read):
+    without the push the kernel holds it until its probe timer (200 ms
+    or more), so the fastest of three tries tells. (Seen with buffering
+    on; with buffering off this kernel sent the smaller batches anyway,
+    the case stays as a check of that path.)"""
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        proxy_buffer_size 4k; proxy_buffers 8 4k;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /unbuf/ { proxy_buffering off;
+                           proxy_pass http://127.0.0.1:%d/; } }
+    """ % (origin.port, origin.port))
+    bw.start()
+    rest = 5000
+    times = []
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=10) as s:
+            start = time.monotonic()
+            s.sendall(b"GET %shold/%d/%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                      % (loc.encode(), fill, rest))
+            data = b""
+            # the origin's header is under 100 bytes: most of the body
+            # sent before the pause
+            while len(data.partition(b"\r\n\r\n")[2]) < fill - 100:
+                got = s.recv(65536)
+                assert got, data[:200]
+                data += got
+            times.append(time.monotonic() - start)
+            origin.release()
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(head.lower().split(b"content-length:")[1]
+                         .split(b"\r\n")[0])
+            while len(body) < length:
+                got = s.recv(65536)
+                assert got, len(body)
+                body += got
+        assert length > fill - 100 + rest and body == pattern(length)
+    assert min(times) < 0.15, times
+
+
 def test_response_temp_files(bw, origin):
     """A client slower than the upstream: the rest of the response goes
     to a temp file (up to proxy_max_temp_file_size), the upstream is
