@@ -25,6 +25,7 @@ typedef struct bw_pool_large_s  bw_pool_large_t;
 struct bw_pool_large_s {
     bw_pool_large_t     *next;
     void                *alloc;
+    size_t               size;
 };
 
 typedef struct bw_pool_block_s  bw_pool_block_t;

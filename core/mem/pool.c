@@ -3,12 +3,89 @@
  * current block; large ones are malloc'ed and listed so that they go
  * with the pool. Blocks that failed to satisfy four requests are skipped
  * so that a long-lived pool does not rescan full blocks.
+ *
+ * Pool blocks and large allocations of the usual sizes (request pools,
+ * header and proxy buffers: multiples of 1 KiB up to 16 KiB) go back to
+ * free lists of the process when their pool goes, and the next request
+ * takes them from there: malloc serves these sizes from its slower
+ * bins, four malloc/free pairs a proxied request. Each list keeps at
+ * most 64 KiB (1 MiB in all); the rest goes to free(). Under
+ * AddressSanitizer a kept chunk is poisoned (but for its link), so that
+ * a use after its pool went is still reported.
  */
 
 #include <bw_core.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define bw_pool_poison(p, n)    ASAN_POISON_MEMORY_REGION(p, n)
+#define bw_pool_unpoison(p, n)  ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define bw_pool_poison(p, n)
+#define bw_pool_unpoison(p, n)
+#endif
+
+#define BW_POOL_CACHE_UNIT   1024
+#define BW_POOL_CACHE_MAX    (16 * 1024)
+#define BW_POOL_CACHE_BYTES  (64 * 1024)
+
+typedef struct bw_pool_kept_s  bw_pool_kept_t;
+
+struct bw_pool_kept_s {
+    bw_pool_kept_t  *next;
+};
+
+static struct {
+    bw_pool_kept_t  *head;
+    bw_uint_t        n;
+} bw_pool_kept[BW_POOL_CACHE_MAX / BW_POOL_CACHE_UNIT + 1];
+
 static void *bw_palloc_block(bw_pool_t *pool, size_t size);
 static void *bw_palloc_large(bw_pool_t *pool, size_t size);
+
+static void *
+bw_pool_get(size_t size, bw_log_t *log)
+{
+    bw_uint_t        i;
+    bw_pool_kept_t  *k;
+
+    if (size % BW_POOL_CACHE_UNIT == 0 && size <= BW_POOL_CACHE_MAX) {
+        i = size / BW_POOL_CACHE_UNIT;
+        k = bw_pool_kept[i].head;
+        if (k) {
+            bw_pool_unpoison((u_char *) k + sizeof(bw_pool_kept_t),
+                             size - sizeof(bw_pool_kept_t));
+            bw_pool_kept[i].head = k->next;
+            bw_pool_kept[i].n--;
+            return k;
+        }
+    }
+
+    return bw_alloc(size, log);
+}
+
+static void
+bw_pool_put(void *p, size_t size)
+{
+    bw_uint_t        i;
+    bw_pool_kept_t  *k;
+
+    if (size % BW_POOL_CACHE_UNIT == 0 && size <= BW_POOL_CACHE_MAX) {
+        i = size / BW_POOL_CACHE_UNIT;
+        if (bw_pool_kept[i].n < BW_POOL_CACHE_BYTES / size) {
+            k = p;
+            k->next = bw_pool_kept[i].head;
+            bw_pool_kept[i].head = k;
+            bw_pool_kept[i].n++;
+            /* the link stays readable: LeakSanitizer follows it */
+            bw_pool_poison((u_char *) p + sizeof(bw_pool_kept_t),
+                           size - sizeof(bw_pool_kept_t));
+            return;
+        }
+    }
+
+    free(p);
+}
 
 void *
 bw_alloc(size_t size, bw_log_t *log)
@@ -43,7 +120,7 @@ bw_create_pool(size_t size, bw_log_t *log)
         size = sizeof(bw_pool_t) + 64;
     }
 
-    p = bw_alloc(size, log);
+    p = bw_pool_get(size, log);
     if (p == NULL) {
         return NULL;
     }
@@ -78,15 +155,17 @@ bw_destroy_pool(bw_pool_t *pool)
     }
 
     for (l = pool->large; l; l = l->next) {
-        free(l->alloc);
+        if (l->alloc) {
+            bw_pool_put(l->alloc, l->size);
+        }
     }
 
     for (b = pool->block.next; b; b = n) {
         n = b->next;
-        free(b);
+        bw_pool_put(b, (size_t) (b->end - (u_char *) b));
     }
 
-    free(pool);
+    bw_pool_put(pool, (size_t) (pool->block.end - (u_char *) pool));
 }
 
 static inline void *
@@ -148,7 +227,7 @@ bw_palloc_block(bw_pool_t *pool, size_t size)
 
     psize = (size_t) (pool->block.end - (u_char *) pool);
 
-    m = bw_alloc(psize, pool->log);
+    m = bw_pool_get(psize, pool->log);
     if (m == NULL) {
         return NULL;
     }
@@ -180,7 +259,7 @@ bw_palloc_large(bw_pool_t *pool, size_t size)
 
     bw_uint_t         n;
 
-    p = bw_alloc(size, pool->log);
+    p = bw_pool_get(size, pool->log);
     if (p == NULL) {
         return NULL;
     }
@@ -191,6 +270,7 @@ bw_palloc_large(bw_pool_t *pool, size_t size)
     for (large = pool->large; large; large = large->next) {
         if (large->alloc == NULL) {
             large->alloc = p;
+            large->size = size;
             return p;
         }
         if (n++ > 3) {
@@ -200,11 +280,12 @@ bw_palloc_large(bw_pool_t *pool, size_t size)
 
     large = bw_palloc_small(pool, sizeof(bw_pool_large_t), 1);
     if (large == NULL) {
-        free(p);
+        bw_pool_put(p, size);
         return NULL;
     }
 
     large->alloc = p;
+    large->size = size;
     large->next = pool->large;
     pool->large = large;
 
@@ -218,7 +299,7 @@ bw_pfree(bw_pool_t *pool, void *p)
 
     for (l = pool->large; l; l = l->next) {
         if (p == l->alloc) {
-            free(l->alloc);
+            bw_pool_put(l->alloc, l->size);
             l->alloc = NULL;
             return BW_OK;
         }

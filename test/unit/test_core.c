@@ -72,6 +72,49 @@ test_pool(void **state)
     assert_int_equal(cleaned, 7);
 }
 
+/* Pools of the usual sizes leave their memory for the next request's
+ * pool: the same chunks come back, up to 64 KiB a size; beyond that
+ * they go to free() (none of the extra ones come back). */
+static void
+test_pool_keeps_chunks(void **state)
+{
+    int          i, j, again;
+    void        *big, *big2;
+    bw_pool_t   *pools[40], *fresh[40], *p;
+
+    p = bw_create_pool(4096, NULL);
+    big = bw_palloc(p, 8192);
+    bw_destroy_pool(p);
+
+    p = bw_create_pool(4096, NULL);
+    big2 = bw_palloc(p, 8192);
+    assert_ptr_equal(big2, big);
+    bw_pfree(p, big2);
+    assert_ptr_equal(bw_pnalloc(p, 8192), big);
+    bw_destroy_pool(p);
+
+    /* 40 pools of 4 KiB go at once: 16 are kept */
+    for (i = 0; i < 40; i++) {
+        pools[i] = bw_create_pool(4096, NULL);
+        assert_non_null(pools[i]);
+    }
+    for (i = 0; i < 40; i++) {
+        bw_destroy_pool(pools[i]);
+    }
+    again = 0;
+    for (i = 0; i < 40; i++) {
+        p = bw_create_pool(4096, NULL);
+        for (j = 0; j < 40; j++) {
+            again += (p == pools[j]);
+        }
+        fresh[i] = p;
+    }
+    assert_true(again >= 16);
+    for (i = 0; i < 40; i++) {
+        bw_destroy_pool(fresh[i]);
+    }
+}
+
 static void
 test_hash(void **state)
 {
@@ -335,6 +378,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_keeps_chunks),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_rbtree),
         cmocka_unit_test(test_parse_values),
