@@ -54,26 +54,42 @@ static const u_char  bw_lc_tchar[256] = {
 #define BW_ONES    0x0101010101010101ULL
 #define BW_HIGHS   0x8080808080808080ULL
 
-/*
- * A field value may hold HTAB, SP, visible ASCII and obs-text, nothing
- * else. Eight bytes are checked at once; only a word that holds a byte
- * below 0x20 or a DEL is looked at byte by byte (a tab is allowed).
- */
-static bw_uint_t
-bw_http_value_ok(u_char *p, u_char *end)
+/* Does a word of eight bytes hold one below 0x20 or a DEL? (A tab
+ * counts as one here; the byte loop tells.) */
+static inline bw_uint_t
+bw_http_word_bad(u_char *p)
 {
     uint64_t  x, low, del;
 
+    memcpy(&x, p, 8);
+    low = (x - 0x20 * BW_ONES) & ~x & BW_HIGHS;
+    del = ((x ^ (0x7f * BW_ONES)) - BW_ONES) & ~(x ^ (0x7f * BW_ONES))
+          & BW_HIGHS;
+    return (low | del) != 0;
+}
+
+/*
+ * A field value may hold HTAB, SP, visible ASCII and obs-text, nothing
+ * else. Eight bytes are checked at once, the last few as the line's
+ * last eight (what comes before the value in the line is the name, the
+ * colon and spaces); only a word that holds a byte below 0x20 or a DEL
+ * is looked at byte by byte (a tab is allowed).
+ */
+static bw_uint_t
+bw_http_value_ok(u_char *line, u_char *p, u_char *end)
+{
     while (end - p >= 8) {
-        memcpy(&x, p, 8);
-        low = (x - 0x20 * BW_ONES) & ~x & BW_HIGHS;
-        del = ((x ^ (0x7f * BW_ONES)) - BW_ONES) & ~(x ^ (0x7f * BW_ONES))
-              & BW_HIGHS;
-        if (low | del) {
-            break;
+        if (bw_http_word_bad(p)) {
+            goto bytes;
         }
         p += 8;
     }
+
+    if (p == end || (end - line >= 8 && !bw_http_word_bad(end - 8))) {
+        return 1;
+    }
+
+bytes:
 
     for ( /* void */ ; p < end; p++) {
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
@@ -350,9 +366,11 @@ bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
     le = (lf[-1] == '\r') ? lf - 1 : lf;
 
     /* lowercase and hash on the way, once; the lowercase copy wraps
-     * round for long names, which callers then lowercase themselves */
+     * round for long names, which callers then lowercase themselves.
+     * The line's LF is no token character: it ends the loop at the
+     * latest. */
     hash = 0;
-    for (n = p, i = 0; n < le; n++, i++) {
+    for (n = p, i = 0; ; n++, i++) {
         c = bw_lc_tchar[*n];
         if (c == 0) {
             break;
@@ -361,7 +379,7 @@ bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
         r->lowcase_header[i & (BW_HTTP_LC_HEADER_LEN - 1)] = c;
     }
 
-    if (n == p || n >= le || *n != ':') {
+    if (n == p || *n != ':') {
         return BW_HTTP_BAD_REQUEST;
     }
 
@@ -376,7 +394,7 @@ bw_http_parse_header_line(bw_http_request_t *r, u_char **pos, u_char *end,
         /* void */
     }
 
-    if (!bw_http_value_ok(v, ve)) {
+    if (!bw_http_value_ok(p, v, ve)) {
         return BW_HTTP_BAD_REQUEST;     /* NUL, CR, other controls */
     }
 
