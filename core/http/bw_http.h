@@ -656,6 +656,7 @@ struct bw_http_request_s {
     unsigned                  valid_unparsed_uri:1;  /* $uri is the
                                                         client's */
     unsigned                  filter_finalize:1;
+    unsigned                  pipeline:1;   /* came in behind another */
 };
 
 /* --- filters ------------------------------------------------------------ */

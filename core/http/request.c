@@ -26,6 +26,7 @@ static void bw_http_lingering_close_handler(bw_event_t *ev);
 static void bw_http_discarded_body_handler(bw_event_t *ev);
 static void bw_http_close_request(bw_http_request_t *r, bw_int_t rc);
 static void bw_http_free_request(bw_http_request_t *r, bw_int_t rc);
+static void bw_http_log_request(bw_http_request_t *r);
 static void bw_http_close_connection(bw_connection_t *c);
 static void bw_http_writer(bw_http_request_t *r);
 static void bw_http_empty_handler(bw_event_t *ev);
@@ -325,6 +326,7 @@ bw_http_create_request(bw_connection_t *c)
 
     r->pool = pool;
     r->http_connection = hc;
+    r->pipeline = hc->pipeline ? 1 : 0;
     r->connection = c;
     r->main_conf = cscf->ctx->main_conf;
     r->srv_conf = cscf->ctx->srv_conf;
@@ -1258,6 +1260,10 @@ bw_http_set_keepalive(bw_http_request_t *r)
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
     cscf = hc->addr_conf->default_server;
 
+    /* logged now: a pipelined request is moved below over this one's
+     * header bytes, which $request_uri and the like point into */
+    bw_http_log_request(r);
+
     hc->pipeline = 0;
     hc->nfree = 0;
 
@@ -1427,28 +1433,38 @@ bw_http_close_request(bw_http_request_t *r, bw_int_t rc)
     bw_http_close_connection(c);
 }
 
+/* The log phase, once per request. */
+static void
+bw_http_log_request(bw_http_request_t *r)
+{
+    bw_uint_t                  i, n;
+    bw_http_handler_pt        *h;
+    bw_http_core_main_conf_t  *cmcf;
+
+    if (r->logged || r->request_line.len == 0) {
+        return;
+    }
+
+    r->logged = 1;
+    cmcf = r->main_conf[bw_http_core_module.ctx_index];
+    h = cmcf->phases[BW_HTTP_LOG_PHASE].handlers.elts;
+    n = cmcf->phases[BW_HTTP_LOG_PHASE].handlers.nelts;
+    for (i = 0; i < n; i++) {
+        h[i](r);
+    }
+}
+
 static void
 bw_http_free_request(bw_http_request_t *r, bw_int_t rc)
 {
-    bw_uint_t                  i, n;
-    bw_pool_t                 *pool;
-    bw_http_handler_pt        *h;
-    bw_http_log_ctx_t         *ctx;
-    bw_http_core_main_conf_t  *cmcf;
+    bw_pool_t          *pool;
+    bw_http_log_ctx_t  *ctx;
 
     if (rc > 0 && r->headers_out.status == 0) {
         r->headers_out.status = rc;
     }
 
-    if (!r->logged && r->request_line.len) {
-        r->logged = 1;
-        cmcf = r->main_conf[bw_http_core_module.ctx_index];
-        h = cmcf->phases[BW_HTTP_LOG_PHASE].handlers.elts;
-        n = cmcf->phases[BW_HTTP_LOG_PHASE].handlers.nelts;
-        for (i = 0; i < n; i++) {
-            h[i](r);
-        }
-    }
+    bw_http_log_request(r);
 
     ctx = r->connection->log->data;
     if (ctx && ctx->request == r) {

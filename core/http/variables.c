@@ -74,6 +74,16 @@ static bw_int_t bw_http_variable_argument(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_cookie(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_binary_remote_addr(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_connection_time(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_request_filename(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_realpath_root(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_tcpinfo(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 
 #define RF(f)  offsetof(bw_http_request_t, f)
 #define HI(f)  offsetof(bw_http_request_t, headers_in.f)
@@ -146,6 +156,24 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("hostname"), NULL, bw_http_variable_misc, 1, 0, 0 },
     { bw_string("pid"), NULL, bw_http_variable_misc, 2, 0, 0 },
     { bw_string("bulwark_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
+    { bw_string("https"), NULL, bw_http_variable_misc, 4, 0, 0 },
+    { bw_string("pipe"), NULL, bw_http_variable_misc, 5, 0, 0 },
+    { bw_string("binary_remote_addr"), NULL,
+      bw_http_variable_binary_remote_addr, 0, 0, 0 },
+    { bw_string("connection_time"), NULL, bw_http_variable_connection_time,
+      0, BW_VAR_NOCACHE, 0 },
+    { bw_string("request_filename"), NULL,
+      bw_http_variable_request_filename, 0, BW_VAR_NOCACHE, 0 },
+    { bw_string("realpath_root"), NULL, bw_http_variable_realpath_root, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("tcpinfo_rtt"), NULL, bw_http_variable_tcpinfo, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("tcpinfo_rttvar"), NULL, bw_http_variable_tcpinfo, 1,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("tcpinfo_snd_cwnd"), NULL, bw_http_variable_tcpinfo, 2,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("tcpinfo_rcv_space"), NULL, bw_http_variable_tcpinfo, 3,
+      BW_VAR_NOCACHE, 0 },
     { bw_string("http_"), NULL, bw_http_variable_unknown_header_in, 0,
       BW_HTTP_VAR_PREFIX, 0 },
     { bw_string("sent_http_"), NULL, bw_http_variable_unknown_header_out, 0,
@@ -582,10 +610,165 @@ bw_http_variable_misc(bw_http_request_t *r, bw_http_variable_value_t *v,
         bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN, "%d",
                                      (int) bw_pid) - p);
         return BW_OK;
+    case 4:
+        /* "on" over TLS; this build has no TLS listener */
+        bw_var_set(v, (u_char *) "", 0);
+        return BW_OK;
+    case 5:
+        /* "p": the request came in behind the previous one */
+        bw_var_set(v, (u_char *) (r->pipeline ? "p" : "."), 1);
+        return BW_OK;
     default:
         bw_var_set(v, (u_char *) "0.1.0", 5);
         return BW_OK;
     }
+}
+
+/* The client's address as 4 or 16 bytes: a short key for zones, maps
+ * and hashes; empty for a unix socket, as nginx. */
+static bw_int_t
+bw_http_variable_binary_remote_addr(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    struct sockaddr      *sa;
+    struct sockaddr_in   *sin;
+    struct sockaddr_in6  *sin6;
+
+    sa = r->connection->sockaddr;
+
+    switch (sa->sa_family) {
+    case AF_INET:
+        sin = (struct sockaddr_in *) sa;
+        bw_var_set(v, (u_char *) &sin->sin_addr, 4);
+        return BW_OK;
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) sa;
+        bw_var_set(v, sin6->sin6_addr.s6_addr, 16);
+        return BW_OK;
+    default:
+        bw_var_set(v, (u_char *) "", 0);
+        return BW_OK;
+    }
+}
+
+/* Seconds since the connection was accepted, to the millisecond. */
+static bw_int_t
+bw_http_variable_connection_time(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char     *p;
+    bw_msec_t   ms;
+
+    ms = bw_current_msec - r->connection->start_time;
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN + 4);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_slprintf(p, p + BW_INT_T_LEN + 4, "%lu.%03lu",
+                                 (unsigned long) (ms / 1000),
+                                 (unsigned long) (ms % 1000)) - p);
+    return BW_OK;
+}
+
+/* root or alias and the URI, as the static module maps them */
+static bw_int_t
+bw_http_variable_request_filename(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    size_t     root;
+    bw_str_t   path;
+
+    if (bw_http_map_uri_to_path(r, &path, &root, 0) == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, path.data, path.len);
+    return BW_OK;
+}
+
+/*
+ * The document root with symbolic links resolved (a deploy that
+ * switches a "current" link sees the new tree at once). realpath()
+ * touches the disk, as in nginx; a root that does not exist is an
+ * error, logged, and the value is empty where it is used, as in nginx.
+ */
+static bw_int_t
+bw_http_variable_realpath_root(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    size_t                     len;
+    u_char                    *p;
+    bw_str_t                   path;
+    bw_http_variable_value_t   root;
+    char                       real[PATH_MAX];
+
+    if (bw_http_variable_document_root(r, &root, 0) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    /* a root from variables may be relative: to the prefix, as files */
+    path.len = root.len;
+    path.data = root.data;
+    if (bw_get_full_name(r->pool, &bw_cycle->prefix, &path) != BW_OK) {
+        return BW_ERROR;
+    }
+    p = bw_pnalloc(r->pool, path.len + 1);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    memcpy(p, path.data, path.len);
+    p[path.len] = '\0';
+    path.data = p;
+
+    if (realpath((char *) path.data, real) == NULL) {
+        bw_log_error(BW_LOG_CRIT, r->connection->log, errno,
+                     "realpath() \"%s\" failed", path.data);
+        return BW_ERROR;
+    }
+
+    len = strlen(real);
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    memcpy(p, real, len);
+    bw_var_set(v, p, len);
+    return BW_OK;
+}
+
+/* $tcpinfo_rtt, _rttvar (microseconds), _snd_cwnd, _rcv_space */
+static bw_int_t
+bw_http_variable_tcpinfo(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    uint32_t         value;
+    socklen_t        len;
+    struct tcp_info  ti;
+
+    len = sizeof(ti);
+    if (getsockopt(r->connection->fd, IPPROTO_TCP, TCP_INFO, &ti, &len)
+        == -1)
+    {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    switch (data) {
+    case 0:
+        value = ti.tcpi_rtt;
+        break;
+    case 1:
+        value = ti.tcpi_rttvar;
+        break;
+    case 2:
+        value = ti.tcpi_snd_cwnd;
+        break;
+    default:
+        value = ti.tcpi_rcv_space;
+        break;
+    }
+
+    return bw_http_variable_number(r, v, (off_t) value);
 }
 
 static bw_int_t

@@ -119,7 +119,8 @@ LOG_HTTP = """
                  '$request_uri|$uri|$status|$body_bytes_sent|'
                  '$content_length|$content_type|$request_method|'
                  '$server_protocol|$scheme|$e|$m|$upstream_addr|'
-                 '$upstream_status|$sent_http_x_none|$http_cookie';
+                 '$upstream_status|$sent_http_x_none|$http_cookie|'
+                 '$https|$binary_remote_addr|$pipe';
     map $uri $m { default ""; /m mapped; }
     server {
         listen 127.0.0.1:%(port)d;
@@ -136,6 +137,10 @@ LOG_REQUESTS = [
     b"POST /p?a= HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
     b"Content-Length: 2\r\nAuthorization: Basic dTpw\r\n"
     b"Connection: close\r\n\r\nhi",
+    # two requests in one write: the second is pipelined ($pipe), and
+    # the first is logged before the second takes its buffer
+    b"GET /1?x HTTP/1.1\r\nHost: h\r\n\r\n"
+    b"GET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
     b"HEAD /h HTTP/1.1\r\nHost: h\r\nCookie: \r\nConnection: close\r\n\r\n",
 ]
 
@@ -160,6 +165,6 @@ def test_access_log_values_as_nginx(bw, tmp_path):
         ours = f.read().splitlines()
     with open(theirs_log) as f:
         theirs = f.read().splitlines()
-    assert len(ours) == len(LOG_REQUESTS)
+    assert len(ours) == len(theirs) == len(LOG_REQUESTS) + 1
     for a, b in zip(ours, theirs):
         assert a == b, "\n%s\n%s" % (a, b)

@@ -40,3 +40,40 @@ def test_captures_and_connection_requests(bw):
     req = b"GET /v/ HTTP/1.1\r\nHost: vars.test\r\n\r\n"
     resp = raw(bw.port, req + req[:-2] + b"Connection: close\r\n\r\n")
     assert b"cr=1" in resp and b"cr=2" in resp
+
+
+def test_file_connection_and_tcp_variables(bw, tmp_path):
+    """$request_filename (root and alias), $realpath_root through a
+    symbolic link, $https (empty without TLS), $binary_remote_addr,
+    $connection_time and $tcpinfo_*, as nginx computes them."""
+    real = tmp_path / "releases" / "r1"
+    real.mkdir(parents=True)
+    (tmp_path / "current").symlink_to(real)
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location /f/ { root %(link)s;
+            return 200 "fn=$request_filename rp=$realpath_root dr=$document_root https=[$https] ct=$connection_time rtt=$tcpinfo_rtt cwnd=$tcpinfo_snd_cwnd sp=$tcpinfo_rcv_space\\n"; }
+        location /al/ { alias %(link)s/x/; return 200 "fn=$request_filename"; }
+        location /bin { return 200 "$binary_remote_addr"; }
+        location /gone/ { root %(tmp)s/nowhere; return 200 "rp=[$realpath_root]"; } }
+    """ % {"link": tmp_path / "current", "tmp": tmp_path})
+    bw.start()
+    st, _, body = get(bw.port, "/f/a.html")
+    assert st == 200, body
+    fields = dict(f.split("=", 1) for f in body.decode().split())
+    assert fields["fn"] == "%s/f/a.html" % (tmp_path / "current")
+    assert fields["dr"] == str(tmp_path / "current")
+    assert fields["rp"] == str(real.resolve())
+    assert fields["https"] == "[]"
+    secs, ms = fields["ct"].split(".")
+    assert secs.isdigit() and len(ms) == 3 and ms.isdigit()
+    for k in ("rtt", "cwnd", "sp"):
+        assert fields[k].isdigit() and int(fields[k]) > 0, (k, fields)
+    st, _, body = get(bw.port, "/al/b/c")
+    assert body.decode() == "fn=%s/x/b/c" % (tmp_path / "current")
+    st, _, body = get(bw.port, "/bin")
+    assert body == bytes([127, 0, 0, 1])
+    # a root that is not there: empty, as in nginx, and said in the log
+    st, _, body = get(bw.port, "/gone/x")
+    assert st == 200 and body == b"rp=[]"
+    assert 'realpath() "%s/nowhere" failed' % tmp_path in bw.logs()
