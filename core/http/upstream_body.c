@@ -157,6 +157,24 @@ bw_http_upstream_get_buf(bw_http_request_t *r, bw_http_upstream_t *u)
     return cl;
 }
 
+/* A flush buffer behind what waits to go to the client. */
+static bw_int_t
+bw_http_upstream_add_flush(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_chain_t  *cl, **ll;
+
+    cl = bw_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return BW_ERROR;
+    }
+    u->flush_buf.flush = 1;
+    cl->buf = &u->flush_buf;
+    cl->next = NULL;
+    for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
+    *ll = cl;
+    return BW_OK;
+}
+
 static void
 bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 {
@@ -293,15 +311,10 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             if (flushed || (c->buffered & BW_HTTP_WRITE_BUFFERED)) {
                 break;      /* the socket is full: its event comes */
             }
-            cl = bw_alloc_chain_link(r->pool);
-            if (cl == NULL) {
+            if (bw_http_upstream_add_flush(r, u) != BW_OK) {
                 bw_http_upstream_finalize_request(r, u, BW_ERROR);
                 return;
             }
-            u->flush_buf.flush = 1;
-            cl->buf = &u->flush_buf;
-            cl->next = NULL;
-            u->out_bufs = cl;
             flushed = 1;
             continue;
         }
@@ -319,16 +332,10 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
                  * none: flush, or its tail waits in a filter or the
                  * kernel until the upstream sends again */
                 u->unflushed = 0;
-                cl = bw_alloc_chain_link(r->pool);
-                if (cl == NULL) {
+                if (bw_http_upstream_add_flush(r, u) != BW_OK) {
                     bw_http_upstream_finalize_request(r, u, BW_ERROR);
                     return;
                 }
-                u->flush_buf.flush = 1;
-                cl->buf = &u->flush_buf;
-                cl->next = NULL;
-                for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
-                *ll = cl;
                 continue;
             }
             break;
