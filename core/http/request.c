@@ -1128,6 +1128,12 @@ bw_http_writer(bw_http_request_t *r)
 
     rc = bw_http_output_filter(r, NULL);
 
+    if (rc == BW_ERROR) {
+        /* the client went away: what waits in r->out never will go */
+        bw_http_finalize_request(r, rc);
+        return;
+    }
+
     if (r->out || c->buffered) {
         if (!wev->delayed) {
             clcf = r->loc_conf[bw_http_core_module.ctx_index];

@@ -158,6 +158,8 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("bulwark_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
     { bw_string("https"), NULL, bw_http_variable_misc, 4, 0, 0 },
     { bw_string("pipe"), NULL, bw_http_variable_misc, 5, 0, 0 },
+    { bw_string("request_completion"), NULL, bw_http_variable_misc, 6,
+      BW_VAR_NOCACHE, 0 },
     { bw_string("binary_remote_addr"), NULL,
       bw_http_variable_binary_remote_addr, 0, 0, 0 },
     { bw_string("connection_time"), NULL, bw_http_variable_connection_time,
@@ -617,6 +619,14 @@ bw_http_variable_misc(bw_http_request_t *r, bw_http_variable_value_t *v,
     case 5:
         /* "p": the request came in behind the previous one */
         bw_var_set(v, (u_char *) (r->pipeline ? "p" : "."), 1);
+        return BW_OK;
+    case 6:
+        /* "OK" once the whole response went out (for the log) */
+        if (r->done) {
+            bw_var_set(v, (u_char *) "OK", 2);
+        } else {
+            bw_var_set(v, (u_char *) "", 0);
+        }
         return BW_OK;
     default:
         bw_var_set(v, (u_char *) "0.1.0", 5);

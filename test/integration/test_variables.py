@@ -1,6 +1,9 @@
 """Variables in return texts and headers, as nginx computes them."""
 
-from conftest import get, raw
+import os
+import socket
+
+from conftest import get, raw, wait_for
 
 CONF = r"""
     server {
@@ -77,3 +80,40 @@ def test_file_connection_and_tcp_variables(bw, tmp_path):
     st, _, body = get(bw.port, "/gone/x")
     assert st == 200 and body == b"rp=[]"
     assert 'realpath() "%s/nowhere" failed' % tmp_path in bw.logs()
+
+
+def test_request_completion(bw):
+    """$request_completion: empty while the request runs, "OK" in the
+    log once the whole response went out, empty for a client that went
+    away in the middle of it. Such a request is finalized when the send
+    fails (it used to wait for send_timeout with its unsent rest)."""
+    html = bw.path("html")
+    os.makedirs(html, exist_ok=True)
+    with open(os.path.join(html, "big"), "wb") as f:
+        f.write(b"b" * (32 << 20))
+    bw.config("""
+    log_format c '$uri $limit_rate [$request_completion]';
+    server { listen 127.0.0.1:PORT; root html; access_log logs/c.log c;
+        send_timeout 60s;
+        location /r { return 200 "[$request_completion]"; }
+        location /slow/ { alias html/; limit_rate 1m; } }
+    """)
+    bw.start()
+    st, _, body = get(bw.port, "/r")
+    assert st == 200 and body == b"[]"
+
+    def logged():
+        with open(bw.path("logs", "c.log")) as f:
+            return f.read().splitlines()
+    # a file larger than the socket buffers, and one sent at a set rate:
+    # the rest waits for the write event, which then finds the client gone
+    for path, line in (("/big", "/big 0 []"), ("/slow/big", "/slow/big 1048576 []")):
+        n = len(logged())
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=5) as s:
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        wait_for(lambda: len(logged()) > n, timeout=10,
+                 what="the log line of %s" % path)
+        assert logged()[n] == line
+    assert logged()[0] == "/r 0 [OK]"
