@@ -1080,3 +1080,35 @@ def test_request_pipelined_while_upstream_works(bw, origin):
         s.close()
     assert data.count(b"HTTP/1.1 200") == 2
     assert data.index(b"slow") < data.rindex(b"HTTP/1.1 200")
+
+
+def test_client_abort_while_the_upstream_works(bw, origin):
+    """A client that closes its connection while the upstream prepares
+    the answer: 499 in the log, and the upstream connection is given
+    up, as nginx; with proxy_ignore_client_abort on the upstream's
+    answer is awaited and its status logged."""
+    bw.config("""
+    log_format s '$uri $status $upstream_status';
+    server { listen 127.0.0.1:PORT; access_log logs/s.log s;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /keep/ { proxy_ignore_client_abort on;
+                          proxy_pass http://127.0.0.1:%d/; } }
+    """ % (origin.port, origin.port))
+    bw.start()
+
+    def logged():
+        with open(bw.path("logs", "s.log")) as f:
+            return f.read().splitlines()
+    for path, want in (("/slow/1500", "/slow/1500 499 -"),
+                       ("/keep/slow/300", "/keep/slow/300 200 200")):
+        n = len(logged())
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=5) as s:
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                      % path.encode())
+            wait_for(lambda: any(r["path"].endswith(path.split("/", 2)[2])
+                                 for r in origin.requests),
+                     what="the request at the origin")
+        wait_for(lambda: len(logged()) > n, timeout=10,
+                 what="the log line of %s" % path)
+        assert logged()[n] == want
