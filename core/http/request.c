@@ -430,6 +430,9 @@ bw_http_process_request_line(bw_event_t *rev)
                 return;
             }
             if (rc == BW_DECLINED) {
+                /* the log gets the line as far as it came, as nginx */
+                r->request_line.data = r->header_in->pos;
+                r->request_line.len = r->header_in->last - r->header_in->pos;
                 bw_log_error(BW_LOG_INFO, c->log, 0,
                              "client sent too long URI");
                 bw_http_finalize_request(r, BW_HTTP_REQUEST_URI_TOO_LARGE);

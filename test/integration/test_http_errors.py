@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from conftest import get, raw, status_of
+from conftest import get, raw, status_of, wait_for
 
 CONF = """
+    access_log logs/rejected.log;
     client_header_buffer_size 1k;
     large_client_header_buffers 2 2k;
     client_max_body_size 100;
@@ -89,6 +90,13 @@ def test_rejected(bw, name, request_bytes, status):
     assert resp.count(b"HTTP/1.") == 1
     st, _, body = get(bw.port, "/")
     assert st == 200 and body == b"ok\n"
+    # logged, with the request line as far as it was read (as nginx)
+    def lines():
+        with open(bw.path("logs", "rejected.log")) as f:
+            return f.read().splitlines()
+    wait_for(lambda: len(lines()) == 2, what="two log lines")
+    assert '" %d ' % status in lines()[0], lines()
+    assert request_bytes.split(b" ")[0].decode() in lines()[0]
 
 
 def test_chunked_body_then_keepalive(bw):
