@@ -146,6 +146,11 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
     r->args = args;
     r->valid_unparsed_uri = 0;
 
+    /* the type of what is served comes from the new URI, as in nginx */
+    if (bw_http_set_exten(r) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (op->flag == BW_HTTP_RW_BRK) {
         return BW_HTTP_RW_STOP;
     }

@@ -33,6 +33,8 @@ SERVER = """
         location ~ ^/named/(?<section>[a-z]+)/(?<id>\\d+)$ {
             return 200 "$section-$id"; }
         location /nm/ { rewrite ^/nm/(?<who>\\w+)$ /b/$who last; }
+        location /st/ { rewrite ^/st/(.*)$ /page.html?x=$1 last; }
+        location /stb/ { rewrite ^/stb/(.*)$ /page.html break; }
         location /set/ { set $a "1"; set $b "$a-2"; return 200 "$a $b"; }
         location /setargs/ { set $args "${args}&added=1";
                              rewrite ^ /b/ last; }
@@ -63,6 +65,7 @@ CASES = [
     "/if/?y=12", "/if/?y=12&w=ABCd", "/if/?w=zz", "/ifproxy/echo?go=1",
     "/ifproxy/echo", "/ifpass/echo?go=1", "/ifpass/echo",
     "/named/abc/42", "/nm/zed", "/setargs/?x=1", "/if/?w=xy&e=1", "/if/?w=xy&q=1",
+    "/st/x", "/stb/y",
 ]
 
 
@@ -77,11 +80,15 @@ def answers(port, cases):
         status = int(lines[0].split()[1])
         loc = [l.split(":", 1)[1].strip() for l in lines
                if l.lower().startswith("location:")]
+        # a rewritten URI's file gets the type of its own extension
+        ctype = [l.split(":", 1)[1].strip() for l in lines
+                 if l.lower().startswith("content-type:")]
         if status == 200 and b'"path"' in body:
             import json
             body = json.loads(body)["path"].encode()
         out[path] = (status, loc[0] if loc else None,
-                     body.decode() if status == 200 else None)
+                     body.decode() if status == 200 else None,
+                     ctype[0] if status == 200 and ctype else None)
     return out
 
 
@@ -102,9 +109,14 @@ def test_rewrite_cases(bw, origin):
     require_module("http_rewrite")
     require_module("http_proxy")
     bw.write("html/file.txt", "f")
+    bw.write("html/page.html", "p")
     bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
     bw.start()
-    got = answers(bw.port, CASES)
+    full = answers(bw.port, CASES)
+    got = {k: v[:3] for k, v in full.items()}
+    # the rewritten URI's extension gives the type (last and break)
+    assert full["/st/x"] == (200, None, "p", "text/html")
+    assert full["/stb/y"] == (200, None, "p", "text/html")
 
     assert got["/srv/one?q=1"] == (200, None, "s:/s/one?q=1")
     assert got["/a/42"] == (200, None, "b:/b/42?")
@@ -159,6 +171,7 @@ def test_rewrite_same_as_nginx(bw, origin, tmp_path):
     require_module("http_rewrite")
     require_module("http_proxy")
     bw.write("html/file.txt", "f")
+    bw.write("html/page.html", "p")
     bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
     bw.start()
 
@@ -170,8 +183,8 @@ def test_rewrite_same_as_nginx(bw, origin, tmp_path):
             o, t = ours[path], theirs[path]
             if o[1] and t[1]:
                 # absolute Location: our port differs from nginx's
-                o = (o[0], o[1].replace(str(bw.port), "P"), o[2])
-                t = (t[0], t[1].replace(str(port), "P"), t[2])
+                o = (o[0], o[1].replace(str(bw.port), "P"), o[2], o[3])
+                t = (t[0], t[1].replace(str(port), "P"), t[2], t[3])
             assert o == t, (path, o, t)
 
 
