@@ -171,6 +171,7 @@ typedef struct {
     bw_table_elt_t                 *transfer_encoding;
     bw_table_elt_t                 *x_accel_buffering;
     bw_table_elt_t                 *x_accel_limit_rate;
+    bw_table_elt_t                 *x_accel_redirect;
 
     off_t                           content_length_n;
     unsigned                        connection_close:1;

@@ -284,10 +284,10 @@ bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
 
     if (ct) {
         r->headers_out.content_type = *ct;
-    } else {
-        bw_http_core_loc_conf_t *clcf;
-        clcf = r->loc_conf[bw_http_core_module.ctx_index];
-        r->headers_out.content_type = clcf->default_type;
+    } else if (bw_http_set_content_type(r) != BW_OK) {
+        /* as nginx: a type already set stays (X-Accel-Redirect to a
+         * named location), else the URI's extension, else default_type */
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     bw_http_clear_content_length(r);

@@ -29,6 +29,9 @@ static bw_int_t bw_http_upstream_test_next(bw_http_request_t *r,
 static bw_int_t bw_http_upstream_intercept_errors(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_int_t bw_http_upstream_test_connect(bw_connection_t *c);
+static void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static bw_uint_t bw_http_upstream_safe_uri(bw_str_t *uri);
 static bw_int_t bw_http_upstream_process_headers(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_send_response(bw_http_request_t *r,
@@ -644,11 +647,155 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
         }
     }
 
+    /* (a subrequest's answer is its status and headers: not here) */
+    if (u->headers_in.x_accel_redirect && r == r->main
+        && !(u->conf->ignore_headers & BW_HTTP_UPSTREAM_IGN_XA_REDIRECT))
+    {
+        bw_http_upstream_x_accel_redirect(r, u);
+        return;
+    }
+
     if (bw_http_upstream_process_headers(r, u) != BW_OK) {
         return;
     }
 
     bw_http_upstream_send_response(r, u);
+}
+
+/*
+ * X-Accel-Redirect, as nginx: the upstream names a URI or a named
+ * location that answers instead of it (a download the application
+ * allowed, served from disk). Content-Type, Set-Cookie,
+ * Content-Disposition, Cache-Control, Expires and Accept-Ranges of the
+ * upstream's answer go with it; its body is not read, and the
+ * connection to it is closed. A URI with "." or ".." segments or a NUL
+ * gets 404: the upstream chooses the location, not a way out of it.
+ */
+static void
+bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
+    bw_http_upstream_t *u)
+{
+    size_t           n;
+    u_char          *p;
+    bw_str_t         uri, args;
+    bw_uint_t        i;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h, *ho;
+
+    uri = u->headers_in.x_accel_redirect->value;
+
+    /* the upstream is done with: closed, its state kept for the log */
+    bw_http_upstream_finalize_request(r, u, BW_DONE);
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        n = h[i].key.len;
+        p = h[i].lowcase_key;
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (n == 12 && memcmp(p, "content-type", 12) == 0) {
+            r->headers_out.content_type = h[i].value;
+            continue;
+        }
+
+        if (!((n == 10 && memcmp(p, "set-cookie", 10) == 0)
+              || (n == 19 && memcmp(p, "content-disposition", 19) == 0)
+              || (n == 13 && memcmp(p, "cache-control", 13) == 0)
+              || (n == 7 && memcmp(p, "expires", 7) == 0)
+              || (n == 13 && memcmp(p, "accept-ranges", 13) == 0)))
+        {
+            continue;
+        }
+
+        ho = bw_list_push(&r->headers_out.headers);
+        if (ho == NULL) {
+            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        *ho = h[i];
+        ho->next = NULL;
+
+        if (n == 10 && u->rewrite_cookie
+            && u->rewrite_cookie(r, ho) == BW_ERROR)
+        {
+            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        if (n == 7) {
+            r->headers_out.expires = ho;
+        } else if (n == 13 && p[0] == 'c') {
+            r->headers_out.cache_control = ho;
+        } else if (n == 13) {
+            r->headers_out.accept_ranges = ho;
+        }
+    }
+
+    if (uri.len && uri.data[0] == '@') {
+        (void) bw_http_named_location(r, &uri);
+        bw_http_finalize_request(r, BW_DONE);
+        return;
+    }
+
+    bw_http_split_args(r, &uri, &args);
+
+    if (!bw_http_upstream_safe_uri(&uri)) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "unsafe URI \"%.*s\" in X-Accel-Redirect",
+                     (int) uri.len, uri.data);
+        bw_http_finalize_request(r, BW_HTTP_NOT_FOUND);
+        return;
+    }
+
+    if (r->method != BW_HTTP_HEAD) {
+        r->method = BW_HTTP_GET;
+        bw_str_set(&r->method_name, "GET");
+    }
+
+    (void) bw_http_internal_redirect(r, &uri, &args);
+    bw_http_finalize_request(r, BW_DONE);
+}
+
+/* A path from "/", without NUL and without "." or ".." segments. */
+static bw_uint_t
+bw_http_upstream_safe_uri(bw_str_t *uri)
+{
+    u_char  *p, *end, *seg;
+
+    if (uri->len == 0 || uri->data[0] != '/'
+        || memchr(uri->data, '\0', uri->len))
+    {
+        return 0;
+    }
+
+    end = uri->data + uri->len;
+    for (p = uri->data; p < end; p = seg) {
+        p++;                                    /* past the "/" */
+        seg = memchr(p, '/', end - p);
+        if (seg == NULL) {
+            seg = end;
+        }
+        if ((seg - p == 1 && p[0] == '.')
+            || (seg - p == 2 && p[0] == '.' && p[1] == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 static bw_uint_t

@@ -478,6 +478,9 @@ bw_http_proxy_header_line(bw_http_request_t *r, bw_http_upstream_t *u)
 
     } else if (len == 18 && memcmp(lc, "x-accel-limit-rate", 18) == 0) {
         hi->x_accel_limit_rate = h;
+
+    } else if (len == 16 && memcmp(lc, "x-accel-redirect", 16) == 0) {
+        hi->x_accel_redirect = h;
     }
 
     return BW_OK;

@@ -8,6 +8,9 @@ test process. Its behaviour is chosen by the request path:
   /close/N            N bytes delimited by closing the connection
   /status/NNN         that status with a short body
   /slow/MS            the header after MS milliseconds
+  /accel?to=URI       X-Accel-Redirect: URI, with Content-Type,
+                      Set-Cookie, Content-Disposition and X-Other, and
+                      a body of its own ("body")
   /hold/FILL/REST     the header and the body's first bytes in one write
                       of FILL bytes, then the body's last REST bytes once
                       release() is called (or after 10 s)
@@ -182,6 +185,15 @@ class _Handler(socketserver.StreamRequestHandler):
             time.sleep(int(parts[2]) / 1000.0)
             body = b"slow"
             self.send(200, [("Content-Length", 4)], body, keep, head)
+            return True
+        if path == "/accel":
+            to = urllib.parse.parse_qs(target.partition("?")[2])["to"][0]
+            self.send(200, [("X-Accel-Redirect", to),
+                            ("Content-Type", "application/x-test"),
+                            ("Set-Cookie", "s=1"),
+                            ("Content-Disposition", "attachment"),
+                            ("X-Other", "o"), ("Content-Length", 4)],
+                      b"body", keep, head)
             return True
         if parts[1:2] == ["hold"]:
             fill, rest = int(parts[2]), int(parts[3])

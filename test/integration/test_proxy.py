@@ -1112,3 +1112,46 @@ def test_client_abort_while_the_upstream_works(bw, origin):
         wait_for(lambda: len(logged()) > n, timeout=10,
                  what="the log line of %s" % path)
         assert logged()[n] == want
+
+
+def test_x_accel_redirect(bw, origin):
+    """X-Accel-Redirect, as nginx: the named URI or named location
+    answers instead of the upstream (an internal location too), with
+    the upstream's Content-Type, Set-Cookie and Content-Disposition and
+    none of its other headers; a POST becomes a GET there; "." and ".."
+    segments get 404; proxy_ignore_headers X-Accel-Redirect turns it
+    off (and the header is hidden from the client either way)."""
+    bw.write("html/files/f.bin", "secret")
+    bw.config("""
+    server { listen 127.0.0.1:PORT; root html;
+        location /app/ { proxy_pass http://127.0.0.1:%d/; }
+        location /protected/ { internal; alias html/files/; }
+        location @named { return 200 "named $uri"; }
+        location = /r.html { return 200 "r"; }
+        location /keep/ { proxy_ignore_headers X-Accel-Redirect;
+                          proxy_pass http://127.0.0.1:%d/; } }
+    """ % (origin.port, origin.port))
+    bw.start()
+    st, h, body = get(bw.port, "/app/accel?to=/protected/f.bin")
+    assert (st, body) == (200, b"secret"), (st, body)
+    assert h["content-type"] == "application/x-test"
+    assert h["set-cookie"] == "s=1"
+    assert h["content-disposition"] == "attachment"
+    assert "x-other" not in h and "x-accel-redirect" not in h
+    st, _, _ = get(bw.port, "/protected/f.bin")
+    assert st == 404
+    st, h, body = get(bw.port, "/app/accel?to=/protected/f.bin",
+                      method="POST")
+    assert (st, body) == (200, b"secret"), (st, body)
+    # "return" keeps a type already set, as nginx; else the extension's
+    st, h, body = get(bw.port, "/app/accel?to=@named")
+    assert (st, body) == (200, b"named /app/accel")
+    assert h["content-type"] == "application/x-test"
+    st, h, body = get(bw.port, "/r.html")
+    assert (st, h["content-type"]) == (200, "text/html")
+    st, _, _ = get(bw.port, "/app/accel?to=/protected/../files/f.bin")
+    assert st == 404
+    assert "unsafe URI" in bw.logs()
+    st, h, body = get(bw.port, "/keep/accel?to=/protected/f.bin")
+    assert (st, body) == (200, b"body")
+    assert "x-accel-redirect" not in h and h["x-other"] == "o"
