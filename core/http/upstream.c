@@ -32,6 +32,8 @@ static bw_int_t bw_http_upstream_test_connect(bw_connection_t *c);
 static void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_uint_t bw_http_upstream_safe_uri(bw_str_t *uri);
+static bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_uint_t redirect);
 static bw_int_t bw_http_upstream_process_headers(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_send_response(bw_http_request_t *r,
@@ -675,74 +677,16 @@ static void
 bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
     bw_http_upstream_t *u)
 {
-    size_t           n;
-    u_char          *p;
-    bw_str_t         uri, args;
-    bw_uint_t        i;
-    bw_list_part_t  *part;
-    bw_table_elt_t  *h, *ho;
+    bw_str_t  uri, args;
 
     uri = u->headers_in.x_accel_redirect->value;
 
+    if (bw_http_upstream_copy_headers(r, u, 1) != BW_OK) {
+        return;
+    }
+
     /* the upstream is done with: closed, its state kept for the log */
     bw_http_upstream_finalize_request(r, u, BW_DONE);
-
-    part = &u->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        n = h[i].key.len;
-        p = h[i].lowcase_key;
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if (n == 12 && memcmp(p, "content-type", 12) == 0) {
-            r->headers_out.content_type = h[i].value;
-            continue;
-        }
-
-        if (!((n == 10 && memcmp(p, "set-cookie", 10) == 0)
-              || (n == 19 && memcmp(p, "content-disposition", 19) == 0)
-              || (n == 13 && memcmp(p, "cache-control", 13) == 0)
-              || (n == 7 && memcmp(p, "expires", 7) == 0)
-              || (n == 13 && memcmp(p, "accept-ranges", 13) == 0)))
-        {
-            continue;
-        }
-
-        ho = bw_list_push(&r->headers_out.headers);
-        if (ho == NULL) {
-            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-        *ho = h[i];
-        ho->next = NULL;
-
-        if (n == 10 && u->rewrite_cookie
-            && u->rewrite_cookie(r, ho) == BW_ERROR)
-        {
-            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-        if (n == 7) {
-            r->headers_out.expires = ho;
-        } else if (n == 13 && p[0] == 'c') {
-            r->headers_out.cache_control = ho;
-        } else if (n == 13) {
-            r->headers_out.accept_ranges = ho;
-        }
-    }
 
     if (uri.len && uri.data[0] == '@') {
         (void) bw_http_named_location(r, &uri);
@@ -928,8 +872,16 @@ bw_http_upstream_test_connect(bw_connection_t *c)
  * headers stay behind, Content-Length and Content-Type go to their
  * fields, Location and Refresh pass through proxy_redirect.
  */
+/*
+ * The upstream's header lines to the response, less the hidden and the
+ * hop-by-hop ones. For X-Accel-Redirect (redirect) only those nginx
+ * carries over to the location that answers instead: Content-Type,
+ * Set-Cookie, Content-Disposition, Cache-Control, Expires and
+ * Accept-Ranges.
+ */
 static bw_int_t
-bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
+bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t redirect)
 {
     size_t           n;
     u_char          *p;
@@ -970,6 +922,17 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
             || (n == 14 && memcmp(p, "content-length", 14) == 0)
             || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
             || (n == 7 && memcmp(p, "trailer", 7) == 0))
+        {
+            continue;
+        }
+
+        if (redirect
+            && !((n == 12 && memcmp(p, "content-type", 12) == 0)
+                 || (n == 10 && memcmp(p, "set-cookie", 10) == 0)
+                 || (n == 19 && memcmp(p, "content-disposition", 19) == 0)
+                 || (n == 13 && memcmp(p, "cache-control", 13) == 0)
+                 || (n == 7 && memcmp(p, "expires", 7) == 0)
+                 || (n == 13 && memcmp(p, "accept-ranges", 13) == 0)))
         {
             continue;
         }
@@ -1057,6 +1020,23 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
         }
     }
 
+    return BW_OK;
+
+failed:
+
+    bw_http_upstream_finalize_request(r, u, BW_HTTP_INTERNAL_SERVER_ERROR);
+    return BW_ERROR;
+}
+
+static bw_int_t
+bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_table_elt_t  *h;
+
+    if (bw_http_upstream_copy_headers(r, u, 0) != BW_OK) {
+        return BW_ERROR;
+    }
+
     /* the application sets this response's rate (bytes per second) */
     h = u->headers_in.x_accel_limit_rate;
     if (h && !(u->conf->ignore_headers & BW_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE))
@@ -1087,11 +1067,6 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
     r->disable_not_modified = 1;
 
     return BW_OK;
-
-failed:
-
-    bw_http_upstream_finalize_request(r, u, BW_HTTP_INTERNAL_SERVER_ERROR);
-    return BW_ERROR;
 }
 
 static void

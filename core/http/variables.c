@@ -710,7 +710,7 @@ bw_http_variable_realpath_root(bw_http_request_t *r,
     u_char                    *p;
     bw_str_t                   path;
     bw_http_variable_value_t   root;
-    char                       real[PATH_MAX];
+    char                       name[PATH_MAX], real[PATH_MAX];
 
     if (bw_http_variable_document_root(r, &root, 0) != BW_OK) {
         return BW_ERROR;
@@ -719,20 +719,17 @@ bw_http_variable_realpath_root(bw_http_request_t *r,
     /* a root from variables may be relative: to the prefix, as files */
     path.len = root.len;
     path.data = root.data;
-    if (bw_get_full_name(r->pool, &bw_cycle->prefix, &path) != BW_OK) {
+    if (bw_get_full_name(r->pool, &bw_cycle->prefix, &path) != BW_OK
+        || path.len >= sizeof(name))
+    {
         return BW_ERROR;
     }
-    p = bw_pnalloc(r->pool, path.len + 1);
-    if (p == NULL) {
-        return BW_ERROR;
-    }
-    memcpy(p, path.data, path.len);
-    p[path.len] = '\0';
-    path.data = p;
+    memcpy(name, path.data, path.len);
+    name[path.len] = '\0';
 
-    if (realpath((char *) path.data, real) == NULL) {
+    if (realpath(name, real) == NULL) {
         bw_log_error(BW_LOG_CRIT, r->connection->log, errno,
-                     "realpath() \"%s\" failed", path.data);
+                     "realpath() \"%s\" failed", name);
         return BW_ERROR;
     }
 
