@@ -150,6 +150,7 @@ bw_http_read_client_request_body_handler(bw_http_request_t *r)
 static bw_int_t
 bw_http_do_read_client_request_body(bw_http_request_t *r)
 {
+    u_char                   *pos;
     bw_int_t                  rc;
     bw_buf_t                 *b;
     bw_connection_t          *c;
@@ -162,7 +163,9 @@ bw_http_do_read_client_request_body(bw_http_request_t *r)
     /* what came with the header first */
     b = r->header_in;
     if (b->pos < b->last) {
+        pos = b->pos;
         rc = bw_http_request_body_consume(r, &b->pos, b->last);
+        r->request_length += b->pos - pos;
         if (rc != BW_OK) {
             return rc;
         }
@@ -214,6 +217,7 @@ bw_http_do_read_client_request_body(bw_http_request_t *r)
 bw_int_t
 bw_http_read_unbuffered_request_body(bw_http_request_t *r)
 {
+    u_char                   *pos;
     bw_int_t                  rc;
     bw_buf_t                 *b, *buf;
     bw_connection_t          *c;
@@ -238,7 +242,9 @@ bw_http_read_unbuffered_request_body(bw_http_request_t *r)
 
     b = r->header_in;
     if (b->pos < b->last && rb->rest) {
+        pos = b->pos;
         rc = bw_http_request_body_consume(r, &b->pos, b->last);
+        r->request_length += b->pos - pos;
         if (rc != BW_OK) {
             return rc;
         }
@@ -644,7 +650,6 @@ bw_http_discard_request_body(bw_http_request_t *r)
             return BW_ERROR;
         }
 
-        r->request_length += n;
         p = buf;
         if (bw_http_discard_consume(r, &p, buf + n) != BW_OK) {
             goto invalid;

@@ -600,6 +600,60 @@ def test_chunked_request_body_and_expect(bw, origin):
     assert "transfer-encoding" not in hdr and "expect" not in hdr
 
 
+def test_request_length_counts_the_body(bw, origin):
+    """$request_length is the request line, the header and the body as
+    read, whether the body came with the header, after it or chunked,
+    buffered or streamed (it used to leave out what came with the
+    header). A body that is only discarded is not counted, as in
+    nginx."""
+    bw.config("""
+    log_format n '$request_length';
+    server { listen 127.0.0.1:PORT; access_log logs/n.log n;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /nb/ { proxy_request_buffering off;
+                        proxy_pass http://127.0.0.1:%d/; }
+        location /ret { return 200 "r"; } }
+    """ % (origin.port, origin.port))
+    bw.start()
+
+    def logged():
+        with open(bw.path("logs", "n.log")) as f:
+            return f.read().split()
+    chunked = b"Transfer-Encoding: chunked\r\n\r\n" \
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    length = b"Content-Length: 11\r\n\r\nhello world"
+    cases = (
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\n" + length, None, True),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\n" + chunked, None, True),
+        (b"POST /nb/echo HTTP/1.1\r\nHost: x\r\n" + chunked, None, True),
+        (b"POST /nb/echo HTTP/1.1\r\nHost: x\r\n" + length, None, True),
+        # the body after "100 Continue": read from the socket, not with
+        # the header
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+         b"Content-Length: 11\r\n\r\n", b"hello world", True),
+        (b"POST /ret HTTP/1.1\r\nHost: x\r\n" + length, None, False),
+    )
+    for head, later, counted in cases:
+        n = len(logged())
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=5) as s:
+            s.sendall(head)
+            if later:
+                assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+                s.sendall(later)
+            f = s.makefile("rb")
+            assert f.readline().split()[1] == b"200"
+            size = None
+            for line in iter(f.readline, b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    size = int(line.split(b":")[1])
+            assert len(f.read(size)) == size
+        wait_for(lambda: len(logged()) > n, what="the log line")
+        sent = head + (later or b"")
+        want = len(sent) if counted else sent.index(b"\r\n\r\n") + 4
+        assert int(logged()[n]) == want, (head, logged()[n])
+
+
 def test_set_header_hide_and_pass(bw, origin):
     bw.config("""
     proxy_set_header X-Top top;
