@@ -1212,9 +1212,7 @@ bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
         status = BW_HTTP_BAD_GATEWAY;
     }
 
-    if (u->state && u->state->response_time == (bw_msec_t) -1
-        && ft_type != BW_HTTP_UPSTREAM_FT_NOLIVE)
-    {
+    if (u->state && u->state->response_time == (bw_msec_t) -1) {
         if (ft_type & BW_HTTP_UPSTREAM_FT_STATUS) {
             u->state->status = u->headers_in.status_n;
         } else {

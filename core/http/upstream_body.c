@@ -35,6 +35,8 @@
 
 static void bw_http_upstream_process_body(bw_http_request_t *r,
     bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_pass_cut(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 static void bw_http_upstream_process_downstream(bw_http_request_t *r);
 static void bw_http_upstream_process_upstream(bw_http_request_t *r,
     bw_http_upstream_t *u);
@@ -172,6 +174,34 @@ bw_http_upstream_add_flush(bw_http_request_t *r, bw_http_upstream_t *u)
     cl->next = NULL;
     for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
     *ll = cl;
+    return BW_OK;
+}
+
+/*
+ * The upstream broke off in the body. What it sent before goes to the
+ * client, so that the client sees a response cut short (as from nginx)
+ * and not an empty one: BW_OK, the writer sends what the filters hold
+ * and the connection is closed after it. BW_ERROR when that is not to
+ * be (a subrequest, or a response already going through the temp
+ * file, which is cut where the client is).
+ */
+static bw_int_t
+bw_http_upstream_pass_cut(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    if (r != r->main || !u->header_sent || u->temp_file) {
+        return BW_ERROR;
+    }
+
+    /* with what waits here, what the filters hold back (the response
+     * header and a first batch that went as "more at once") */
+    if (bw_http_upstream_add_flush(r, u) != BW_OK
+        || bw_http_output_filter(r, u->out_bufs) == BW_ERROR)
+    {
+        return BW_ERROR;
+    }
+
+    u->out_bufs = NULL;
+    r->keepalive = 0;
     return BW_OK;
 }
 
@@ -353,7 +383,8 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
                              "upstream prematurely closed connection");
             }
             u->upstream_error = 1;
-            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            bw_http_upstream_finalize_request(r, u,
+                                              bw_http_upstream_pass_cut(r, u));
             return;
         }
 

@@ -621,8 +621,9 @@ bw_http_variable_misc(bw_http_request_t *r, bw_http_variable_value_t *v,
         bw_var_set(v, (u_char *) (r->pipeline ? "p" : "."), 1);
         return BW_OK;
     case 6:
-        /* "OK" once the whole response went out (for the log) */
-        if (r->done) {
+        /* "OK" once the whole response went out (for the log); not for
+         * one that the upstream cut short */
+        if (r->done && !(r->upstream && r->upstream->upstream_error)) {
             bw_var_set(v, (u_char *) "OK", 2);
         } else {
             bw_var_set(v, (u_char *) "", 0);

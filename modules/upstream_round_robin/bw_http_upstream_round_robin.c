@@ -98,6 +98,10 @@ bw_http_upstream_init_round_robin(bw_conf_t *cf,
         return BW_ERROR;
     }
     peers->next = backup;
+    peers->name = &us->host;
+    if (backup) {
+        backup->name = &us->host;
+    }
 
     us->peer.data = peers;
 
@@ -186,6 +190,7 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     peers->number = ur->naddrs;
     peers->total_weight = ur->naddrs;
     peers->peer = peer;
+    peers->name = &ur->host;
 
     return bw_http_upstream_rr_attach(r, peers, 0) ? BW_OK : BW_ERROR;
 }
@@ -246,6 +251,7 @@ bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
 
     if (peer == NULL) {
         bw_upstream_rr_unlock(peers);
+        pc->name = peers->name;
         return BW_BUSY;
     }
 

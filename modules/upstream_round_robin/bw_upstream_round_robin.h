@@ -41,6 +41,8 @@ struct bw_upstream_rr_peers_s {
     bw_upstream_rr_peer_t    *peer;           /* array of number */
     bw_upstream_rr_peers_t   *next;           /* the backup peers */
     bw_slab_pool_t           *shpool;         /* in a zone: its lock */
+    bw_str_t                 *name;           /* the upstream's, logged
+                                                 when no peer is left */
 };
 
 /* Per request: which peers were tried already (bit per peer). */

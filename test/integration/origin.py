@@ -14,7 +14,10 @@ test process. Its behaviour is chosen by the request path:
   /hold/FILL/REST     the header and the body's first bytes in one write
                       of FILL bytes, then the body's last REST bytes once
                       release() is called (or after 10 s)
+  /cut/N/M            Content-Length N, then only M bytes of the body
+                      (with the header, in one write) and the close
   /redirect/...       302 to itself: http://<Host header>/redirect/...
+                      (only the path with the query "rel")
   /cookies?c=V&c=W    a Set-Cookie header for each c (URL-decoded)
   /refuse-keepalive   answers, then closes the connection
   /ws                 WebSocket echo (RFC 6455, text frames)
@@ -210,8 +213,16 @@ class _Handler(socketserver.StreamRequestHandler):
             self.server.release.clear()
             self.wfile.write(body[first:])
             return True
+        if parts[1:2] == ["cut"]:
+            n, m = int(parts[2]), int(parts[3])
+            self.wfile.write(b"HTTP/1.1 200 X\r\nContent-Length: %d\r\n\r\n"
+                             % n + pattern(m))
+            self.wfile.flush()
+            return False
         if parts[1:2] == ["redirect"]:
             loc = "http://%s%s" % (hmap.get("host", ""), path)
+            if target.endswith("?rel"):
+                loc = path
             self.send(302, [("Location", loc), ("Content-Length", 0)], b"",
                       keep, head)
             return True

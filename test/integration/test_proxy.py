@@ -883,6 +883,78 @@ def test_invalid_upstream_header_is_502(bw):
     assert "upstream sent" in bw.logs()
 
 
+def test_body_cut_short_reaches_the_client(bw, origin):
+    """An upstream that closes in the middle of the body: the client gets
+    the status, the header and the bytes that came, then the close (as
+    from nginx), not an empty reply; the log keeps the upstream's
+    status, and $request_completion stays empty. The whole answer comes in one write, so that the close is
+    seen in the same pass as the first bytes of the body."""
+    bw.config("""
+    log_format c '$status $upstream_status [$request_completion]';
+    server { listen 127.0.0.1:PORT; access_log logs/c.log c;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    for n, m in ((10, 5), (100000, 1000), (100000, 60000)):
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", bw.port),
+                                          timeout=5) as s:
+                s.sendall(b"GET /cut/%d/%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                          % (n, m))
+                data = recv_all(s)
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 "), (n, m, data[:100])
+            assert b"\r\nContent-Length: %d\r\n" % n in head + b"\r\n"
+            assert body == pattern(m), (n, m, len(body))
+    assert "upstream prematurely closed connection" in bw.logs()
+
+    def logged():
+        with open(bw.path("logs", "c.log")) as f:
+            return f.read().splitlines()
+    wait_for(lambda: len(logged()) == 15, what="15 log lines")
+    assert set(logged()) == {"200 200 []"}
+
+
+def test_no_live_upstreams_logged_as_nginx(bw, origins):
+    """When every peer is out, the attempt that finds none is logged
+    with the upstream's name and 502, as nginx ($upstream_addr showed
+    the last peer again and $upstream_status "-")."""
+    a, b, _ = origins
+    a.answer_all(502)
+    b.answer_all(503)
+    bw.config("""
+    log_format up '$status [$upstream_addr] [$upstream_status]';
+    upstream pair { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    upstream gone { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT; access_log logs/up.log up;
+        proxy_next_upstream error timeout http_502 http_503;
+        location /pair/ { proxy_pass http://pair/; }
+        location /gone/ { proxy_pass http://gone/; } }
+    """ % (a.port, b.port, free_port(), free_port()))
+    bw.start()
+    addr = "127.0.0.1:%d"
+    st, _, _ = get(bw.port, "/pair/size/1")
+    assert st == 503
+    # both failed once (max_fails=1): the next request finds b first,
+    # then nobody
+    st, _, _ = get(bw.port, "/pair/size/1")
+    assert st == 502
+    st, _, _ = get(bw.port, "/gone/")
+    assert st == 502
+    st, _, _ = get(bw.port, "/gone/")
+    assert st == 502
+
+    def lines():
+        with open(bw.path("logs", "up.log")) as f:
+            return f.read().splitlines()
+    wait_for(lambda: len(lines()) == 4, what="four log lines")
+    log = lines()
+    assert log[0] == "503 [%s, %s] [502, 503]" % (addr % a.port,
+                                                  addr % b.port)
+    assert log[1] == "502 [%s, pair] [503, 502]" % (addr % b.port)
+    assert log[3] == "502 [gone] [502]"
+
+
 def test_round_robin_weights_and_next_upstream(bw, origins):
     a, b, c = origins
     dead = free_port()
