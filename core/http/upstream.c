@@ -884,6 +884,7 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_uint_t redirect)
 {
     size_t           n;
+    bw_int_t         rc;
     u_char          *p;
     bw_uint_t        i;
     bw_list_part_t  *part;
@@ -975,13 +976,23 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
             }
             break;
         case 8:
-            if (memcmp(p, "location", 8) == 0) {
-                r->headers_out.location = ho;
-                if (u->rewrite_redirect
-                    && u->rewrite_redirect(r, ho, 0) == BW_ERROR)
-                {
+            if (memcmp(p, "location", 8) != 0) {
+                break;
+            }
+            /* as nginx: only a Location that proxy_redirect rewrote, or
+             * an absolute one, is the response's own (and made
+             * absolute by the header filter); a relative one from the
+             * upstream goes as it came */
+            if (u->rewrite_redirect) {
+                rc = u->rewrite_redirect(r, ho, 0);
+                if (rc == BW_ERROR) {
                     goto failed;
                 }
+                if (rc == BW_OK) {
+                    r->headers_out.location = ho;
+                }
+            } else if (ho->value.len && ho->value.data[0] != '/') {
+                r->headers_out.location = ho;
             }
             break;
         case 10:

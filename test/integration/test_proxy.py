@@ -712,6 +712,12 @@ def test_proxy_redirect(bw, origin):
     assert h["location"].endswith("/mapped/redirect/c")
     st, h, _ = get(bw.port, "/off/d")
     assert h["location"] == "http://127.0.0.1:%d/redirect/d" % origin.port
+    # a relative Location that no rule rewrote goes as it came (as
+    # nginx: absolute_redirect is for the server's own redirects)
+    for path in ("/one/a/b?rel", "/off/d?rel"):
+        st, h, _ = get(bw.port, path)
+        assert st == 302
+        assert h["location"] == "/redirect/" + path.split("/", 2)[2][:-4]
 
 
 def test_proxy_redirect_regex_and_variables(bw, origin):
