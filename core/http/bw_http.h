@@ -655,6 +655,10 @@ struct bw_http_request_s {
     unsigned                  uri_changed:1;
     unsigned                  valid_unparsed_uri:1;  /* $uri is the
                                                         client's */
+    unsigned                  valid_location:1;  /* $uri still starts
+                                                    with the location's
+                                                    prefix ("rewrite ...
+                                                    break" clears it) */
     unsigned                  filter_finalize:1;
     unsigned                  pipeline:1;   /* came in behind another */
 };

@@ -187,10 +187,16 @@ bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
     r->method_name.len = m - p;
     r->method = (bw_uint_t) bw_http_parse_method(&r->method_name);
 
-    /* target: visible ASCII only */
+    /*
+     * target: no controls, DEL or fragment. Bytes above 0x7e are taken
+     * as nginx takes them (raw UTF-8 from clients that do not escape);
+     * a '#' is refused where nginx cuts the URI there: a fragment never
+     * belongs in a request, and hops that disagree on where the path
+     * ends are an attack surface.
+     */
     t = m + 1;
     for (te = t; te < le && *te != ' '; te++) {
-        if (*te < 0x21 || *te > 0x7e || *te == '#') {
+        if (*te < 0x21 || *te == 0x7f || *te == '#') {
             return BW_HTTP_BAD_REQUEST;
         }
     }

@@ -108,6 +108,7 @@ bw_http_core_find_config_phase(bw_http_request_t *r,
 
     r->content_handler = NULL;
     r->uri_changed = 0;
+    r->valid_location = 1;
 
     cscf = r->srv_conf[bw_http_core_module.ctx_index];
     r->loc_conf = cscf->ctx->loc_conf;

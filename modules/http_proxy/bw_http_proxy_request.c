@@ -73,8 +73,9 @@ bw_http_proxy_request_uri(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     } else {
         part = &plcf->vars.uri;
         loc_len = plcf->location.len;
-        if (r->uri.len < loc_len || r->uri_changed) {
-            /* rewritten with "break": the new URI goes whole */
+        if (r->uri.len < loc_len || !r->valid_location) {
+            /* rewritten with "break": the new URI goes whole, without
+             * proxy_pass's URI part (as nginx documents) */
             loc_len = 0;
             part = NULL;
         }

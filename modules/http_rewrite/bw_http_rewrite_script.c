@@ -152,6 +152,7 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
     }
 
     if (op->flag == BW_HTTP_RW_BRK) {
+        r->valid_location = 0;
         return BW_HTTP_RW_STOP;
     }
 

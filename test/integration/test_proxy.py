@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import get, wait_for, free_port, recv_all, \
+from conftest import get, raw, status_of, wait_for, free_port, recv_all, \
     require_module
 from origin import Origin, pattern, ws_frame, ws_read
 
@@ -327,6 +327,34 @@ def test_uri_replacement(bw, origin, loc, suffix, req, want):
     bw.start()
     e, _ = echo(bw.port, req)
     assert e["path"] == want
+
+
+def test_rewritten_and_raw_uris_reach_the_upstream(bw, origin):
+    """After "rewrite ... break" the new URI goes whole, without
+    proxy_pass's URI part (as nginx documents). Bytes above 0x7e in the
+    request line (raw UTF-8 from clients that do not escape) are served
+    as nginx serves them: as they came without a URI part, escaped when
+    the URI is rebuilt. A '#' is refused."""
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location /rw/ { rewrite ^/rw/(.*)$ /echo/$1 break;
+                        proxy_pass http://127.0.0.1:%(p)d/z/; }
+        location /part/ { proxy_pass http://127.0.0.1:%(p)d/echo/; }
+        location / { proxy_pass http://127.0.0.1:%(p)d; } }
+    """ % {"p": origin.port})
+    bw.start()
+    for req, want in ((b"/rw/a%20b?q=1", "/echo/a%20b?q=1"),
+                      (b"/echo/caf\xc3\xa9?n=\xc3\xa9",
+                       "/echo/caf\xc3\xa9?n=\xc3\xa9"),
+                      (b"/part/caf\xc3\xa9", "/echo/caf%C3%A9")):
+        resp = raw(bw.port, b"GET %s HTTP/1.1\r\nHost: x\r\n"
+                   b"Connection: close\r\n\r\n" % req)
+        assert resp.startswith(b"HTTP/1.1 200 "), (req, resp[:60])
+        assert origin.requests[-1]["path"] == want, req
+    n = len(origin.requests)
+    resp = raw(bw.port, b"GET /echo/a#b HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(resp) == 400
+    assert len(origin.requests) == n
 
 
 def test_uri_part_in_regex_location_is_refused(bw, origin):
