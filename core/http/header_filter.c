@@ -249,7 +249,9 @@ bw_http_header_filter(bw_http_request_t *r)
         len += sizeof("Transfer-Encoding: chunked\r\n") - 1;
     }
 
-    if (r->keepalive) {
+    if (r->headers_out.status == BW_HTTP_SWITCHING_PROTOCOLS) {
+        len += sizeof("Connection: upgrade\r\n") - 1;
+    } else if (r->keepalive) {
         len += sizeof("Connection: keep-alive\r\n") - 1;
         if (clcf->keepalive_header) {
             len += sizeof("Keep-Alive: timeout=") - 1 + BW_INT_T_LEN + 2;
@@ -337,7 +339,11 @@ bw_http_header_filter(bw_http_request_t *r)
         p = bw_cpymem(p, "Transfer-Encoding: chunked\r\n", 28);
     }
 
-    if (r->keepalive) {
+    if (r->headers_out.status == BW_HTTP_SWITCHING_PROTOCOLS) {
+        /* the tunnel's answer: the client needs both this and the
+         * upstream's Upgrade to take it (RFC 9110 7.8) */
+        p = bw_cpymem(p, "Connection: upgrade\r\n", 21);
+    } else if (r->keepalive) {
         p = bw_cpymem(p, "Connection: keep-alive\r\n", 24);
         if (clcf->keepalive_header) {
             p = bw_slprintf(p, last, "Keep-Alive: timeout=%lld\r\n",

@@ -919,7 +919,7 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
         if ((n == 10 && memcmp(p, "connection", 10) == 0)
             || (n == 10 && memcmp(p, "keep-alive", 10) == 0)
             || (n == 17 && memcmp(p, "transfer-encoding", 17) == 0)
-            || (n == 7 && memcmp(p, "upgrade", 7) == 0)
+            || (n == 7 && memcmp(p, "upgrade", 7) == 0 && !u->upgrade)
             || (n == 14 && memcmp(p, "content-length", 14) == 0)
             || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
             || (n == 7 && memcmp(p, "trailer", 7) == 0))

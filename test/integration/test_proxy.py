@@ -1110,6 +1110,14 @@ def test_websocket_echo(bw, origin):
         head += f.read(1)
     assert head.startswith(b"HTTP/1.1 101")
     assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    # what a browser checks before it takes the tunnel (RFC 6455 4.1):
+    # the upstream's Upgrade, and Connection: upgrade (not keep-alive)
+    fields = {}
+    for line in head.split(b"\r\n")[1:-2]:
+        k, _, v = line.partition(b":")
+        fields.setdefault(k.strip().lower(), []).append(v.strip().lower())
+    assert fields.get(b"upgrade") == [b"websocket"], head
+    assert fields.get(b"connection") == [b"upgrade"], head
     for msg in (b"hello", b"x" * 70000, b"bye"):
         s.sendall(ws_frame(msg))
         assert ws_read(f) == msg
