@@ -39,6 +39,7 @@ struct bw_peer_connection_s {
 
     unsigned                 cached:1;
     unsigned                 private:1; /* never from or to a pool */
+    unsigned                 so_keepalive:1;
 };
 
 /* BW_OK (connected), BW_AGAIN (in progress: wait for the write event),

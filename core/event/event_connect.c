@@ -39,6 +39,14 @@ bw_event_connect_peer(bw_peer_connection_t *pc)
         }
     }
 
+    if (pc->so_keepalive) {
+        on = 1;
+        if (setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int)) == -1) {
+            bw_log_error(BW_LOG_ALERT, pc->log, errno,
+                         "setsockopt(SO_KEEPALIVE) failed, ignored");
+        }
+    }
+
     if (pc->sockaddr->sa_family != AF_UNIX) {
         on = 1;
         (void) setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int));

@@ -650,6 +650,7 @@ struct bw_http_request_s {
     unsigned                  logged:1;
     unsigned                  terminated:1;
     unsigned                  allow_ranges:1;
+    unsigned                  single_range:1;   /* several: the whole */
     unsigned                  disable_not_modified:1;
     unsigned                  chunked:1;
     unsigned                  uri_changed:1;

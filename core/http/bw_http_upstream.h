@@ -143,6 +143,8 @@ typedef struct {
     bw_flag_t                       intercept_errors;
     bw_flag_t                       ignore_client_abort;
     bw_flag_t                       proxy_protocol;   /* to the upstream */
+    bw_flag_t                       force_ranges;
+    bw_flag_t                       socket_keepalive;
 
     bw_hash_t                       hide_headers_hash;
     bw_array_t                     *hide_headers;

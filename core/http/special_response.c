@@ -204,7 +204,12 @@ bw_http_filter_finalize_request(bw_http_request_t *r, bw_module_t *m,
     bw_int_t  rc;
 
     rc = bw_http_special_response_handler(r, error);
-    r->header_only = 1;
+    if (rc != BW_DONE) {
+        /* (BW_DONE: error_page took the request elsewhere, and these
+         * flags are not the new location's) */
+        r->header_only = 1;
+        r->filter_finalize = 1;
+    }
     return rc;
 }
 

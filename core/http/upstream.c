@@ -57,8 +57,9 @@ bw_http_upstream_create(bw_http_request_t *r)
     u = r->upstream;
 
     if (u && u->cleanup) {
-        /* an internal redirect (error_page) proxies again */
-        r->main->count++;
+        /* an error_page redirect from a header filter (416) while this
+         * upstream sent its header proxies again: the old one goes
+         * (its caller drops its reference when the filter returns) */
         bw_http_upstream_cleanup(r);
     }
 
@@ -185,6 +186,7 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
     u->state->header_time = (bw_msec_t) -1;
 
     u->peer.local = u->conf->local;
+    u->peer.so_keepalive = u->conf->socket_keepalive ? 1 : 0;
 
     /* a PROXY header speaks for one client: its connection is its own */
     u->peer.private = u->conf->proxy_protocol == 1;
@@ -922,9 +924,12 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
             || (n == 7 && memcmp(p, "upgrade", 7) == 0 && !u->upgrade)
             || (n == 14 && memcmp(p, "content-length", 14) == 0)
             || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
-            || (n == 7 && memcmp(p, "trailer", 7) == 0))
+            || (n == 7 && memcmp(p, "trailer", 7) == 0)
+            || (n == 13 && memcmp(p, "accept-ranges", 13) == 0
+                && u->conf->force_ranges))
         {
-            continue;
+            continue;       /* under proxy_force_ranges: the range
+                               filter says it */
         }
 
         if (redirect
@@ -1073,8 +1078,10 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
                                       ? -1
                                       : u->headers_in.content_length_n;
 
-    /* the upstream decides what ranges mean for its responses */
-    r->allow_ranges = 0;
+    /* the upstream decides what ranges mean for its responses, unless
+     * proxy_force_ranges says to cut one range from what it sends */
+    r->allow_ranges = u->conf->force_ranges ? 1 : 0;
+    r->single_range = r->allow_ranges;
     r->disable_not_modified = 1;
 
     return BW_OK;
@@ -1092,7 +1099,24 @@ bw_http_upstream_send_response(bw_http_request_t *r, bw_http_upstream_t *u)
         return;
     }
 
+    if (rc == BW_DONE) {
+        /* a filter's error (416) went to an error_page location: this
+         * answer is not wanted, and the redirect's reference goes */
+        u->keepalive = 0;
+        bw_http_upstream_finalize_request(r, u, BW_DONE);
+        bw_http_finalize_request(r, BW_DONE);
+        return;
+    }
+
     u->header_sent = 1;
+
+    if (r->filter_finalize) {
+        /* a filter answered instead (416 for a range under
+         * proxy_force_ranges): the upstream's body is not wanted */
+        u->keepalive = 0;
+        bw_http_upstream_finalize_request(r, u, BW_OK);
+        return;
+    }
 
     if (u->upgrade) {
         bw_http_upstream_upgrade(r, u);

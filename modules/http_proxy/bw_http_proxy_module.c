@@ -30,6 +30,8 @@ static char *bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_proxy_send_lowat(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 
 static bw_conf_bitmask_t  bw_http_proxy_next_upstream_masks[] = {
     { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
@@ -130,6 +132,12 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_flag_slot, LOC, UOFF(ignore_client_abort), NULL },
     { bw_string("proxy_protocol"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(proxy_protocol), NULL },
+    { bw_string("proxy_force_ranges"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(force_ranges), NULL },
+    { bw_string("proxy_socket_keepalive"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(socket_keepalive), NULL },
+    { bw_string("proxy_send_lowat"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_send_lowat, LOC, 0, NULL },
     { bw_string("proxy_bind"), MSL|BW_CONF_TAKE12,
       bw_http_upstream_bind_set_slot, LOC, UOFF(local), NULL },
 
@@ -476,6 +484,8 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->upstream.intercept_errors = BW_CONF_UNSET;
     conf->upstream.ignore_client_abort = BW_CONF_UNSET;
     conf->upstream.proxy_protocol = BW_CONF_UNSET;
+    conf->upstream.force_ranges = BW_CONF_UNSET;
+    conf->upstream.socket_keepalive = BW_CONF_UNSET;
     conf->upstream.local = BW_CONF_UNSET_PTR;
     conf->upstream.hide_headers = NULL;
     conf->upstream.pass_headers = NULL;
@@ -744,6 +754,10 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->upstream.ignore_client_abort, 0);
     bw_conf_merge_value(conf->upstream.proxy_protocol,
                         prev->upstream.proxy_protocol, 0);
+    bw_conf_merge_value(conf->upstream.force_ranges,
+                        prev->upstream.force_ranges, 0);
+    bw_conf_merge_value(conf->upstream.socket_keepalive,
+                        prev->upstream.socket_keepalive, 0);
     bw_conf_merge_ptr_value(conf->upstream.local, prev->upstream.local,
                             NULL);
 
@@ -1130,6 +1144,26 @@ bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 static char *
 bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
+    return BW_CONF_OK;
+}
+
+/* Linux cannot set SO_SNDLOWAT: nginx there says so and goes on. */
+static char *
+bw_http_proxy_send_lowat(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (bw_parse_size(&value[1]) == BW_ERROR) {
+        return "invalid value";
+    }
+
+    if (bw_parse_size(&value[1]) != 0) {
+        bw_conf_log_error(BW_LOG_WARN, cf, 0,
+                          "\"proxy_send_lowat\" is not supported, ignored");
+    }
+
     return BW_CONF_OK;
 }
 

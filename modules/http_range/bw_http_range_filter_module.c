@@ -20,6 +20,8 @@ typedef struct {
     bw_http_range_t   ranges[BW_HTTP_RANGE_MAX];
     bw_uint_t         nranges;
     bw_str_t          boundary_tail;
+    off_t             offset;     /* of the body's next byte (one range) */
+    unsigned          done:1;     /* the range went: drop the rest */
 } bw_http_range_ctx_t;
 
 static bw_int_t bw_http_range_header_filter_init(bw_conf_t *cf);
@@ -46,6 +48,9 @@ bw_module_t  bw_http_range_body_filter_module = {
 
 static bw_http_output_header_filter_pt  bw_http_next_header_filter;
 static bw_http_output_body_filter_pt    bw_http_next_body_filter;
+
+static bw_int_t bw_http_range_single_body(bw_http_request_t *r,
+    bw_http_range_ctx_t *ctx, bw_chain_t *in);
 
 /*
  * Parse "bytes=a-b, c-, -n" against a body of size len. Returns BW_OK
@@ -226,7 +231,11 @@ bw_http_range_header_filter(bw_http_request_t *r)
                              r->headers_in.range->value.len, clen,
                              ctx->ranges, &ctx->nranges);
 
-    if (rc == BW_DECLINED) {
+    if (rc == BW_DECLINED || (rc == BW_OK && ctx->nranges > 1
+                              && r->single_range))
+    {
+        /* a body that comes in pieces (proxy_force_ranges) is cut to
+         * one range only, as nginx: several get it whole */
         goto next;
     }
 
@@ -380,29 +389,20 @@ bw_http_range_body_filter(bw_http_request_t *r, bw_chain_t *in)
         return bw_http_next_body_filter(r, in);
     }
 
+    if (ctx->nranges == 1) {
+        return bw_http_range_single_body(r, ctx, in);
+    }
+
     src = in->buf;
 
     if (in->next || !src->last_buf) {
-        /* ranges need the whole body in one buffer (static files) */
+        /* several ranges need the whole body in one buffer (a file) */
         bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
                      "range body filter got a body in several buffers");
         return BW_ERROR;
     }
 
     bw_http_set_ctx(r, NULL, bw_http_range_body_filter_module);
-
-    if (ctx->nranges == 1) {
-        b = bw_http_range_slice(r, src, ctx->ranges[0].start,
-                                ctx->ranges[0].end);
-        cl = bw_alloc_chain_link(r->pool);
-        if (b == NULL || cl == NULL) {
-            return BW_ERROR;
-        }
-        b->last_buf = 1;
-        cl->buf = b;
-        cl->next = NULL;
-        return bw_http_next_body_filter(r, cl);
-    }
 
     out = NULL;
     ll = &out;
@@ -443,6 +443,105 @@ bw_http_range_body_filter(bw_http_request_t *r, bw_chain_t *in)
     cl->buf = b;
     cl->next = NULL;
     *ll = cl;
+
+    return bw_http_next_body_filter(r, out);
+}
+
+/*
+ * One range of a body that comes whole (a file) or in pieces (a proxied
+ * response): each buffer is cut in place to its part inside the range
+ * and passed on; buffers before the range are consumed unsent (a flush
+ * among them still goes); once the range is out, an empty last buffer
+ * ends the response and the rest of the body is consumed as it comes.
+ */
+static bw_int_t
+bw_http_range_single_body(bw_http_request_t *r, bw_http_range_ctx_t *ctx,
+    bw_chain_t *in)
+{
+    off_t             start, last, cut;
+    bw_buf_t         *b;
+    bw_chain_t       *out, **ll, *cl;
+    bw_http_range_t  *range;
+
+    range = &ctx->ranges[0];
+    out = NULL;
+    ll = &out;
+
+    for ( /* void */ ; in; in = in->next) {
+        b = in->buf;
+
+        if (ctx->done) {
+            b->pos = b->last;
+            b->file_pos = b->file_last;
+            continue;
+        }
+
+        start = ctx->offset;
+        last = start + (bw_buf_special(b) ? 0 : bw_buf_size(b));
+        ctx->offset = last;
+
+        if (!bw_buf_special(b)
+            && (range->end <= start || range->start >= last))
+        {
+            b->pos = b->last;
+            b->file_pos = b->file_last;
+            if (!b->flush) {
+                continue;
+            }
+        }
+
+        if (!bw_buf_special(b) && last > start
+            && range->end > start && range->start < last)
+        {
+            if (range->start > start) {
+                cut = range->start - start;
+                if (bw_buf_in_memory(b)) {
+                    b->pos += (size_t) cut;
+                }
+                if (b->in_file) {
+                    b->file_pos += cut;
+                }
+            }
+            if (range->end < last) {
+                cut = last - range->end;
+                if (bw_buf_in_memory(b)) {
+                    b->last -= (size_t) cut;
+                }
+                if (b->in_file) {
+                    b->file_last -= cut;
+                }
+            }
+        }
+
+        cl = bw_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return BW_ERROR;
+        }
+        cl->buf = b;
+        *ll = cl;
+        ll = &cl->next;
+
+        if (range->end <= last || b->last_buf) {
+            ctx->done = 1;
+            if (!b->last_buf) {
+                b = bw_calloc_buf(r->pool);
+                cl = bw_alloc_chain_link(r->pool);
+                if (b == NULL || cl == NULL) {
+                    return BW_ERROR;
+                }
+                b->last_buf = 1;
+                cl->buf = b;
+                *ll = cl;
+                ll = &cl->next;
+            }
+        }
+    }
+
+    *ll = NULL;
+
+    if (out == NULL) {
+        return BW_OK;
+    }
 
     return bw_http_next_body_filter(r, out);
 }

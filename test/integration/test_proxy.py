@@ -1195,6 +1195,47 @@ def test_keepalive_pool_reuses_connections(bw, origin):
     assert origin.requests[0]["version"] == "HTTP/1.1"
 
 
+def tcp_timers_to(port):
+    """The timer kinds (/proc/net/tcp "tr": 2 is keepalive) of the
+    established loopback connections to port."""
+    kinds = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
+                kinds.append(int(fields[5].split(":")[0], 16))
+    return kinds
+
+
+def test_socket_keepalive_and_send_lowat(bw, origins):
+    """proxy_socket_keepalive on sets SO_KEEPALIVE on the upstream's
+    sockets (the kernel then keeps a keepalive timer on the idle pooled
+    connection); off by default. proxy_send_lowat loads with nginx's
+    warning on Linux."""
+    require_module("http_upstream_keepalive")
+    a, b = origins[0], origins[1]
+    bw.config("""
+    upstream on { server 127.0.0.1:%d; keepalive 2; }
+    upstream off { server 127.0.0.1:%d; keepalive 2; }
+    server { listen 127.0.0.1:PORT;
+        proxy_http_version 1.1; proxy_set_header Connection "";
+        proxy_send_lowat 1k;
+        location /on/ { proxy_socket_keepalive on; proxy_pass http://on/; }
+        location /off/ { proxy_pass http://off/; } }
+    """ % (a.port, b.port))
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    assert '"proxy_send_lowat" is not supported, ignored' in r.stderr
+    bw.start()
+    for path in ("/on/size/1", "/off/size/1"):
+        st, _, _ = get(bw.port, path)
+        assert st == 200
+    wait_for(lambda: tcp_timers_to(a.port) and tcp_timers_to(b.port),
+             what="the pooled connections")
+    assert tcp_timers_to(a.port) == [2]
+    assert tcp_timers_to(b.port) == [0]
+
+
 def test_keepalive_backend_closing_idle_connections(bw, origin):
     require_module("http_upstream_keepalive")
     bw.config(KEEPALIVE_CONF % origin.port)
@@ -1278,6 +1319,75 @@ def test_client_abort_while_the_upstream_works(bw, origin):
         wait_for(lambda: len(logged()) > n, timeout=10,
                  what="the log line of %s" % path)
         assert logged()[n] == want
+
+
+def read_response(f):
+    """One response from a keep-alive connection: status, fields, body."""
+    status = int(f.readline().split()[1])
+    fields = {}
+    for line in iter(f.readline, b"\r\n"):
+        k, _, v = line.decode("latin-1").partition(":")
+        fields.setdefault(k.strip().lower(), []).append(v.strip())
+    if "content-length" in fields:
+        return status, fields, f.read(int(fields["content-length"][0]))
+    body = b""
+    for size in iter(lambda: int(f.readline(), 16), 0):
+        body += f.read(size)
+        f.readline()
+    f.readline()
+    return status, fields, body
+
+
+def test_proxy_force_ranges(bw, origin):
+    """proxy_force_ranges: one range is cut from what the upstream sends
+    (in as many reads as it comes), as nginx: 206 with Content-Range,
+    416 for a range past the end (to an error_page location too, even
+    a proxied one), the whole body for several ranges, a failed If-Range
+    or a body of unknown length. The upstream's body is read and dropped
+    around the range; the connection serves the next request."""
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        proxy_force_ranges on;
+        location / { proxy_pass http://127.0.0.1:%(p)d; }
+        location /e/ { error_page 416 /echo/416; proxy_pass http://127.0.0.1:%(p)d/; }
+        location /off/ { proxy_force_ranges off;
+                         proxy_pass http://127.0.0.1:%(p)d/; } }
+    """ % {"p": origin.port})
+    bw.start()
+    big = pattern(300000)
+    cases = (
+        ("/size/100", "bytes=10-19", 206, pattern(100)[10:20]),
+        ("/size/100", "bytes=-5", 206, pattern(100)[95:]),
+        ("/size/300000", "bytes=150000-150009", 206, big[150000:150010]),
+        ("/size/300000", "bytes=1000-250000", 206, big[1000:250001]),
+        ("/size/300000", "bytes=299990-", 206, big[299990:]),
+        ("/size/100", "bytes=200-", 416, None),
+        ("/e/size/100", "bytes=200-", 416, b"echo"),
+        ("/size/100", "bytes=0-1,4-5", 200, pattern(100)),
+        ("/chunked/100", "bytes=1-2", 200, pattern(100)),
+        ("/off/size/100", "bytes=1-2", 200, pattern(100)),
+    )
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        f = s.makefile("rb")
+        for path, rng, status, want in cases:
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n"
+                      % (path.encode(), rng.encode()))
+            st, fields, body = read_response(f)
+            assert st == status, (path, rng, st)
+            if want == b"echo":
+                assert json.loads(body)["path"] == "/echo/416"
+            elif want is not None:
+                assert body == want, (path, rng, len(body))
+            if status == 206:
+                assert fields["content-range"][0].endswith(
+                    "/%s" % path.split("/")[-1])
+            if status == 200 and not path.startswith(("/off", "/chunked")):
+                assert fields["accept-ranges"] == ["bytes"]
+        # If-Range that does not match (the origin sends no validators)
+        s.sendall(b"GET /size/100 HTTP/1.1\r\nHost: x\r\nRange: bytes=1-2\r\n"
+                  b"If-Range: \"abc\"\r\n\r\n")
+        st, _, body = read_response(f)
+        assert st == 200 and body == pattern(100)
 
 
 def test_x_accel_redirect(bw, origin):
