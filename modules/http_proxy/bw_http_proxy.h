@@ -43,6 +43,14 @@ typedef struct {
     bw_http_complex_value_t     to;
 } bw_http_proxy_rewrite_t;
 
+/* One proxy_cookie_flags rule. */
+typedef struct {
+    bw_http_complex_value_t     cookie;
+    bw_regex_t                 *regex;        /* instead of cookie */
+    bw_uint_t                   flags;        /* the literal ones */
+    bw_array_t                 *vars;         /* flags with variables */
+} bw_http_proxy_cookie_flags_t;
+
 typedef struct {
     bw_http_upstream_conf_t     upstream;
 
@@ -61,6 +69,7 @@ typedef struct {
     bw_array_t                 *redirects;    /* bw_http_proxy_rewrite_t */
     bw_array_t                 *cookie_domains;   /* NULL: none or off */
     bw_array_t                 *cookie_paths;
+    bw_array_t                 *cookie_flags;     /* NULL: none or off */
 
     bw_uint_t                   http_version;
 
@@ -83,8 +92,14 @@ bw_int_t bw_http_proxy_setup_upstream(bw_http_request_t *r,
 /* bw_http_proxy_rewrite.c */
 char *bw_http_proxy_rewrite_rule(bw_conf_t *cf, bw_array_t **rules,
     bw_str_t *from, bw_str_t *to, bw_uint_t type);
+/* the first matching rule applied to value[off..]: BW_OK, BW_DECLINED */
+bw_int_t bw_http_proxy_rewrite_value(bw_http_request_t *r,
+    bw_array_t *rules, bw_str_t *value, size_t off);
 bw_int_t bw_http_proxy_rewrite_redirect(bw_http_request_t *r,
     bw_table_elt_t *h, size_t prefix);
+/* bw_http_proxy_cookie.c */
+char *bw_http_proxy_cookie_flags(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 bw_int_t bw_http_proxy_rewrite_cookie(bw_http_request_t *r,
     bw_table_elt_t *h);
 

@@ -181,6 +181,8 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_http_proxy_cookie, LOC, offsetof(bw_http_proxy_loc_conf_t,
                                           cookie_domains),
       (void *) BW_HTTP_PROXY_REWRITE_DOMAIN },
+    { bw_string("proxy_cookie_flags"), MSL|BW_CONF_1MORE,
+      bw_http_proxy_cookie_flags, LOC, 0, NULL },
     { bw_string("proxy_cookie_path"), MSL|BW_CONF_TAKE12,
       bw_http_proxy_cookie, LOC, offsetof(bw_http_proxy_loc_conf_t,
                                           cookie_paths),
@@ -494,6 +496,7 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->redirect = BW_CONF_UNSET;
     conf->cookie_domains = BW_CONF_UNSET_PTR;
     conf->cookie_paths = BW_CONF_UNSET_PTR;
+    conf->cookie_flags = BW_CONF_UNSET_PTR;
     conf->method = BW_CONF_UNSET_PTR;
     conf->body_set = BW_CONF_UNSET_PTR;
     conf->headers_source = BW_CONF_UNSET_PTR;
@@ -787,6 +790,7 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 
     bw_conf_merge_ptr_value(conf->cookie_domains, prev->cookie_domains, NULL);
     bw_conf_merge_ptr_value(conf->cookie_paths, prev->cookie_paths, NULL);
+    bw_conf_merge_ptr_value(conf->cookie_flags, prev->cookie_flags, NULL);
 
     /* proxy_redirect default: the proxy_pass URL back to the location */
     if (conf->redirect == BW_CONF_UNSET) {

@@ -41,7 +41,8 @@ bw_http_proxy_setup_upstream(bw_http_request_t *r,
     u->input_filter = bw_http_proxy_length_filter;
     u->rewrite_redirect = plcf->redirects ? bw_http_proxy_rewrite_redirect
                                           : NULL;
-    u->rewrite_cookie = (plcf->cookie_domains || plcf->cookie_paths)
+    u->rewrite_cookie = (plcf->cookie_domains || plcf->cookie_paths
+                         || plcf->cookie_flags)
                         ? bw_http_proxy_rewrite_cookie : NULL;
 
     return BW_OK;

@@ -1,7 +1,8 @@
 /*
  * Rewriting what the upstream says about itself: proxy_redirect (the
  * Location and Refresh headers), proxy_cookie_domain and
- * proxy_cookie_path (the attributes of Set-Cookie), with nginx's rules:
+ * proxy_cookie_path (the attributes of Set-Cookie, taken apart in
+ * bw_http_proxy_cookie.c), with nginx's rules:
  *
  *   a literal "from" (variables allowed) replaces a matching prefix of a
  *   redirect or path, and a whole domain compared without case (leading
@@ -89,13 +90,13 @@ bw_http_proxy_rewrite_rule(bw_conf_t *cf, bw_array_t **rules, bw_str_t *from,
  * Apply the first matching rule to value[off..]: on a match the value is
  * replaced by a new string from the pool.
  */
-static bw_int_t
-bw_http_proxy_rewrite(bw_http_request_t *r, bw_array_t *rules,
+bw_int_t
+bw_http_proxy_rewrite_value(bw_http_request_t *r, bw_array_t *rules,
     bw_str_t *value, size_t off)
 {
     int                       caps[BW_HTTP_PROXY_CAPTURES], *saved_caps;
     u_char                   *p, *saved_data;
-    size_t                    keep, cut;
+    size_t                    keep, cut, dot;
     bw_int_t                  n;
     bw_str_t                  from, to, rest;
     bw_uint_t                 i, saved_n;
@@ -143,11 +144,18 @@ bw_http_proxy_rewrite(bw_http_request_t *r, bw_array_t *rules,
             }
 
             if (pr[i].type == BW_HTTP_PROXY_REWRITE_DOMAIN) {
-                if (from.len != rest.len
-                    || bw_strncasecmp(from.data, rest.data, from.len) != 0)
+                /* a leading dot is kept and not compared (a regex sees
+                 * it, as in nginx) */
+                dot = (rest.len && rest.data[0] == '.') ? 1 : 0;
+                if (from.len != rest.len - dot
+                    || bw_strncasecmp(from.data, rest.data + dot, from.len)
+                       != 0)
                 {
                     continue;
                 }
+                off += dot;
+                rest.data += dot;
+                rest.len -= dot;
             } else if (from.len > rest.len
                        || memcmp(from.data, rest.data, from.len) != 0)
             {
@@ -205,99 +213,5 @@ bw_http_proxy_rewrite_redirect(bw_http_request_t *r, bw_table_elt_t *h,
         off = p + 4 - h->value.data;
     }
 
-    return bw_http_proxy_rewrite(r, plcf->redirects, &h->value, off);
-}
-
-/*
- * One attribute of a Set-Cookie value ("; name=value" after the cookie
- * itself): rewritten in place in *value when a rule matches.
- */
-static bw_int_t
-bw_http_proxy_rewrite_cookie_attr(bw_http_request_t *r, bw_str_t *value,
-    const char *name, size_t name_len, bw_array_t *rules)
-{
-    u_char    *p, *last, *start;
-    size_t     off;
-    bw_int_t   rc;
-    bw_str_t   attr, head;
-
-    p = memchr(value->data, ';', value->len);
-    if (p == NULL) {
-        return BW_DECLINED;
-    }
-    last = value->data + value->len;
-
-    while (p < last) {
-        p++;
-        while (p < last && *p == ' ') {
-            p++;
-        }
-        start = p;
-        while (p < last && *p != ';') {
-            p++;
-        }
-
-        if ((size_t) (p - start) <= name_len
-            || start[name_len] != '='
-            || bw_strncasecmp(start, (u_char *) name, name_len) != 0)
-        {
-            continue;
-        }
-
-        /* rewrite the attribute's value, then put the rest back; a
-         * domain's leading dot is kept and not compared */
-        off = start + name_len + 1 - value->data;
-        if (name_len == 6 && off < (size_t) (p - value->data)
-            && value->data[off] == '.')
-        {
-            off++;
-        }
-        head.data = value->data;
-        head.len = p - value->data;
-        attr = head;
-
-        rc = bw_http_proxy_rewrite(r, rules, &attr, off);
-        if (rc != BW_OK) {
-            return rc;
-        }
-
-        head.len = attr.len + (size_t) (last - p);
-        head.data = bw_pnalloc(r->pool, head.len);
-        if (head.data == NULL) {
-            return BW_ERROR;
-        }
-        start = bw_cpymem(head.data, attr.data, attr.len);
-        memcpy(start, p, last - p);
-        *value = head;
-        return BW_OK;
-    }
-
-    return BW_DECLINED;
-}
-
-bw_int_t
-bw_http_proxy_rewrite_cookie(bw_http_request_t *r, bw_table_elt_t *h)
-{
-    bw_int_t                   rc;
-    bw_http_proxy_loc_conf_t  *plcf;
-
-    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
-
-    if (plcf->cookie_domains) {
-        rc = bw_http_proxy_rewrite_cookie_attr(r, &h->value, "domain", 6,
-                                               plcf->cookie_domains);
-        if (rc == BW_ERROR) {
-            return rc;
-        }
-    }
-
-    if (plcf->cookie_paths) {
-        rc = bw_http_proxy_rewrite_cookie_attr(r, &h->value, "path", 4,
-                                               plcf->cookie_paths);
-        if (rc == BW_ERROR) {
-            return rc;
-        }
-    }
-
-    return BW_OK;
+    return bw_http_proxy_rewrite_value(r, plcf->redirects, &h->value, off);
 }

@@ -783,7 +783,7 @@ def test_proxy_redirect_regex_and_variables(bw, origin):
 def set_cookies(port, path, cookies):
     q = "&".join("c=" + urllib.parse.quote(c) for c in cookies)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    conn.request("GET", path + "?" + q)
+    conn.request("GET", path + ("&" if "?" in path else "?") + q)
     resp = conn.getresponse()
     resp.read()
     conn.close()
@@ -825,6 +825,59 @@ def test_proxy_cookie_domain_and_path(bw, origin):
     r = bw.run("-t")
     assert r.returncode != 0 and '"proxy_cookie_path" directive is ' \
         'duplicate' in r.stderr
+
+
+def test_proxy_cookie_flags(bw, origin):
+    """proxy_cookie_flags as nginx 1.22 edits (each case compared with
+    it): the first rule naming the cookie (any case, or a regex) adds or
+    removes Secure, HttpOnly and SameSite in that order, a SameSite
+    already so stays as written, and a cookie a rule matched is put
+    back together with "; " between its parts. Flags may come from
+    variables; "off" drops the inherited rules."""
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        proxy_cookie_flags one secure httponly;
+        proxy_cookie_flags ~^t nosecure samesite=strict;
+        location /ck/ { proxy_pass http://127.0.0.1:%(p)d/; }
+        location /var/ { proxy_cookie_flags $arg_n $arg_f;
+                         proxy_pass http://127.0.0.1:%(p)d/; }
+        location /mix/ { proxy_cookie_flags ~ samesite=none secure;
+                         proxy_cookie_path / /p/;
+                         proxy_cookie_domain a.b c.d;
+                         proxy_pass http://127.0.0.1:%(p)d/; }
+        location /off/ { proxy_cookie_flags off;
+                         proxy_pass http://127.0.0.1:%(p)d/; } }
+    """ % {"p": origin.port})
+    bw.start()
+    sent = ["one=1", "ONE=1;secure;HttpOnly", "two=2; SameSite=Lax; Secure",
+            "two=2; samesite=strict; secure", "three=3;  Path=/x ;Domain=a.b",
+            "tee=1; samesite", "other=1;  Path=/", "novalue"]
+    assert set_cookies(bw.port, "/ck/cookies", sent) == [
+        "one=1; Secure; HttpOnly",
+        "ONE=1; secure; HttpOnly",
+        "two=2; SameSite=Strict",
+        "two=2; samesite=strict",
+        "three=3; Path=/x; Domain=a.b; SameSite=Strict",
+        "tee=1; SameSite=Strict",
+        "other=1;  Path=/",
+        "novalue"]
+    assert set_cookies(bw.port, "/mix/cookies", sent[4:6]) == [
+        "three=3; Path=/p/x; Domain=c.d; Secure; SameSite=None",
+        "tee=1; SameSite=None; Secure"]
+    assert set_cookies(bw.port, "/var/cookies?n=one&f=samesite=lax",
+                       sent[:1]) == ["one=1; SameSite=Lax"]
+    assert set_cookies(bw.port, "/off/cookies", sent) == sent
+
+    for bad, msg in (("proxy_cookie_flags one sekure;",
+                      'invalid parameter "sekure"'),
+                     ("proxy_cookie_flags one secure; proxy_cookie_flags off;",
+                      "is duplicate")):
+        bw.config("""
+        server { listen 127.0.0.1:PORT;
+            location / { %s proxy_pass http://127.0.0.1:1; } }
+        """ % bad)
+        r = bw.run("-t")
+        assert r.returncode != 0 and msg in r.stderr, (bad, r.stderr)
 
 
 def test_proxy_protocol_to_upstream(bw, origin):
