@@ -1374,7 +1374,7 @@ def test_client_abort_while_the_upstream_works(bw, origin):
         assert logged()[n] == want
 
 
-def read_response(f):
+def read_kept_response(f):
     """One response from a keep-alive connection: status, fields, body."""
     status = int(f.readline().split()[1])
     fields = {}
@@ -1425,7 +1425,7 @@ def test_proxy_force_ranges(bw, origin):
         for path, rng, status, want in cases:
             s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n"
                       % (path.encode(), rng.encode()))
-            st, fields, body = read_response(f)
+            st, fields, body = read_kept_response(f)
             assert st == status, (path, rng, st)
             if want == b"echo":
                 assert json.loads(body)["path"] == "/echo/416"
@@ -1439,7 +1439,7 @@ def test_proxy_force_ranges(bw, origin):
         # If-Range that does not match (the origin sends no validators)
         s.sendall(b"GET /size/100 HTTP/1.1\r\nHost: x\r\nRange: bytes=1-2\r\n"
                   b"If-Range: \"abc\"\r\n\r\n")
-        st, _, body = read_response(f)
+        st, _, body = read_kept_response(f)
         assert st == 200 and body == pattern(100)
 
 
