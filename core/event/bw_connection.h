@@ -10,7 +10,9 @@ typedef ssize_t (*bw_send_pt)(bw_connection_t *c, u_char *buf, size_t size);
 typedef bw_chain_t *(*bw_send_chain_pt)(bw_connection_t *c, bw_chain_t *in,
     off_t limit);
 /* read into the free room (last to end) of each buffer, in order */
-typedef ssize_t (*bw_recv_chain_pt)(bw_connection_t *c, bw_chain_t *in);
+/* limit: read at most this many bytes (0: as many as the buffers hold) */
+typedef ssize_t (*bw_recv_chain_pt)(bw_connection_t *c, bw_chain_t *in,
+    off_t limit);
 
 #define BW_TCP_NODELAY_UNSET  0
 #define BW_TCP_NODELAY_SET    1
@@ -79,7 +81,7 @@ bw_int_t bw_tcp_push(bw_connection_t *c);
 bw_int_t bw_tcp_push_more(bw_connection_t *c);
 
 ssize_t bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size);
-ssize_t bw_readv_chain(bw_connection_t *c, bw_chain_t *in);
+ssize_t bw_readv_chain(bw_connection_t *c, bw_chain_t *in, off_t limit);
 ssize_t bw_unix_send(bw_connection_t *c, u_char *buf, size_t size);
 bw_chain_t *bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in,
     off_t limit);

@@ -307,10 +307,10 @@ bw_unix_recv(bw_connection_t *c, u_char *buf, size_t size)
  * chain of buffers instead of one per buffer. The caller gives at least
  * one buffer with room. */
 ssize_t
-bw_readv_chain(bw_connection_t *c, bw_chain_t *in)
+bw_readv_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
 {
     int            niov;
-    size_t         size;
+    size_t         size, len;
     ssize_t        n;
     struct iovec   iov[BW_IOVS];
 
@@ -321,10 +321,19 @@ bw_readv_chain(bw_connection_t *c, bw_chain_t *in)
         if (in->buf->last == in->buf->end) {
             continue;
         }
+        len = in->buf->end - in->buf->last;
+        if (limit && (off_t) (size + len) > limit) {
+            /* the whole of what is asked for is "all there was" only if
+             * less comes back: the size must be the limit's */
+            len = (size_t) (limit - (off_t) size);
+        }
         iov[niov].iov_base = in->buf->last;
-        iov[niov].iov_len = in->buf->end - in->buf->last;
-        size += iov[niov].iov_len;
+        iov[niov].iov_len = len;
+        size += len;
         niov++;
+        if (limit && (off_t) size == limit) {
+            break;
+        }
     }
 
     do {

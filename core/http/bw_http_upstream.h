@@ -144,6 +144,7 @@ typedef struct {
     bw_flag_t                       ignore_client_abort;
     bw_flag_t                       proxy_protocol;   /* to the upstream */
     bw_flag_t                       force_ranges;
+    size_t                          limit_rate;       /* reading, bytes/s */
     bw_flag_t                       socket_keepalive;
 
     bw_hash_t                       hide_headers_hash;
@@ -246,6 +247,8 @@ struct bw_http_upstream_s {
     void                           *input_filter_ctx;
 
     bw_msec_t                       start_time;
+    time_t                          start_sec;    /* of the body */
+    off_t                           read_length;  /* of the body so far */
     bw_http_upstream_state_t       *state;
     bw_array_t                     *states;
 

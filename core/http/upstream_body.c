@@ -75,6 +75,9 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
     }
     r->connection->log->action = "reading upstream";
 
+    u->start_sec = bw_time_sec;
+    u->read_length = 0;
+
     /* body bytes that came with the header: the header part of this
      * buffer stays as it is, the response's header strings live there */
     b = &u->buffer;
@@ -208,7 +211,7 @@ bw_http_upstream_pass_cut(bw_http_request_t *r, bw_http_upstream_t *u)
 static void
 bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 {
-    off_t             sent;
+    off_t             sent, limit;
     size_t            size;
     ssize_t           n;
     bw_int_t          rc;
@@ -284,8 +287,25 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             return;
         }
 
-        if (!uc->read->ready) {
+        if (!uc->read->ready || uc->read->delayed) {
             break;
+        }
+
+        /* proxy_limit_rate, as nginx: what the rate allows since the body
+         * began (a second's head start); over it, the read waits */
+        limit = 0;
+        if (u->conf->limit_rate && u->buffering) {
+            limit = (off_t) u->conf->limit_rate
+                    * (bw_time_sec - u->start_sec + 1) - u->read_length;
+            if (limit <= 0) {
+                uc->read->delayed = 1;
+                if (uc->read->timer_set) {
+                    bw_event_del_timer(uc->read);
+                }
+                bw_event_add_timer(uc->read,
+                    (bw_msec_t) (-limit * 1000 / u->conf->limit_rate + 1));
+                break;
+            }
         }
 
         /* every free buffer takes part in one read */
@@ -349,7 +369,7 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
             continue;
         }
 
-        n = uc->recv_chain(uc, chain);
+        n = uc->recv_chain(uc, chain, limit);
 
         if (n == BW_AGAIN || n == 0 || n == BW_ERROR) {
             *ll = u->free_bufs;
@@ -389,6 +409,7 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         }
 
         u->state->bytes_received += n;
+        u->read_length += n;
         flushed = 0;
 
         /* the bytes filled the buffers in order: decode each in place */
@@ -435,7 +456,10 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 
     /* waiting: for the upstream when a buffer is free, else the client */
 
-    if (uc->read->ready) {
+    if (uc->read->delayed) {
+        /* proxy_limit_rate: its timer brings the reader back */
+
+    } else if (uc->read->ready) {
         if (uc->read->timer_set) {
             bw_event_del_timer(uc->read);
         }
@@ -693,6 +717,16 @@ bw_http_upstream_process_upstream(bw_http_request_t *r,
     bw_connection_t  *uc;
 
     uc = u->peer.connection;
+
+    if (uc->read->delayed) {
+        if (!uc->read->timedout) {
+            return;         /* ready, but the rate says later */
+        }
+        uc->read->timedout = 0;
+        uc->read->delayed = 0;
+        bw_http_upstream_process_body(r, u);
+        return;
+    }
 
     if (uc->read->timedout) {
         bw_log_error(BW_LOG_ERR, r->connection->log, ETIMEDOUT,

@@ -132,6 +132,8 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_flag_slot, LOC, UOFF(ignore_client_abort), NULL },
     { bw_string("proxy_protocol"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(proxy_protocol), NULL },
+    { bw_string("proxy_limit_rate"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(limit_rate), NULL },
     { bw_string("proxy_force_ranges"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(force_ranges), NULL },
     { bw_string("proxy_socket_keepalive"), MSL|BW_CONF_FLAG,
@@ -487,6 +489,7 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->upstream.ignore_client_abort = BW_CONF_UNSET;
     conf->upstream.proxy_protocol = BW_CONF_UNSET;
     conf->upstream.force_ranges = BW_CONF_UNSET;
+    conf->upstream.limit_rate = BW_CONF_UNSET_SIZE;
     conf->upstream.socket_keepalive = BW_CONF_UNSET;
     conf->upstream.local = BW_CONF_UNSET_PTR;
     conf->upstream.hide_headers = NULL;
@@ -759,6 +762,8 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->upstream.proxy_protocol, 0);
     bw_conf_merge_value(conf->upstream.force_ranges,
                         prev->upstream.force_ranges, 0);
+    bw_conf_merge_size_value(conf->upstream.limit_rate,
+                             prev->upstream.limit_rate, 0);
     bw_conf_merge_value(conf->upstream.socket_keepalive,
                         prev->upstream.socket_keepalive, 0);
     bw_conf_merge_ptr_value(conf->upstream.local, prev->upstream.local,

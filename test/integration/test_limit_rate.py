@@ -121,3 +121,30 @@ def test_rate_from_the_upstream(bw):
     resp.read()
     conn.close()
     assert resp.getheader("X-Accel-Limit-Rate") is None
+
+
+def test_proxy_limit_rate(bw):
+    """proxy_limit_rate, as nginx: the upstream's response is read no
+    faster than the rate (a second's head start) while buffering is on,
+    and the connection then serves the next request."""
+    require_module("http_proxy")
+    origin = Origin("o")
+    try:
+        bw.write("html/free/f.bin", pattern(SIZE), mode="wb")
+        bw.config("""
+        server { listen 127.0.0.1:PORT; root html;
+            location /app/ { proxy_limit_rate 100k;
+                             proxy_pass http://127.0.0.1:%d/; }
+            location /free/ { } }
+        """ % origin.port)
+        bw.start()
+        out = {}
+        timed_get(bw.port, "/app/size/%d" % SIZE, out, "app")
+        st, body, elapsed, _, st2, n2 = out["app"]
+        assert (st, body, st2, n2) == (200, pattern(SIZE), 200, SIZE)
+        # 300 kB at 100 kB/s, counted in whole seconds from the second
+        # the body began (as nginx): the third 100 kB comes two second
+        # boundaries later, at least one second on (unlimited: ~10 ms)
+        assert elapsed >= 0.95, elapsed
+    finally:
+        origin.stop()
