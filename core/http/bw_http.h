@@ -589,6 +589,9 @@ struct bw_http_request_s {
     bw_http_headers_out_t     headers_out;
     bw_http_request_body_t   *request_body;
     struct bw_http_upstream_s *upstream;
+    bw_array_t               *upstream_states;  /* every attempt of every
+                                                   upstream this request
+                                                   went to */
 
     time_t                    start_sec;
     bw_msec_t                 start_msec;

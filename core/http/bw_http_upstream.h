@@ -163,6 +163,11 @@ typedef struct {
     bw_msec_t                       header_time;
     off_t                           bytes_received;
     bw_str_t                       *peer;
+    unsigned                        next_upstream:1;  /* not an attempt:
+                                                         an internal
+                                                         redirect went to
+                                                         another upstream
+                                                         (" : " in the log) */
 } bw_http_upstream_state_t;
 
 typedef struct {
@@ -250,7 +255,8 @@ struct bw_http_upstream_s {
     time_t                          start_sec;    /* of the body */
     off_t                           read_length;  /* of the body so far */
     bw_http_upstream_state_t       *state;
-    bw_array_t                     *states;
+    bw_array_t                     *states;       /* r->upstream_states */
+    bw_uint_t                       first_state;  /* this upstream's */
 
     bw_str_t                        schema;
 

@@ -256,6 +256,9 @@ bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
         return rc;
     }
 
+    /* before the text: "$status" in it is this status, as in nginx */
+    r->headers_out.status = status;
+
     if (cv) {
         if (bw_http_complex_value(r, cv, &val) != BW_OK) {
             return BW_HTTP_INTERNAL_SERVER_ERROR;
@@ -279,8 +282,6 @@ bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
         r->headers_out.location = h;
         return (bw_int_t) status;
     }
-
-    r->headers_out.status = status;
 
     if (ct) {
         r->headers_out.content_type = *ct;

@@ -152,6 +152,13 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
         return bw_http_send_header(r);
     }
 
+    if (error == BW_HTTP_MOVED_TEMPORARILY) {
+        /* the page says RFC 9110's name, the status line the old one
+         * (both as nginx) */
+        st = "302 Found";
+        slen = sizeof("302 Found") - 1;
+    }
+
     len = sizeof("<html>" BW_CRLF "<head><title></title></head>" BW_CRLF
                  "<body>" BW_CRLF "<center><h1></h1></center>" BW_CRLF) - 1
           + 2 * slen + sizeof(bw_http_page_tail) - 1;

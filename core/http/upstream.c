@@ -105,12 +105,29 @@ bw_http_upstream_init(bw_http_request_t *r)
         return;
     }
 
-    u->states = bw_array_create(r->pool, 1,
-                                sizeof(bw_http_upstream_state_t));
-    if (u->states == NULL) {
-        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+    /* the attempts of an upstream that an internal redirect (error_page,
+     * X-Accel-Redirect) left stay in the log's values, as in nginx */
+    if (r->upstream_states == NULL) {
+        r->upstream_states = bw_array_create(r->pool, 1,
+                                         sizeof(bw_http_upstream_state_t));
+        if (r->upstream_states == NULL) {
+            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else if (r->upstream_states->nelts) {
+        u->state = bw_array_push(r->upstream_states);
+        if (u->state == NULL) {
+            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        bw_memzero(u->state, sizeof(bw_http_upstream_state_t));
+        u->state->next_upstream = 1;
+        u->state = NULL;
     }
+
+    u->states = r->upstream_states;
+    u->first_state = u->states->nelts;
 
     cln = bw_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -378,7 +395,8 @@ bw_http_upstream_reinit(bw_http_request_t *r, bw_http_upstream_t *u)
 {
     bw_chain_t  *cl;
 
-    if (u->state != u->states->elts) {
+    if (u->states->nelts - u->first_state > 1) {
+        /* not the first attempt */
         if (u->reinit_request(r) != BW_OK) {
             return BW_ERROR;
         }

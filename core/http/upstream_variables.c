@@ -1,7 +1,8 @@
 /*
  * $upstream_addr, $upstream_status, $upstream_response_time and the
  * other per-attempt variables: one value per attempt, joined with ", "
- * as nginx writes them, so log parsers built for nginx keep working.
+ * as nginx writes them (and the upstreams of internal redirects with
+ * " : "), so log parsers built for nginx keep working.
  * $upstream_http_NAME reads the last response's header NAME.
  */
 
@@ -72,17 +73,15 @@ bw_http_upstream_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
     bw_uint_t                  i;
     bw_http_upstream_state_t  *state;
 
-    if (r->upstream == NULL || r->upstream->states == NULL
-        || r->upstream->states->nelts == 0)
-    {
+    if (r->upstream_states == NULL || r->upstream_states->nelts == 0) {
         v->not_found = 1;
         return BW_OK;
     }
 
-    state = r->upstream->states->elts;
+    state = r->upstream_states->elts;
     len = 0;
 
-    for (i = 0; i < r->upstream->states->nelts; i++) {
+    for (i = 0; i < r->upstream_states->nelts; i++) {
         len += (state[i].peer ? state[i].peer->len : 1) + BW_INT_T_LEN + 6;
     }
 
@@ -93,8 +92,13 @@ bw_http_upstream_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
 
     v->data = p;
 
-    for (i = 0; i < r->upstream->states->nelts; i++) {
-        if (i) {
+    for (i = 0; i < r->upstream_states->nelts; i++) {
+        if (state[i].next_upstream) {
+            p = bw_cpymem(p, " : ", 3);
+            continue;
+        }
+
+        if (i && !state[i - 1].next_upstream) {
             *p++ = ',';
             *p++ = ' ';
         }

@@ -723,6 +723,59 @@ def test_set_header_hide_and_pass(bw, origin):
     assert not h["date"].startswith("Thu, 01 Jan 2026")
 
 
+def test_intercept_errors_and_error_pages(bw, origin):
+    """proxy_intercept_errors with error_page, each case compared with
+    nginx 1.22: the upstream's own answer without it or without a page
+    for the status, the page (a file, "=code", a named location whose
+    $status is its own, a URL, another proxied location) with it. The
+    attempts of both upstreams stay in the log, " : " between them."""
+    bw.write("html/err.html", "custom error page")
+    bw.config("""
+    log_format up '$uri $status [$upstream_status] [$upstream_addr]';
+    server { listen 127.0.0.1:PORT; root html; access_log logs/up.log up;
+        location /plain/ { error_page 404 /err.html;
+                           proxy_pass http://127.0.0.1:%(p)d/; }
+        location /ic/ { proxy_intercept_errors on;
+                        error_page 404 500 /err.html;
+                        error_page 502 =200 /err.html;
+                        error_page 503 = @named;
+                        error_page 504 http://example.com/down;
+                        error_page 410 /px/size/3;
+                        proxy_pass http://127.0.0.1:%(p)d/; }
+        location /px/ { proxy_pass http://127.0.0.1:%(p)d/; }
+        location @named { return 200 "named $status"; }
+        location = /err.html { } }
+    """ % {"p": origin.port})
+    bw.start()
+    addr = "127.0.0.1:%d" % origin.port
+    for path, status, body in (
+            ("/plain/status/404", 404, b"status 404 from o1"),
+            ("/ic/status/404", 404, b"custom error page"),
+            ("/ic/status/500", 500, b"custom error page"),
+            ("/ic/status/502", 200, b"custom error page"),
+            ("/ic/status/503", 200, b"named 200"),
+            ("/ic/status/403", 403, b"status 403 from o1"),
+            ("/ic/status/410", 410, pattern(3))):
+        st, _, got = get(bw.port, path)
+        assert (st, got) == (status, body), path
+    st, h, _ = get(bw.port, "/ic/status/504")
+    assert st == 302 and h["location"] == "http://example.com/down"
+
+    def lines():
+        with open(bw.path("logs", "up.log")) as f:
+            return [l.replace(addr, "A") for l in f.read().splitlines()]
+    wait_for(lambda: len(lines()) == 8, what="eight log lines")
+    assert lines() == [
+        "/plain/status/404 404 [404] [A]",
+        "/err.html 404 [404] [A]",
+        "/err.html 500 [500] [A]",
+        "/err.html 200 [502] [A]",
+        "/ic/status/503 200 [503] [A]",
+        "/ic/status/403 403 [403] [A]",
+        "/px/size/3 410 [410 : 200] [A : A]",
+        "/ic/status/504 302 [504] [A]"]
+
+
 def test_proxy_redirect(bw, origin):
     bw.config("""
     server { listen 127.0.0.1:PORT;
