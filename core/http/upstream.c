@@ -39,6 +39,8 @@ static bw_int_t bw_http_upstream_process_headers(bw_http_request_t *r,
 static void bw_http_upstream_send_response(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_check_broken_connection(bw_http_request_t *r);
+static void bw_http_upstream_send_failed(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 static void bw_http_upstream_read_request_body(bw_http_request_t *r);
 static void bw_http_upstream_cleanup(void *data);
 static void bw_http_upstream_start(bw_http_request_t *r,
@@ -475,7 +477,7 @@ bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
     rest = u->request_out ? c->send_chain(c, u->request_out, 0) : NULL;
 
     if (rest == BW_CHAIN_ERROR) {
-        bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+        bw_http_upstream_send_failed(r, u);
         return;
     }
 
@@ -497,7 +499,7 @@ bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
             return;
         }
         if (rc == BW_ERROR) {
-            bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
+            bw_http_upstream_send_failed(r, u);
             return;
         }
         if (rc != BW_OK) {
@@ -516,6 +518,29 @@ bw_http_upstream_send_request(bw_http_request_t *r, bw_http_upstream_t *u)
     if (c->read->ready) {
         bw_http_upstream_process_header(r, u);
     }
+}
+
+/*
+ * Sending failed: the upstream may have answered and closed before it
+ * read the whole request (a 413 for a body too large for it). Its own
+ * answer is worth more than a 502, and it waits in the socket even
+ * after a reset: it is read if there is a byte of it.
+ */
+static void
+bw_http_upstream_send_failed(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    u_char            ch;
+    bw_connection_t  *c;
+
+    c = u->peer.connection;
+
+    if (recv(c->fd, &ch, 1, MSG_PEEK) == 1) {
+        c->read->ready = 1;
+        bw_http_upstream_process_header(r, u);
+        return;
+    }
+
+    bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
 }
 
 static void

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -598,6 +599,68 @@ def test_request_buffering_off_early_answer(bw):
         t.join(timeout=10)
         ls.close()
     bw.check_sanitizers()
+
+
+def test_early_answer_before_a_reset_is_not_lost(bw):
+    """An upstream that answers (413) as soon as it has the header and
+    closes, or resets, with the body unread: sending the body then fails,
+    but the answer is in the socket and goes to the client instead of a
+    502 (nginx answers 502 when its send fails first). Buffered and
+    streamed bodies, a few times each: the race is the kernel's."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    stop = threading.Event()
+
+    def serve():
+        ls.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except socket.timeout:
+                continue
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            c.sendall(b"HTTP/1.1 413 Too Large\r\nContent-Length: 4\r\n"
+                      b"Connection: close\r\n\r\nnope")
+            if b"/rst" in data:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+            c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    port = ls.getsockname()[1]
+    bw.config("""
+    server { listen 127.0.0.1:PORT; client_max_body_size 10m;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /nb/ { proxy_request_buffering off;
+                        proxy_pass http://127.0.0.1:%d; } }
+    """ % (port, port))
+    bw.start()
+    body = b"z" * 3000000
+    try:
+        for path in ("/close", "/rst", "/nb/close", "/nb/rst") * 3:
+            with socket.create_connection(("127.0.0.1", bw.port),
+                                          timeout=10) as s:
+                s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: %d\r\n\r\n"
+                          % (path.encode(), len(body)))
+                try:
+                    s.sendall(body)
+                except OSError:
+                    pass        # the proxy stopped reading: it answered
+                head, got = read_response(s)
+            assert head.startswith(b"HTTP/1.1 413"), (path, head[:40])
+            assert got == b"nope"
+    finally:
+        stop.set()
+        t.join(timeout=10)
+        ls.close()
 
 
 def test_chunked_request_body_and_expect(bw, origin):
