@@ -415,6 +415,9 @@ struct bw_http_core_loc_conf_s {
 
     unsigned                  exact_match:1;
     unsigned                  noregex:1;
+    unsigned                  auto_redirect:1;  /* "/x/" handed on
+                                                   (proxy_pass): "/x"
+                                                   gets 301 to it */
     unsigned                  named:1;
     unsigned                  noname:1;     /* an "if" block */
     unsigned                  internal_set:1;

@@ -5,6 +5,11 @@
 
 #include <bw_http.h>
 
+/* bw_http_find_location: "/x" asked for where "location /x/" proxies */
+#define BW_HTTP_LOC_REDIRECT  -100
+
+static void bw_http_location_redirect(bw_http_request_t *r,
+    bw_http_core_loc_conf_t *clcf);
 static bw_int_t bw_http_find_location(bw_http_request_t *r,
     bw_http_core_loc_conf_t *pclcf);
 
@@ -98,6 +103,40 @@ bw_http_core_rewrite_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     return BW_OK;
 }
 
+/* 301 to the location's name, with the request's arguments */
+static void
+bw_http_location_redirect(bw_http_request_t *r, bw_http_core_loc_conf_t *clcf)
+{
+    u_char          *p;
+    bw_str_t         value;
+    bw_table_elt_t  *h;
+
+    value = clcf->name;
+
+    if (r->args.len) {
+        p = bw_pnalloc(r->pool, clcf->name.len + 1 + r->args.len);
+        if (p == NULL) {
+            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        value.data = p;
+        p = bw_cpymem(p, clcf->name.data, clcf->name.len);
+        *p++ = '?';
+        p = bw_cpymem(p, r->args.data, r->args.len);
+        value.len = p - value.data;
+    }
+
+    bw_http_clear_location(r);
+    h = bw_http_add_header_out(r, "Location", &value);
+    if (h == NULL) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    r->headers_out.location = h;
+
+    bw_http_finalize_request(r, BW_HTTP_MOVED_PERMANENTLY);
+}
+
 bw_int_t
 bw_http_core_find_config_phase(bw_http_request_t *r,
     bw_http_phase_handler_t *ph)
@@ -120,6 +159,11 @@ bw_http_core_find_config_phase(bw_http_request_t *r,
     }
 
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (rc == BW_DONE) {
+        bw_http_location_redirect(r, clcf);
+        return BW_OK;
+    }
 
     if (!r->internal && clcf->internal) {
         bw_http_finalize_request(r, BW_HTTP_NOT_FOUND);
@@ -335,6 +379,11 @@ bw_http_core_find_location(bw_http_request_t *r)
 
     pclcf = r->loc_conf[bw_http_core_module.ctx_index];
     rc = bw_http_find_location(r, pclcf);
+
+    if (rc == BW_HTTP_LOC_REDIRECT) {
+        return BW_DONE;
+    }
+
     return rc == BW_ERROR ? BW_ERROR : BW_OK;
 }
 
@@ -351,16 +400,27 @@ bw_http_find_location(bw_http_request_t *r, bw_http_core_loc_conf_t *pclcf)
 {
     bw_int_t                   rc, n;
     bw_uint_t                  i, noregex;
-    bw_http_core_loc_conf_t  **clcfp, *best;
+    bw_http_core_loc_conf_t  **clcfp, *best, *redirect;
 
     rc = BW_DECLINED;
     noregex = 0;
     best = NULL;
+    redirect = NULL;
 
     if (pclcf->static_locations) {
         clcfp = pclcf->static_locations->elts;
 
         for (i = 0; i < pclcf->static_locations->nelts; i++) {
+            if (clcfp[i]->auto_redirect && redirect == NULL
+                && clcfp[i]->name.len == r->uri.len + 1
+                && memcmp(clcfp[i]->name.data, r->uri.data, r->uri.len) == 0)
+            {
+                /* "/x" and a "location /x/" that hands requests on: a
+                 * 301 to "/x/", unless "/x" itself is a location */
+                redirect = clcfp[i];
+                continue;
+            }
+
             if (clcfp[i]->name.len > r->uri.len
                 || memcmp(clcfp[i]->name.data, r->uri.data,
                           clcfp[i]->name.len) != 0)
@@ -382,13 +442,21 @@ bw_http_find_location(bw_http_request_t *r, bw_http_core_loc_conf_t *pclcf)
         }
     }
 
+    if (redirect && (best == NULL || best->name.len < r->uri.len)) {
+        /* as nginx: no regex is asked */
+        r->loc_conf = redirect->loc_conf;
+        return BW_HTTP_LOC_REDIRECT;
+    }
+
     if (best) {
         r->loc_conf = best->loc_conf;
         noregex = best->noregex;
 
         if (best->static_locations || best->regex_locations) {
             n = bw_http_find_location(r, best);
-            if (n == BW_OK || n == BW_DONE || n == BW_ERROR) {
+            if (n == BW_OK || n == BW_DONE || n == BW_ERROR
+                || n == BW_HTTP_LOC_REDIRECT)
+            {
                 return n;
             }
         }

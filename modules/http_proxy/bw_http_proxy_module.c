@@ -856,6 +856,12 @@ bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     plcf->location = clcf->name;
     plcf->uri_in_regex = (clcf->regex || clcf->named || clcf->noname) ? 1 : 0;
 
+    if (!plcf->uri_in_regex && clcf->name.len
+        && clcf->name.data[clcf->name.len - 1] == '/')
+    {
+        clcf->auto_redirect = 1;
+    }
+
     if (bw_http_script_variables_count(&url)) {
         plcf->url_cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
         if (plcf->url_cv == NULL) {

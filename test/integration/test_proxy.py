@@ -358,6 +358,41 @@ def test_rewritten_and_raw_uris_reach_the_upstream(bw, origin):
     assert len(origin.requests) == n
 
 
+def test_location_without_its_slash_redirects(bw, origin):
+    """As nginx: "/x" where "location /x/" (or "= /x/") proxies gets a
+    301 to "/x/" with the arguments, ahead of regex locations, unless
+    "/x" is a location itself; from an error_page too, and in a nested
+    location."""
+    bw.config("""
+    server { listen 127.0.0.1:PORT; server_name h;
+        location /app/ { proxy_pass http://127.0.0.1:%(p)d/; }
+        location /both { return 200 "both"; }
+        location /both/ { proxy_pass http://127.0.0.1:%(p)d/; }
+        location = /ex/ { proxy_pass http://127.0.0.1:%(p)d/echo; }
+        location ~ ^/rx { return 200 "regex"; }
+        location /rx/ { proxy_pass http://127.0.0.1:%(p)d/; }
+        location /outer/ { location /outer/in/ {
+                               proxy_pass http://127.0.0.1:%(p)d/; }
+                           return 200 "outer"; }
+        location /ep { error_page 404 /app; return 404; }
+        location / { return 200 "root"; } }
+    """ % {"p": origin.port})
+    bw.start()
+    base = "http://h:%d" % bw.port
+    for path, want in (("/app", "/app/"), ("/app?a=1&b", "/app/?a=1&b"),
+                       ("/ex", "/ex/"), ("/rx", "/rx/"),
+                       ("/outer/in", "/outer/in/"), ("/ep", "/app/"),
+                       ("/%61pp", "/app/")):
+        st, h, _ = get(bw.port, path, host="h")
+        assert (st, h.get("location")) == (301, base + want), path
+    for path, body in (("/both", b"both"), ("/App", b"root"),
+                       ("/ap", b"root")):
+        st, _, got = get(bw.port, path, host="h")
+        assert (st, got) == (200, body), path
+    e, _ = echo(bw.port, "/app/echo")
+    assert e["path"] == "/echo"
+
+
 def test_uri_part_in_regex_location_is_refused(bw, origin):
     bw.config("""
     server { listen 127.0.0.1:PORT;
