@@ -4,7 +4,10 @@
 B        ?= objs
 TEST_B   ?= objs-test
 RUN_DIR  ?= $(B)/run
-PYTHON   ?= $(shell scripts/find-python)
+# Found when the recipe line runs, not when make reads this file: on a
+# new machine pytest arrives with `scripts/deps test`, the recipe's first
+# line, and the whole recipe is expanded before that line runs.
+PYTHON   ?= $$(scripts/find-python)
 
 default: build
 
