@@ -281,23 +281,32 @@ bw_levenshtein(u_char *a, size_t alen, u_char *b, size_t blen)
 }
 
 /*
- * A decoded URI path escaped again for a request line: space, '"',
- * '#', '%', '?', controls and non-ASCII bytes become %XX.
+ * Escaping again for a request line. BW_ESCAPE_URI (a decoded path):
+ * space, '"', '#', '%', '?', controls and non-ASCII bytes become %XX.
+ * BW_ESCAPE_ARGS (a part of the arguments, nginx's set): space, '"',
+ * '#', '%', '&', '+', ';', '?', controls and non-ASCII bytes.
  */
 static bw_uint_t
-bw_uri_needs_escape(u_char ch)
+bw_needs_escape(u_char ch, bw_uint_t type)
 {
-    return ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '#' || ch == '%'
-           || ch == '?';
+    if (ch <= 0x20 || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?') {
+        return 1;
+    }
+
+    if (type == BW_ESCAPE_URI) {
+        return ch == '"';
+    }
+
+    return ch == '"' || ch == '&' || ch == '+' || ch == ';';
 }
 
 size_t
-bw_escape_uri_len(u_char *src, size_t size)
+bw_escape_len(u_char *src, size_t size, bw_uint_t type)
 {
     size_t  n;
 
     for (n = 0; size; size--, src++) {
-        if (bw_uri_needs_escape(*src)) {
+        if (bw_needs_escape(*src, type)) {
             n += 2;
         }
     }
@@ -306,12 +315,12 @@ bw_escape_uri_len(u_char *src, size_t size)
 }
 
 u_char *
-bw_escape_uri(u_char *dst, u_char *src, size_t size)
+bw_escape(u_char *dst, u_char *src, size_t size, bw_uint_t type)
 {
     static const u_char  hex[] = "0123456789ABCDEF";
 
     for ( /* void */ ; size; size--, src++) {
-        if (bw_uri_needs_escape(*src)) {
+        if (bw_needs_escape(*src, type)) {
             *dst++ = '%';
             *dst++ = hex[*src >> 4];
             *dst++ = hex[*src & 0xf];

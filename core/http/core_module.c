@@ -1647,9 +1647,14 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
             continue;
         }
 
-        /* go on with the URI that was found; "$uri/" keeps its slash so
-         * that the index module serves the directory */
+        /* go on with the URI that was found; a directory ("$uri/") as
+         * its name without the slash, as nginx: asked for as "/d", it
+         * gets a 301 to "/d/" from the static module, so that relative
+         * links in its index resolve */
         r->uri = value;
+        if (tf[i].test_dir && value.len > 1) {
+            r->uri.len--;
+        }
         bw_http_set_exten(r);
         return BW_DECLINED;
     }

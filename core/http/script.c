@@ -167,9 +167,38 @@ bw_int_t
 bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
     bw_str_t *value)
 {
+    return bw_http_complex_value_escaped(r, cv, value, 0);
+}
+
+/* Is capture part i escaped? (escape: BW_HTTP_CV_ESCAPE_* flags) */
+static bw_uint_t
+bw_http_script_escape_part(bw_http_complex_value_t *cv, bw_uint_t i,
+    bw_uint_t escape, bw_uint_t *in_args)
+{
+    if (cv->parts[i].type == BW_SCRIPT_LITERAL) {
+        if (memchr(cv->parts[i].text.data, '?', cv->parts[i].text.len)) {
+            *in_args = 1;
+        }
+        return 0;
+    }
+
+    return cv->parts[i].type == BW_SCRIPT_CAPTURE
+           && ((escape & BW_HTTP_CV_ESCAPE_CAPTURES)
+               || ((escape & BW_HTTP_CV_ESCAPE_ARGS_CAPTURES) && *in_args));
+}
+
+/*
+ * A complex value whose $1..$9 are escaped as arguments (nginx's rule
+ * for rewrite: in a redirect, or after the replacement's "?", when the
+ * client's URI was escaped itself).
+ */
+bw_int_t
+bw_http_complex_value_escaped(bw_http_request_t *r,
+    bw_http_complex_value_t *cv, bw_str_t *value, bw_uint_t escape)
+{
     size_t      len;
     u_char     *p, *data;
-    bw_uint_t   i, n;
+    bw_uint_t   i, n, in_args;
 
     if (cv->parts == NULL) {
         *value = cv->value;
@@ -177,8 +206,15 @@ bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
     }
 
     len = 0;
+    in_args = 0;
     for (i = 0; i < cv->nparts; i++) {
-        len += bw_http_script_part(r, &cv->parts[i], &data);
+        n = bw_http_script_part(r, &cv->parts[i], &data);
+        len += n;
+        if (escape && n
+            && bw_http_script_escape_part(cv, i, escape, &in_args))
+        {
+            len += bw_escape_len(data, n, BW_ESCAPE_ARGS);
+        }
     }
 
     p = bw_pnalloc(r->pool, len + 1);
@@ -187,9 +223,12 @@ bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
     }
 
     value->data = p;
+    in_args = 0;
     for (i = 0; i < cv->nparts; i++) {
         n = bw_http_script_part(r, &cv->parts[i], &data);
-        if (n) {
+        if (escape && bw_http_script_escape_part(cv, i, escape, &in_args)) {
+            p = bw_escape(p, data, n, BW_ESCAPE_ARGS);
+        } else if (n) {
             p = bw_cpymem(p, data, n);
         }
     }

@@ -55,11 +55,74 @@ bw_http_rewrite_return(bw_http_request_t *r, bw_http_return_t *ret)
     return (bw_int_t) ret->status;
 }
 
+/*
+ * A redirect's URL as nginx leaves it: %XX of a printable character
+ * above '%' is decoded (so the escaped captures read as the client
+ * wrote them), the rest stays escaped; nothing after the first '?' is
+ * touched. In place: it only shrinks.
+ */
+static void
+bw_http_rewrite_unescape_redirect(bw_str_t *s)
+{
+    u_char  *p, *d, *end, ch;
+
+    p = s->data;
+    d = p;
+    end = p + s->len;
+
+    while (p < end) {
+        if (*p == '?') {
+            break;
+        }
+
+        if (*p == '%' && end - p >= 3 && bw_hex_digit(p[1]) >= 0
+            && bw_hex_digit(p[2]) >= 0)
+        {
+            ch = (u_char) (bw_hex_digit(p[1]) * 16 + bw_hex_digit(p[2]));
+            if (ch > '%' && ch < 0x7f) {
+                *d++ = ch;
+                p += 3;
+                if (ch == '?') {
+                    break;
+                }
+                continue;
+            }
+        }
+
+        *d++ = *p++;
+    }
+
+    while (p < end) {
+        *d++ = *p++;
+    }
+
+    s->len = d - s->data;
+}
+
+/* The client's path (not its arguments) had a %XX or a '+'. */
+static bw_uint_t
+bw_http_rewrite_quoted_uri(bw_http_request_t *r)
+{
+    u_char  *p, *end;
+
+    p = r->unparsed_uri.data;
+    end = p + r->unparsed_uri.len;
+
+    for ( /* void */ ; p < end && *p != '?'; p++) {
+        if (*p == '%' || *p == '+') {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
 static bw_int_t
 bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
     bw_http_rewrite_loc_conf_t *rlcf)
 {
     u_char                   *q, *p;
+    bw_uint_t                 escape;
     size_t                    len;
     bw_int_t                  rc;
     bw_str_t                  out, uri, args;
@@ -73,8 +136,35 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (bw_http_complex_value(r, &op->value, &out) != BW_OK) {
+    /* as nginx: when the client's path was escaped (or had a '+'), the
+     * captures that land in a Location or in the arguments are escaped
+     * again, so that the URL says what the client said */
+    escape = 0;
+    if (bw_http_rewrite_quoted_uri(r)) {
+        escape = (op->redirect || op->flag == BW_HTTP_RW_REDIRECT
+                  || op->flag == BW_HTTP_RW_PERMANENT)
+                 ? BW_HTTP_CV_ESCAPE_CAPTURES
+                 : BW_HTTP_CV_ESCAPE_ARGS_CAPTURES;
+    }
+
+    if (bw_http_complex_value_escaped(r, &op->value, &out, escape) != BW_OK) {
         return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if ((op->redirect || op->flag == BW_HTTP_RW_REDIRECT
+         || op->flag == BW_HTTP_RW_PERMANENT)
+        && memchr(out.data, '%', out.len))
+    {
+        if (op->value.parts == NULL) {
+            /* a constant: the configuration's own bytes */
+            p = bw_pnalloc(r->pool, out.len);
+            if (p == NULL) {
+                return BW_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            memcpy(p, out.data, out.len);
+            out.data = p;
+        }
+        bw_http_rewrite_unescape_redirect(&out);
     }
 
     if (rlcf->log == 1) {
@@ -115,7 +205,7 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
         || op->flag == BW_HTTP_RW_PERMANENT)
     {
         /* the Location: the new URI with its arguments */
-        len = uri.len + (args.len ? 1 + args.len : 0);
+        len = uri.len + 1 + args.len;
         p = bw_pnalloc(r->pool, len);
         if (p == NULL) {
             return BW_HTTP_INTERNAL_SERVER_ERROR;
@@ -123,7 +213,7 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
         bw_memzero(&cv, sizeof(bw_http_complex_value_t));
         cv.value.data = p;
         p = bw_cpymem(p, uri.data, uri.len);
-        if (args.len) {
+        if (args.len || q) {
             *p++ = '?';
             p = bw_cpymem(p, args.data, args.len);
         }

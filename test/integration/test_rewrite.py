@@ -55,6 +55,10 @@ SERVER = """
         location /ifpass/ {
             if ($arg_go) { proxy_pass http://127.0.0.1:%(origin)d; }
         }
+        location /esc/ { rewrite ^/esc/(.*)$ /b/x?v=$1 last; }
+        location /escr/ { rewrite ^/escr/(.*)$ /b/$1 redirect; }
+        location /lit/ { rewrite ^/lit/(.*)$ /x%%41/$1?k=%%41 redirect; }
+        location /tf/ { try_files $uri $uri/ =404; }
     }
 """
 
@@ -66,6 +70,8 @@ CASES = [
     "/ifproxy/echo", "/ifpass/echo?go=1", "/ifpass/echo",
     "/named/abc/42", "/nm/zed", "/setargs/?x=1", "/if/?w=xy&e=1", "/if/?w=xy&q=1",
     "/st/x", "/stb/y",
+    "/esc/a%26b%20c%22;", "/esc/p+q", "/escr/a%26b%20c%3B%22", "/escr/p+q;",
+    "/lit/%C3%A9", "/tf/dir", "/tf/dir/",
 ]
 
 
@@ -110,6 +116,7 @@ def test_rewrite_cases(bw, origin):
     require_module("http_proxy")
     bw.write("html/file.txt", "f")
     bw.write("html/page.html", "p")
+    bw.write("html/tf/dir/index.html", "i")
     bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
     bw.start()
     full = answers(bw.port, CASES)
@@ -149,6 +156,19 @@ def test_rewrite_cases(bw, origin):
     assert got["/ifproxy/echo"] == (200, None, "stayed")
     assert got["/ifpass/echo?go=1"] == (200, None, "/ifpass/echo?go=1")
     assert got["/ifpass/echo"][0] == 404
+    # a client's escaped path: captures are escaped again where they land
+    # in arguments or a Location, as nginx (whose redirect then decodes
+    # what is printable above '%')
+    assert got["/esc/a%26b%20c%22;"] == (200, None,
+                                          "b:/b/x?v=a%26b%20c%22%3B")
+    assert got["/esc/p+q"] == (200, None, "b:/b/x?v=p%2Bq")
+    assert got["/escr/a%26b%20c%3B%22"][1].endswith("/b/a&b%20c;%22")
+    assert got["/escr/p+q;"][1].endswith("/b/p+q;")
+    assert got["/lit/%C3%A9"][1].endswith("/xA/%C3%A9?k=%41")
+    # try_files "$uri/" goes on with the directory's name: asked for
+    # without the slash, a 301 to it (relative links in its index)
+    assert got["/tf/dir"][:2] == (301, "http://rw:%d/tf/dir/" % bw.port)
+    assert got["/tf/dir/"] == (200, None, "i")
 
     for bad, msg in (('location / { if ($uri ~ ) { } }', "invalid condition"),
                      ('location / { if $uri { } }', "invalid condition"),
@@ -172,6 +192,7 @@ def test_rewrite_same_as_nginx(bw, origin, tmp_path):
     require_module("http_proxy")
     bw.write("html/file.txt", "f")
     bw.write("html/page.html", "p")
+    bw.write("html/tf/dir/index.html", "i")
     bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
     bw.start()
 
