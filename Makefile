@@ -35,6 +35,7 @@ test:
 	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
 	$(MAKE) -f $(TEST_B)/Makefile all unit
 	scripts/run-unit-tests $(TEST_B)
+	BULWARK_REF_NGINX=$$(scripts/reference-nginx) \
 	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider test/integration
 	@# again with every send put off to the end of the loop's turn, as

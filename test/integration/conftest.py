@@ -274,11 +274,11 @@ def bw(tmp_path):
     b.check_sanitizers()
 
 
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-
-# Comparisons with the reference implementation run where it is installed
-# (Debian's nginx; make bench installs it).
+# Comparisons with the reference implementation run where there is one:
+# make test names it (scripts/reference-nginx: the nginx on the machine,
+# or Debian's package unpacked into objs-ref/), else the one on PATH.
+NGINX = (os.environ.get("BULWARK_REF_NGINX") or shutil.which("nginx") or (
+    "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None))
 needs_nginx = pytest.mark.skipif(NGINX is None,
                                  reason="nginx is not installed")
 
