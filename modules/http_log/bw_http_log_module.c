@@ -77,7 +77,6 @@ static bw_str_t  bw_http_combined_fmt = bw_string(
     "\"$request\" $status $body_bytes_sent "
     "\"$http_referer\" \"$http_user_agent\"");
 
-static bw_array_t  *bw_http_log_buffered;   /* open files with buffers */
 
 /* Render one line: variables escaped, "-" for one that is not found (an
  * empty value that is found writes nothing), as nginx. */
@@ -230,19 +229,34 @@ bw_http_log_flush_handler(bw_event_t *ev)
     bw_http_log_flush(ev->data, ev->log);
 }
 
+/*
+ * What the buffers of this cycle's logs still hold goes out when the
+ * worker exits. The files come from the cycle itself: a list kept by the
+ * module would outlive a configuration that failed to load, and the
+ * next one's pool may sit at the same address.
+ */
 static void
 bw_http_log_exit_worker(bw_cycle_t *cycle)
 {
-    bw_uint_t         i;
-    bw_open_file_t  **file;
+    bw_uint_t        i;
+    bw_open_file_t  *file;
+    bw_list_part_t  *part;
 
-    if (bw_http_log_buffered == NULL) {
-        return;
-    }
+    part = &cycle->open_files.part;
+    file = part->elts;
 
-    file = bw_http_log_buffered->elts;
-    for (i = 0; i < bw_http_log_buffered->nelts; i++) {
-        bw_http_log_flush(file[i], cycle->log);
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            file = part->elts;
+            i = 0;
+        }
+        if (file[i].flush == bw_http_log_flush) {
+            bw_http_log_flush(&file[i], cycle->log);
+        }
     }
 }
 
@@ -435,7 +449,6 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_int_t                 flush;
     bw_http_log_t           *log;
     bw_http_log_buf_t       *buf;
-    bw_open_file_t         **bf;
 
     value = cf->args->elts;
 
@@ -574,21 +587,6 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     log->file->data = buf;
     log->file->flush = bw_http_log_flush;
-
-    if (bw_http_log_buffered == NULL
-        || bw_http_log_buffered->pool != cf->pool)
-    {
-        bw_http_log_buffered = bw_array_create(cf->pool, 2,
-                                               sizeof(bw_open_file_t *));
-        if (bw_http_log_buffered == NULL) {
-            return BW_CONF_ERROR;
-        }
-    }
-    bf = bw_array_push(bw_http_log_buffered);
-    if (bf == NULL) {
-        return BW_CONF_ERROR;
-    }
-    *bf = log->file;
 
     return BW_CONF_OK;
 }

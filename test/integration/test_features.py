@@ -4,9 +4,10 @@ and the command-line paths."""
 import json
 import os
 import socket
+import signal
 import time
 
-from conftest import get, raw, require_module, status_of, wait_for
+from conftest import get, pid_alive, raw, require_module, status_of, wait_for
 
 
 def test_access_log_formats(bw):
@@ -288,3 +289,38 @@ def test_charset_and_redirect_names(bw):
     assert h["location"] == "http://other.test:%d/dir/" % bw.port
     st, h, _ = get(bw.port, "/named/dir", host="other.test")
     assert h["location"] == "http://canonical.test:%d/named/dir/" % bw.port
+
+
+def test_buffered_log_after_a_failed_reload(bw):
+    """A configuration that fails after a buffered access_log line must
+    leave nothing behind: the next one's pool may take the same memory
+    (the list of buffered logs outlived it and was written into)."""
+    require_module("http_log", "http_rewrite")
+    good = """
+    server {
+        listen 127.0.0.1:PORT;
+        access_log logs/buffered.log combined buffer=64k flush=1h;
+        access_log logs/other.log combined buffer=8k;
+        location / { return 200 "%s\\n"; }
+    }
+"""
+    bw.config(good % "one")
+    master = bw.start()
+    for i in range(3):
+        # fails in the parser, after both buffered logs were set up
+        bw.config((good % "bad") + "\n    retrun 200;\n")
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: bw.logs().count("configuration reload failed")
+                 > i, what="the failed reload")
+        bw.config(good % ("v%d" % i))
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: get(bw.port, "/x%d" % i)[2] == b"v%d\n" % i,
+                 what="the new configuration")
+    # the buffer flushes at exit: a long flush time, a graceful stop
+    get(bw.port, "/last")
+    bw.signal(signal.SIGQUIT)
+    wait_for(lambda: not pid_alive(master), what="the master to exit")
+    text = open(bw.path("logs", "buffered.log")).read()
+    assert '"GET /last HTTP/1.1" 200 3' in text, text
+    assert '"GET /last HTTP/1.1" 200 3' in open(
+        bw.path("logs", "other.log")).read()
