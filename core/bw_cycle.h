@@ -63,6 +63,7 @@ bw_int_t bw_create_pidfile(bw_str_t *name, bw_log_t *log);
 void bw_delete_pidfile(bw_cycle_t *cycle);
 bw_int_t bw_signal_process(bw_cycle_t *cycle, char *sig);
 void bw_reopen_files(bw_cycle_t *cycle, uid_t user);
+void bw_flush_open_files(bw_cycle_t *cycle, bw_log_t *log);
 void bw_dump_cycle_config(bw_cycle_t *cycle);
 bw_int_t bw_is_init_cycle(bw_cycle_t *cycle);
 void bw_destroy_cycle(bw_cycle_t *cycle);

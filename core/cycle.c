@@ -303,6 +303,33 @@ bw_destroy_cycle(bw_cycle_t *cycle)
     bw_destroy_pool(cycle->pool);
 }
 
+/* What the buffered files of a cycle (access logs with buffer=) hold
+ * goes out: before they are closed, reopened or their cycle freed. */
+void
+bw_flush_open_files(bw_cycle_t *cycle, bw_log_t *log)
+{
+    bw_uint_t        i;
+    bw_open_file_t  *file;
+    bw_list_part_t  *part;
+
+    part = &cycle->open_files.part;
+    file = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            file = part->elts;
+            i = 0;
+        }
+        if (file[i].flush) {
+            file[i].flush(&file[i], log);
+        }
+    }
+}
+
 static bw_int_t
 bw_dup_str(bw_pool_t *pool, bw_str_t *dst, bw_str_t *src)
 {

@@ -138,8 +138,6 @@ bw_single_release_cycle(bw_cycle_t *cycle, bw_uint_t at)
 {
     bw_uint_t        i, n;
     bw_cycle_t      *keep[BW_SINGLE_OLD_CYCLES + 1];
-    bw_open_file_t  *file;
-    bw_list_part_t  *part;
 
     /* a zone goes when neither the live cycle nor a later old one
      * (still serving) maps it */
@@ -151,21 +149,7 @@ bw_single_release_cycle(bw_cycle_t *cycle, bw_uint_t at)
     bw_shm_release_unused(cycle, keep, n);
 
     /* a buffered log's flush timer lives in this cycle's memory */
-    part = &cycle->open_files.part;
-    file = part->elts;
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            file = part->elts;
-            i = 0;
-        }
-        if (file[i].flush) {
-            file[i].flush(&file[i], bw_cycle->log);
-        }
-    }
+    bw_flush_open_files(cycle, bw_cycle->log);
 
     bw_log_error(BW_LOG_INFO, bw_cycle->log, 0,
                  "previous configuration released");

@@ -189,6 +189,9 @@ bw_worker_exit(bw_cycle_t *cycle)
         }
     }
 
+    /* what the buffered access logs still hold, as nginx */
+    bw_flush_open_files(cycle, cycle->log);
+
     if (bw_process == BW_PROCESS_SINGLE) {
         /* no master to do it, as nginx */
         bw_delete_pidfile(cycle);

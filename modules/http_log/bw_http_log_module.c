@@ -50,7 +50,6 @@ static char *bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static void bw_http_log_flush(bw_open_file_t *file, bw_log_t *log);
 static void bw_http_log_flush_handler(bw_event_t *ev);
-static void bw_http_log_exit_worker(bw_cycle_t *cycle);
 
 static bw_command_t  bw_http_log_commands[] = {
     { bw_string("log_format"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
@@ -69,7 +68,7 @@ static bw_http_module_t  bw_http_log_module_ctx = {
 
 bw_module_t  bw_http_log_module = {
     BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_log_module_ctx,
-    bw_http_log_commands, NULL, NULL, bw_http_log_exit_worker, NULL
+    bw_http_log_commands, NULL, NULL, NULL, NULL
 };
 
 static bw_str_t  bw_http_combined_fmt = bw_string(
@@ -227,37 +226,6 @@ static void
 bw_http_log_flush_handler(bw_event_t *ev)
 {
     bw_http_log_flush(ev->data, ev->log);
-}
-
-/*
- * What the buffers of this cycle's logs still hold goes out when the
- * worker exits. The files come from the cycle itself: a list kept by the
- * module would outlive a configuration that failed to load, and the
- * next one's pool may sit at the same address.
- */
-static void
-bw_http_log_exit_worker(bw_cycle_t *cycle)
-{
-    bw_uint_t        i;
-    bw_open_file_t  *file;
-    bw_list_part_t  *part;
-
-    part = &cycle->open_files.part;
-    file = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            file = part->elts;
-            i = 0;
-        }
-        if (file[i].flush == bw_http_log_flush) {
-            bw_http_log_flush(&file[i], cycle->log);
-        }
-    }
 }
 
 static void *
