@@ -35,6 +35,7 @@ test:
 	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
 	$(MAKE) -f $(TEST_B)/Makefile all unit
 	scripts/run-unit-tests $(TEST_B)
+	scripts/run-fuzz-corpus $(TEST_B)
 	BULWARK_REF_NGINX=$$(scripts/reference-nginx) \
 	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider test/integration
@@ -66,6 +67,6 @@ install: build
 	$(MAKE) -f $(B)/Makefile install
 
 clean:
-	rm -rf objs objs-test objs-fuzz $(B) $(TEST_B)
+	rm -rf objs objs-test objs-fuzz objs-ref $(B) $(TEST_B)
 
 .PHONY: default build run test unit fuzz bench install clean
