@@ -87,7 +87,8 @@ bw_http_status_text(bw_uint_t status, size_t *len)
 /*
  * "Location: /path" becomes absolute, as nginx does with
  * absolute_redirect on: scheme, the request's host (or the server
- * name), and the port unless it is the default one.
+ * name), and the port unless it is the default one. BW_DONE when it
+ * did: the line then goes with the fixed ones, where nginx writes it.
  */
 static bw_int_t
 bw_http_absolute_location(bw_http_request_t *r,
@@ -143,7 +144,7 @@ bw_http_absolute_location(bw_http_request_t *r,
                                    (int) host.len, host.data,
                                    (int) loc->len, loc->data)) - p;
     loc->data = p;
-    return BW_OK;
+    return BW_DONE;
 }
 
 static bw_int_t
@@ -155,7 +156,8 @@ bw_http_header_filter(bw_http_request_t *r)
     bw_uint_t                  i, status;
     bw_chain_t                 out;
     bw_list_part_t            *part;
-    bw_table_elt_t            *h;
+    bw_int_t                   rc;
+    bw_table_elt_t            *h, *location;
     const char                *st;
     char                       stbuf[8];
     bw_connection_t           *c;
@@ -214,10 +216,15 @@ bw_http_header_filter(bw_http_request_t *r)
     cscf = r->srv_conf[bw_http_core_module.ctx_index];
     (void) cscf;
 
-    if (r->headers_out.location && r->headers_out.location->hash
-        && bw_http_absolute_location(r, clcf) != BW_OK)
-    {
-        return BW_ERROR;
+    location = NULL;
+    if (r->headers_out.location && r->headers_out.location->hash) {
+        rc = bw_http_absolute_location(r, clcf);
+        if (rc == BW_ERROR) {
+            return BW_ERROR;
+        }
+        if (rc == BW_DONE) {
+            location = r->headers_out.location;
+        }
     }
 
     len = sizeof("HTTP/1.x ") - 1 + slen + 2
@@ -335,6 +342,13 @@ bw_http_header_filter(bw_http_request_t *r)
         *p++ = '\r'; *p++ = '\n';
     }
 
+    /* the list's line is counted above with the same length */
+    if (location) {
+        p = bw_cpymem(p, "Location: ", 10);
+        p = bw_cpymem(p, location->value.data, location->value.len);
+        *p++ = '\r'; *p++ = '\n';
+    }
+
     if (r->chunked) {
         p = bw_cpymem(p, "Transfer-Encoding: chunked\r\n", 28);
     }
@@ -364,7 +378,7 @@ bw_http_header_filter(bw_http_request_t *r)
             h = part->elts;
             i = 0;
         }
-        if (h[i].hash == 0) {
+        if (h[i].hash == 0 || &h[i] == location) {
             continue;
         }
         p = bw_cpymem(p, h[i].key.data, h[i].key.len);
