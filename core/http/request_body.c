@@ -27,6 +27,7 @@ static bw_int_t bw_http_request_body_save(bw_http_request_t *r, u_char *p,
     size_t len);
 static bw_int_t bw_http_request_body_done(bw_http_request_t *r);
 static bw_int_t bw_http_test_expect(bw_http_request_t *r);
+static bw_uint_t bw_http_body_preread(bw_http_request_t *r);
 static bw_int_t bw_http_discard_consume(bw_http_request_t *r,
     u_char **pos, u_char *last);
 
@@ -107,6 +108,13 @@ bw_http_read_client_request_body(bw_http_request_t *r,
     r->reading_body = 1;
     r->write_event_handler = bw_http_request_empty_handler;
 
+    if (r->request_body_no_buffering && bw_http_body_preread(r)) {
+        /* the whole body came with the header: nothing is gained by
+         * streaming it, and a body at hand can be sent again to the next
+         * upstream (as nginx) */
+        r->request_body_no_buffering = 0;
+    }
+
     if (r->request_body_no_buffering) {
         rb->stream = 1;
         r->read_event_handler = bw_http_request_empty_handler;
@@ -125,6 +133,33 @@ done:
     }
 
     return rc;
+}
+
+/* Does r->header_in hold the whole body? (a chunked one is parsed on a
+ * copy of the decoder's state: nothing is consumed) */
+static bw_uint_t
+bw_http_body_preread(bw_http_request_t *r)
+{
+    u_char             *p, *data;
+    size_t              len;
+    bw_int_t            rc;
+    bw_buf_t           *b;
+    bw_http_chunked_t   ch;
+
+    b = r->header_in;
+
+    if (!r->headers_in.chunked) {
+        return b->last - b->pos >= r->headers_in.content_length_n;
+    }
+
+    ch = *r->request_body->chunked;
+    p = b->pos;
+
+    do {
+        rc = bw_http_parse_chunked(&ch, &p, b->last, &data, &len);
+    } while (rc == BW_OK);
+
+    return rc == BW_DONE;
 }
 
 static void
@@ -436,7 +471,9 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
     }
 
     for ( ;; ) {
-        if (b->last == b->end) {
+        /* a full buffer is written out only when more must go in: a body
+         * that fills it exactly stays in memory */
+        if (b->last == b->end && (len || p == NULL)) {
             if (rb->temp_file == NULL) {
                 rb->temp_file = bw_pcalloc(r->pool, sizeof(bw_file_t));
                 if (rb->temp_file == NULL) {
