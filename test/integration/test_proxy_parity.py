@@ -51,6 +51,23 @@ HTTP = """
                          proxy_intercept_errors on;
                          error_page 500 = /fallback; }
         location = /fallback { return 299 "fallback\\n"; }
+        location /var/ { proxy_pass http://origin/v$request_uri;
+                         proxy_set_header X-U "$uri|$args|$http_user_agent|$is_args";
+                         proxy_set_header X-Host "$host:$server_port"; }
+        location /body/ { proxy_pass http://origin;
+                          proxy_method POST;
+                          proxy_set_body "b=$arg_b"; }
+        location /ck/ { proxy_pass http://origin;
+                        proxy_cookie_path / /ck/;
+                        proxy_cookie_domain o.example front;
+                        add_header X-Added yes; }
+        location /unbuf/ { proxy_pass http://origin;
+                           proxy_http_version 1.1;
+                           proxy_buffering off;
+                           proxy_request_buffering off; }
+        location /ign/ { proxy_pass http://origin;
+                         proxy_ignore_headers X-Accel-Buffering Expires;
+                         proxy_hide_header ETag; }
     }
 """
 
@@ -95,6 +112,9 @@ RESPONSES = [
     b"2037 00:00:00 GMT\r\nCache-Control: max-age=1\r\n"
     b"Transfer-Encoding: chunked\r\nX-N: {n}\r\n\r\n"
     b"1\r\na\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Domain=o.example; Path=/; "
+    b"HttpOnly\r\nSet-Cookie: t=2; path=/sub; domain=.o.example\r\n"
+    b"Content-Length: 1\r\nX-N: {n}\r\n\r\nc",
 ]
 CLOSE_DELIMITED = {7}
 
@@ -154,10 +174,11 @@ class OriginHandler(socketserver.StreamRequestHandler):
                 return
 
 
-def read_response(s, method):
-    """One response from s: (status, [header lines], body)."""
-    f = s.makefile("rb")
+def read_response(f, method):
+    """One response from the file f: (status, [header lines], body)."""
     status = f.readline()
+    if not status:
+        return None, [], b""        # closed without an answer
     head = []
     line = f.readline()
     while line not in (b"\r\n", b"\n", b""):
@@ -190,7 +211,8 @@ PATHS = ["http://front/ka/absolute", "/ka/", "/ka/a/b", "/ka/a%20b?x=1&y=%41", "
          "/uri/", "/uri/deep/er?q", "/uri/a%2Fb", "/uri/x;p=1",
          "/hdr/", "/hdr/p?k=v", "/re/one?two=2", "/re/a%20b",
          "/nobody/x", "/int/e", "/int/f", "/int/g", "/ka//double//slash", "/uri/a/./b/../c",
-         "/ka/plus+sign", "/re/"]
+         "/ka/plus+sign", "/re/", "/var/a%20b?x=1", "/var/",
+         "/body/?b=1", "/ck/c", "/unbuf/u?q=1", "/ign/i"]
 METHODS = ["GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
            "PATCH"]
 EXTRA = [
@@ -210,13 +232,16 @@ EXTRA = [
 ]
 
 
-def draw(rng, n):
+def draw(rng, n, last=True):
     """The n-th random request: (method, raw bytes)."""
     method = rng.choice(METHODS)
     path = rng.choice(PATHS)
     version = rng.choice(["HTTP/1.1", "HTTP/1.1", "HTTP/1.0"])
     headers = [("Host", rng.choice(["front", "front:8080", "Other.Name"]))]
-    headers += rng.sample(EXTRA, rng.randint(0, 6))
+    headers += [h for h in rng.sample(EXTRA, rng.randint(0, 6))
+                if last or h[0] != "Connection"]
+    if not last:
+        version = "HTTP/1.1"
     headers.append(("X-N", str(n)))
     k = rng.randrange(len(RESPONSES))
     headers.append(("X-R", str(k)))
@@ -229,8 +254,10 @@ def draw(rng, n):
             headers.append(("Transfer-Encoding", "chunked"))
         else:
             headers.append(("Content-Length", str(len(body))))
-    # no request that would leave the connection open once answered
-    headers.append(("Connection", "close"))
+    # the last request of a connection closes it, so that reading to
+    # the close ends
+    if last:
+        headers.append(("Connection", "close"))
     rng.shuffle(headers)
     req = "%s %s %s\r\n" % (method, path, version)
     req += "".join("%s: %s\r\n" % h for h in headers) + "\r\n"
@@ -246,10 +273,24 @@ def draw(rng, n):
     return method, data
 
 
-def ask(port, method, data):
+def ask(port, reqs):
+    """The requests on one connection (sent one after the other, or all
+    at once: pipelined), the answers read."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(data)
-        return read_response(s, method)
+        f = s.makefile("rb")
+        if reqs[0][2]:
+            s.sendall(b"".join(data for _, data, _ in reqs))
+            return [read_response(f, method) for method, _, _ in reqs]
+        out = []
+        for method, data, _ in reqs:
+            try:
+                s.sendall(data)
+                out.append(read_response(f, method))
+            except OSError:
+                # the server closed after the last answer: the two
+                # servers must agree on that too
+                out.append((None, [], b""))
+        return out
 
 
 # header lines that differ between any two servers by nature
@@ -259,6 +300,8 @@ VOLATILE = (b"date:", b"server:", b"x-n:")
 def client_view(resp, ports):
     code, head, body = resp
     lines = []
+    if code is None:
+        return resp
     for h in head:
         if h.lower().startswith(VOLATILE):
             continue
@@ -289,22 +332,40 @@ def test_random_requests_as_nginx(bw, tmp_path):
     port = free_port()
 
     rng = random.Random(SEED)
-    requests = [draw(rng, n) for n in range(ROUNDS)]
+    conns = []
+    n = 0
+    while n < ROUNDS:
+        # one request a connection, or up to three kept alive, pipelined
+        # at times
+        k = 1 if rng.random() < 0.6 else rng.randint(2, 3)
+        piped = k > 1 and rng.random() < 0.4
+        reqs = []
+        for i in range(k):
+            method, data = draw(rng, n + i, last=(i == k - 1))
+            reqs.append((method, data, piped))
+        if any(m == "HEAD" for m, _, _ in reqs[:-1]) or (
+                k > 1 and any(b"X-R: 7\r\n" in d for _, d, _ in reqs[:-1])):
+            # a close-delimited answer ends the connection
+            reqs = reqs[-1:]
+            reqs[0] = (reqs[0][0], reqs[0][1], False)
+        conns.append((n + k - len(reqs), reqs))
+        n += k
 
     with nginx_serving(tmp_path, HTTP % {"o": o, "port": port}, port):
         diffs = []
-        for n, (method, data) in enumerate(requests):
-            key = str(n).encode()
-            ours = client_view(ask(bw.port, method, data), (bw.port, o))
-            # /nobody/ sends no header of the client's: no X-N
-            mine = origin_view(origin.seen.pop(key, None)
-                               or origin.seen.pop(b"?", None), (bw.port, o))
-            theirs = client_view(ask(port, method, data), (port, o))
-            their = origin_view(origin.seen.pop(key, None)
-                                or origin.seen.pop(b"?", None), (port, o))
-            if ours != theirs or mine != their:
-                diffs.append((data.split(b"\r\n\r\n")[0], ours, theirs,
-                              mine, their))
+        for first, reqs in conns:
+            ours = [client_view(r, (bw.port, o)) for r in ask(bw.port, reqs)]
+            mine = [origin_view(origin.seen.pop(b"%d" % (first + i), None)
+                                or origin.seen.pop(b"?", None), (bw.port, o))
+                    for i in range(len(reqs))]
+            theirs = [client_view(r, (port, o)) for r in ask(port, reqs)]
+            their = [origin_view(origin.seen.pop(b"%d" % (first + i), None)
+                                 or origin.seen.pop(b"?", None), (port, o))
+                     for i in range(len(reqs))]
+            for i, req in enumerate(reqs):
+                if ours[i] != theirs[i] or mine[i] != their[i]:
+                    diffs.append((req[1].split(b"\r\n\r\n")[0], ours[i],
+                                  theirs[i], mine[i], their[i]))
     origin.shutdown()
     origin.server_close()
     assert not diffs, "%d of %d differ:\n%s" % (
