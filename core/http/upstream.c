@@ -1245,20 +1245,28 @@ void
 bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_uint_t ft_type)
 {
-    bw_uint_t  status, state;
+    bw_uint_t  status, state, stale;
 
     if (u->peer.sockaddr) {
         state = (ft_type == BW_HTTP_UPSTREAM_FT_HTTP_403
                  || ft_type == BW_HTTP_UPSTREAM_FT_HTTP_404)
                 ? BW_PEER_NEXT : BW_PEER_FAILED;
-        if (u->peer.cached && ft_type == BW_HTTP_UPSTREAM_FT_ERROR) {
-            /* a pooled connection the peer had closed: not the peer's
-             * failure, and the attempt does not count */
+        stale = u->peer.cached && ft_type == BW_HTTP_UPSTREAM_FT_ERROR;
+        if (stale) {
+            /* a pooled connection the peer had closed (its close crossed
+             * our request): not the peer's failure, and the attempt does
+             * not count */
             state = BW_PEER_NEXT;
             u->peer.tries++;
         }
         u->peer.free(&u->peer, u->peer.data, state);
         u->peer.sockaddr = NULL;
+        if (stale && u->peer.tries == 0) {
+            /* a lone server's balancer allows one attempt: the next one
+             * goes on a new connection (nginx answers 502 here, the
+             * well-known keepalive race) */
+            u->peer.tries = 1;
+        }
     }
 
     if (ft_type == BW_HTTP_UPSTREAM_FT_TIMEOUT) {

@@ -1652,3 +1652,61 @@ def test_x_accel_redirect(bw, origin):
     st, h, body = get(bw.port, "/keep/accel?to=/protected/f.bin")
     assert (st, body) == (200, b"body")
     assert "x-accel-redirect" not in h and h["x-other"] == "o"
+
+
+def test_keepalive_close_crossing_the_request(bw):
+    """The backend closes a pooled connection just as the next request
+    goes out on it (it read the request and answered nothing): an
+    idempotent request is sent again on a new connection, also to a
+    lone server (nginx answers 502 there); a POST is not sent twice."""
+    require_module("http_upstream_keepalive")
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    ls.settimeout(0.2)
+    stop = threading.Event()
+    seen = []
+
+    def one(c):
+        # answers the first request of a connection, drops the second
+        f = c.makefile("rb")
+        for n in range(2):
+            line = f.readline()
+            if not line:
+                break
+            while f.readline() not in (b"\r\n", b""):
+                pass
+            seen.append(line.split()[0])
+            if n == 0:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        c.close()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=one, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    bw.config("""
+    upstream lone { server 127.0.0.1:%d; keepalive 4; }
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://lone; proxy_http_version 1.1;
+                     proxy_set_header Connection ""; } }
+    """ % ls.getsockname()[1])
+    bw.start()
+    try:
+        for _ in range(6):
+            st, _, body = get(bw.port, "/g")
+            assert (st, body) == (200, b"ok")
+        assert seen.count(b"GET") == 11     # 6 answered, 5 dropped
+        st, _, _ = get(bw.port, "/p", method="POST")
+        assert st == 502
+        assert seen.count(b"POST") == 1
+    finally:
+        stop.set()
+        t.join(timeout=10)
+        ls.close()

@@ -115,8 +115,18 @@ RESPONSES = [
     b"HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Domain=o.example; Path=/; "
     b"HttpOnly\r\nSet-Cookie: t=2; path=/sub; domain=.o.example\r\n"
     b"Content-Length: 1\r\nX-N: {n}\r\n\r\nc",
+    # broken answers, each followed by the close (those where nginx 1.22
+    # and later nginx differ are left out: both Content-Length and
+    # Transfer-Encoding, an invalid or a repeated Content-Length)
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-N: {n}\r\n\r\nshort",
+    b"HTTP/1.1 200 OK\r\nBad Header Line\r\nX-N: {n}\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n",
+    b"",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-N: {n}\r\n\r\n"
+    b"3\r\nabc\r\nzz\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-N: {n}\r\n",
 ]
-CLOSE_DELIMITED = {7}
+CLOSE_DELIMITED = {7} | set(range(19, len(RESPONSES)))
 
 
 class Origin(socketserver.ThreadingTCPServer):
@@ -244,6 +254,10 @@ def draw(rng, n, last=True):
         version = "HTTP/1.1"
     headers.append(("X-N", str(n)))
     k = rng.randrange(len(RESPONSES))
+    if method == "HEAD" and RESPONSES[k] == b"":
+        # nginx takes a HEAD answered by nothing for an HTTP/0.9 answer
+        # (and sends nothing): compatibility.md
+        k = 0
     headers.append(("X-R", str(k)))
     body = b""
     chunked = False
@@ -278,13 +292,13 @@ def ask(port, reqs):
     at once: pipelined), the answers read."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         f = s.makefile("rb")
+        out = []
         if reqs[0][2]:
             s.sendall(b"".join(data for _, data, _ in reqs))
-            return [read_response(f, method) for method, _, _ in reqs]
-        out = []
-        for method, data, _ in reqs:
+        for method, data, piped in reqs:
             try:
-                s.sendall(data)
+                if not piped:
+                    s.sendall(data)
                 out.append(read_response(f, method))
             except OSError:
                 # the server closed after the last answer: the two
@@ -297,14 +311,22 @@ def ask(port, reqs):
 VOLATILE = (b"date:", b"server:", b"x-n:")
 
 
+ERROR_PAGE_SIGNATURE = re.compile(rb"<hr><center>[^<]*</center>")
+
+
 def client_view(resp, ports):
     code, head, body = resp
     lines = []
     if code is None:
         return resp
+    page = ERROR_PAGE_SIGNATURE.search(body) or (
+        code >= 400 and not body and b"Content-Type: text/html" in head)
+    body = ERROR_PAGE_SIGNATURE.sub(b"", body)
     for h in head:
         if h.lower().startswith(VOLATILE):
             continue
+        if page and h.lower().startswith(b"content-length:"):
+            continue            # the error page names the server
         for p in ports:
             h = h.replace(b":%d" % p, b":P")
         lines.append(h)
@@ -343,11 +365,13 @@ def test_random_requests_as_nginx(bw, tmp_path):
         for i in range(k):
             method, data = draw(rng, n + i, last=(i == k - 1))
             reqs.append((method, data, piped))
-        if any(m == "HEAD" for m, _, _ in reqs[:-1]) or (
-                k > 1 and any(b"X-R: 7\r\n" in d for _, d, _ in reqs[:-1])):
-            # a close-delimited answer ends the connection
-            reqs = reqs[-1:]
-            reqs[0] = (reqs[0][0], reqs[0][1], False)
+        closing = [int(re.search(rb"X-R: (\d+)", d).group(1))
+                   in CLOSE_DELIMITED for _, d, _ in reqs[:-1]]
+        if any(closing) and piped:
+            # an answer that ends the connection with requests unread
+            # behind it ends in a reset, which may take the answer with
+            # it: not pipelined
+            reqs = [(m, d, False) for m, d, _ in reqs]
         conns.append((n + k - len(reqs), reqs))
         n += k
 
