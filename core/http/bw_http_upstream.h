@@ -162,6 +162,8 @@ typedef struct {
     bw_msec_t                       connect_time;
     bw_msec_t                       header_time;
     off_t                           bytes_received;
+    off_t                           bytes_sent;
+    off_t                           response_length;  /* of the body */
     bw_str_t                       *peer;
     unsigned                        next_upstream:1;  /* not an attempt:
                                                          an internal
@@ -254,6 +256,10 @@ struct bw_http_upstream_s {
     bw_msec_t                       start_time;
     time_t                          start_sec;    /* of the body */
     off_t                           read_length;  /* of the body so far */
+    off_t                           sent_start;   /* the connection's sent
+                                                     when this attempt took
+                                                     it (a pooled one has
+                                                     sent before) */
     bw_http_upstream_state_t       *state;
     bw_array_t                     *states;       /* r->upstream_states */
     bw_uint_t                       first_state;  /* this upstream's */

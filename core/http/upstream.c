@@ -43,6 +43,7 @@ static void bw_http_upstream_send_failed(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_read_request_body(bw_http_request_t *r);
 static void bw_http_upstream_cleanup(void *data);
+static void bw_http_upstream_count_sent(bw_http_upstream_t *u);
 static void bw_http_upstream_start(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_resolve(bw_http_request_t *r,
@@ -235,6 +236,7 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
 
     c = u->peer.connection;
     c->data = r;
+    u->sent_start = c->sent;
     c->read->handler = bw_http_upstream_handler;
     c->write->handler = bw_http_upstream_handler;
     c->sendfile &= r->connection->sendfile;
@@ -1240,6 +1242,15 @@ bw_http_upstream_read_request_body(bw_http_request_t *r)
     bw_http_upstream_send_request(r, u);
 }
 
+/* $upstream_bytes_sent of this attempt (before the connection goes) */
+static void
+bw_http_upstream_count_sent(bw_http_upstream_t *u)
+{
+    if (u->state && u->peer.connection) {
+        u->state->bytes_sent = u->peer.connection->sent - u->sent_start;
+    }
+}
+
 /* Give up this peer; retry on the next one if allowed, else answer. */
 void
 bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
@@ -1308,6 +1319,7 @@ bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
     }
 
     if (u->peer.connection) {
+        bw_http_upstream_count_sent(u);
         bw_close_connection(u->peer.connection);
         u->peer.connection = NULL;
     }
@@ -1355,6 +1367,8 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
 
     if (u->state && u->state->response_time == (bw_msec_t) -1) {
         u->state->response_time = bw_current_msec - u->state->start;
+        u->state->response_length = u->read_length;
+        bw_http_upstream_count_sent(u);
     }
 
     if (u->finalize_request) {

@@ -76,7 +76,8 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
     r->connection->log->action = "reading upstream";
 
     u->start_sec = bw_time_sec;
-    u->read_length = 0;
+    /* as nginx: the body's length counts what came with the header */
+    u->read_length = u->buffer.last - u->buffer.pos;
 
     /* body bytes that came with the header: the header part of this
      * buffer stays as it is, the response's header strings live there */

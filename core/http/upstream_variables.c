@@ -1,6 +1,7 @@
 /*
- * $upstream_addr, $upstream_status, $upstream_response_time and the
- * other per-attempt variables: one value per attempt, joined with ", "
+ * $upstream_addr, $upstream_status, $upstream_response_time,
+ * $upstream_response_length, $upstream_bytes_sent and the other
+ * per-attempt variables: one value per attempt, joined with ", "
  * as nginx writes them (and the upstreams of internal redirects with
  * " : "), so log parsers built for nginx keep working.
  * $upstream_http_NAME reads the last response's header NAME.
@@ -14,6 +15,8 @@
 #define BW_UV_CONNECT_TIME    3
 #define BW_UV_HEADER_TIME     4
 #define BW_UV_BYTES_RECEIVED  5
+#define BW_UV_BYTES_SENT      6
+#define BW_UV_RESPONSE_LENGTH 7
 
 static bw_int_t bw_http_upstream_variable(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
@@ -35,6 +38,10 @@ static bw_http_variable_t  bw_http_upstream_vars[] = {
       BW_UV_HEADER_TIME, BW_HTTP_VAR_NOCACHEABLE, 0 },
     { bw_string("upstream_bytes_received"), NULL, bw_http_upstream_variable,
       BW_UV_BYTES_RECEIVED, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_bytes_sent"), NULL, bw_http_upstream_variable,
+      BW_UV_BYTES_SENT, BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_response_length"), NULL, bw_http_upstream_variable,
+      BW_UV_RESPONSE_LENGTH, BW_HTTP_VAR_NOCACHEABLE, 0 },
     { bw_string("upstream_cache_status"), NULL,
       bw_http_upstream_cache_status, 0, BW_HTTP_VAR_NOCACHEABLE, 0 },
     { bw_string("upstream_http_"), NULL, bw_http_upstream_header_variable,
@@ -126,6 +133,12 @@ bw_http_upstream_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
             break;
         case BW_UV_HEADER_TIME:
             p = bw_http_upstream_print_msec(p, state[i].header_time);
+            break;
+        case BW_UV_BYTES_SENT:
+            p = bw_sprint_uint(p, (uint64_t) state[i].bytes_sent);
+            break;
+        case BW_UV_RESPONSE_LENGTH:
+            p = bw_sprint_uint(p, (uint64_t) state[i].response_length);
             break;
         default:
             p = bw_sprint_uint(p, (uint64_t) state[i].bytes_received);

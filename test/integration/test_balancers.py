@@ -372,3 +372,90 @@ def test_zone_and_balancers_survive_reloads_under_load(bw, origins):
         assert errors == [], errors[:5]
         assert "reload failed" not in bw.logs()
         bw.check_sanitizers()
+
+
+def answer_of(port, path):
+    """(status, x-origin or None) of one request."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                  % path.encode())
+        data = recv_all(s)
+    finally:
+        s.close()
+    lines = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    origin = None
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k.lower() == "x-origin":
+            origin = v.strip()
+    return int(lines[0].split()[1]), origin
+
+
+@needs_nginx
+def test_same_rotation_and_retries_as_nginx(bw, origins, tmp_path):
+    """Weighted round robin, least_conn, a refused server, a server that
+    answers 502, backups, proxy_next_upstream and its tries: request by
+    request, the same server answers (or the same error comes) as with
+    nginx, whose smooth weighted rotation and failure rules these
+    follow."""
+    o1, o2, o3, o4 = origins
+    o4.answer_all(502)
+    dead = free_port()
+
+    def at(o, extra=""):
+        return "server 127.0.0.1:%d%s;" % (o if isinstance(o, int)
+                                            else o.port, extra)
+    ups = """
+    upstream w { %s %s %s }
+    upstream f { %s %s %s %s }
+    upstream e { %s %s %s }
+    upstream lc { least_conn; %s %s %s }
+    upstream t { %s %s }
+    """ % (at(o1, " weight=3"), at(o2), at(o3, " weight=2"),
+           at(o1), at(dead), at(o2, " weight=2"), at(o3, " backup"),
+           at(o4), at(o1), at(o2, " max_fails=2"),
+           at(o1), at(o2, " weight=2"), at(o3),
+           at(o4), at(o1))
+    locs = """
+        access_log %s/ups.log ups;
+        location /w/ { proxy_pass http://w/; }
+        location /f/ { proxy_pass http://f/; }
+        location /e/ { proxy_pass http://e/;
+                       proxy_next_upstream error http_502; }
+        location /lc/ { proxy_pass http://lc/; }
+        location /t1/ { proxy_pass http://t/;
+                        proxy_next_upstream error http_502;
+                        proxy_next_upstream_tries 1; }
+        location /off/ { proxy_pass http://t/; proxy_next_upstream off; }
+    """
+    ups += """
+    log_format ups '$request_uri $status "$upstream_addr" "$upstream_status"'
+                   ' "$upstream_response_length" $upstream_bytes_sent';
+    """
+    ours_log = tmp_path / "ours"
+    theirs_log = tmp_path / "theirs"
+    ours_log.mkdir()
+    theirs_log.mkdir()
+    bw.config(ups + "server { listen 127.0.0.1:PORT; %s }"
+              % (locs % ours_log))
+    bw.start()
+
+    port = free_port()
+    with nginx_serving(tmp_path, ups + "server { listen 127.0.0.1:%d; %s }"
+                       % (port, locs % theirs_log), port):
+        for prefix in ("/w", "/f", "/e", "/lc", "/t1", "/off"):
+            ours = [answer_of(bw.port, prefix + "/size/1") for _ in range(24)]
+            theirs = [answer_of(port, prefix + "/size/1") for _ in range(24)]
+            assert ours == theirs, (prefix, ours, theirs)
+            assert len({o for _, o in ours}) > 1 or prefix == "/off", ours
+        n = 6 * 24
+        # and the upstream variables of each attempt, in the log
+        wait_for(lambda: len((ours_log / "ups.log").read_text()
+                             .splitlines()) == n, what="our log")
+    mine = (ours_log / "ups.log").read_text().splitlines()
+    their = (theirs_log / "ups.log").read_text().splitlines()
+    assert len(their) == n
+    for a, b in zip(mine, their):
+        assert a == b, (a, b)
+    assert any(", " in line for line in mine), mine

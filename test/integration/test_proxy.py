@@ -1710,3 +1710,36 @@ def test_keepalive_close_crossing_the_request(bw):
         stop.set()
         t.join(timeout=10)
         ls.close()
+
+
+def test_upstream_lengths_in_the_log(bw, origin):
+    """$upstream_response_length (the body as it came), and
+    $upstream_bytes_sent (the request as it went), per attempt."""
+    dead = free_port()
+    bw.config("""
+    log_format n '$uri [$upstream_response_length] [$upstream_bytes_sent] '
+                 '[$upstream_bytes_received]';
+    upstream two { server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT; access_log logs/n.log n;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /two/ { proxy_pass http://two/; } }
+    """ % (dead, origin.port, origin.port))
+    bw.start()
+    sent = (b"GET /size/1000 HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n"
+            b"Connection: close\r\n\r\n" % origin.port)
+    for path in ("/size/1000", "/chunked/3000", "/two/size/1000"):
+        resp = raw(bw.port, b"GET %s HTTP/1.1\r\nHost: x\r\n"
+                   b"Connection: close\r\n\r\n" % path.encode())
+        assert resp.startswith(b"HTTP/1.1 200"), resp[:40]
+    log = wait_for(lambda: len(open(bw.path("logs", "n.log")).readlines())
+                   == 3 and open(bw.path("logs", "n.log")).read(),
+                   what="the log").splitlines()
+    uri, length, out, got = log[0].split()
+    assert (uri, length, out) == ("/size/1000", "[1000]",
+                                  "[%d]" % len(sent))
+    assert int(got[1:-1]) > 1000
+    # a chunked body counts as it came, framing and all
+    assert int(log[1].split()[1][1:-1]) > 3000
+    # the refused first attempt sent and got nothing
+    assert log[2].split()[1:3] == ["[0,", "1000]"]
+    assert log[2].split()[3] == "[0,"

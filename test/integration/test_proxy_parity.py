@@ -19,7 +19,8 @@ import socket
 import socketserver
 import threading
 
-from conftest import free_port, needs_nginx, nginx_serving, require_module
+from conftest import (free_port, needs_nginx, nginx_serving, require_module,
+                      wait_for)
 
 pytestmark = needs_nginx
 
@@ -28,7 +29,11 @@ SEED = 20261202
 
 HTTP = """
     upstream origin { server 127.0.0.1:%(o)d; keepalive 4; }
+    log_format up '$request_uri $status "$upstream_status" '
+                  '"$upstream_bytes_sent" "$upstream_bytes_received" '
+                  '$request_length';
     server { listen 127.0.0.1:%(port)d; server_name front;
+        access_log %(log)s up;
         location /ka/ { proxy_pass http://origin;
                         proxy_http_version 1.1;
                         proxy_set_header Connection ""; }
@@ -351,11 +356,19 @@ def origin_view(seen, ports):
     return out, body
 
 
+def lines(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
 def test_random_requests_as_nginx(bw, tmp_path):
     require_module("http_proxy", "http_rewrite")
     origin = Origin()
     o = origin.server_address[1]
-    bw.config(HTTP % {"o": o, "port": bw.port})
+    bw.config(HTTP % {"o": o, "port": bw.port, "log": tmp_path / "ours.log"})
     bw.start()
     port = free_port()
 
@@ -381,8 +394,11 @@ def test_random_requests_as_nginx(bw, tmp_path):
         conns.append((n + k - len(reqs), reqs))
         n += k
 
-    with nginx_serving(tmp_path, HTTP % {"o": o, "port": port}, port):
+    with nginx_serving(tmp_path, HTTP % {"o": o, "port": port,
+                                         "log": tmp_path / "theirs.log"},
+                       port):
         diffs = []
+        answered = [0, 0]
         for first, reqs in conns:
             ours = [client_view(r, (bw.port, o)) for r in ask(bw.port, reqs)]
             mine = [origin_view(origin.seen.pop(b"%d" % (first + i), None)
@@ -392,12 +408,24 @@ def test_random_requests_as_nginx(bw, tmp_path):
             their = [origin_view(origin.seen.pop(b"%d" % (first + i), None)
                                  or origin.seen.pop(b"?", None), (port, o))
                      for i in range(len(reqs))]
+            answered[0] += sum(1 for a in ours if a[0] is not None)
+            answered[1] += sum(1 for a in theirs if a[0] is not None)
             for i, req in enumerate(reqs):
                 if ours[i] != theirs[i] or mine[i] != their[i]:
                     diffs.append((req[1].split(b"\r\n\r\n")[0], ours[i],
                                   theirs[i], mine[i], their[i]))
+        # the upstream variables of each request, in the access log
+        # (every answered request is there; one cut off may be too)
+        wait_for(lambda: len(lines(tmp_path / "ours.log")) >= answered[0],
+                 what="our log")
+        wait_for(lambda: len(lines(tmp_path / "theirs.log")) >= answered[1],
+                 what="nginx's log")
     origin.shutdown()
     origin.server_close()
+    for a, b in zip(lines(tmp_path / "ours.log"),
+                    lines(tmp_path / "theirs.log")):
+        if a != b:
+            diffs.append((a, b))
     assert not diffs, "%d of %d differ:\n%s" % (
         len(diffs), ROUNDS, "\n\n".join("\n".join(repr(x) for x in d)
                                         for d in diffs[:4]))
