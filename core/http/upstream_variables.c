@@ -4,7 +4,8 @@
  * per-attempt variables: one value per attempt, joined with ", "
  * as nginx writes them (and the upstreams of internal redirects with
  * " : "), so log parsers built for nginx keep working.
- * $upstream_http_NAME reads the last response's header NAME.
+ * $upstream_http_NAME reads the last response's header NAME,
+ * $upstream_cookie_NAME the cookie NAME that its Set-Cookie lines set.
  */
 
 #include <bw_http.h>
@@ -23,6 +24,8 @@ static bw_int_t bw_http_upstream_variable(bw_http_request_t *r,
 static bw_int_t bw_http_upstream_cache_status(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_upstream_header_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_upstream_cookie_variable(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 
 static bw_http_variable_t  bw_http_upstream_vars[] = {
@@ -45,6 +48,8 @@ static bw_http_variable_t  bw_http_upstream_vars[] = {
     { bw_string("upstream_cache_status"), NULL,
       bw_http_upstream_cache_status, 0, BW_HTTP_VAR_NOCACHEABLE, 0 },
     { bw_string("upstream_http_"), NULL, bw_http_upstream_header_variable,
+      0, BW_HTTP_VAR_PREFIX | BW_HTTP_VAR_NOCACHEABLE, 0 },
+    { bw_string("upstream_cookie_"), NULL, bw_http_upstream_cookie_variable,
       0, BW_HTTP_VAR_PREFIX | BW_HTTP_VAR_NOCACHEABLE, 0 },
     bw_http_null_variable
 };
@@ -176,4 +181,81 @@ bw_http_upstream_header_variable(bw_http_request_t *r,
     return bw_http_variable_unknown_header(r, v, (bw_str_t *) data,
                                    &r->upstream->headers_in.headers.part,
                                    sizeof("upstream_http_") - 1);
+}
+
+/*
+ * The value of the cookie that the first of the upstream's Set-Cookie
+ * lines naming it sets, as nginx: the name is matched without regard to
+ * case, the value runs to the first ';', the attributes are not looked
+ * at.
+ */
+static bw_int_t
+bw_http_upstream_cookie_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char          *p, *end, *last;
+    bw_str_t        *var, name;
+    bw_uint_t        i;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h;
+
+    v->not_found = 1;
+
+    if (r->upstream == NULL
+        || r->upstream->headers_in.headers.part.elts == NULL)
+    {
+        return BW_OK;
+    }
+
+    var = (bw_str_t *) data;
+    name.data = var->data + sizeof("upstream_cookie_") - 1;
+    name.len = var->len - (sizeof("upstream_cookie_") - 1);
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return BW_OK;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != 10
+            || bw_strncasecmp(h[i].key.data, (u_char *) "set-cookie", 10)
+               != 0
+            || h[i].value.len <= name.len
+            || bw_strncasecmp(h[i].value.data, name.data, name.len) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data + name.len;
+        end = h[i].value.data + h[i].value.len;
+
+        while (p < end && *p == ' ') {
+            p++;
+        }
+        if (p == end || *p++ != '=') {
+            continue;
+        }
+        while (p < end && *p == ' ') {
+            p++;
+        }
+
+        last = memchr(p, ';', end - p);
+        if (last == NULL) {
+            last = end;
+        }
+
+        v->data = p;
+        v->len = last - p;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        return BW_OK;
+    }
 }

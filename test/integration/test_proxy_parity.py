@@ -65,7 +65,8 @@ HTTP = """
         location /ck/ { proxy_pass http://origin;
                         proxy_cookie_path / /ck/;
                         proxy_cookie_domain o.example front;
-                        add_header X-Added yes; }
+                        add_header X-Added yes;
+                        add_header X-Uc "$upstream_cookie_s|$upstream_cookie_T|$upstream_cookie_a|$upstream_cookie_b"; }
         location /unbuf/ { proxy_pass http://origin;
                            proxy_http_version 1.1;
                            proxy_buffering off;
