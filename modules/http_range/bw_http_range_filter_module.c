@@ -154,6 +154,12 @@ bw_http_range_parse(u_char *p, size_t n, off_t len, bw_http_range_t *ranges,
             if (total > len) {
                 return BW_DECLINED;     /* overlapping: send it all */
             }
+
+        } else if (start == 0) {
+            /* a range from 0 of an empty body ("bytes=0-", a suffix):
+             * the whole of it, 200, as nginx; one that starts further
+             * is not satisfiable */
+            return BW_DECLINED;
         }
 
         if (p == end) {

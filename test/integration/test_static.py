@@ -113,6 +113,16 @@ def test_ranges(bw):
                       headers={"Range": "bytes=0-3", "If-Range": '"old"'})
     assert st == 200 and body == BODY
 
+    # an empty file: a range from its start is the whole (empty) file,
+    # one beyond it is not satisfiable, as nginx
+    bw.write("html/empty.bin", "")
+    for rng, want in (("bytes=0-", 200), ("bytes=-5", 200),
+                      ("bytes=0-0,-1", 200), ("bytes=3-", 416)):
+        st, h, body = get(bw.port, "/empty.bin", headers={"Range": rng})
+        assert st == want, rng
+        if st == 200:
+            assert body == b"" and h["content-length"] == "0"
+
 
 def test_index_and_directories(bw):
     require_module("http_static", "http_index")
