@@ -459,3 +459,54 @@ def test_same_rotation_and_retries_as_nginx(bw, origins, tmp_path):
     for a, b in zip(mine, their):
         assert a == b, (a, b)
     assert any(", " in line for line in mine), mine
+
+
+def test_max_conns_shared_by_workers(bw, origins):
+    """max_conns with a zone holds across workers: two workers, each
+    taking requests (reuseport), never have more than max_conns open to
+    the server between them; a lone server at its limit gives 502."""
+    require_module("http_upstream_zone")
+    o1, o2, o3, _ = origins
+    bw.config("""
+    upstream m { zone m 64k; server 127.0.0.1:%d max_conns=2;
+                 server 127.0.0.1:%d; }
+    upstream one { zone one 64k; server 127.0.0.1:%d max_conns=1; }
+    server { listen 127.0.0.1:PORT reuseport;
+        location /m/ { proxy_pass http://m/; }
+        location /one/ { proxy_pass http://one/; } }
+    """ % (o1.port, o2.port, o3.port), workers=2)
+    bw.start()
+    wait_for(lambda: len(bw.workers()) == 2, what="two workers")
+
+    def hold(path):
+        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                  % path.encode())
+        return s
+
+    n = 12
+    socks = [hold("/m/hold/2000/100") for _ in range(n)]
+    try:
+        wait_for(lambda: len(o1.requests) + len(o2.requests) == n,
+                 what="every request at an origin")
+        # each worker alone would let two through: four or more at o1
+        assert len(o1.requests) == 2, (len(o1.requests), len(o2.requests))
+        assert len(o2.requests) == n - 2
+    finally:
+        o1.release()
+        o2.release()
+        for s in socks:
+            recv_all(s)
+            s.close()
+
+    first = hold("/one/hold/2000/100")
+    try:
+        wait_for(lambda: len(o3.requests) == 1, what="the first request")
+        st, _, _ = get(bw.port, "/one/size/1")
+        assert st == 502
+        assert "no live upstreams" in bw.logs()
+    finally:
+        o3.release()
+        recv_all(first)
+        first.close()
+    assert get(bw.port, "/one/size/1")[0] == 200
