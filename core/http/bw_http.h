@@ -302,8 +302,7 @@ bw_int_t bw_http_compile_complex_value(bw_conf_t *cf,
     bw_http_complex_value_t *cv, bw_str_t *value);
 bw_int_t bw_http_complex_value(bw_http_request_t *r,
     bw_http_complex_value_t *cv, bw_str_t *value);
-#define BW_HTTP_CV_ESCAPE_CAPTURES       1   /* every $1..$9 */
-#define BW_HTTP_CV_ESCAPE_ARGS_CAPTURES  2   /* those after a literal '?' */
+/* escape: $1..$9 escaped as arguments (rewrite's rule) */
 bw_int_t bw_http_complex_value_escaped(bw_http_request_t *r,
     bw_http_complex_value_t *cv, bw_str_t *value, bw_uint_t escape);
 bw_uint_t bw_http_script_variables_count(bw_str_t *value);

@@ -170,27 +170,10 @@ bw_http_complex_value(bw_http_request_t *r, bw_http_complex_value_t *cv,
     return bw_http_complex_value_escaped(r, cv, value, 0);
 }
 
-/* Is capture part i escaped? (escape: BW_HTTP_CV_ESCAPE_* flags) */
-static bw_uint_t
-bw_http_script_escape_part(bw_http_complex_value_t *cv, bw_uint_t i,
-    bw_uint_t escape, bw_uint_t *in_args)
-{
-    if (cv->parts[i].type == BW_SCRIPT_LITERAL) {
-        if (memchr(cv->parts[i].text.data, '?', cv->parts[i].text.len)) {
-            *in_args = 1;
-        }
-        return 0;
-    }
-
-    return cv->parts[i].type == BW_SCRIPT_CAPTURE
-           && ((escape & BW_HTTP_CV_ESCAPE_CAPTURES)
-               || ((escape & BW_HTTP_CV_ESCAPE_ARGS_CAPTURES) && *in_args));
-}
-
 /*
- * A complex value whose $1..$9 are escaped as arguments (nginx's rule
- * for rewrite: in a redirect, or after the replacement's "?", when the
- * client's URI was escaped itself).
+ * A complex value whose $1..$9 are escaped as arguments when escape is
+ * set (nginx's rule for rewrite: in a redirect, or in the replacement's
+ * arguments, when the client's URI was escaped itself).
  */
 bw_int_t
 bw_http_complex_value_escaped(bw_http_request_t *r,
@@ -198,7 +181,7 @@ bw_http_complex_value_escaped(bw_http_request_t *r,
 {
     size_t      len;
     u_char     *p, *data;
-    bw_uint_t   i, n, in_args;
+    bw_uint_t   i, n;
 
     if (cv->parts == NULL) {
         *value = cv->value;
@@ -206,13 +189,10 @@ bw_http_complex_value_escaped(bw_http_request_t *r,
     }
 
     len = 0;
-    in_args = 0;
     for (i = 0; i < cv->nparts; i++) {
         n = bw_http_script_part(r, &cv->parts[i], &data);
         len += n;
-        if (escape && n
-            && bw_http_script_escape_part(cv, i, escape, &in_args))
-        {
+        if (escape && n && cv->parts[i].type == BW_SCRIPT_CAPTURE) {
             len += bw_escape_len(data, n, BW_ESCAPE_ARGS);
         }
     }
@@ -223,10 +203,9 @@ bw_http_complex_value_escaped(bw_http_request_t *r,
     }
 
     value->data = p;
-    in_args = 0;
     for (i = 0; i < cv->nparts; i++) {
         n = bw_http_script_part(r, &cv->parts[i], &data);
-        if (escape && bw_http_script_escape_part(cv, i, escape, &in_args)) {
+        if (escape && cv->parts[i].type == BW_SCRIPT_CAPTURE) {
             p = bw_escape(p, data, n, BW_ESCAPE_ARGS);
         } else if (n) {
             p = bw_cpymem(p, data, n);

@@ -44,10 +44,14 @@ struct bw_http_rewrite_op_s {
     /* rewrite; if with a regex */
     bw_regex_t                *regex;
     bw_str_t                   source;      /* the regex as written */
-    bw_http_complex_value_t    value;       /* replacement; set/if value */
+    bw_http_complex_value_t    value;       /* replacement (its path part,
+                                               up to its own "?"); set/if
+                                               value */
+    bw_http_complex_value_t    args;        /* rewrite: after that "?" */
     bw_uint_t                  flag;
     unsigned                   redirect:1;  /* replacement is absolute */
     unsigned                   drop_args:1; /* replacement ends in "?" */
+    unsigned                   has_args:1;  /* a "?" of its own */
     unsigned                   negative:1;  /* if: !~, != or !-f */
 
     /* set */

@@ -173,7 +173,8 @@ bw_http_rewrite(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_rewrite_loc_conf_t  *rlcf = conf;
 
-    bw_str_t              *value, repl;
+    u_char                *q;
+    bw_str_t              *value, repl, args;
     bw_http_rewrite_op_t  *op;
 
     value = cf->args->elts;
@@ -213,6 +214,19 @@ bw_http_rewrite(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     if (repl.len && repl.data[repl.len - 1] == '?') {
         op->drop_args = 1;
         repl.len--;
+    }
+
+    /* as nginx, the replacement's own "?" (written in the configuration,
+     * not one that a capture brings) is where its arguments begin */
+    q = memchr(repl.data, '?', repl.len);
+    if (q) {
+        op->has_args = 1;
+        args.data = q + 1;
+        args.len = repl.data + repl.len - args.data;
+        repl.len = q - repl.data;
+        if (bw_http_compile_complex_value(cf, &op->args, &args) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
     }
 
     if (bw_http_compile_complex_value(cf, &op->value, &repl) != BW_OK) {

@@ -121,11 +121,11 @@ static bw_int_t
 bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
     bw_http_rewrite_loc_conf_t *rlcf)
 {
-    u_char                   *q, *p;
-    bw_uint_t                 escape;
+    u_char                   *p;
+    bw_uint_t                 quoted, redirect;
     size_t                    len;
     bw_int_t                  rc;
-    bw_str_t                  out, uri, args;
+    bw_str_t                  uri, args, out;
     bw_http_complex_value_t   cv;
 
     rc = bw_http_regex_exec(r, op->regex, &r->uri);
@@ -136,36 +136,51 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    redirect = op->redirect || op->flag == BW_HTTP_RW_REDIRECT
+               || op->flag == BW_HTTP_RW_PERMANENT;
+
     /* as nginx: when the client's path was escaped (or had a '+'), the
      * captures that land in a Location or in the arguments are escaped
      * again, so that the URL says what the client said */
-    escape = 0;
-    if (bw_http_rewrite_quoted_uri(r)) {
-        escape = (op->redirect || op->flag == BW_HTTP_RW_REDIRECT
-                  || op->flag == BW_HTTP_RW_PERMANENT)
-                 ? BW_HTTP_CV_ESCAPE_CAPTURES
-                 : BW_HTTP_CV_ESCAPE_ARGS_CAPTURES;
-    }
+    quoted = bw_http_rewrite_quoted_uri(r);
 
-    if (bw_http_complex_value_escaped(r, &op->value, &out, escape) != BW_OK) {
+    if (bw_http_complex_value_escaped(r, &op->value, &uri,
+                                      quoted && redirect) != BW_OK)
+    {
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if ((op->redirect || op->flag == BW_HTTP_RW_REDIRECT
-         || op->flag == BW_HTTP_RW_PERMANENT)
-        && memchr(out.data, '%', out.len))
+    args.len = 0;
+    args.data = NULL;
+    if (op->has_args
+        && bw_http_complex_value_escaped(r, &op->args, &args, quoted)
+           != BW_OK)
     {
-        if (op->value.parts == NULL) {
-            /* a constant: the configuration's own bytes */
-            p = bw_pnalloc(r->pool, out.len);
-            if (p == NULL) {
-                return BW_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            memcpy(p, out.data, out.len);
-            out.data = p;
-        }
-        bw_http_rewrite_unescape_redirect(&out);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /*
+     * The client's arguments follow, unless the replacement ends in "?":
+     * after the replacement's own with "&", as nginx (even after none of
+     * them), else as they are. A "?" that a capture brings is part of the
+     * path: only the one written in the configuration starts arguments.
+     */
+    len = uri.len + 1 + args.len + 1 + r->args.len;
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    out.data = p;
+    p = bw_cpymem(p, uri.data, uri.len);
+    if (op->has_args) {
+        *p++ = '?';
+        p = bw_cpymem(p, args.data, args.len);
+    }
+    if (!op->drop_args && r->args.len && (redirect || op->has_args)) {
+        *p++ = op->has_args ? '&' : '?';
+        p = bw_cpymem(p, r->args.data, r->args.len);
+    }
+    out.len = p - out.data;
 
     if (rlcf->log == 1) {
         bw_log_error(BW_LOG_NOTICE, r->connection->log, 0,
@@ -174,55 +189,28 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
                      (int) r->uri.len, r->uri.data, (int) out.len, out.data);
     }
 
-    /* split the replacement's own arguments off */
-    uri = out;
-    args.len = 0;
-    args.data = NULL;
-    q = memchr(out.data, '?', out.len);
-    if (q) {
-        uri.len = q - out.data;
-        args.data = q + 1;
-        args.len = out.len - uri.len - 1;
-    }
-
-    /* the client's arguments follow, unless the replacement ends in "?" */
-    if (!op->drop_args && r->args.len) {
-        len = args.len + (args.len ? 1 : 0) + r->args.len;
-        p = bw_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return BW_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        args.data = p;
-        if (q && args.len) {
-            p = bw_cpymem(p, q + 1, out.len - uri.len - 1);
-            *p++ = '&';
-        }
-        p = bw_cpymem(p, r->args.data, r->args.len);
-        args.len = p - args.data;
-    }
-
-    if (op->redirect || op->flag == BW_HTTP_RW_REDIRECT
-        || op->flag == BW_HTTP_RW_PERMANENT)
-    {
-        /* the Location: the new URI with its arguments */
-        len = uri.len + 1 + args.len;
-        p = bw_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return BW_HTTP_INTERNAL_SERVER_ERROR;
+    if (redirect) {
+        /* the Location, whole; what is printable decodes up to the first
+         * '?', as nginx (the client's arguments come after it anyway) */
+        if (memchr(out.data, '%', out.len)) {
+            bw_http_rewrite_unescape_redirect(&out);
         }
         bw_memzero(&cv, sizeof(bw_http_complex_value_t));
-        cv.value.data = p;
-        p = bw_cpymem(p, uri.data, uri.len);
-        if (args.len || q) {
-            *p++ = '?';
-            p = bw_cpymem(p, args.data, args.len);
-        }
-        cv.value.len = p - cv.value.data;
+        cv.value = out;
 
         return bw_http_send_response(r, op->flag == BW_HTTP_RW_PERMANENT
                                         ? BW_HTTP_MOVED_PERMANENTLY
                                         : BW_HTTP_MOVED_TEMPORARILY,
                                      NULL, &cv);
+    }
+
+    if (op->has_args) {
+        args.data = out.data + uri.len + 1;
+        args.len = out.len - uri.len - 1;
+    } else if (op->drop_args) {
+        args.len = 0;
+    } else {
+        args = r->args;
     }
 
     if (uri.len == 0 || uri.data[0] != '/') {

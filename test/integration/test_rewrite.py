@@ -72,6 +72,7 @@ CASES = [
     "/st/x", "/stb/y",
     "/esc/a%26b%20c%22;", "/esc/p+q", "/escr/a%26b%20c%3B%22", "/escr/p+q;",
     "/lit/%C3%A9", "/tf/dir", "/tf/dir/",
+    "/brk/a%3Fb?k=v", "/drop/x%3F?old=2", "/abs/%3F?z=1",
 ]
 
 
@@ -165,6 +166,11 @@ def test_rewrite_cases(bw, origin):
     assert got["/escr/a%26b%20c%3B%22"][1].endswith("/b/a&b%20c;%22")
     assert got["/escr/p+q;"][1].endswith("/b/p+q;")
     assert got["/lit/%C3%A9"][1].endswith("/xA/%C3%A9?k=%41")
+    # a "?" that a capture brings stays in the path: only the one written
+    # in the replacement starts its arguments
+    assert got["/brk/a%3Fb?k=v"] == (200, None, "/echo/a%3Fb?k=v")
+    assert got["/drop/x%3F?old=2"] == (200, None, "b:/b/x??")
+    assert got["/abs/%3F?z=1"][1] == "https://example.com/??z=1"
     # try_files "$uri/" goes on with the directory's name: asked for
     # without the slash, a 301 to it (relative links in its index)
     assert got["/tf/dir"][:2] == (301, "http://rw:%d/tf/dir/" % bw.port)
@@ -229,3 +235,49 @@ def test_rewrite_log_and_uninitialized_warning(bw):
     assert raw(bw.port, b"GET /log/z HTTP/1.0\r\n\r\n").endswith(b"a")
     wait_for(lambda: '"^/log/(.*)$" matches "/log/z", rewritten to '
              '"/a/z"' in bw.logs(), what="the rewrite log line")
+
+
+PREFIXES = ["/srv/", "/a/", "/b/", "/brk/", "/noflag/", "/args/", "/drop/",
+            "/red/", "/perm/", "/abs/", "/named/abc/", "/nm/", "/st/",
+            "/stb/", "/set/", "/setargs/", "/if/", "/esc/", "/escr/",
+            "/lit/", "/tf/", "/tf/dir", "/"]
+PIECES = ["x", "42", "7", "b", "%20", "%2F", "%41", "a+b", "%25", "%3F",
+          "%26", ";p", "dir", "%C3%A9", "..", ".", "", "zed", "file.txt",
+          "page.html", "%7E", "a%2Bb", "%22"]
+ARGS = ["", "?", "?x=yes", "?y=12", "?w=ABCd", "?w=zz&e=1", "?q=1&q=2",
+        "?old=2", "?k=%41", "?go=1", "?a=%20b", "?e=&q="]
+
+
+@needs_nginx
+def test_random_rewrites_same_as_nginx(bw, origin, tmp_path):
+    """Random paths and arguments through the same locations, captures
+    with escapes in them: the same status, Location, body and type as
+    nginx (a fixed seed)."""
+    import random
+    require_module("http_rewrite")
+    require_module("http_proxy")
+    bw.write("html/file.txt", "f")
+    bw.write("html/page.html", "p")
+    bw.write("html/tf/dir/index.html", "i")
+    bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
+    bw.start()
+
+    rng = random.Random(11)
+    cases = sorted({rng.choice(PREFIXES)
+                    + "/".join(rng.choice(PIECES)
+                               for _ in range(rng.randint(0, 3)))
+                    + rng.choice(ARGS) for _ in range(400)})
+    port = free_port()
+    with nginx_serving(tmp_path, configure(bw, origin, port), port):
+        ours = answers(bw.port, cases)
+        theirs = answers(port, cases)
+    diffs = []
+    for path in cases:
+        o, t = ours[path], theirs[path]
+        if o[1] and t[1]:
+            o = (o[0], o[1].replace(str(bw.port), "P"), o[2], o[3])
+            t = (t[0], t[1].replace(str(port), "P"), t[2], t[3])
+        if o != t:
+            diffs.append((path, o, t))
+    assert not diffs, "%d of %d differ: %s" % (len(diffs), len(cases),
+                                                diffs[:6])
