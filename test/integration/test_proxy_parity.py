@@ -56,6 +56,7 @@ HTTP = """
                          proxy_intercept_errors on;
                          error_page 500 = /fallback; }
         location = /fallback { return 299 "fallback\\n"; }
+        location / { return 404; }
         location /var/ { proxy_pass http://origin/v$request_uri;
                          proxy_set_header X-U "$uri|$args|$http_user_agent|$is_args";
                          proxy_set_header X-Host "$host:$server_port"; }
@@ -254,10 +255,25 @@ EXTRA = [
 ]
 
 
+PREFIXES = ["/ka/", "/uri/", "/hdr/", "/re/", "/var/", "/ck/", "/ign/",
+            "/unbuf/", "/uri", "/ka"]
+PIECES = ["x", "a%20b", "%2F", "%3F", "%25", "..", ".", "", "%2e%2e",
+          "a+b", "%7E", "%C3%A9", ";p=1", "%23", "%00x", "deep", "%41"]
+QUERIES = ["", "?", "?a=1", "?a=%20&b", "?x=%3F%26", "?%41=b"]
+
+
+def random_path(rng):
+    """A path through one of the locations, escapes and dot segments in
+    it (no raw byte above 0x7e: compatibility.md)."""
+    return (rng.choice(PREFIXES)
+            + "/".join(rng.choice(PIECES) for _ in range(rng.randint(0, 3)))
+            + rng.choice(QUERIES))
+
+
 def draw(rng, n, last=True):
     """The n-th random request: (method, raw bytes)."""
     method = rng.choice(METHODS)
-    path = rng.choice(PATHS)
+    path = rng.choice(PATHS) if rng.random() < 0.5 else random_path(rng)
     version = rng.choice(["HTTP/1.1", "HTTP/1.1", "HTTP/1.0"])
     headers = [("Host", rng.choice(["front", "front:8080", "Other.Name"]))]
     headers += [h for h in rng.sample(EXTRA, rng.randint(0, 6))
@@ -332,7 +348,7 @@ def client_view(resp, ports):
     if code is None:
         return resp
     page = ERROR_PAGE_SIGNATURE.search(body) or (
-        code >= 400 and not body and b"Content-Type: text/html" in head)
+        code >= 300 and not body and b"Content-Type: text/html" in head)
     body = ERROR_PAGE_SIGNATURE.sub(b"", body)
     for h in head:
         if h.lower().startswith(VOLATILE):
@@ -425,6 +441,10 @@ def test_random_requests_as_nginx(bw, tmp_path):
     origin.server_close()
     for a, b in zip(lines(tmp_path / "ours.log"),
                     lines(tmp_path / "theirs.log")):
+        if a.split(" ", 2)[1:2] == ["400"]:
+            # a path refused as invalid: nginx logs its $request_uri as
+            # "-", bulwark as it came (compatibility.md)
+            a, b = a.split(" ", 1)[1], b.split(" ", 1)[1]
         if a != b:
             diffs.append((a, b))
     assert not diffs, "%d of %d differ:\n%s" % (
