@@ -1375,9 +1375,12 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
         u->finalize_request(r, rc);
     }
 
+    /* as nginx: an unsuccessful attempt is what proxy_next_upstream
+     * names, up to the response header (bw_http_upstream_next counts
+     * those); a body that breaks off later does not take the server out
+     * (the connection is not pooled: u->keepalive is not set) */
     if (u->peer.free && u->peer.sockaddr) {
-        u->peer.free(&u->peer, u->peer.data,
-                     u->upstream_error ? BW_PEER_FAILED : 0);
+        u->peer.free(&u->peer, u->peer.data, 0);
         u->peer.sockaddr = NULL;
     }
 

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from conftest import (free_port, get, needs_nginx, nginx_serving, pid_alive,
-                      recv_all, require_module, wait_for)
+                      raw, recv_all, require_module, wait_for)
 from origin import Origin
 
 
@@ -500,3 +500,25 @@ def test_max_conns_shared_by_workers(bw, origins):
         recv_all(first)
         first.close()
     assert get(bw.port, "/one/size/1")[0] == 200
+
+
+def test_body_cut_short_is_not_a_failed_attempt(bw, origins):
+    """As nginx: max_fails counts what proxy_next_upstream calls
+    unsuccessful, up to the response header. A body that breaks off
+    after it does not take the server out for fail_timeout."""
+    o1, o2, _, _ = origins
+    bw.config("""
+    upstream u { server 127.0.0.1:%d max_fails=1 fail_timeout=30s;
+                 server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://u; } }
+    """ % (o1.port, o2.port))
+    bw.start()
+    # the first goes to o1, which cuts its body short
+    resp = raw(bw.port, b"GET /cut/1000/10 HTTP/1.1\r\nHost: a\r\n"
+               b"Connection: close\r\n\r\n")
+    assert resp.startswith(b"HTTP/1.1 200") and len(resp.split(
+        b"\r\n\r\n", 1)[1]) == 10
+    assert "upstream prematurely closed connection" in bw.logs()
+    # o1 stays in the rotation
+    got = [origin_of(bw.port, "/size/1") for _ in range(4)]
+    assert got == ["o2", "o1", "o2", "o1"], got
