@@ -29,6 +29,8 @@ static bw_int_t bw_http_upstream_test_next(bw_http_request_t *r,
 static bw_int_t bw_http_upstream_intercept_errors(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_int_t bw_http_upstream_test_connect(bw_connection_t *c);
+static bw_int_t bw_http_upstream_keep_challenges(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 static void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_uint_t bw_http_upstream_safe_uri(bw_str_t *uri);
@@ -880,12 +882,62 @@ bw_http_upstream_intercept_errors(bw_http_request_t *r,
     err_page = clcf->error_pages->elts;
     for (i = 0; i < clcf->error_pages->nelts; i++) {
         if ((bw_uint_t) err_page[i].status == status) {
+            /* a 401 keeps the upstream's challenges, as nginx (1.23
+             * keeps all of them, in order; 1.22 the first) */
+            if (status == BW_HTTP_UNAUTHORIZED
+                && bw_http_upstream_keep_challenges(r, u) != BW_OK)
+            {
+                status = BW_HTTP_INTERNAL_SERVER_ERROR;
+            }
             bw_http_upstream_finalize_request(r, u, status);
             return BW_OK;
         }
     }
 
     return BW_DECLINED;
+}
+
+static bw_int_t
+bw_http_upstream_keep_challenges(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_uint_t         i;
+    bw_list_part_t   *part;
+    bw_table_elt_t   *h, *ho, **ph;
+
+    ph = &r->headers_out.www_authenticate;
+    while (*ph) {
+        ph = &(*ph)->next;
+    }
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return BW_OK;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != 16
+            || bw_strncasecmp(h[i].key.data, (u_char *) "www-authenticate",
+                              16) != 0)
+        {
+            continue;
+        }
+
+        ho = bw_list_push(&r->headers_out.headers);
+        if (ho == NULL) {
+            return BW_ERROR;
+        }
+        *ho = h[i];
+        ho->next = NULL;
+        *ph = ho;
+        ph = &ho->next;
+    }
 }
 
 static bw_int_t

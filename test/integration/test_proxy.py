@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -856,6 +857,7 @@ def test_intercept_errors_and_error_pages(bw, origin):
                         error_page 503 = @named;
                         error_page 504 http://example.com/down;
                         error_page 410 /px/size/3;
+                        error_page 401 /err.html;
                         proxy_pass http://127.0.0.1:%(p)d/; }
         location /px/ { proxy_pass http://127.0.0.1:%(p)d/; }
         location @named { return 200 "named $status"; }
@@ -875,11 +877,19 @@ def test_intercept_errors_and_error_pages(bw, origin):
         assert (st, got) == (status, body), path
     st, h, _ = get(bw.port, "/ic/status/504")
     assert st == 302 and h["location"] == "http://example.com/down"
+    # an intercepted 401 keeps the upstream's challenges, in order (nginx
+    # 1.22 keeps the first, later nginx all)
+    resp = raw(bw.port, b"GET /ic/auth HTTP/1.1\r\nHost: x\r\n"
+               b"Connection: close\r\n\r\n")
+    assert resp.startswith(b"HTTP/1.1 401")
+    assert resp.endswith(b"custom error page")
+    assert re.findall(rb"WWW-Authenticate: ([^\r]*)", resp) == [
+        b'Bearer realm="api"', b'Basic realm="api"']
 
     def lines():
         with open(bw.path("logs", "up.log")) as f:
             return [l.replace(addr, "A") for l in f.read().splitlines()]
-    wait_for(lambda: len(lines()) == 8, what="eight log lines")
+    wait_for(lambda: len(lines()) == 9, what="nine log lines")
     assert lines() == [
         "/plain/status/404 404 [404] [A]",
         "/err.html 404 [404] [A]",
@@ -888,7 +898,8 @@ def test_intercept_errors_and_error_pages(bw, origin):
         "/ic/status/503 200 [503] [A]",
         "/ic/status/403 403 [403] [A]",
         "/px/size/3 410 [410 : 200] [A : A]",
-        "/ic/status/504 302 [504] [A]"]
+        "/ic/status/504 302 [504] [A]",
+        "/err.html 401 [401] [A]"]
 
 
 def test_proxy_redirect(bw, origin):
