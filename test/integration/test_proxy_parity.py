@@ -297,7 +297,9 @@ def draw(rng, n, last=True):
     headers += [h for h in rng.sample(EXTRA, rng.randint(0, 6))
                 if last or h[0] != "Connection"]
     if not last:
-        version = "HTTP/1.1"
+        # an HTTP/1.0 client keeps the connection only when it asks
+        if version == "HTTP/1.0":
+            headers.append(("Connection", "keep-alive"))
     headers.append(("X-N", str(n)))
     k = rng.randrange(len(RESPONSES))
     if method == "HEAD" and RESPONSES[k] == b"":
