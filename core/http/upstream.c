@@ -143,6 +143,15 @@ bw_http_upstream_init(bw_http_request_t *r)
     cln->data = r;
     u->cleanup = cln;
 
+    /* a client that closed its side as it sent the request: its EOF came
+     * with the request, so no later event would tell of it. The read
+     * event goes again at the end of the turn (not now: the request's
+     * callers still hold it), where the check gives it up (499), as
+     * nginx, unless proxy_ignore_client_abort */
+    if (c->read->pending_eof && !u->conf->ignore_client_abort) {
+        bw_post_event(c->read, &bw_posted_events);
+    }
+
     if (u->resolved && u->resolved->addrs == NULL) {
         bw_http_upstream_resolve(r, u);
         return;
@@ -1264,11 +1273,15 @@ bw_http_upstream_check_broken_connection(bw_http_request_t *r)
     }
 
     c->read->eof = 1;
-    c->error = 1;
 
     if (u->conf->ignore_client_abort) {
+        /* as nginx, which does not watch the client then: the answer
+         * still goes out (a client that only shut its side down reads
+         * it; for one that is gone, the send fails) */
         return;
     }
+
+    c->error = 1;
 
     bw_log_error(BW_LOG_INFO, c->log, n == -1 ? err : 0,
                  "client prematurely closed connection");

@@ -1552,6 +1552,23 @@ def test_client_abort_while_the_upstream_works(bw, origin):
                  what="the log line of %s" % path)
         assert logged()[n] == want
 
+    # a client that shuts its side down as it sends the request (its EOF
+    # comes with the request): the same, whatever the upstream's speed
+    for path, want in (("/slow/300", "/slow/300 499 -"),
+                       ("/size/5", "/size/5 499 -"),
+                       ("/keep/slow/300", "/keep/slow/300 200 200")):
+        n = len(logged())
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=5) as s:
+            s.sendall(b"GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path.encode())
+            s.shutdown(socket.SHUT_WR)
+            got = recv_all(s)
+        wait_for(lambda: len(logged()) > n, timeout=10,
+                 what="the log line of %s" % path)
+        assert logged()[n] == want
+        # with proxy_ignore_client_abort the answer still goes out
+        assert got.startswith(b"HTTP/1.0 200") == want.endswith("200 200")
+
 
 def read_kept_response(f):
     """One response from a keep-alive connection: status, fields, body."""
