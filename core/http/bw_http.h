@@ -776,6 +776,14 @@ bw_int_t bw_http_set_content_type(bw_http_request_t *r);
 bw_int_t bw_http_set_etag(bw_http_request_t *r);
 bw_int_t bw_http_send_response(bw_http_request_t *r, bw_uint_t status,
     bw_str_t *ct, bw_http_complex_value_t *cv);
+/* The header lines of a list named name (any case), one a call:
+ * it.part = &list->part, it.i = 0 to begin; NULL after the last. */
+typedef struct {
+    bw_list_part_t  *part;
+    bw_uint_t        i;
+} bw_http_header_iter_t;
+bw_table_elt_t *bw_http_header_next(bw_http_header_iter_t *it,
+    const char *name, size_t len);
 bw_table_elt_t *bw_http_add_header_out(bw_http_request_t *r,
     const char *name, bw_str_t *value);
 void bw_http_clear_content_length(bw_http_request_t *r);

@@ -145,6 +145,31 @@ bw_http_set_content_type(bw_http_request_t *r)
 }
 
 bw_table_elt_t *
+bw_http_header_next(bw_http_header_iter_t *it, const char *name, size_t len)
+{
+    bw_table_elt_t  *h;
+
+    for ( ;; ) {
+        if (it->i >= it->part->nelts) {
+            if (it->part->next == NULL) {
+                return NULL;
+            }
+            it->part = it->part->next;
+            it->i = 0;
+            continue;
+        }
+
+        h = (bw_table_elt_t *) it->part->elts + it->i++;
+
+        if (h->key.len == len
+            && bw_strncasecmp(h->key.data, (u_char *) name, len) == 0)
+        {
+            return h;
+        }
+    }
+}
+
+bw_table_elt_t *
 bw_http_add_header_out(bw_http_request_t *r, const char *name,
     bw_str_t *value)
 {

@@ -909,44 +909,29 @@ bw_http_upstream_intercept_errors(bw_http_request_t *r,
 static bw_int_t
 bw_http_upstream_keep_challenges(bw_http_request_t *r, bw_http_upstream_t *u)
 {
-    bw_uint_t         i;
-    bw_list_part_t   *part;
-    bw_table_elt_t   *h, *ho, **ph;
+    bw_table_elt_t         *h, *ho, **ph;
+    bw_http_header_iter_t   it;
 
     ph = &r->headers_out.www_authenticate;
     while (*ph) {
         ph = &(*ph)->next;
     }
 
-    part = &u->headers_in.headers.part;
-    h = part->elts;
+    it.part = &u->headers_in.headers.part;
+    it.i = 0;
 
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return BW_OK;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != 16
-            || bw_strncasecmp(h[i].key.data, (u_char *) "www-authenticate",
-                              16) != 0)
-        {
-            continue;
-        }
-
+    while ((h = bw_http_header_next(&it, "www-authenticate", 16)) != NULL) {
         ho = bw_list_push(&r->headers_out.headers);
         if (ho == NULL) {
             return BW_ERROR;
         }
-        *ho = h[i];
+        *ho = *h;
         ho->next = NULL;
         *ph = ho;
         ph = &ho->next;
     }
+
+    return BW_OK;
 }
 
 static bw_int_t

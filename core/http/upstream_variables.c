@@ -193,11 +193,10 @@ static bw_int_t
 bw_http_upstream_cookie_variable(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    u_char          *p, *end, *last;
-    bw_str_t        *var, name;
-    bw_uint_t        i;
-    bw_list_part_t  *part;
-    bw_table_elt_t  *h;
+    u_char                 *p, *end, *last;
+    bw_str_t               *var, name;
+    bw_table_elt_t         *h;
+    bw_http_header_iter_t   it;
 
     v->not_found = 1;
 
@@ -211,30 +210,18 @@ bw_http_upstream_cookie_variable(bw_http_request_t *r,
     name.data = var->data + sizeof("upstream_cookie_") - 1;
     name.len = var->len - (sizeof("upstream_cookie_") - 1);
 
-    part = &r->upstream->headers_in.headers.part;
-    h = part->elts;
+    it.part = &r->upstream->headers_in.headers.part;
+    it.i = 0;
 
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return BW_OK;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != 10
-            || bw_strncasecmp(h[i].key.data, (u_char *) "set-cookie", 10)
-               != 0
-            || h[i].value.len <= name.len
-            || bw_strncasecmp(h[i].value.data, name.data, name.len) != 0)
+    while ((h = bw_http_header_next(&it, "set-cookie", 10)) != NULL) {
+        if (h->value.len <= name.len
+            || bw_strncasecmp(h->value.data, name.data, name.len) != 0)
         {
             continue;
         }
 
-        p = h[i].value.data + name.len;
-        end = h[i].value.data + h[i].value.len;
+        p = h->value.data + name.len;
+        end = h->value.data + h->value.len;
 
         while (p < end && *p == ' ') {
             p++;
@@ -258,4 +245,6 @@ bw_http_upstream_cookie_variable(bw_http_request_t *r,
         v->not_found = 0;
         return BW_OK;
     }
+
+    return BW_OK;
 }
