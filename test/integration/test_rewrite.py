@@ -112,7 +112,8 @@ def configure(bw, origin, port=None):
     return text
 
 
-def test_rewrite_cases(bw, origin):
+def start_rewrites(bw, origin):
+    """bulwark on SERVER, with the files its locations serve."""
     require_module("http_rewrite")
     require_module("http_proxy")
     bw.write("html/file.txt", "f")
@@ -120,6 +121,10 @@ def test_rewrite_cases(bw, origin):
     bw.write("html/tf/dir/index.html", "i")
     bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
     bw.start()
+
+
+def test_rewrite_cases(bw, origin):
+    start_rewrites(bw, origin)
     full = answers(bw.port, CASES)
     got = {k: v[:3] for k, v in full.items()}
     # the rewritten URI's extension gives the type (last and break)
@@ -194,13 +199,7 @@ def test_rewrite_cases(bw, origin):
 
 @needs_nginx
 def test_rewrite_same_as_nginx(bw, origin, tmp_path):
-    require_module("http_rewrite")
-    require_module("http_proxy")
-    bw.write("html/file.txt", "f")
-    bw.write("html/page.html", "p")
-    bw.write("html/tf/dir/index.html", "i")
-    bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
-    bw.start()
+    start_rewrites(bw, origin)
 
     port = free_port()
     with nginx_serving(tmp_path, configure(bw, origin, port), port):
@@ -254,13 +253,7 @@ def test_random_rewrites_same_as_nginx(bw, origin, tmp_path):
     with escapes in them: the same status, Location, body and type as
     nginx (a fixed seed)."""
     import random
-    require_module("http_rewrite")
-    require_module("http_proxy")
-    bw.write("html/file.txt", "f")
-    bw.write("html/page.html", "p")
-    bw.write("html/tf/dir/index.html", "i")
-    bw.config(configure(bw, origin).replace(str(bw.port), "PORT"))
-    bw.start()
+    start_rewrites(bw, origin)
 
     rng = random.Random(11)
     cases = sorted({rng.choice(PREFIXES)
