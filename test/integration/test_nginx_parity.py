@@ -120,7 +120,8 @@ LOG_HTTP = """
                  '$content_length|$content_type|$request_method|'
                  '$server_protocol|$scheme|$e|$m|$upstream_addr|'
                  '$upstream_status|$sent_http_x_none|$http_cookie|'
-                 '$https|$binary_remote_addr|$pipe|$request_completion';
+                 '$https|$binary_remote_addr|$pipe|$request_completion|'
+                 '$ssl_protocol|$ssl_cipher|$ssl_server_name|$http2';
     map $uri $m { default ""; /m mapped; }
     server {
         listen 127.0.0.1:%(port)d;
