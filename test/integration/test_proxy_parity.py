@@ -68,7 +68,8 @@ HTTP = """
                           proxy_next_upstream error timeout invalid_header
                                               http_502 http_500; }
         location /var/ { proxy_pass http://origin/v$request_uri;
-                         proxy_set_header X-U "$uri|$args|$http_user_agent|$is_args";
+                         proxy_set_header X-U
+                             "$uri|$args|$http_user_agent|$is_args";
                          proxy_set_header X-Host "$host:$server_port"; }
         location /body/ { proxy_pass http://origin;
                           proxy_method POST;
@@ -77,7 +78,8 @@ HTTP = """
                         proxy_cookie_path / /ck/;
                         proxy_cookie_domain o.example front;
                         add_header X-Added yes;
-                        add_header X-Uc "$upstream_cookie_s|$upstream_cookie_T|$upstream_cookie_a|$upstream_cookie_b"; }
+                        add_header X-Uc
+                            "$upstream_cookie_s|$upstream_cookie_T|$upstream_cookie_a|$upstream_cookie_b"; }
         location /unbuf/ { proxy_pass http://origin;
                            proxy_http_version 1.1;
                            proxy_buffering off;
@@ -248,7 +250,8 @@ def read_response(f, method):
     return code, head, body
 
 
-PATHS = ["http://front/ka/absolute", "/ka/", "/ka/a/b", "/ka/a%20b?x=1&y=%41", "/ka/%7Euser/..%2fx",
+PATHS = ["http://front/ka/absolute", "/ka/", "/ka/a/b", "/ka/a%20b?x=1&y=%41",
+         "/ka/%7Euser/..%2fx",
          "/uri/", "/uri/deep/er?q", "/uri/a%2Fb", "/uri/x;p=1",
          "/hdr/", "/hdr/p?k=v", "/re/one?two=2", "/re/a%20b",
          "/nobody/x", "/int/e", "/int/f", "/int/g", "/ka//double//slash", "/uri/a/./b/../c",
