@@ -29,13 +29,16 @@ static bw_int_t bw_http_upstream_test_next(bw_http_request_t *r,
 static bw_int_t bw_http_upstream_intercept_errors(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_int_t bw_http_upstream_test_connect(bw_connection_t *c);
-static bw_int_t bw_http_upstream_keep_challenges(bw_http_request_t *r,
-    bw_http_upstream_t *u);
 static void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_uint_t bw_http_upstream_safe_uri(bw_str_t *uri);
+/* which of the upstream's header lines bw_http_upstream_copy_headers()
+ * takes */
+#define BW_HTTP_UPSTREAM_COPY_ALL         0
+#define BW_HTTP_UPSTREAM_COPY_REDIRECT    1   /* for X-Accel-Redirect */
+#define BW_HTTP_UPSTREAM_COPY_CHALLENGES  2   /* WWW-Authenticate */
 static bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
-    bw_http_upstream_t *u, bw_uint_t redirect);
+    bw_http_upstream_t *u, bw_uint_t which);
 static bw_int_t bw_http_upstream_process_headers(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_send_response(bw_http_request_t *r,
@@ -739,7 +742,9 @@ bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
 
     uri = u->headers_in.x_accel_redirect->value;
 
-    if (bw_http_upstream_copy_headers(r, u, 1) != BW_OK) {
+    if (bw_http_upstream_copy_headers(r, u, BW_HTTP_UPSTREAM_COPY_REDIRECT)
+        != BW_OK)
+    {
         return;
     }
 
@@ -892,11 +897,14 @@ bw_http_upstream_intercept_errors(bw_http_request_t *r,
     for (i = 0; i < clcf->error_pages->nelts; i++) {
         if ((bw_uint_t) err_page[i].status == status) {
             /* a 401 keeps the upstream's challenges, as nginx (1.23
-             * keeps all of them, in order; 1.22 the first) */
+             * keeps all of them, in order; 1.22 the first); a failed copy
+             * has finalized the request */
             if (status == BW_HTTP_UNAUTHORIZED
-                && bw_http_upstream_keep_challenges(r, u) != BW_OK)
+                && bw_http_upstream_copy_headers(r, u,
+                                      BW_HTTP_UPSTREAM_COPY_CHALLENGES)
+                   != BW_OK)
             {
-                status = BW_HTTP_INTERNAL_SERVER_ERROR;
+                return BW_OK;
             }
             bw_http_upstream_finalize_request(r, u, status);
             return BW_OK;
@@ -904,34 +912,6 @@ bw_http_upstream_intercept_errors(bw_http_request_t *r,
     }
 
     return BW_DECLINED;
-}
-
-static bw_int_t
-bw_http_upstream_keep_challenges(bw_http_request_t *r, bw_http_upstream_t *u)
-{
-    bw_table_elt_t         *h, *ho, **ph;
-    bw_http_header_iter_t   it;
-
-    ph = &r->headers_out.www_authenticate;
-    while (*ph) {
-        ph = &(*ph)->next;
-    }
-
-    it.part = &u->headers_in.headers.part;
-    it.i = 0;
-
-    while ((h = bw_http_header_next(&it, "www-authenticate", 16)) != NULL) {
-        ho = bw_list_push(&r->headers_out.headers);
-        if (ho == NULL) {
-            return BW_ERROR;
-        }
-        *ho = *h;
-        ho->next = NULL;
-        *ph = ho;
-        ph = &ho->next;
-    }
-
-    return BW_OK;
 }
 
 static bw_int_t
@@ -961,20 +941,17 @@ bw_http_upstream_test_connect(bw_connection_t *c)
 }
 
 /*
- * The upstream's header becomes the client's: hop-by-hop and hidden
- * headers stay behind, Content-Length and Content-Type go to their
- * fields, Location and Refresh pass through proxy_redirect.
- */
-/*
  * The upstream's header lines to the response, less the hidden and the
- * hop-by-hop ones. For X-Accel-Redirect (redirect) only those nginx
+ * hop-by-hop ones: Content-Length and Content-Type go to their fields,
+ * Location and Refresh pass through proxy_redirect. For X-Accel-Redirect (COPY_REDIRECT) only those nginx
  * carries over to the location that answers instead: Content-Type,
  * Set-Cookie, Content-Disposition, Cache-Control, Expires and
- * Accept-Ranges.
+ * Accept-Ranges; for an error page in place of a 401 (COPY_CHALLENGES)
+ * only the WWW-Authenticate lines.
  */
 static bw_int_t
 bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
-    bw_uint_t redirect)
+    bw_uint_t which)
 {
     size_t           n;
     bw_int_t         rc;
@@ -1023,7 +1000,13 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
                                filter says it */
         }
 
-        if (redirect
+        if (which == BW_HTTP_UPSTREAM_COPY_CHALLENGES
+            && !(n == 16 && memcmp(p, "www-authenticate", 16) == 0))
+        {
+            continue;
+        }
+
+        if (which == BW_HTTP_UPSTREAM_COPY_REDIRECT
             && !((n == 12 && memcmp(p, "content-type", 12) == 0)
                  || (n == 10 && memcmp(p, "set-cookie", 10) == 0)
                  || (n == 19 && memcmp(p, "content-disposition", 19) == 0)
@@ -1140,7 +1123,9 @@ bw_http_upstream_process_headers(bw_http_request_t *r, bw_http_upstream_t *u)
 {
     bw_table_elt_t  *h;
 
-    if (bw_http_upstream_copy_headers(r, u, 0) != BW_OK) {
+    if (bw_http_upstream_copy_headers(r, u, BW_HTTP_UPSTREAM_COPY_ALL)
+        != BW_OK)
+    {
         return BW_ERROR;
     }
 
@@ -1306,28 +1291,22 @@ void
 bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_uint_t ft_type)
 {
-    bw_uint_t  status, state, stale;
+    bw_uint_t  status, state;
 
     if (u->peer.sockaddr) {
         state = (ft_type == BW_HTTP_UPSTREAM_FT_HTTP_403
                  || ft_type == BW_HTTP_UPSTREAM_FT_HTTP_404)
                 ? BW_PEER_NEXT : BW_PEER_FAILED;
-        stale = u->peer.cached && ft_type == BW_HTTP_UPSTREAM_FT_ERROR;
-        if (stale) {
+        if (u->peer.cached && ft_type == BW_HTTP_UPSTREAM_FT_ERROR) {
             /* a pooled connection the peer had closed (its close crossed
              * our request): not the peer's failure, and the attempt does
-             * not count */
+             * not count, also for a lone server (nginx answers 502 there,
+             * the well-known keepalive race) */
             state = BW_PEER_NEXT;
             u->peer.tries++;
         }
         u->peer.free(&u->peer, u->peer.data, state);
         u->peer.sockaddr = NULL;
-        if (stale && u->peer.tries == 0) {
-            /* a lone server's balancer allows one attempt: the next one
-             * goes on a new connection (nginx answers 502 here, the
-             * well-known keepalive race) */
-            u->peer.tries = 1;
-        }
     }
 
     if (ft_type == BW_HTTP_UPSTREAM_FT_TIMEOUT) {

@@ -278,18 +278,21 @@ bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc, void *data,
     peers = rrp->st.peers;
     bw_upstream_rr_lock(peers);
 
+    /* a lone server has one attempt (tries starts at 1) and no health
+     * to keep; one more only where the upstream framework added it (a
+     * pooled connection the server had closed) */
     if (rrp->single) {
         if (peer->conns) {
             peer->conns--;
         }
         rrp->st.current = NULL;
-        pc->tries = 0;
 
     } else {
         bw_upstream_rr_free(&rrp->st, bw_time_sec, state & BW_PEER_FAILED);
-        if (pc->tries) {
-            pc->tries--;
-        }
+    }
+
+    if (pc->tries) {
+        pc->tries--;
     }
 
     bw_upstream_rr_unlock(peers);
