@@ -45,13 +45,11 @@ u_char *bw_hex_dump(u_char *dst, u_char *src, size_t len);
 #define BW_ESCAPE_JSON     1
 #define BW_ESCAPE_NONE     2
 size_t bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type);
-/* Extra bytes that bw_escape() needs for src; the escaping itself. */
-#define BW_ESCAPE_URI      0
-#define BW_ESCAPE_ARGS     1
-size_t bw_escape_len(u_char *src, size_t size, bw_uint_t type);
-u_char *bw_escape(u_char *dst, u_char *src, size_t size, bw_uint_t type);
-#define bw_escape_uri_len(src, size)  bw_escape_len(src, size, BW_ESCAPE_URI)
-#define bw_escape_uri(dst, src, size) bw_escape(dst, src, size, BW_ESCAPE_URI)
+/* Escape a part of a URI again: the extra bytes it needs, the escaping */
+#define BW_URI_ESCAPE_PATH  0
+#define BW_URI_ESCAPE_ARGS  1
+size_t bw_escape_uri_len(u_char *src, size_t size, bw_uint_t type);
+u_char *bw_escape_uri(u_char *dst, u_char *src, size_t size, bw_uint_t type);
 
 
 /* Integers for the hot path, where snprintf costs more than the rest of

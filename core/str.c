@@ -281,27 +281,27 @@ bw_levenshtein(u_char *a, size_t alen, u_char *b, size_t blen)
 }
 
 /*
- * Escaping again for a request line. BW_ESCAPE_URI (a decoded path):
- * space, '"', '#', '%', '?', controls and non-ASCII bytes become %XX.
- * BW_ESCAPE_ARGS (a part of the arguments, nginx's set): space, '"',
+ * Escaping again for a request line. BW_URI_ESCAPE_PATH (a decoded
+ * path): space, '"', '#', '%', '?', controls and non-ASCII bytes become
+ * %XX.
+ * BW_URI_ESCAPE_ARGS (a part of the arguments, nginx's set): space, '"',
  * '#', '%', '&', '+', ';', '?', controls and non-ASCII bytes.
  */
 static bw_uint_t
 bw_needs_escape(u_char ch, bw_uint_t type)
 {
-    if (ch <= 0x20 || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?') {
+    if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '#' || ch == '%'
+        || ch == '?')
+    {
         return 1;
     }
 
-    if (type == BW_ESCAPE_URI) {
-        return ch == '"';
-    }
-
-    return ch == '"' || ch == '&' || ch == '+' || ch == ';';
+    return type == BW_URI_ESCAPE_ARGS
+           && (ch == '&' || ch == '+' || ch == ';');
 }
 
 size_t
-bw_escape_len(u_char *src, size_t size, bw_uint_t type)
+bw_escape_uri_len(u_char *src, size_t size, bw_uint_t type)
 {
     size_t  n;
 
@@ -315,7 +315,7 @@ bw_escape_len(u_char *src, size_t size, bw_uint_t type)
 }
 
 u_char *
-bw_escape(u_char *dst, u_char *src, size_t size, bw_uint_t type)
+bw_escape_uri(u_char *dst, u_char *src, size_t size, bw_uint_t type)
 {
     static const u_char  hex[] = "0123456789ABCDEF";
 

@@ -193,7 +193,7 @@ bw_http_complex_value_escaped(bw_http_request_t *r,
         n = bw_http_script_part(r, &cv->parts[i], &data);
         len += n;
         if (escape && n && cv->parts[i].type == BW_SCRIPT_CAPTURE) {
-            len += bw_escape_len(data, n, BW_ESCAPE_ARGS);
+            len += bw_escape_uri_len(data, n, BW_URI_ESCAPE_ARGS);
         }
     }
 
@@ -206,7 +206,7 @@ bw_http_complex_value_escaped(bw_http_request_t *r,
     for (i = 0; i < cv->nparts; i++) {
         n = bw_http_script_part(r, &cv->parts[i], &data);
         if (escape && cv->parts[i].type == BW_SCRIPT_CAPTURE) {
-            p = bw_escape(p, data, n, BW_ESCAPE_ARGS);
+            p = bw_escape_uri(p, data, n, BW_URI_ESCAPE_ARGS);
         } else if (n) {
             p = bw_cpymem(p, data, n);
         }

@@ -93,7 +93,8 @@ bw_http_proxy_request_uri(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
 
     len = (part ? part->len : 0)
           + r->uri.len - loc_len
-          + bw_escape_uri_len(r->uri.data + loc_len, r->uri.len - loc_len)
+          + bw_escape_uri_len(r->uri.data + loc_len, r->uri.len - loc_len,
+                              BW_URI_ESCAPE_PATH)
           + (r->args.len ? 1 + r->args.len : 0);
 
     p = bw_pnalloc(r->pool, len);
@@ -107,7 +108,8 @@ bw_http_proxy_request_uri(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
         p = bw_cpymem(p, part->data, part->len);
     }
 
-    p = bw_escape_uri(p, r->uri.data + loc_len, r->uri.len - loc_len);
+    p = bw_escape_uri(p, r->uri.data + loc_len, r->uri.len - loc_len,
+                      BW_URI_ESCAPE_PATH);
 
     if (r->args.len) {
         *p++ = '?';
