@@ -165,22 +165,28 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
      * them), else as they are. A "?" that a capture brings is part of the
      * path: only the one written in the configuration starts arguments.
      */
-    len = uri.len + 1 + args.len + 1 + r->args.len;
-    p = bw_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    if (!redirect && !op->has_args) {
+        /* the new path alone: the arguments stay as they are */
+        out = uri;
+
+    } else {
+        len = uri.len + 1 + args.len + 1 + r->args.len;
+        p = bw_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        out.data = p;
+        p = bw_cpymem(p, uri.data, uri.len);
+        if (op->has_args) {
+            *p++ = '?';
+            p = bw_cpymem(p, args.data, args.len);
+        }
+        if (!op->drop_args && r->args.len) {
+            *p++ = op->has_args ? '&' : '?';
+            p = bw_cpymem(p, r->args.data, r->args.len);
+        }
+        out.len = p - out.data;
     }
-    out.data = p;
-    p = bw_cpymem(p, uri.data, uri.len);
-    if (op->has_args) {
-        *p++ = '?';
-        p = bw_cpymem(p, args.data, args.len);
-    }
-    if (!op->drop_args && r->args.len && (redirect || op->has_args)) {
-        *p++ = op->has_args ? '&' : '?';
-        p = bw_cpymem(p, r->args.data, r->args.len);
-    }
-    out.len = p - out.data;
 
     if (rlcf->log == 1) {
         bw_log_error(BW_LOG_NOTICE, r->connection->log, 0,
@@ -207,9 +213,7 @@ bw_http_rewrite_rewrite(bw_http_request_t *r, bw_http_rewrite_op_t *op,
     if (op->has_args) {
         args.data = out.data + uri.len + 1;
         args.len = out.len - uri.len - 1;
-    } else if (op->drop_args) {
-        args.len = 0;
-    } else {
+    } else if (!op->drop_args) {
         args = r->args;
     }
 
