@@ -35,6 +35,7 @@ typedef struct {
 
 extern bw_module_t  *bw_modules[];
 extern const char   *bw_module_names[];
+extern const char   *bw_built_modules;
 extern const char   *bw_configure_args;
 extern const char   *bw_configure_prefix;
 extern bw_uint_t     bw_modules_n;

@@ -47,6 +47,7 @@ main(int argc, char *const *argv, char *const *envp)
     }
 
     bw_time_init();
+    bw_fail_alloc_init();
     bw_preinit_modules();
     bw_pid = getpid();
 
@@ -389,10 +390,6 @@ bw_show_version_info(void)
         fprintf(out, "built with %s\n", OPENSSL_VERSION_TEXT_SHORT);
         fprintf(out, "configure arguments:%s%s\n",
                 bw_configure_args[0] ? " " : "", bw_configure_args);
-        fprintf(out, "modules:");
-        for (int i = 0; bw_module_names[i]; i++) {
-            fprintf(out, " %s", bw_module_names[i]);
-        }
-        fprintf(out, "\n");
+        fprintf(out, "modules: %s\n", bw_built_modules);
     }
 }

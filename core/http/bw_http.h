@@ -117,6 +117,7 @@ typedef struct {
 
 extern bw_module_t  bw_http_module;
 extern bw_module_t  bw_http_core_module;
+extern bw_module_t  bw_http_write_filter_module;
 extern bw_uint_t    bw_http_max_module;
 
 /* --- headers ------------------------------------------------------------ */
@@ -760,6 +761,22 @@ bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_unbuffered_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
     bw_http_client_body_handler_pt post_handler);
+
+/* phases.c: the checkers the phase engine walks */
+bw_int_t bw_http_core_generic_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_rewrite_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_find_config_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_post_rewrite_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_access_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_post_access_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
+bw_int_t bw_http_core_content_phase(bw_http_request_t *r,
+    bw_http_phase_handler_t *ph);
 
 /* core module */
 void bw_http_handler(bw_http_request_t *r);

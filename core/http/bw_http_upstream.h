@@ -329,7 +329,7 @@ char *bw_http_upstream_set_balancer(bw_conf_t *cf, const char *name,
 bw_int_t bw_http_upstream_init_balancer(bw_conf_t *cf,
     bw_http_upstream_srv_conf_t *us);
 
-/* the default balancer, in modules/upstream_round_robin */
+/* the default balancer, core/http/upstream_round_robin.c */
 bw_int_t bw_http_upstream_init_round_robin(bw_conf_t *cf,
     bw_http_upstream_srv_conf_t *us);
 bw_int_t bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,

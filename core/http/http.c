@@ -10,6 +10,7 @@
 static char *bw_http_block(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 static bw_int_t bw_http_init_phases(bw_conf_t *cf,
     bw_http_core_main_conf_t *cmcf);
+static bw_int_t bw_http_run_postconfiguration(bw_conf_t *cf);
 static bw_int_t bw_http_init_phase_handlers(bw_conf_t *cf,
     bw_http_core_main_conf_t *cmcf);
 static bw_int_t bw_http_init_headers_in_hash(bw_conf_t *cf,
@@ -240,16 +241,8 @@ bw_http_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    for (m = 0; bw_modules[m]; m++) {
-        if (bw_modules[m]->type != BW_HTTP_MODULE) {
-            continue;
-        }
-        module = bw_modules[m]->ctx;
-        if (module->postconfiguration
-            && module->postconfiguration(cf) != BW_OK)
-        {
-            return BW_CONF_ERROR;
-        }
+    if (bw_http_run_postconfiguration(cf) != BW_OK) {
+        return BW_CONF_ERROR;
     }
 
     if (bw_http_variables_init_vars(cf) != BW_OK) {
@@ -287,6 +280,74 @@ bw_http_init_phases(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
         }
     }
     return BW_OK;
+}
+
+/*
+ * Every HTTP module's postconfiguration, in table order: phase handlers
+ * and filters are registered here. The core's write and header filters
+ * start the chains afresh, so a filter registered by a module placed
+ * before them would silently never run: that is refused, naming the
+ * module, and the chains of the running configuration are left as they
+ * were when loading fails (a single process keeps serving with them).
+ */
+static bw_int_t
+bw_http_run_postconfiguration(bw_conf_t *cf)
+{
+    bw_uint_t                        m;
+    bw_http_module_t                *module;
+    bw_http_output_header_filter_pt  saved_header, header;
+    bw_http_output_body_filter_pt    saved_body, body;
+
+    saved_header = bw_http_top_header_filter;
+    saved_body = bw_http_top_body_filter;
+    bw_http_top_header_filter = NULL;
+    bw_http_top_body_filter = NULL;
+
+    for (m = 0; bw_modules[m]; m++) {
+        if (bw_modules[m]->type != BW_HTTP_MODULE) {
+            continue;
+        }
+        module = bw_modules[m]->ctx;
+        if (module->postconfiguration == NULL) {
+            continue;
+        }
+
+        header = bw_http_top_header_filter;
+        body = bw_http_top_body_filter;
+
+        if (module->postconfiguration(cf) != BW_OK) {
+            goto failed;
+        }
+
+        if (m < bw_http_write_filter_module.index
+            && (header != bw_http_top_header_filter
+                || body != bw_http_top_body_filter))
+        {
+            bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                         "module \"%s\" registers a filter but is placed "
+                         "before the core's filters, which would drop it: "
+                         "declare it HTTP_FILTER in its config",
+                         bw_modules[m]->name);
+            goto failed;
+        }
+    }
+
+    if (bw_http_top_header_filter == NULL
+        || bw_http_top_body_filter == NULL)
+    {
+        bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                     "the core's header and write filters are missing "
+                     "from the module table");
+        goto failed;
+    }
+
+    return BW_OK;
+
+failed:
+
+    bw_http_top_header_filter = saved_header;
+    bw_http_top_body_filter = saved_body;
+    return BW_ERROR;
 }
 
 /* For postconfiguration hooks: run handler in phase. */
@@ -336,21 +397,6 @@ bw_http_init_headers_in_hash(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
     return bw_hash_build(&cmcf->headers_in_hash, cf->pool, keys.elts,
                          keys.nelts) == BW_OK ? BW_OK : BW_ERROR;
 }
-
-bw_int_t bw_http_core_generic_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
-bw_int_t bw_http_core_rewrite_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
-bw_int_t bw_http_core_find_config_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
-bw_int_t bw_http_core_post_rewrite_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
-bw_int_t bw_http_core_access_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
-bw_int_t bw_http_core_post_access_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
-bw_int_t bw_http_core_content_phase(bw_http_request_t *r,
-    bw_http_phase_handler_t *ph);
 
 /*
  * Flatten the phases into one array of {checker, handler, next}; a

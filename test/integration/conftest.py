@@ -6,6 +6,7 @@ ports, and stops them by pid. Every wait is a poll with a deadline.
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +38,55 @@ def require_module(*names):
     missing = [n for n in names if n not in built_modules()]
     if missing:
         pytest.skip("built without %s" % ", ".join(missing))
+
+
+_directive_modules = None
+
+
+def directive_modules():
+    """Directive name -> the module folder that defines it, read from the
+    command tables under modules/, so that a test whose configuration
+    names a module's directive skips when the build left it out."""
+    global _directive_modules
+    if _directive_modules is None:
+        table = {}
+        for folder in sorted(os.listdir(os.path.join(SRC, "modules"))):
+            d = os.path.join(SRC, "modules", folder)
+            if not os.path.isdir(d):
+                continue
+            for name in sorted(os.listdir(d)):
+                if not name.endswith(".c"):
+                    continue
+                with open(os.path.join(d, name), errors="replace") as f:
+                    text = f.read()
+                for block in re.findall(
+                        r"bw_command_t\s+\w+\[\]\s*=\s*\{(.*?)"
+                        r"bw_null_command", text, re.S):
+                    for directive in re.findall(
+                            r"\{\s*bw_string\(\"([^\"]+)\"\)", block):
+                        table[directive] = folder
+        _directive_modules = table
+    return _directive_modules
+
+
+def missing_modules_of(conf_text):
+    """The modules, left out of this build, whose directives the
+    configuration names (it would be refused as unknown)."""
+    text = re.sub(r"#[^\n]*", "", conf_text)
+    table = directive_modules()
+    missing = set()
+    for m in re.finditer(r"(?:^|[;{}])\s*([A-Za-z_][A-Za-z0-9_]*)", text):
+        folder = table.get(m.group(1))
+        if folder and folder not in built_modules():
+            missing.add(folder)
+    return missing
+
+
+def require_modules_of(conf_text):
+    """Skip when the configuration needs a module this build lacks."""
+    missing = missing_modules_of(conf_text)
+    if missing:
+        pytest.skip("built without %s" % ", ".join(sorted(missing)))
 
 
 def free_port():
@@ -153,11 +203,16 @@ class Bulwark:
         self.pids = set()
         self.procs = []
         self.port = free_port()
+        self.bin = BIN
+        self.check_modules = True
 
     def path(self, *parts):
         return os.path.join(self.prefix, *parts)
 
     def write(self, rel, content, mode="w"):
+        if (self.check_modules and rel.startswith("conf/")
+                and isinstance(content, str)):
+            require_modules_of(content)
         p = self.path(rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, mode) as f:
@@ -171,7 +226,7 @@ class Bulwark:
         return text
 
     def run(self, *args, timeout=20):
-        return subprocess.run([BIN, "-p", self.prefix, "-c", self.conf]
+        return subprocess.run([self.bin, "-p", self.prefix, "-c", self.conf]
                               + list(args), capture_output=True, text=True,
                               timeout=timeout)
 
@@ -187,7 +242,7 @@ class Bulwark:
         Popen, waiting for nothing."""
         with open(self.path("logs", "stderr.log"), "ab") as out:
             proc = subprocess.Popen(list(wrap)
-                                    + [BIN, "-p", self.prefix, "-c", self.conf],
+                                    + [self.bin, "-p", self.prefix, "-c", self.conf],
                                     stdout=out, stderr=out,
                                     start_new_session=True)
         self.procs.append(proc)

@@ -346,7 +346,7 @@ def ask(port, path, headers):
 @needs_nginx
 def test_same_answers_as_nginx(bw, svc, tmp_path):
     require_module("http_auth_basic")
-    require_module("http_headers_filter")
+    require_module("http_headers")
     require_module("http_rewrite")
     auth, app = svc
     users = bw.write("conf/users", "u:{PLAIN}pw\n")

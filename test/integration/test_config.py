@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import get
+from conftest import get, missing_modules_of, require_module
 
 GOOD = """
     include conf.d/*.conf;
@@ -130,10 +130,17 @@ def test_shipped_configs_load(bw):
     files = [os.path.join(SRC, "conf", "bulwark.conf")] + sorted(
         glob.glob(os.path.join(SRC, "conf", "examples", "*.conf")))
     assert len(files) >= 2
+    checked = 0
     for f in files:
+        with open(f) as conf:
+            if missing_modules_of(conf.read()):
+                continue    # needs a module this build left out
         shutil.copy(f, bw.conf)
         r = bw.run("-t")
         assert r.returncode == 0, (f, r.stderr)
+        checked += 1
+    if not checked:
+        pytest.skip("every shipped configuration needs a module left out")
 
 
 def test_listen_options(bw):
@@ -259,6 +266,7 @@ def test_keepalive_time(bw):
 def test_sendfile_max_chunk(bw):
     """A file larger than sendfile_max_chunk goes out in pieces, each on a
     later turn of the event loop, and arrives whole."""
+    require_module("http_static")
     import hashlib
     import os
     data = os.urandom(1024 * 1024 + 17)

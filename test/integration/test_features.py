@@ -46,7 +46,7 @@ def test_access_log_formats(bw):
 
 
 def test_add_header_and_expires(bw):
-    require_module("http_headers_filter", "http_rewrite")
+    require_module("http_headers", "http_rewrite")
     bw.config("""
     add_header X-Outer outer;
     server {
@@ -195,6 +195,7 @@ def test_error_log_option_and_relative_prefix(bw, tmp_path):
 
 
 def test_location_error_log(bw):
+    require_module("http_static")
     bw.config("""
     server {
         listen 127.0.0.1:PORT;
@@ -255,7 +256,7 @@ def test_debug_log(bw):
 
 
 def test_charset_and_redirect_names(bw):
-    require_module("http_charset_filter", "http_static")
+    require_module("http_charset", "http_static")
     bw.config("""
     include mime.types;
     charset utf-8;

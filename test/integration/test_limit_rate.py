@@ -36,7 +36,7 @@ def timed_get(port, path, out, key):
 def test_limit_rate(bw):
     require_module("http_proxy")
     require_module("http_rewrite")
-    require_module("http_headers_filter")
+    require_module("http_headers")
     origin = Origin("o")
     try:
         data = pattern(SIZE)
@@ -98,7 +98,7 @@ def test_rate_from_the_upstream(bw):
     """X-Accel-Limit-Rate from the application sets the response's rate
     (and is not passed on), unless proxy_ignore_headers says so."""
     require_module("http_proxy")
-    require_module("http_headers_filter")
+    require_module("http_headers")
     bw.write("html/free/f.bin", pattern(SIZE), mode="wb")
     app = free_port()
     bw.config("""

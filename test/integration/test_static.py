@@ -38,7 +38,7 @@ def test_get_and_head(bw):
     assert body == BODY
     assert h["content-type"] == "text/plain"
     assert h["content-length"] == str(len(BODY))
-    if "http_range_header_filter" in built_modules():
+    if "http_range" in built_modules():
         assert h["accept-ranges"] == "bytes"
     mtime = os.stat(bw.path("html", "file.txt")).st_mtime
     assert h["last-modified"] == email.utils.formatdate(mtime, usegmt=True)
@@ -52,7 +52,7 @@ def test_get_and_head(bw):
 
 
 def test_conditional(bw):
-    require_module("http_static", "http_not_modified_filter")
+    require_module("http_static", "http_not_modified")
     setup_static(bw)
     _, h, _ = get(bw.port, "/file.txt")
     st, h2, body = get(bw.port, "/file.txt",
@@ -79,7 +79,7 @@ def test_conditional(bw):
 
 
 def test_ranges(bw):
-    require_module("http_static", "http_range_header_filter")
+    require_module("http_static", "http_range")
     setup_static(bw)
     st, h, body = get(bw.port, "/file.txt", headers={"Range": "bytes=10-19"})
     assert st == 206
@@ -169,7 +169,7 @@ def test_keepalive_and_pipelining(bw):
 
 
 def test_sendfile_off(bw):
-    require_module("http_static", "http_range_header_filter")
+    require_module("http_static", "http_range")
     bw.config(STATIC.replace("default_type", "sendfile off;\n    default_type"))
     big = bytes(range(256)) * 4096        # 1 MiB, more than one read
     bw.write("html/big.bin", big, "wb")
@@ -214,7 +214,7 @@ def test_many_concurrent_clients(bw):
 
 
 def test_sendfile_on_large_and_small(bw):
-    require_module("http_static", "http_range_header_filter")
+    require_module("http_static", "http_range")
     bw.config(STATIC.replace("default_type",
                              "sendfile on;\n    tcp_nopush on;\n"
                              "    default_type"))
