@@ -542,6 +542,12 @@ typedef struct {
     bw_uint_t                 nfree;
 } bw_http_connection_t;
 
+/* c->log->data of a client connection: what its error lines name */
+typedef struct {
+    bw_connection_t    *connection;
+    bw_http_request_t  *request;
+} bw_http_log_ctx_t;
+
 typedef void (*bw_http_event_handler_pt)(bw_http_request_t *r);
 
 /*
@@ -736,13 +742,21 @@ bw_int_t bw_http_parse_multi_header_lines(bw_table_elt_t *headers,
 bw_int_t bw_http_split_args(bw_http_request_t *r, bw_str_t *uri,
     bw_str_t *args);
 
-/* request.c */
+/* http1.c: the HTTP/1 connection */
 void bw_http_init_connection(bw_connection_t *c);
+void bw_http_finalize_connection(bw_http_request_t *r);
+void bw_http_close_connection(bw_connection_t *c);
+
+/* request.c: the request lifecycle, whatever the protocol */
 bw_http_request_t *bw_http_create_request(bw_connection_t *c);
+bw_int_t bw_http_process_request_header(bw_http_request_t *r);
 void bw_http_process_request(bw_http_request_t *r);
 void bw_http_request_handler(bw_event_t *ev);
 void bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc);
 void bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc);
+void bw_http_close_request(bw_http_request_t *r, bw_int_t rc);
+void bw_http_free_request(bw_http_request_t *r, bw_int_t rc);
+void bw_http_log_request(bw_http_request_t *r);
 bw_int_t bw_http_write_event_ready(bw_http_request_t *r);
 
 /* subrequest.c */
