@@ -103,6 +103,9 @@ bw_init_cycle(bw_cycle_t *old_cycle)
     conf.args = bw_array_create(pool, 10, sizeof(bw_str_t));
     conf.temp_pool = bw_create_pool(BW_POOL_DEFAULT_SIZE, log);
     if (conf.args == NULL || conf.temp_pool == NULL) {
+        if (conf.temp_pool) {
+            bw_destroy_pool(conf.temp_pool);
+        }
         bw_destroy_pool(pool);
         return NULL;
     }

@@ -62,6 +62,8 @@ bw_event_accept(bw_event_t *ev)
             return;
         }
 
+        bw_fail_alloc_connection(ev->log);
+
         c = bw_get_connection(fd, ev->log);
         if (c == NULL) {
             close(fd);

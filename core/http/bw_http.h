@@ -628,6 +628,9 @@ struct bw_http_request_s {
     bw_http_request_t        *parent;           /* subrequests */
     bw_http_post_subrequest_t *post_subrequest;
     bw_http_posted_request_t *posted_requests;  /* main only */
+    bw_http_posted_request_t  terminal_posted;  /* main only: a termination
+                                                   waits here, allocating
+                                                   nothing */
     bw_http_connection_t     *http_connection;
     bw_pool_t                *pool;
 

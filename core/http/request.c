@@ -13,6 +13,7 @@
 static bw_int_t bw_http_set_virtual_server(bw_http_request_t *r,
     bw_str_t *host);
 static void bw_http_writer(bw_http_request_t *r);
+static void bw_http_terminate_handler(bw_http_request_t *r);
 static bw_int_t bw_http_process_header_line(bw_http_request_t *r,
     bw_table_elt_t *h, bw_uint_t offset);
 static bw_int_t bw_http_process_unique_header_line(bw_http_request_t *r,
@@ -545,19 +546,49 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
     bw_http_finalize_connection(r);
 }
 
+/*
+ * The end of a request that cannot go on (an error, a client gone).
+ * When something else still holds the request (count > 1: a handler up
+ * the stack that made an internal redirect, and finalizes with BW_DONE
+ * after this returns; a subrequest), closing it now would free it under
+ * them: the close waits for the posted requests, which run once the
+ * stack has unwound, as nginx's terminal posted request.
+ */
 void
 bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc)
 {
-    r = r->main;    /* a failing subrequest takes the whole request */
+    bw_http_request_t  *mr;
 
-    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
-        r->headers_out.status = rc;
+    mr = r->main;    /* a failing subrequest takes the whole request */
+
+    if (rc > 0 && (mr->headers_out.status == 0 || mr->connection->sent == 0))
+    {
+        mr->headers_out.status = rc;
     }
 
-    r->keepalive = 0;
-    r->terminated = 1;
-    r->main->count = 1;
-    bw_http_close_request(r, rc);
+    mr->keepalive = 0;
+
+    if (mr->count > 1 && !mr->terminated
+        && mr->connection->read->handler == bw_http_request_handler)
+    {
+        mr->terminated = 1;
+        mr->posted_requests = &mr->terminal_posted;
+        mr->terminal_posted.request = mr;
+        mr->terminal_posted.next = NULL;
+        mr->write_event_handler = bw_http_terminate_handler;
+        return;
+    }
+
+    mr->terminated = 1;
+    mr->count = 1;
+    bw_http_close_request(mr, rc);
+}
+
+static void
+bw_http_terminate_handler(bw_http_request_t *r)
+{
+    r->count = 1;
+    bw_http_close_request(r, 0);
 }
 
 /*

@@ -61,4 +61,23 @@ bw_pool_cleanup_t *bw_pool_cleanup_add(bw_pool_t *p, size_t size);
 void *bw_alloc(size_t size, bw_log_t *log);
 void *bw_calloc(size_t size, bw_log_t *log);
 
+#if (BW_DEBUG)
+/*
+ * Allocation failures on purpose, so that every error path runs under
+ * the sanitizers (test_alloc_failures.py). BULWARK_FAIL_ALLOC=N fails the
+ * Nth allocation of the process (configuration loading: with -t);
+ * BULWARK_FAIL_ALLOC=connection fails, on the kth connection a process
+ * accepts, the kth allocation counted from its accept. Pools, malloc'ed
+ * memory and shared zones count alike; a failure made is logged.
+ */
+void bw_fail_alloc_init(void);
+void bw_fail_alloc_connection(bw_log_t *log);
+bw_uint_t bw_fail_alloc_now(bw_log_t *log);
+#define bw_fail_alloc(log)  bw_fail_alloc_now(log)
+#else
+#define bw_fail_alloc_init()
+#define bw_fail_alloc_connection(log)
+#define bw_fail_alloc(log)  0
+#endif
+
 #endif

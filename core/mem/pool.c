@@ -87,10 +87,71 @@ bw_pool_put(void *p, size_t size)
     free(p);
 }
 
+#if (BW_DEBUG)
+
+static bw_uint_t  bw_fail_alloc_at;        /* 0: never */
+static bw_uint_t  bw_fail_alloc_count;
+static bw_uint_t  bw_fail_alloc_per_connection;
+static bw_log_t  *bw_fail_alloc_log;
+
+void
+bw_fail_alloc_init(void)
+{
+    const char  *v;
+
+    v = getenv("BULWARK_FAIL_ALLOC");
+    if (v == NULL) {
+        return;
+    }
+    if (strcmp(v, "connection") == 0) {
+        bw_fail_alloc_per_connection = 1;
+        return;
+    }
+    bw_fail_alloc_at = (bw_uint_t) strtoul(v, NULL, 10);
+}
+
+void
+bw_fail_alloc_connection(bw_log_t *log)
+{
+    static bw_uint_t  accepted;
+
+    if (bw_fail_alloc_per_connection) {
+        bw_fail_alloc_at = ++accepted;
+        bw_fail_alloc_count = 0;
+        bw_fail_alloc_log = log;
+    }
+}
+
+bw_uint_t
+bw_fail_alloc_now(bw_log_t *log)
+{
+    if (bw_fail_alloc_at == 0 || ++bw_fail_alloc_count != bw_fail_alloc_at) {
+        return 0;
+    }
+    if (log == NULL) {
+        log = bw_fail_alloc_log;
+    }
+    if (log) {
+        bw_log_error(BW_LOG_NOTICE, log, 0,
+                     "allocation %lu failed on purpose (BULWARK_FAIL_ALLOC)",
+                     (unsigned long) bw_fail_alloc_at);
+    } else {
+        fprintf(stderr, "bulwark: allocation %lu failed on purpose "
+                "(BULWARK_FAIL_ALLOC)\n", (unsigned long) bw_fail_alloc_at);
+    }
+    return 1;
+}
+
+#endif
+
 void *
 bw_alloc(size_t size, bw_log_t *log)
 {
     void  *p;
+
+    if (bw_fail_alloc(log)) {
+        return NULL;
+    }
 
     p = malloc(size);
     if (p == NULL && log) {
@@ -115,6 +176,10 @@ bw_pool_t *
 bw_create_pool(size_t size, bw_log_t *log)
 {
     bw_pool_t  *p;
+
+    if (bw_fail_alloc(log)) {
+        return NULL;
+    }
 
     if (size < sizeof(bw_pool_t) + 64) {
         size = sizeof(bw_pool_t) + 64;
@@ -191,6 +256,9 @@ bw_palloc_small(bw_pool_t *pool, size_t size, bw_uint_t align)
 void *
 bw_palloc(bw_pool_t *pool, size_t size)
 {
+    if (bw_fail_alloc(pool->log)) {
+        return NULL;
+    }
     if (size <= pool->max) {
         return bw_palloc_small(pool, size, 1);
     }
@@ -200,6 +268,9 @@ bw_palloc(bw_pool_t *pool, size_t size)
 void *
 bw_pnalloc(bw_pool_t *pool, size_t size)
 {
+    if (bw_fail_alloc(pool->log)) {
+        return NULL;
+    }
     if (size <= pool->max) {
         return bw_palloc_small(pool, size, 0);
     }
