@@ -47,6 +47,8 @@ test:
 	    test/integration/test_proxy.py test/integration/test_static.py \
 	    test/integration/test_http_errors.py \
 	    test/integration/test_garbage.py
+	@# again against builds that leave modules out
+	scripts/test-module-builds $(TEST_B)
 
 unit:
 	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
@@ -67,6 +69,7 @@ install: build
 	$(MAKE) -f $(B)/Makefile install
 
 clean:
-	rm -rf objs objs-test objs-fuzz objs-ref $(B) $(TEST_B)
+	rm -rf objs objs-test objs-fuzz objs-ref objs-min objs-without-* \
+	    $(B) $(TEST_B)
 
 .PHONY: default build run test unit fuzz bench install clean
