@@ -106,6 +106,16 @@ typedef struct {
     bw_uint_t    mask;
 } bw_conf_bitmask_t;
 
+typedef struct {
+    bw_uint_t    num;
+    size_t       size;
+} bw_bufs_t;
+
+#define bw_conf_merge_bufs_value(conf, prev, default_num, default_size) \
+    if (conf.num == 0) { \
+        if (prev.num) { conf = prev; } \
+        else { conf.num = default_num; conf.size = default_size; } }
+
 bw_int_t bw_conf_read_token(bw_conf_t *cf);
 char *bw_conf_param(bw_conf_t *cf, bw_str_t *param);
 char *bw_conf_parse(bw_conf_t *cf, bw_str_t *filename);
@@ -128,6 +138,7 @@ char *bw_conf_set_str_array_slot(bw_conf_t *cf, bw_command_t *cmd,
 char *bw_conf_set_num_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_size_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_off_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+char *bw_conf_set_bufs_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_msec_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_sec_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_conf_set_enum_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);

@@ -132,6 +132,38 @@ bw_conf_set_size_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
+/* "NUMBER SIZE": how many buffers of what size (gzip_buffers, ...) */
+char *
+bw_conf_set_bufs_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    ssize_t    size;
+    bw_int_t   num;
+    bw_str_t  *value;
+    bw_bufs_t *bufs;
+
+    bufs = (bw_bufs_t *) ((char *) conf + cmd->offset);
+    if (bufs->num) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    num = bw_atoi(value[1].data, value[1].len);
+    if (num == BW_ERROR || num == 0) {
+        return "invalid value";
+    }
+
+    size = bw_parse_size(&value[2]);
+    if (size == BW_ERROR || size == 0) {
+        return "invalid value";
+    }
+
+    bufs->num = (bw_uint_t) num;
+    bufs->size = (size_t) size;
+
+    return BW_CONF_OK;
+}
+
 char *
 bw_conf_set_off_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {

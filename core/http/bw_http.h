@@ -72,6 +72,7 @@ typedef struct bw_http_variable_s       bw_http_variable_t;
 
 #define BW_HTTP_LOWLEVEL_BUFFERED  0xf0
 #define BW_HTTP_WRITE_BUFFERED     0x10
+#define BW_HTTP_GZIP_BUFFERED      0x02
 
 #define BW_HTTP_MAX_URI_CHANGES    10
 #define BW_HTTP_DISCARD_BUFFER_SIZE 4096
@@ -778,6 +779,12 @@ bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_unbuffered_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
     bw_http_client_body_handler_pt post_handler);
+
+/* mime_types.c: lists of types a module applies to */
+char *bw_http_types_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+char *bw_http_merge_types_list(bw_conf_t *cf, bw_array_t **types,
+    bw_array_t **prev, const char **defaults);
+bw_uint_t bw_http_test_content_type(bw_http_request_t *r, bw_array_t *types);
 
 /* phases.c: the checkers the phase engine walks */
 bw_int_t bw_http_core_generic_phase(bw_http_request_t *r,

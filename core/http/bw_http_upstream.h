@@ -108,11 +108,6 @@ typedef struct {
     bw_array_t                      upstreams;  /* srv_conf_t * */
 } bw_http_upstream_main_conf_t;
 
-typedef struct {
-    bw_uint_t                       num;
-    size_t                          size;
-} bw_bufs_t;
-
 /* A module's (proxy's) settings for the framework. */
 typedef struct {
     bw_http_upstream_srv_conf_t    *upstream;

@@ -1,0 +1,1053 @@
+/*
+ * gzip: responses compressed with zlib as their body passes, for the
+ * clients that accept it (nginx's gzip module and its directives).
+ *
+ * The header filter decides (status, type, length, Content-Encoding,
+ * the client's Accept-Encoding, gzip_proxied, gzip_disable) and turns the
+ * header into a compressed one: Content-Encoding: gzip, no
+ * Content-Length, a weak ETag, no Accept-Ranges. The body filter streams:
+ * what comes in is deflated into at most gzip_buffers output buffers, and
+ * while all of them wait in the write path no more input is taken, so
+ * the producer (a file, an upstream) is held back and memory stays
+ * bounded whatever the response's size. File buffers are read in pieces
+ * into one buffer of the request's. A flush from the producer (an
+ * upstream that paused) becomes a zlib sync flush, so that what came so
+ * far reaches the client at once. zlib's state is taken from the
+ * request's pool, its window sized down for small responses of known
+ * length. An error of zlib ends the response; never a corrupt stream
+ * sent as a whole one.
+ */
+
+#include <bw_http.h>
+#include <zlib.h>
+
+#define BW_HTTP_GZIP_PROXIED_OFF       0x0002
+#define BW_HTTP_GZIP_PROXIED_EXPIRED   0x0004
+#define BW_HTTP_GZIP_PROXIED_NO_CACHE  0x0008
+#define BW_HTTP_GZIP_PROXIED_NO_STORE  0x0010
+#define BW_HTTP_GZIP_PROXIED_PRIVATE   0x0020
+#define BW_HTTP_GZIP_PROXIED_NO_LM     0x0040
+#define BW_HTTP_GZIP_PROXIED_NO_ETAG   0x0080
+#define BW_HTTP_GZIP_PROXIED_AUTH      0x0100
+#define BW_HTTP_GZIP_PROXIED_ANY       0x0200
+
+/* what a file buffer is read into, at most */
+#define BW_HTTP_GZIP_READ_SIZE  32768
+
+typedef struct {
+    bw_int_t       enable;
+    bw_int_t       vary;
+    bw_int_t       level;
+    size_t         min_length;
+    size_t         wbits;
+    size_t         memlevel;
+    bw_uint_t      http_version;
+    bw_uint_t      proxied;
+    bw_bufs_t      bufs;
+    bw_array_t    *types;            /* bw_str_t */
+    bw_array_t    *disable;          /* bw_regex_t * */
+    bw_int_t       disable_msie6;
+} bw_http_gzip_conf_t;
+
+typedef struct {
+    z_stream       zstream;
+    bw_chain_t    *in;               /* taken, not yet deflated */
+    bw_chain_t    *free;
+    bw_chain_t    *busy;
+    bw_chain_t    *out;
+    bw_chain_t   **last_out;
+    bw_buf_t      *in_buf;           /* what zstream.next_in points into */
+    bw_buf_t      *out_buf;
+    u_char        *read_buf;         /* file data is read into it */
+    off_t          length;           /* the body's, when known */
+    bw_uint_t      bufs;
+    bw_uint_t      ratio_int;
+    bw_uint_t      ratio_frac;
+
+    unsigned       started:1;
+    unsigned       flush:1;
+    unsigned       last:1;
+    unsigned       done:1;
+    unsigned       nomem:1;
+} bw_http_gzip_ctx_t;
+
+static bw_int_t bw_http_gzip_add_variables(bw_conf_t *cf);
+static bw_int_t bw_http_gzip_filter_init(bw_conf_t *cf);
+static void *bw_http_gzip_create_conf(bw_conf_t *cf);
+static char *bw_http_gzip_merge_conf(bw_conf_t *cf, void *parent,
+    void *child);
+static char *bw_http_gzip_disable(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_gzip_window(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_gzip_hash(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+
+static bw_conf_enum_t  bw_http_gzip_http_version[] = {
+    { bw_string("1.0"), BW_HTTP_VERSION_10 },
+    { bw_string("1.1"), BW_HTTP_VERSION_11 },
+    { bw_null_string, 0 }
+};
+
+static bw_conf_bitmask_t  bw_http_gzip_proxied_mask[] = {
+    { bw_string("off"), BW_HTTP_GZIP_PROXIED_OFF },
+    { bw_string("expired"), BW_HTTP_GZIP_PROXIED_EXPIRED },
+    { bw_string("no-cache"), BW_HTTP_GZIP_PROXIED_NO_CACHE },
+    { bw_string("no-store"), BW_HTTP_GZIP_PROXIED_NO_STORE },
+    { bw_string("private"), BW_HTTP_GZIP_PROXIED_PRIVATE },
+    { bw_string("no_last_modified"), BW_HTTP_GZIP_PROXIED_NO_LM },
+    { bw_string("no_etag"), BW_HTTP_GZIP_PROXIED_NO_ETAG },
+    { bw_string("auth"), BW_HTTP_GZIP_PROXIED_AUTH },
+    { bw_string("any"), BW_HTTP_GZIP_PROXIED_ANY },
+    { bw_null_string, 0 }
+};
+
+#define MSLI  (BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF)
+#define OFF(f)  offsetof(bw_http_gzip_conf_t, f)
+
+static bw_command_t  bw_http_gzip_commands[] = {
+
+    { bw_string("gzip"), MSLI|BW_HTTP_LIF_CONF|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(enable), NULL },
+    { bw_string("gzip_buffers"), MSLI|BW_CONF_TAKE2,
+      bw_conf_set_bufs_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(bufs), NULL },
+    { bw_string("gzip_types"), MSLI|BW_CONF_1MORE,
+      bw_http_types_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(types), NULL },
+    { bw_string("gzip_comp_level"), MSLI|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(level), NULL },
+    { bw_string("gzip_window"), MSLI|BW_CONF_TAKE1,
+      bw_http_gzip_window, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { bw_string("gzip_hash"), MSLI|BW_CONF_TAKE1,
+      bw_http_gzip_hash, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { bw_string("gzip_min_length"), MSLI|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(min_length),
+      NULL },
+    { bw_string("gzip_http_version"), MSLI|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(http_version),
+      bw_http_gzip_http_version },
+    { bw_string("gzip_proxied"), MSLI|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(proxied),
+      bw_http_gzip_proxied_mask },
+    { bw_string("gzip_disable"), MSLI|BW_CONF_1MORE,
+      bw_http_gzip_disable, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
+    { bw_string("gzip_vary"), MSLI|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, BW_HTTP_LOC_CONF_OFFSET, OFF(vary), NULL },
+
+    bw_null_command
+};
+
+static bw_http_module_t  bw_http_gzip_filter_module_ctx = {
+    bw_http_gzip_add_variables, bw_http_gzip_filter_init,
+    NULL, NULL, NULL, NULL,
+    bw_http_gzip_create_conf, bw_http_gzip_merge_conf
+};
+
+bw_module_t  bw_http_gzip_filter_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_gzip_filter_module_ctx,
+    bw_http_gzip_commands, NULL, NULL, NULL, NULL
+};
+
+static bw_http_output_header_filter_pt  bw_http_next_header_filter;
+static bw_http_output_body_filter_pt    bw_http_next_body_filter;
+
+/* --- may this response be compressed for this client? ------------------ */
+
+/*
+ * The q-value of gzip in Accept-Encoding: "gzip" or "x-gzip" by name,
+ * else "*" (RFC 9110 12.5.3), else not acceptable. 0 means refused.
+ */
+static bw_uint_t
+bw_http_gzip_accepted(bw_http_request_t *r)
+{
+    u_char                 *p, *end, *name, *q;
+    size_t                  len;
+    bw_uint_t               star, gzip, value, digits;
+    bw_table_elt_t         *h;
+    bw_http_header_iter_t   it;
+
+    star = 0;
+    gzip = (bw_uint_t) -1;
+
+    it.part = &r->headers_in.headers.part;
+    it.i = 0;
+
+    while ((h = bw_http_header_next(&it, "accept-encoding", 15)) != NULL) {
+        p = h->value.data;
+        end = p + h->value.len;
+
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+            name = p;
+            while (p < end && *p != ',' && *p != ';' && *p != ' '
+                   && *p != '\t')
+            {
+                p++;
+            }
+            len = p - name;
+
+            /* the weight, in thousandths: "q=0.5" */
+            value = 1000;
+            while (p < end && *p != ',') {
+                if (*p == ';') {
+                    q = p + 1;
+                    while (q < end && (*q == ' ' || *q == '\t')) {
+                        q++;
+                    }
+                    if (end - q >= 2 && (q[0] == 'q' || q[0] == 'Q')
+                        && q[1] == '=')
+                    {
+                        q += 2;
+                        value = 0;
+                        if (q < end && *q == '1') {
+                            value = 1000;
+                        } else if (q < end && *q == '0') {
+                            q++;
+                            if (q < end && *q == '.') {
+                                q++;
+                                for (digits = 0; digits < 3; digits++) {
+                                    value *= 10;
+                                    if (q < end && *q >= '0' && *q <= '9') {
+                                        value += *q++ - '0';
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p++;
+            }
+
+            if ((len == 4 && bw_strncasecmp(name, (u_char *) "gzip", 4) == 0)
+                || (len == 6
+                    && bw_strncasecmp(name, (u_char *) "x-gzip", 6) == 0))
+            {
+                gzip = value;
+
+            } else if (len == 1 && *name == '*') {
+                star = value;
+            }
+        }
+    }
+
+    return gzip != (bw_uint_t) -1 ? gzip : star;
+}
+
+static bw_uint_t
+bw_http_gzip_msie6(bw_table_elt_t *ua)
+{
+    u_char  *msie, *end;
+
+    end = ua->value.data + ua->value.len;
+    msie = bw_strlcasestrn(ua->value.data, end, (u_char *) "MSIE ", 5);
+    if (msie == NULL || msie + 7 >= end
+        || bw_strlcasestrn(ua->value.data, end, (u_char *) "Opera", 5))
+    {
+        return 0;
+    }
+    if (msie[6] != '.') {
+        return 0;
+    }
+    switch (msie[5]) {
+    case '4':
+    case '5':
+        return 1;
+    case '6':
+        /* IE6 with SP2 (SV1) decompresses correctly */
+        return bw_strlcasestrn(msie + 8, end, (u_char *) "SV1", 3) == NULL;
+    }
+    return 0;
+}
+
+/* nginx's gzip_proxied: a request that came through a proxy (Via) gets a
+ * compressed answer only when the answer says it may be cached so. */
+static bw_int_t
+bw_http_gzip_proxied(bw_http_request_t *r, bw_http_gzip_conf_t *conf)
+{
+    time_t                  date, expires;
+    bw_uint_t               p;
+    bw_table_elt_t         *h;
+    bw_http_header_iter_t   it;
+
+    p = conf->proxied;
+
+    if (p & BW_HTTP_GZIP_PROXIED_OFF) {
+        return BW_DECLINED;
+    }
+    if (p & BW_HTTP_GZIP_PROXIED_ANY) {
+        return BW_OK;
+    }
+    if ((p & BW_HTTP_GZIP_PROXIED_AUTH) && r->headers_in.authorization) {
+        return BW_OK;
+    }
+
+    h = r->headers_out.expires;
+    if (h) {
+        if (!(p & BW_HTTP_GZIP_PROXIED_EXPIRED)) {
+            return BW_DECLINED;
+        }
+        expires = bw_parse_http_time(h->value.data, h->value.len);
+        if (expires == BW_ERROR) {
+            return BW_DECLINED;
+        }
+        date = bw_time_sec;
+        if (r->headers_out.date) {
+            date = bw_parse_http_time(r->headers_out.date->value.data,
+                                      r->headers_out.date->value.len);
+            if (date == BW_ERROR) {
+                return BW_DECLINED;
+            }
+        }
+        return expires < date ? BW_OK : BW_DECLINED;
+    }
+
+    if (r->headers_out.cache_control) {
+        it.part = &r->headers_out.headers.part;
+        it.i = 0;
+        while ((h = bw_http_header_next(&it, "cache-control", 13)) != NULL) {
+            if (h->hash == 0) {
+                continue;
+            }
+            if (((p & BW_HTTP_GZIP_PROXIED_NO_CACHE)
+                 && bw_strlcasestrn(h->value.data,
+                                    h->value.data + h->value.len,
+                                    (u_char *) "no-cache", 8))
+                || ((p & BW_HTTP_GZIP_PROXIED_NO_STORE)
+                    && bw_strlcasestrn(h->value.data,
+                                       h->value.data + h->value.len,
+                                       (u_char *) "no-store", 8))
+                || ((p & BW_HTTP_GZIP_PROXIED_PRIVATE)
+                    && bw_strlcasestrn(h->value.data,
+                                       h->value.data + h->value.len,
+                                       (u_char *) "private", 7)))
+            {
+                return BW_OK;
+            }
+        }
+        return BW_DECLINED;
+    }
+
+    if ((p & BW_HTTP_GZIP_PROXIED_NO_LM) && r->headers_out.last_modified) {
+        return BW_DECLINED;
+    }
+    if ((p & BW_HTTP_GZIP_PROXIED_NO_ETAG) && r->headers_out.etag) {
+        return BW_DECLINED;
+    }
+
+    return BW_OK;
+}
+
+/*
+ * Whether the client gets a compressed answer: the main request, an
+ * Accept-Encoding that takes gzip, a version of at least
+ * gzip_http_version, gzip_proxied for requests that came through a
+ * proxy, and no gzip_disable match. Also for gzip_static.
+ */
+bw_int_t
+bw_http_gzip_ok(bw_http_request_t *r)
+{
+    bw_uint_t               i;
+    bw_regex_t            **re;
+    bw_table_elt_t         *ua;
+    bw_http_gzip_conf_t    *conf;
+    bw_http_header_iter_t   it;
+
+    if (r != r->main) {
+        return BW_DECLINED;
+    }
+
+    conf = bw_http_get_module_loc_conf(r, bw_http_gzip_filter_module);
+
+    if (r->http_version < conf->http_version
+        || bw_http_gzip_accepted(r) == 0)
+    {
+        return BW_DECLINED;
+    }
+
+    it.part = &r->headers_in.headers.part;
+    it.i = 0;
+    if (bw_http_header_next(&it, "via", 3)
+        && bw_http_gzip_proxied(r, conf) != BW_OK)
+    {
+        return BW_DECLINED;
+    }
+
+    ua = r->headers_in.user_agent;
+
+    if (conf->disable_msie6 && ua && bw_http_gzip_msie6(ua)) {
+        return BW_DECLINED;
+    }
+
+    if (conf->disable && ua) {
+        re = conf->disable->elts;
+        for (i = 0; i < conf->disable->nelts; i++) {
+            if (bw_regex_exec(re[i], &ua->value, NULL, 0) >= 0) {
+                return BW_DECLINED;
+            }
+        }
+    }
+
+    return BW_OK;
+}
+
+/* --- header ------------------------------------------------------------ */
+
+static bw_int_t
+bw_http_gzip_weak_etag(bw_http_request_t *r)
+{
+    u_char          *p;
+    bw_table_elt_t  *etag;
+
+    etag = r->headers_out.etag;
+    if (etag == NULL) {
+        return BW_OK;
+    }
+
+    if (etag->value.len > 2 && etag->value.data[0] == 'W'
+        && etag->value.data[1] == '/')
+    {
+        return BW_OK;
+    }
+
+    if (etag->value.len < 1 || etag->value.data[0] != '"') {
+        /* not a valid strong one: nothing to weaken */
+        bw_http_clear_etag(r);
+        return BW_OK;
+    }
+
+    p = bw_pnalloc(r->pool, etag->value.len + 2);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    p[0] = 'W';
+    p[1] = '/';
+    memcpy(p + 2, etag->value.data, etag->value.len);
+    etag->value.data = p;
+    etag->value.len += 2;
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_gzip_header_filter(bw_http_request_t *r)
+{
+    bw_str_t              v;
+    bw_table_elt_t       *h;
+    bw_http_gzip_ctx_t   *ctx;
+    bw_http_gzip_conf_t  *conf;
+
+    conf = bw_http_get_module_loc_conf(r, bw_http_gzip_filter_module);
+
+    if (!conf->enable
+        || (r->headers_out.status != BW_HTTP_OK
+            && r->headers_out.status != BW_HTTP_FORBIDDEN
+            && r->headers_out.status != BW_HTTP_NOT_FOUND)
+        || (r->headers_out.content_encoding
+            && r->headers_out.content_encoding->value.len)
+        || (r->headers_out.content_length_n != -1
+            && (size_t) r->headers_out.content_length_n < conf->min_length)
+        || !bw_http_test_content_type(r, conf->types)
+        || r->header_only)
+    {
+        return bw_http_next_header_filter(r);
+    }
+
+    if (conf->vary && r == r->main) {
+        bw_str_set(&v, "Accept-Encoding");
+        if (bw_http_add_header_out(r, "Vary", &v) == NULL) {
+            return BW_ERROR;
+        }
+    }
+
+    if (bw_http_gzip_ok(r) != BW_OK) {
+        return bw_http_next_header_filter(r);
+    }
+
+    ctx = bw_pcalloc(r->pool, sizeof(bw_http_gzip_ctx_t));
+    if (ctx == NULL) {
+        return BW_ERROR;
+    }
+    ctx->length = r->headers_out.content_length_n;
+    ctx->last_out = &ctx->out;
+    bw_http_set_ctx(r, ctx, bw_http_gzip_filter_module);
+
+    bw_str_set(&v, "gzip");
+    h = bw_http_add_header_out(r, "Content-Encoding", &v);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+    r->headers_out.content_encoding = h;
+
+    bw_http_clear_content_length(r);
+    bw_http_clear_accept_ranges(r);
+    if (bw_http_gzip_weak_etag(r) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    return bw_http_next_header_filter(r);
+}
+
+/* --- body -------------------------------------------------------------- */
+
+static void *
+bw_http_gzip_zalloc(void *opaque, u_int items, u_int size)
+{
+    bw_http_request_t  *r = opaque;
+
+    return bw_palloc(r->pool, (size_t) items * size);
+}
+
+static void
+bw_http_gzip_zfree(void *opaque, void *address)
+{
+    /* the request's pool takes it all back */
+}
+
+static bw_int_t
+bw_http_gzip_start(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx,
+    bw_http_gzip_conf_t *conf)
+{
+    int  wbits, memlevel, rc;
+
+    wbits = (int) conf->wbits;
+    memlevel = (int) conf->memlevel;
+
+    /* a small body of known length needs no 32 KiB window */
+    if (ctx->length > 0) {
+        while (wbits > 9 && ctx->length < ((1 << (wbits - 1)) - 262)) {
+            wbits--;
+            memlevel--;
+        }
+        if (memlevel < 1) {
+            memlevel = 1;
+        }
+    }
+
+    ctx->zstream.zalloc = bw_http_gzip_zalloc;
+    ctx->zstream.zfree = bw_http_gzip_zfree;
+    ctx->zstream.opaque = r;
+
+    /* windowBits + 16: zlib writes the gzip header and trailer */
+    rc = deflateInit2(&ctx->zstream, (int) conf->level, Z_DEFLATED,
+                      wbits + 16, memlevel, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK) {
+        bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
+                     "deflateInit2() failed: %d", rc);
+        return BW_ERROR;
+    }
+
+    ctx->started = 1;
+    return BW_OK;
+}
+
+/*
+ * Point zlib's input at the next data: the rest of a memory buffer (its
+ * pos follows what zlib took), or the next piece of a file buffer read
+ * into read_buf. BW_DECLINED: nothing to deflate and nothing to flush.
+ */
+static bw_int_t
+bw_http_gzip_next_input(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
+{
+    off_t        n;
+    ssize_t      got;
+    bw_buf_t    *b;
+    bw_chain_t  *cl;
+
+    if (ctx->zstream.avail_in || ctx->flush || ctx->last) {
+        return BW_OK;
+    }
+
+    while (ctx->in) {
+        cl = ctx->in;
+        b = cl->buf;
+
+        if (bw_buf_in_memory(b) && b->pos < b->last) {
+            ctx->in_buf = b;
+            ctx->zstream.next_in = b->pos;
+            ctx->zstream.avail_in = (uInt) (b->last - b->pos);
+            ctx->in = cl->next;
+            bw_free_chain(r->pool, cl);
+            ctx->flush = b->flush;
+            ctx->last = b->last_buf;
+            return BW_OK;
+        }
+
+        if (!bw_buf_in_memory(b) && b->in_file && b->file_pos < b->file_last)
+        {
+            if (ctx->read_buf == NULL) {
+                ctx->read_buf = bw_pnalloc(r->pool, BW_HTTP_GZIP_READ_SIZE);
+                if (ctx->read_buf == NULL) {
+                    return BW_ERROR;
+                }
+            }
+
+            n = bw_min(b->file_last - b->file_pos,
+                       (off_t) BW_HTTP_GZIP_READ_SIZE);
+            got = pread(b->file->fd, ctx->read_buf, (size_t) n, b->file_pos);
+            if (got <= 0) {
+                bw_log_error(BW_LOG_CRIT, r->connection->log,
+                             got == -1 ? errno : 0,
+                             "pread() \"%.*s\" failed",
+                             (int) b->file->name.len, b->file->name.data);
+                return BW_ERROR;
+            }
+
+            ctx->in_buf = NULL;
+            ctx->zstream.next_in = ctx->read_buf;
+            ctx->zstream.avail_in = (uInt) got;
+            b->file_pos += got;
+
+            if (b->file_pos == b->file_last) {
+                ctx->in = cl->next;
+                bw_free_chain(r->pool, cl);
+                ctx->flush = b->flush;
+                ctx->last = b->last_buf;
+            }
+            return BW_OK;
+        }
+
+        /* no data left in it: only its flags count */
+        ctx->in = cl->next;
+        bw_free_chain(r->pool, cl);
+        if (b->flush || b->last_buf) {
+            ctx->flush = b->flush;
+            ctx->last = b->last_buf;
+            return BW_OK;
+        }
+    }
+
+    return BW_DECLINED;
+}
+
+/* An output buffer for zlib: a free one, a new one while gzip_buffers
+ * allows, else BW_DECLINED until the write path sends some. */
+static bw_int_t
+bw_http_gzip_out_buf(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx,
+    bw_http_gzip_conf_t *conf)
+{
+    bw_buf_t    *b;
+    bw_chain_t  *cl;
+
+    if (ctx->out_buf) {
+        return BW_OK;
+    }
+
+    if (ctx->free) {
+        cl = ctx->free;
+        ctx->free = cl->next;
+        b = cl->buf;
+        bw_free_chain(r->pool, cl);
+
+    } else if (ctx->bufs < conf->bufs.num) {
+        b = bw_create_temp_buf(r->pool, conf->bufs.size);
+        if (b == NULL) {
+            return BW_ERROR;
+        }
+        ctx->bufs++;
+
+    } else {
+        ctx->nomem = 1;
+        return BW_DECLINED;
+    }
+
+    b->tag = (void *) &bw_http_gzip_filter_module;
+    b->temporary = 1;
+    b->recycled = 1;
+    b->pos = b->start;
+    b->last = b->start;
+
+    ctx->out_buf = b;
+    ctx->zstream.next_out = b->start;
+    ctx->zstream.avail_out = (uInt) (b->end - b->start);
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_gzip_link_out(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
+{
+    bw_chain_t  *cl;
+
+    cl = bw_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return BW_ERROR;
+    }
+    cl->buf = ctx->out_buf;
+    cl->next = NULL;
+    *ctx->last_out = cl;
+    ctx->last_out = &cl->next;
+    ctx->out_buf = NULL;
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_gzip_deflate(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
+{
+    int        rc, flush;
+    uint64_t   zin, zout;
+
+    flush = ctx->last ? Z_FINISH : ctx->flush ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+
+    rc = deflate(&ctx->zstream, flush);
+
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+        bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
+                     "deflate() failed: %d, %d", flush, rc);
+        return BW_ERROR;
+    }
+
+    if (ctx->in_buf) {
+        ctx->in_buf->pos = ctx->zstream.next_in;
+        if (ctx->zstream.avail_in == 0) {
+            ctx->in_buf = NULL;
+        }
+    }
+
+    ctx->out_buf->last = ctx->zstream.next_out;
+
+    if (rc == Z_STREAM_END) {
+        ctx->out_buf->last_buf = 1;
+        if (bw_http_gzip_link_out(r, ctx) != BW_OK) {
+            return BW_ERROR;
+        }
+
+        zin = ctx->zstream.total_in;
+        zout = ctx->zstream.total_out;
+        if (zout) {
+            ctx->ratio_int = (bw_uint_t) (zin / zout);
+            ctx->ratio_frac = (bw_uint_t) ((zin * 100 / zout) % 100);
+            /* rounded as nginx's $gzip_ratio */
+            if ((zin * 1000 / zout) % 10 > 4) {
+                if (++ctx->ratio_frac > 99) {
+                    ctx->ratio_int++;
+                    ctx->ratio_frac = 0;
+                }
+            }
+        }
+
+        (void) deflateEnd(&ctx->zstream);
+        ctx->done = 1;
+        ctx->last = 0;
+        return BW_OK;
+    }
+
+    if (ctx->zstream.avail_out == 0) {
+        /* full: more may come of this input or this flush */
+        return bw_http_gzip_link_out(r, ctx);
+    }
+
+    if (ctx->flush && ctx->zstream.avail_in == 0) {
+        /* the sync flush is complete: send what there is now */
+        ctx->flush = 0;
+        ctx->out_buf->flush = 1;
+        return bw_http_gzip_link_out(r, ctx);
+    }
+
+    return BW_OK;
+}
+
+static bw_int_t
+bw_http_gzip_body_filter(bw_http_request_t *r, bw_chain_t *in)
+{
+    bw_int_t              rc;
+    bw_chain_t           *cl, **ll;
+    bw_connection_t      *c;
+    bw_http_gzip_ctx_t   *ctx;
+    bw_http_gzip_conf_t  *conf;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_gzip_filter_module);
+
+    if (ctx == NULL || ctx->done || r->header_only) {
+        return bw_http_next_body_filter(r, in);
+    }
+
+    c = r->connection;
+    conf = bw_http_get_module_loc_conf(r, bw_http_gzip_filter_module);
+
+    if (!ctx->started && bw_http_gzip_start(r, ctx, conf) != BW_OK) {
+        goto failed;
+    }
+
+    /* take the new buffers after those still waiting */
+    for (ll = &ctx->in; *ll; ll = &(*ll)->next) { /* void */ }
+    for ( /* void */ ; in; in = in->next) {
+        cl = bw_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            goto failed;
+        }
+        cl->buf = in->buf;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    for ( ;; ) {
+
+        /* deflate while there is input (or a flush to make) and room */
+        while (!ctx->done) {
+            rc = bw_http_gzip_next_input(r, ctx);
+            if (rc == BW_ERROR) {
+                goto failed;
+            }
+            if (rc == BW_DECLINED) {
+                break;
+            }
+            rc = bw_http_gzip_out_buf(r, ctx, conf);
+            if (rc == BW_ERROR) {
+                goto failed;
+            }
+            if (rc == BW_DECLINED) {
+                break;
+            }
+            if (bw_http_gzip_deflate(r, ctx) != BW_OK) {
+                goto failed;
+            }
+        }
+
+        rc = bw_http_next_body_filter(r, ctx->out);
+        bw_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
+                               (void *) &bw_http_gzip_filter_module);
+        ctx->last_out = &ctx->out;
+
+        if (rc == BW_ERROR) {
+            goto failed;
+        }
+
+        if (ctx->done) {
+            c->buffered &= ~BW_HTTP_GZIP_BUFFERED;
+            return rc;
+        }
+
+        if (ctx->nomem && ctx->free) {
+            /* the write path sent some: go on with the input */
+            ctx->nomem = 0;
+            continue;
+        }
+
+        break;
+    }
+
+    /* input waits until output buffers come back */
+    if (ctx->nomem || ctx->in || ctx->zstream.avail_in) {
+        c->buffered |= BW_HTTP_GZIP_BUFFERED;
+        ctx->nomem = 0;
+        return BW_AGAIN;
+    }
+
+    c->buffered &= ~BW_HTTP_GZIP_BUFFERED;
+    return rc;
+
+failed:
+
+    ctx->done = 1;
+    if (ctx->started) {
+        (void) deflateEnd(&ctx->zstream);
+    }
+    c->buffered &= ~BW_HTTP_GZIP_BUFFERED;
+    return BW_ERROR;
+}
+
+/* --- $gzip_ratio ------------------------------------------------------- */
+
+static bw_int_t
+bw_http_gzip_ratio_variable(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p;
+    bw_http_gzip_ctx_t  *ctx;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_gzip_filter_module);
+
+    if (ctx == NULL || !ctx->done || ctx->zstream.total_out == 0) {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN + 4);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    v->len = (unsigned) (bw_slprintf(p, p + BW_INT_T_LEN + 4, "%lu.%02lu",
+                                    (unsigned long) ctx->ratio_int,
+                                    (unsigned long) ctx->ratio_frac) - p);
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return BW_OK;
+}
+
+static bw_http_variable_t  bw_http_gzip_vars[] = {
+    { bw_string("gzip_ratio"), NULL, bw_http_gzip_ratio_variable, 0,
+      BW_HTTP_VAR_NOCACHEABLE, 0 },
+    bw_http_null_variable
+};
+
+static bw_int_t
+bw_http_gzip_add_variables(bw_conf_t *cf)
+{
+    return bw_http_add_variables(cf, bw_http_gzip_vars);
+}
+
+/* --- configuration ----------------------------------------------------- */
+
+static void *
+bw_http_gzip_create_conf(bw_conf_t *cf)
+{
+    bw_http_gzip_conf_t  *conf;
+
+    conf = bw_pcalloc(cf->pool, sizeof(bw_http_gzip_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->enable = BW_CONF_UNSET;
+    conf->vary = BW_CONF_UNSET;
+    conf->level = BW_CONF_UNSET;
+    conf->min_length = BW_CONF_UNSET_SIZE;
+    conf->wbits = BW_CONF_UNSET_SIZE;
+    conf->memlevel = BW_CONF_UNSET_SIZE;
+    conf->http_version = BW_CONF_UNSET_UINT;
+    conf->types = BW_CONF_UNSET_PTR;
+    conf->disable = BW_CONF_UNSET_PTR;
+    conf->disable_msie6 = BW_CONF_UNSET;
+
+    return conf;
+}
+
+static char *
+bw_http_gzip_merge_conf(bw_conf_t *cf, void *parent, void *child)
+{
+    bw_http_gzip_conf_t  *prev = parent;
+    bw_http_gzip_conf_t  *conf = child;
+
+    bw_conf_merge_value(conf->enable, prev->enable, 0);
+    bw_conf_merge_value(conf->vary, prev->vary, 0);
+    bw_conf_merge_value(conf->level, prev->level, 1);
+    bw_conf_merge_size_value(conf->min_length, prev->min_length, 20);
+    bw_conf_merge_size_value(conf->wbits, prev->wbits, MAX_WBITS);
+    bw_conf_merge_size_value(conf->memlevel, prev->memlevel,
+                             MAX_MEM_LEVEL - 1);
+    bw_conf_merge_uint_value(conf->http_version, prev->http_version,
+                             BW_HTTP_VERSION_11);
+    bw_conf_merge_bitmask_value(conf->proxied, prev->proxied,
+                                BW_HTTP_GZIP_PROXIED_OFF);
+    bw_conf_merge_bufs_value(conf->bufs, prev->bufs, 32, 4096);
+    bw_conf_merge_ptr_value(conf->disable, prev->disable, NULL);
+    bw_conf_merge_value(conf->disable_msie6, prev->disable_msie6, 0);
+
+    if (conf->level < 1 || conf->level > 9) {
+        return "gzip_comp_level must be between 1 and 9";
+    }
+
+    return bw_http_merge_types_list(cf, &conf->types, &prev->types, NULL);
+}
+
+static char *
+bw_http_gzip_disable(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_gzip_conf_t  *gcf = conf;
+
+    bw_str_t             *value;
+    bw_uint_t             i;
+    bw_regex_t          **re;
+    bw_regex_compile_t    rc;
+
+    if (gcf->disable == BW_CONF_UNSET_PTR) {
+        gcf->disable = bw_array_create(cf->pool, 2, sizeof(bw_regex_t *));
+        if (gcf->disable == NULL) {
+            return BW_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (bw_str_eq_lit(&value[i], "msie6")) {
+            gcf->disable_msie6 = 1;
+            continue;
+        }
+        if (bw_str_eq_lit(&value[i], "degradation")) {
+            /* nginx's "degradation" depends on a removed directive */
+            continue;
+        }
+
+        bw_memzero(&rc, sizeof(bw_regex_compile_t));
+        rc.pattern = value[i];
+        rc.pool = cf->pool;
+        rc.options = BW_REGEX_CASELESS;
+
+        if (bw_regex_compile(&rc) != BW_OK) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s", (int) rc.err.len,
+                              rc.err.data);
+            return BW_CONF_ERROR;
+        }
+
+        re = bw_array_push(gcf->disable);
+        if (re == NULL) {
+            return BW_CONF_ERROR;
+        }
+        *re = rc.regex;
+    }
+
+    return BW_CONF_OK;
+}
+
+/* gzip_window 512..32k and gzip_hash 512..128k: powers of two, as nginx */
+static char *
+bw_http_gzip_power(bw_conf_t *cf, size_t *dst, size_t min, size_t max,
+    bw_uint_t shift)
+{
+    ssize_t    n;
+    size_t     bits;
+    bw_str_t  *value;
+
+    if (*dst != BW_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    n = bw_parse_size(&value[1]);
+    if (n == BW_ERROR || (size_t) n < min || (size_t) n > max
+        || (n & (n - 1)))
+    {
+        return "must be a power of two in the allowed range";
+    }
+
+    for (bits = 0; ((size_t) 1 << bits) < (size_t) n; bits++) {
+        /* void */
+    }
+    *dst = bits - shift;
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_gzip_window(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_gzip_conf_t  *gcf = conf;
+
+    return bw_http_gzip_power(cf, &gcf->wbits, 512, 32768, 0);
+}
+
+static char *
+bw_http_gzip_hash(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_gzip_conf_t  *gcf = conf;
+
+    /* memLevel: the hash takes 2^(memLevel + 8) bytes */
+    return bw_http_gzip_power(cf, &gcf->memlevel, 512, 131072, 8);
+}
+
+static bw_int_t
+bw_http_gzip_filter_init(bw_conf_t *cf)
+{
+    bw_http_next_header_filter = bw_http_top_header_filter;
+    bw_http_top_header_filter = bw_http_gzip_header_filter;
+
+    bw_http_next_body_filter = bw_http_top_body_filter;
+    bw_http_top_body_filter = bw_http_gzip_body_filter;
+
+    return BW_OK;
+}

@@ -1,0 +1,445 @@
+"""
+gzip (modules/http_gzip): what gets compressed and what not, bodies that
+decompress byte-exact (static files, proxied bodies of every size, chunked
+and trickled ones), streaming with flushes, the headers of a compressed
+answer, $gzip_ratio, and the same answers as Debian's nginx.
+"""
+
+import functools
+import gzip
+import hashlib
+import os
+import random
+import socket
+import socketserver
+import threading
+import time
+import urllib.parse
+import zlib
+
+import pytest
+
+from conftest import (free_port, needs_nginx, nginx_serving, recv_all,
+                      require_module, wait_for)
+
+
+@functools.lru_cache(maxsize=64)
+def body_of(n, seed=1):
+    """Compressible text of n bytes."""
+    rnd = random.Random(seed)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"<p>", b"</p>", b"\n"]
+    out = []
+    size = 0
+    while size < n:
+        w = rnd.choice(words) + b" "
+        out.append(w)
+        size += len(w)
+    return b"".join(out)[:n]
+
+
+class TextOrigin:
+    """An origin on loopback whose answers the path chooses:
+
+      /len/N           N bytes of text with Content-Length
+      /chunked/N/P     N bytes, chunked, in pieces of P bytes
+      /stream/K        K pieces of 100 bytes, each after the client's
+                       previous piece was seen (release() lets one go)
+      /encoded         Content-Encoding: br (must pass untouched)
+      /hdr?...         200 with the given header lines (name=value&...)
+      /status/NNN      that status with 100 bytes of text
+    """
+
+    def __init__(self):
+        self.gate = threading.Semaphore(0)
+        origin = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                line = self.rfile.readline().decode("latin-1")
+                if not line:
+                    return
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                path = line.split()[1]
+                origin.respond(self.wfile, path)
+
+        class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def respond(self, w, path):
+        parts = path.split("?")[0].strip("/").split("/")
+        head = "HTTP/1.1 %d OK\r\nContent-Type: text/plain\r\n"
+        if parts[0] == "len":
+            data = body_of(int(parts[1]))
+            w.write((head % 200 + "Content-Length: %d\r\nConnection: close"
+                     "\r\n\r\n" % len(data)).encode() + data)
+        elif parts[0] == "chunked":
+            data = body_of(int(parts[1]))
+            piece = int(parts[2])
+            w.write((head % 200 + "Transfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n").encode())
+            for i in range(0, len(data), piece):
+                chunk = data[i:i + piece]
+                w.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                w.flush()
+            w.write(b"0\r\n\r\n")
+        elif parts[0] == "stream":
+            w.write((head % 200 + "Transfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n").encode())
+            for i in range(int(parts[1])):
+                chunk = body_of(100, seed=i)
+                w.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                w.flush()
+                self.gate.acquire(timeout=10)
+            w.write(b"0\r\n\r\n")
+        elif parts[0] == "encoded":
+            data = b"\x00not really brotli" * 10
+            w.write((head % 200 + "Content-Encoding: br\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\n\r\n"
+                     % len(data)).encode() + data)
+        elif parts[0] == "hdr":
+            extra = ""
+            for kv in path.split("?", 1)[1].split("&"):
+                k, _, v = kv.partition("=")
+                extra += "%s: %s\r\n" % (k, urllib.parse.unquote(v))
+            data = body_of(1000)
+            w.write((head % 200 + extra + "Content-Length: %d\r\n"
+                     "Connection: close\r\n\r\n" % len(data)).encode() + data)
+        elif parts[0] == "status":
+            data = body_of(100)
+            w.write((head % int(parts[1]) + "Content-Length: %d\r\n"
+                     "Connection: close\r\n\r\n" % len(data)).encode() + data)
+
+    def release(self):
+        self.gate.release()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def origin():
+    o = TextOrigin()
+    yield o
+    o.stop()
+
+
+HTTP = """
+    include %(mime)s;
+    log_format g '$uri $status $gzip_ratio';
+    server {
+        listen 127.0.0.1:%(port)d;
+        root %(root)s;
+        access_log %(log)s g;
+        gzip on;
+        gzip_vary on;
+        gzip_types text/css text/plain;
+        location /p/ { proxy_pass http://127.0.0.1:%(origin)d/; }
+        location /pv/ { proxy_pass http://127.0.0.1:%(origin)d/;
+                        gzip_proxied expired no-cache auth; }
+        location /pany/ { proxy_pass http://127.0.0.1:%(origin)d/;
+                          gzip_proxied any; }
+        location /unbuffered/ { proxy_pass http://127.0.0.1:%(origin)d/;
+                                proxy_buffering off; }
+        location /off/ { gzip off; }
+        location /ie/ { gzip_disable msie6 "Bot[0-9]"; }
+        location /v10/ { gzip_http_version 1.0; }
+        location /min/ { gzip_min_length 1000; }
+    }
+"""
+
+
+def exchange(port, path, headers=(), method="GET", version="1.1"):
+    """One request on its own connection: (status, headers, raw body)."""
+    req = "%s %s HTTP/%s\r\nHost: x\r\nConnection: close\r\n" % (
+        method, path, version)
+    for h in headers:
+        req += h + "\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall((req + "\r\n").encode())
+        data = recv_all(s, timeout=20)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+    if "chunked" in hdrs.get("transfer-encoding", [""])[0]:
+        body = dechunk(body)
+    return status, hdrs, body
+
+
+def dechunk(data):
+    out = b""
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return out
+        out += data[:size]
+        data = data[size + 2:]
+
+
+def serve(bw, origin, tmp_path):
+    root = tmp_path / "html"
+    root.mkdir(exist_ok=True)
+    for name, size in (("big.html", 300000), ("a.css", 1500),
+                       ("tiny.txt", 10), ("pic.bin", 5000)):
+        (root / name).write_bytes(body_of(size))
+    for d in ("off", "ie", "v10", "min"):
+        (root / d).mkdir(exist_ok=True)
+        (root / d / "a.txt").write_bytes(body_of(500))
+    bw.config((HTTP % {"mime": bw.path("conf", "mime.types"), "port": 0,
+                       "root": root, "log": bw.path("logs", "g.log"),
+                       "origin": origin.port})
+              .replace("127.0.0.1:0;", "127.0.0.1:PORT;"))
+    bw.start()
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _need_gzip():
+    require_module("http_gzip")
+
+
+def test_static_and_proxied_bodies_decompress_exactly(bw, origin, tmp_path):
+    root = serve(bw, origin, tmp_path)
+    ae = ("Accept-Encoding: gzip, deflate",)
+    st, h, body = exchange(bw.port, "/big.html", ae)
+    assert st == 200 and h["content-encoding"] == ["gzip"]
+    assert "content-length" not in h
+    assert gzip.decompress(body) == (root / "big.html").read_bytes()
+    assert len(body) < 300000 // 3
+
+    for n in (21, 1000, 100000, 3000000):
+        st, h, body = exchange(bw.port, "/p/len/%d" % n, ae)
+        assert (st, h["content-encoding"]) == (200, ["gzip"]), n
+        assert gzip.decompress(body) == body_of(n), n
+    # chunked, and trickled in small pieces
+    for n, piece in ((0, 10), (1, 1), (50000, 7), (200000, 4096)):
+        st, h, body = exchange(bw.port, "/p/chunked/%d/%d" % (n, piece), ae)
+        assert st == 200 and gzip.decompress(body) == body_of(n), n
+    st, h, body = exchange(bw.port, "/unbuffered/chunked/70000/333", ae)
+    assert gzip.decompress(body) == body_of(70000)
+
+
+def test_what_is_not_compressed(bw, origin, tmp_path):
+    serve(bw, origin, tmp_path)
+    gz = ("Accept-Encoding: gzip",)
+
+    def encoded(path, headers=gz, **kw):
+        st, h, body = exchange(bw.port, path, headers, **kw)
+        return st, h.get("content-encoding", [None])[0], body
+
+    assert encoded("/big.html", ())[1] is None                 # not asked
+    assert encoded("/big.html", ("Accept-Encoding: gzip;q=0",))[1] is None
+    assert encoded("/big.html", ("Accept-Encoding: br, *;q=0.5",))[1] == "gzip"
+    assert encoded("/big.html",
+                   ("Accept-Encoding: gzip;q=0, *;q=1",))[1] is None
+    assert encoded("/big.html", ("Accept-Encoding: GZIP;q=0.001",))[1] \
+        == "gzip"
+    assert encoded("/tiny.txt")[1] is None                      # < min_length
+    assert encoded("/pic.bin")[1] is None                       # type
+    assert encoded("/off/a.txt")[1] is None
+    assert encoded("/min/a.txt")[1] is None
+    assert encoded("/ie/a.txt", gz + ("User-Agent: Mozilla/4.0 (compatible;"
+                                       " MSIE 6.0; Windows NT 5.1)",))[1] \
+        is None
+    assert encoded("/ie/a.txt", gz + ("User-Agent: Mozilla/4.0 (compatible;"
+                                       " MSIE 6.0; Windows NT 5.1; SV1)",)
+                   )[1] == "gzip"
+    assert encoded("/ie/a.txt", gz + ("User-Agent: Bot7",))[1] is None
+    # HTTP/1.0 only where gzip_http_version says so
+    assert encoded("/big.html", version="1.0")[1] is None
+    assert encoded("/v10/a.txt", version="1.0")[1] == "gzip"
+    # HEAD: the header of a compressed answer, as nginx
+    st, enc, body = encoded("/big.html", method="HEAD")
+    assert (st, enc, body) == (200, "gzip", b"")
+    # statuses other than 200, 403, 404
+    assert encoded("/p/status/404")[1] == "gzip"
+    assert encoded("/p/status/500")[1] is None
+    # already encoded by the upstream
+    st, enc, body = encoded("/p/encoded")
+    assert enc == "br" and body == b"\x00not really brotli" * 10
+    # a Range gets the whole compressed body, never a range of it
+    st, h, body = exchange(bw.port, "/big.html", gz + ("Range: bytes=0-99",))
+    assert st == 200 and "content-range" not in h
+    assert len(gzip.decompress(body)) == 300000
+
+
+def test_gzip_proxied(bw, origin, tmp_path):
+    serve(bw, origin, tmp_path)
+    gz = ("Accept-Encoding: gzip",)
+    via = gz + ("Via: 1.1 cache",)
+
+    def enc(path, headers):
+        return exchange(bw.port, path, headers)[1].get("content-encoding",
+                                                      [None])[0]
+
+    assert enc("/p/len/500", gz) == "gzip"          # no Via: as any
+    assert enc("/p/len/500", via) is None           # gzip_proxied off
+    assert enc("/pany/len/500", via) == "gzip"
+    assert enc("/pv/hdr?Cache-Control=no-cache", via) == "gzip"
+    assert enc("/pv/hdr?Cache-Control=public", via) is None
+    assert enc("/pv/hdr?Expires=Thu,%2001%20Jan%201970%2000:00:00%20GMT",
+               via) == "gzip"
+    assert enc("/pv/hdr?Expires=Thu,%2001%20Jan%202099%2000:00:00%20GMT",
+               via) is None
+    assert enc("/pv/len/500", via + ("Authorization: Basic eDp5",)) == "gzip"
+
+
+def test_headers_of_a_compressed_answer(bw, origin, tmp_path):
+    serve(bw, origin, tmp_path)
+    st, plain, _ = exchange(bw.port, "/a.css")
+    st, h, body = exchange(bw.port, "/a.css", ("Accept-Encoding: gzip",))
+    assert plain["vary"] == ["Accept-Encoding"] == h["vary"]
+    assert h["etag"] == ["W/" + plain["etag"][0]]
+    assert "accept-ranges" not in h and "accept-ranges" in plain
+    assert h["transfer-encoding"] == ["chunked"]
+    st, h, _ = exchange(bw.port, "/p/hdr?ETag=%22v1%22",
+                        ("Accept-Encoding: gzip",))
+    assert h["etag"] == ['W/"v1"']
+    st, h, _ = exchange(bw.port, "/p/hdr?ETag=W/%22v2%22",
+                        ("Accept-Encoding: gzip",))
+    assert h["etag"] == ['W/"v2"']
+
+    def logged():
+        with open(bw.path("logs", "g.log")) as f:
+            return f.read().splitlines()
+    wait_for(lambda: len(logged()) >= 4, what="log lines")
+    ratios = [l.split()[2] for l in logged()]
+    assert ratios[0] == "-"                    # not compressed
+    whole, frac = ratios[1].split(".")
+    assert whole.isdigit() and len(frac) == 2 and float(ratios[1]) > 1.5
+
+
+def test_a_streamed_answer_comes_piece_by_piece(bw, origin, tmp_path):
+    """Each piece of an upstream that pauses reaches the client
+    compressed before the next is sent (a sync flush per pause)."""
+    serve(bw, origin, tmp_path)
+    for prefix in ("/p/", "/unbuffered/"):
+        with socket.create_connection(("127.0.0.1", bw.port),
+                                      timeout=10) as s:
+            s.sendall(("GET %sstream/4 HTTP/1.1\r\nHost: x\r\n"
+                       "Accept-Encoding: gzip\r\n\r\n" % prefix).encode())
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = b""
+            text = b""
+            for i in range(4):
+                want = b"".join(body_of(100, seed=k) for k in range(i + 1))
+
+                def got_piece():
+                    nonlocal raw, text
+                    s.settimeout(0.2)
+                    try:
+                        raw += s.recv(65536)
+                    except socket.timeout:
+                        pass
+                    head, sep, rest = raw.partition(b"\r\n\r\n")
+                    if not sep:
+                        return False
+                    # the chunks so far, without the framing
+                    data, body = b"", rest
+                    while body:
+                        line, sep2, body = body.partition(b"\r\n")
+                        if not sep2 or not line:
+                            break
+                        size = int(line, 16)
+                        if size == 0 or len(body) < size + 2:
+                            break
+                        data += body[:size]
+                        body = body[size + 2:]
+                    text = zlib.decompressobj(16 + zlib.MAX_WBITS) \
+                        .decompress(data)
+                    return text == want
+                wait_for(got_piece, timeout=10,
+                         what="piece %d before the next" % i)
+                origin.release()
+
+
+def test_slow_reader_holds_the_upstream_back(bw, origin, tmp_path):
+    """A client that reads nothing: the worker keeps at most its
+    gzip_buffers of compressed output, so the rest of a large proxied
+    body stays with the upstream (or in temp files), and the worker's
+    memory does not grow with the body."""
+    serve(bw, origin, tmp_path)
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
+
+    def rss():
+        with open("/proc/%d/status" % worker) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    before = rss()
+    socks = []
+    try:
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /unbuffered/len/8000000 HTTP/1.1\r\nHost: x\r\n"
+                      b"Accept-Encoding: gzip\r\n\r\n")
+            socks.append(s)
+        # the upstream fills what the path holds, then stops: the
+        # worker's size settles
+        sizes = []
+
+        def settled():
+            sizes.append(rss())
+            return len(sizes) > 10 and max(sizes[-5:]) - min(sizes[-5:]) < 64
+        wait_for(settled, timeout=20, interval=0.2, what="a settled RSS")
+        # 10 x 8 MB of answers; far less than one of them is held
+        assert sizes[-1] - before < 20 * 1024, (before, sizes[-5:])
+    finally:
+        for s in socks:
+            s.close()
+
+
+@needs_nginx
+def test_same_answers_as_nginx(bw, origin, tmp_path):
+    root = serve(bw, origin, tmp_path)
+    nport = free_port()
+    http = HTTP % {"mime": bw.path("conf", "mime.types"), "port": nport,
+                   "root": root, "log": tmp_path / "ng.log",
+                   "origin": origin.port}
+    cases = []
+    for path in ("/big.html", "/a.css", "/tiny.txt", "/pic.bin",
+                 "/off/a.txt", "/min/a.txt", "/p/len/21", "/p/len/5000",
+                 "/p/chunked/3000/100", "/p/status/404", "/p/status/500",
+                 "/p/encoded", "/pv/hdr?Cache-Control=no-cache",
+                 "/pv/hdr?Cache-Control=public", "/pany/len/500",
+                 "/p/hdr?ETag=%22v1%22", "/ie/a.txt", "/v10/a.txt"):
+        for hdrs in ((), ("Accept-Encoding: gzip",),
+                     ("Accept-Encoding: gzip;q=0",),
+                     ("Accept-Encoding: gzip", "Via: 1.1 x"),
+                     ("Accept-Encoding: gzip", "User-Agent: MSIE 5.5; x"),
+                     ("Accept-Encoding: gzip", "Range: bytes=0-9")):
+            for method in ("GET", "HEAD"):
+                cases.append((path, hdrs, method))
+
+    def observe(port):
+        out = []
+        for path, hdrs, method in cases:
+            st, h, body = exchange(port, path, hdrs, method)
+            if h.get("content-encoding") == ["gzip"] and body:
+                body = gzip.decompress(body)
+            out.append((path, hdrs, method, st,
+                        h.get("content-encoding"), h.get("vary"),
+                        [e.startswith("W/") for e in h.get("etag", [])],
+                        "content-length" in h, "content-range" in h,
+                        hashlib.md5(body).hexdigest()))
+        return out
+
+    ours = observe(bw.port)
+    with nginx_serving(tmp_path, http, nport):
+        theirs = observe(nport)
+    diff = ["\n ours:   %r\n theirs: %r" % (a, b)
+            for a, b in zip(ours, theirs) if a != b]
+    assert not diff, "".join(diff[:6])
