@@ -780,6 +780,10 @@ bw_int_t bw_http_read_unbuffered_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
     bw_http_client_body_handler_pt post_handler);
 
+/* send_file.c: an open regular file as the whole answer */
+bw_int_t bw_http_send_open_file(bw_http_request_t *r, int fd,
+    struct stat *st, bw_str_t *path, bw_uint_t ranges);
+
 /* mime_types.c: lists of types a module applies to */
 char *bw_http_types_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 char *bw_http_merge_types_list(bw_conf_t *cf, bw_array_t **types,

@@ -20,6 +20,7 @@
 
 #include <bw_http.h>
 #include <zlib.h>
+#include <bw_http_gzip.h>
 
 #define BW_HTTP_GZIP_PROXIED_OFF       0x0002
 #define BW_HTTP_GZIP_PROXIED_EXPIRED   0x0004
@@ -393,6 +394,24 @@ bw_http_gzip_ok(bw_http_request_t *r)
 
 /* --- header ------------------------------------------------------------ */
 
+/* gzip_vary: the answer depends on Accept-Encoding, for caches */
+bw_int_t
+bw_http_gzip_add_vary(bw_http_request_t *r)
+{
+    bw_str_t              v;
+    bw_http_gzip_conf_t  *conf;
+
+    conf = bw_http_get_module_loc_conf(r, bw_http_gzip_filter_module);
+
+    if (!conf->vary || r != r->main) {
+        return BW_OK;
+    }
+
+    bw_str_set(&v, "Accept-Encoding");
+    return bw_http_add_header_out(r, "Vary", &v) ? BW_OK : BW_ERROR;
+}
+
+
 static bw_int_t
 bw_http_gzip_weak_etag(bw_http_request_t *r)
 {
@@ -453,11 +472,8 @@ bw_http_gzip_header_filter(bw_http_request_t *r)
         return bw_http_next_header_filter(r);
     }
 
-    if (conf->vary && r == r->main) {
-        bw_str_set(&v, "Accept-Encoding");
-        if (bw_http_add_header_out(r, "Vary", &v) == NULL) {
-            return BW_ERROR;
-        }
+    if (bw_http_gzip_add_vary(r) != BW_OK) {
+        return BW_ERROR;
     }
 
     if (bw_http_gzip_ok(r) != BW_OK) {
@@ -688,7 +704,15 @@ bw_http_gzip_deflate(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
 
     flush = ctx->last ? Z_FINISH : ctx->flush ? Z_SYNC_FLUSH : Z_NO_FLUSH;
 
+    bw_log_debug(r->connection->log, "deflate in: ni:%p no:%p ai:%u ao:%u "
+                 "fl:%d", (void *) ctx->zstream.next_in,
+                 (void *) ctx->zstream.next_out, ctx->zstream.avail_in,
+                 ctx->zstream.avail_out, flush);
+
     rc = deflate(&ctx->zstream, flush);
+
+    bw_log_debug(r->connection->log, "deflate out: ai:%u ao:%u rc:%d",
+                 ctx->zstream.avail_in, ctx->zstream.avail_out, rc);
 
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
