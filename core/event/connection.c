@@ -84,6 +84,8 @@ bw_close_connection(bw_connection_t *c)
         return;
     }
 
+    bw_log_debug(c->log, "close connection: fd:%d", c->fd);
+
     if (c->read->timer_set) {
         bw_event_del_timer(c->read);
     }

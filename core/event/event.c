@@ -448,9 +448,13 @@ bw_process_events_and_timers(bw_cycle_t *cycle)
 
     timeout = (timer == (bw_msec_t) -1) ? -1 : (int) bw_min(timer, INT_MAX);
 
+    bw_log_debug(cycle->log, "epoll timer: %d", timeout);
+
     n = epoll_pwait(ep, event_list, (int) nevents, timeout, &bw_wait_sigmask);
 
     bw_time_update();
+
+    bw_log_debug(cycle->log, "epoll: %d events", n);
 
     if (n == -1) {
         if (errno != EINTR) {
@@ -472,6 +476,10 @@ bw_process_events_and_timers(bw_cycle_t *cycle)
         }
 
         revents = event_list[i].events;
+
+        bw_log_debug(cycle->log, "epoll: fd:%d ev:%04x d:%p", c->fd,
+                     (unsigned) revents, (void *) c);
+
         if (revents & (EPOLLERR | EPOLLHUP)) {
             revents |= EPOLLIN | EPOLLOUT;
         }

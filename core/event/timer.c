@@ -52,6 +52,12 @@ bw_event_expire_timers(void)
 
         ev = (bw_event_t *) ((char *) node - offsetof(bw_event_t, timer));
 
+        if (ev->log) {
+            bw_log_debug(ev->log, "event timer expired: %s, %lu",
+                         ev->write ? "write" : "read",
+                         (unsigned long) node->key);
+        }
+
         bw_rbtree_delete(&bw_event_timer_rbtree, &ev->timer);
         ev->timer_set = 0;
         ev->timedout = 1;

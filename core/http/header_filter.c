@@ -399,7 +399,8 @@ bw_http_header_filter(bw_http_request_t *r)
     out.buf = b;
     out.next = NULL;
 
-    (void) c;
+    bw_log_debug(c->log, "http header:\n%.*s", (int) (b->last - b->pos),
+                 b->pos);
 
     /* straight to the writer: body filters must not see the header */
     return bw_http_write_filter(r, &out);

@@ -38,6 +38,7 @@ bw_http_init_connection(bw_connection_t *c)
     bw_http_log_ctx_t        *ctx;
     bw_http_connection_t     *hc;
     bw_http_core_srv_conf_t  *cscf;
+    bw_http_core_loc_conf_t  *clcf;
 
     hc = bw_pcalloc(c->pool, sizeof(bw_http_connection_t));
     ctx = bw_palloc(c->pool, sizeof(bw_http_log_ctx_t));
@@ -69,6 +70,15 @@ bw_http_init_connection(bw_connection_t *c)
     }
 
     hc->addr_conf = &addr->conf;
+
+    /* until a request picks its server, the default server's error_log
+     * is the connection's, as nginx */
+    clcf = addr->conf.default_server->ctx->loc_conf[
+               bw_http_core_module.ctx_index];
+    if (clcf->error_log && clcf->error_log->file) {
+        c->log->file = clcf->error_log->file;
+        c->log->log_level = clcf->error_log->log_level;
+    }
 
     ctx->connection = c;
     ctx->request = NULL;
@@ -379,6 +389,10 @@ bw_http_process_request_headers(bw_event_t *rev)
                 return;
             }
 
+            bw_log_debug(c->log, "http header: \"%.*s: %.*s\"",
+                         (int) h->key.len, h->key.data,
+                         (int) h->value.len, h->value.data);
+
             hh = bw_hash_find(&cmcf->headers_in_hash, h->hash,
                               h->lowcase_key, h->key.len);
             if (hh && hh->handler(r, h, hh->offset) != BW_OK) {
@@ -397,6 +411,7 @@ bw_http_process_request_headers(bw_event_t *rev)
         }
 
         if (rc == BW_HTTP_PARSE_HEADER_DONE) {
+            bw_log_debug(c->log, "http header done");
             r->request_length += r->header_in->pos - start;
             c->log->action = "processing client request headers";
 
@@ -746,6 +761,8 @@ bw_http_set_lingering_close(bw_http_request_t *r)
     c = r->connection;
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
     rev = c->read;
+
+    bw_log_debug(c->log, "http set lingering close");
 
     r->lingering_time = bw_current_msec + clcf->lingering_time;
     rev->handler = bw_http_lingering_close_handler;

@@ -66,6 +66,9 @@ bw_http_core_generic_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
 {
     bw_int_t  rc;
 
+    bw_log_debug(r->connection->log, "generic phase: %lu",
+                 (unsigned long) r->phase_handler);
+
     rc = ph->handler(r);
 
     if (rc == BW_OK) {
@@ -88,6 +91,9 @@ bw_int_t
 bw_http_core_rewrite_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
 {
     bw_int_t  rc;
+
+    bw_log_debug(r->connection->log, "rewrite phase: %lu",
+                 (unsigned long) r->phase_handler);
 
     rc = ph->handler(r);
 
@@ -232,6 +238,9 @@ bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
         return BW_AGAIN;
     }
 
+    bw_log_debug(r->connection->log, "access phase: %lu",
+                 (unsigned long) r->phase_handler);
+
     rc = ph->handler(r);
 
     if (rc == BW_DECLINED) {
@@ -302,10 +311,14 @@ bw_http_core_content_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     bw_int_t  rc;
 
     if (r->content_handler) {
+        bw_log_debug(r->connection->log, "content handler of the location");
         r->write_event_handler = bw_http_request_empty_handler;
         bw_http_finalize_request(r, r->content_handler(r));
         return BW_OK;
     }
+
+    bw_log_debug(r->connection->log, "content phase: %lu",
+                 (unsigned long) r->phase_handler);
 
     rc = ph->handler(r);
 
@@ -500,6 +513,10 @@ bw_http_internal_redirect(bw_http_request_t *r, bw_str_t *uri,
     bw_str_t *args)
 {
     bw_http_core_srv_conf_t  *cscf;
+
+    bw_log_debug(r->connection->log, "internal redirect: \"%.*s?%.*s\"",
+                 (int) uri->len, uri->data, args ? (int) args->len : 0,
+                 args ? (char *) args->data : "");
 
     /* the caller finalizes with BW_DONE, which drops this reference */
     r->main->count++;

@@ -453,6 +453,11 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
 
     c = r->connection;
 
+    bw_log_debug(c->log, "http finalize request: %ld, \"%.*s?%.*s\" "
+                 "a:%d, c:%lu", (long) rc, (int) r->uri.len, r->uri.data,
+                 (int) r->args.len, r->args.data, r == c->data,
+                 (unsigned long) r->main->count);
+
     if (rc == BW_DONE) {
         if (r != r->main) {
             /* the handler that answered BW_DONE took a reference */
@@ -561,6 +566,9 @@ bw_http_terminate_request(bw_http_request_t *r, bw_int_t rc)
 
     mr = r->main;    /* a failing subrequest takes the whole request */
 
+    bw_log_debug(r->connection->log, "http terminate request count:%lu",
+                 (unsigned long) mr->count);
+
     if (rc > 0 && (mr->headers_out.status == 0 || mr->connection->sent == 0))
     {
         mr->headers_out.status = rc;
@@ -666,6 +674,8 @@ bw_http_close_request(bw_http_request_t *r, bw_int_t rc)
 
     r = r->main;
     c = r->connection;
+
+    bw_log_debug(c->log, "http request count:%lu", (unsigned long) r->count);
 
     if (r->count == 0) {
         bw_log_error(BW_LOG_ALERT, c->log, 0, "http request count is zero");

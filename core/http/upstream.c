@@ -235,6 +235,11 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
 
     u->state->peer = u->peer.name;
 
+    bw_log_debug(r->connection->log, "http upstream connect: %ld, %.*s%s",
+                 (long) rc, u->peer.name ? (int) u->peer.name->len : 0,
+                 u->peer.name ? (char *) u->peer.name->data : "",
+                 u->peer.cached ? " (kept alive)" : "");
+
     if (rc == BW_BUSY) {
         bw_log_error(BW_LOG_ERR, r->connection->log, 0, "no live upstreams");
         bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_NOLIVE);
@@ -654,6 +659,9 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
         u->buffer.last += n;
 
         rc = u->process_header(r);
+
+        bw_log_debug(c->log, "http upstream process header: %ld, status %lu",
+                     (long) rc, (unsigned long) u->headers_in.status_n);
 
         if (rc == BW_AGAIN) {
             if (u->buffer.last == u->buffer.end) {
@@ -1293,6 +1301,9 @@ bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
 {
     bw_uint_t  status, state;
 
+    bw_log_debug(r->connection->log, "http next upstream, %lu",
+                 (unsigned long) ft_type);
+
     if (u->peer.sockaddr) {
         state = (ft_type == BW_HTTP_UPSTREAM_FT_HTTP_403
                  || ft_type == BW_HTTP_UPSTREAM_FT_HTTP_404)
@@ -1380,6 +1391,9 @@ void
 bw_http_upstream_finalize_request(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_int_t rc)
 {
+    bw_log_debug(r->connection->log, "finalize http upstream request: %ld",
+                 (long) rc);
+
     if (u->cleanup) {
         u->cleanup->handler = NULL;
         u->cleanup = NULL;
