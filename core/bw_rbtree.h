@@ -48,6 +48,22 @@ void bw_rbtree_insert_timer_value(bw_rbtree_node_t *root,
     bw_rbtree_node_t *node, bw_rbtree_node_t *sentinel);
 bw_rbtree_node_t *bw_rbtree_next(bw_rbtree_t *tree, bw_rbtree_node_t *node);
 
+/*
+ * A node keyed by a string (shared zones' entries: limit_req buckets,
+ * limit_conn counters): ordered by the string's hash, then by its bytes,
+ * so that a lookup never scans on a collision. data points into the
+ * owner's allocation.
+ */
+typedef struct {
+    bw_rbtree_node_t    node;
+    bw_str_t            str;
+} bw_str_node_t;
+
+void bw_str_rbtree_insert_value(bw_rbtree_node_t *temp,
+    bw_rbtree_node_t *node, bw_rbtree_node_t *sentinel);
+bw_str_node_t *bw_str_rbtree_lookup(bw_rbtree_t *rbtree, bw_str_t *name,
+    bw_uint_t hash);
+
 static inline bw_rbtree_node_t *
 bw_rbtree_min(bw_rbtree_node_t *node, bw_rbtree_node_t *sentinel)
 {

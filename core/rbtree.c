@@ -95,6 +95,74 @@ bw_rbtree_insert_value(bw_rbtree_node_t *temp, bw_rbtree_node_t *node,
     bw_rbt_red(node);
 }
 
+static bw_int_t
+bw_str_node_cmp(bw_str_t *a, bw_str_t *b)
+{
+    if (a->len != b->len) {
+        return a->len < b->len ? -1 : 1;
+    }
+    return memcmp(a->data, b->data, a->len);
+}
+
+void
+bw_str_rbtree_insert_value(bw_rbtree_node_t *temp, bw_rbtree_node_t *node,
+    bw_rbtree_node_t *sentinel)
+{
+    bw_str_node_t      *n, *t;
+    bw_rbtree_node_t  **p;
+
+    n = (bw_str_node_t *) node;
+
+    for ( ;; ) {
+        t = (bw_str_node_t *) temp;
+
+        if (node->key != temp->key) {
+            p = node->key < temp->key ? &temp->left : &temp->right;
+        } else {
+            p = bw_str_node_cmp(&n->str, &t->str) < 0 ? &temp->left
+                                                       : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    bw_rbt_red(node);
+}
+
+bw_str_node_t *
+bw_str_rbtree_lookup(bw_rbtree_t *rbtree, bw_str_t *val, bw_uint_t hash)
+{
+    bw_int_t           rc;
+    bw_str_node_t     *n;
+    bw_rbtree_node_t  *node, *sentinel;
+
+    node = rbtree->root;
+    sentinel = rbtree->sentinel;
+
+    while (node != sentinel) {
+        if (hash != node->key) {
+            node = hash < node->key ? node->left : node->right;
+            continue;
+        }
+
+        n = (bw_str_node_t *) node;
+        rc = bw_str_node_cmp(val, &n->str);
+        if (rc == 0) {
+            return n;
+        }
+        node = rc < 0 ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
 void
 bw_rbtree_insert_timer_value(bw_rbtree_node_t *temp, bw_rbtree_node_t *node,
     bw_rbtree_node_t *sentinel)

@@ -669,6 +669,10 @@ struct bw_http_request_s {
     unsigned                  done:1;
     unsigned                  logged:1;
     unsigned                  terminated:1;
+    /* main only, kept across internal redirects: what limit_req and
+     * limit_conn decided ($limit_req_status, $limit_conn_status) */
+    unsigned                  limit_req_status:3;
+    unsigned                  limit_conn_status:2;
     unsigned                  allow_ranges:1;
     unsigned                  single_range:1;   /* several: the whole */
     unsigned                  disable_not_modified:1;

@@ -29,11 +29,10 @@
 #define BW_HTTP_LIMIT_REQ_REJECTED_DRY_RUN  5
 
 typedef struct {
-    bw_rbtree_node_t          node;       /* key: the key's hash */
+    bw_str_node_t             sn;         /* the key, by its hash */
     bw_queue_t                queue;      /* LRU, newest first */
     bw_msec_t                 last;
     bw_uint_t                 excess;     /* thousandths of a request */
-    u_short                   len;
     u_char                    data[1];
 } bw_http_limit_req_node_t;
 
@@ -64,12 +63,6 @@ typedef struct {
     bw_uint_t                 status;
     bw_int_t                  dry_run;
 } bw_http_limit_req_conf_t;
-
-typedef struct {
-    bw_uint_t                 status;     /* $limit_req_status */
-    unsigned                  done:1;     /* checked: internal redirects
-                                             are not limited again */
-} bw_http_limit_req_rctx_t;
 
 static bw_int_t bw_http_limit_req_add_variables(bw_conf_t *cf);
 static bw_int_t bw_http_limit_req_init(bw_conf_t *cf);
@@ -124,67 +117,6 @@ bw_module_t  bw_http_limit_req_module = {
 
 /* --- the buckets ------------------------------------------------------- */
 
-/* ordered by hash, then by the key's bytes: lookups never scan */
-static void
-bw_http_limit_req_insert_value(bw_rbtree_node_t *temp,
-    bw_rbtree_node_t *node, bw_rbtree_node_t *sentinel)
-{
-    bw_rbtree_node_t          **p;
-    bw_http_limit_req_node_t   *ln, *lt;
-
-    ln = (bw_http_limit_req_node_t *) node;
-
-    for ( ;; ) {
-        if (node->key != temp->key) {
-            p = node->key < temp->key ? &temp->left : &temp->right;
-        } else {
-            lt = (bw_http_limit_req_node_t *) temp;
-            p = (ln->len < lt->len
-                 || (ln->len == lt->len
-                     && memcmp(ln->data, lt->data, ln->len) < 0))
-                ? &temp->left : &temp->right;
-        }
-        if (*p == sentinel) {
-            break;
-        }
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    bw_rbt_red(node);
-}
-
-static bw_http_limit_req_node_t *
-bw_http_limit_req_find(bw_http_limit_req_ctx_t *ctx, bw_uint_t hash,
-    bw_str_t *key)
-{
-    bw_int_t                   rc;
-    bw_rbtree_node_t          *node, *sentinel;
-    bw_http_limit_req_node_t  *lr;
-
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-        if (hash != node->key) {
-            node = hash < node->key ? node->left : node->right;
-            continue;
-        }
-        lr = (bw_http_limit_req_node_t *) node;
-        rc = (key->len < lr->len) ? -1 : (key->len > lr->len) ? 1
-             : memcmp(key->data, lr->data, key->len);
-        if (rc == 0) {
-            return lr;
-        }
-        node = rc < 0 ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
 /* Idle buckets from the LRU end: one or two whose excess has drained
  * (n = 1), or the oldest whatever its state first (n = 0: the zone is
  * full). */
@@ -220,7 +152,7 @@ bw_http_limit_req_expire(bw_http_limit_req_ctx_t *ctx, bw_uint_t n)
         }
 
         bw_queue_remove(q);
-        bw_rbtree_delete(&ctx->sh->rbtree, &lr->node);
+        bw_rbtree_delete(&ctx->sh->rbtree, &lr->sn.node);
         bw_slab_free_locked(ctx->shpool, lr);
     }
 }
@@ -242,7 +174,8 @@ bw_http_limit_req_lookup(bw_http_limit_req_ctx_t *ctx,
     bw_http_limit_req_node_t  *lr;
 
     hash = bw_hash_key(key->data, key->len);
-    lr = bw_http_limit_req_find(ctx, hash, key);
+    lr = (bw_http_limit_req_node_t *) bw_str_rbtree_lookup(&ctx->sh->rbtree,
+                                                          key, hash);
 
     if (lr) {
         bw_queue_remove(&lr->queue);
@@ -295,13 +228,14 @@ bw_http_limit_req_lookup(bw_http_limit_req_ctx_t *ctx,
         }
     }
 
-    lr->node.key = hash;
-    lr->len = (u_short) key->len;
+    lr->sn.node.key = hash;
+    lr->sn.str.len = key->len;
+    lr->sn.str.data = lr->data;
     memcpy(lr->data, key->data, key->len);
     lr->excess = 0;
     lr->last = bw_current_msec;
 
-    bw_rbtree_insert(&ctx->sh->rbtree, &lr->node);
+    bw_rbtree_insert(&ctx->sh->rbtree, &lr->sn.node);
     bw_queue_insert_head(&ctx->sh->queue, &lr->queue);
 
     return BW_OK;
@@ -349,21 +283,6 @@ bw_http_limit_req_test_reading(bw_http_request_t *r)
     }
 }
 
-static bw_http_limit_req_rctx_t *
-bw_http_limit_req_rctx(bw_http_request_t *r)
-{
-    bw_http_limit_req_rctx_t  *rctx;
-
-    rctx = bw_http_get_module_ctx(r->main, bw_http_limit_req_module);
-    if (rctx == NULL) {
-        rctx = bw_pcalloc(r->main->pool, sizeof(bw_http_limit_req_rctx_t));
-        if (rctx) {
-            bw_http_set_ctx(r->main, rctx, bw_http_limit_req_module);
-        }
-    }
-    return rctx;
-}
-
 static bw_int_t
 bw_http_limit_req_handler(bw_http_request_t *r)
 {
@@ -374,22 +293,18 @@ bw_http_limit_req_handler(bw_http_request_t *r)
     bw_http_limit_req_ctx_t    *ctx;
     bw_http_limit_req_conf_t   *lrcf;
     bw_http_limit_req_limit_t  *limits, *limit;
-    bw_http_limit_req_rctx_t   *rctx;
+
+    /* once a request: not again after an internal redirect, nor when
+     * the phases go on after a delay */
+    if (r->main->limit_req_status) {
+        return BW_DECLINED;
+    }
 
     lrcf = bw_http_get_module_loc_conf(r, bw_http_limit_req_module);
 
     if (lrcf->limits == NULL || r != r->main) {
         return BW_DECLINED;
     }
-
-    rctx = bw_http_limit_req_rctx(r);
-    if (rctx == NULL) {
-        return BW_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (rctx->done) {
-        return BW_DECLINED;
-    }
-    rctx->done = 1;
 
     limits = lrcf->limits->elts;
     n = lrcf->limits->nelts;
@@ -450,10 +365,10 @@ bw_http_limit_req_handler(bw_http_request_t *r)
                      ctx->shm_zone->name.data);
 
         if (lrcf->dry_run) {
-            rctx->status = BW_HTTP_LIMIT_REQ_REJECTED_DRY_RUN;
+            r->main->limit_req_status = BW_HTTP_LIMIT_REQ_REJECTED_DRY_RUN;
             return BW_DECLINED;
         }
-        rctx->status = BW_HTTP_LIMIT_REQ_REJECTED;
+        r->main->limit_req_status = BW_HTTP_LIMIT_REQ_REJECTED;
         return (bw_int_t) lrcf->status;
     }
 
@@ -478,7 +393,7 @@ bw_http_limit_req_handler(bw_http_request_t *r)
                          "could not allocate node in limit_req zone "
                          "\"%.*s\"", (int) ctx->shm_zone->name.len,
                          ctx->shm_zone->name.data);
-            rctx->status = BW_HTTP_LIMIT_REQ_REJECTED;
+            r->main->limit_req_status = BW_HTTP_LIMIT_REQ_REJECTED;
             return (bw_int_t) lrcf->status;
         }
 
@@ -493,7 +408,7 @@ bw_http_limit_req_handler(bw_http_request_t *r)
     }
 
     if (max_delay == 0) {
-        rctx->status = BW_HTTP_LIMIT_REQ_PASSED;
+        r->main->limit_req_status = BW_HTTP_LIMIT_REQ_PASSED;
         return BW_DECLINED;
     }
 
@@ -506,11 +421,11 @@ bw_http_limit_req_handler(bw_http_request_t *r)
                  (int) ctx->shm_zone->name.len, ctx->shm_zone->name.data);
 
     if (lrcf->dry_run) {
-        rctx->status = BW_HTTP_LIMIT_REQ_DELAYED_DRY_RUN;
+        r->main->limit_req_status = BW_HTTP_LIMIT_REQ_DELAYED_DRY_RUN;
         return BW_DECLINED;
     }
 
-    rctx->status = BW_HTTP_LIMIT_REQ_DELAYED;
+    r->main->limit_req_status = BW_HTTP_LIMIT_REQ_DELAYED;
 
     r->read_event_handler = bw_http_limit_req_test_reading;
     r->write_event_handler = bw_http_limit_req_delay;
@@ -534,17 +449,16 @@ static bw_int_t
 bw_http_limit_req_status_variable(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    bw_http_limit_req_rctx_t  *rctx;
+    bw_uint_t  status;
 
-    rctx = bw_http_get_module_ctx(r->main, bw_http_limit_req_module);
-
-    if (rctx == NULL || rctx->status == 0) {
+    status = r->main->limit_req_status;
+    if (status == 0) {
         v->not_found = 1;
         return BW_OK;
     }
 
-    v->data = bw_http_limit_req_status_names[rctx->status - 1].data;
-    v->len = (unsigned) bw_http_limit_req_status_names[rctx->status - 1].len;
+    v->data = bw_http_limit_req_status_names[status - 1].data;
+    v->len = (unsigned) bw_http_limit_req_status_names[status - 1].len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
@@ -602,7 +516,7 @@ bw_http_limit_req_init_zone(bw_shm_zone_t *shm_zone, void *data)
 
     ctx->shpool->data = ctx->sh;
     bw_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                   bw_http_limit_req_insert_value);
+                   bw_str_rbtree_insert_value);
     bw_queue_init(&ctx->sh->queue);
 
     return BW_OK;
