@@ -6,15 +6,7 @@
  * body too: they cost more than they save.
  */
 
-#include <bw_http.h>
-
-#define BW_HTTP_RANGE_MAX  32
-
-typedef struct {
-    off_t       start;
-    off_t       end;        /* exclusive */
-    bw_str_t    header;     /* multipart part header */
-} bw_http_range_t;
+#include <bw_http_range.h>
 
 typedef struct {
     bw_http_range_t   ranges[BW_HTTP_RANGE_MAX];
@@ -70,7 +62,8 @@ bw_http_range_parse(u_char *p, size_t n, off_t len, bw_http_range_t *ranges,
     total = 0;
     cutoff = BW_MAX_OFF_T_VALUE / 10;
 
-    if (n < 6 || memcmp(p, "bytes=", 6) != 0) {
+    /* the unit is case-insensitive (RFC 9110 14.1), as in nginx */
+    if (n < 6 || bw_strncasecmp(p, (u_char *) "bytes=", 6) != 0) {
         return BW_DECLINED;
     }
     p += 6;
