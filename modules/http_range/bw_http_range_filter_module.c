@@ -140,13 +140,16 @@ bw_http_range_parse(u_char *p, size_t n, off_t len, bw_http_range_t *ranges,
             if (count == BW_HTTP_RANGE_MAX) {
                 return BW_DECLINED;
             }
+            /* more than the body in all (total stays within len, so
+             * len - total cannot overflow, where a sum can: a body
+             * near the largest off_t from an upstream's length) */
+            if (last - start > len - total) {
+                return BW_DECLINED;     /* overlapping: send it all */
+            }
             ranges[count].start = start;
             ranges[count].end = last;
             count++;
             total += last - start;
-            if (total > len) {
-                return BW_DECLINED;     /* overlapping: send it all */
-            }
 
         } else if (start == 0) {
             /* a range from 0 of an empty body ("bytes=0-", a suffix):

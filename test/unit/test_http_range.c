@@ -181,6 +181,11 @@ test_overflow(void **state)
     check_rc("bytes=92233720368547758-", 10, BW_HTTP_RANGE_NOT_SATISFIABLE);
     check_one("bytes=0-92233720368547758", 10, 0, 10);
     check_one("bytes=-92233720368547758", 10, 0, 10);
+
+    /* ranges of a body near the largest off_t (an upstream's length)
+     * add up to more than it without the sum overflowing */
+    check_rc("bytes=1-,2-", BW_MAX_OFF_T_VALUE - 1, BW_DECLINED);
+    check_one("bytes=1-", BW_MAX_OFF_T_VALUE, 1, BW_MAX_OFF_T_VALUE);
 }
 
 static void
