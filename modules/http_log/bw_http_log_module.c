@@ -89,8 +89,23 @@ bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
     bw_http_script_part_t     *part;
     bw_http_variable_value_t  *v;
 
-    len = 1;
     part = fmt->value.parts;
+
+    if (part == NULL) {
+        /* a format without variables is its text (a complex value that
+         * is a constant has no parts) */
+        p = bw_pnalloc(r->pool, fmt->value.value.len + 1);
+        if (p == NULL) {
+            return BW_ERROR;
+        }
+        line->data = p;
+        p = bw_cpymem(p, fmt->value.value.data, fmt->value.value.len);
+        *p++ = '\n';
+        line->len = p - line->data;
+        return BW_OK;
+    }
+
+    len = 1;
 
     for (i = 0; i < fmt->value.nparts; i++) {
         if (part[i].type == 0) {
