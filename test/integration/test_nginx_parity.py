@@ -200,6 +200,7 @@ ESCAPE_PATHS = [
 def test_access_log_escapes_as_nginx(bw, tmp_path):
     """Each escape= of log_format writes bytes as nginx writes them, and a
     format without variables is its text."""
+    require_module("http_log", "http_rewrite")
     ours_log = bw.path("logs", "esc")
     bw.config(ESCAPE_HTTP.replace("%(port)d", "PORT") % {"log": ours_log})
     bw.start()

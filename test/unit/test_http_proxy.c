@@ -250,7 +250,8 @@ test_cookie_path(void **state)
     check_cookie(&p, "a=1; path=/two/some/uri/", "a=1; path=/some/uri/");
     check_cookie(&p, "a=1; Path=/USER/bob/x", "a=1; Path=/u/bob");
     /* a prefix with case; other attributes as they were */
-    check_cookie(&p, "a=1; Path=/TWO/x; HttpOnly", "a=1; Path=/TWO/x; HttpOnly");
+    check_cookie(&p, "a=1; Path=/TWO/x; HttpOnly",
+                 "a=1; Path=/TWO/x; HttpOnly");
     /* put back together with "; " once something changed, as nginx */
     check_cookie(&p, "a=1;Path=/two/x;HttpOnly", "a=1; Path=/x; HttpOnly");
     check_cookie(&p, " a = 1 ;  path = /two/b ", "a=1; path=/b");
@@ -279,7 +280,8 @@ test_cookie_flags(void **state)
     check_cookie(&p, "One=1; httponly", "One=1; httponly");
     /* added in nginx's order, after what was there; a SameSite that
      * was there takes the new value where it stands */
-    check_cookie(&p, "two=2; path=/", "two=2; path=/; Secure; SameSite=Strict");
+    check_cookie(&p, "two=2; path=/",
+                 "two=2; path=/; Secure; SameSite=Strict");
     check_cookie(&p, "t=2; samesite=lax; Path=/",
                  "t=2; SameSite=Strict; Path=/; Secure");
     check_cookie(&p, "t=3; SameSite=strict; secure",
