@@ -415,6 +415,22 @@ bw_http_log_set_format(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
     joined.len = p - joined.data;
 
+    /* "$1" in a format names a variable "1", which nobody defines, as in
+     * nginx: taken for a capture it would log nothing */
+    for (p = joined.data; p + 1 < joined.data + joined.len; p++) {
+        if (p[0] != '$' || p[1] < '1' || p[1] > '9') {
+            continue;
+        }
+        for (len = 1; p + 1 + len < joined.data + joined.len; len++) {
+            if (!isalnum(p[1 + len]) && p[1 + len] != '_') {
+                break;
+            }
+        }
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "unknown \"%.*s\" variable",
+                          (int) len, p + 1);
+        return BW_CONF_ERROR;
+    }
+
     if (bw_http_compile_complex_value(cf, &fmt->value, &joined) != BW_OK) {
         return BW_CONF_ERROR;
     }
