@@ -123,7 +123,7 @@ size_t
 bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type)
 {
     static const u_char  hex[] = "0123456789ABCDEF";
-    u_char               ch;
+    u_char               ch, esc;
     size_t               n;
 
     if (type == BW_ESCAPE_NONE) {
@@ -146,6 +146,23 @@ bw_escape_log(u_char *dst, u_char *src, size_t size, bw_uint_t type)
                 continue;
             }
             if (ch < 0x20) {
+                /* JSON's short forms where it has one, as nginx */
+                switch (ch) {
+                case '\n': esc = 'n'; break;
+                case '\r': esc = 'r'; break;
+                case '\t': esc = 't'; break;
+                case '\b': esc = 'b'; break;
+                case '\f': esc = 'f'; break;
+                default: esc = 0; break;
+                }
+                if (esc) {
+                    if (dst) {
+                        *dst++ = '\\';
+                        *dst++ = esc;
+                    }
+                    n += 2;
+                    continue;
+                }
                 if (dst) {
                     dst = bw_cpymem(dst, "\\u00", 4);
                     *dst++ = hex[ch >> 4];

@@ -1,7 +1,8 @@
 /*
  * Complex values: a string with $variables, ${variables} and $1..$9
  * captures, split once at configuration time into literal and variable
- * parts. Evaluation computes the length first and copies once.
+ * parts. Evaluation computes the length first and copies once. As in
+ * nginx, every "$" starts a name: a literal dollar cannot be written.
  */
 
 #include <bw_http.h>
@@ -22,11 +23,10 @@ bw_http_script_variables_count(bw_str_t *value)
 {
     bw_uint_t  i, n;
 
+    /* every "$", as nginx: one that starts no name is an error, and
+     * only the compiler says so */
     for (n = 0, i = 0; i < value->len; i++) {
-        if (value->data[i] == '$' && i + 1 < value->len
-            && (bw_is_var_char(value->data[i + 1])
-                || value->data[i + 1] == '{'))
-        {
+        if (value->data[i] == '$') {
             n++;
         }
     }
@@ -64,9 +64,7 @@ bw_http_compile_complex_value(bw_conf_t *cf, bw_http_complex_value_t *cv,
     while (p < end) {
         start = p;
 
-        while (p < end && !(*p == '$' && p + 1 < end
-                            && (bw_is_var_char(p[1]) || p[1] == '{')))
-        {
+        while (p < end && *p != '$') {
             p++;
         }
 
@@ -83,6 +81,10 @@ bw_http_compile_complex_value(bw_conf_t *cf, bw_http_complex_value_t *cv,
 
         p++;    /* '$' */
 
+        if (p == end) {
+            goto invalid;
+        }
+
         if (*p >= '1' && *p <= '9') {
             parts[n].type = BW_SCRIPT_CAPTURE;
             parts[n].index = 2 * (*p - '0');
@@ -92,12 +94,14 @@ bw_http_compile_complex_value(bw_conf_t *cf, bw_http_complex_value_t *cv,
         }
 
         if (*p == '{') {
-            p++;
+            if (++p == end) {
+                goto invalid;
+            }
             name.data = p;
-            while (p < end && *p != '}') {
+            while (p < end && bw_is_var_char(*p)) {
                 p++;
             }
-            if (p >= end) {
+            if (p == end || *p != '}') {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                                   "the closing bracket in \"%.*s\" "
                                   "variable is missing",
@@ -114,6 +118,10 @@ bw_http_compile_complex_value(bw_conf_t *cf, bw_http_complex_value_t *cv,
             name.len = p - name.data;
         }
 
+        if (name.len == 0) {
+            goto invalid;
+        }
+
         index = bw_http_get_variable_index(cf, &name);
         if (index == BW_ERROR) {
             return BW_ERROR;
@@ -128,6 +136,12 @@ bw_http_compile_complex_value(bw_conf_t *cf, bw_http_complex_value_t *cv,
     cv->parts = parts;
     cv->nparts = n;
     return BW_OK;
+
+invalid:
+
+    /* "$" before no name ("5$", "$-", "${}"): nginx's error */
+    bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid variable name");
+    return BW_ERROR;
 }
 
 static bw_uint_t

@@ -89,8 +89,23 @@ bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
     bw_http_script_part_t     *part;
     bw_http_variable_value_t  *v;
 
-    len = 1;
     part = fmt->value.parts;
+
+    if (part == NULL) {
+        /* a format without variables is its text (a complex value that
+         * is a constant has no parts) */
+        p = bw_pnalloc(r->pool, fmt->value.value.len + 1);
+        if (p == NULL) {
+            return BW_ERROR;
+        }
+        line->data = p;
+        p = bw_cpymem(p, fmt->value.value.data, fmt->value.value.len);
+        *p++ = '\n';
+        line->len = p - line->data;
+        return BW_OK;
+    }
+
+    len = 1;
 
     for (i = 0; i < fmt->value.nparts; i++) {
         if (part[i].type == 0) {
@@ -399,6 +414,22 @@ bw_http_log_set_format(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         p = bw_cpymem(p, value[i].data, value[i].len);
     }
     joined.len = p - joined.data;
+
+    /* "$1" in a format names a variable "1", which nobody defines, as in
+     * nginx: taken for a capture it would log nothing */
+    for (p = joined.data; p + 1 < joined.data + joined.len; p++) {
+        if (p[0] != '$' || p[1] < '1' || p[1] > '9') {
+            continue;
+        }
+        for (len = 1; p + 1 + len < joined.data + joined.len; len++) {
+            if (!isalnum(p[1 + len]) && p[1 + len] != '_') {
+                break;
+            }
+        }
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "unknown \"%.*s\" variable",
+                          (int) len, p + 1);
+        return BW_CONF_ERROR;
+    }
 
     if (bw_http_compile_complex_value(cf, &fmt->value, &joined) != BW_OK) {
         return BW_CONF_ERROR;

@@ -214,15 +214,22 @@ bw_http_proxy_cookie_parse(bw_str_t *value, bw_array_t *attrs)
     }
 }
 
-/* The first attribute called name: its value through the rules. */
+/*
+ * Each attribute called name: its value through the rules, as nginx
+ * (a browser takes the last of two Domain attributes: rewriting only
+ * the first would leave the upstream's in force). BW_OK when one
+ * changed.
+ */
 static bw_int_t
 bw_http_proxy_cookie_attr(bw_http_request_t *r, bw_array_t *attrs,
     const char *name, bw_array_t *rules)
 {
+    bw_int_t                      rc, changed;
     bw_uint_t                     i;
     bw_http_proxy_cookie_attr_t  *a;
 
     a = attrs->elts;
+    changed = BW_DECLINED;
 
     for (i = 1; i < attrs->nelts; i++) {
         if (!a[i].eq || a[i].key.len != strlen(name)
@@ -232,10 +239,16 @@ bw_http_proxy_cookie_attr(bw_http_request_t *r, bw_array_t *attrs,
             continue;
         }
 
-        return bw_http_proxy_rewrite_value(r, rules, &a[i].value, 0);
+        rc = bw_http_proxy_rewrite_value(r, rules, &a[i].value, 0);
+        if (rc == BW_ERROR) {
+            return BW_ERROR;
+        }
+        if (rc == BW_OK) {
+            changed = BW_OK;
+        }
     }
 
-    return BW_DECLINED;
+    return changed;
 }
 
 static bw_http_proxy_cookie_attr_t *

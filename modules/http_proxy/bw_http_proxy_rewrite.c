@@ -62,6 +62,12 @@ bw_http_proxy_rewrite_rule(bw_conf_t *cf, bw_array_t **rules, bw_str_t *from,
         }
         pr->regex = rc.regex;
 
+        /* (?<name>...) for "to" as $name, as nginx's documented
+         * "proxy_cookie_domain ~\.(?P<sl_domain>...)$ $sl_domain" */
+        if (bw_http_regex_add_names(cf, rc.regex) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+
     } else {
         if (type == BW_HTTP_PROXY_REWRITE_DOMAIN && f.len
             && f.data[0] == '.')
@@ -100,6 +106,7 @@ bw_http_proxy_rewrite_value(bw_http_request_t *r, bw_array_t *rules,
     bw_int_t                  n;
     bw_str_t                  from, to, rest;
     bw_uint_t                 i, saved_n;
+    bw_regex_t               *saved_regex;
     bw_http_proxy_rewrite_t  *pr;
 
     rest.data = value->data + off;
@@ -119,19 +126,23 @@ bw_http_proxy_rewrite_value(bw_http_request_t *r, bw_array_t *rules,
                 return BW_ERROR;
             }
 
-            /* $1..$9 of this match for "to", then the request's back */
+            /* $1..$9 and the named captures of this match for "to",
+             * then the request's back */
             saved_caps = r->captures;
             saved_n = r->ncaptures;
             saved_data = r->captures_data;
+            saved_regex = r->captures_regex;
             r->captures = caps;
             r->ncaptures = (bw_uint_t) n * 2;
             r->captures_data = rest.data;
+            r->captures_regex = pr[i].regex;
 
             n = bw_http_complex_value(r, &pr[i].to, &to);
 
             r->captures = saved_caps;
             r->ncaptures = saved_n;
             r->captures_data = saved_data;
+            r->captures_regex = saved_regex;
 
             if (n != BW_OK) {
                 return BW_ERROR;

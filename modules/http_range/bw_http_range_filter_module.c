@@ -6,15 +6,7 @@
  * body too: they cost more than they save.
  */
 
-#include <bw_http.h>
-
-#define BW_HTTP_RANGE_MAX  32
-
-typedef struct {
-    off_t       start;
-    off_t       end;        /* exclusive */
-    bw_str_t    header;     /* multipart part header */
-} bw_http_range_t;
+#include <bw_http_range.h>
 
 typedef struct {
     bw_http_range_t   ranges[BW_HTTP_RANGE_MAX];
@@ -70,7 +62,8 @@ bw_http_range_parse(u_char *p, size_t n, off_t len, bw_http_range_t *ranges,
     total = 0;
     cutoff = BW_MAX_OFF_T_VALUE / 10;
 
-    if (n < 6 || memcmp(p, "bytes=", 6) != 0) {
+    /* the unit is case-insensitive (RFC 9110 14.1), as in nginx */
+    if (n < 6 || bw_strncasecmp(p, (u_char *) "bytes=", 6) != 0) {
         return BW_DECLINED;
     }
     p += 6;
@@ -147,13 +140,16 @@ bw_http_range_parse(u_char *p, size_t n, off_t len, bw_http_range_t *ranges,
             if (count == BW_HTTP_RANGE_MAX) {
                 return BW_DECLINED;
             }
+            /* more than the body in all (total stays within len, so
+             * len - total cannot overflow, where a sum can: a body
+             * near the largest off_t from an upstream's length) */
+            if (last - start > len - total) {
+                return BW_DECLINED;     /* overlapping: send it all */
+            }
             ranges[count].start = start;
             ranges[count].end = last;
             count++;
             total += last - start;
-            if (total > len) {
-                return BW_DECLINED;     /* overlapping: send it all */
-            }
 
         } else if (start == 0) {
             /* a range from 0 of an empty body ("bytes=0-", a suffix):

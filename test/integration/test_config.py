@@ -52,6 +52,10 @@ ERRORS = [
      r'unexpected "}}" in {conf}:{line1}'),
     ("regex", "    server { location ~ ([a- { } }\n",
      r'pcre2_compile\(\) failed: .* in {conf}:{line}'),
+    ("lone dollar", '    server { location / { return 200 "5$"; } }\n',
+     r'invalid variable name in {conf}:{line}'),
+    ("log capture", '    log_format x "$1 $status";\n',
+     r'unknown "1" variable in {conf}:{line}'),
     ("include missing", "    include nothere.conf;\n",
      r'open\(\) "{prefix}/conf/nothere.conf" failed \(2: No such file or '
      r'directory\) in {conf}:{line}'),

@@ -5,6 +5,7 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 """
 
 import base64
+import json
 import socket
 
 from conftest import free_port, needs_nginx, nginx_serving, recv_all, \
@@ -169,3 +170,60 @@ def test_access_log_values_as_nginx(bw, tmp_path):
     assert len(ours) == len(theirs) == len(LOG_REQUESTS) + 1
     for a, b in zip(ours, theirs):
         assert a == b, "\n%s\n%s" % (a, b)
+
+
+ESCAPE_HTTP = """
+    log_format d '"$uri"|$arg_none|"$http_x_none"';
+    log_format j escape=json '{"u":"$uri","n":"$arg_none"}';
+    log_format n escape=none '$uri';
+    log_format c 'constant text';
+    server {
+        listen 127.0.0.1:%(port)d;
+        access_log %(log)s.d d;
+        access_log %(log)s.j j;
+        access_log %(log)s.n n;
+        access_log %(log)s.c c;
+        location / { return 204; }
+    }
+"""
+
+# the decoded path brings every kind of byte into $uri: controls (with
+# JSON's short forms and without), quotes, backslashes, DEL, UTF-8
+ESCAPE_PATHS = [
+    b"/plain",
+    b"/a%09b%01c%22d%5Ce%C3%A9f%7Fg",
+    b"/n%0Ar%0Db%08f%0Cu%1F%1E",
+    b"/%27%20%7B%7D%25",
+]
+
+
+def test_access_log_escapes_as_nginx(bw, tmp_path):
+    """Each escape= of log_format writes bytes as nginx writes them, and a
+    format without variables is its text."""
+    require_module("http_log", "http_rewrite")
+    ours_log = bw.path("logs", "esc")
+    bw.config(ESCAPE_HTTP.replace("%(port)d", "PORT") % {"log": ours_log})
+    bw.start()
+    port = free_port()
+    theirs_log = str(tmp_path / "nginx-esc")
+    with nginx_serving(tmp_path, ESCAPE_HTTP % {"port": port,
+                                              "log": theirs_log}, port):
+        for path in ESCAPE_PATHS:
+            for p in (bw.port, port):
+                with socket.create_connection(("127.0.0.1", p),
+                                              timeout=5) as s:
+                    s.sendall(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+                    recv_all(s)
+    for fmt in "djnc":
+        with open(ours_log + "." + fmt, "rb") as f:
+            ours = f.read().split(b"\n")
+        with open(theirs_log + "." + fmt, "rb") as f:
+            theirs = f.read().split(b"\n")
+        # escape=none writes a decoded newline as it is
+        assert len(ours) == len(theirs) >= len(ESCAPE_PATHS) + 1, fmt
+        for a, b in zip(ours, theirs):
+            assert a == b, "%s:\n%r\n%r" % (fmt, a, b)
+    # the JSON lines are JSON, with the bytes they stand for
+    with open(ours_log + ".j", "rb") as f:
+        second = f.read().split(b"\n")[1]
+    assert json.loads(second)["u"] == "/a\tb\x01c\"d\\e\u00e9f\x7fg"

@@ -48,7 +48,9 @@ HTTP = """
                          proxy_set_header X-Empty "";
                          proxy_hide_header X-Secret;
                          proxy_pass_header Server;
-                         proxy_redirect http://o.example/ /hdr/; }
+                         proxy_redirect http://o.example/ /hdr/;
+                         proxy_redirect ~^http://(?<hh>[a-z]+)\\.named/(.*)$
+                                        /n/$hh/$2; }
         location ~ ^/re/(.*)$ { proxy_pass http://origin/r/$1$is_args$args; }
         location /nobody/ { proxy_pass http://origin;
                             proxy_pass_request_body off;
@@ -77,6 +79,8 @@ HTTP = """
         location /ck/ { proxy_pass http://origin;
                         proxy_cookie_path / /ck/;
                         proxy_cookie_domain o.example front;
+                        proxy_cookie_domain
+                            ~^(?<sub>[a-z]+)\\.svc\\.example$ $sub.front;
                         add_header X-Added yes;
                         add_header X-Uc
                             "$upstream_cookie_s|$upstream_cookie_T|$upstream_cookie_a|$upstream_cookie_b"; }
@@ -138,6 +142,11 @@ RESPONSES = [
     b"Content-Length: 1\r\nX-N: {n}\r\n\r\nc",
     b"HTTP/1.1 407 Proxy Auth\r\nWWW-Authenticate: Basic realm=y\r\n"
     b"WWW-Authenticate: Bearer\r\nContent-Length: 0\r\nX-N: {n}\r\n\r\n",
+    # every Domain and Path of a cookie is rewritten; named captures
+    b"HTTP/1.1 301 Moved\r\nLocation: http://api.named/x?y=1\r\n"
+    b"Set-Cookie: m=1; Domain=o.example; domain=API.svc.example; "
+    b"Domain=x\r\nSet-Cookie: n=2;Path=/a; Domain=.o.example;  path=/b\r\n"
+    b"Content-Length: 0\r\nX-N: {n}\r\n\r\n",
 ]
 BROKEN = [
     # broken answers, each followed by the close (those where nginx 1.22

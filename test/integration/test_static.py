@@ -89,6 +89,10 @@ def test_ranges(bw):
     st, h, body = get(bw.port, "/file.txt", headers={"Range": "bytes=-5"})
     assert st == 206 and body == BODY[-5:]
 
+    # the unit is case-insensitive (RFC 9110 14.1), as nginx reads it
+    st, h, body = get(bw.port, "/file.txt", headers={"Range": "Bytes=10-19"})
+    assert st == 206 and body == BODY[10:20]
+
     st, h, body = get(bw.port, "/file.txt", headers={"Range": "bytes=100-"})
     assert st == 206 and body == BODY[100:]
 
