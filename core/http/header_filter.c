@@ -401,6 +401,7 @@ bw_http_header_filter(bw_http_request_t *r)
 
     bw_log_debug(c->log, "http header:\n%.*s", (int) (b->last - b->pos),
                  b->pos);
+    (void) c;
 
     /* straight to the writer: body filters must not see the header */
     return bw_http_write_filter(r, &out);
