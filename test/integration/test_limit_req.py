@@ -47,6 +47,8 @@ HTTP = """
         location /delay/ { limit_req zone=bykey burst=10 delay=2;
                            alias %(root)s/; }
         location /inherit/ { alias %(root)s/; }
+        location /idx/ { limit_req zone=bykey burst=3 nodelay;
+                         alias %(root)s/; index f.txt; }
     }
 """
 
@@ -88,6 +90,13 @@ def test_burst_nodelay_and_refusals(bw):
         text = f.read()
     assert '[error]' in text and 'limiting requests, excess: 4.000' in text \
         and 'by zone "bykey"' in text
+
+
+def test_an_internal_redirect_is_not_charged_twice(bw):
+    """/idx/ is served by an internal redirect to /idx/f.txt, in the same
+    location: its bucket is charged once a request, as nginx."""
+    start(bw)
+    assert statuses(bw.port, "/idx/?k=i", 5) == [200] * 4 + [503]
 
 
 def test_status_log_level_and_dry_run(bw):
@@ -221,7 +230,8 @@ def test_same_answers_as_nginx(bw, tmp_path):
     start(bw)
     seq = (["/nodelay/f.txt?k=p"] * 6 + ["/status/f.txt?k=q"] * 3
            + ["/dry/f.txt?k=r"] * 3 + ["/two/f.txt?k=s"] * 3
-           + ["/two/g0.txt?k=s"] * 4 + ["/nodelay/f.txt"] * 3)
+           + ["/two/g0.txt?k=s"] * 4 + ["/nodelay/f.txt"] * 3
+           + ["/idx/?k=x"] * 5)
 
     def run(port, log):
         got = [get(port, p)[0] for p in seq]
