@@ -140,3 +140,44 @@ def test_configuration_errors(bw, directives, message):
     """ % directives)
     r = bw.run("-t")
     assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+def test_counts_come_back_however_requests_end(bw, origin):
+    """Client aborts, upstream timeouts turned by error_page into an
+    internal redirect, and plain requests, a few hundred of them: then
+    the address still has both of its places, and no third."""
+    bw.config("""
+    limit_conn_zone $binary_remote_addr zone=perip:1m;
+    server {
+        listen 127.0.0.1:PORT;
+        limit_conn perip 2;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /t/ { proxy_read_timeout 100ms; error_page 504 = /size/3;
+                       proxy_pass http://127.0.0.1:%d/; }
+    }
+    """ % (origin.port, origin.port))
+    bw.start()
+    for i in range(150):
+        kind = i % 3
+        if kind == 0:
+            assert get(bw.port, "/size/10")[0] == 200
+        elif kind == 1:
+            assert get(bw.port, "/t/slow/1000")[0] == 200    # the fallback
+        else:
+            s = socket.create_connection(("127.0.0.1", bw.port), timeout=5)
+            s.sendall(b"GET /slow/300 HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.close()
+    # every count was given back (the aborted ones once their upstream
+    # answered, or the timeouts fired): two held, the third refused
+    def two_places():
+        try:
+            held = [hold(bw, origin, "/hold/300/10")]
+            held.append(hold(bw, origin, "/hold/300/10"))
+        except AssertionError:
+            return False
+        try:
+            return get(bw.port, "/size/1")[0] == 503
+        finally:
+            finish(held, origin)
+    wait_for(two_places, timeout=15, interval=0.2,
+             what="both places back and no third")
