@@ -18,8 +18,7 @@
  * sent as a whole one.
  */
 
-#include <bw_http.h>
-#include <zlib.h>
+#include <bw_http_zstream.h>
 #include <bw_http_gzip.h>
 
 #define BW_HTTP_GZIP_PROXIED_OFF       0x0002
@@ -31,9 +30,6 @@
 #define BW_HTTP_GZIP_PROXIED_NO_ETAG   0x0080
 #define BW_HTTP_GZIP_PROXIED_AUTH      0x0100
 #define BW_HTTP_GZIP_PROXIED_ANY       0x0200
-
-/* what a file buffer is read into, at most */
-#define BW_HTTP_GZIP_READ_SIZE  32768
 
 typedef struct {
     bw_int_t       enable;
@@ -51,25 +47,12 @@ typedef struct {
 } bw_http_gzip_conf_t;
 
 typedef struct {
-    z_stream       zstream;
-    bw_chain_t    *in;               /* taken, not yet deflated */
-    bw_chain_t    *free;
-    bw_chain_t    *busy;
-    bw_chain_t    *out;
-    bw_chain_t   **last_out;
-    bw_buf_t      *in_buf;           /* what zstream.next_in points into */
-    bw_buf_t      *out_buf;
-    u_char        *read_buf;         /* file data is read into it */
-    off_t          length;           /* the body's, when known */
-    bw_uint_t      bufs;
-    bw_uint_t      ratio_int;
-    bw_uint_t      ratio_frac;
-
-    unsigned       started:1;
-    unsigned       flush:1;
-    unsigned       last:1;
-    unsigned       done:1;
-    unsigned       nomem:1;
+    bw_http_zstream_t  zs;
+    off_t              length;           /* the body's, when known */
+    bw_uint_t          ratio_int;
+    bw_uint_t          ratio_frac;
+    unsigned           started:1;
+    unsigned           ended:1;          /* deflateEnd() done */
 } bw_http_gzip_ctx_t;
 
 static bw_int_t bw_http_gzip_add_variables(bw_conf_t *cf);
@@ -398,13 +381,24 @@ bw_http_gzip_ok(bw_http_request_t *r)
 bw_int_t
 bw_http_gzip_add_vary(bw_http_request_t *r)
 {
-    bw_str_t              v;
-    bw_http_gzip_conf_t  *conf;
+    bw_str_t                v;
+    bw_table_elt_t         *h;
+    bw_http_gzip_conf_t    *conf;
+    bw_http_header_iter_t   it;
 
     conf = bw_http_get_module_loc_conf(r, bw_http_gzip_filter_module);
 
     if (!conf->vary || r != r->main) {
         return BW_OK;
+    }
+
+    /* once: gunzip and gzip may both ask for it */
+    it.part = &r->headers_out.headers.part;
+    it.i = 0;
+    while ((h = bw_http_header_next(&it, "vary", 4)) != NULL) {
+        if (h->hash && bw_str_caseeq_lit(&h->value, "Accept-Encoding")) {
+            return BW_OK;
+        }
     }
 
     bw_str_set(&v, "Accept-Encoding");
@@ -485,7 +479,6 @@ bw_http_gzip_header_filter(bw_http_request_t *r)
         return BW_ERROR;
     }
     ctx->length = r->headers_out.content_length_n;
-    ctx->last_out = &ctx->out;
     bw_http_set_ctx(r, ctx, bw_http_gzip_filter_module);
 
     bw_str_set(&v, "gzip");
@@ -506,19 +499,8 @@ bw_http_gzip_header_filter(bw_http_request_t *r)
 
 /* --- body -------------------------------------------------------------- */
 
-static void *
-bw_http_gzip_zalloc(void *opaque, u_int items, u_int size)
-{
-    bw_http_request_t  *r = opaque;
-
-    return bw_palloc(r->pool, (size_t) items * size);
-}
-
-static void
-bw_http_gzip_zfree(void *opaque, void *address)
-{
-    /* the request's pool takes it all back */
-}
+static bw_int_t bw_http_gzip_deflate(bw_http_request_t *r,
+    bw_http_zstream_t *zs);
 
 static bw_int_t
 bw_http_gzip_start(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx,
@@ -540,12 +522,15 @@ bw_http_gzip_start(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx,
         }
     }
 
-    ctx->zstream.zalloc = bw_http_gzip_zalloc;
-    ctx->zstream.zfree = bw_http_gzip_zfree;
-    ctx->zstream.opaque = r;
+    bw_http_zstream_init(r, &ctx->zs);
+    ctx->zs.bufs = conf->bufs;
+    ctx->zs.tag = (void *) &bw_http_gzip_filter_module;
+    ctx->zs.buffered = BW_HTTP_GZIP_BUFFERED;
+    ctx->zs.run = bw_http_gzip_deflate;
+    ctx->zs.next = bw_http_next_body_filter;
 
     /* windowBits + 16: zlib writes the gzip header and trailer */
-    rc = deflateInit2(&ctx->zstream, (int) conf->level, Z_DEFLATED,
+    rc = deflateInit2(&ctx->zs.zstream, (int) conf->level, Z_DEFLATED,
                       wbits + 16, memlevel, Z_DEFAULT_STRATEGY);
     if (rc != Z_OK) {
         bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
@@ -557,162 +542,26 @@ bw_http_gzip_start(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx,
     return BW_OK;
 }
 
-/*
- * Point zlib's input at the next data: the rest of a memory buffer (its
- * pos follows what zlib took), or the next piece of a file buffer read
- * into read_buf. BW_DECLINED: nothing to deflate and nothing to flush.
- */
 static bw_int_t
-bw_http_gzip_next_input(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
+bw_http_gzip_deflate(bw_http_request_t *r, bw_http_zstream_t *zs)
 {
-    off_t        n;
-    ssize_t      got;
-    bw_buf_t    *b;
-    bw_chain_t  *cl;
+    int                  rc, flush;
+    uint64_t             zin, zout;
+    bw_http_gzip_ctx_t  *ctx;
 
-    if (ctx->zstream.avail_in || ctx->flush || ctx->last) {
-        return BW_OK;
-    }
+    ctx = (bw_http_gzip_ctx_t *) zs;     /* zs is its first member */
 
-    while (ctx->in) {
-        cl = ctx->in;
-        b = cl->buf;
-
-        if (bw_buf_in_memory(b) && b->pos < b->last) {
-            ctx->in_buf = b;
-            ctx->zstream.next_in = b->pos;
-            ctx->zstream.avail_in = (uInt) (b->last - b->pos);
-            ctx->in = cl->next;
-            bw_free_chain(r->pool, cl);
-            ctx->flush = b->flush;
-            ctx->last = b->last_buf;
-            return BW_OK;
-        }
-
-        if (!bw_buf_in_memory(b) && b->in_file && b->file_pos < b->file_last)
-        {
-            if (ctx->read_buf == NULL) {
-                ctx->read_buf = bw_pnalloc(r->pool, BW_HTTP_GZIP_READ_SIZE);
-                if (ctx->read_buf == NULL) {
-                    return BW_ERROR;
-                }
-            }
-
-            n = bw_min(b->file_last - b->file_pos,
-                       (off_t) BW_HTTP_GZIP_READ_SIZE);
-            got = pread(b->file->fd, ctx->read_buf, (size_t) n, b->file_pos);
-            if (got <= 0) {
-                bw_log_error(BW_LOG_CRIT, r->connection->log,
-                             got == -1 ? errno : 0,
-                             "pread() \"%.*s\" failed",
-                             (int) b->file->name.len, b->file->name.data);
-                return BW_ERROR;
-            }
-
-            ctx->in_buf = NULL;
-            ctx->zstream.next_in = ctx->read_buf;
-            ctx->zstream.avail_in = (uInt) got;
-            b->file_pos += got;
-
-            if (b->file_pos == b->file_last) {
-                ctx->in = cl->next;
-                bw_free_chain(r->pool, cl);
-                ctx->flush = b->flush;
-                ctx->last = b->last_buf;
-            }
-            return BW_OK;
-        }
-
-        /* no data left in it: only its flags count */
-        ctx->in = cl->next;
-        bw_free_chain(r->pool, cl);
-        if (b->flush || b->last_buf) {
-            ctx->flush = b->flush;
-            ctx->last = b->last_buf;
-            return BW_OK;
-        }
-    }
-
-    return BW_DECLINED;
-}
-
-/* An output buffer for zlib: a free one, a new one while gzip_buffers
- * allows, else BW_DECLINED until the write path sends some. */
-static bw_int_t
-bw_http_gzip_out_buf(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx,
-    bw_http_gzip_conf_t *conf)
-{
-    bw_buf_t    *b;
-    bw_chain_t  *cl;
-
-    if (ctx->out_buf) {
-        return BW_OK;
-    }
-
-    if (ctx->free) {
-        cl = ctx->free;
-        ctx->free = cl->next;
-        b = cl->buf;
-        bw_free_chain(r->pool, cl);
-
-    } else if (ctx->bufs < conf->bufs.num) {
-        b = bw_create_temp_buf(r->pool, conf->bufs.size);
-        if (b == NULL) {
-            return BW_ERROR;
-        }
-        ctx->bufs++;
-
-    } else {
-        ctx->nomem = 1;
-        return BW_DECLINED;
-    }
-
-    b->tag = (void *) &bw_http_gzip_filter_module;
-    b->temporary = 1;
-    b->recycled = 1;
-    b->pos = b->start;
-    b->last = b->start;
-
-    ctx->out_buf = b;
-    ctx->zstream.next_out = b->start;
-    ctx->zstream.avail_out = (uInt) (b->end - b->start);
-    return BW_OK;
-}
-
-static bw_int_t
-bw_http_gzip_link_out(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
-{
-    bw_chain_t  *cl;
-
-    cl = bw_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return BW_ERROR;
-    }
-    cl->buf = ctx->out_buf;
-    cl->next = NULL;
-    *ctx->last_out = cl;
-    ctx->last_out = &cl->next;
-    ctx->out_buf = NULL;
-    return BW_OK;
-}
-
-static bw_int_t
-bw_http_gzip_deflate(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
-{
-    int        rc, flush;
-    uint64_t   zin, zout;
-
-    flush = ctx->last ? Z_FINISH : ctx->flush ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    flush = zs->last ? Z_FINISH : zs->flush ? Z_SYNC_FLUSH : Z_NO_FLUSH;
 
     bw_log_debug(r->connection->log, "deflate in: ni:%p no:%p ai:%u ao:%u "
-                 "fl:%d", (void *) ctx->zstream.next_in,
-                 (void *) ctx->zstream.next_out, ctx->zstream.avail_in,
-                 ctx->zstream.avail_out, flush);
+                 "fl:%d", (void *) zs->zstream.next_in,
+                 (void *) zs->zstream.next_out, zs->zstream.avail_in,
+                 zs->zstream.avail_out, flush);
 
-    rc = deflate(&ctx->zstream, flush);
+    rc = deflate(&zs->zstream, flush);
 
     bw_log_debug(r->connection->log, "deflate out: ai:%u ao:%u rc:%d",
-                 ctx->zstream.avail_in, ctx->zstream.avail_out, rc);
+                 zs->zstream.avail_in, zs->zstream.avail_out, rc);
 
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
@@ -720,23 +569,9 @@ bw_http_gzip_deflate(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
         return BW_ERROR;
     }
 
-    if (ctx->in_buf) {
-        ctx->in_buf->pos = ctx->zstream.next_in;
-        if (ctx->zstream.avail_in == 0) {
-            ctx->in_buf = NULL;
-        }
-    }
-
-    ctx->out_buf->last = ctx->zstream.next_out;
-
     if (rc == Z_STREAM_END) {
-        ctx->out_buf->last_buf = 1;
-        if (bw_http_gzip_link_out(r, ctx) != BW_OK) {
-            return BW_ERROR;
-        }
-
-        zin = ctx->zstream.total_in;
-        zout = ctx->zstream.total_out;
+        zin = zs->zstream.total_in;
+        zout = zs->zstream.total_out;
         if (zout) {
             ctx->ratio_int = (bw_uint_t) (zin / zout);
             ctx->ratio_frac = (bw_uint_t) ((zin * 100 / zout) % 100);
@@ -748,127 +583,41 @@ bw_http_gzip_deflate(bw_http_request_t *r, bw_http_gzip_ctx_t *ctx)
                 }
             }
         }
-
-        (void) deflateEnd(&ctx->zstream);
-        ctx->done = 1;
-        ctx->last = 0;
-        return BW_OK;
+        (void) deflateEnd(&zs->zstream);
+        ctx->ended = 1;
     }
 
-    if (ctx->zstream.avail_out == 0) {
-        /* full: more may come of this input or this flush */
-        return bw_http_gzip_link_out(r, ctx);
-    }
-
-    if (ctx->flush && ctx->zstream.avail_in == 0) {
-        /* the sync flush is complete: send what there is now */
-        ctx->flush = 0;
-        ctx->out_buf->flush = 1;
-        return bw_http_gzip_link_out(r, ctx);
-    }
-
-    return BW_OK;
+    return bw_http_zstream_after(r, zs, rc == Z_STREAM_END);
 }
 
 static bw_int_t
 bw_http_gzip_body_filter(bw_http_request_t *r, bw_chain_t *in)
 {
     bw_int_t              rc;
-    bw_chain_t           *cl, **ll;
-    bw_connection_t      *c;
     bw_http_gzip_ctx_t   *ctx;
     bw_http_gzip_conf_t  *conf;
 
     ctx = bw_http_get_module_ctx(r, bw_http_gzip_filter_module);
 
-    if (ctx == NULL || ctx->done || r->header_only) {
+    if (ctx == NULL || ctx->zs.done || r->header_only) {
         return bw_http_next_body_filter(r, in);
     }
 
-    c = r->connection;
     conf = bw_http_get_module_loc_conf(r, bw_http_gzip_filter_module);
 
     if (!ctx->started && bw_http_gzip_start(r, ctx, conf) != BW_OK) {
-        goto failed;
+        ctx->zs.done = 1;
+        return BW_ERROR;
     }
 
-    /* take the new buffers after those still waiting */
-    for (ll = &ctx->in; *ll; ll = &(*ll)->next) { /* void */ }
-    for ( /* void */ ; in; in = in->next) {
-        cl = bw_alloc_chain_link(r->pool);
-        if (cl == NULL) {
-            goto failed;
-        }
-        cl->buf = in->buf;
-        cl->next = NULL;
-        *ll = cl;
-        ll = &cl->next;
+    rc = bw_http_zstream_filter(r, &ctx->zs, in);
+
+    if (rc == BW_ERROR && !ctx->ended) {
+        (void) deflateEnd(&ctx->zs.zstream);
+        ctx->ended = 1;
     }
 
-    for ( ;; ) {
-
-        /* deflate while there is input (or a flush to make) and room */
-        while (!ctx->done) {
-            rc = bw_http_gzip_next_input(r, ctx);
-            if (rc == BW_ERROR) {
-                goto failed;
-            }
-            if (rc == BW_DECLINED) {
-                break;
-            }
-            rc = bw_http_gzip_out_buf(r, ctx, conf);
-            if (rc == BW_ERROR) {
-                goto failed;
-            }
-            if (rc == BW_DECLINED) {
-                break;
-            }
-            if (bw_http_gzip_deflate(r, ctx) != BW_OK) {
-                goto failed;
-            }
-        }
-
-        rc = bw_http_next_body_filter(r, ctx->out);
-        bw_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
-                               (void *) &bw_http_gzip_filter_module);
-        ctx->last_out = &ctx->out;
-
-        if (rc == BW_ERROR) {
-            goto failed;
-        }
-
-        if (ctx->done) {
-            c->buffered &= ~BW_HTTP_GZIP_BUFFERED;
-            return rc;
-        }
-
-        if (ctx->nomem && ctx->free) {
-            /* the write path sent some: go on with the input */
-            ctx->nomem = 0;
-            continue;
-        }
-
-        break;
-    }
-
-    /* input waits until output buffers come back */
-    if (ctx->nomem || ctx->in || ctx->zstream.avail_in) {
-        c->buffered |= BW_HTTP_GZIP_BUFFERED;
-        ctx->nomem = 0;
-        return BW_AGAIN;
-    }
-
-    c->buffered &= ~BW_HTTP_GZIP_BUFFERED;
     return rc;
-
-failed:
-
-    ctx->done = 1;
-    if (ctx->started) {
-        (void) deflateEnd(&ctx->zstream);
-    }
-    c->buffered &= ~BW_HTTP_GZIP_BUFFERED;
-    return BW_ERROR;
 }
 
 /* --- $gzip_ratio ------------------------------------------------------- */
@@ -882,7 +631,7 @@ bw_http_gzip_ratio_variable(bw_http_request_t *r,
 
     ctx = bw_http_get_module_ctx(r, bw_http_gzip_filter_module);
 
-    if (ctx == NULL || !ctx->done || ctx->zstream.total_out == 0) {
+    if (ctx == NULL || !ctx->ended || ctx->zs.zstream.total_out == 0) {
         v->not_found = 1;
         return BW_OK;
     }
