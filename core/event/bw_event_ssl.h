@@ -64,7 +64,7 @@ bw_int_t bw_ssl_create_connection(bw_ssl_t *ssl, bw_connection_t *c,
 bw_int_t bw_ssl_handshake(bw_connection_t *c);
 void bw_ssl_shutdown(bw_connection_t *c);
 void bw_ssl_error(bw_uint_t level, bw_log_t *log, bw_err_t err,
-    const char *fmt, ...);
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 ssize_t bw_ssl_recv(bw_connection_t *c, u_char *buf, size_t size);
 ssize_t bw_ssl_write(bw_connection_t *c, u_char *data, size_t size);
