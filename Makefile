@@ -46,7 +46,7 @@ test:
 	    $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    test/integration/test_proxy.py test/integration/test_static.py \
 	    test/integration/test_http_errors.py \
-	    test/integration/test_garbage.py
+	    test/integration/test_garbage.py test/integration/test_ssl.py
 	@# again against builds that leave modules out
 	scripts/test-module-builds $(TEST_B)
 

@@ -18,6 +18,7 @@ typedef struct bw_event_s       bw_event_t;
 typedef struct bw_connection_s  bw_connection_t;
 typedef struct bw_listening_s   bw_listening_t;
 typedef struct bw_shm_zone_s    bw_shm_zone_t;
+typedef struct bw_ssl_connection_s  bw_ssl_connection_t;
 
 typedef void (*bw_event_handler_pt)(bw_event_t *ev);
 typedef void (*bw_connection_handler_pt)(bw_connection_t *c);
@@ -47,6 +48,7 @@ typedef void (*bw_connection_handler_pt)(bw_connection_t *c);
 #include <bw_module.h>
 #include <bw_event.h>
 #include <bw_connection.h>
+#include <bw_event_ssl.h>
 #include <bw_event_connect.h>
 #include <bw_socket.h>
 #include <bw_cycle.h>

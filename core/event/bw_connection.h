@@ -35,6 +35,7 @@ struct bw_connection_s {
 
     bw_listening_t     *listening;
     bw_proxy_protocol_t *proxy_protocol;   /* what the balancer said */
+    bw_ssl_connection_t *ssl;              /* TLS, once it is started */
     off_t               sent;
     bw_log_t           *log;
     bw_pool_t          *pool;

@@ -86,6 +86,11 @@ bw_close_connection(bw_connection_t *c)
 
     bw_log_debug(c->log, "close connection: fd:%d", c->fd);
 
+    if (c->ssl) {
+        /* close_notify, if it can go at once, before the socket closes */
+        bw_ssl_shutdown(c);
+    }
+
     if (c->read->timer_set) {
         bw_event_del_timer(c->read);
     }

@@ -62,6 +62,10 @@ typedef struct bw_http_variable_s       bw_http_variable_t;
 #define BW_HTTP_MISDIRECTED_REQUEST      421
 #define BW_HTTP_TOO_MANY_REQUESTS        429
 #define BW_HTTP_HEADER_TOO_LARGE         431
+/* nginx's own codes for error_page, answered as 400 */
+#define BW_HTTPS_CERT_ERROR              495
+#define BW_HTTPS_NO_CERT                 496
+#define BW_HTTP_TO_HTTPS                 497
 #define BW_HTTP_CLIENT_CLOSED_REQUEST    499
 #define BW_HTTP_INTERNAL_SERVER_ERROR    500
 #define BW_HTTP_NOT_IMPLEMENTED          501
@@ -502,6 +506,7 @@ typedef struct {
     bw_array_t                regex;          /* bw_http_server_name_t */
     bw_http_core_srv_conf_t  *default_server;
     unsigned                  proxy_protocol:1;
+    unsigned                  ssl:1;
 } bw_http_addr_conf_t;
 
 typedef struct {
@@ -525,6 +530,7 @@ typedef struct {
     unsigned                  ipv6only:1;
     unsigned                  deferred_accept:1;
     unsigned                  proxy_protocol:1;
+    unsigned                  ssl:1;
     unsigned                  set:1;
     int                       backlog;
     int                       rcvbuf;
@@ -532,6 +538,21 @@ typedef struct {
     int                       so_keepalive;
     int                       tcp_keepidle, tcp_keepintvl, tcp_keepcnt;
 } bw_http_listen_opt_t;
+
+/* conf-time grouping of listen addresses (cmcf->ports; a module may
+ * read them in its postconfiguration, as the TLS one does) */
+
+typedef struct {
+    bw_http_listen_opt_t   opt;
+    bw_array_t             servers;    /* bw_http_core_srv_conf_t * */
+    bw_http_core_srv_conf_t *default_server;
+} bw_http_conf_addr_t;
+
+typedef struct {
+    int            family;
+    in_port_t      port;
+    bw_array_t     addrs;              /* bw_http_conf_addr_t */
+} bw_http_conf_port_t;
 
 /* --- connection and request --------------------------------------------- */
 
@@ -541,6 +562,8 @@ typedef struct {
     bw_uint_t                 pipeline;
     bw_buf_t                **free;
     bw_uint_t                 nfree;
+    bw_str_t                 *ssl_servername;   /* SNI, when TLS has one */
+    bw_http_core_srv_conf_t  *ssl_server;       /* the server SNI chose */
 } bw_http_connection_t;
 
 /* c->log->data of a client connection: what its error lines name */
@@ -752,6 +775,7 @@ bw_int_t bw_http_split_args(bw_http_request_t *r, bw_str_t *uri,
 
 /* http1.c: the HTTP/1 connection */
 void bw_http_init_connection(bw_connection_t *c);
+void bw_http_wait_request_handler(bw_event_t *rev);
 void bw_http_finalize_connection(bw_http_request_t *r);
 void bw_http_close_connection(bw_connection_t *c);
 

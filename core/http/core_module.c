@@ -827,6 +827,18 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             continue;
         }
 
+        if (bw_str_eq_lit(&value[i], "ssl")) {
+#if (BW_HTTP_SSL_MODULE)
+            lsopt.ssl = 1;
+            continue;
+#else
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "the \"ssl\" parameter "
+                              "requires bulwark built with the http_ssl "
+                              "module");
+            return BW_CONF_ERROR;
+#endif
+        }
+
         if (bw_str_eq_lit(&value[i], "reuseport")) {
             lsopt.reuseport = 1;
             lsopt.set = 1;
@@ -1383,6 +1395,16 @@ bw_http_core_error_page(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         }
 
         err->overwrite = overwrite;
+
+        if (overwrite == -1
+            && (err->status == BW_HTTPS_CERT_ERROR
+                || err->status == BW_HTTPS_NO_CERT
+                || err->status == BW_HTTP_TO_HTTPS))
+        {
+            /* nginx's own codes never go on the wire: their page is a
+             * 400 unless "=code" says otherwise */
+            err->overwrite = BW_HTTP_BAD_REQUEST;
+        }
 
         if (bw_http_compile_complex_value(cf, &err->value, &uri) != BW_OK) {
             return BW_CONF_ERROR;

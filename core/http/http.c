@@ -45,20 +45,6 @@ bw_module_t  bw_http_module = {
     NULL, NULL, NULL, NULL
 };
 
-/* conf-time grouping of listen addresses */
-
-typedef struct {
-    bw_http_listen_opt_t   opt;
-    bw_array_t             servers;    /* bw_http_core_srv_conf_t * */
-    bw_http_core_srv_conf_t *default_server;
-} bw_http_conf_addr_t;
-
-typedef struct {
-    int            family;
-    in_port_t      port;
-    bw_array_t     addrs;              /* bw_http_conf_addr_t */
-} bw_http_conf_port_t;
-
 /*
  * A new configuration level: the confs named in `levels` are created
  * for every HTTP module, the others are the parent's. http{} creates
@@ -771,6 +757,9 @@ bw_http_add_listen(bw_conf_t *cf, bw_http_core_srv_conf_t *cscf,
         /* "proxy_protocol" on any listen of the address counts */
         lsopt->proxy_protocol |= addr[i].opt.proxy_protocol;
         addr[i].opt.proxy_protocol = lsopt->proxy_protocol;
+        /* so does "ssl" */
+        lsopt->ssl |= addr[i].opt.ssl;
+        addr[i].opt.ssl = lsopt->ssl;
 
         if (lsopt->set) {
             if (addr[i].opt.set) {
@@ -837,6 +826,7 @@ bw_http_build_addr_conf(bw_conf_t *cf, bw_http_conf_addr_t *addr,
                            : ((bw_http_core_srv_conf_t **)
                               addr->servers.elts)[0];
     conf->proxy_protocol = addr->opt.proxy_protocol;
+    conf->ssl = addr->opt.ssl;
 
     if (bw_hash_keys_init(&keys, cf->temp_pool) != BW_OK
         || bw_array_init(&conf->regex, cf->pool, 1,

@@ -9,6 +9,9 @@
  */
 
 #include <bw_http.h>
+#if (BW_HTTP_SSL_MODULE)
+#include <bw_http_ssl_module.h>
+#endif
 
 static bw_int_t bw_http_set_virtual_server(bw_http_request_t *r,
     bw_str_t *host);
@@ -226,7 +229,12 @@ bw_http_process_request_header(bw_http_request_t *r)
         r->headers_in.server = host;
     }
 
-    if (bw_http_set_virtual_server(r, &r->headers_in.server) != BW_OK) {
+    switch (bw_http_set_virtual_server(r, &r->headers_in.server)) {
+    case BW_OK:
+        break;
+    case BW_DECLINED:
+        return BW_ERROR;        /* answered already */
+    default:
         bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
         return BW_ERROR;
     }
@@ -306,6 +314,17 @@ bw_http_set_virtual_server(bw_http_request_t *r, bw_str_t *host)
     if (cscf == NULL) {
         return BW_ERROR;
     }
+
+#if (BW_HTTP_SSL_MODULE)
+    if (r->connection->ssl) {
+        /* the server TLS chose, and 421 where Host may not change it */
+        cscf = bw_http_ssl_virtual_server(r, host, cscf);
+        if (cscf == NULL) {
+            bw_http_finalize_request(r, BW_HTTP_MISDIRECTED_REQUEST);
+            return BW_DECLINED;
+        }
+    }
+#endif
 
     r->srv_conf = cscf->ctx->srv_conf;
     r->loc_conf = cscf->ctx->loc_conf;
@@ -390,6 +409,9 @@ bw_http_process_connection(bw_http_request_t *r, bw_table_elt_t *h,
 void
 bw_http_process_request(bw_http_request_t *r)
 {
+#if (BW_HTTP_SSL_MODULE)
+    bw_int_t          rc;
+#endif
     bw_connection_t  *c;
 
     c = r->connection;
@@ -402,6 +424,18 @@ bw_http_process_request(bw_http_request_t *r)
     c->write->handler = bw_http_request_handler;
     r->read_event_handler = bw_http_block_reading;
     c->log->action = NULL;
+
+#if (BW_HTTP_SSL_MODULE)
+    if (r->http_connection->addr_conf->ssl) {
+        /* plain HTTP on a TLS port (497), client certificates (495,
+         * 496): answered as errors before any phase runs */
+        rc = bw_http_ssl_verify_request(r);
+        if (rc != BW_OK) {
+            bw_http_finalize_request(r, rc);
+            return;
+        }
+    }
+#endif
 
     bw_http_handler(r);
 }

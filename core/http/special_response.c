@@ -35,6 +35,9 @@ bw_http_special_response_handler(bw_http_request_t *r, bw_int_t error)
     case BW_HTTP_INTERNAL_SERVER_ERROR:
     case BW_HTTP_NOT_IMPLEMENTED:
     case BW_HTTP_VERSION_NOT_SUPPORTED:
+    case BW_HTTPS_CERT_ERROR:
+    case BW_HTTPS_NO_CERT:
+    case BW_HTTP_TO_HTTPS:
         r->keepalive = 0;
         r->lingering_close = 1;
         break;
@@ -127,10 +130,28 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
     bw_int_t     rc;
     bw_buf_t    *b;
     bw_chain_t   out;
-    const char  *st;
+    const char  *st, *title, *why;
 
     if (bw_http_discard_request_body(r) != BW_OK) {
         r->keepalive = 0;
+    }
+
+    /* nginx's TLS codes are 400s that say why in the page */
+    switch (error) {
+    case BW_HTTPS_CERT_ERROR:
+        why = "The SSL certificate error";
+        error = BW_HTTP_BAD_REQUEST;
+        break;
+    case BW_HTTPS_NO_CERT:
+        why = "No required SSL certificate was sent";
+        error = BW_HTTP_BAD_REQUEST;
+        break;
+    case BW_HTTP_TO_HTTPS:
+        why = "The plain HTTP request was sent to HTTPS port";
+        error = BW_HTTP_BAD_REQUEST;
+        break;
+    default:
+        why = NULL;
     }
 
     r->err_status = error;
@@ -159,9 +180,17 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
         slen = sizeof("302 Found") - 1;
     }
 
+    title = st;
+    if (why) {
+        /* "400 <why>" as the title, then the reason line */
+        title = "400 ";
+    }
+
     len = sizeof("<html>" BW_CRLF "<head><title></title></head>" BW_CRLF
                  "<body>" BW_CRLF "<center><h1></h1></center>" BW_CRLF) - 1
-          + 2 * slen + sizeof(bw_http_page_tail) - 1;
+          + 2 * slen + sizeof(bw_http_page_tail) - 1
+          + (why ? 2 * strlen(why) + sizeof("<center></center>" BW_CRLF)
+                   + 4 : 0);
 
     p = bw_pnalloc(r->pool, len + 1);
     if (p == NULL) {
@@ -170,10 +199,14 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
 
     len = bw_slprintf(p, p + len + 1,
                       "<html>" BW_CRLF
-                      "<head><title>%s</title></head>" BW_CRLF
+                      "<head><title>%s%s</title></head>" BW_CRLF
                       "<body>" BW_CRLF
                       "<center><h1>%s</h1></center>" BW_CRLF
-                      "%s", st, st, bw_http_page_tail) - p;
+                      "%s%s%s"
+                      "%s", title, why ? why : "", st,
+                      why ? "<center>" : "", why ? why : "",
+                      why ? "</center>" BW_CRLF : "",
+                      bw_http_page_tail) - p;
 
     bw_str_set(&r->headers_out.content_type, "text/html");
     bw_http_clear_content_length(r);

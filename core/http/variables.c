@@ -159,29 +159,9 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("pid"), NULL, bw_http_variable_misc, 2, 0, 0 },
     { bw_string("bulwark_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
     { bw_string("https"), NULL, bw_http_variable_misc, 4, 0, 0 },
-    /* what nginx's TLS and HTTP/2 modules give a plain HTTP/1 connection,
-     * so that log formats written for nginx load: not found ("-" in a
-     * log), $http2 empty (see bw_http_variable_no_tls) */
-    { bw_string("ssl_protocol"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_cipher"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_ciphers"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_curves"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_server_name"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_session_id"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_session_reused"), NULL, bw_http_variable_no_tls, 0, 0,
-      0 },
-    { bw_string("ssl_early_data"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_alpn_protocol"), NULL, bw_http_variable_no_tls, 0, 0,
-      0 },
-    { bw_string("ssl_client_verify"), NULL, bw_http_variable_no_tls, 0, 0,
-      0 },
-    { bw_string("ssl_client_s_dn"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_client_i_dn"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
-    { bw_string("ssl_client_serial"), NULL, bw_http_variable_no_tls, 0, 0,
-      0 },
-    { bw_string("ssl_client_fingerprint"), NULL, bw_http_variable_no_tls, 0,
-      0, 0 },
-    { bw_string("ssl_client_cert"), NULL, bw_http_variable_no_tls, 0, 0, 0 },
+    /* what nginx's HTTP/2 module gives an HTTP/1 connection, so that log
+     * formats written for nginx load (the $ssl_* variables are the
+     * http_ssl module's) */
     { bw_string("http2"), NULL, bw_http_variable_no_tls, 1, 0, 0 },
     { bw_string("pipe"), NULL, bw_http_variable_misc, 5, 0, 0 },
     { bw_string("request_completion"), NULL, bw_http_variable_misc, 6,
@@ -639,8 +619,11 @@ bw_http_variable_misc(bw_http_request_t *r, bw_http_variable_value_t *v,
                                      (int) bw_pid) - p);
         return BW_OK;
     case 4:
-        /* "on" over TLS; this build has no TLS listener */
-        bw_var_set(v, (u_char *) "", 0);
+        if (r->connection->ssl) {
+            bw_var_set(v, (u_char *) "on", 2);
+        } else {
+            bw_var_set(v, (u_char *) "", 0);
+        }
         return BW_OK;
     case 5:
         /* "p": the request came in behind the previous one */
@@ -896,7 +879,11 @@ static bw_int_t
 bw_http_variable_scheme(bw_http_request_t *r, bw_http_variable_value_t *v,
     uintptr_t data)
 {
-    bw_var_set(v, (u_char *) "http", 4);
+    if (r->connection->ssl) {
+        bw_var_set(v, (u_char *) "https", 5);
+    } else {
+        bw_var_set(v, (u_char *) "http", 4);
+    }
     return BW_OK;
 }
 
@@ -1377,9 +1364,8 @@ bw_http_variable_cookie(bw_http_request_t *r, bw_http_variable_value_t *v,
 }
 
 /*
- * No TLS and no HTTP/2 in this build: a connection has neither, which is
- * what nginx's variables say of a plain HTTP/1 one (not found; $http2
- * empty). The TLS module takes these names over when it comes.
+ * No HTTP/2 in this build: $http2 is empty, as nginx's for an HTTP/1
+ * connection. The HTTP/2 module takes the name over when it comes.
  */
 static bw_int_t
 bw_http_variable_no_tls(bw_http_request_t *r, bw_http_variable_value_t *v,

@@ -125,6 +125,25 @@ def test_autoindex(bw):
     assert '"autoindex" directive on is not supported yet' in r.stderr
 
 
+def make_example_certificates(bw, conf):
+    """The certificates an example names, made up (self-signed)."""
+    import os
+    import re
+    import subprocess
+    text = open(conf).read()
+    certs = re.findall(r"ssl_certificate\s+(\S+);", text)
+    keys = re.findall(r"ssl_certificate_key\s+(\S+);", text)
+    for crt, key in zip(certs, keys):
+        crt, key = bw.path("conf", crt), bw.path("conf", key)
+        os.makedirs(os.path.dirname(crt), exist_ok=True)
+        kind = ["-newkey", "rsa:2048"] if "rsa" in key else \
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "1",
+                        "-subj", "/CN=example.com", "-keyout", key,
+                        "-out", crt] + kind, check=True,
+                       capture_output=True, timeout=60)
+
+
 def test_shipped_configs_load(bw):
     """conf/bulwark.conf and every conf/examples file pass -t."""
     import glob
@@ -140,6 +159,7 @@ def test_shipped_configs_load(bw):
             if missing_modules_of(conf.read()):
                 continue    # needs a module this build left out
         shutil.copy(f, bw.conf)
+        make_example_certificates(bw, f)
         r = bw.run("-t")
         assert r.returncode == 0, (f, r.stderr)
         checked += 1
