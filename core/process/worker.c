@@ -105,6 +105,18 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
 
     ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx, bw_core_module);
 
+#if (BW_DEBUG)
+    {
+        /* the tests of the master's crash-loop handling need a worker
+         * that dies at start, which no valid configuration gives */
+        char  *crash = getenv("BULWARK_TEST_WORKER_CRASH");
+
+        if (crash && access(crash, F_OK) == 0) {
+            (void) raise(SIGKILL);
+        }
+    }
+#endif
+
     if (ccf->rlimit_nofile != BW_CONF_UNSET) {
         rlmt.rlim_cur = (rlim_t) ccf->rlimit_nofile;
         rlmt.rlim_max = (rlim_t) ccf->rlimit_nofile;

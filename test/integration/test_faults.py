@@ -1,0 +1,152 @@
+"""Faults and abuse: configurations that a start would refuse, workers
+that die at start, reloads to such workers, and the error log kept
+readable when one client triggers the same message again and again."""
+
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import (NGINX, get, needs_nginx, pid_alive,
+                      wait_for)
+from test_process import ClientLoop
+
+SERVER = """
+    server {
+        listen 127.0.0.1:PORT;
+        location / { return 200 "%s\\n"; }
+    }
+"""
+
+NO_EVENTS = """daemon off;
+error_log logs/error.log;
+http { server { listen 127.0.0.1:PORT; } }
+"""
+
+
+def write_no_events(bw):
+    bw.write("conf/bulwark.conf", NO_EVENTS.replace("PORT", str(bw.port)))
+
+
+def test_no_events_block_is_refused(bw):
+    write_no_events(bw)
+    r = bw.run("-t")
+    assert r.returncode == 1
+    assert 'bulwark: [emerg] no "events" section in configuration' \
+        in r.stderr
+    assert "test failed" in r.stderr
+    proc = bw.spawn()
+    assert proc.wait(timeout=20) == 1
+    assert 'no "events" section in configuration' in bw.logs()
+    assert "start worker process" not in bw.logs()
+
+
+@needs_nginx
+def test_no_events_block_as_nginx(bw, tmp_path):
+    write_no_events(bw)
+    ours = bw.run("-t").stderr
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NO_EVENTS.replace("PORT", str(bw.port)))
+    r = subprocess.run([NGINX, "-p", str(tmp_path), "-e", str(tmp_path / "e.log"),
+                        "-c", str(conf), "-t"], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 1
+    theirs = [l for l in r.stderr.splitlines() if "[emerg]" in l]
+    assert theirs == [l.replace("bulwark", "nginx")
+                      for l in ours.splitlines() if "[emerg]" in l]
+
+
+def test_reload_without_events_keeps_running(bw):
+    bw.config(SERVER % "one")
+    master = bw.start()
+    write_no_events(bw)
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reload failed" in bw.logs(),
+             what="reload failure")
+    assert get(bw.port)[2] == b"one\n"
+    assert bw.read_pid() == master
+
+
+@pytest.fixture
+def crash_file(tmp_path, monkeypatch):
+    """While this file exists, workers of the debug build die at start."""
+    path = str(tmp_path / "crash-workers")
+    monkeypatch.setenv("BULWARK_TEST_WORKER_CRASH", path)
+    return path
+
+
+def debug_build():
+    r = subprocess.run([os.environ.get("BULWARK_BIN") or "true", "-V"],
+                       capture_output=True, text=True)
+    return "--with-debug" in r.stderr
+
+
+needs_debug = pytest.mark.skipif(not debug_build(),
+                                 reason="needs a --with-debug build")
+
+
+def count(text, what):
+    return len(re.findall(what, text))
+
+
+@needs_debug
+def test_crash_loop_backs_off(bw, crash_file):
+    bw.config(SERVER % "alive")
+    master = bw.start()
+    worker = wait_for(bw.workers, what="worker")[0]
+    open(crash_file, "w").close()
+    os.kill(worker, signal.SIGKILL)
+
+    # 100, 200, 400, 800 ms: the fourth delay comes after ~0.7 s of deaths
+    wait_for(lambda: "respawning in 800 ms" in bw.logs(), timeout=15,
+             what="the backoff to grow")
+    logs = bw.logs()
+    for delay in (100, 200, 400, 800):
+        assert count(logs, r"respawning in %d ms\n" % delay) == 1, logs
+    # without the backoff, thousands of workers in that time
+    assert count(logs, r"start worker process") <= 8, logs
+    assert pid_alive(master)
+
+    os.unlink(crash_file)
+    wait_for(lambda: get(bw.port)[2] == b"alive\n" if bw.workers() else 0,
+             timeout=15, what="a worker once the cause is gone")
+    assert bw.read_pid() == master
+    assert len(bw.workers()) == 1
+
+
+@needs_debug
+def test_reload_to_crashing_workers_keeps_old_ones(bw, crash_file):
+    bw.config(SERVER % "one", workers=2)
+    master = bw.start()
+    old = wait_for(lambda: len(bw.workers()) == 2 and bw.workers(),
+                   what="two workers")
+    loop = ClientLoop(bw.port)
+    loop.start()
+    try:
+        wait_for(lambda: loop.ok > 20, what="client traffic")
+
+        open(crash_file, "w").close()
+        bw.config(SERVER % "two", workers=2)
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: count(bw.logs(), "respawning in 400 ms") == 2,
+                 timeout=15, what="the new workers to crash")
+        n = loop.ok
+        wait_for(lambda: loop.ok > n + 20, what="traffic on old workers")
+        assert all(pid_alive(p) for p in old)
+        assert loop.bodies == {b"one\n"}
+
+        os.unlink(crash_file)
+        wait_for(lambda: b"two\n" in loop.bodies, timeout=15,
+                 what="the new configuration")
+        wait_for(lambda: not any(pid_alive(p) for p in old),
+                 what="old workers to exit")
+        n = loop.ok
+        wait_for(lambda: loop.ok > n + 20, what="traffic on new workers")
+    finally:
+        loop.stop()
+    assert loop.errors == []
+    assert bw.read_pid() == master
+    wait_for(lambda: len(bw.workers()) == 2, what="two workers")
+
