@@ -40,6 +40,7 @@ bw_listening_t *bw_create_listening(bw_cycle_t *cycle, struct sockaddr *sa,
 bw_int_t bw_clone_listening(bw_cycle_t *cycle, bw_uint_t workers);
 bw_int_t bw_set_inherited_sockets(bw_cycle_t *cycle, const char *env);
 bw_int_t bw_open_listening_sockets(bw_cycle_t *cycle);
+bw_int_t bw_test_listening_sockets(bw_cycle_t *cycle);
 void bw_configure_listening_sockets(bw_cycle_t *cycle);
 void bw_close_listening_sockets(bw_cycle_t *cycle);
 

@@ -150,3 +150,50 @@ def test_reload_to_crashing_workers_keeps_old_ones(bw, crash_file):
     assert bw.read_pid() == master
     wait_for(lambda: len(bw.workers()) == 2, what="two workers")
 
+
+T_REFUSED = [
+    ("address", "server { listen 192.0.2.1:PORT; }",
+     r"bind\(\) to 192.0.2.1:{port} failed \(99: Cannot assign requested "
+     r"address\)"),
+    ("access log", "access_log /nonexistent/dir/a.log;\n"
+                   "server { listen 127.0.0.1:PORT; }",
+     r'open\(\) "/nonexistent/dir/a.log" failed \(2: No such file or '
+     r'directory\)'),
+    ("error log", "error_log /nonexistent/dir/e.log;\n"
+                  "server { listen 127.0.0.1:PORT; }",
+     r'open\(\) "/nonexistent/dir/e.log" failed \(2: No such file or '
+     r'directory\)'),
+    ("temp path", "proxy_temp_path /nonexistent/dir/t;\n"
+                  "server { listen 127.0.0.1:PORT; }",
+     r'mkdir\(\) "/nonexistent/dir/t" failed \(2: No such file or '
+     r'directory\)'),
+    ("duplicate location", "server {\n listen 127.0.0.1:PORT;\n"
+                           " location /x { }\n location /x { }\n}",
+     r'duplicate location "/x" in {conf}:{line}'),
+]
+
+
+@pytest.mark.parametrize("what,body,error", T_REFUSED,
+                         ids=[t[0] for t in T_REFUSED])
+def test_t_reports_what_start_refuses(bw, what, body, error):
+    text = bw.config(body)
+    line = text.splitlines().index(" location /x { }") + 2 \
+        if "location /x" in text else 0
+    r = bw.run("-t")
+    assert r.returncode == 1, r.stderr
+    assert re.search(error.format(port=bw.port, conf=re.escape(bw.conf),
+                                  line=line), r.stderr), r.stderr
+    assert "test failed" in r.stderr
+    # the start refuses it with the same words
+    proc = bw.spawn()
+    assert proc.wait(timeout=20) == 1
+    assert re.search(error.format(port=bw.port, conf=re.escape(bw.conf),
+                                  line=line), bw.logs()), bw.logs()
+
+
+def test_t_creates_log_files_as_nginx(bw):
+    bw.config("access_log logs/new.log;\n"
+              "server { listen 127.0.0.1:PORT; }")
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(bw.path("logs", "new.log"))
