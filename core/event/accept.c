@@ -43,9 +43,9 @@ bw_event_accept(bw_event_t *ev)
                 return;
             }
 
-            bw_log_error(err == EMFILE || err == ENFILE ? BW_LOG_CRIT
-                                                         : BW_LOG_ALERT,
-                         ev->log, err, "accept4() failed");
+            bw_log_throttled(err == EMFILE || err == ENFILE ? BW_LOG_CRIT
+                                                             : BW_LOG_ALERT,
+                             ev->log, err, "accept4() failed");
 
             if (err == EMFILE || err == ENFILE) {
                 bw_drain_connections();

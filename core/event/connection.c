@@ -31,9 +31,9 @@ bw_get_connection(int fd, bw_log_t *log)
     }
 
     if (c == NULL) {
-        bw_log_error(BW_LOG_ALERT, log, 0,
-                     "%lu worker_connections are not enough",
-                     (unsigned long) bw_cycle->connection_n);
+        bw_log_throttled(BW_LOG_ALERT, log, 0,
+                         "%lu worker_connections are not enough",
+                         (unsigned long) bw_cycle->connection_n);
         return NULL;
     }
 
@@ -149,16 +149,18 @@ bw_drain_connections(void)
 
     n = bw_max(bw_min(32, bw_cycle->reusable_connections_n / 8), 1);
 
+    /* one line for the lot, as nginx, and no more than one a second */
+    bw_log_throttled(BW_LOG_WARN, bw_cycle->log, 0,
+                     "%lu worker_connections are not enough, "
+                     "reusing connections",
+                     (unsigned long) bw_cycle->connection_n);
+
     for (i = 0; i < n; i++) {
         if (bw_queue_empty(&bw_cycle->reusable_connections_queue)) {
             break;
         }
         q = bw_queue_last(&bw_cycle->reusable_connections_queue);
         c = bw_queue_data(q, bw_connection_t, queue);
-        bw_log_error(BW_LOG_WARN, c->log, 0,
-                     "%lu worker_connections are not enough, "
-                     "reusing connections",
-                     (unsigned long) bw_cycle->connection_n);
         c->close = 1;
         c->read->handler(c->read);
     }

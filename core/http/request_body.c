@@ -487,9 +487,9 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
                 {
                     return BW_ERROR;
                 }
-                bw_log_error(BW_LOG_WARN, r->connection->log, 0,
-                             "a client request body is buffered to a "
-                             "temporary file");
+                bw_log_throttled(BW_LOG_WARN, r->connection->log, 0,
+                                 "a client request body is buffered to a "
+                                 "temporary file");
             }
             if (bw_write_temp_file(rb->temp_file, b->start,
                                    b->last - b->start) != BW_OK)

@@ -5,12 +5,13 @@ readable when one client triggers the same message again and again."""
 import os
 import re
 import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
-from conftest import (NGINX, get, needs_nginx, pid_alive,
-                      wait_for)
+from conftest import NGINX, get, needs_nginx, pid_alive, wait_for
 from test_process import ClientLoop
 
 SERVER = """
@@ -197,3 +198,41 @@ def test_t_creates_log_files_as_nginx(bw):
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
     assert os.path.exists(bw.path("logs", "new.log"))
+
+
+def limited(bw, connections):
+    bw.write("conf/bulwark.conf", open(bw.conf).read().replace(
+        "worker_connections 256;", "worker_connections %d;" % connections))
+
+
+def test_reusing_connections_is_logged_once_a_second(bw):
+    bw.config('server { listen 127.0.0.1:PORT; return 200 "w\\n"; }')
+    limited(bw, 8)
+    bw.start()
+    # clients that connect and send nothing: each new one takes the slot
+    # of the oldest, which used to write a line per connection
+    held = []
+    opened = 0
+    start = time.monotonic()
+    deadline = start + 15
+    try:
+        while ("similar messages suppressed" not in bw.logs()
+               and time.monotonic() < deadline):
+            for _ in range(50):
+                held.append(socket.create_connection(
+                    ("127.0.0.1", bw.port), timeout=5))
+                opened += 1
+            while len(held) > 200:
+                held.pop(0).close()
+    finally:
+        for s in held:
+            s.close()
+    elapsed = time.monotonic() - start
+    logs = bw.logs()
+    lines = [l for l in logs.splitlines()
+             if "worker_connections are not enough, reusing" in l]
+    assert re.search(r"reusing connections \(\d+ similar messages "
+                     r"suppressed\)", logs), logs[-2000:]
+    assert opened > 100
+    assert 1 < len(lines) <= elapsed + 2, lines
+    assert get(bw.port)[2] == b"w\n"
