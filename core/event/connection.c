@@ -285,7 +285,9 @@ bw_read_result(bw_connection_t *c, ssize_t n, size_t size, const char *call)
 
     rev->ready = 0;
     rev->error = 1;
-    if (errno != ECONNRESET) {
+    if (c->log_error) {
+        bw_log_error(BW_LOG_ERR, c->log, errno, "%s() failed", call);
+    } else if (errno != ECONNRESET) {
         bw_log_error(BW_LOG_INFO, c->log, errno, "%s() failed", call);
     }
     return BW_ERROR;
@@ -376,7 +378,8 @@ bw_unix_send(bw_connection_t *c, u_char *buf, size_t size)
 
         if (errno != EINTR) {
             wev->error = 1;
-            bw_log_error(BW_LOG_INFO, c->log, errno, "send() failed");
+            bw_log_error(c->log_error ? BW_LOG_ERR : BW_LOG_INFO, c->log,
+                         errno, "send() failed");
             return BW_ERROR;
         }
     }
@@ -505,8 +508,9 @@ bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
                 continue;
             }
             c->write->error = 1;
-            bw_log_error(BW_LOG_INFO, c->log, errno,
-                         niov ? "writev() failed" : "sendfile() failed");
+            bw_log_error(c->log_error ? BW_LOG_ERR : BW_LOG_INFO, c->log,
+                         errno, niov ? "writev() failed"
+                                     : "sendfile() failed");
             return BW_CHAIN_ERROR;
         }
 
