@@ -72,6 +72,8 @@ bw_free_connection(bw_connection_t *c)
     c->data = bw_cycle->free_connections;
     bw_cycle->free_connections = c;
     bw_cycle->free_connection_n++;
+
+    bw_event_accept_room();
 }
 
 void
@@ -128,6 +130,8 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
         bw_queue_insert_head(&bw_cycle->reusable_connections_queue,
                              &c->queue);
         bw_cycle->reusable_connections_n++;
+
+        bw_event_accept_room();
     }
 }
 

@@ -385,3 +385,62 @@ def test_upstream_reset_in_body_as_nginx(tmp_path, resetting_origin):
         check_reset_logged(str(tmp_path / "nginx" / "error.log"), cut, o,
                            "/u/x", completion='"OK"')
 
+
+def slow_body_client(port):
+    """A client that sends a request head and half its body, and stops."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+              + b"x" * 50)
+    return s
+
+
+def unread_by_server(port):
+    """Per established connection to the port: the bytes the server has
+    not read yet (the kernel's receive queue), from /proc/net/tcp."""
+    out = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if int(local.split(":")[1], 16) == port and state == "01":
+                out.append(int(fields[4].split(":")[1], 16))
+    return out
+
+
+def test_full_worker_leaves_new_clients_in_the_backlog(bw):
+    bw.config("""
+    server { listen 127.0.0.1:PORT; client_body_timeout 60s;
+             location / { return 200 "ok\\n"; } }
+    """)
+    # the listener and the master channel take two of the six slots
+    limited(bw, 6)
+    bw.start()
+    slow = [slow_body_client(bw.port) for _ in range(4)]
+    try:
+        # all four are reading their bodies (not idle, not reusable)
+        wait_for(lambda: unread_by_server(bw.port) == [0, 0, 0, 0],
+                 what="the slow clients to be read")
+        # the handshake completes in the kernel's queue; nothing closes it
+        late = socket.create_connection(("127.0.0.1", bw.port), timeout=5)
+        late.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close"
+                     b"\r\n\r\n")
+        late.settimeout(1.0)
+        with pytest.raises(socket.timeout):
+            late.recv(4096)
+        wait_for(lambda: "worker_connections are not enough, new "
+                         "connections wait" in bw.logs(),
+                 what="the pause in the log")
+
+        # a slot frees: the waiting client is served
+        slow.pop(0).close()
+        late.settimeout(5)
+        resp = recv_all(late, timeout=5)
+        late.close()
+        assert resp.startswith(b"HTTP/1.1 200") and resp.endswith(b"ok\n")
+
+        # and the next one too, once another frees
+        slow.pop(0).close()
+        assert get(bw.port)[2] == b"ok\n"
+    finally:
+        for s in slow:
+            s.close()
