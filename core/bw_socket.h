@@ -18,6 +18,9 @@ struct bw_listening_s {
     bw_connection_handler_pt  handler;
     void                     *servers;      /* http: bw_http_port_t */
     bw_log_t                  log;
+    bw_log_t                 *logp;         /* the error_log of the default
+                                               server: level and file of
+                                               log, once the files are set */
     size_t                    pool_size;
 
     bw_connection_t          *connection;   /* in a worker */

@@ -322,6 +322,14 @@ bw_configure_listening_sockets(bw_cycle_t *cycle)
 
     ls = cycle->listening.elts;
     for (i = 0; i < cycle->listening.nelts; i++) {
+        /* what a connection logs before its request finds a location
+         * goes where the server's error_log says, at its level, as
+         * nginx (the log at parse time is the one of the start) */
+        if (ls[i].logp && ls[i].logp->file) {
+            ls[i].log.file = ls[i].logp->file;
+            ls[i].log.log_level = ls[i].logp->log_level;
+        }
+
         if (ls[i].rcvbuf != -1) {
             (void) setsockopt(ls[i].fd, SOL_SOCKET, SO_RCVBUF, &ls[i].rcvbuf,
                               sizeof(int));

@@ -855,6 +855,11 @@ bw_http_add_listening(bw_conf_t *cf, bw_http_conf_addr_t *addr)
     }
 
     ls->handler = bw_http_init_connection;
+    ls->logp = ((bw_http_core_loc_conf_t *)
+                (addr->default_server
+                 ? addr->default_server
+                 : ((bw_http_core_srv_conf_t **) addr->servers.elts)[0])
+                ->ctx->loc_conf[bw_http_core_module.ctx_index])->error_log;
     ls->pool_size = addr->default_server
                     ? addr->default_server->connection_pool_size
                     : ((bw_http_core_srv_conf_t **)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import (NGINX, free_port, get, needs_nginx, nginx_serving,
-                      pid_alive, recv_all, wait_for)
+                      pid_alive, raw, recv_all, status_of, wait_for)
 from test_process import ClientLoop
 
 SERVER = """
@@ -444,3 +444,77 @@ def test_full_worker_leaves_new_clients_in_the_backlog(bw):
     finally:
         for s in slow:
             s.close()
+
+
+def head_with(n, path="/"):
+    """A request head of n header lines, Host included."""
+    lines = [b"GET %s HTTP/1.1" % path.encode(), b"Host: x"]
+    lines += [b"X-H%d: v" % i for i in range(n - 1)]
+    return b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n"
+
+
+def test_max_headers(bw):
+    five = free_port()
+    bw.config("""
+    large_client_header_buffers 4 64k;
+    server { listen 127.0.0.1:PORT; location / { return 200 "ok\\n"; } }
+    server { listen 127.0.0.1:FIVE; max_headers 5;
+             location / { return 200 "ok\\n"; } }
+    """.replace("FIVE", str(five)))
+    bw.start()
+    # Connection: close is one more line
+    assert status_of(raw(bw.port, head_with(999))) == 200
+    assert status_of(raw(bw.port, head_with(1000))) == 431
+    assert "client sent too many header lines while reading client " \
+        "request headers" in bw.logs()
+    assert status_of(raw(five, head_with(4))) == 200
+    assert status_of(raw(five, head_with(5))) == 431
+
+
+def test_max_headers_is_checked_by_t(bw):
+    bw.config("""
+    server { listen 127.0.0.1:PORT; max_headers x; }
+    """)
+    r = bw.run("-t")
+    assert r.returncode == 1
+    assert re.search(r'"max_headers" directive invalid number in %s:\d+'
+                     % re.escape(bw.conf), r.stderr), r.stderr
+
+
+CHUNK_413 = """
+    server { listen 127.0.0.1:PORT; client_max_body_size 1k;
+             location / { proxy_pass http://127.0.0.1:9; } }
+"""
+
+
+def announce_big_chunk(port, data=b""):
+    """A chunked body whose second size line announces more than the
+    limit, and data of that chunk (none by default) after it: the answer
+    must not wait for the rest of the chunk."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n64\r\n" + b"a" * 100
+                  + b"\r\n" + b"100000\r\n" + data)
+        return recv_all(s, timeout=5).split(b"\r\n", 1)[0]
+
+
+def test_chunk_larger_than_limit_is_refused_at_once(bw):
+    bw.config(CHUNK_413)
+    bw.start()
+    t = time.monotonic()
+    assert announce_big_chunk(bw.port) == b"HTTP/1.1 413 Request Entity " \
+        b"Too Large"
+    assert time.monotonic() - t < 4
+    assert "client intended to send too large chunked body: 100+1048576 " \
+        "bytes" in bw.logs()
+
+
+@needs_nginx
+def test_chunk_larger_than_limit_as_nginx(tmp_path):
+    """nginx answers once a byte of the chunk came (we do at its size)."""
+    port = free_port()
+    with nginx_serving(tmp_path, CHUNK_413.replace("PORT", str(port)), port):
+        assert announce_big_chunk(port, b"bbbb") == b"HTTP/1.1 413 Request Entity " \
+            b"Too Large"
+    assert "client intended to send too large chunked body: 100+1048576 " \
+        "bytes" in (tmp_path / "nginx" / "error.log").read_text()
