@@ -518,3 +518,97 @@ def test_chunk_larger_than_limit_as_nginx(tmp_path):
             b"Too Large"
     assert "client intended to send too large chunked body: 100+1048576 " \
         "bytes" in (tmp_path / "nginx" / "error.log").read_text()
+
+
+class KeepAliveClient(threading.Thread):
+    """Requests back to back on one persistent connection; a new
+    connection only after a "Connection: close". Anything else (a close
+    or a reset before the whole response) is a failed request."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop_event = threading.Event()
+        self.ok = 0
+        self.closes = 0
+        self.failures = []
+
+    def response(self, s, buf):
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed before the header")
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = int(re.search(rb"\r\nContent-Length: (\d+)", head).group(1))
+        while len(rest) < length:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed in the body")
+            rest += chunk
+        return head, rest[length:]
+
+    def run(self):
+        s = None
+        deadline = time.monotonic() + 120
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                if s is None:
+                    s = socket.create_connection(("127.0.0.1", self.port),
+                                                 timeout=10)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                head, extra = self.response(s, b"")
+                assert not extra and head.startswith(b"HTTP/1.1 200"), head
+                self.ok += 1
+                if b"\r\nConnection: close" in head:
+                    self.closes += 1
+                    s.close()
+                    s = None
+            except (OSError, AssertionError) as e:
+                self.failures.append(repr(e))
+                if s:
+                    s.close()
+                s = None
+        if s:
+            s.close()
+
+
+def test_reloads_and_upgrade_lose_no_keepalive_request(bw):
+    bw.config(SERVER % "one", workers=2)
+    master = bw.start()
+    clients = [KeepAliveClient(bw.port) for _ in range(3)]
+    for c in clients:
+        c.start()
+    try:
+        def progress():
+            n = [c.ok for c in clients]
+            wait_for(lambda: all(c.ok > m + 20 for c, m in zip(clients, n)),
+                     what="requests on every connection")
+
+        progress()
+        for i in range(10):
+            bw.signal(signal.SIGHUP, master)
+            wait_for(lambda: bw.logs().count("reconfiguring") == i + 1,
+                     what="reload %d" % (i + 1))
+            progress()
+
+        bw.signal(signal.SIGUSR2, master)
+        new = wait_for(lambda: (bw.read_pid() not in (None, master)
+                                and bw.read_pid()), what="new master")
+        bw.pids.add(new)
+        wait_for(lambda: len(bw.workers(new)) == 2, what="new workers")
+        old_workers = [p for p in bw.workers(master) if p != new]
+        bw.signal(signal.SIGWINCH, master)
+        wait_for(lambda: not any(pid_alive(p) for p in old_workers),
+                 what="old workers to exit")
+        bw.signal(signal.SIGQUIT, master)
+        wait_for(lambda: not pid_alive(master), what="old master to exit")
+        progress()
+    finally:
+        for c in clients:
+            c.stop_event.set()
+        for c in clients:
+            c.join(timeout=30)
+    assert [c.failures for c in clients] == [[], [], []]
+    # the old workers told each client to move on
+    assert all(c.closes for c in clients), [c.closes for c in clients]
