@@ -10,6 +10,8 @@ bw_cycle_t           *bw_cycle;
 bw_uint_t             bw_test_config;
 bw_uint_t             bw_dump_config;
 bw_uint_t             bw_quiet_mode;
+bw_uint_t             bw_test_no_files;     /* -t touches no file: the
+                                               configuration fuzzer */
 
 static bw_int_t bw_open_files(bw_cycle_t *cycle);
 static bw_int_t bw_test_cycle(bw_cycle_t *cycle, bw_core_conf_t *ccf);
@@ -359,6 +361,10 @@ bw_test_cycle(bw_cycle_t *cycle, bw_core_conf_t *ccf)
 {
     bw_int_t  rc;
     bw_str_t  name = bw_string(BW_ERROR_LOG_PATH);
+
+    if (bw_test_no_files) {
+        return bw_test_listening_sockets(cycle);
+    }
 
     rc = bw_open_files(cycle);
 
