@@ -37,9 +37,13 @@ bw_event_accept(bw_event_t *ev)
     ev->ready = 0;
 
     do {
-        if (bw_cycle->free_connections == NULL
-            && bw_cycle->reusable_connections_n == 0)
-        {
+        if (bw_cycle->free_connections == NULL) {
+            /* room is made before a client is taken from the queue: one
+             * cannot be accepted only to be closed */
+            bw_drain_connections();
+        }
+
+        if (bw_cycle->free_connections == NULL) {
             bw_log_throttled(BW_LOG_WARN, ev->log, 0,
                              "%lu worker_connections are not enough, "
                              "new connections wait",

@@ -138,12 +138,16 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
 /*
  * Out of slots: close the oldest reusable connections (idle keepalive
  * ones and those that have not sent a byte yet), an eighth of them and
- * at most 32 at a time, so that new clients are served.
+ * at most 32 at a time, so that new clients are served. One whose
+ * request has come in the meantime is not idle any more: it is read,
+ * not closed (under a flood of new connections, a normal client's
+ * request would be thrown away before it was read).
  */
 void
 bw_drain_connections(void)
 {
-    bw_uint_t         i, n;
+    u_char            ch;
+    bw_uint_t         closed, n;
     bw_queue_t       *q;
     bw_connection_t  *c;
 
@@ -159,14 +163,26 @@ bw_drain_connections(void)
                      "reusing connections",
                      (unsigned long) bw_cycle->connection_n);
 
-    for (i = 0; i < n; i++) {
-        if (bw_queue_empty(&bw_cycle->reusable_connections_queue)) {
-            break;
-        }
+    closed = 0;
+
+    while (closed < n
+           && !bw_queue_empty(&bw_cycle->reusable_connections_queue))
+    {
         q = bw_queue_last(&bw_cycle->reusable_connections_queue);
         c = bw_queue_data(q, bw_connection_t, queue);
+
+        if (recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+            bw_reusable_connection(c, 0);
+            c->read->ready = 1;
+            if (!c->read->posted) {
+                bw_post_event(c->read, &bw_posted_events);
+            }
+            continue;
+        }
+
         c->close = 1;
         c->read->handler(c->read);
+        closed++;
     }
 }
 
