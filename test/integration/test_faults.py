@@ -53,7 +53,8 @@ def test_no_events_block_as_nginx(bw, tmp_path):
     ours = bw.run("-t").stderr
     conf = tmp_path / "nginx.conf"
     conf.write_text(NO_EVENTS.replace("PORT", str(bw.port)))
-    r = subprocess.run([NGINX, "-p", str(tmp_path), "-e", str(tmp_path / "e.log"),
+    r = subprocess.run([NGINX, "-p", str(tmp_path),
+                        "-e", str(tmp_path / "e.log"),
                         "-c", str(conf), "-t"], capture_output=True,
                        text=True, timeout=20)
     assert r.returncode == 1
@@ -514,8 +515,8 @@ def test_chunk_larger_than_limit_as_nginx(tmp_path):
     """nginx answers once a byte of the chunk came (we do at its size)."""
     port = free_port()
     with nginx_serving(tmp_path, CHUNK_413.replace("PORT", str(port)), port):
-        assert announce_big_chunk(port, b"bbbb") == b"HTTP/1.1 413 Request Entity " \
-            b"Too Large"
+        assert announce_big_chunk(port, b"bbbb") == \
+            b"HTTP/1.1 413 Request Entity Too Large"
     assert "client intended to send too large chunked body: 100+1048576 " \
         "bytes" in (tmp_path / "nginx" / "error.log").read_text()
 
