@@ -14,7 +14,8 @@ import time
 import pytest
 
 from conftest import (NGINX, free_port, get, needs_nginx, nginx_serving,
-                      pid_alive, raw, recv_all, status_of, wait_for)
+                      pid_alive, raw, recv_all, require_module, status_of,
+                      wait_for)
 from test_process import ClientLoop
 
 SERVER = """
@@ -181,6 +182,8 @@ T_REFUSED = [
 @pytest.mark.parametrize("what,body,error", T_REFUSED,
                          ids=[t[0] for t in T_REFUSED])
 def test_t_reports_what_start_refuses(bw, what, body, error):
+    if "proxy_" in body:
+        require_module("http_proxy")
     text = bw.config(body)
     line = text.splitlines().index(" location /x { }") + 2 \
         if "location /x" in text else 0
@@ -359,6 +362,7 @@ def check_reset_logged(errlog, cutlog, origin, path, completion='""'):
 @pytest.mark.parametrize("path", ["/b/x", "/u/x"],
                          ids=["buffered", "unbuffered"])
 def test_upstream_reset_in_body_is_logged(bw, resetting_origin, path):
+    require_module("http_proxy")
     o = resetting_origin
     cut = bw.path("logs", "cut.log")
     bw.config(RESET_CONF.replace("CUT", cut) % (o.port, o.port))
@@ -500,6 +504,7 @@ def announce_big_chunk(port, data=b""):
 
 
 def test_chunk_larger_than_limit_is_refused_at_once(bw):
+    require_module("http_proxy")
     bw.config(CHUNK_413)
     bw.start()
     t = time.monotonic()

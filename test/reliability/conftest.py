@@ -22,6 +22,7 @@ get = _base.get
 pid_alive = _base.pid_alive
 raw = _base.raw
 recv_all = _base.recv_all
+require_module = _base.require_module
 status_of = _base.status_of
 wait_for = _base.wait_for
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import (NGINX, SOAK, free_port, nginx_serving, pid_alive, raw,
-                      scale, status_of, wait_for)
+                      require_module, scale, status_of, wait_for)
 
 SERVER = """
     server {
@@ -256,6 +256,7 @@ def test_upstream_faults_under_a_client_loop(bw):
     """Every request succeeds (proxy_next_upstream error timeout
     invalid_header), and every attempt on a faulty server is in the
     error log, naming it."""
+    require_module("http_proxy")
     requests = scale(40, 1000)
     good = GoodOrigin()
     faulty = {k: FaultyOrigin(k) for k in ("reset", "garbage", "stall")}
@@ -382,6 +383,7 @@ def test_slow_body_flood_beside_a_normal_client(bw):
     client waits in the listen queue (it is not accepted and closed, nor
     is its request thrown away to make room) and is served as the body
     timeout frees slots."""
+    require_module("http_proxy")
     seconds = scale(6, 60)
     bw.config(FLOOD_HTTP)
     bw.write("conf/bulwark.conf", open(bw.conf).read().replace(
@@ -418,6 +420,7 @@ def test_no_leak_over_many_requests(bw, monkeypatch):
     quarantine is kept small so that freed memory is reused)."""
     monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "")
                        + ":quarantine_size_mb=1")
+    require_module("http_proxy", "http_upstream_keepalive")
     first, total = scale(1500, 10000), scale(4500, 100000)
     good = GoodOrigin()
     reset = FaultyOrigin("reset")
