@@ -462,16 +462,24 @@ def test_no_leak_over_many_requests(bw, monkeypatch):
                 assert status_of(raw(bw.port, bad)) == 400
                 done += 12
 
+        def settled(limit, timeout):
+            """The worker's state once its descriptors are down to limit
+            (connections of the batch, pooled upstream ones, come and go
+            for a moment after it)."""
+            seen = []
+            wait_for(lambda: seen.append(worker_state(worker))
+                     or seen[-1][1] <= limit, timeout=timeout,
+                     what="descriptors down to %d" % limit)
+            return seen[-1]
+
         batch(first)
-        wait_for(lambda: worker_state(worker)[1] <= 12, what="quiet worker")
-        rss1, fds1 = worker_state(worker)
+        rss1, fds1 = settled(12, 10)
         batch(total - first)
-        wait_for(lambda: worker_state(worker)[1] <= fds1, timeout=10,
-                 what="descriptors back to %d" % fds1)
-        rss2, fds2 = worker_state(worker)
+        # a leak of one descriptor a thousand requests would not get here
+        rss2, fds2 = settled(fds1, 15)
         report("leak check", requests=total, rss_kb_first=rss1,
                rss_kb_last=rss2, fds_first=fds1, fds_last=fds2)
-        assert fds2 == fds1
+        assert fds2 <= fds1
         assert rss2 - rss1 < 4096, (rss1, rss2)
     finally:
         good.close()
