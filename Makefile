@@ -63,8 +63,8 @@ soak:
 	scripts/deps test
 	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
 	$(MAKE) -f $(TEST_B)/Makefile all
-	BULWARK_SOAK=1 BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark \
-	BULWARK_SRC=$(CURDIR) \
+	BULWARK_SOAK=1 BULWARK_REF_NGINX=$$(scripts/reference-nginx) \
+	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -s -p no:cacheprovider test/reliability
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 30).
