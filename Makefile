@@ -39,6 +39,9 @@ test:
 	BULWARK_REF_NGINX=$$(scripts/reference-nginx) \
 	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider test/integration
+	@# faults and abuse, short form (make soak runs the long one)
+	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider test/reliability
 	@# again with every send put off to the end of the loop's turn, as
 	@# under load (a debug build's switch, core/event/posted.c)
 	BULWARK_DEFER_SENDS=always \
@@ -54,6 +57,17 @@ unit:
 	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
 	$(MAKE) -f $(TEST_B)/Makefile all unit
 	scripts/run-unit-tests $(TEST_B)
+
+# The reliability suite in its long form (50 reloads, 5 upgrades, 100k
+# requests for the leak check, ...), printing the numbers that
+# docs/RELIABILITY.md reports.
+soak:
+	scripts/deps test
+	@scripts/configure-if-stale $(TEST_B) --with-sanitizers --with-debug
+	$(MAKE) -f $(TEST_B)/Makefile all
+	BULWARK_SOAK=1 BULWARK_REF_NGINX=$$(scripts/reference-nginx) \
+	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
+	    $(PYTHON) -m pytest -q -s -p no:cacheprovider test/reliability
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 30).
 fuzz:
@@ -72,4 +86,4 @@ clean:
 	rm -rf objs objs-test objs-fuzz objs-ref objs-min objs-without-* \
 	    $(B) $(TEST_B)
 
-.PHONY: default build run test unit fuzz bench install clean
+.PHONY: default build run test unit soak fuzz bench install clean

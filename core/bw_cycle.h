@@ -57,6 +57,7 @@ extern bw_module_t           bw_core_module;
 extern bw_uint_t             bw_test_config;
 extern bw_uint_t             bw_dump_config;
 extern bw_uint_t             bw_quiet_mode;
+extern bw_uint_t             bw_test_no_files;
 
 bw_cycle_t *bw_init_cycle(bw_cycle_t *old_cycle);
 bw_int_t bw_create_pidfile(bw_str_t *name, bw_log_t *log);

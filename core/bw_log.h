@@ -25,6 +25,11 @@ struct bw_open_file_s {
     void        *data;
 };
 
+typedef struct {
+    time_t               sec;           /* of the last one written */
+    bw_uint_t            suppressed;    /* since then */
+} bw_log_limit_t;
+
 struct bw_log_s {
     bw_uint_t            log_level;
     bw_open_file_t      *file;
@@ -39,11 +44,21 @@ extern const char *bw_log_levels[];
 
 void bw_log_error(bw_uint_t level, bw_log_t *log, bw_err_t err,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void bw_log_error_limited(bw_log_limit_t *limit, bw_uint_t level,
+    bw_log_t *log, bw_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void bw_log_stderr(bw_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 bw_log_t *bw_log_init(u_char *prefix, u_char *error_log);
 bw_int_t bw_log_parse_level(bw_str_t *name);
 void bw_log_redirect_stderr(bw_log_t *log);
+
+/* bw_log_error_limited() with a limit of its own for this call site */
+#define bw_log_throttled(level, log, err, ...)                               \
+    do {                                                                     \
+        static bw_log_limit_t  bw_log_limit_;                                \
+        bw_log_error_limited(&bw_log_limit_, level, log, err, __VA_ARGS__);  \
+    } while (0)
 
 #ifdef BW_DEBUG
 #define bw_log_debug(log, ...) \

@@ -18,6 +18,9 @@ struct bw_listening_s {
     bw_connection_handler_pt  handler;
     void                     *servers;      /* http: bw_http_port_t */
     bw_log_t                  log;
+    bw_log_t                 *logp;         /* the error_log of the default
+                                               server: level and file of
+                                               log, once the files are set */
     size_t                    pool_size;
 
     bw_connection_t          *connection;   /* in a worker */
@@ -40,6 +43,7 @@ bw_listening_t *bw_create_listening(bw_cycle_t *cycle, struct sockaddr *sa,
 bw_int_t bw_clone_listening(bw_cycle_t *cycle, bw_uint_t workers);
 bw_int_t bw_set_inherited_sockets(bw_cycle_t *cycle, const char *env);
 bw_int_t bw_open_listening_sockets(bw_cycle_t *cycle);
+bw_int_t bw_test_listening_sockets(bw_cycle_t *cycle);
 void bw_configure_listening_sockets(bw_cycle_t *cycle);
 void bw_close_listening_sockets(bw_cycle_t *cycle);
 

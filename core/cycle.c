@@ -10,8 +10,12 @@ bw_cycle_t           *bw_cycle;
 bw_uint_t             bw_test_config;
 bw_uint_t             bw_dump_config;
 bw_uint_t             bw_quiet_mode;
+bw_uint_t             bw_test_no_files;     /* -t touches no file: the
+                                               configuration fuzzer */
 
 static bw_int_t bw_open_files(bw_cycle_t *cycle);
+static bw_int_t bw_test_cycle(bw_cycle_t *cycle, bw_core_conf_t *ccf);
+static void bw_close_files(bw_cycle_t *cycle);
 static void bw_match_listening(bw_cycle_t *cycle, bw_cycle_t *old_cycle);
 static bw_int_t bw_dup_str(bw_pool_t *pool, bw_str_t *dst, bw_str_t *src);
 
@@ -156,6 +160,9 @@ bw_init_cycle(bw_cycle_t *old_cycle)
     }
 
     if (bw_test_config) {
+        if (bw_test_cycle(cycle, ccf) != BW_OK) {
+            goto failed_early;
+        }
         return cycle;
     }
 
@@ -345,6 +352,67 @@ bw_dup_str(bw_pool_t *pool, bw_str_t *dst, bw_str_t *src)
     dst->len = src->len;
     dst->data = bw_pstrdup(pool, src);
     return dst->data ? BW_OK : BW_ERROR;
+}
+
+/*
+ * -t reports what a start would refuse, short of binding the ports: the
+ * log files are opened (and created) and the temp paths made, as nginx
+ * does, and each listen address must be one this host has.
+ */
+static bw_int_t
+bw_test_cycle(bw_cycle_t *cycle, bw_core_conf_t *ccf)
+{
+    bw_int_t  rc;
+    bw_str_t  name = bw_string(BW_ERROR_LOG_PATH);
+
+    if (bw_test_no_files) {
+        return bw_test_listening_sockets(cycle);
+    }
+
+    rc = bw_open_files(cycle);
+
+    if (rc == BW_OK && cycle->new_log.file == NULL) {
+        rc = bw_conf_open_file(cycle, &name) ? bw_open_files(cycle)
+                                             : BW_ERROR;
+    }
+
+    if (rc == BW_OK) {
+        rc = bw_create_paths(cycle, ccf->user, ccf->group);
+    }
+
+    if (rc == BW_OK) {
+        rc = bw_test_listening_sockets(cycle);
+    }
+
+    bw_close_files(cycle);
+
+    return rc;
+}
+
+static void
+bw_close_files(bw_cycle_t *cycle)
+{
+    bw_uint_t        i;
+    bw_open_file_t  *file;
+    bw_list_part_t  *part;
+
+    part = &cycle->open_files.part;
+    file = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            file = part->elts;
+            i = 0;
+        }
+        if (file[i].fd > STDERR_FILENO) {
+            close(file[i].fd);
+            file[i].fd = -1;
+        }
+    }
 }
 
 static bw_int_t

@@ -26,13 +26,14 @@ bw_log_errno(u_char *p, u_char *last, bw_err_t err)
                        strerror_r(err, buf, sizeof(buf)));
 }
 
+static void bw_log_write(bw_uint_t level, bw_log_t *log, bw_err_t err,
+    bw_uint_t suppressed, const char *fmt, va_list args);
+
 void
 bw_log_error(bw_uint_t level, bw_log_t *log, bw_err_t err,
     const char *fmt, ...)
 {
-    u_char    errstr[BW_MAX_ERROR_STR], *p, *last, *msg;
-    va_list   args;
-    ssize_t   n;
+    va_list  args;
 
     if (log == NULL) {
         log = &bw_log;
@@ -41,6 +42,52 @@ bw_log_error(bw_uint_t level, bw_log_t *log, bw_err_t err,
     if (level > log->log_level) {
         return;
     }
+
+    va_start(args, fmt);
+    bw_log_write(level, log, err, 0, fmt, args);
+    va_end(args);
+}
+
+/*
+ * A message that one client can make us write once per connection or
+ * request (an attack writes it tens of thousands of times a second) is
+ * written at most once a second per worker; the next one written says
+ * how many were left out in between. The limit is per call site: each
+ * site has its own bw_log_limit_t.
+ */
+void
+bw_log_error_limited(bw_log_limit_t *limit, bw_uint_t level, bw_log_t *log,
+    bw_err_t err, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (log == NULL) {
+        log = &bw_log;
+    }
+
+    if (level > log->log_level) {
+        return;
+    }
+
+    if (limit->sec == bw_time_sec) {
+        limit->suppressed++;
+        return;
+    }
+
+    va_start(args, fmt);
+    bw_log_write(level, log, err, limit->suppressed, fmt, args);
+    va_end(args);
+
+    limit->sec = bw_time_sec;
+    limit->suppressed = 0;
+}
+
+static void
+bw_log_write(bw_uint_t level, bw_log_t *log, bw_err_t err,
+    bw_uint_t suppressed, const char *fmt, va_list args)
+{
+    u_char    errstr[BW_MAX_ERROR_STR], *p, *last, *msg;
+    ssize_t   n;
 
     last = errstr + BW_MAX_ERROR_STR - 1;
 
@@ -55,12 +102,15 @@ bw_log_error(bw_uint_t level, bw_log_t *log, bw_err_t err,
 
     msg = p;
 
-    va_start(args, fmt);
     p = bw_vslprintf(p, last, fmt, args);
-    va_end(args);
 
     if (err) {
         p = bw_log_errno(p, last, err);
+    }
+
+    if (suppressed) {
+        p = bw_slprintf(p, last, " (%lu similar messages suppressed)",
+                        (unsigned long) suppressed);
     }
 
     if (log->handler && level != BW_LOG_DEBUG) {

@@ -263,6 +263,56 @@ bw_open_listening_sockets(bw_cycle_t *cycle)
     return BW_ERROR;
 }
 
+/*
+ * -t binds nothing (a running server holds the ports), but an address
+ * that is not assigned to this host would make the start fail: a probe
+ * socket bound to it with port 0 finds that out.
+ */
+bw_int_t
+bw_test_listening_sockets(bw_cycle_t *cycle)
+{
+    int              s;
+    bw_uint_t        i;
+    bw_err_t         err;
+    bw_sockaddr_t    sa;
+    bw_listening_t  *ls;
+
+    ls = cycle->listening.elts;
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].wildcard || ls[i].socklen > sizeof(bw_sockaddr_t)
+            || (ls[i].sockaddr->sa_family != AF_INET
+                && ls[i].sockaddr->sa_family != AF_INET6))
+        {
+            continue;
+        }
+
+        memcpy(&sa, ls[i].sockaddr, ls[i].socklen);
+        if (sa.sockaddr.sa_family == AF_INET) {
+            sa.sockaddr_in.sin_port = 0;
+        } else {
+            sa.sockaddr_in6.sin6_port = 0;
+        }
+
+        s = socket(sa.sockaddr.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s == -1) {
+            bw_log_error(BW_LOG_EMERG, cycle->log, errno,
+                         "socket() %s failed", ls[i].addr_text.data);
+            return BW_ERROR;
+        }
+
+        err = bind(s, &sa.sockaddr, ls[i].socklen) == -1 ? errno : 0;
+        close(s);
+
+        if (err) {
+            bw_log_error(BW_LOG_EMERG, cycle->log, err,
+                         "bind() to %s failed", ls[i].addr_text.data);
+            return BW_ERROR;
+        }
+    }
+
+    return BW_OK;
+}
+
 void
 bw_configure_listening_sockets(bw_cycle_t *cycle)
 {
@@ -272,6 +322,14 @@ bw_configure_listening_sockets(bw_cycle_t *cycle)
 
     ls = cycle->listening.elts;
     for (i = 0; i < cycle->listening.nelts; i++) {
+        /* what a connection logs before its request finds a location
+         * goes where the server's error_log says, at its level, as
+         * nginx (the log at parse time is the one of the start) */
+        if (ls[i].logp && ls[i].logp->file) {
+            ls[i].log.file = ls[i].logp->file;
+            ls[i].log.log_level = ls[i].logp->log_level;
+        }
+
         if (ls[i].rcvbuf != -1) {
             (void) setsockopt(ls[i].fd, SOL_SOCKET, SO_RCVBUF, &ls[i].rcvbuf,
                               sizeof(int));

@@ -2,7 +2,10 @@
  * Accepting connections. Listeners are level-triggered, so one accept
  * per wake-up is enough unless multi_accept asks to drain the queue.
  * When descriptors run out, accepting pauses for a moment instead of
- * spinning on EMFILE.
+ * spinning on EMFILE. When every connection slot is busy and none is
+ * idle, accepting stops until one frees up: new clients wait in the
+ * listen queue (another worker may take them) instead of being accepted
+ * only to be closed.
  */
 
 #include <bw_core.h>
@@ -11,6 +14,7 @@ static void bw_event_accept_enable(bw_event_t *ev);
 
 static bw_event_t  bw_accept_resume;
 static bw_uint_t   bw_accept_paused;
+static bw_uint_t   bw_accept_full;
 
 void
 bw_event_accept(bw_event_t *ev)
@@ -33,6 +37,23 @@ bw_event_accept(bw_event_t *ev)
     ev->ready = 0;
 
     do {
+        if (bw_cycle->free_connections == NULL) {
+            /* room is made before a client is taken from the queue: one
+             * cannot be accepted only to be closed */
+            bw_drain_connections();
+        }
+
+        if (bw_cycle->free_connections == NULL) {
+            bw_log_throttled(BW_LOG_WARN, ev->log, 0,
+                             "%lu worker_connections are not enough, "
+                             "new connections wait",
+                             (unsigned long) bw_cycle->connection_n);
+            /* also after the EMFILE pause turned the listeners back on */
+            bw_accept_full = 1;
+            bw_event_close_accept(bw_cycle, 1);
+            return;
+        }
+
         socklen = sizeof(bw_sockaddr_t);
         fd = accept4(lc->fd, &sa.sockaddr, &socklen,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -43,9 +64,9 @@ bw_event_accept(bw_event_t *ev)
                 return;
             }
 
-            bw_log_error(err == EMFILE || err == ENFILE ? BW_LOG_CRIT
-                                                         : BW_LOG_ALERT,
-                         ev->log, err, "accept4() failed");
+            bw_log_throttled(err == EMFILE || err == ENFILE ? BW_LOG_CRIT
+                                                             : BW_LOG_ALERT,
+                             ev->log, err, "accept4() failed");
 
             if (err == EMFILE || err == ENFILE) {
                 bw_drain_connections();
@@ -158,6 +179,22 @@ bw_event_close_accept(bw_cycle_t *cycle, bw_uint_t pause)
                 bw_epoll_add_listening(&ls[i], !ls[i].reuseport);
             }
         }
+    }
+}
+
+/* A slot was freed or a connection went idle (it can be closed for a
+ * new one): accept again if it was for want of slots that we stopped. */
+void
+bw_event_accept_room(void)
+{
+    if (!bw_accept_full) {
+        return;
+    }
+
+    bw_accept_full = 0;
+
+    if (!bw_accept_paused && !bw_exiting) {
+        bw_event_close_accept(bw_cycle, 0);
     }
 }
 

@@ -65,6 +65,9 @@ struct bw_connection_s {
     unsigned            tcp_nopush:2;
     unsigned            more:1;     /* more follows at once: MSG_MORE */
     unsigned            corked:1;   /* sent with MSG_MORE, maybe held */
+    unsigned            log_error:1;    /* a failed read, a reset too, is
+                                           logged at error: a peer we
+                                           chose (upstream), not a client */
 };
 
 extern bw_uint_t  bw_connection_counter;

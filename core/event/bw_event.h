@@ -107,6 +107,7 @@ bw_int_t bw_epoll_del_listening(bw_listening_t *ls);
 void bw_event_accept(bw_event_t *ev);
 void bw_close_accepted(bw_connection_t *c);
 void bw_event_close_accept(bw_cycle_t *cycle, bw_uint_t pause);
+void bw_event_accept_room(void);
 void bw_event_close_listening(bw_cycle_t *cycle);
 
 #endif

@@ -31,9 +31,9 @@ bw_get_connection(int fd, bw_log_t *log)
     }
 
     if (c == NULL) {
-        bw_log_error(BW_LOG_ALERT, log, 0,
-                     "%lu worker_connections are not enough",
-                     (unsigned long) bw_cycle->connection_n);
+        bw_log_throttled(BW_LOG_ALERT, log, 0,
+                         "%lu worker_connections are not enough",
+                         (unsigned long) bw_cycle->connection_n);
         return NULL;
     }
 
@@ -72,6 +72,8 @@ bw_free_connection(bw_connection_t *c)
     c->data = bw_cycle->free_connections;
     bw_cycle->free_connections = c;
     bw_cycle->free_connection_n++;
+
+    bw_event_accept_room();
 }
 
 void
@@ -135,18 +137,24 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
         bw_queue_insert_head(&bw_cycle->reusable_connections_queue,
                              &c->queue);
         bw_cycle->reusable_connections_n++;
+
+        bw_event_accept_room();
     }
 }
 
 /*
  * Out of slots: close the oldest reusable connections (idle keepalive
  * ones and those that have not sent a byte yet), an eighth of them and
- * at most 32 at a time, so that new clients are served.
+ * at most 32 at a time, so that new clients are served. One whose
+ * request has come in the meantime is not idle any more: it is read,
+ * not closed (under a flood of new connections, a normal client's
+ * request would be thrown away before it was read).
  */
 void
 bw_drain_connections(void)
 {
-    bw_uint_t         i, n;
+    u_char            ch;
+    bw_uint_t         closed, n;
     bw_queue_t       *q;
     bw_connection_t  *c;
 
@@ -156,18 +164,32 @@ bw_drain_connections(void)
 
     n = bw_max(bw_min(32, bw_cycle->reusable_connections_n / 8), 1);
 
-    for (i = 0; i < n; i++) {
-        if (bw_queue_empty(&bw_cycle->reusable_connections_queue)) {
-            break;
-        }
-        q = bw_queue_last(&bw_cycle->reusable_connections_queue);
-        c = bw_queue_data(q, bw_connection_t, queue);
-        bw_log_error(BW_LOG_WARN, c->log, 0,
+    /* one line for the lot, as nginx, and no more than one a second */
+    bw_log_throttled(BW_LOG_WARN, bw_cycle->log, 0,
                      "%lu worker_connections are not enough, "
                      "reusing connections",
                      (unsigned long) bw_cycle->connection_n);
+
+    closed = 0;
+
+    while (closed < n
+           && !bw_queue_empty(&bw_cycle->reusable_connections_queue))
+    {
+        q = bw_queue_last(&bw_cycle->reusable_connections_queue);
+        c = bw_queue_data(q, bw_connection_t, queue);
+
+        if (recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+            bw_reusable_connection(c, 0);
+            c->read->ready = 1;
+            if (!c->read->posted) {
+                bw_post_event(c->read, &bw_posted_events);
+            }
+            continue;
+        }
+
         c->close = 1;
         c->read->handler(c->read);
+        closed++;
     }
 }
 
@@ -290,7 +312,9 @@ bw_read_result(bw_connection_t *c, ssize_t n, size_t size, const char *call)
 
     rev->ready = 0;
     rev->error = 1;
-    if (errno != ECONNRESET) {
+    if (c->log_error) {
+        bw_log_error(BW_LOG_ERR, c->log, errno, "%s() failed", call);
+    } else if (errno != ECONNRESET) {
         bw_log_error(BW_LOG_INFO, c->log, errno, "%s() failed", call);
     }
     return BW_ERROR;
@@ -381,7 +405,8 @@ bw_unix_send(bw_connection_t *c, u_char *buf, size_t size)
 
         if (errno != EINTR) {
             wev->error = 1;
-            bw_log_error(BW_LOG_INFO, c->log, errno, "send() failed");
+            bw_log_error(c->log_error ? BW_LOG_ERR : BW_LOG_INFO, c->log,
+                         errno, "send() failed");
             return BW_ERROR;
         }
     }
@@ -510,8 +535,9 @@ bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in, off_t limit)
                 continue;
             }
             c->write->error = 1;
-            bw_log_error(BW_LOG_INFO, c->log, errno,
-                         niov ? "writev() failed" : "sendfile() failed");
+            bw_log_error(c->log_error ? BW_LOG_ERR : BW_LOG_INFO, c->log,
+                         errno, niov ? "writev() failed"
+                                     : "sendfile() failed");
             return BW_CHAIN_ERROR;
         }
 

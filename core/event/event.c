@@ -7,6 +7,7 @@
 #include <bw_core.h>
 
 static char *bw_events_block(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+static char *bw_events_init_conf(bw_cycle_t *cycle, void *conf);
 static void *bw_event_core_create_conf(bw_cycle_t *cycle);
 static char *bw_event_core_init_conf(bw_cycle_t *cycle, void *conf);
 
@@ -23,7 +24,7 @@ static bw_command_t  bw_events_commands[] = {
 };
 
 static bw_core_module_t  bw_events_module_ctx = {
-    bw_string("events"), NULL, NULL
+    bw_string("events"), NULL, bw_events_init_conf
 };
 
 bw_module_t  bw_events_module = {
@@ -130,6 +131,19 @@ bw_events_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         }
     }
 
+    return BW_CONF_OK;
+}
+
+/* without the block a worker has no event loop to run: refuse the
+ * configuration here rather than let every worker die at start */
+static char *
+bw_events_init_conf(bw_cycle_t *cycle, void *conf)
+{
+    if (conf == NULL) {
+        bw_log_error(BW_LOG_EMERG, cycle->log, 0,
+                     "no \"events\" section in configuration");
+        return BW_CONF_ERROR;
+    }
     return BW_CONF_OK;
 }
 

@@ -59,6 +59,7 @@ bw_event_connect_peer(bw_peer_connection_t *pc)
     c->send = bw_unix_send;
     c->send_chain = bw_linux_send_chain;
     c->sendfile = 1;
+    c->log_error = 1;
     c->log = pc->log;
     c->number = bw_connection_counter++;
     c->start_time = bw_current_msec;

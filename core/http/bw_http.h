@@ -163,6 +163,7 @@ typedef struct {
 
     bw_str_t         server;
     off_t            content_length_n;
+    bw_uint_t        count;         /* header lines, for max_headers */
     unsigned         connection_type:2;
     unsigned         chunked:1;
 } bw_http_headers_in_t;
@@ -386,6 +387,7 @@ struct bw_http_core_srv_conf_s {
     bw_flag_t                 ignore_invalid_headers;
     bw_flag_t                 underscores_in_headers;
     bw_flag_t                 merge_slashes;
+    bw_int_t                  max_headers;
 
     bw_array_t               *named_locations;  /* clcf pointers */
     unsigned                  listen:1;
@@ -763,6 +765,7 @@ bw_int_t bw_http_normalize_uri(u_char *src, size_t len, u_char *dst,
 bw_int_t bw_http_parse_chunked(bw_http_chunked_t *ctx, u_char **pos,
     u_char *end, u_char **data, size_t *data_len);
 off_t bw_http_chunked_min_rest(bw_http_chunked_t *ctx);
+off_t bw_http_chunked_announced(bw_http_chunked_t *ctx);
 bw_int_t bw_http_validate_host(bw_str_t *host, bw_pool_t *pool,
     bw_uint_t alloc);
 bw_int_t bw_http_parse_method(bw_str_t *name);

@@ -113,6 +113,8 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_flag_slot, SRV, SOFF(ignore_invalid_headers), NULL },
     { bw_string("underscores_in_headers"), MS|BW_CONF_FLAG,
       bw_conf_set_flag_slot, SRV, SOFF(underscores_in_headers), NULL },
+    { bw_string("max_headers"), MS|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, SRV, SOFF(max_headers), NULL },
     { bw_string("merge_slashes"), MS|BW_CONF_FLAG,
       bw_conf_set_flag_slot, SRV, SOFF(merge_slashes), NULL },
 
@@ -331,6 +333,7 @@ bw_http_core_create_srv_conf(bw_conf_t *cf)
     cscf->ignore_invalid_headers = BW_CONF_UNSET;
     cscf->underscores_in_headers = BW_CONF_UNSET;
     cscf->merge_slashes = BW_CONF_UNSET;
+    cscf->max_headers = BW_CONF_UNSET;
     cscf->file_name = cf->conf_file ? cf->conf_file->name.data : NULL;
     cscf->line = cf->conf_file ? cf->conf_file->line : 0;
 
@@ -361,6 +364,7 @@ bw_http_core_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_value(conf->underscores_in_headers,
                         prev->underscores_in_headers, 0);
     bw_conf_merge_value(conf->merge_slashes, prev->merge_slashes, 1);
+    bw_conf_merge_value(conf->max_headers, prev->max_headers, 1000);
 
     if (conf->large_client_header_buffers_size
         < conf->connection_pool_size)

@@ -216,6 +216,13 @@ bw_http_header_filter(bw_http_request_t *r)
     cscf = r->srv_conf[bw_http_core_module.ctx_index];
     (void) cscf;
 
+    if (bw_exiting) {
+        /* an old worker after a reload or an upgrade: the client learns
+         * from this response to take its next request elsewhere, rather
+         * than from a close that may cross that request */
+        r->keepalive = 0;
+    }
+
     location = NULL;
     if (r->headers_out.location && r->headers_out.location->hash) {
         rc = bw_http_absolute_location(r, clcf);

@@ -672,9 +672,13 @@ bw_http_init_locations(bw_conf_t *cf, bw_http_core_loc_conf_t *pclcf)
                 if (p[i]->exact_match == p[j]->exact_match
                     && bw_str_eq(&p[i]->name, &p[j]->name))
                 {
+                    /* the later one, where nginx points */
                     bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                                 "duplicate location \"%.*s\"",
-                                 (int) p[i]->name.len, p[i]->name.data);
+                                 "duplicate location \"%.*s\" in %s:%lu",
+                                 (int) p[j]->name.len, p[j]->name.data,
+                                 p[j]->file_name ? (char *) p[j]->file_name
+                                                 : "",
+                                 (unsigned long) p[j]->line);
                     return BW_ERROR;
                 }
             }
@@ -887,6 +891,11 @@ bw_http_add_listening(bw_conf_t *cf, bw_http_conf_addr_t *addr)
     }
 
     ls->handler = bw_http_init_connection;
+    ls->logp = ((bw_http_core_loc_conf_t *)
+                (addr->default_server
+                 ? addr->default_server
+                 : ((bw_http_core_srv_conf_t **) addr->servers.elts)[0])
+                ->ctx->loc_conf[bw_http_core_module.ctx_index])->error_log;
     ls->pool_size = addr->default_server
                     ? addr->default_server->connection_pool_size
                     : ((bw_http_core_srv_conf_t **)

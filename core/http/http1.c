@@ -382,6 +382,14 @@ bw_http_process_request_headers(bw_event_t *rev)
         if (rc == BW_OK) {
             r->request_length += r->header_in->pos - start;
 
+            if (r->headers_in.count++ >= (bw_uint_t) cscf->max_headers) {
+                r->lingering_close = 1;
+                bw_log_error(BW_LOG_INFO, c->log, 0,
+                             "client sent too many header lines");
+                bw_http_finalize_request(r, BW_HTTP_HEADER_TOO_LARGE);
+                return;
+            }
+
             h = bw_list_push(&r->headers_in.headers);
             if (h == NULL) {
                 bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);

@@ -528,6 +528,14 @@ bw_http_chunked_min_rest(bw_http_chunked_t *ctx)
     }
 }
 
+/* The data of the current chunk still to come, once its size is read:
+ * a body limit is enforced on what is announced, not on what arrived. */
+off_t
+bw_http_chunked_announced(bw_http_chunked_t *ctx)
+{
+    return ctx->state == sw_chunk_data ? ctx->size : 0;
+}
+
 /*
  * Chunked transfer coding, strictly: hex sizes without prefixes or
  * spaces, CRLF everywhere, sizes below 2^60. Returns BW_OK with a piece
@@ -562,7 +570,8 @@ bw_http_parse_chunked(bw_http_chunked_t *ctx, u_char **pos, u_char *end,
         case sw_chunk_size:
             d = bw_hex_digit(ch);
             if (d >= 0) {
-                if (ctx->size > ((off_t) 1 << 56)) {
+                /* the size stays below 2^60 (docs/compatibility.md) */
+                if (ctx->size >= ((off_t) 1 << 56)) {
                     return BW_ERROR;
                 }
                 ctx->size = ctx->size * 16 + d;

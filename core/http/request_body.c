@@ -378,6 +378,7 @@ static bw_int_t
 bw_http_request_body_consume(bw_http_request_t *r, u_char **pos,
     u_char *last)
 {
+    off_t                     chunk;
     size_t                    len;
     u_char                   *data;
     bw_int_t                  rc;
@@ -401,21 +402,31 @@ bw_http_request_body_consume(bw_http_request_t *r, u_char **pos,
         return BW_OK;
     }
 
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
     while (*pos < last && rb->rest) {
         rc = bw_http_parse_chunked(rb->chunked, pos, last, &data, &len);
 
+        if (rc != BW_OK) {
+            len = 0;
+        }
+
+        /* what the chunk's size line announced counts at once, as nginx:
+         * a client does not get to send a too large chunk first */
+        chunk = (off_t) len + bw_http_chunked_announced(rb->chunked);
+
+        if (clcf->client_max_body_size
+            && rb->received + chunk > clcf->client_max_body_size)
+        {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "client intended to send too large chunked "
+                         "body: %lld+%lld bytes",
+                         (long long) rb->received, (long long) chunk);
+            r->lingering_close = 1;
+            return BW_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
         if (rc == BW_OK) {
-            clcf = r->loc_conf[bw_http_core_module.ctx_index];
-            if (clcf->client_max_body_size
-                && rb->received + (off_t) len > clcf->client_max_body_size)
-            {
-                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                             "client intended to send too large chunked "
-                             "body: %lld+%zu bytes",
-                             (long long) rb->received, len);
-                r->lingering_close = 1;
-                return BW_HTTP_REQUEST_ENTITY_TOO_LARGE;
-            }
             if (bw_http_request_body_save(r, data, len) != BW_OK) {
                 return BW_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -487,9 +498,9 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
                 {
                     return BW_ERROR;
                 }
-                bw_log_error(BW_LOG_WARN, r->connection->log, 0,
-                             "a client request body is buffered to a "
-                             "temporary file");
+                bw_log_throttled(BW_LOG_WARN, r->connection->log, 0,
+                                 "a client request body is buffered to a "
+                                 "temporary file");
             }
             if (bw_write_temp_file(rb->temp_file, b->start,
                                    b->last - b->start) != BW_OK)

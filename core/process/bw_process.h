@@ -26,12 +26,26 @@ typedef struct {
     int          status;
     int          channel;       /* master's end */
     bw_uint_t    worker;
+    bw_msec_t    start;         /* when it was spawned */
     unsigned     respawn:1;
     unsigned     just_spawn:1;
     unsigned     detached:1;
     unsigned     exiting:1;
     unsigned     exited:1;
+    unsigned     retire:1;      /* of a previous configuration: stops once
+                                   its successor has settled */
 } bw_process_t;
+
+/*
+ * A worker that dies within BW_WORKER_SETTLE of its start is respawned
+ * after a delay that doubles from BW_RESPAWN_DELAY_MIN up to
+ * BW_RESPAWN_DELAY_MAX; one that lived longer is respawned at once. After
+ * a reload the old workers keep serving until their successors have
+ * lived BW_WORKER_SETTLE.
+ */
+#define BW_WORKER_SETTLE        500
+#define BW_RESPAWN_DELAY_MIN    100
+#define BW_RESPAWN_DELAY_MAX    10000
 
 extern bw_uint_t               bw_process;
 extern pid_t                   bw_pid;

@@ -21,6 +21,14 @@ bw_int_t       bw_last_process;
 static bw_uint_t  bw_noaccepting;
 static bw_uint_t  bw_restart;
 
+/* the respawn backoff of each worker number */
+typedef struct {
+    bw_msec_t     delay;        /* in force since the last early death */
+    bw_msec_t     due;          /* a respawn waits until then; 0: none */
+} bw_respawn_t;
+
+static bw_respawn_t  bw_respawns[BW_MAX_PROCESSES];
+
 static void bw_start_worker_processes(bw_cycle_t *cycle, bw_int_t n,
     bw_int_t type);
 static void bw_signal_worker_processes(bw_cycle_t *cycle, int signo);
@@ -29,6 +37,13 @@ static void bw_master_process_exit(bw_cycle_t *cycle);
 static pid_t bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker,
     bw_int_t respawn);
 static void bw_collect_children(bw_cycle_t *cycle);
+static void bw_signal_child(bw_int_t i, int signo, u_char cmd);
+static bw_uint_t bw_respawn_later(bw_cycle_t *cycle, bw_process_t *p);
+static bw_uint_t bw_respawn_due(bw_cycle_t *cycle);
+static void bw_retire_settled(bw_cycle_t *cycle);
+static void bw_retire_previous(void);
+static void bw_cancel_respawns(void);
+static void bw_master_alarm(void);
 
 void
 bw_master_process_cycle(bw_cycle_t *cycle)
@@ -63,6 +78,9 @@ bw_master_process_cycle(bw_cycle_t *cycle)
             itv.it_value.tv_sec = delay / 1000;
             itv.it_value.tv_usec = (delay % 1000) * 1000;
             (void) setitimer(ITIMER_REAL, &itv, NULL);
+
+        } else if (!bw_terminate && !bw_quit) {
+            bw_master_alarm();
         }
 
         sigsuspend(&set);
@@ -82,6 +100,8 @@ bw_master_process_cycle(bw_cycle_t *cycle)
         if (bw_terminate) {
             if (delay == 0) {
                 delay = 50;
+                /* an alarm set for a respawn must not shorten the wait */
+                bw_sigalrm = 0;
             }
             if (delay > 1000) {
                 bw_signal_worker_processes(cycle, SIGKILL);
@@ -127,10 +147,13 @@ bw_master_process_cycle(bw_cycle_t *cycle)
             ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx,
                                                  bw_core_module);
 
+            /* the running workers stop only once their successors have
+             * settled: workers that die at start leave them serving */
+            bw_retire_previous();
+            bw_cancel_respawns();
             bw_start_worker_processes(cycle, ccf->worker_processes,
-                                      BW_PROCESS_JUST_RESPAWN);
+                                      BW_PROCESS_RESPAWN);
             live = 1;
-            bw_signal_worker_processes(cycle, SIGQUIT);
         }
 
         if (bw_restart) {
@@ -156,8 +179,14 @@ bw_master_process_cycle(bw_cycle_t *cycle)
         if (bw_noaccept) {
             bw_noaccept = 0;
             bw_noaccepting = 1;
+            bw_cancel_respawns();
             bw_signal_worker_processes(cycle, SIGQUIT);
         }
+
+        if (!bw_noaccepting && bw_respawn_due(cycle)) {
+            live = 1;
+        }
+        bw_retire_settled(cycle);
     }
 }
 
@@ -241,6 +270,8 @@ bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker, bw_int_t respawn)
     bw_processes[s].status = 0;
     bw_processes[s].channel = sv[0];
     bw_processes[s].worker = worker;
+    bw_processes[s].start = bw_current_msec;
+    bw_processes[s].retire = 0;
     bw_processes[s].exited = 0;
     bw_processes[s].exiting = 0;
     bw_processes[s].detached = 0;
@@ -281,29 +312,216 @@ bw_signal_worker_processes(bw_cycle_t *cycle, int signo)
             continue;
         }
 
-        if (cmd && bw_processes[i].channel != -1
-            && write(bw_processes[i].channel, &cmd, 1) == 1)
-        {
-            if (signo == SIGQUIT || signo == SIGTERM) {
-                bw_processes[i].exiting = 1;
-            }
-            continue;
-        }
+        bw_signal_child(i, signo, cmd);
+    }
+}
 
-        /* the channel is gone or full: fall back to a signal */
-        if (kill(bw_processes[i].pid, signo) == -1) {
-            if (errno == ESRCH) {
-                bw_processes[i].exited = 1;
-                bw_processes[i].exiting = 0;
-                bw_reap = 1;
-            }
-            continue;
-        }
-
-        if (signo != SIGUSR1) {
+static void
+bw_signal_child(bw_int_t i, int signo, u_char cmd)
+{
+    if (cmd && bw_processes[i].channel != -1
+        && write(bw_processes[i].channel, &cmd, 1) == 1)
+    {
+        if (signo == SIGQUIT || signo == SIGTERM) {
             bw_processes[i].exiting = 1;
         }
+        return;
     }
+
+    /* the channel is gone or full: fall back to a signal */
+    if (kill(bw_processes[i].pid, signo) == -1) {
+        if (errno == ESRCH) {
+            bw_processes[i].exited = 1;
+            bw_processes[i].exiting = 0;
+            bw_reap = 1;
+        }
+        return;
+    }
+
+    if (signo != SIGUSR1) {
+        bw_processes[i].exiting = 1;
+    }
+}
+
+/*
+ * A worker that died young is respawned after a delay, doubled at each
+ * early death in a row: a worker that cannot start (a bad module state,
+ * a resource that is missing) must not turn the master into a fork loop
+ * that fills the log. The delay is logged when it changes.
+ */
+static bw_uint_t
+bw_respawn_later(bw_cycle_t *cycle, bw_process_t *p)
+{
+    bw_msec_t      lived;
+    bw_respawn_t  *r;
+
+    r = &bw_respawns[p->worker];
+    lived = bw_current_msec - p->start;
+
+    if (lived >= BW_WORKER_SETTLE) {
+        r->delay = 0;
+        return 0;
+    }
+
+    if (r->delay < BW_RESPAWN_DELAY_MAX) {
+        r->delay = r->delay ? bw_min(r->delay * 2, BW_RESPAWN_DELAY_MAX)
+                            : BW_RESPAWN_DELAY_MIN;
+        bw_log_error(BW_LOG_ALERT, cycle->log, 0,
+                     "worker process %d exited %lu ms after its start, "
+                     "respawning in %lu ms", (int) p->pid,
+                     (unsigned long) lived, (unsigned long) r->delay);
+    }
+
+    r->due = bw_current_msec + r->delay;
+    return 1;
+}
+
+static bw_uint_t
+bw_respawn_due(bw_cycle_t *cycle)
+{
+    bw_uint_t        w, live;
+    bw_core_conf_t  *ccf;
+
+    ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx, bw_core_module);
+    live = 0;
+
+    for (w = 0; w < (bw_uint_t) ccf->worker_processes; w++) {
+        if (bw_respawns[w].due == 0 || bw_respawns[w].due > bw_current_msec
+            || bw_terminate || bw_quit)
+        {
+            continue;
+        }
+        bw_respawns[w].due = 0;
+        if (bw_spawn_worker(cycle, w, BW_PROCESS_RESPAWN) == -1) {
+            bw_log_error(BW_LOG_ALERT, cycle->log, 0,
+                         "could not respawn worker process");
+            continue;
+        }
+        live = 1;
+    }
+
+    return live;
+}
+
+/* The running worker of number w that has lived long enough, if any. */
+static bw_process_t *
+bw_settled_worker(bw_uint_t w, bw_msec_t *settles)
+{
+    bw_int_t       i;
+    bw_process_t  *p;
+
+    for (i = 0; i < bw_last_process; i++) {
+        p = &bw_processes[i];
+        if (p->pid == -1 || p->retire || p->detached || p->exiting
+            || p->exited || !p->respawn || p->worker != w)
+        {
+            continue;
+        }
+        if (bw_current_msec - p->start >= BW_WORKER_SETTLE) {
+            return p;
+        }
+        if (settles) {
+            *settles = p->start + BW_WORKER_SETTLE;
+        }
+    }
+
+    return NULL;
+}
+
+static void
+bw_retire_previous(void)
+{
+    bw_int_t  i;
+
+    for (i = 0; i < bw_last_process; i++) {
+        if (bw_processes[i].pid != -1 && !bw_processes[i].detached
+            && !bw_processes[i].exiting && !bw_processes[i].exited)
+        {
+            bw_processes[i].retire = 1;
+            bw_processes[i].respawn = 0;
+        }
+    }
+}
+
+static void
+bw_retire_settled(bw_cycle_t *cycle)
+{
+    bw_int_t         i;
+    bw_process_t    *p;
+    bw_core_conf_t  *ccf;
+
+    ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx, bw_core_module);
+
+    for (i = 0; i < bw_last_process; i++) {
+        p = &bw_processes[i];
+        if (p->pid == -1 || !p->retire || p->exiting || p->exited) {
+            continue;
+        }
+        if (p->worker < (bw_uint_t) ccf->worker_processes
+            && bw_settled_worker(p->worker, NULL) == NULL)
+        {
+            continue;
+        }
+        p->retire = 0;
+        bw_signal_child(i, SIGQUIT, BW_CMD_QUIT);
+    }
+}
+
+static void
+bw_cancel_respawns(void)
+{
+    bw_uint_t  w;
+
+    for (w = 0; w < BW_MAX_PROCESSES; w++) {
+        bw_respawns[w].delay = 0;
+        bw_respawns[w].due = 0;
+    }
+}
+
+/* Wake up for the first respawn that waits or worker that settles. */
+static void
+bw_master_alarm(void)
+{
+    bw_int_t          i;
+    bw_uint_t         w;
+    bw_msec_t         next, t;
+    struct itimerval  itv;
+
+    next = 0;
+
+    for (w = 0; w < BW_MAX_PROCESSES; w++) {
+        t = bw_respawns[w].due;
+        if (t && (next == 0 || t < next)) {
+            next = t;
+        }
+    }
+
+    for (i = 0; i < bw_last_process; i++) {
+        if (bw_processes[i].pid == -1 || !bw_processes[i].retire
+            || bw_processes[i].exiting || bw_processes[i].exited)
+        {
+            continue;
+        }
+        t = 0;
+        if (bw_settled_worker(bw_processes[i].worker, &t) == NULL && t
+            && (next == 0 || t < next))
+        {
+            next = t;
+        }
+    }
+
+    itv.it_interval.tv_sec = 0;
+    itv.it_interval.tv_usec = 0;
+    itv.it_value.tv_sec = 0;
+    itv.it_value.tv_usec = 0;
+
+    if (next) {
+        t = next > bw_current_msec ? next - bw_current_msec : 1;
+        itv.it_value.tv_sec = t / 1000;
+        itv.it_value.tv_usec = (t % 1000) * 1000;
+    }
+
+    (void) setitimer(ITIMER_REAL, &itv, NULL);
 }
 
 static void
@@ -403,6 +621,12 @@ bw_reap_children(bw_cycle_t *cycle)
             && !bw_terminate && !bw_quit)
         {
             worker = bw_processes[i].worker;
+            if (worker < (bw_uint_t) ccf->worker_processes
+                && bw_respawn_later(cycle, &bw_processes[i]))
+            {
+                bw_processes[i].pid = -1;
+                continue;
+            }
             bw_processes[i].pid = -1;
             if (worker < (bw_uint_t) ccf->worker_processes) {
                 if (bw_spawn_worker(cycle, worker, BW_PROCESS_RESPAWN) == -1)

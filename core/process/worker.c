@@ -2,7 +2,11 @@
  * A worker: drops privileges, sets up its event loop over the listening
  * sockets that are its own, and serves until told to stop. A graceful
  * stop closes the listeners (the master keeps its copies, so nothing
- * queued is lost), closes idle connections and lets busy ones finish.
+ * queued is lost) and lets busy connections finish. Idle keep-alive
+ * connections are kept for BW_KEEPALIVE_GRACE: a request that comes on
+ * one is answered with "Connection: close"; those still idle at its end
+ * are closed. Closing them at once would cross the next request of a
+ * client that sends it at that moment, and lose it.
  */
 
 #include <bw_core.h>
@@ -11,10 +15,15 @@ static void bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker);
 static void bw_worker_exit(bw_cycle_t *cycle);
 static void bw_channel_handler(bw_event_t *ev);
 static void bw_shutdown_timer_handler(bw_event_t *ev);
+static void bw_grace_timer_handler(bw_event_t *ev);
 static bw_uint_t bw_worker_busy(bw_cycle_t *cycle);
+
+#define BW_KEEPALIVE_GRACE  2000
 
 static bw_connection_t  *bw_channel_conn;
 static bw_event_t        bw_shutdown_event;
+static bw_event_t        bw_grace_event;
+static bw_uint_t         bw_grace;      /* idle connections are kept */
 
 void
 bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker, int channel)
@@ -76,7 +85,23 @@ bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker, int channel)
                 }
 
                 bw_event_close_listening(cycle);
-                bw_close_idle_connections(cycle);
+
+                /* a single process stops: nobody would take the next
+                 * requests, the clients had better reconnect at once */
+                if (bw_process == BW_PROCESS_SINGLE) {
+                    bw_close_idle_connections(cycle);
+
+                } else {
+                    bw_grace = 1;
+                    bw_grace_event.handler = bw_grace_timer_handler;
+                    bw_grace_event.data = cycle;
+                    bw_grace_event.log = cycle->log;
+                    bw_grace_event.cancelable = 1;
+                    bw_event_add_timer(&bw_grace_event,
+                        ccf->shutdown_timeout
+                        ? bw_min(ccf->shutdown_timeout, BW_KEEPALIVE_GRACE)
+                        : BW_KEEPALIVE_GRACE);
+                }
             }
         }
 
@@ -104,6 +129,18 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
     int               ncpu, cpu;
 
     ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx, bw_core_module);
+
+#if (BW_DEBUG)
+    {
+        /* the tests of the master's crash-loop handling need a worker
+         * that dies at start, which no valid configuration gives */
+        char  *crash = getenv("BULWARK_TEST_WORKER_CRASH");
+
+        if (crash && access(crash, F_OK) == 0) {
+            (void) raise(SIGKILL);
+        }
+    }
+#endif
 
     if (ccf->rlimit_nofile != BW_CONF_UNSET) {
         rlmt.rlim_cur = (rlim_t) ccf->rlimit_nofile;
@@ -218,6 +255,9 @@ bw_worker_busy(bw_cycle_t *cycle)
         if (c[i].read->accept) {
             continue;
         }
+        if (c[i].idle && bw_grace) {
+            return 1;
+        }
         if (c[i].idle) {
             c[i].close = 1;
             c[i].read->handler(c[i].read);
@@ -229,6 +269,13 @@ bw_worker_busy(bw_cycle_t *cycle)
     }
 
     return 0;
+}
+
+static void
+bw_grace_timer_handler(bw_event_t *ev)
+{
+    bw_grace = 0;
+    bw_close_idle_connections(ev->data);
 }
 
 static void

@@ -147,6 +147,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     bw_pid = getpid();
     bw_test_config = 1;
     bw_quiet_mode = 1;
+    /* inputs name any path: none is created */
+    bw_test_no_files = 1;
 
     /* the examples include mime.types from beside the configuration */
     fuzz_copy("conf/mime.types", "mime.types");

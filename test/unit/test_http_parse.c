@@ -243,6 +243,39 @@ test_chunked(void **state)
     assert_int_equal(chunked_all("0x3\r\nabc\r\n", 10, out, &len), BW_ERROR);
 }
 
+/* The largest size taken is 2^60 - 1 (docs/compatibility.md), and it is
+ * known as soon as the size line ends, before any data. */
+static void
+test_chunked_size_limit(void **state)
+{
+    bw_http_chunked_t  ctx;
+    u_char            *p, *data;
+    size_t             len;
+    const char         max[] = "fffffffffffffff\r\n";
+    const char         over[] = "1000000000000000\r\n";
+
+    memset(&ctx, 0, sizeof(ctx));
+    p = (u_char *) max;
+    assert_int_equal(bw_http_chunked_announced(&ctx), 0);
+    assert_int_equal(bw_http_parse_chunked(&ctx, &p, p + sizeof(max) - 1,
+                                           &data, &len), BW_AGAIN);
+    assert_true(bw_http_chunked_announced(&ctx)
+                == ((off_t) 1 << 60) - 1);
+
+    memset(&ctx, 0, sizeof(ctx));
+    p = (u_char *) over;
+    assert_int_equal(bw_http_parse_chunked(&ctx, &p, p + sizeof(over) - 1,
+                                           &data, &len), BW_ERROR);
+
+    /* part of a chunk read: what is announced is the rest of it */
+    memset(&ctx, 0, sizeof(ctx));
+    p = (u_char *) "a\r\nabc";
+    assert_int_equal(bw_http_parse_chunked(&ctx, &p, p + 6, &data, &len),
+                     BW_OK);
+    assert_int_equal(len, 3);
+    assert_int_equal(bw_http_chunked_announced(&ctx), 7);
+}
+
 static void
 test_host(void **state)
 {
@@ -321,6 +354,7 @@ main(void)
         cmocka_unit_test(test_header_line),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_chunked_size_limit),
         cmocka_unit_test(test_host),
         cmocka_unit_test(test_status_line),
     };
