@@ -289,8 +289,8 @@ bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
             return BW_HTTP_INTERNAL_SERVER_ERROR;
         }
     } else {
-        val.len = 0;
-        val.data = NULL;
+        /* "return 302;": an empty Location, as nginx */
+        bw_str_set(&val, "");
     }
 
     if (status == BW_HTTP_MOVED_PERMANENTLY

@@ -103,28 +103,32 @@ bw_http_core_rewrite_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     return BW_OK;
 }
 
-/* 301 to the location's name, with the request's arguments */
+/* 301 to the location's name (escaped, as nginx), with the request's
+ * arguments */
 static void
 bw_http_location_redirect(bw_http_request_t *r, bw_http_core_loc_conf_t *clcf)
 {
     u_char          *p;
+    size_t           len;
     bw_str_t         value;
     bw_table_elt_t  *h;
 
-    value = clcf->name;
+    len = clcf->name.len + bw_escape_uri_len(clcf->name.data, clcf->name.len,
+                                             BW_URI_ESCAPE_PATH)
+          + 1 + r->args.len;
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
+    value.data = p;
+    p = bw_escape_uri(p, clcf->name.data, clcf->name.len, BW_URI_ESCAPE_PATH);
     if (r->args.len) {
-        p = bw_pnalloc(r->pool, clcf->name.len + 1 + r->args.len);
-        if (p == NULL) {
-            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-        value.data = p;
-        p = bw_cpymem(p, clcf->name.data, clcf->name.len);
         *p++ = '?';
         p = bw_cpymem(p, r->args.data, r->args.len);
-        value.len = p - value.data;
     }
+    value.len = p - value.data;
 
     bw_http_clear_location(r);
     h = bw_http_add_header_out(r, "Location", &value);

@@ -395,8 +395,10 @@ bw_http_process_request_line(bw_event_t *rev)
                                         r->header_in->last, &next);
 
         if (rc == BW_OK) {
+            /* what came, with the line's end (LF alone or CRLF); the
+             * empty lines before it are not counted, as in nginx */
+            r->request_length += next - r->request_line.data;
             r->header_in->pos = next;
-            r->request_length += r->request_line.len + 2;
 
             bw_log_debug(c->log, "http request line: \"%.*s\"",
                          (int) r->request_line.len, r->request_line.data);
@@ -451,7 +453,7 @@ bw_http_process_request_line(bw_event_t *rev)
 bw_int_t
 bw_http_process_request_uri(bw_http_request_t *r)
 {
-    u_char                   *q, *path;
+    u_char                   *q, *path, *end;
     size_t                    plen, len;
     bw_http_core_srv_conf_t  *cscf;
 
@@ -464,14 +466,23 @@ bw_http_process_request_uri(bw_http_request_t *r)
 
     r->valid_unparsed_uri = 1;
 
+    /* a "#fragment" is no part of $uri or $args, as in nginx; it stays
+     * in $request_uri, and the URI sent upstream is built again */
     path = r->unparsed_uri.data;
-    q = memchr(path, '?', r->unparsed_uri.len);
-    plen = q ? (size_t) (q - path) : r->unparsed_uri.len;
+    end = memchr(path, '#', r->unparsed_uri.len);
+    if (end) {
+        r->valid_unparsed_uri = 0;
+    } else {
+        end = path + r->unparsed_uri.len;
+    }
 
-    if (q && q + 1 < r->unparsed_uri.data + r->unparsed_uri.len) {
+    q = memchr(path, '?', end - path);
+    plen = q ? (size_t) (q - path) : (size_t) (end - path);
+
+    if (q && q + 1 < end) {
         /* "/a?" has no arguments, as in nginx ($args is not found) */
         r->args.data = q + 1;
-        r->args.len = r->unparsed_uri.data + r->unparsed_uri.len - q - 1;
+        r->args.len = end - q - 1;
     }
 
     if (plen == 0) {

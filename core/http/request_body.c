@@ -26,7 +26,7 @@ static bw_int_t bw_http_request_body_consume(bw_http_request_t *r,
 static bw_int_t bw_http_request_body_save(bw_http_request_t *r, u_char *p,
     size_t len);
 static bw_int_t bw_http_request_body_done(bw_http_request_t *r);
-static bw_int_t bw_http_test_expect(bw_http_request_t *r);
+static bw_int_t bw_http_test_expect(bw_http_request_t *r, bw_uint_t body);
 static bw_uint_t bw_http_body_preread(bw_http_request_t *r);
 static bw_int_t bw_http_discard_consume(bw_http_request_t *r,
     u_char **pos, u_char *last);
@@ -71,11 +71,15 @@ bw_http_read_client_request_body(bw_http_request_t *r,
     if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
         /* nothing to stream: retries stay possible */
         r->request_body_no_buffering = 0;
+        if (bw_http_test_expect(r, 0) != BW_OK) {
+            rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
         post_handler(r);
         return BW_OK;
     }
 
-    if (bw_http_test_expect(r) != BW_OK) {
+    if (bw_http_test_expect(r, 1) != BW_OK) {
         rc = BW_HTTP_INTERNAL_SERVER_ERROR;
         goto done;
     }
@@ -558,9 +562,13 @@ bw_http_request_body_done(bw_http_request_t *r)
     return BW_OK;
 }
 
-/* "Expect: 100-continue" from an HTTP/1.1 client that sent no body yet */
+/*
+ * "Expect: 100-continue" from an HTTP/1.1 client that sent no body yet;
+ * one that has no body to send (Content-Length: 0) gets it too, as from
+ * nginx: it may be waiting for it all the same.
+ */
 static bw_int_t
-bw_http_test_expect(bw_http_request_t *r)
+bw_http_test_expect(bw_http_request_t *r, bw_uint_t body)
 {
     ssize_t          n;
     bw_str_t        *expect;
@@ -582,7 +590,7 @@ bw_http_test_expect(bw_http_request_t *r)
         return BW_OK;
     }
 
-    if (r->header_in->pos < r->header_in->last) {
+    if (body && r->header_in->pos < r->header_in->last) {
         return BW_OK;   /* the body is already on its way */
     }
 
@@ -617,7 +625,8 @@ bw_http_discard_request_body(bw_http_request_t *r)
 
     if (r->request_body == NULL) {
         if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
-            return BW_OK;
+            /* no body, so no doubt about the framing */
+            return bw_http_test_expect(r, 0);
         }
 
         rb = bw_pcalloc(r->pool, sizeof(bw_http_request_body_t));

@@ -5,10 +5,11 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 """
 
 import base64
+import re
 import socket
 
-from conftest import free_port, needs_nginx, nginx_serving, recv_all, \
-    require_module
+from conftest import free_port, needs_nginx, nginx_serving, raw, recv_all, \
+    require_module, wait_for
 
 pytestmark = needs_nginx
 
@@ -121,7 +122,8 @@ LOG_HTTP = """
                  '$server_protocol|$scheme|$e|$m|$upstream_addr|'
                  '$upstream_status|$sent_http_x_none|$http_cookie|'
                  '$https|$binary_remote_addr|$pipe|$request_completion|'
-                 '$ssl_protocol|$ssl_cipher|$ssl_server_name|$http2';
+                 '$ssl_protocol|$ssl_cipher|$ssl_server_name|$http2|'
+                 '$request_length';
     map $uri $m { default ""; /m mapped; }
     server {
         listen 127.0.0.1:%(port)d;
@@ -143,6 +145,10 @@ LOG_REQUESTS = [
     b"GET /1?x HTTP/1.1\r\nHost: h\r\n\r\n"
     b"GET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
     b"HEAD /h HTTP/1.1\r\nHost: h\r\nCookie: \r\nConnection: close\r\n\r\n",
+    # LF-only line ends, and empty lines before the request line
+    b"GET /lf?a=1 HTTP/1.1\nHost: h\nCookie: c=lf\nConnection: close\n\n",
+    b"\r\n\nGET /lf10 HTTP/1.0\nReferer: r\n\n",
+    b"POST /lfp HTTP/1.0\nContent-Length: 2\n\nhi",
 ]
 
 
@@ -162,10 +168,158 @@ def test_access_log_values_as_nginx(bw, tmp_path):
                                               timeout=5) as s:
                     s.sendall(req)
                     recv_all(s)
-    with open(ours_log) as f:
-        ours = f.read().splitlines()
-    with open(theirs_log) as f:
-        theirs = f.read().splitlines()
+
+        def lines(path):
+            with open(path) as f:
+                return f.read().splitlines()
+        # a request that had a body is logged after its lingering close
+        for log in (ours_log, theirs_log):
+            wait_for(lambda: len(lines(log)) == len(LOG_REQUESTS) + 1,
+                     what="the log lines in %s" % log)
+    ours = lines(ours_log)
+    theirs = lines(theirs_log)
     assert len(ours) == len(theirs) == len(LOG_REQUESTS) + 1
     for a, b in zip(ours, theirs):
         assert a == b, "\n%s\n%s" % (a, b)
+
+
+WIRE_HTTP = """
+    server { listen 127.0.0.1:%(port)d; root %(root)s;
+        location / { }
+        location /r { return 200 "$uri|$args|$request_uri|$host\\n"; }
+        location /end { return 200 "end\\n"; }
+        location /r300 { return 300; }
+        location /r304 { return 304; }
+        location /r305 { return 305 "x"; }
+        location /r306 { return 306 /y; }
+        location /r302 { return 302; }
+        location /r204 { return 204; }
+        location /e { error_page 404 /n204; return 404; }
+        location /n204 { return 204; }
+        location /p/ { proxy_pass http://127.0.0.1:%(dead)d; }
+        location "/s p/" { proxy_pass http://127.0.0.1:%(dead)d; }
+    }
+    server { listen 127.0.0.1:%(port2)d; root %(root)s;
+        error_page 400 /d;
+        location /r { return 200 "$host\\n"; }
+    }
+"""
+
+END = b"GET /end HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+
+# each one followed by END on the same connection: an answer whose end
+# is unclear shows in the answer to END
+WIRE_REQUESTS = [
+    (1, b"GET /r HTTP/1.0\r\n\r\n"),
+    (1, b"GET /r?a=1 HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"),
+    (1, b"GET /r\x01 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\nHost: lf\n\n"),
+    (1, b"\r\nGET /r?lf HTTP/1.0\nConnection: keep-alive\n\n"),
+    (1, b"GET /r?x=1#frag HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r#frag?x HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r/%23#a#b HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://ex.com:80/r?y#f HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://Ex.Com/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://ex.com?a=1 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://[::1]:80/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://extra[abcd/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://ex.com:80x/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://a_b.com/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://ex.com#f/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET http://[::1/r HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\r\nHost: a..b\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\r\nHost: [::1\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\r\nHost: a_b:80x\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\r\nHost: EX.com.\r\n\r\n"),
+    (1, b"GET /r300 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r304 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r305 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r306 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r302 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /r204 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /e HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"POST /end HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+        b"Content-Length: 0\r\n\r\n"),
+    (1, b"GET /r HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n"),
+    (1, b"GET /d HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /d%20x?a=%20 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /d%3Fy HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /p HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (1, b"GET /s%20p?q HTTP/1.1\r\nHost: h\r\n\r\n"),
+    (2, b"GET /r HTTP/1.1\r\nHost: a..b\r\n\r\n"),
+    (2, b"GET /r HTTP/1.1\r\nHost: ok\r\n\r\n"),
+]
+
+
+def read_answers(data):
+    """The answers in a connection's bytes: [(status line, [header lines],
+    body)], the rest as a last element when it is not an answer."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            out.append(data)
+            break
+        lines = head.split(b"\r\n")
+        fields = {}
+        for l in lines[1:]:
+            k, _, v = l.partition(b":")
+            fields[k.strip().lower()] = v.strip()
+        code = int(lines[0].split()[1])
+        n = 0
+        if code >= 200 and code not in (204, 304):
+            n = int(fields.get(b"content-length", b"0"))
+        if b"transfer-encoding" in fields:
+            n = len(rest)       # seen in the comparison: it must not be
+        out.append((lines[0], lines[1:], rest[:n]))
+        data = rest[n:]
+    return out
+
+
+def wire_view(data, ports):
+    out = []
+    for a in read_answers(data):
+        if isinstance(a, bytes):
+            out.append(a)
+            continue
+        status, lines, body = a
+        page = ERROR_SIGNATURE.search(body)
+        body = ERROR_SIGNATURE.sub(b"", body)
+        keep = []
+        for l in lines:
+            if l.lower().startswith((b"date:", b"server:")):
+                continue
+            if page and l.lower().startswith(b"content-length:"):
+                continue
+            for p in ports:
+                l = l.replace(b":%d" % p, b":P")
+            keep.append(l)
+        out.append((status, keep, body))
+    return out
+
+
+ERROR_SIGNATURE = re.compile(rb"<hr><center>[^<]*</center>")
+
+
+def test_wire_answers_as_nginx(bw, tmp_path):
+    """Raw requests, HTTP/1.0 and LF-only ones among them, each followed
+    by another on the same connection: the same status lines, headers
+    and bodies as nginx, and the connection in step after each."""
+    require_module("http_rewrite", "http_proxy", "http_static")
+    bw.write("html/d/index.html", "d")
+    bw.write("html/d x/index.html", "dx")
+    bw.write("html/d?y/index.html", "dy")
+    dead = free_port()
+    ours = {1: bw.port, 2: free_port()}
+    theirs = {1: free_port(), 2: free_port()}
+    bw.config(WIRE_HTTP % {"port": ours[1], "port2": ours[2],
+                           "root": bw.path("html"), "dead": dead})
+    bw.start()
+    with nginx_serving(tmp_path, WIRE_HTTP % {
+            "port": theirs[1], "port2": theirs[2], "root": bw.path("html"),
+            "dead": dead}, theirs[1]):
+        for which, req in WIRE_REQUESTS:
+            a = wire_view(raw(ours[which], req + END), ours.values())
+            b = wire_view(raw(theirs[which], req + END), theirs.values())
+            assert a == b, (req, a, b)
