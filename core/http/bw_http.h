@@ -179,6 +179,7 @@ typedef struct {
     bw_table_elt_t  *expires;
     bw_table_elt_t  *etag;
     bw_table_elt_t  *cache_control;
+    bw_array_t      *trailers;      /* bw_table_elt_t: add_trailer */
 
     bw_str_t         content_type;
     bw_str_t         charset;
@@ -653,6 +654,8 @@ struct bw_http_request_s {
     unsigned                  internal:1;
     unsigned                  error_page:1;
     unsigned                  header_only:1;
+    unsigned                  expect_trailers:1;  /* chunked, to end
+                                                     with trailers */
     unsigned                  header_sent:1;
     unsigned                  expect_tested:1;
     unsigned                  done:1;

@@ -1046,6 +1046,17 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
             break;
         case 7:
             if (memcmp(p, "expires", 7) == 0) {
+                if (r->headers_out.expires) {
+                    /* which one a cache would take is anyone's guess:
+                     * the first, as nginx since 1.23 */
+                    bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                                 "upstream sent duplicate header line: "
+                                 "\"%.*s: %.*s\", ignoring it",
+                                 (int) ho->key.len, ho->key.data,
+                                 (int) ho->value.len, ho->value.data);
+                    ho->hash = 0;
+                    break;
+                }
                 r->headers_out.expires = ho;
             } else if (memcmp(p, "refresh", 7) == 0 && u->rewrite_redirect) {
                 r->headers_out.refresh = ho;

@@ -1195,7 +1195,8 @@ bw_http_variable_unknown_header_in(bw_http_request_t *r,
 /*
  * The headers in the list whose lower-case name, with dashes read as
  * underscores, is the variable's name after `prefix` characters; more
- * than one are joined with ", " ("; " for cookies).
+ * than one are joined with ", " ("; " for Cookie and Set-Cookie), as
+ * nginx since 1.23.
  */
 bw_int_t
 bw_http_variable_unknown_header(bw_http_request_t *r,
@@ -1211,7 +1212,9 @@ bw_http_variable_unknown_header(bw_http_request_t *r,
     name.data = var->data + prefix;
     name.len = var->len - prefix;
 
-    sep = (name.len == 6 && memcmp(name.data, "cookie", 6) == 0) ? ';' : ',';
+    sep = ((name.len == 6 && memcmp(name.data, "cookie", 6) == 0)
+           || (prefix == sizeof("sent_http_") - 1 && name.len == 10
+               && memcmp(name.data, "set_cookie", 10) == 0)) ? ';' : ',';
 
     n = 0;
     len = 0;
@@ -1232,7 +1235,9 @@ bw_http_variable_unknown_header(bw_http_request_t *r,
         }
 
         for (k = 0; k < name.len; k++) {
-            ch = h[i].lowcase_key[k];
+            /* a response's own header lines have no lower-case copy */
+            ch = h[i].lowcase_key ? h[i].lowcase_key[k]
+                                  : bw_tolower(h[i].key.data[k]);
             if (ch == '-') {
                 ch = '_';
             }
@@ -1277,12 +1282,8 @@ static bw_int_t
 bw_http_variable_unknown_header_out(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    bw_str_t        *var = (bw_str_t *) data;
-    bw_str_t         name;
-    bw_uint_t        i, k;
-    u_char           ch;
-    bw_list_part_t  *part;
-    bw_table_elt_t  *h;
+    bw_str_t  *var = (bw_str_t *) data;
+    bw_str_t   name;
 
     name.data = var->data + (sizeof("sent_http_") - 1);
     name.len = var->len - (sizeof("sent_http_") - 1);
@@ -1302,41 +1303,9 @@ bw_http_variable_unknown_header_out(bw_http_request_t *r,
                                        r->headers_out.content_length_n);
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != name.len) {
-            continue;
-        }
-
-        for (k = 0; k < name.len; k++) {
-            ch = bw_tolower(h[i].key.data[k]);
-            if (ch == '-') {
-                ch = '_';
-            }
-            if (ch != name.data[k]) {
-                break;
-            }
-        }
-
-        if (k == name.len) {
-            bw_var_set(v, h[i].value.data, h[i].value.len);
-            return BW_OK;
-        }
-    }
-
-    v->not_found = 1;
-    return BW_DECLINED;
+    return bw_http_variable_unknown_header(r, v, var,
+                                           &r->headers_out.headers.part,
+                                           sizeof("sent_http_") - 1);
 }
 
 static bw_int_t

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import signal
+import threading
 import time
 
 from conftest import get, pid_alive, raw, require_module, status_of, wait_for
@@ -78,6 +79,51 @@ def test_add_header_and_expires(bw):
     st, h, _ = get(bw.port, "/epoch/")
     assert h["expires"] == "Thu, 01 Jan 1970 00:00:01 GMT"
     assert h["cache-control"] == "no-cache"
+
+
+def test_sent_http_joins_and_duplicate_expires(bw):
+    """As nginx since 1.23: $sent_http_NAME of a header that goes out
+    more than once is all of them, joined with ", " ("; " for
+    Set-Cookie); an upstream's second Expires is dropped (with a
+    warning), so expires and caches see one."""
+    require_module("http_headers_filter", "http_proxy")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    answer = (b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX-M: 1\r\n"
+              b"Expires: Thu, 01 Jan 2037 00:00:00 GMT\r\nSet-Cookie: b=2"
+              b"\r\nExpires: Fri, 02 Jan 2037 00:00:00 GMT\r\nX-M: 2\r\n"
+              b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def serve():
+        for _ in range(2):
+            c, _ = srv.accept()
+            with c:
+                c.recv(65536)
+                c.sendall(answer)
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d;
+            add_header X-S "$sent_http_x_m|$sent_http_set_cookie|$sent_http_expires"; }
+        location /exp/ { proxy_pass http://127.0.0.1:%d; expires 1h; } }
+    """ % (srv.getsockname()[1], srv.getsockname()[1]))
+    bw.start()
+    resp = raw(bw.port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close"
+                        b"\r\n\r\n")
+    head = resp.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert b"X-S: 1, 2|a=1; b=2|Thu, 01 Jan 2037 00:00:00 GMT" in head, head
+    assert [l for l in head if l.startswith(b"Expires:")] == [
+        b"Expires: Thu, 01 Jan 2037 00:00:00 GMT"]
+    resp = raw(bw.port, b"GET /exp/ HTTP/1.1\r\nHost: a\r\n"
+                        b"Connection: close\r\n\r\n")
+    head = resp.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert len([l for l in head if l.startswith(b"Expires:")]) == 1, head
+    assert b"Cache-Control: max-age=3600" in head, head
+    t.join(timeout=5)
+    srv.close()
+    assert "upstream sent duplicate header line" in bw.logs()
 
 
 def test_listen_unix_and_ipv6(bw):

@@ -5,8 +5,10 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 """
 
 import base64
+import email.utils
 import re
 import socket
+import threading
 
 from conftest import free_port, needs_nginx, nginx_serving, raw, recv_all, \
     require_module, wait_for
@@ -270,11 +272,29 @@ def read_answers(data):
         n = 0
         if code >= 200 and code not in (204, 304):
             n = int(fields.get(b"content-length", b"0"))
-        if b"transfer-encoding" in fields:
-            n = len(rest)       # seen in the comparison: it must not be
+        if fields.get(b"transfer-encoding") == b"chunked":
+            body, data = dechunk(rest)
+            out.append((lines[0], lines[1:], body))
+            continue
         out.append((lines[0], lines[1:], rest[:n]))
         data = rest[n:]
     return out
+
+
+def dechunk(data):
+    """A chunked body and its trailer lines (after a "|"), and what
+    follows it; all of it when it does not end."""
+    body = b""
+    while True:
+        line, sep, rest = data.partition(b"\r\n")
+        if not sep or not line:
+            return body + b"|unfinished" + data, b""
+        size = int(line.split(b";")[0], 16)
+        if size == 0:
+            trailers, sep, rest = (b"\r\n" + rest).partition(b"\r\n\r\n")
+            return body + b"|" + trailers.strip(), rest
+        body += rest[:size]
+        data = rest[size + 2:]
 
 
 def wire_view(data, ports):
@@ -323,3 +343,113 @@ def test_wire_answers_as_nginx(bw, tmp_path):
             a = wire_view(raw(ours[which], req + END), ours.values())
             b = wire_view(raw(theirs[which], req + END), theirs.values())
             assert a == b, (req, a, b)
+
+
+HEADERS_HTTP = """
+    map $arg_e $exp { default off; a 1h; b epoch; c max; d bad; e @23h59m;
+                      f -1m; }
+    server { listen 127.0.0.1:%(port)d; root %(root)s;
+        add_trailer X-Srv "s";
+        location /et/ { add_header ETag '"mine"'; }
+        location /etn/ { add_header ETag ""; }
+        location /lm/ { add_header Last-Modified
+                            "Wed, 21 Oct 2015 07:28:00 GMT"; }
+        location /lmn/ { add_header Last-Modified ""; }
+        location /ex/ { expires @0h0m1s; }
+        location /exm/ { expires modified 1h; }
+        location /exr/ { expires modified 1h; return 200 "r"; }
+        location /exv/ { expires $exp; }
+        location /up/ { proxy_pass http://127.0.0.1:%(o)d; expires 1h; }
+        location /upe/ { proxy_pass http://127.0.0.1:%(o)d; expires epoch; }
+        location /upv/ { proxy_pass http://127.0.0.1:%(o)d; expires $exp; }
+        location /tr/ { add_trailer X-T "t:$status:$body_bytes_sent";
+                        add_trailer X-E ""; add_trailer X-A "a" always; }
+        location /trn/ { add_trailer X-A "a" always; add_trailer X-B b;
+                         return 404; }
+        location /trr/ { return 200 "hello"; }
+        location /end { return 200 "end\n"; }
+    }
+"""
+
+HEADERS_REQUESTS = [
+    "/et/f", "/etn/f", "/lm/f", "/lmn/f", "/ex/f", "/exm/f", "/exr/f",
+    "/exv/f?e=a", "/exv/f?e=b", "/exv/f?e=c", "/exv/f?e=d", "/exv/f?e=e",
+    "/exv/f?e=f", "/exv/f", "/up/o", "/upe/o", "/upv/o?e=a", "/upv/o?e=d",
+    "/upv/o", "/tr/f", "/trn/f", "/trr/",
+]
+
+
+def one_origin_answer():
+    """An origin giving every request the same answer (one Expires, two
+    Cache-Control lines); stopped when the process ends."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+
+    def serve():
+        while True:
+            c, _ = srv.accept()
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    more = c.recv(4096)
+                    if not more:
+                        break
+                    data += more
+                c.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: private\r\n"
+                          b"X-A: 1\r\nExpires: Thu, 01 Jan 2037 00:00:00 GMT"
+                          b"\r\nCache-Control: no-store\r\n"
+                          b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1]
+
+
+def times_close(a, b):
+    """Header lines that say a time: equal but for a second or two (the
+    servers answer one after the other)."""
+    if a == b:
+        return True
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        kx, _, vx = x.partition(b": ")
+        ky, _, vy = y.partition(b": ")
+        if kx != ky:
+            return False
+        if kx.lower() == b"cache-control" and vx.startswith(b"max-age="):
+            if abs(int(vx[8:]) - int(vy[8:])) > 2:
+                return False
+        elif kx.lower() in (b"expires", b"last-modified"):
+            tx = email.utils.parsedate_to_datetime(vx.decode())
+            ty = email.utils.parsedate_to_datetime(vy.decode())
+            if abs((tx - ty).total_seconds()) > 2:
+                return False
+        else:
+            return False
+    return True
+
+
+def test_headers_and_expires_as_nginx(bw, tmp_path):
+    """add_header ETag and Last-Modified replace the response's own (an
+    empty value removes it); expires with @time, modified, variables, in
+    place of the upstream's Cache-Control and Expires; add_trailer."""
+    require_module("http_headers_filter", "http_proxy", "http_map")
+    for d in ("et", "etn", "lm", "lmn", "ex", "exm", "exv", "tr", "trn"):
+        bw.write("html/%s/f" % d, "file")
+    o = one_origin_answer()
+    bw.config(HEADERS_HTTP % {"port": bw.port, "root": bw.path("html"),
+                              "o": o})
+    bw.start()
+    port = free_port()
+    with nginx_serving(tmp_path, HEADERS_HTTP % {
+            "port": port, "root": bw.path("html"), "o": o}, port):
+        for path in HEADERS_REQUESTS:
+            req = b"GET %s HTTP/1.1\r\nHost: h\r\n\r\n" % path.encode()
+            a = wire_view(raw(bw.port, req + END), (bw.port,))
+            b = wire_view(raw(port, req + END), (port,))
+            assert len(a) == len(b) == 2, (path, a, b)
+            assert a[0][0] == b[0][0] and a[1:] == b[1:], (path, a, b)
+            assert times_close(a[0][1], b[0][1]), (path, a, b)
+            assert a[0][2] == b[0][2], (path, a, b)
