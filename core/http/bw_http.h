@@ -218,6 +218,8 @@ typedef struct {
     bw_http_chunked_t              *chunked;
     bw_http_client_body_handler_pt  post_handler;
     unsigned                        stream:1;  /* passed on as it comes */
+    unsigned                        named:1;   /* temp_file keeps its
+                                                  name (in_file_only) */
 } bw_http_request_body_t;
 
 /* --- variables ---------------------------------------------------------- */
@@ -473,6 +475,8 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 recursive_error_pages;
     size_t                    client_body_buffer_size;
     bw_path_t                *client_body_temp_path;
+    bw_uint_t                 client_body_in_file_only;
+    bw_flag_t                 client_body_in_single_buffer;
     bw_resolver_t            *resolver;
     bw_msec_t                 resolver_timeout;
 
@@ -486,6 +490,11 @@ struct bw_http_core_loc_conf_s {
 #define BW_HTTP_LINGERING_OFF     0
 #define BW_HTTP_LINGERING_ON      1
 #define BW_HTTP_LINGERING_ALWAYS  2
+
+/* client_body_in_file_only */
+#define BW_HTTP_BODY_IN_FILE_OFF    0
+#define BW_HTTP_BODY_IN_FILE_ON     1
+#define BW_HTTP_BODY_IN_FILE_CLEAN  2
 
 #define BW_HTTP_SATISFY_ALL   0
 #define BW_HTTP_SATISFY_ANY   1
@@ -761,6 +770,11 @@ bw_int_t bw_http_set_exten(bw_http_request_t *r);
 /* request_body.c */
 bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_unbuffered_request_body(bw_http_request_t *r);
+/* $request_body and $request_body_file */
+bw_int_t bw_http_variable_request_body(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+bw_int_t bw_http_variable_request_body_file(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
     bw_http_client_body_handler_pt post_handler);
 

@@ -67,6 +67,13 @@ static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_null_string, 0 }
 };
 
+static bw_conf_enum_t  bw_http_core_body_in_file[] = {
+    { bw_string("off"), BW_HTTP_BODY_IN_FILE_OFF },
+    { bw_string("on"), BW_HTTP_BODY_IN_FILE_ON },
+    { bw_string("clean"), BW_HTTP_BODY_IN_FILE_CLEAN },
+    { bw_null_string, 0 }
+};
+
 static bw_conf_enum_t  bw_http_core_satisfy[] = {
     { bw_string("all"), BW_HTTP_SATISFY_ALL },
     { bw_string("any"), BW_HTTP_SATISFY_ANY },
@@ -192,6 +199,12 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_size_slot, LOC, LOFF(client_body_buffer_size), NULL },
     { bw_string("client_body_temp_path"), MSL|BW_CONF_TAKE1234,
       bw_conf_set_path_slot, LOC, LOFF(client_body_temp_path), NULL },
+    { bw_string("client_body_in_file_only"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(client_body_in_file_only),
+      bw_http_core_body_in_file },
+    { bw_string("client_body_in_single_buffer"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(client_body_in_single_buffer),
+      NULL },
     { bw_string("client_body_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, LOFF(client_body_timeout), NULL },
     { bw_string("send_timeout"), MSL|BW_CONF_TAKE1,
@@ -430,6 +443,8 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->log_not_found = BW_CONF_UNSET;
     clcf->recursive_error_pages = BW_CONF_UNSET;
     clcf->client_body_buffer_size = BW_CONF_UNSET_SIZE;
+    clcf->client_body_in_file_only = BW_CONF_UNSET_UINT;
+    clcf->client_body_in_single_buffer = BW_CONF_UNSET;
     clcf->error_pages = BW_CONF_UNSET_PTR;
     clcf->try_files = BW_CONF_UNSET_PTR;
 
@@ -519,6 +534,13 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->recursive_error_pages, 0);
     bw_conf_merge_size_value(conf->client_body_buffer_size,
                              prev->client_body_buffer_size, 16384);
+    bw_conf_merge_uint_value(conf->client_body_in_file_only,
+                             prev->client_body_in_file_only,
+                             BW_HTTP_BODY_IN_FILE_OFF);
+    /* a body in memory is always one buffer here: the flag is kept for
+     * configurations, and changes nothing */
+    bw_conf_merge_value(conf->client_body_in_single_buffer,
+                        prev->client_body_in_single_buffer, 0);
     if (bw_conf_merge_path_value(cf, &conf->client_body_temp_path,
                                  prev->client_body_temp_path,
                                  BW_HTTP_CLIENT_TEMP_PATH)

@@ -126,6 +126,50 @@ def test_sent_http_joins_and_duplicate_expires(bw):
     assert "upstream sent duplicate header line" in bw.logs()
 
 
+def test_client_body_in_file_only(bw):
+    """"on" leaves the body's file behind, named by $request_body_file,
+    "clean" removes it when the request is done, "off" (the default)
+    names none; the file holds the body."""
+    require_module("http_proxy", "http_rewrite")
+    bw.config("""
+    log_format f '$request_body_file';
+    server { listen 127.0.0.1:PORT;
+        access_log logs/files.log f;
+        client_body_temp_path body;
+        location /sink { return 200 "sunk"; }
+        location /on/ { client_body_in_file_only on;
+                        proxy_pass http://127.0.0.1:PORT/sink; }
+        location /clean/ { client_body_in_file_only clean;
+                           proxy_pass http://127.0.0.1:PORT/sink; }
+        location /off/ { client_body_in_file_only off;
+                         proxy_pass http://127.0.0.1:PORT/sink; } }
+    """)
+    bw.start()
+
+    def logged():
+        with open(bw.path("logs", "files.log")) as f:
+            return [l for l in f.read().splitlines() if l != "-"]
+    for where in ("on", "clean", "off"):
+        resp = raw(bw.port, b"POST /%s/ HTTP/1.1\r\nHost: a\r\n"
+                            b"Content-Length: 4\r\nConnection: close\r\n"
+                            b"\r\nbody" % where.encode())
+        assert resp.endswith(b"sunk"), resp
+    wait_for(lambda: len(logged()) == 2, what="two file names logged")
+    kept, cleaned = logged()
+    assert os.path.dirname(kept) == bw.path("body")
+    with open(kept) as f:
+        assert f.read() == "body"
+    assert not os.path.exists(cleaned)
+    assert os.listdir(bw.path("body")) == [os.path.basename(kept)]
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    bw.write("conf/bulwark.conf", open(bw.conf).read().replace(
+        "client_body_in_file_only off", "client_body_in_file_only maybe"))
+    r = bw.run("-t")
+    assert r.returncode != 0 and "invalid value \"maybe\"" in r.stderr, \
+        r.stderr
+
+
 def test_listen_unix_and_ipv6(bw):
     sock = bw.path("logs", "b.sock")
     bw.config("""

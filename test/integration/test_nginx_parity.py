@@ -6,12 +6,14 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 
 import base64
 import email.utils
+import json
 import re
 import socket
 import threading
 
 from conftest import free_port, needs_nginx, nginx_serving, raw, recv_all, \
     require_module, wait_for
+from origin import Origin
 
 pytestmark = needs_nginx
 
@@ -453,3 +455,82 @@ def test_headers_and_expires_as_nginx(bw, tmp_path):
             assert a[0][0] == b[0][0] and a[1:] == b[1:], (path, a, b)
             assert times_close(a[0][1], b[0][1]), (path, a, b)
             assert a[0][2] == b[0][2], (path, a, b)
+
+
+BODY_HTTP = """
+    log_format b '$request_uri|$request_body|$request_body_file|$status';
+    server { listen 127.0.0.1:%(port)d;
+        access_log %(log)s b;
+        client_body_buffer_size 16;
+        location /p/ { proxy_pass http://127.0.0.1:%(o)d/echo/;
+                       proxy_set_header X-B $request_body; }
+        location /on/ { client_body_in_file_only on;
+                        proxy_pass http://127.0.0.1:%(o)d/echo/;
+                        proxy_set_header X-F $request_body_file; }
+        location /clean/ { client_body_in_file_only clean;
+                           client_body_in_single_buffer on;
+                           proxy_pass http://127.0.0.1:%(o)d/echo/; }
+        location /r/ { return 200 "[$request_body]"; }
+    }
+"""
+
+BODY_REQUESTS = [
+    b"POST /p/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /p/b HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n\r\n" + b"x" * 40,
+    b"POST /p/c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+    b"POST /p/d HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+    b"GET /p/e HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"POST /on/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /clean/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /r/a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+]
+
+
+def test_request_body_variables_as_nginx(bw, tmp_path):
+    """$request_body (logged, and passed in a header) and
+    $request_body_file with client_body_in_file_only, as nginx: what
+    the upstream gets, what the client gets and what the log says."""
+    require_module("http_proxy", "http_rewrite", "http_log")
+    origin = Origin()
+    ours_log = bw.path("logs", "body.log")
+    theirs_log = str(tmp_path / "nginx-body.log")
+    bw.config(BODY_HTTP % {"port": bw.port, "log": ours_log,
+                           "o": origin.port})
+    bw.start()
+    port = free_port()
+    seen = []
+    with nginx_serving(tmp_path, BODY_HTTP % {"port": port, "o": origin.port,
+                                              "log": theirs_log}, port):
+        for req in BODY_REQUESTS:
+            req = req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n",
+                              1)
+            answers = []
+            for p in (bw.port, port):
+                n = len(origin.requests)
+                resp = raw(p, req)
+                got = dict(origin.requests[-1]["headers"]) \
+                    if len(origin.requests) > n else {}
+                body = resp.split(b"\r\n\r\n", 1)[-1]
+                if body.startswith(b"{"):
+                    # the echo: the file's name is each server's own
+                    body = json.loads(body)
+                    body["headers"] = [[k, "FILE" if k == "X-F" else v]
+                                       for k, v in body["headers"]]
+                answers.append((body, got.get("X-B"), "X-F" in got))
+            assert answers[0] == answers[1], (req, answers)
+            seen.append(answers[0])
+
+        def lines(path):
+            with open(path) as f:
+                return f.read().splitlines()
+        for log in (ours_log, theirs_log):
+            wait_for(lambda: len(lines(log)) == len(BODY_REQUESTS),
+                     what="the log lines in %s" % log)
+    path = re.compile(r"\|/[^|]+\|")
+    ours = [path.sub("|FILE|", l) for l in lines(ours_log)]
+    theirs = [path.sub("|FILE|", l) for l in lines(theirs_log)]
+    assert ours == theirs
+    assert "/p/b|" + "x" * 40 + "|-|200" in ours
+    assert "/on/a|-|FILE|200" in ours and "/p/d||-|200" in ours
+    origin.stop()
