@@ -1129,6 +1129,9 @@ def test_invalid_upstream_header_is_502(bw):
                b"Transfer-Encoding: chunked\r\n\r\nabc",
                b"garbage\r\n\r\n",
                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2"
+               b"\r\n\r\nab",
+               # the same length twice too, as nginx since 1.23
+               b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2"
                b"\r\n\r\nab"]
 
     def serve():
@@ -1151,6 +1154,8 @@ def test_invalid_upstream_header_is_502(bw):
     t.join(5)
     srv.close()
     assert "upstream sent" in bw.logs()
+    assert 'upstream sent duplicate header line: "Content-Length: 2", ' \
+        'previous value: "Content-Length: 2"' in bw.logs()
 
 
 def test_body_cut_short_reaches_the_client(bw, origin):

@@ -128,7 +128,9 @@ RESPONSES = [
     b"HTTP/1.1 200\r\ncontent-type: Text/Plain; Charset=UTF-8\r\n"
     b"content-length: 3\r\nx-n: {n}\r\n\r\nabc",
     b"HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\nX-N: {n}\r\n\r\n",
-    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n"
+    # (a repeated Content-Length, even the same, is a 502 since nginx
+    # 1.23: test_proxy.py)
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Dup: 1\r\nX-Dup: 2\r\n"
     b"X-N: {n}\r\n\r\nhello",
     b"HTTP/1.1 200 OK\r\nX-Accel-Buffering: no\r\nExpires: Thu, 01 Jan "
     b"2037 00:00:00 GMT\r\nCache-Control: max-age=1\r\n"
