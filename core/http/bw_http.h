@@ -816,7 +816,7 @@ bw_int_t bw_http_merge_types(bw_conf_t *cf, bw_array_t **keys,
     bw_hash_t **types_hash, bw_array_t **prev_keys,
     bw_hash_t **prev_types_hash, bw_str_t *default_types);
 bw_http_core_srv_conf_t *bw_http_find_virtual_server(bw_connection_t *c,
-    bw_http_addr_conf_t *addr_conf, bw_str_t *host);
+    bw_http_addr_conf_t *addr_conf, bw_str_t *host, bw_http_request_t *r);
 bw_int_t bw_http_core_find_location(bw_http_request_t *r);
 bw_int_t bw_http_init_locations(bw_conf_t *cf,
     bw_http_core_loc_conf_t *pclcf);

@@ -395,6 +395,12 @@ bw_http_core_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
 
     sn = conf->server_names.elts;
     conf->server_name = sn[0].name;
+    if (conf->server_name.len > 1 && conf->server_name.data[0] == '.') {
+        /* ".example.com" is example.com and its subdomains: the name
+         * is example.com, as in nginx */
+        conf->server_name.data++;
+        conf->server_name.len--;
+    }
 
     return BW_CONF_OK;
 }
@@ -1027,6 +1033,9 @@ bw_http_core_server_name(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             if (bw_regex_compile(&rc) != BW_OK) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s",
                                   (int) rc.err.len, rc.err.data);
+                return BW_CONF_ERROR;
+            }
+            if (bw_http_regex_add_names(cf, rc.regex) != BW_OK) {
                 return BW_CONF_ERROR;
             }
             sn->regex = rc.regex;

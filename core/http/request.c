@@ -828,7 +828,8 @@ bw_http_set_virtual_server(bw_http_request_t *r, bw_str_t *host)
     bw_http_core_srv_conf_t  *cscf;
 
     cscf = bw_http_find_virtual_server(r->connection,
-                                       r->http_connection->addr_conf, host);
+                                       r->http_connection->addr_conf, host,
+                                       r);
     if (cscf == NULL) {
         return BW_ERROR;
     }

@@ -323,6 +323,14 @@ bw_http_variable_set(bw_http_request_t *r, bw_uint_t index, bw_str_t *value)
     bw_var_set(&r->variables[index], value->data, value->len);
 }
 
+/* Variable names are case-insensitive, as in nginx ("set $MAGE_ROOT"
+ * and "$mage_root" are one). */
+static bw_uint_t
+bw_http_variable_name_eq(bw_str_t *a, bw_str_t *b)
+{
+    return a->len == b->len && bw_strncasecmp(a->data, b->data, a->len) == 0;
+}
+
 /* Define a variable (modules: set, map, geo ...). */
 bw_http_variable_t *
 bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
@@ -335,7 +343,7 @@ bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
 
     v = cmcf->prefix_variables.elts;
     for (i = 0; i < cmcf->prefix_variables.nelts; i++) {
-        if (bw_str_eq(name, &v[i].name)) {
+        if (bw_http_variable_name_eq(name, &v[i].name)) {
             if (!(v[i].flags & BW_HTTP_VAR_CHANGEABLE)) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                                   "the duplicate \"%.*s\" variable",
@@ -351,7 +359,12 @@ bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
         return NULL;
     }
     bw_memzero(v, sizeof(*v));
-    v->name = *name;
+    v->name.len = name->len;
+    v->name.data = bw_pnalloc(cf->pool, name->len);
+    if (v->name.data == NULL) {
+        return NULL;
+    }
+    bw_strlow(v->name.data, name->data, name->len);
     v->flags = flags;
     return v;
 }
@@ -372,7 +385,7 @@ bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name)
 
     v = cmcf->variables.elts;
     for (i = 0; i < cmcf->variables.nelts; i++) {
-        if (bw_str_eq(name, &v[i].name)) {
+        if (bw_http_variable_name_eq(name, &v[i].name)) {
             return (bw_int_t) i;
         }
     }
@@ -424,7 +437,8 @@ bw_http_variables_init_vars(bw_conf_t *cf)
             if (!(av[n].flags & BW_HTTP_VAR_PREFIX)) {
                 continue;
             }
-            if (v[i].name.len > av[n].name.len
+            /* "$arg_" too: the argument with an empty name, as nginx */
+            if (v[i].name.len >= av[n].name.len
                 && memcmp(v[i].name.data, av[n].name.data,
                           av[n].name.len) == 0)
             {

@@ -299,7 +299,8 @@ bw_http_rewrite_test(bw_http_request_t *r, bw_http_rewrite_op_t *op)
             rc = S_ISDIR(st.st_mode);
             break;
         case BW_HTTP_IF_EXEC:
-            rc = S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR);
+            /* the owner's execute bit, directories too, as nginx */
+            rc = (st.st_mode & S_IXUSR) != 0;
             break;
         default:
             rc = 1;

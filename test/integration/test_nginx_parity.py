@@ -7,6 +7,7 @@ realip, allow/deny, satisfy and auth_basic must answer alike.
 import base64
 import email.utils
 import json
+import os
 import re
 import socket
 import threading
@@ -534,3 +535,67 @@ def test_request_body_variables_as_nginx(bw, tmp_path):
     assert "/p/b|" + "x" * 40 + "|-|200" in ours
     assert "/on/a|-|FILE|200" in ours and "/p/d||-|200" in ours
     origin.stop()
+
+
+NAMES_HTTP = """
+    server { listen 127.0.0.1:%(port)d default_server; root %(root)s;
+        server_name .example.com;
+        set $MAGE_DIR %(root)s;
+        location /m/ { root $MAGE_DIR/pub; }
+        location /v/ { set $Foo bar;
+                       return 200 "$foo|$FOO|$Foo|$ARG_A|$Arg_a|$HTTP_HOST|$Server_Name\\n"; }
+        location /a/ { return 200 "[$arg_]\\n"; }
+        location /x/ { if (-x %(root)s/x/script) { return 200 "file\\n"; }
+                       if (-x %(root)s/x/dir) { return 200 "dir\\n"; }
+                       return 200 "no\\n"; }
+        location /xe/ { if (-x %(root)s/x/exe) { return 200 "exe\\n"; }
+                        return 200 "no\\n"; }
+    }
+    server { listen 127.0.0.1:%(port)d; server_name "";
+        return 200 "empty:$server_name\\n"; }
+    server { listen 127.0.0.1:%(port)d;
+        server_name ~^(?<sub>[a-z]+)\\.re\\.net$ ~^(w+)\\.num\\.net$;
+        location / { return 200 "[$sub|$1|$server_name]\\n"; } }
+"""
+
+NAMES_REQUESTS = [
+    b"GET /m/f HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+    b"GET /v/?a=1 HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+    b"GET /v/ HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    b"GET /x/ HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+    b"GET /xe/ HTTP/1.1\r\nHost: a.example.com\r\n\r\n",
+    b"GET /v/ HTTP/1.0\r\n\r\n",
+    b"GET /v/ HTTP/1.1\r\nHost: other.test\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: abc.re.net\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: www.num.net\r\n\r\n",
+]
+
+
+def test_names_and_variables_as_nginx(bw, tmp_path):
+    """Variable names in any case are one variable ("set $MAGE_ROOT" as
+    Magento's configuration has it); "server_name ''" takes requests
+    without Host; $server_name of ".example.com"; a server_name regex's
+    captures; "-x" is the execute bit, directories included."""
+    require_module("http_rewrite")
+    bw.write("html/pub/m/f", "pubfile")
+    bw.write("html/x/script", "#!/bin/sh\n")
+    bw.write("html/x/dir/f", "x")
+    bw.write("html/x/exe", "#!/bin/sh\n")
+    os.chmod(bw.path("html/x/exe"), 0o755)
+    os.chmod(bw.path("html/x/script"), 0o644)
+    bw.config(NAMES_HTTP % {"port": bw.port, "root": bw.path("html")})
+    bw.start()
+    port = free_port()
+    with nginx_serving(tmp_path, NAMES_HTTP % {
+            "port": port, "root": bw.path("html")}, port):
+        seen = set()
+        for req in NAMES_REQUESTS:
+            req = req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+            a = wire_view(raw(bw.port, req), (bw.port,))
+            b = wire_view(raw(port, req), (port,))
+            assert a == b, (req, a, b)
+            seen.add(a[0][2])
+        assert len(seen) == len(NAMES_REQUESTS), seen
+        # "$arg_" (an argument without a name) is a variable: it loads
+        a = wire_view(raw(bw.port, b"GET /a/?=e HTTP/1.0\r\n\r\n"), ())
+        assert a[0][0] == b"HTTP/1.1 200 OK", a
