@@ -599,3 +599,54 @@ def test_names_and_variables_as_nginx(bw, tmp_path):
         # "$arg_" (an argument without a name) is a variable: it loads
         a = wire_view(raw(bw.port, b"GET /a/?=e HTTP/1.0\r\n\r\n"), ())
         assert a[0][0] == b"HTTP/1.1 200 OK", a
+
+
+FILTER_HTTP = """
+    map $status $loggable { ~^[23] 1; default 0; }
+    log_format s '$request_uri $status';
+    server { listen 127.0.0.1:%(port)d; root %(root)s;
+        access_log %(log)s s if=$loggable;
+        access_log %(all)s s if=$arg_log;
+        location / { }
+        location /quiet/ { log_not_found off; }
+    }
+"""
+
+
+def test_access_log_if_and_log_not_found_as_nginx(bw, tmp_path):
+    """access_log if= (nothing logged when the value is empty or "0"),
+    and log_not_found off honoured where index looks for a directory."""
+    require_module("http_map", "http_index", "http_log")
+    bw.write("html/index.html", "i")
+    logs = {"ours": (bw.path("logs", "f.log"), bw.path("logs", "a.log")),
+            "theirs": (str(tmp_path / "f.log"), str(tmp_path / "a.log"))}
+    bw.config(FILTER_HTTP % {"port": bw.port, "root": bw.path("html"),
+                             "log": logs["ours"][0], "all": logs["ours"][1]})
+    bw.start()
+    port = free_port()
+    reqs = ["/", "/missing", "/nodir/", "/quiet/nodir/", "/?log=1",
+            "/missing?log=0", "/nodir/?log=yes"]
+    with nginx_serving(tmp_path, FILTER_HTTP % {
+            "port": port, "root": bw.path("html"), "log": logs["theirs"][0],
+            "all": logs["theirs"][1]}, port):
+        for path in reqs:
+            req = b"GET %s HTTP/1.0\r\n\r\n" % path.encode()
+            for p in (bw.port, port):
+                raw(p, req)
+
+        def lines(path):
+            with open(path) as f:
+                return f.read().splitlines()
+        for log in logs["ours"] + logs["theirs"]:
+            wait_for(lambda: os.path.exists(log) and len(lines(log)) >= 2,
+                     what="lines in %s" % log)
+        theirs_err = (tmp_path / "nginx" / "error.log").read_text()
+    for ours, theirs in zip(logs["ours"], logs["theirs"]):
+        assert lines(ours) == lines(theirs)
+    assert lines(logs["ours"][0]) == ["/ 200", "/?log=1 200"]
+    assert lines(logs["ours"][1]) == ["/?log=1 200", "/nodir/?log=yes 404"]
+    ours_err = bw.logs()
+    for err in (ours_err, theirs_err):
+        found = [l for l in err.splitlines() if "is not found" in l]
+        assert [l for l in found if "/html/nodir/" in l], err
+        assert not [l for l in found if "/quiet/" in l], err
