@@ -450,6 +450,7 @@ struct bw_http_core_loc_conf_s {
     bw_msec_t                 send_timeout;
     bw_msec_t                 keepalive_timeout;
     time_t                    keepalive_header;
+    bw_uint_t                 keepalive_disable;  /* BW_HTTP_KA_DISABLE_ */
     bw_uint_t                 keepalive_requests;
     bw_uint_t                 lingering_close;
     bw_uint_t                 satisfy;
@@ -459,7 +460,7 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 tcp_nopush;
     bw_flag_t                 tcp_nodelay;
     size_t                    postpone_output;
-    bw_flag_t                 server_tokens;
+    bw_uint_t                 server_tokens;
     bw_flag_t                 chunked_transfer_encoding;
     bw_msec_t                 keepalive_time;
     size_t                    sendfile_max_chunk;
@@ -476,6 +477,7 @@ struct bw_http_core_loc_conf_s {
     size_t                    client_body_buffer_size;
     bw_path_t                *client_body_temp_path;
     bw_uint_t                 client_body_in_file_only;
+    bw_uint_t                 max_ranges;
     bw_flag_t                 client_body_in_single_buffer;
     bw_resolver_t            *resolver;
     bw_msec_t                 resolver_timeout;
@@ -490,6 +492,11 @@ struct bw_http_core_loc_conf_s {
 #define BW_HTTP_LINGERING_OFF     0
 #define BW_HTTP_LINGERING_ON      1
 #define BW_HTTP_LINGERING_ALWAYS  2
+
+/* keepalive_disable */
+#define BW_HTTP_KA_DISABLE_NONE    0x0002
+#define BW_HTTP_KA_DISABLE_MSIE6   0x0004
+#define BW_HTTP_KA_DISABLE_SAFARI  0x0008
 
 /* client_body_in_file_only */
 #define BW_HTTP_BODY_IN_FILE_OFF    0

@@ -67,6 +67,21 @@ static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_null_string, 0 }
 };
 
+static bw_conf_bitmask_t  bw_http_core_keepalive_disable[] = {
+    { bw_string("none"), BW_HTTP_KA_DISABLE_NONE },
+    { bw_string("msie6"), BW_HTTP_KA_DISABLE_MSIE6 },
+    { bw_string("safari"), BW_HTTP_KA_DISABLE_SAFARI },
+    { bw_null_string, 0 }
+};
+
+/* "build" names the build, of which bulwark has none: as "on" */
+static bw_conf_enum_t  bw_http_core_server_tokens[] = {
+    { bw_string("off"), 0 },
+    { bw_string("on"), 1 },
+    { bw_string("build"), 1 },
+    { bw_null_string, 0 }
+};
+
 static bw_conf_enum_t  bw_http_core_body_in_file[] = {
     { bw_string("off"), BW_HTTP_BODY_IN_FILE_OFF },
     { bw_string("on"), BW_HTTP_BODY_IN_FILE_ON },
@@ -161,8 +176,8 @@ static bw_command_t  bw_http_core_commands[] = {
     { bw_string("limit_rate_after"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(limit_rate_after), NULL },
     { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
-      bw_conf_no_effect, 0, 0,
-      (void *) "keep-alive is not disabled for any browser" },
+      bw_conf_set_bitmask_slot, LOC, LOFF(keepalive_disable),
+      bw_http_core_keepalive_disable },
     { bw_string("disable_symlinks"), MSL|BW_CONF_TAKE12,
       bw_http_core_disable_symlinks, 0, 0, NULL },
     { bw_string("msie_padding"), MSL|BW_CONF_FLAG,
@@ -199,6 +214,8 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_size_slot, LOC, LOFF(client_body_buffer_size), NULL },
     { bw_string("client_body_temp_path"), MSL|BW_CONF_TAKE1234,
       bw_conf_set_path_slot, LOC, LOFF(client_body_temp_path), NULL },
+    { bw_string("max_ranges"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, LOFF(max_ranges), NULL },
     { bw_string("client_body_in_file_only"), MSL|BW_CONF_TAKE1,
       bw_conf_set_enum_slot, LOC, LOFF(client_body_in_file_only),
       bw_http_core_body_in_file },
@@ -232,8 +249,9 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_flag_slot, LOC, LOFF(tcp_nodelay), NULL },
     { bw_string("postpone_output"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(postpone_output), NULL },
-    { bw_string("server_tokens"), MSL|BW_CONF_FLAG,
-      bw_conf_set_flag_slot, LOC, LOFF(server_tokens), NULL },
+    { bw_string("server_tokens"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(server_tokens),
+      bw_http_core_server_tokens },
     { bw_string("etag"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(etag), NULL },
     { bw_string("if_modified_since"), MSL|BW_CONF_TAKE1,
@@ -438,7 +456,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->tcp_nopush = BW_CONF_UNSET;
     clcf->tcp_nodelay = BW_CONF_UNSET;
     clcf->postpone_output = BW_CONF_UNSET_SIZE;
-    clcf->server_tokens = BW_CONF_UNSET;
+    clcf->server_tokens = BW_CONF_UNSET_UINT;
     clcf->chunked_transfer_encoding = BW_CONF_UNSET;
     clcf->reset_timedout_connection = BW_CONF_UNSET;
     clcf->etag = BW_CONF_UNSET;
@@ -450,6 +468,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->recursive_error_pages = BW_CONF_UNSET;
     clcf->client_body_buffer_size = BW_CONF_UNSET_SIZE;
     clcf->client_body_in_file_only = BW_CONF_UNSET_UINT;
+    clcf->max_ranges = BW_CONF_UNSET_UINT;
     clcf->client_body_in_single_buffer = BW_CONF_UNSET;
     clcf->error_pages = BW_CONF_UNSET_PTR;
     clcf->try_files = BW_CONF_UNSET_PTR;
@@ -523,7 +542,7 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
     bw_conf_merge_size_value(conf->postpone_output, prev->postpone_output,
                              1460);
-    bw_conf_merge_value(conf->server_tokens, prev->server_tokens, 1);
+    bw_conf_merge_uint_value(conf->server_tokens, prev->server_tokens, 1);
     bw_conf_merge_value(conf->chunked_transfer_encoding,
                         prev->chunked_transfer_encoding, 1);
     bw_conf_merge_value(conf->reset_timedout_connection,
@@ -540,6 +559,12 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->recursive_error_pages, 0);
     bw_conf_merge_size_value(conf->client_body_buffer_size,
                              prev->client_body_buffer_size, 16384);
+    /* "none" is a bit of its own, so that it is not "unset" */
+    bw_conf_merge_bitmask_value(conf->keepalive_disable,
+                                prev->keepalive_disable,
+                                BW_HTTP_KA_DISABLE_MSIE6);
+    bw_conf_merge_uint_value(conf->max_ranges, prev->max_ranges,
+                             0x7fffffff);
     bw_conf_merge_uint_value(conf->client_body_in_file_only,
                              prev->client_body_in_file_only,
                              BW_HTTP_BODY_IN_FILE_OFF);

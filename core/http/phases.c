@@ -338,6 +338,48 @@ bw_http_core_content_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     return BW_OK;
 }
 
+/*
+ * keepalive_disable, with nginx's reading of User-Agent: MSIE 4 to 6
+ * (6 without SV1) wait after a POST answered on a kept connection;
+ * Safari on Mac OS X may send a POST on a connection just closed.
+ */
+static bw_uint_t
+bw_http_keepalive_disabled(bw_http_request_t *r, bw_uint_t disable)
+{
+    u_char  *ua, *end, *msie;
+    size_t   len;
+
+    if (r->headers_in.user_agent == NULL
+        || !(disable & (BW_HTTP_KA_DISABLE_MSIE6 | BW_HTTP_KA_DISABLE_SAFARI)))
+    {
+        return 0;
+    }
+
+    ua = r->headers_in.user_agent->value.data;
+    len = r->headers_in.user_agent->value.len;
+    end = ua + len;
+
+    if (memmem(ua, len, "Opera", 5)) {
+        return 0;
+    }
+
+    msie = memmem(ua, len, "MSIE ", 5);
+    if (msie && msie + 7 < end) {
+        return (disable & BW_HTTP_KA_DISABLE_MSIE6)
+               && r->method == BW_HTTP_POST && msie[6] == '.'
+               && (msie[5] == '4' || msie[5] == '5'
+                   || (msie[5] == '6'
+                       && memmem(msie + 8, end - msie - 8, "SV1", 3)
+                          == NULL));
+    }
+
+    return (disable & BW_HTTP_KA_DISABLE_SAFARI)
+           && memmem(ua, len, "Gecko/", 6) == NULL
+           && memmem(ua, len, "Chrome/", 7) == NULL
+           && memmem(ua, len, "Safari/", 7) != NULL
+           && memmem(ua, len, "Mac OS X", 8) != NULL;
+}
+
 void
 bw_http_update_location_config(bw_http_request_t *r)
 {
@@ -354,7 +396,9 @@ bw_http_update_location_config(bw_http_request_t *r)
                          || r->connection->requests
                             >= clcf->keepalive_requests
                          || bw_current_msec - r->connection->start_time
-                            > clcf->keepalive_time))
+                            > clcf->keepalive_time
+                         || bw_http_keepalive_disabled(r,
+                                                   clcf->keepalive_disable)))
     {
         r->keepalive = 0;
     }

@@ -168,6 +168,11 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
          * (both as nginx) */
         st = "302 Found";
         slen = sizeof("302 Found") - 1;
+
+    } else if (error == BW_HTTP_UNAUTHORIZED) {
+        /* nginx's page, which browsers show under the password prompt */
+        st = "401 Authorization Required";
+        slen = sizeof("401 Authorization Required") - 1;
     }
 
     len = sizeof("<html>" BW_CRLF "<head><title></title></head>" BW_CRLF

@@ -107,6 +107,12 @@ bw_http_auth_basic_handler(bw_http_request_t *r)
         return BW_ERROR;
     }
 
+    /* a name made of variables: relative to the configuration's
+     * directory too, as nginx */
+    if (bw_get_full_name(r->pool, &bw_cycle->conf_prefix, &file) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = bw_http_auth_basic_lookup(&file, &user, &hash, r->connection->log);
     if (rc == BW_ERROR) {
         return BW_HTTP_INTERNAL_SERVER_ERROR;

@@ -12,8 +12,8 @@ import re
 import socket
 import threading
 
-from conftest import free_port, needs_nginx, nginx_serving, raw, recv_all, \
-    require_module, wait_for
+from conftest import free_port, get, needs_nginx, nginx_serving, raw, \
+    recv_all, require_module, wait_for
 from origin import Origin
 
 pytestmark = needs_nginx
@@ -650,3 +650,77 @@ def test_access_log_if_and_log_not_found_as_nginx(bw, tmp_path):
         found = [l for l in err.splitlines() if "is not found" in l]
         assert [l for l in found if "/html/nodir/" in l], err
         assert not [l for l in found if "/quiet/" in l], err
+
+
+MISC_HTTP = """
+    server { listen 127.0.0.1:%(port)d; root %(root)s;
+        location / { }
+        location /ka/ { return 200 "ka\n"; }
+        location /none/ { keepalive_disable none; return 200 "none\n"; }
+        location /saf/ { keepalive_disable safari; return 200 "saf\n"; }
+        location /r0/ { max_ranges 0; }
+        location /r1/ { max_ranges 1; }
+        location /auth/ { auth_basic "r"; auth_basic_user_file users.$arg_f; }
+        location /tok/ { server_tokens build; return 200 "t"; }
+        location /end { return 200 "end\n"; }
+    }
+"""
+
+MSIE6 = "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"
+MSIE6_SV1 = "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)"
+SAFARI = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) "
+          "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 "
+          "Safari/605.1.15")
+CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) "
+          "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+          "Safari/537.36")
+
+MISC_REQUESTS = [
+    ("POST", "/ka/", {"User-Agent": MSIE6, "Content-Length": "0"}),
+    ("GET", "/ka/", {"User-Agent": MSIE6}),
+    ("POST", "/ka/", {"User-Agent": MSIE6_SV1, "Content-Length": "0"}),
+    ("POST", "/none/", {"User-Agent": MSIE6, "Content-Length": "0"}),
+    ("GET", "/saf/", {"User-Agent": SAFARI}),
+    ("GET", "/saf/", {"User-Agent": CHROME}),
+    ("GET", "/ka/", {"User-Agent": SAFARI}),
+    ("GET", "/r0/f", {"Range": "bytes=0-1"}),
+    ("GET", "/r1/f", {"Range": "bytes=0-1"}),
+    ("GET", "/r1/f", {"Range": "bytes=0-1,3-4"}),
+    ("GET", "/f", {"Range": "bytes=0-1,3-4"}),
+    ("GET", "/auth/f?f=a", {"Authorization": "Basic "
+                            + base64.b64encode(b"u:pw").decode()}),
+    ("GET", "/auth/f?f=a", {"Authorization": "Basic "
+                            + base64.b64encode(b"u:no").decode()}),
+]
+
+
+def test_misc_directives_as_nginx(bw, tmp_path):
+    """keepalive_disable (msie6 by default, safari), max_ranges,
+    auth_basic_user_file with variables naming a file relative to the
+    configuration's directory, server_tokens build."""
+    require_module("http_static", "http_auth_basic", "http_range_header_filter",
+                   "http_rewrite")
+    for d in ("", "r0/", "r1/", "auth/"):
+        bw.write("html/%sf" % d, "0123456789")
+    ng = tmp_path / "nginx"
+    ng.mkdir()
+    for where in (bw.path("conf"), str(ng)):
+        with open(os.path.join(where, "users.a"), "w") as f:
+            f.write("u:{PLAIN}pw\n")
+    bw.config(MISC_HTTP % {"port": bw.port, "root": bw.path("html")})
+    bw.start()
+    port = free_port()
+    with nginx_serving(tmp_path, MISC_HTTP % {
+            "port": port, "root": bw.path("html")}, port):
+        for method, path, headers in MISC_REQUESTS:
+            req = "%s %s HTTP/1.1\r\nHost: h\r\n" % (method, path)
+            req += "".join("%s: %s\r\n" % h for h in headers.items())
+            req = (req + "\r\n").encode()
+            a = wire_view(raw(bw.port, req + END), (bw.port,))
+            b = wire_view(raw(port, req + END), (port,))
+            if b"multipart" in b"".join(b[0][1]):
+                # the boundary is each server's own
+                a, b = a[0][0], b[0][0]
+            assert a == b, (method, path, headers, a, b)
+    _, h, _ = get(bw.port, "/tok/")
+    assert h["server"] == "bulwark/0.1.0"
