@@ -426,11 +426,15 @@ struct bw_http_core_loc_conf_s {
                                                    gets 301 to it */
     unsigned                  named:1;
     unsigned                  noname:1;     /* an "if" block */
+    unsigned                  lmt_excpt:1;  /* a limit_except block */
     unsigned                  internal_set:1;
 
     bw_flag_t                 internal;
 
     bw_http_handler_pt        handler;       /* content handler */
+
+    bw_uint_t                 limit_except;  /* methods the block is for */
+    void                    **limit_except_loc_conf;
 
     bw_array_t               *locations;     /* children, parse order */
     bw_array_t               *static_locations;  /* built at init */

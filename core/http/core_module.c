@@ -20,6 +20,8 @@ static char *bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent,
 
 static char *bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
+static char *bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 static char *bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
 static char *bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd,
@@ -214,6 +216,9 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_size_slot, LOC, LOFF(client_body_buffer_size), NULL },
     { bw_string("client_body_temp_path"), MSL|BW_CONF_TAKE1234,
       bw_conf_set_path_slot, LOC, LOFF(client_body_temp_path), NULL },
+    { bw_string("limit_except"),
+      BW_HTTP_LOC_CONF|BW_CONF_BLOCK|BW_CONF_1MORE,
+      bw_http_core_limit_except, LOC, 0, NULL },
     { bw_string("max_ranges"), MSL|BW_CONF_TAKE1,
       bw_conf_set_num_slot, LOC, LOFF(max_ranges), NULL },
     { bw_string("client_body_in_file_only"), MSL|BW_CONF_TAKE1,
@@ -1012,6 +1017,94 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     return BW_CONF_OK;
+}
+
+/*
+ * "limit_except GET { deny all; }": the block's configuration is for
+ * every method but those named (GET names HEAD too), as nginx. Methods
+ * bulwark does not parse (WebDAV's) are accepted by name and never
+ * excepted: such a request always gets the block, the safe side.
+ */
+static char *
+bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *pclcf = conf;
+
+    char                     *rv;
+    bw_str_t                 *value;
+    bw_uint_t                 i, m, allowed;
+    bw_conf_t                 save;
+    bw_http_conf_ctx_t       *ctx, *pctx;
+    bw_http_core_loc_conf_t  *clcf;
+
+    static const struct {
+        const char  *name;
+        bw_uint_t    method;
+    } methods[] = {
+        { "GET", BW_HTTP_GET }, { "HEAD", BW_HTTP_HEAD },
+        { "POST", BW_HTTP_POST }, { "PUT", BW_HTTP_PUT },
+        { "DELETE", BW_HTTP_DELETE }, { "OPTIONS", BW_HTTP_OPTIONS },
+        { "PATCH", BW_HTTP_PATCH }, { "MKCOL", 0 }, { "COPY", 0 },
+        { "MOVE", 0 }, { "PROPFIND", 0 }, { "PROPPATCH", 0 },
+        { "LOCK", 0 }, { "UNLOCK", 0 }, { NULL, 0 }
+    };
+
+    if (pclcf->limit_except) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    allowed = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (m = 0; methods[m].name; m++) {
+            if (value[i].len == strlen(methods[m].name)
+                && bw_strncasecmp(value[i].data,
+                                  (u_char *) methods[m].name,
+                                  value[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (methods[m].name == NULL) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid method \"%s\"", value[i].data);
+            return BW_CONF_ERROR;
+        }
+
+        allowed |= methods[m].method;
+        if (methods[m].method == BW_HTTP_GET) {
+            allowed |= BW_HTTP_HEAD;
+        }
+    }
+
+    pclcf->limit_except = ~allowed;
+
+    pctx = cf->ctx;
+    ctx = bw_http_create_conf_ctx(cf, pctx, BW_HTTP_LOC_CONF);
+    if (ctx == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    clcf = ctx->loc_conf[bw_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+    clcf->name = pclcf->name;
+    clcf->noname = 1;
+    clcf->lmt_excpt = 1;
+    pclcf->limit_except_loc_conf = ctx->loc_conf;
+
+    if (bw_http_add_location(cf, &pclcf->locations, clcf) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    save = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = BW_HTTP_LMT_CONF;
+    rv = bw_conf_parse(cf, NULL);
+    *cf = save;
+
+    return rv;
 }
 
 static char *

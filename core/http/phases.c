@@ -387,6 +387,16 @@ bw_http_update_location_config(bw_http_request_t *r)
 
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
 
+    if (r->method & clcf->limit_except) {
+        /* a method limit_except does not name: the block's config, with
+         * the location's content handler (proxy_pass) */
+        if (clcf->handler) {
+            r->content_handler = clcf->handler;
+        }
+        r->loc_conf = clcf->limit_except_loc_conf;
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    }
+
     if (clcf->error_log && clcf->error_log->file) {
         r->connection->log->file = clcf->error_log->file;
         r->connection->log->log_level = clcf->error_log->log_level;

@@ -57,7 +57,7 @@ static bw_command_t  bw_http_log_commands[] = {
       bw_http_log_set_format, BW_HTTP_MAIN_CONF_OFFSET, 0, NULL },
     { bw_string("access_log"),
       BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF
-      |BW_CONF_1MORE,
+      |BW_HTTP_LMT_CONF|BW_CONF_1MORE,
       bw_http_log_set_log, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
     bw_null_command
 };
