@@ -497,6 +497,9 @@ struct bw_http_core_loc_conf_s {
 #define BW_HTTP_LINGERING_ON      1
 #define BW_HTTP_LINGERING_ALWAYS  2
 
+/* clcf->alias of a regex location's own alias: the whole path */
+#define BW_HTTP_ALIAS_WHOLE  ((bw_uint_t) -1)
+
 /* keepalive_disable */
 #define BW_HTTP_KA_DISABLE_NONE    0x0002
 #define BW_HTTP_KA_DISABLE_MSIE6   0x0004
@@ -676,6 +679,8 @@ struct bw_http_request_s {
     unsigned                  header_only:1;
     unsigned                  expect_trailers:1;  /* chunked, to end
                                                      with trailers */
+    unsigned                  add_uri_to_alias:1; /* try_files under a
+                                                     regex alias */
     unsigned                  header_sent:1;
     unsigned                  expect_tested:1;
     unsigned                  done:1;

@@ -1222,6 +1222,12 @@ bw_http_core_root(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     clcf->root = value[1];
     clcf->alias = alias ? (clcf->name.len ? clcf->name.len : 1) : 0;
 
+    if (alias && clcf->regex) {
+        /* a regex location's own alias is the whole path (a nested
+         * regex location inherits its parent's prefix length instead) */
+        clcf->alias = BW_HTTP_ALIAS_WHOLE;
+    }
+
     if (!alias && clcf->root.len > 0
         && clcf->root.data[clcf->root.len - 1] == '/')
     {
@@ -1774,6 +1780,7 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
         {
             bw_str_t  saved = r->uri;
             size_t    vlen = value.len;
+            unsigned  add = r->add_uri_to_alias;
 
             if (tf[i].test_dir && vlen > 1) {
                 vlen--;
@@ -1781,7 +1788,9 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
 
             r->uri.data = value.data;
             r->uri.len = vlen;
+            r->add_uri_to_alias = 1;
             path = bw_http_map_uri_to_path(r, &name, &root, 0);
+            r->add_uri_to_alias = add;
             r->uri = saved;
             if (path == NULL) {
                 return BW_HTTP_INTERNAL_SERVER_ERROR;
@@ -1803,6 +1812,10 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
         r->uri = value;
         if (tf[i].test_dir && value.len > 1) {
             r->uri.len--;
+        }
+        if (clcf->alias == BW_HTTP_ALIAS_WHOLE && !tf[i].test_dir) {
+            /* served from where it was found: under the alias */
+            r->add_uri_to_alias = 1;
         }
         bw_http_set_exten(r);
         return BW_DECLINED;

@@ -724,3 +724,39 @@ def test_misc_directives_as_nginx(bw, tmp_path):
             assert a == b, (method, path, headers, a, b)
     _, h, _ = get(bw.port, "/tok/")
     assert h["server"] == "bulwark/0.1.0"
+
+
+ALIAS_HTTP = """
+    server { listen 127.0.0.1:%(port)d; root %(root)s;
+        location ~ ^/img/(.+)$ { alias %(root)s/pics/$1; try_files $uri =404; }
+        location ~ ^/im2/(.+)$ { alias %(root)s/pics/$1; }
+        location ~ ^/im3/(.+)$ { alias %(root)s/pics/$1;
+                                 try_files $uri $uri/ /fallback; }
+        location /pre/ { alias %(root)s/pics/; location ~ \\.txt$ { } }
+        location /pre2/ { alias %(root)s/pics/; try_files $uri =404; }
+        location = /fallback { return 200 "fb:$uri\\n"; }
+    }
+"""
+
+
+def test_alias_in_regex_locations_as_nginx(bw, tmp_path):
+    """A regex location's own alias is the whole path (try_files tries
+    names under it); a regex location nested in a prefix location with
+    alias inherits it with the parent's prefix length."""
+    require_module("http_static", "http_rewrite")
+    bw.write("html/pics/a.txt", "A")
+    bw.write("html/pics/sub/b.txt", "B")
+    bw.write("html/img/a.txt", "not this")
+    bw.write("html/pre/a.txt", "nor this")
+    bw.config(ALIAS_HTTP % {"port": bw.port, "root": bw.path("html")})
+    bw.start()
+    port = free_port()
+    with nginx_serving(tmp_path, ALIAS_HTTP % {
+            "port": port, "root": bw.path("html")}, port):
+        for path in ("/img/a.txt", "/img/missing", "/im2/a.txt",
+                     "/im2/sub/b.txt", "/im3/a.txt", "/im3/zz",
+                     "/pre/a.txt", "/pre/sub/b.txt", "/pre2/a.txt"):
+            req = b"GET %s HTTP/1.0\r\n\r\n" % path.encode()
+            a = wire_view(raw(bw.port, req), (bw.port,))
+            b = wire_view(raw(port, req), (port,))
+            assert a == b, (path, a, b)
