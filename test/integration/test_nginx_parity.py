@@ -662,6 +662,9 @@ MISC_HTTP = """
         location /r1/ { max_ranges 1; }
         location /auth/ { auth_basic "r"; auth_basic_user_file users.$arg_f; }
         location /tok/ { server_tokens build; return 200 "t"; }
+        location /rip/ { set_real_ip_from localhost;
+                         real_ip_header X-Real-IP;
+                         add_header X-R $remote_addr; }
         location /end { return 200 "end\n"; }
     }
 """
@@ -691,16 +694,18 @@ MISC_REQUESTS = [
                             + base64.b64encode(b"u:pw").decode()}),
     ("GET", "/auth/f?f=a", {"Authorization": "Basic "
                             + base64.b64encode(b"u:no").decode()}),
+    ("GET", "/rip/f", {"X-Real-IP": "192.0.2.9"}),
 ]
 
 
 def test_misc_directives_as_nginx(bw, tmp_path):
     """keepalive_disable (msie6 by default, safari), max_ranges,
     auth_basic_user_file with variables naming a file relative to the
-    configuration's directory, server_tokens build."""
-    require_module("http_static", "http_auth_basic", "http_range_header_filter",
-                   "http_rewrite")
-    for d in ("", "r0/", "r1/", "auth/"):
+    configuration's directory, server_tokens build, set_real_ip_from
+    with a host name."""
+    require_module("http_static", "http_auth_basic",
+                   "http_range_header_filter", "http_rewrite", "http_realip")
+    for d in ("", "r0/", "r1/", "auth/", "rip/"):
         bw.write("html/%sf" % d, "0123456789")
     ng = tmp_path / "nginx"
     ng.mkdir()
@@ -722,6 +727,8 @@ def test_misc_directives_as_nginx(bw, tmp_path):
                 # the boundary is each server's own
                 a, b = a[0][0], b[0][0]
             assert a == b, (method, path, headers, a, b)
+            if path == "/rip/f":
+                assert b"X-R: 192.0.2.9" in a[0][1], a
     _, h, _ = get(bw.port, "/tok/")
     assert h["server"] == "bulwark/0.1.0"
 
