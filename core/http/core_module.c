@@ -22,6 +22,9 @@ static char *bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
 static char *bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static bw_int_t bw_http_core_listen_range(bw_str_t *url, bw_int_t *low,
+    bw_int_t *high);
+static void bw_http_core_set_port(struct sockaddr *sa, in_port_t port);
 static char *bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
 static char *bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd,
@@ -831,7 +834,7 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_http_core_srv_conf_t  *cscf = conf;
     bw_str_t                 *value, s;
     bw_uint_t                 i;
-    bw_int_t                  n;
+    bw_int_t                  n, low, high;
     bw_url_t                  u;
     bw_http_listen_opt_t      lsopt;
 
@@ -842,6 +845,14 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     u.url = value[1];
     u.listen = 1;
     u.default_port = 80;
+
+    /* "127.0.0.1:8000-8009": a socket for each port, as nginx */
+    if (bw_http_core_listen_range(&u.url, &low, &high) != BW_OK) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid port range in "
+                          "\"%.*s\" of the \"listen\" directive",
+                          (int) value[1].len, value[1].data);
+        return BW_CONF_ERROR;
+    }
 
     if (bw_parse_url(cf->pool, &u) != BW_OK) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%s in \"%.*s\" of the "
@@ -1012,11 +1023,82 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    if (bw_http_add_listen(cf, cscf, &lsopt) != BW_OK) {
-        return BW_CONF_ERROR;
+    for (n = low; n <= high; n++) {
+        if (low != high) {
+            bw_http_core_set_port(&lsopt.sockaddr.sockaddr, (in_port_t) n);
+            lsopt.addr_text.len = bw_sock_ntop(&lsopt.sockaddr.sockaddr,
+                                               lsopt.socklen,
+                                               lsopt.addr_text.data,
+                                               BW_SOCKADDR_STRLEN, 1);
+        }
+        if (bw_http_add_listen(cf, cscf, &lsopt) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+        if (low != high) {
+            /* each socket its own text (the next one's is written anew) */
+            lsopt.addr_text.data = bw_pnalloc(cf->pool, BW_SOCKADDR_STRLEN);
+            if (lsopt.addr_text.data == NULL) {
+                return BW_CONF_ERROR;
+            }
+        }
     }
 
     return BW_CONF_OK;
+}
+
+static void
+bw_http_core_set_port(struct sockaddr *sa, in_port_t port)
+{
+    if (sa->sa_family == AF_INET6) {
+        ((struct sockaddr_in6 *) sa)->sin6_port = htons(port);
+    } else {
+        ((struct sockaddr_in *) sa)->sin_port = htons(port);
+    }
+}
+
+/*
+ * A port range at the end of a listen address: the URL is cut to its
+ * first port, *low and *high set (equal when there is no range).
+ * BW_ERROR for a range that is no range.
+ */
+static bw_int_t
+bw_http_core_listen_range(bw_str_t *url, bw_int_t *low, bw_int_t *high)
+{
+    u_char  *p, *dash, *end;
+
+    *low = 0;
+    *high = 0;
+
+    end = url->data + url->len;
+
+    if (url->len > 5 && bw_strncasecmp(url->data, (u_char *) "unix:", 5) == 0)
+    {
+        return BW_OK;
+    }
+
+    /* the port: after the last ':' (past a bracketed IPv6 address), or
+     * the whole text when it is one */
+    for (p = end; p > url->data && p[-1] != ':' && p[-1] != ']'; p--) {
+        /* void */
+    }
+    if (p > url->data && p[-1] == ']') {
+        return BW_OK;
+    }
+
+    dash = memchr(p, '-', end - p);
+    if (dash == NULL || dash == p || bw_atoi(p, dash - p) == BW_ERROR) {
+        return BW_OK;       /* no range: a host name may have a '-' */
+    }
+
+    *low = bw_atoi(p, dash - p);
+    *high = bw_atoi(dash + 1, end - dash - 1);
+
+    if (*low < 1 || *high > 65535 || *high < *low) {
+        return BW_ERROR;
+    }
+
+    url->len = dash - url->data;
+    return BW_OK;
 }
 
 /*

@@ -3,6 +3,7 @@ and the command-line paths."""
 
 import json
 import os
+import random
 import socket
 import signal
 import threading
@@ -168,6 +169,46 @@ def test_client_body_in_file_only(bw):
     r = bw.run("-t")
     assert r.returncode != 0 and "invalid value \"maybe\"" in r.stderr, \
         r.stderr
+
+
+def free_port_range(n):
+    """n consecutive free loopback ports (a bounded search), below the
+    ephemeral range where outgoing connections take their ports."""
+    rng = random.Random()
+    for _ in range(50):
+        base = rng.randrange(20000, 32000)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no %d free ports in a row" % n)
+
+
+def test_listen_port_range(bw):
+    """"listen 127.0.0.1:A-B" listens on each port of the range, as
+    nginx; a range that is none is refused."""
+    require_module("http_rewrite")
+    base = free_port_range(3)
+    bw.config("""
+    server { listen 127.0.0.1:%d-%d; listen 127.0.0.1:PORT;
+             return 200 "$server_port\n"; }
+    """ % (base, base + 2))
+    bw.start()
+    for p in range(base, base + 3):
+        bw.wait_port(p)
+        st, _, body = get(p, "/")
+        assert (st, body) == (200, b"%d\n" % p)
+    bw.config("server { listen 127.0.0.1:9002-9001; }")
+    r = bw.run("-t")
+    assert r.returncode != 0 and "invalid port range" in r.stderr, r.stderr
 
 
 def test_listen_unix_and_ipv6(bw):
