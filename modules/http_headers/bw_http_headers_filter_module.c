@@ -1,7 +1,7 @@
 /*
- * add_header, add_trailer and expires. As nginx: headers are added to successful and
- * redirect responses unless "always" is given, and a level that has its
- * own add_header does not inherit the outer ones.
+ * add_header, add_trailer and expires. As nginx: headers are added to
+ * successful and redirect responses unless "always" is given, and a
+ * level that has its own add_header does not inherit the outer ones.
  */
 
 #include <bw_http.h>

@@ -107,7 +107,8 @@ def test_sent_http_joins_and_duplicate_expires(bw):
     bw.config("""
     server { listen 127.0.0.1:PORT;
         location / { proxy_pass http://127.0.0.1:%d;
-            add_header X-S "$sent_http_x_m|$sent_http_set_cookie|$sent_http_expires"; }
+            add_header X-S
+                "$sent_http_x_m|$sent_http_set_cookie|$sent_http_expires"; }
         location /exp/ { proxy_pass http://127.0.0.1:%d; expires 1h; } }
     """ % (srv.getsockname()[1], srv.getsockname()[1]))
     bw.start()

@@ -542,8 +542,8 @@ NAMES_HTTP = """
         server_name .example.com;
         set $MAGE_DIR %(root)s;
         location /m/ { root $MAGE_DIR/pub; }
-        location /v/ { set $Foo bar;
-                       return 200 "$foo|$FOO|$Foo|$ARG_A|$Arg_a|$HTTP_HOST|$Server_Name\\n"; }
+        location /v/ { set $Foo bar; return 200
+                "$foo|$FOO|$Foo|$ARG_A|$Arg_a|$HTTP_HOST|$Server_Name\\n"; }
         location /a/ { return 200 "[$arg_]\\n"; }
         location /x/ { if (-x %(root)s/x/script) { return 200 "file\\n"; }
                        if (-x %(root)s/x/dir) { return 200 "dir\\n"; }
