@@ -470,6 +470,8 @@ struct bw_http_core_loc_conf_s {
     size_t                    sendfile_max_chunk;
     size_t                    limit_rate;
     size_t                    limit_rate_after;
+    bw_http_complex_value_t  *limit_rate_cv;        /* with variables */
+    bw_http_complex_value_t  *limit_rate_after_cv;
     bw_flag_t                 reset_timedout_connection;
     bw_flag_t                 etag;
     bw_uint_t                 if_modified_since;
@@ -665,6 +667,7 @@ struct bw_http_request_s {
     u_char                    lowcase_header[BW_HTTP_LC_HEADER_LEN];
 
     size_t                    limit_rate;       /* bytes/s, 0: none */
+    size_t                    limit_rate_after;
 
     unsigned                  count:16;
     unsigned                  subrequests:8;   /* how many more allowed */

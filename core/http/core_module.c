@@ -22,6 +22,8 @@ static char *bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
 static char *bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_core_limit_rate(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 static bw_int_t bw_http_core_listen_range(bw_str_t *url, bw_int_t *low,
     bw_int_t *high);
 static void bw_http_core_set_port(struct sockaddr *sa, in_port_t port);
@@ -177,9 +179,9 @@ static bw_command_t  bw_http_core_commands[] = {
     { bw_string("sendfile_max_chunk"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(sendfile_max_chunk), NULL },
     { bw_string("limit_rate"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, LOFF(limit_rate), NULL },
+      bw_http_core_limit_rate, LOC, LOFF(limit_rate), NULL },
     { bw_string("limit_rate_after"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, LOFF(limit_rate_after), NULL },
+      bw_http_core_limit_rate, LOC, LOFF(limit_rate_after), NULL },
     { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
       bw_conf_set_bitmask_slot, LOC, LOFF(keepalive_disable),
       bw_http_core_keepalive_disable },
@@ -528,6 +530,16 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                              3600000);
     bw_conf_merge_size_value(conf->sendfile_max_chunk,
                              prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    /* a level's own size or variables outrank the outer ones */
+    if (conf->limit_rate == BW_CONF_UNSET_SIZE && conf->limit_rate_cv == NULL)
+    {
+        conf->limit_rate_cv = prev->limit_rate_cv;
+    }
+    if (conf->limit_rate_after == BW_CONF_UNSET_SIZE
+        && conf->limit_rate_after_cv == NULL)
+    {
+        conf->limit_rate_after_cv = prev->limit_rate_after_cv;
+    }
     bw_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
     bw_conf_merge_size_value(conf->limit_rate_after, prev->limit_rate_after,
                              0);
@@ -1099,6 +1111,41 @@ bw_http_core_listen_range(bw_str_t *url, bw_int_t *low, bw_int_t *high)
 
     url->len = dash - url->data;
     return BW_OK;
+}
+
+/*
+ * limit_rate and limit_rate_after: a size, or variables that give one
+ * per request (as nginx since 1.27), read when the location is chosen.
+ */
+static char *
+bw_http_core_limit_rate(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+
+    bw_str_t                  *value;
+    bw_http_complex_value_t  **cv;
+
+    value = cf->args->elts;
+
+    if (memchr(value[1].data, '$', value[1].len) == NULL) {
+        return bw_conf_set_size_slot(cf, cmd, conf);
+    }
+
+    cv = (cmd->offset == offsetof(bw_http_core_loc_conf_t, limit_rate))
+         ? &clcf->limit_rate_cv : &clcf->limit_rate_after_cv;
+
+    if (*cv) {
+        return "is duplicate";
+    }
+
+    *cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
+    if (*cv == NULL
+        || bw_http_compile_complex_value(cf, *cv, &value[1]) != BW_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
 }
 
 /*

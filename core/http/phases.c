@@ -380,6 +380,32 @@ bw_http_keepalive_disabled(bw_http_request_t *r, bw_uint_t disable)
            && memmem(ua, len, "Mac OS X", 8) != NULL;
 }
 
+/* limit_rate or limit_rate_after with variables: a size, or none (a
+ * value that is not one is logged, as nginx) */
+static size_t
+bw_http_limit_rate_value(bw_http_request_t *r, bw_http_complex_value_t *cv)
+{
+    ssize_t   n;
+    bw_str_t  v;
+
+    if (bw_http_complex_value(r, cv, &v) != BW_OK) {
+        return 0;
+    }
+
+    if (v.len == 0) {
+        return 0;
+    }
+
+    n = bw_parse_size(&v);
+    if (n == BW_ERROR) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "invalid rate value \"%.*s\"", (int) v.len, v.data);
+        return 0;
+    }
+
+    return (size_t) n;
+}
+
 void
 bw_http_update_location_config(bw_http_request_t *r)
 {
@@ -421,8 +447,15 @@ bw_http_update_location_config(bw_http_request_t *r)
 
     /* "set $limit_rate" outranks the location's limit_rate */
     if (!r->limit_rate_set) {
-        r->limit_rate = clcf->limit_rate;
+        r->limit_rate = clcf->limit_rate_cv
+                        ? bw_http_limit_rate_value(r, clcf->limit_rate_cv)
+                        : clcf->limit_rate;
     }
+
+    r->limit_rate_after = clcf->limit_rate_after_cv
+                          ? bw_http_limit_rate_value(r,
+                                                 clcf->limit_rate_after_cv)
+                          : clcf->limit_rate_after;
 
     if (clcf->handler) {
         r->content_handler = clcf->handler;
