@@ -2,7 +2,8 @@
  * Temp paths and temp files: bodies too large for memory (client
  * request bodies, upstream responses) spill to files under a path named
  * by a directive. A temp file is unlinked as soon as it is open, so a
- * crash never leaves it behind, and closed by its pool's cleanup.
+ * crash never leaves it behind, and closed by its pool's cleanup; only
+ * one asked for by name (client_body_in_file_only) keeps its name.
  */
 
 #ifndef BW_TEMP_FILE_H
@@ -25,6 +26,13 @@ bw_int_t bw_create_paths(bw_cycle_t *cycle, uid_t user, gid_t group);
 
 bw_int_t bw_create_temp_file(bw_file_t *file, bw_path_t *path,
     bw_pool_t *pool, bw_log_t *log);
+/* A temp file that keeps its name while open (client_body_in_file_only):
+ * removed when its pool goes (CLEAN) or never (KEEP). */
+#define BW_TEMP_FILE_UNLINK  0
+#define BW_TEMP_FILE_KEEP    1
+#define BW_TEMP_FILE_CLEAN   2
+bw_int_t bw_create_named_temp_file(bw_file_t *file, bw_path_t *path,
+    bw_pool_t *pool, bw_log_t *log, bw_uint_t keep);
 /* Write all of buf at the file's offset and advance it. */
 bw_int_t bw_write_temp_file(bw_file_t *file, u_char *buf, size_t size);
 /* The memory buffers of a chain, appended in pwritev calls of at most

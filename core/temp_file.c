@@ -162,9 +162,31 @@ bw_temp_file_cleanup(void *data)
     }
 }
 
+/* client_body_in_file_only clean: the file goes with the request */
+static void
+bw_temp_file_clean(void *data)
+{
+    bw_file_t  *file = data;
+
+    bw_temp_file_cleanup(data);
+
+    if (unlink((char *) file->name.data) == -1 && errno != ENOENT) {
+        bw_log_error(BW_LOG_CRIT, file->log, errno,
+                     "unlink() \"%s\" failed", file->name.data);
+    }
+}
+
 bw_int_t
 bw_create_temp_file(bw_file_t *file, bw_path_t *path, bw_pool_t *pool,
     bw_log_t *log)
+{
+    return bw_create_named_temp_file(file, path, pool, log,
+                                     BW_TEMP_FILE_UNLINK);
+}
+
+bw_int_t
+bw_create_named_temp_file(bw_file_t *file, bw_path_t *path, bw_pool_t *pool,
+    bw_log_t *log, bw_uint_t keep)
 {
     int                 fd;
     u_char             *p;
@@ -194,11 +216,14 @@ bw_create_temp_file(bw_file_t *file, bw_path_t *path, bw_pool_t *pool,
         fd = open((char *) file->name.data,
                   O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         if (fd != -1) {
-            (void) unlink((char *) file->name.data);
+            if (keep == BW_TEMP_FILE_UNLINK) {
+                (void) unlink((char *) file->name.data);
+            }
             file->fd = fd;
             file->offset = 0;
             file->log = log;
-            cln->handler = bw_temp_file_cleanup;
+            cln->handler = (keep == BW_TEMP_FILE_CLEAN) ? bw_temp_file_clean
+                                                        : bw_temp_file_cleanup;
             cln->data = file;
             return BW_OK;
         }

@@ -41,7 +41,9 @@
 #define BW_HTTP_UPS_CONF    0x20000000
 #define BW_HTTP_SIF_CONF    0x40000000
 #define BW_HTTP_LIF_CONF    0x80000000
-#define BW_ANY_CONF         0xFF000000
+/* a limit_except block: past the 32 bits nginx has (bw_uint_t is 64) */
+#define BW_HTTP_LMT_CONF    ((bw_uint_t) 0x100000000ULL)
+#define BW_ANY_CONF         (0xFF000000 | BW_HTTP_LMT_CONF)
 
 #define BW_CONF_UNSET       -1
 #define BW_CONF_UNSET_UINT  (bw_uint_t) -1

@@ -67,6 +67,7 @@ bw_conf_parse_type(bw_conf_t *cf, bw_str_t *filename, bw_uint_t param)
     bw_int_t         rc;
     bw_err_t         err;
     bw_str_t         content;
+    bw_uint_t        i;
     bw_conf_file_t  *prev, conf_file;
     bw_conf_dump_t  *dump;
     enum { parse_file = 0, parse_block, parse_param } type;
@@ -90,12 +91,23 @@ bw_conf_parse_type(bw_conf_t *cf, bw_str_t *filename, bw_uint_t param)
         conf_file.end = content.data + content.len;
         type = parse_file;
 
-        dump = bw_array_push(&cf->cycle->config_dump);
-        if (dump == NULL) {
-            goto failed;
+        /* -T: a file included more than once is printed once, as by
+         * nginx (a small list: a linear look suffices) */
+        dump = cf->cycle->config_dump.elts;
+        for (i = 0; i < cf->cycle->config_dump.nelts; i++) {
+            if (bw_str_eq(&dump[i].name, filename)) {
+                break;
+            }
         }
-        dump->name = *filename;
-        dump->content = content;
+
+        if (i == cf->cycle->config_dump.nelts) {
+            dump = bw_array_push(&cf->cycle->config_dump);
+            if (dump == NULL) {
+                goto failed;
+            }
+            dump->name = *filename;
+            dump->content = content;
+        }
 
     } else if (param) {
         type = parse_param;

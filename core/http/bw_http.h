@@ -186,6 +186,7 @@ typedef struct {
     bw_table_elt_t  *expires;
     bw_table_elt_t  *etag;
     bw_table_elt_t  *cache_control;
+    bw_array_t      *trailers;      /* bw_table_elt_t: add_trailer */
 
     bw_str_t         content_type;
     bw_str_t         charset;
@@ -224,6 +225,8 @@ typedef struct {
     bw_http_chunked_t              *chunked;
     bw_http_client_body_handler_pt  post_handler;
     unsigned                        stream:1;  /* passed on as it comes */
+    unsigned                        named:1;   /* temp_file keeps its
+                                                  name (in_file_only) */
 } bw_http_request_body_t;
 
 /* --- variables ---------------------------------------------------------- */
@@ -431,11 +434,15 @@ struct bw_http_core_loc_conf_s {
                                                    gets 301 to it */
     unsigned                  named:1;
     unsigned                  noname:1;     /* an "if" block */
+    unsigned                  lmt_excpt:1;  /* a limit_except block */
     unsigned                  internal_set:1;
 
     bw_flag_t                 internal;
 
     bw_http_handler_pt        handler;       /* content handler */
+
+    bw_uint_t                 limit_except;  /* methods the block is for */
+    void                    **limit_except_loc_conf;
 
     bw_array_t               *locations;     /* children, parse order */
     bw_array_t               *static_locations;  /* built at init */
@@ -455,6 +462,7 @@ struct bw_http_core_loc_conf_s {
     bw_msec_t                 send_timeout;
     bw_msec_t                 keepalive_timeout;
     time_t                    keepalive_header;
+    bw_uint_t                 keepalive_disable;  /* BW_HTTP_KA_DISABLE_ */
     bw_uint_t                 keepalive_requests;
     bw_uint_t                 lingering_close;
     bw_uint_t                 satisfy;
@@ -464,12 +472,14 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 tcp_nopush;
     bw_flag_t                 tcp_nodelay;
     size_t                    postpone_output;
-    bw_flag_t                 server_tokens;
+    bw_uint_t                 server_tokens;
     bw_flag_t                 chunked_transfer_encoding;
     bw_msec_t                 keepalive_time;
     size_t                    sendfile_max_chunk;
     size_t                    limit_rate;
     size_t                    limit_rate_after;
+    bw_http_complex_value_t  *limit_rate_cv;        /* with variables */
+    bw_http_complex_value_t  *limit_rate_after_cv;
     bw_flag_t                 reset_timedout_connection;
     bw_flag_t                 etag;
     bw_uint_t                 if_modified_since;
@@ -480,6 +490,9 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 recursive_error_pages;
     size_t                    client_body_buffer_size;
     bw_path_t                *client_body_temp_path;
+    bw_uint_t                 client_body_in_file_only;
+    bw_uint_t                 max_ranges;
+    bw_flag_t                 client_body_in_single_buffer;
     bw_resolver_t            *resolver;
     bw_msec_t                 resolver_timeout;
 
@@ -493,6 +506,19 @@ struct bw_http_core_loc_conf_s {
 #define BW_HTTP_LINGERING_OFF     0
 #define BW_HTTP_LINGERING_ON      1
 #define BW_HTTP_LINGERING_ALWAYS  2
+
+/* clcf->alias of a regex location's own alias: the whole path */
+#define BW_HTTP_ALIAS_WHOLE  ((bw_uint_t) -1)
+
+/* keepalive_disable */
+#define BW_HTTP_KA_DISABLE_NONE    0x0002
+#define BW_HTTP_KA_DISABLE_MSIE6   0x0004
+#define BW_HTTP_KA_DISABLE_SAFARI  0x0008
+
+/* client_body_in_file_only */
+#define BW_HTTP_BODY_IN_FILE_OFF    0
+#define BW_HTTP_BODY_IN_FILE_ON     1
+#define BW_HTTP_BODY_IN_FILE_CLEAN  2
 
 #define BW_HTTP_SATISFY_ALL   0
 #define BW_HTTP_SATISFY_ANY   1
@@ -677,6 +703,7 @@ struct bw_http_request_s {
     u_char                    lowcase_header[BW_HTTP_LC_HEADER_LEN];
 
     size_t                    limit_rate;       /* bytes/s, 0: none */
+    size_t                    limit_rate_after;
 
     unsigned                  count:16;
     unsigned                  subrequests:8;   /* how many more allowed */
@@ -689,6 +716,10 @@ struct bw_http_request_s {
     unsigned                  internal:1;
     unsigned                  error_page:1;
     unsigned                  header_only:1;
+    unsigned                  expect_trailers:1;  /* chunked, to end
+                                                     with trailers */
+    unsigned                  add_uri_to_alias:1; /* try_files under a
+                                                     regex alias */
     unsigned                  header_sent:1;
     unsigned                  expect_tested:1;
     unsigned                  done:1;
@@ -808,6 +839,11 @@ bw_int_t bw_http_set_exten(bw_http_request_t *r);
 /* request_body.c */
 bw_int_t bw_http_discard_request_body(bw_http_request_t *r);
 bw_int_t bw_http_read_unbuffered_request_body(bw_http_request_t *r);
+/* $request_body and $request_body_file */
+bw_int_t bw_http_variable_request_body(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
+bw_int_t bw_http_variable_request_body_file(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 bw_int_t bw_http_read_client_request_body(bw_http_request_t *r,
     bw_http_client_body_handler_pt post_handler);
 
@@ -875,7 +911,7 @@ bw_int_t bw_http_merge_types(bw_conf_t *cf, bw_array_t **keys,
     bw_hash_t **types_hash, bw_array_t **prev_keys,
     bw_hash_t **prev_types_hash, bw_str_t *default_types);
 bw_http_core_srv_conf_t *bw_http_find_virtual_server(bw_connection_t *c,
-    bw_http_addr_conf_t *addr_conf, bw_str_t *host);
+    bw_http_addr_conf_t *addr_conf, bw_str_t *host, bw_http_request_t *r);
 bw_int_t bw_http_core_find_location(bw_http_request_t *r);
 bw_int_t bw_http_init_locations(bw_conf_t *cf,
     bw_http_core_loc_conf_t *pclcf);

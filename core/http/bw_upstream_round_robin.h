@@ -37,6 +37,8 @@ typedef struct bw_upstream_rr_peers_s  bw_upstream_rr_peers_t;
 
 struct bw_upstream_rr_peers_s {
     bw_uint_t                 number;
+    bw_uint_t                 tries;          /* those not "down", as
+                                                 nginx counts them */
     bw_int_t                  total_weight;
     bw_upstream_rr_peer_t    *peer;           /* array of number */
     bw_upstream_rr_peers_t   *next;           /* the backup peers */

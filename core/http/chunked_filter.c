@@ -31,7 +31,7 @@ bw_http_chunked_header_filter(bw_http_request_t *r)
         return bw_http_next_header_filter(r);
     }
 
-    if (r->headers_out.content_length_n == -1) {
+    if (r->headers_out.content_length_n == -1 || r->expect_trailers) {
         bw_http_core_loc_conf_t  *clcf;
 
         clcf = r->loc_conf[bw_http_core_module.ctx_index];
@@ -39,8 +39,13 @@ bw_http_chunked_header_filter(bw_http_request_t *r)
         if (r->http_version >= BW_HTTP_VERSION_11
             && clcf->chunked_transfer_encoding)
         {
+            if (r->expect_trailers) {
+                /* trailers need the chunked coding, as in nginx */
+                bw_http_clear_content_length(r);
+            }
             r->chunked = 1;
-        } else {
+
+        } else if (r->headers_out.content_length_n == -1) {
             /* the end of the body is the end of the connection */
             r->keepalive = 0;
         }
@@ -82,6 +87,47 @@ bw_http_chunked_get_buf(bw_http_request_t *r, bw_http_chunked_ctx_t *ctx)
     b->last = b->start;
 
     return cl;
+}
+
+/* The last chunk with the trailer fields (add_trailer) after it. */
+static bw_buf_t *
+bw_http_chunked_trailers(bw_http_request_t *r, off_t size)
+{
+    size_t           len;
+    u_char          *p;
+    bw_buf_t        *b;
+    bw_uint_t        i;
+    bw_table_elt_t  *h;
+
+    h = r->headers_out.trailers->elts;
+    len = sizeof(BW_CRLF "0" BW_CRLF BW_CRLF) - 1;
+
+    for (i = 0; i < r->headers_out.trailers->nelts; i++) {
+        len += h[i].key.len + sizeof(": ") - 1 + h[i].value.len + 2;
+    }
+
+    b = bw_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b->last;
+    if (size) {
+        *p++ = '\r'; *p++ = '\n';
+    }
+    *p++ = '0'; *p++ = '\r'; *p++ = '\n';
+
+    for (i = 0; i < r->headers_out.trailers->nelts; i++) {
+        p = bw_cpymem(p, h[i].key.data, h[i].key.len);
+        *p++ = ':'; *p++ = ' ';
+        p = bw_cpymem(p, h[i].value.data, h[i].value.len);
+        *p++ = '\r'; *p++ = '\n';
+    }
+
+    *p++ = '\r'; *p++ = '\n';
+    b->last = p;
+    b->temporary = 0;
+    return b;
 }
 
 /*
@@ -148,15 +194,18 @@ bw_http_chunked_body_filter(bw_http_request_t *r, bw_chain_t *in)
 
     if (cl->buf->last_buf) {
         tl = bw_alloc_chain_link(r->pool);
-        b = bw_calloc_buf(r->pool);
+        b = (r->headers_out.trailers && r->headers_out.trailers->nelts)
+            ? bw_http_chunked_trailers(r, size) : bw_calloc_buf(r->pool);
         if (tl == NULL || b == NULL) {
             return BW_ERROR;
         }
         b->memory = 1;
         b->last_buf = 1;
-        b->pos = (u_char *) (size ? BW_CRLF "0" BW_CRLF BW_CRLF
-                                  : "0" BW_CRLF BW_CRLF);
-        b->last = b->pos + (size ? 7 : 5);
+        if (b->pos == NULL) {
+            b->pos = (u_char *) (size ? BW_CRLF "0" BW_CRLF BW_CRLF
+                                      : "0" BW_CRLF BW_CRLF);
+            b->last = b->pos + (size ? 7 : 5);
+        }
         cl->buf->last_buf = 0;
 
     } else {

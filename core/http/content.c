@@ -71,7 +71,12 @@ bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *path,
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
 
     alias = clcf->alias;
-    if (alias && alias > r->uri.len) {
+    if (alias == BW_HTTP_ALIAS_WHOLE) {
+        /* a regex location's alias is the whole path; a name try_files
+         * tries goes under it, as in nginx */
+        alias = r->add_uri_to_alias ? 0 : r->uri.len;
+
+    } else if (alias && alias > r->uri.len) {
         alias = 0;
     }
 
@@ -85,11 +90,6 @@ bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *path,
         }
     } else {
         root = clcf->root;
-    }
-
-    if (clcf->regex && alias) {
-        /* a regex location's alias is the whole path */
-        alias = r->uri.len;
     }
 
     len = root.len + r->uri.len - alias + 1 + reserved;
@@ -289,8 +289,8 @@ bw_http_send_response(bw_http_request_t *r, bw_uint_t status, bw_str_t *ct,
             return BW_HTTP_INTERNAL_SERVER_ERROR;
         }
     } else {
-        val.len = 0;
-        val.data = NULL;
+        /* "return 302;": an empty Location, as nginx */
+        bw_str_set(&val, "");
     }
 
     if (status == BW_HTTP_MOVED_PERMANENTLY

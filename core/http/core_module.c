@@ -20,6 +20,13 @@ static char *bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent,
 
 static char *bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
+static char *bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static char *bw_http_core_limit_rate(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static bw_int_t bw_http_core_listen_range(bw_str_t *url, bw_int_t *low,
+    bw_int_t *high);
+static void bw_http_core_set_port(struct sockaddr *sa, in_port_t port);
 static char *bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd,
     void *dummy);
 static char *bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd,
@@ -64,6 +71,28 @@ static bw_conf_enum_t  bw_http_core_lingering_close[] = {
     { bw_string("off"), BW_HTTP_LINGERING_OFF },
     { bw_string("on"), BW_HTTP_LINGERING_ON },
     { bw_string("always"), BW_HTTP_LINGERING_ALWAYS },
+    { bw_null_string, 0 }
+};
+
+static bw_conf_bitmask_t  bw_http_core_keepalive_disable[] = {
+    { bw_string("none"), BW_HTTP_KA_DISABLE_NONE },
+    { bw_string("msie6"), BW_HTTP_KA_DISABLE_MSIE6 },
+    { bw_string("safari"), BW_HTTP_KA_DISABLE_SAFARI },
+    { bw_null_string, 0 }
+};
+
+/* "build" names the build, of which bulwark has none: as "on" */
+static bw_conf_enum_t  bw_http_core_server_tokens[] = {
+    { bw_string("off"), 0 },
+    { bw_string("on"), 1 },
+    { bw_string("build"), 1 },
+    { bw_null_string, 0 }
+};
+
+static bw_conf_enum_t  bw_http_core_body_in_file[] = {
+    { bw_string("off"), BW_HTTP_BODY_IN_FILE_OFF },
+    { bw_string("on"), BW_HTTP_BODY_IN_FILE_ON },
+    { bw_string("clean"), BW_HTTP_BODY_IN_FILE_CLEAN },
     { bw_null_string, 0 }
 };
 
@@ -152,12 +181,12 @@ static bw_command_t  bw_http_core_commands[] = {
     { bw_string("sendfile_max_chunk"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(sendfile_max_chunk), NULL },
     { bw_string("limit_rate"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, LOFF(limit_rate), NULL },
+      bw_http_core_limit_rate, LOC, LOFF(limit_rate), NULL },
     { bw_string("limit_rate_after"), MSL|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, LOFF(limit_rate_after), NULL },
+      bw_http_core_limit_rate, LOC, LOFF(limit_rate_after), NULL },
     { bw_string("keepalive_disable"), MSL|BW_CONF_1MORE,
-      bw_conf_no_effect, 0, 0,
-      (void *) "keep-alive is not disabled for any browser" },
+      bw_conf_set_bitmask_slot, LOC, LOFF(keepalive_disable),
+      bw_http_core_keepalive_disable },
     { bw_string("disable_symlinks"), MSL|BW_CONF_TAKE12,
       bw_http_core_disable_symlinks, 0, 0, NULL },
     { bw_string("msie_padding"), MSL|BW_CONF_FLAG,
@@ -194,6 +223,17 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_size_slot, LOC, LOFF(client_body_buffer_size), NULL },
     { bw_string("client_body_temp_path"), MSL|BW_CONF_TAKE1234,
       bw_conf_set_path_slot, LOC, LOFF(client_body_temp_path), NULL },
+    { bw_string("limit_except"),
+      BW_HTTP_LOC_CONF|BW_CONF_BLOCK|BW_CONF_1MORE,
+      bw_http_core_limit_except, LOC, 0, NULL },
+    { bw_string("max_ranges"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, LOFF(max_ranges), NULL },
+    { bw_string("client_body_in_file_only"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(client_body_in_file_only),
+      bw_http_core_body_in_file },
+    { bw_string("client_body_in_single_buffer"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, LOFF(client_body_in_single_buffer),
+      NULL },
     { bw_string("client_body_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, LOFF(client_body_timeout), NULL },
     { bw_string("send_timeout"), MSL|BW_CONF_TAKE1,
@@ -221,8 +261,9 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_conf_set_flag_slot, LOC, LOFF(tcp_nodelay), NULL },
     { bw_string("postpone_output"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, LOFF(postpone_output), NULL },
-    { bw_string("server_tokens"), MSL|BW_CONF_FLAG,
-      bw_conf_set_flag_slot, LOC, LOFF(server_tokens), NULL },
+    { bw_string("server_tokens"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_enum_slot, LOC, LOFF(server_tokens),
+      bw_http_core_server_tokens },
     { bw_string("etag"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, LOFF(etag), NULL },
     { bw_string("if_modified_since"), MSL|BW_CONF_TAKE1,
@@ -386,6 +427,12 @@ bw_http_core_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
 
     sn = conf->server_names.elts;
     conf->server_name = sn[0].name;
+    if (conf->server_name.len > 1 && conf->server_name.data[0] == '.') {
+        /* ".example.com" is example.com and its subdomains: the name
+         * is example.com, as in nginx */
+        conf->server_name.data++;
+        conf->server_name.len--;
+    }
 
     return BW_CONF_OK;
 }
@@ -423,7 +470,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->tcp_nopush = BW_CONF_UNSET;
     clcf->tcp_nodelay = BW_CONF_UNSET;
     clcf->postpone_output = BW_CONF_UNSET_SIZE;
-    clcf->server_tokens = BW_CONF_UNSET;
+    clcf->server_tokens = BW_CONF_UNSET_UINT;
     clcf->chunked_transfer_encoding = BW_CONF_UNSET;
     clcf->reset_timedout_connection = BW_CONF_UNSET;
     clcf->etag = BW_CONF_UNSET;
@@ -434,6 +481,9 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->log_not_found = BW_CONF_UNSET;
     clcf->recursive_error_pages = BW_CONF_UNSET;
     clcf->client_body_buffer_size = BW_CONF_UNSET_SIZE;
+    clcf->client_body_in_file_only = BW_CONF_UNSET_UINT;
+    clcf->max_ranges = BW_CONF_UNSET_UINT;
+    clcf->client_body_in_single_buffer = BW_CONF_UNSET;
     clcf->error_pages = BW_CONF_UNSET_PTR;
     clcf->try_files = BW_CONF_UNSET_PTR;
 
@@ -484,6 +534,16 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                              3600000);
     bw_conf_merge_size_value(conf->sendfile_max_chunk,
                              prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    /* a level's own size or variables outrank the outer ones */
+    if (conf->limit_rate == BW_CONF_UNSET_SIZE && conf->limit_rate_cv == NULL)
+    {
+        conf->limit_rate_cv = prev->limit_rate_cv;
+    }
+    if (conf->limit_rate_after == BW_CONF_UNSET_SIZE
+        && conf->limit_rate_after_cv == NULL)
+    {
+        conf->limit_rate_after_cv = prev->limit_rate_after_cv;
+    }
     bw_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
     bw_conf_merge_size_value(conf->limit_rate_after, prev->limit_rate_after,
                              0);
@@ -506,7 +566,7 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
     bw_conf_merge_size_value(conf->postpone_output, prev->postpone_output,
                              1460);
-    bw_conf_merge_value(conf->server_tokens, prev->server_tokens, 1);
+    bw_conf_merge_uint_value(conf->server_tokens, prev->server_tokens, 1);
     bw_conf_merge_value(conf->chunked_transfer_encoding,
                         prev->chunked_transfer_encoding, 1);
     bw_conf_merge_value(conf->reset_timedout_connection,
@@ -523,6 +583,19 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->recursive_error_pages, 0);
     bw_conf_merge_size_value(conf->client_body_buffer_size,
                              prev->client_body_buffer_size, 16384);
+    /* "none" is a bit of its own, so that it is not "unset" */
+    bw_conf_merge_bitmask_value(conf->keepalive_disable,
+                                prev->keepalive_disable,
+                                BW_HTTP_KA_DISABLE_MSIE6);
+    bw_conf_merge_uint_value(conf->max_ranges, prev->max_ranges,
+                             0x7fffffff);
+    bw_conf_merge_uint_value(conf->client_body_in_file_only,
+                             prev->client_body_in_file_only,
+                             BW_HTTP_BODY_IN_FILE_OFF);
+    /* a body in memory is always one buffer here: the flag is kept for
+     * configurations, and changes nothing */
+    bw_conf_merge_value(conf->client_body_in_single_buffer,
+                        prev->client_body_in_single_buffer, 0);
     if (bw_conf_merge_path_value(cf, &conf->client_body_temp_path,
                                  prev->client_body_temp_path,
                                  BW_HTTP_CLIENT_TEMP_PATH)
@@ -777,7 +850,7 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_http_core_srv_conf_t  *cscf = conf;
     bw_str_t                 *value, s;
     bw_uint_t                 i;
-    bw_int_t                  n;
+    bw_int_t                  n, low, high;
     bw_url_t                  u;
     bw_http_listen_opt_t      lsopt;
 
@@ -788,6 +861,14 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     u.url = value[1];
     u.listen = 1;
     u.default_port = 80;
+
+    /* "127.0.0.1:8000-8009": a socket for each port, as nginx */
+    if (bw_http_core_listen_range(&u.url, &low, &high) != BW_OK) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid port range in "
+                          "\"%.*s\" of the \"listen\" directive",
+                          (int) value[1].len, value[1].data);
+        return BW_CONF_ERROR;
+    }
 
     if (bw_parse_url(cf->pool, &u) != BW_OK) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%s in \"%.*s\" of the "
@@ -970,11 +1051,205 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    if (bw_http_add_listen(cf, cscf, &lsopt) != BW_OK) {
+    for (n = low; n <= high; n++) {
+        if (low != high) {
+            bw_http_core_set_port(&lsopt.sockaddr.sockaddr, (in_port_t) n);
+            lsopt.addr_text.len = bw_sock_ntop(&lsopt.sockaddr.sockaddr,
+                                               lsopt.socklen,
+                                               lsopt.addr_text.data,
+                                               BW_SOCKADDR_STRLEN, 1);
+        }
+        if (bw_http_add_listen(cf, cscf, &lsopt) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
+        if (low != high) {
+            /* each socket its own text (the next one's is written anew) */
+            lsopt.addr_text.data = bw_pnalloc(cf->pool, BW_SOCKADDR_STRLEN);
+            if (lsopt.addr_text.data == NULL) {
+                return BW_CONF_ERROR;
+            }
+        }
+    }
+
+    return BW_CONF_OK;
+}
+
+static void
+bw_http_core_set_port(struct sockaddr *sa, in_port_t port)
+{
+    if (sa->sa_family == AF_INET6) {
+        ((struct sockaddr_in6 *) sa)->sin6_port = htons(port);
+    } else {
+        ((struct sockaddr_in *) sa)->sin_port = htons(port);
+    }
+}
+
+/*
+ * A port range at the end of a listen address: the URL is cut to its
+ * first port, *low and *high set (equal when there is no range).
+ * BW_ERROR for a range that is no range.
+ */
+static bw_int_t
+bw_http_core_listen_range(bw_str_t *url, bw_int_t *low, bw_int_t *high)
+{
+    u_char  *p, *dash, *end;
+
+    *low = 0;
+    *high = 0;
+
+    end = url->data + url->len;
+
+    if (url->len > 5 && bw_strncasecmp(url->data, (u_char *) "unix:", 5) == 0)
+    {
+        return BW_OK;
+    }
+
+    /* the port: after the last ':' (past a bracketed IPv6 address), or
+     * the whole text when it is one */
+    for (p = end; p > url->data && p[-1] != ':' && p[-1] != ']'; p--) {
+        /* void */
+    }
+    if (p > url->data && p[-1] == ']') {
+        return BW_OK;
+    }
+
+    dash = memchr(p, '-', end - p);
+    if (dash == NULL || dash == p || bw_atoi(p, dash - p) == BW_ERROR) {
+        return BW_OK;       /* no range: a host name may have a '-' */
+    }
+
+    *low = bw_atoi(p, dash - p);
+    *high = bw_atoi(dash + 1, end - dash - 1);
+
+    if (*low < 1 || *high > 65535 || *high < *low) {
+        return BW_ERROR;
+    }
+
+    url->len = dash - url->data;
+    return BW_OK;
+}
+
+/*
+ * limit_rate and limit_rate_after: a size, or variables that give one
+ * per request (as nginx since 1.27), read when the location is chosen.
+ */
+static char *
+bw_http_core_limit_rate(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *clcf = conf;
+
+    bw_str_t                  *value;
+    bw_http_complex_value_t  **cv;
+
+    value = cf->args->elts;
+
+    if (memchr(value[1].data, '$', value[1].len) == NULL) {
+        return bw_conf_set_size_slot(cf, cmd, conf);
+    }
+
+    cv = (cmd->offset == offsetof(bw_http_core_loc_conf_t, limit_rate))
+         ? &clcf->limit_rate_cv : &clcf->limit_rate_after_cv;
+
+    if (*cv) {
+        return "is duplicate";
+    }
+
+    *cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
+    if (*cv == NULL
+        || bw_http_compile_complex_value(cf, *cv, &value[1]) != BW_OK)
+    {
         return BW_CONF_ERROR;
     }
 
     return BW_CONF_OK;
+}
+
+/*
+ * "limit_except GET { deny all; }": the block's configuration is for
+ * every method but those named (GET names HEAD too), as nginx. Methods
+ * bulwark does not parse (WebDAV's) are accepted by name and never
+ * excepted: such a request always gets the block, the safe side.
+ */
+static char *
+bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_core_loc_conf_t  *pclcf = conf;
+
+    char                     *rv;
+    bw_str_t                 *value;
+    bw_uint_t                 i, m, allowed;
+    bw_conf_t                 save;
+    bw_http_conf_ctx_t       *ctx, *pctx;
+    bw_http_core_loc_conf_t  *clcf;
+
+    static const struct {
+        const char  *name;
+        bw_uint_t    method;
+    } methods[] = {
+        { "GET", BW_HTTP_GET }, { "HEAD", BW_HTTP_HEAD },
+        { "POST", BW_HTTP_POST }, { "PUT", BW_HTTP_PUT },
+        { "DELETE", BW_HTTP_DELETE }, { "OPTIONS", BW_HTTP_OPTIONS },
+        { "PATCH", BW_HTTP_PATCH }, { "MKCOL", 0 }, { "COPY", 0 },
+        { "MOVE", 0 }, { "PROPFIND", 0 }, { "PROPPATCH", 0 },
+        { "LOCK", 0 }, { "UNLOCK", 0 }, { NULL, 0 }
+    };
+
+    if (pclcf->limit_except) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    allowed = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (m = 0; methods[m].name; m++) {
+            if (value[i].len == strlen(methods[m].name)
+                && bw_strncasecmp(value[i].data,
+                                  (u_char *) methods[m].name,
+                                  value[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (methods[m].name == NULL) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid method \"%s\"", value[i].data);
+            return BW_CONF_ERROR;
+        }
+
+        allowed |= methods[m].method;
+        if (methods[m].method == BW_HTTP_GET) {
+            allowed |= BW_HTTP_HEAD;
+        }
+    }
+
+    pclcf->limit_except = ~allowed;
+
+    pctx = cf->ctx;
+    ctx = bw_http_create_conf_ctx(cf, pctx, BW_HTTP_LOC_CONF);
+    if (ctx == NULL) {
+        return BW_CONF_ERROR;
+    }
+
+    clcf = ctx->loc_conf[bw_http_core_module.ctx_index];
+    clcf->loc_conf = ctx->loc_conf;
+    clcf->name = pclcf->name;
+    clcf->noname = 1;
+    clcf->lmt_excpt = 1;
+    pclcf->limit_except_loc_conf = ctx->loc_conf;
+
+    if (bw_http_add_location(cf, &pclcf->locations, clcf) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    save = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = BW_HTTP_LMT_CONF;
+    rv = bw_conf_parse(cf, NULL);
+    *cf = save;
+
+    return rv;
 }
 
 static char *
@@ -1021,6 +1296,9 @@ bw_http_core_server_name(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             if (bw_regex_compile(&rc) != BW_OK) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%.*s",
                                   (int) rc.err.len, rc.err.data);
+                return BW_CONF_ERROR;
+            }
+            if (bw_http_regex_add_names(cf, rc.regex) != BW_OK) {
                 return BW_CONF_ERROR;
             }
             sn->regex = rc.regex;
@@ -1088,6 +1366,12 @@ bw_http_core_root(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     clcf->root = value[1];
     clcf->alias = alias ? (clcf->name.len ? clcf->name.len : 1) : 0;
+
+    if (alias && clcf->regex) {
+        /* a regex location's own alias is the whole path (a nested
+         * regex location inherits its parent's prefix length instead) */
+        clcf->alias = BW_HTTP_ALIAS_WHOLE;
+    }
 
     if (!alias && clcf->root.len > 0
         && clcf->root.data[clcf->root.len - 1] == '/')
@@ -1651,6 +1935,7 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
         {
             bw_str_t  saved = r->uri;
             size_t    vlen = value.len;
+            unsigned  add = r->add_uri_to_alias;
 
             if (tf[i].test_dir && vlen > 1) {
                 vlen--;
@@ -1658,7 +1943,9 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
 
             r->uri.data = value.data;
             r->uri.len = vlen;
+            r->add_uri_to_alias = 1;
             path = bw_http_map_uri_to_path(r, &name, &root, 0);
+            r->add_uri_to_alias = add;
             r->uri = saved;
             if (path == NULL) {
                 return BW_HTTP_INTERNAL_SERVER_ERROR;
@@ -1680,6 +1967,10 @@ bw_http_core_try_files_handler(bw_http_request_t *r)
         r->uri = value;
         if (tf[i].test_dir && value.len > 1) {
             r->uri.len--;
+        }
+        if (clcf->alias == BW_HTTP_ALIAS_WHOLE && !tf[i].test_dir) {
+            /* served from where it was found: under the alias */
+            r->add_uri_to_alias = 1;
         }
         bw_http_set_exten(r);
         return BW_DECLINED;

@@ -32,7 +32,7 @@ static const bw_http_status_name_t  bw_http_statuses[] = {
     { 203, "203 Non-Authoritative Information" },
     { 204, "204 No Content" },
     { 206, "206 Partial Content" },
-    { 300, "300 Multiple Choices" },
+    /* no 300: nginx says nothing after the code, and has no page */
     { 301, "301 Moved Permanently" },
     { 302, "302 Moved Temporarily" },
     { 303, "303 See Other" },
@@ -101,6 +101,7 @@ bw_http_absolute_location(bw_http_request_t *r,
     socklen_t                 slen;
     bw_sockaddr_t             sa;
     bw_http_core_srv_conf_t  *cscf;
+    u_char                    addr[BW_SOCKADDR_STRLEN + 2];
 
     loc = &r->headers_out.location->value;
 
@@ -108,23 +109,46 @@ bw_http_absolute_location(bw_http_request_t *r,
         return BW_OK;
     }
 
-    if (r->headers_in.server.len && !clcf->server_name_in_redirect) {
-        host = r->headers_in.server;
-    } else {
+    slen = sizeof(bw_sockaddr_t);
+    if (getsockname(r->connection->fd, &sa.sockaddr, &slen) != 0) {
+        sa.sockaddr.sa_family = AF_UNSPEC;
+    }
+
+    if (clcf->server_name_in_redirect) {
         cscf = r->srv_conf[bw_http_core_module.ctx_index];
         host = cscf->server_name;
-        if (host.len == 0) {
-            host.data = (u_char *) "localhost";
-            host.len = 9;
+
+    } else if (r->headers_in.server.len) {
+        host = r->headers_in.server;
+
+    } else {
+        /* no Host, or an invalid one (error_page 400): the address the
+         * client reached, as nginx */
+        host.data = addr;
+        host.len = 0;
+        if (sa.sockaddr.sa_family == AF_INET6) {
+            addr[host.len++] = '[';
+        }
+        if (sa.sockaddr.sa_family == AF_INET
+            || sa.sockaddr.sa_family == AF_INET6)
+        {
+            host.len += bw_sock_ntop(&sa.sockaddr, slen, addr + host.len,
+                                     sizeof(addr) - 2, 0);
+        }
+        if (sa.sockaddr.sa_family == AF_INET6) {
+            addr[host.len++] = ']';
         }
     }
 
+    if (host.len == 0) {
+        bw_str_set(&host, "localhost");
+    }
+
     port = 0;
-    if (clcf->port_in_redirect) {
-        slen = sizeof(bw_sockaddr_t);
-        if (getsockname(r->connection->fd, &sa.sockaddr, &slen) == 0) {
-            port = bw_inet_get_port(&sa.sockaddr);
-        }
+    if (clcf->port_in_redirect && (sa.sockaddr.sa_family == AF_INET
+                                   || sa.sockaddr.sa_family == AF_INET6))
+    {
+        port = bw_inet_get_port(&sa.sockaddr);
         if (port == 80) {
             port = 0;
         }
@@ -234,7 +258,7 @@ bw_http_header_filter(bw_http_request_t *r)
         }
     }
 
-    len = sizeof("HTTP/1.x ") - 1 + slen + 2
+    len = sizeof("HTTP/1.1 ") - 1 + slen + 2
           + sizeof("Server: bulwark/0.1.0\r\n") - 1
           + sizeof("Date: Mon, 28 Sep 1970 06:00:00 GMT\r\n") - 1
           + 2;
@@ -299,8 +323,8 @@ bw_http_header_filter(bw_http_request_t *r)
     p = b->last;
     last = b->end;
 
-    p = bw_cpymem(p, r->http_version == BW_HTTP_VERSION_10 ? "HTTP/1.0 "
-                                                           : "HTTP/1.1 ", 9);
+    /* the highest version we speak, to 1.0 clients too (RFC 9110 6.2) */
+    p = bw_cpymem(p, "HTTP/1.1 ", 9);
     p = bw_cpymem(p, st, slen);
     *p++ = '\r'; *p++ = '\n';
 

@@ -1017,11 +1017,16 @@ bw_http_optimize_servers(bw_conf_t *cf, bw_http_core_main_conf_t *cmcf)
     return BW_OK;
 }
 
-/* Host -> server: exact, then wildcards, then regexes in order. */
+/*
+ * Host -> server: exact, then wildcards, then regexes in order; no Host
+ * goes to a server named "" (as nginx), else to the default one. With a
+ * request, a regex's captures become its $1 and named variables.
+ */
 bw_http_core_srv_conf_t *
 bw_http_find_virtual_server(bw_connection_t *c,
-    bw_http_addr_conf_t *addr_conf, bw_str_t *host)
+    bw_http_addr_conf_t *addr_conf, bw_str_t *host, bw_http_request_t *r)
 {
+    bw_int_t                  rc;
     bw_uint_t                 i;
     bw_str_t                  name;
     bw_http_server_name_t    *sn;
@@ -1029,7 +1034,9 @@ bw_http_find_virtual_server(bw_connection_t *c,
     int                       captures[3];
 
     if (host->len == 0) {
-        return addr_conf->default_server;
+        cscf = bw_hash_find(&addr_conf->names.exact, bw_hash_key(NULL, 0),
+                            (u_char *) "", 0);
+        return cscf ? cscf : addr_conf->default_server;
     }
 
     cscf = bw_hash_find_combined(&addr_conf->names, host->data, host->len);
@@ -1040,6 +1047,18 @@ bw_http_find_virtual_server(bw_connection_t *c,
     sn = addr_conf->regex.elts;
     for (i = 0; i < addr_conf->regex.nelts; i++) {
         name = *host;
+
+        if (r) {
+            rc = bw_http_regex_exec(r, sn[i].regex, &name);
+            if (rc == BW_OK) {
+                return sn[i].server;
+            }
+            if (rc == BW_ERROR) {
+                return NULL;
+            }
+            continue;
+        }
+
         if (bw_regex_exec(sn[i].regex, &name, captures, 3) >= 0) {
             return sn[i].server;
         }

@@ -291,8 +291,10 @@ bw_http_process_request_line(bw_event_t *rev)
                                         r->header_in->last, &next);
 
         if (rc == BW_OK) {
+            /* what came, with the line's end (LF alone or CRLF); the
+             * empty lines before it are not counted, as in nginx */
+            r->request_length += next - r->request_line.data;
             r->header_in->pos = next;
-            r->request_length += r->request_line.len + 2;
 
             bw_log_debug(c->log, "http request line: \"%.*s\"",
                          (int) r->request_line.len, r->request_line.data);

@@ -133,6 +133,63 @@ bw_http_parse_method(bw_str_t *name)
 }
 
 /*
+ * nginx's grammar of an authority in a request target: a host of
+ * letters, digits, dots and hyphens, or an IP literal in brackets,
+ * then ":" and at most five digits (at least one where need_port).
+ * Returns the end of it (the caller says what may follow) with the
+ * host's length, or NULL.
+ */
+static u_char *
+bw_http_parse_authority(u_char *p, u_char *end, size_t *host_len,
+    bw_uint_t need_port)
+{
+    u_char  *h, *d, c;
+
+    h = p;
+
+    if (p < end && *p == '[') {
+        for (p++; p < end && *p != ']'; p++) {
+            c = (u_char) (*p | 0x20);
+            if ((c < 'a' || c > 'z') && (*p < '0' || *p > '9')
+                && strchr(":.-_~!$&'()*+,;=", *p) == NULL)
+            {
+                return NULL;
+            }
+        }
+        if (p == end) {
+            return NULL;
+        }
+        p++;
+
+    } else {
+        for ( /* void */ ; p < end; p++) {
+            c = (u_char) (*p | 0x20);
+            if ((c < 'a' || c > 'z') && (*p < '0' || *p > '9')
+                && *p != '.' && *p != '-')
+            {
+                break;
+            }
+        }
+    }
+
+    *host_len = p - h;
+
+    if (p < end && *p == ':') {
+        for (d = ++p; p < end && *p >= '0' && *p <= '9'; p++) {
+            /* void */
+        }
+        if (p - d > 5 || (need_port && p == d)) {
+            return NULL;
+        }
+
+    } else if (need_port) {
+        return NULL;
+    }
+
+    return p;
+}
+
+/*
  * Parse "METHOD SP target SP HTTP/x.y CRLF" starting at p. Returns
  * BW_OK (and *next past the line), BW_AGAIN when no full line is there
  * yet, or the HTTP status to answer with.
@@ -142,6 +199,7 @@ bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
     u_char **next)
 {
     u_char    *lf, *le, *m, *t, *te, *v, *h;
+    size_t     hl;
     bw_uint_t  i;
 
     /* RFC 9112 2.2: ignore empty lines before the request line */
@@ -188,15 +246,13 @@ bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
     r->method = (bw_uint_t) bw_http_parse_method(&r->method_name);
 
     /*
-     * target: no controls, DEL or fragment. Bytes above 0x7e are taken
-     * as nginx takes them (raw UTF-8 from clients that do not escape);
-     * a '#' is refused where nginx cuts the URI there: a fragment never
-     * belongs in a request, and hops that disagree on where the path
-     * ends are an attack surface.
+     * target: no controls or DEL. Bytes above 0x7e are taken as nginx
+     * takes them (raw UTF-8 from clients that do not escape); a '#'
+     * starts a fragment, which $uri and $args leave out (as nginx).
      */
     t = m + 1;
     for (te = t; te < le && *te != ' '; te++) {
-        if (*te < 0x21 || *te == 0x7f || *te == '#') {
+        if (*te < 0x21 || *te == 0x7f) {
             return BW_HTTP_BAD_REQUEST;
         }
     }
@@ -231,6 +287,12 @@ bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
     r->unparsed_uri.data = t;
     r->unparsed_uri.len = te - t;
 
+    if (r->method == BW_HTTP_CONNECT) {
+        /* authority-form only (RFC 9112 3.2.3), which is not served */
+        h = bw_http_parse_authority(t, te, &hl, 1);
+        return (h == te && hl) ? BW_HTTP_NOT_ALLOWED : BW_HTTP_BAD_REQUEST;
+    }
+
     if (*t == '/') {
         /* origin-form */
 
@@ -248,27 +310,15 @@ bw_http_parse_request_line(bw_http_request_t *r, u_char *p, u_char *end,
         r->schema.data = t;
         r->schema.len = h - 3 - t;
         r->host.data = h;
-        while (h < te && *h != '/' && *h != '?') {
-            if (*h == '@') {
-                return BW_HTTP_BAD_REQUEST;   /* no userinfo */
-            }
-            h++;
-        }
-        r->host.len = h - r->host.data;
-        if (r->host.len == 0) {
+        h = bw_http_parse_authority(h, te, &hl, 0);
+        if (h == NULL || hl == 0 || (h < te && *h != '/' && *h != '?')) {
             return BW_HTTP_BAD_REQUEST;
         }
-        if (h == te || *h == '?') {
-            /* "http://host" or "http://host?a": the path is "/" */
-            r->unparsed_uri.data = h;
-            r->unparsed_uri.len = te - h;
-        } else {
-            r->unparsed_uri.data = h;
-            r->unparsed_uri.len = te - h;
-        }
-
-    } else if (r->method == BW_HTTP_CONNECT) {
-        return BW_HTTP_NOT_ALLOWED;
+        /* with the port: bw_http_validate_host() takes it off */
+        r->host.len = h - r->host.data;
+        /* "http://host" or "http://host?a": the path is "/" */
+        r->unparsed_uri.data = h;
+        r->unparsed_uri.len = te - h;
 
     } else {
         return BW_HTTP_BAD_REQUEST;

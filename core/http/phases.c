@@ -109,28 +109,32 @@ bw_http_core_rewrite_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     return BW_OK;
 }
 
-/* 301 to the location's name, with the request's arguments */
+/* 301 to the location's name (escaped, as nginx), with the request's
+ * arguments */
 static void
 bw_http_location_redirect(bw_http_request_t *r, bw_http_core_loc_conf_t *clcf)
 {
     u_char          *p;
+    size_t           len;
     bw_str_t         value;
     bw_table_elt_t  *h;
 
-    value = clcf->name;
+    len = clcf->name.len + bw_escape_uri_len(clcf->name.data, clcf->name.len,
+                                             BW_URI_ESCAPE_PATH)
+          + 1 + r->args.len;
+    p = bw_pnalloc(r->pool, len);
+    if (p == NULL) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
+    value.data = p;
+    p = bw_escape_uri(p, clcf->name.data, clcf->name.len, BW_URI_ESCAPE_PATH);
     if (r->args.len) {
-        p = bw_pnalloc(r->pool, clcf->name.len + 1 + r->args.len);
-        if (p == NULL) {
-            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-        value.data = p;
-        p = bw_cpymem(p, clcf->name.data, clcf->name.len);
         *p++ = '?';
         p = bw_cpymem(p, r->args.data, r->args.len);
-        value.len = p - value.data;
     }
+    value.len = p - value.data;
 
     bw_http_clear_location(r);
     h = bw_http_add_header_out(r, "Location", &value);
@@ -347,12 +351,90 @@ bw_http_core_content_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
     return BW_OK;
 }
 
+/*
+ * keepalive_disable, with nginx's reading of User-Agent: MSIE 4 to 6
+ * (6 without SV1) wait after a POST answered on a kept connection;
+ * Safari on Mac OS X may send a POST on a connection just closed.
+ */
+static bw_uint_t
+bw_http_keepalive_disabled(bw_http_request_t *r, bw_uint_t disable)
+{
+    u_char  *ua, *end, *msie;
+    size_t   len;
+
+    if (r->headers_in.user_agent == NULL
+        || !(disable & (BW_HTTP_KA_DISABLE_MSIE6 | BW_HTTP_KA_DISABLE_SAFARI)))
+    {
+        return 0;
+    }
+
+    ua = r->headers_in.user_agent->value.data;
+    len = r->headers_in.user_agent->value.len;
+    end = ua + len;
+
+    if (memmem(ua, len, "Opera", 5)) {
+        return 0;
+    }
+
+    msie = memmem(ua, len, "MSIE ", 5);
+    if (msie && msie + 7 < end) {
+        return (disable & BW_HTTP_KA_DISABLE_MSIE6)
+               && r->method == BW_HTTP_POST && msie[6] == '.'
+               && (msie[5] == '4' || msie[5] == '5'
+                   || (msie[5] == '6'
+                       && memmem(msie + 8, end - msie - 8, "SV1", 3)
+                          == NULL));
+    }
+
+    return (disable & BW_HTTP_KA_DISABLE_SAFARI)
+           && memmem(ua, len, "Gecko/", 6) == NULL
+           && memmem(ua, len, "Chrome/", 7) == NULL
+           && memmem(ua, len, "Safari/", 7) != NULL
+           && memmem(ua, len, "Mac OS X", 8) != NULL;
+}
+
+/* limit_rate or limit_rate_after with variables: a size, or none (a
+ * value that is not one is logged, as nginx) */
+static size_t
+bw_http_limit_rate_value(bw_http_request_t *r, bw_http_complex_value_t *cv)
+{
+    ssize_t   n;
+    bw_str_t  v;
+
+    if (bw_http_complex_value(r, cv, &v) != BW_OK) {
+        return 0;
+    }
+
+    if (v.len == 0) {
+        return 0;
+    }
+
+    n = bw_parse_size(&v);
+    if (n == BW_ERROR) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "invalid rate value \"%.*s\"", (int) v.len, v.data);
+        return 0;
+    }
+
+    return (size_t) n;
+}
+
 void
 bw_http_update_location_config(bw_http_request_t *r)
 {
     bw_http_core_loc_conf_t  *clcf;
 
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (r->method & clcf->limit_except) {
+        /* a method limit_except does not name: the block's config, with
+         * the location's content handler (proxy_pass) */
+        if (clcf->handler) {
+            r->content_handler = clcf->handler;
+        }
+        r->loc_conf = clcf->limit_except_loc_conf;
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+    }
 
     if (clcf->error_log && clcf->error_log->file) {
         r->connection->log->file = clcf->error_log->file;
@@ -363,7 +445,9 @@ bw_http_update_location_config(bw_http_request_t *r)
                          || r->connection->requests
                             >= clcf->keepalive_requests
                          || bw_current_msec - r->connection->start_time
-                            > clcf->keepalive_time))
+                            > clcf->keepalive_time
+                         || bw_http_keepalive_disabled(r,
+                                                   clcf->keepalive_disable)))
     {
         r->keepalive = 0;
     }
@@ -376,8 +460,15 @@ bw_http_update_location_config(bw_http_request_t *r)
 
     /* "set $limit_rate" outranks the location's limit_rate */
     if (!r->limit_rate_set) {
-        r->limit_rate = clcf->limit_rate;
+        r->limit_rate = clcf->limit_rate_cv
+                        ? bw_http_limit_rate_value(r, clcf->limit_rate_cv)
+                        : clcf->limit_rate;
     }
+
+    r->limit_rate_after = clcf->limit_rate_after_cv
+                          ? bw_http_limit_rate_value(r,
+                                                 clcf->limit_rate_after_cv)
+                          : clcf->limit_rate_after;
 
     if (clcf->handler) {
         r->content_handler = clcf->handler;

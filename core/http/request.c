@@ -135,7 +135,7 @@ bw_http_create_request(bw_connection_t *c)
 bw_int_t
 bw_http_process_request_uri(bw_http_request_t *r)
 {
-    u_char                   *q, *path;
+    u_char                   *q, *path, *end;
     size_t                    plen, len;
     bw_http_core_srv_conf_t  *cscf;
 
@@ -148,14 +148,23 @@ bw_http_process_request_uri(bw_http_request_t *r)
 
     r->valid_unparsed_uri = 1;
 
+    /* a "#fragment" is no part of $uri or $args, as in nginx; it stays
+     * in $request_uri, and the URI sent upstream is built again */
     path = r->unparsed_uri.data;
-    q = memchr(path, '?', r->unparsed_uri.len);
-    plen = q ? (size_t) (q - path) : r->unparsed_uri.len;
+    end = memchr(path, '#', r->unparsed_uri.len);
+    if (end) {
+        r->valid_unparsed_uri = 0;
+    } else {
+        end = path + r->unparsed_uri.len;
+    }
 
-    if (q && q + 1 < r->unparsed_uri.data + r->unparsed_uri.len) {
+    q = memchr(path, '?', end - path);
+    plen = q ? (size_t) (q - path) : (size_t) (end - path);
+
+    if (q && q + 1 < end) {
         /* "/a?" has no arguments, as in nginx ($args is not found) */
         r->args.data = q + 1;
-        r->args.len = r->unparsed_uri.data + r->unparsed_uri.len - q - 1;
+        r->args.len = end - q - 1;
     }
 
     if (plen == 0) {
@@ -310,7 +319,8 @@ bw_http_set_virtual_server(bw_http_request_t *r, bw_str_t *host)
     bw_http_core_srv_conf_t  *cscf;
 
     cscf = bw_http_find_virtual_server(r->connection,
-                                       r->http_connection->addr_conf, host);
+                                       r->http_connection->addr_conf, host,
+                                       r);
     if (cscf == NULL) {
         return BW_ERROR;
     }

@@ -26,7 +26,8 @@ static bw_int_t bw_http_request_body_consume(bw_http_request_t *r,
 static bw_int_t bw_http_request_body_save(bw_http_request_t *r, u_char *p,
     size_t len);
 static bw_int_t bw_http_request_body_done(bw_http_request_t *r);
-static bw_int_t bw_http_test_expect(bw_http_request_t *r);
+static bw_int_t bw_http_request_body_temp_file(bw_http_request_t *r);
+static bw_int_t bw_http_test_expect(bw_http_request_t *r, bw_uint_t body);
 static bw_uint_t bw_http_body_preread(bw_http_request_t *r);
 static bw_int_t bw_http_discard_consume(bw_http_request_t *r,
     u_char **pos, u_char *last);
@@ -71,11 +72,15 @@ bw_http_read_client_request_body(bw_http_request_t *r,
     if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
         /* nothing to stream: retries stay possible */
         r->request_body_no_buffering = 0;
+        if (bw_http_test_expect(r, 0) != BW_OK) {
+            rc = BW_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
         post_handler(r);
         return BW_OK;
     }
 
-    if (bw_http_test_expect(r) != BW_OK) {
+    if (bw_http_test_expect(r, 1) != BW_OK) {
         rc = BW_HTTP_INTERNAL_SERVER_ERROR;
         goto done;
     }
@@ -94,7 +99,11 @@ bw_http_read_client_request_body(bw_http_request_t *r,
 
     } else {
         rb->rest = r->headers_in.content_length_n;
-        if ((off_t) size > rb->rest) {
+        if ((off_t) size > rb->rest
+            || r->header_in->last - r->header_in->pos >= rb->rest)
+        {
+            /* all of it came with the header (whose buffer bounds it):
+             * it stays in memory, as in nginx */
             size = (size_t) rb->rest;
         }
     }
@@ -461,7 +470,6 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
     size_t                    n;
     bw_buf_t                 *b;
     bw_http_request_body_t   *rb;
-    bw_http_core_loc_conf_t  *clcf;
 
     rb = r->request_body;
     b = rb->buf;
@@ -485,22 +493,10 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
         /* a full buffer is written out only when more must go in: a body
          * that fills it exactly stays in memory */
         if (b->last == b->end && (len || p == NULL)) {
-            if (rb->temp_file == NULL) {
-                rb->temp_file = bw_pcalloc(r->pool, sizeof(bw_file_t));
-                if (rb->temp_file == NULL) {
-                    return BW_ERROR;
-                }
-                clcf = r->loc_conf[bw_http_core_module.ctx_index];
-                if (bw_create_temp_file(rb->temp_file,
-                                        clcf->client_body_temp_path,
-                                        r->pool, r->connection->log)
-                    != BW_OK)
-                {
-                    return BW_ERROR;
-                }
-                bw_log_throttled(BW_LOG_WARN, r->connection->log, 0,
-                                 "a client request body is buffered to a "
-                                 "temporary file");
+            if (rb->temp_file == NULL
+                && bw_http_request_body_temp_file(r) != BW_OK)
+            {
+                return BW_ERROR;
             }
             if (bw_write_temp_file(rb->temp_file, b->start,
                                    b->last - b->start) != BW_OK)
@@ -523,13 +519,63 @@ bw_http_request_body_save(bw_http_request_t *r, u_char *p, size_t len)
     }
 }
 
+/*
+ * The temp file of a body larger than client_body_buffer_size, unlinked
+ * at once; with client_body_in_file_only one that keeps its name, for
+ * $request_body_file.
+ */
+static bw_int_t
+bw_http_request_body_temp_file(bw_http_request_t *r)
+{
+    bw_uint_t                 keep;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
+
+    rb = r->request_body;
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    rb->temp_file = bw_pcalloc(r->pool, sizeof(bw_file_t));
+    if (rb->temp_file == NULL) {
+        return BW_ERROR;
+    }
+
+    switch (clcf->client_body_in_file_only) {
+    case BW_HTTP_BODY_IN_FILE_ON:
+        keep = BW_TEMP_FILE_KEEP;
+        break;
+    case BW_HTTP_BODY_IN_FILE_CLEAN:
+        keep = BW_TEMP_FILE_CLEAN;
+        break;
+    default:
+        keep = BW_TEMP_FILE_UNLINK;
+    }
+
+    if (bw_create_named_temp_file(rb->temp_file, clcf->client_body_temp_path,
+                                  r->pool, r->connection->log, keep)
+        != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
+    if (keep == BW_TEMP_FILE_UNLINK) {
+        bw_log_throttled(BW_LOG_WARN, r->connection->log, 0,
+                         "a client request body is buffered to a temporary "
+                     "file");
+    } else {
+        rb->named = 1;
+    }
+
+    return BW_OK;
+}
+
 /* The body is in: describe it as one memory or one file buffer. */
 static bw_int_t
 bw_http_request_body_done(bw_http_request_t *r)
 {
-    bw_buf_t                *b;
-    bw_chain_t              *cl;
-    bw_http_request_body_t  *rb;
+    bw_buf_t                 *b;
+    bw_chain_t               *cl;
+    bw_http_request_body_t   *rb;
+    bw_http_core_loc_conf_t  *clcf;
 
     rb = r->request_body;
 
@@ -538,6 +584,15 @@ bw_http_request_body_done(bw_http_request_t *r)
         return BW_ERROR;
     }
     cl->next = NULL;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (rb->temp_file == NULL && !rb->stream
+        && clcf->client_body_in_file_only != BW_HTTP_BODY_IN_FILE_OFF
+        && bw_http_request_body_temp_file(r) != BW_OK)
+    {
+        return BW_ERROR;
+    }
 
     if (rb->temp_file == NULL) {
         rb->buf->last_buf = 1;
@@ -569,9 +624,13 @@ bw_http_request_body_done(bw_http_request_t *r)
     return BW_OK;
 }
 
-/* "Expect: 100-continue" from an HTTP/1.1 client that sent no body yet */
+/*
+ * "Expect: 100-continue" from an HTTP/1.1 client that sent no body yet;
+ * one that has no body to send (Content-Length: 0) gets it too, as from
+ * nginx: it may be waiting for it all the same.
+ */
 static bw_int_t
-bw_http_test_expect(bw_http_request_t *r)
+bw_http_test_expect(bw_http_request_t *r, bw_uint_t body)
 {
     ssize_t          n;
     bw_str_t        *expect;
@@ -593,7 +652,7 @@ bw_http_test_expect(bw_http_request_t *r)
         return BW_OK;
     }
 
-    if (r->header_in->pos < r->header_in->last) {
+    if (body && r->header_in->pos < r->header_in->last) {
         return BW_OK;   /* the body is already on its way */
     }
 
@@ -628,7 +687,8 @@ bw_http_discard_request_body(bw_http_request_t *r)
 
     if (r->request_body == NULL) {
         if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
-            return BW_OK;
+            /* no body, so no doubt about the framing */
+            return bw_http_test_expect(r, 0);
         }
 
         rb = bw_pcalloc(r->pool, sizeof(bw_http_request_body_t));
@@ -752,5 +812,61 @@ bw_http_discard_consume(bw_http_request_t *r, u_char **pos, u_char *last)
         return BW_ERROR;
     }
 
+    return BW_OK;
+}
+
+
+/*
+ * $request_body: the body when it was read into memory (for proxy_pass,
+ * or a log line after it); not found when there is none, when it went
+ * to a file or is being passed on as it comes, as nginx.
+ */
+bw_int_t
+bw_http_variable_request_body(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_buf_t                *b;
+    bw_http_request_body_t  *rb;
+
+    rb = r->main->request_body;
+
+    if (rb == NULL || rb->temp_file || rb->stream || r->main->discard_body) {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    if (rb->bufs == NULL) {
+        /* read, and empty: "Content-Length: 0" is a body, none is not */
+        if (r->main->headers_in.content_length_n == 0) {
+            bw_var_set(v, (u_char *) "", 0);
+        } else {
+            v->not_found = 1;
+        }
+        return BW_OK;
+    }
+
+    /* the whole body from the buffer's start: what was sent on moved
+     * nothing of it, but a copy's pos may have */
+    b = rb->bufs->buf;
+    bw_var_set(v, b->start, b->last - b->start);
+    return BW_OK;
+}
+
+/* $request_body_file: the name of the body's file, as long as it has one
+ * (client_body_in_file_only; other temp files have none once open) */
+bw_int_t
+bw_http_variable_request_body_file(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    bw_http_request_body_t  *rb;
+
+    rb = r->main->request_body;
+
+    if (rb == NULL || rb->temp_file == NULL || !rb->named) {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    bw_var_set(v, rb->temp_file->name.data, rb->temp_file->name.len);
     return BW_OK;
 }

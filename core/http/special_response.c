@@ -132,6 +132,12 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
     bw_chain_t   out;
     const char  *st, *title, *why;
 
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        /* no "100 Continue" before an error page (as nginx); with a
+         * body, the discard decides whether the connection can stay */
+        r->expect_tested = 1;
+    }
+
     if (bw_http_discard_request_body(r) != BW_OK) {
         r->keepalive = 0;
     }
@@ -169,6 +175,11 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
         || st == NULL)
     {
         bw_http_clear_content_length(r);
+        if (st == NULL) {
+            /* a code with no page of its own: an empty body, said so
+             * (a keep-alive client must know where the answer ends) */
+            r->headers_out.content_length_n = 0;
+        }
         r->header_only = 1;
         return bw_http_send_header(r);
     }
@@ -178,6 +189,11 @@ bw_http_send_special_page(bw_http_request_t *r, bw_int_t error)
          * (both as nginx) */
         st = "302 Found";
         slen = sizeof("302 Found") - 1;
+
+    } else if (error == BW_HTTP_UNAUTHORIZED) {
+        /* nginx's page, which browsers show under the password prompt */
+        st = "401 Authorization Required";
+        slen = sizeof("401 Authorization Required") - 1;
     }
 
     title = st;

@@ -32,6 +32,8 @@ static bw_int_t bw_http_upstream_test_connect(bw_connection_t *c);
 static void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_uint_t bw_http_upstream_safe_uri(bw_str_t *uri);
+static bw_int_t bw_http_upstream_unescape_uri(bw_http_request_t *r,
+    bw_str_t *uri);
 /* which of the upstream's header lines bw_http_upstream_copy_headers()
  * takes */
 #define BW_HTTP_UPSTREAM_COPY_ALL         0
@@ -739,8 +741,9 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
  * allowed, served from disk). Content-Type, Set-Cookie,
  * Content-Disposition, Cache-Control, Expires and Accept-Ranges of the
  * upstream's answer go with it; its body is not read, and the
- * connection to it is closed. A URI with "." or ".." segments or a NUL
- * gets 404: the upstream chooses the location, not a way out of it.
+ * connection to it is closed. The URI is percent-decoded (as nginx);
+ * one with "." or ".." segments or a NUL after that gets 404: the
+ * upstream chooses the location, not a way out of it.
  */
 static void
 bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
@@ -767,6 +770,11 @@ bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
 
     bw_http_split_args(r, &uri, &args);
 
+    if (bw_http_upstream_unescape_uri(r, &uri) != BW_OK) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     if (!bw_http_upstream_safe_uri(&uri)) {
         bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                      "unsafe URI \"%.*s\" in X-Accel-Redirect",
@@ -782,6 +790,42 @@ bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
 
     (void) bw_http_internal_redirect(r, &uri, &args);
     bw_http_finalize_request(r, BW_DONE);
+}
+
+/* %XX decoded, into a copy (the header's own bytes stay for the log) */
+static bw_int_t
+bw_http_upstream_unescape_uri(bw_http_request_t *r, bw_str_t *uri)
+{
+    u_char    *p, *d, *end;
+    bw_int_t   hi, lo;
+
+    if (memchr(uri->data, '%', uri->len) == NULL) {
+        return BW_OK;
+    }
+
+    d = bw_pnalloc(r->pool, uri->len);
+    if (d == NULL) {
+        return BW_ERROR;
+    }
+
+    p = uri->data;
+    end = p + uri->len;
+    uri->data = d;
+
+    while (p < end) {
+        if (*p == '%' && end - p >= 3
+            && (hi = bw_hex_digit(p[1])) >= 0
+            && (lo = bw_hex_digit(p[2])) >= 0)
+        {
+            *d++ = (u_char) (hi << 4 | lo);
+            p += 3;
+            continue;
+        }
+        *d++ = *p++;
+    }
+
+    uri->len = d - uri->data;
+    return BW_OK;
 }
 
 /* A path from "/", without NUL and without "." or ".." segments. */
@@ -1054,6 +1098,17 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
             break;
         case 7:
             if (memcmp(p, "expires", 7) == 0) {
+                if (r->headers_out.expires) {
+                    /* which one a cache would take is anyone's guess:
+                     * the first, as nginx since 1.23 */
+                    bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                                 "upstream sent duplicate header line: "
+                                 "\"%.*s: %.*s\", ignoring it",
+                                 (int) ho->key.len, ho->key.data,
+                                 (int) ho->value.len, ho->value.data);
+                    ho->hash = 0;
+                    break;
+                }
                 r->headers_out.expires = ho;
             } else if (memcmp(p, "refresh", 7) == 0 && u->rewrite_redirect) {
                 r->headers_out.refresh = ho;

@@ -358,7 +358,9 @@ bw_http_upstream_server(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    if (u.wildcard) {
+    /* "0.0.0.0:8000" is an address (this host, to Linux), as in nginx;
+     * "*" is not */
+    if (u.wildcard && u.host.len == 1 && u.host.data[0] == '*') {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                           "invalid address \"%s\" in upstream", u.url.data);
         return BW_CONF_ERROR;

@@ -59,6 +59,9 @@ bw_http_upstream_rr_build(bw_conf_t *cf, bw_array_t *servers,
             peer[n].fail_timeout = server[i].fail_timeout;
             peer[n].max_conns = server[i].max_conns;
             peer[n].down = server[i].down;
+            if (!peer[n].down) {
+                peers->tries++;
+            }
             n++;
         }
     }
@@ -133,7 +136,9 @@ bw_http_upstream_rr_attach(bw_http_request_t *r, bw_upstream_rr_peers_t *peers,
     u->peer.get = bw_http_upstream_get_round_robin_peer;
     u->peer.free = bw_http_upstream_free_round_robin_peer;
     u->peer.data = rrp;
-    u->peer.tries = peers->number + (peers->next ? peers->next->number : 0);
+    /* a server marked down is never an attempt: once the others have
+     * been tried, the last answer goes to the client */
+    u->peer.tries = peers->tries + (peers->next ? peers->next->tries : 0);
 
     return rrp;
 }
@@ -188,6 +193,7 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
         peer[i].effective_weight = 1;
     }
     peers->number = ur->naddrs;
+    peers->tries = ur->naddrs;
     peers->total_weight = ur->naddrs;
     peers->peer = peer;
     peers->name = &ur->host;

@@ -142,6 +142,10 @@ static bw_http_variable_t  bw_http_core_variables[] = {
       BW_VAR_NOCACHE, 0 },
     { bw_string("request_length"), NULL, bw_http_variable_request_length, 0,
       BW_VAR_NOCACHE, 0 },
+    { bw_string("request_body"), NULL, bw_http_variable_request_body, 0,
+      BW_VAR_NOCACHE, 0 },
+    { bw_string("request_body_file"), NULL,
+      bw_http_variable_request_body_file, 0, BW_VAR_NOCACHE, 0 },
     { bw_string("msec"), NULL, bw_http_variable_msec, 0, BW_VAR_NOCACHE, 0 },
     { bw_string("time_local"), NULL, bw_http_variable_time, 0,
       BW_VAR_NOCACHE, 0 },
@@ -299,6 +303,14 @@ bw_http_variable_set(bw_http_request_t *r, bw_uint_t index, bw_str_t *value)
     bw_var_set(&r->variables[index], value->data, value->len);
 }
 
+/* Variable names are case-insensitive, as in nginx ("set $MAGE_ROOT"
+ * and "$mage_root" are one). */
+static bw_uint_t
+bw_http_variable_name_eq(bw_str_t *a, bw_str_t *b)
+{
+    return a->len == b->len && bw_strncasecmp(a->data, b->data, a->len) == 0;
+}
+
 /* Define a variable (modules: set, map, geo ...). */
 bw_http_variable_t *
 bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
@@ -311,7 +323,7 @@ bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
 
     v = cmcf->prefix_variables.elts;
     for (i = 0; i < cmcf->prefix_variables.nelts; i++) {
-        if (bw_str_eq(name, &v[i].name)) {
+        if (bw_http_variable_name_eq(name, &v[i].name)) {
             if (!(v[i].flags & BW_HTTP_VAR_CHANGEABLE)) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                                   "the duplicate \"%.*s\" variable",
@@ -327,7 +339,12 @@ bw_http_add_variable(bw_conf_t *cf, bw_str_t *name, bw_uint_t flags)
         return NULL;
     }
     bw_memzero(v, sizeof(*v));
-    v->name = *name;
+    v->name.len = name->len;
+    v->name.data = bw_pnalloc(cf->pool, name->len);
+    if (v->name.data == NULL) {
+        return NULL;
+    }
+    bw_strlow(v->name.data, name->data, name->len);
     v->flags = flags;
     return v;
 }
@@ -348,7 +365,7 @@ bw_http_get_variable_index(bw_conf_t *cf, bw_str_t *name)
 
     v = cmcf->variables.elts;
     for (i = 0; i < cmcf->variables.nelts; i++) {
-        if (bw_str_eq(name, &v[i].name)) {
+        if (bw_http_variable_name_eq(name, &v[i].name)) {
             return (bw_int_t) i;
         }
     }
@@ -400,7 +417,8 @@ bw_http_variables_init_vars(bw_conf_t *cf)
             if (!(av[n].flags & BW_HTTP_VAR_PREFIX)) {
                 continue;
             }
-            if (v[i].name.len > av[n].name.len
+            /* "$arg_" too: the argument with an empty name, as nginx */
+            if (v[i].name.len >= av[n].name.len
                 && memcmp(v[i].name.data, av[n].name.data,
                           av[n].name.len) == 0)
             {
@@ -1182,7 +1200,8 @@ bw_http_variable_unknown_header_in(bw_http_request_t *r,
 /*
  * The headers in the list whose lower-case name, with dashes read as
  * underscores, is the variable's name after `prefix` characters; more
- * than one are joined with ", " ("; " for cookies).
+ * than one are joined with ", " ("; " for Cookie and Set-Cookie), as
+ * nginx since 1.23.
  */
 bw_int_t
 bw_http_variable_unknown_header(bw_http_request_t *r,
@@ -1198,7 +1217,9 @@ bw_http_variable_unknown_header(bw_http_request_t *r,
     name.data = var->data + prefix;
     name.len = var->len - prefix;
 
-    sep = (name.len == 6 && memcmp(name.data, "cookie", 6) == 0) ? ';' : ',';
+    sep = ((name.len == 6 && memcmp(name.data, "cookie", 6) == 0)
+           || (prefix == sizeof("sent_http_") - 1 && name.len == 10
+               && memcmp(name.data, "set_cookie", 10) == 0)) ? ';' : ',';
 
     n = 0;
     len = 0;
@@ -1219,7 +1240,9 @@ bw_http_variable_unknown_header(bw_http_request_t *r,
         }
 
         for (k = 0; k < name.len; k++) {
-            ch = h[i].lowcase_key[k];
+            /* a response's own header lines have no lower-case copy */
+            ch = h[i].lowcase_key ? h[i].lowcase_key[k]
+                                  : bw_tolower(h[i].key.data[k]);
             if (ch == '-') {
                 ch = '_';
             }
@@ -1264,12 +1287,8 @@ static bw_int_t
 bw_http_variable_unknown_header_out(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    bw_str_t        *var = (bw_str_t *) data;
-    bw_str_t         name;
-    bw_uint_t        i, k;
-    u_char           ch;
-    bw_list_part_t  *part;
-    bw_table_elt_t  *h;
+    bw_str_t  *var = (bw_str_t *) data;
+    bw_str_t   name;
 
     name.data = var->data + (sizeof("sent_http_") - 1);
     name.len = var->len - (sizeof("sent_http_") - 1);
@@ -1289,41 +1308,9 @@ bw_http_variable_unknown_header_out(bw_http_request_t *r,
                                        r->headers_out.content_length_n);
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != name.len) {
-            continue;
-        }
-
-        for (k = 0; k < name.len; k++) {
-            ch = bw_tolower(h[i].key.data[k]);
-            if (ch == '-') {
-                ch = '_';
-            }
-            if (ch != name.data[k]) {
-                break;
-            }
-        }
-
-        if (k == name.len) {
-            bw_var_set(v, h[i].value.data, h[i].value.len);
-            return BW_OK;
-        }
-    }
-
-    v->not_found = 1;
-    return BW_DECLINED;
+    return bw_http_variable_unknown_header(r, v, var,
+                                           &r->headers_out.headers.part,
+                                           sizeof("sent_http_") - 1);
 }
 
 static bw_int_t

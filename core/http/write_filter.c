@@ -111,7 +111,7 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
          * over it, the write event waits (delayed) until it is due
          */
         rate = (off_t) r->limit_rate * (bw_time_sec - r->start_sec + 1)
-               - (c->sent - (off_t) clcf->limit_rate_after);
+               - (c->sent - (off_t) r->limit_rate_after);
 
         if (rate <= 0) {
             c->write->delayed = 1;
@@ -156,8 +156,8 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
 
     if (r->limit_rate) {
         /* what went past limit_rate_after costs its time */
-        sent = bw_max(sent - (off_t) clcf->limit_rate_after, 0);
-        nsent = bw_max(c->sent - (off_t) clcf->limit_rate_after, 0);
+        sent = bw_max(sent - (off_t) r->limit_rate_after, 0);
+        nsent = bw_max(c->sent - (off_t) r->limit_rate_after, 0);
         delay = (bw_msec_t) ((nsent - sent) * 1000 / r->limit_rate);
         if (delay > 0) {
             c->write->delayed = 1;

@@ -152,8 +152,11 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
         }
     }
 
-    if (geteuid() == 0 && ccf->user != (uid_t) BW_CONF_UNSET_UINT
-        && ccf->user != 0)
+    /* "user" is for worker processes: a single process (master_process
+     * off) keeps its own, as nginx, or it could not read its files or
+     * remove its pid file */
+    if (bw_process == BW_PROCESS_WORKER && geteuid() == 0
+        && ccf->user != (uid_t) BW_CONF_UNSET_UINT && ccf->user != 0)
     {
         if (setgid(ccf->group) == -1) {
             bw_log_error(BW_LOG_EMERG, cycle->log, errno,

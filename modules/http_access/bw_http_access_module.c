@@ -27,10 +27,12 @@ static char *bw_http_access_rule(bw_conf_t *cf, bw_command_t *cmd,
 static bw_command_t  bw_http_access_commands[] = {
 
     { bw_string("allow"),
-      BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_CONF_TAKE1,
+      BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_HTTP_LMT_CONF
+      |BW_CONF_TAKE1,
       bw_http_access_rule, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { bw_string("deny"),
-      BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_CONF_TAKE1,
+      BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_HTTP_LMT_CONF
+      |BW_CONF_TAKE1,
       bw_http_access_rule, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
 
     bw_null_command

@@ -27,9 +27,9 @@ static char *bw_http_auth_basic_user_file(bw_conf_t *cf, bw_command_t *cmd,
 
 static bw_command_t  bw_http_auth_basic_commands[] = {
 
-    { bw_string("auth_basic"), MSL|BW_CONF_TAKE1,
+    { bw_string("auth_basic"), MSL|BW_HTTP_LMT_CONF|BW_CONF_TAKE1,
       bw_http_auth_basic, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { bw_string("auth_basic_user_file"), MSL|BW_CONF_TAKE1,
+    { bw_string("auth_basic_user_file"), MSL|BW_HTTP_LMT_CONF|BW_CONF_TAKE1,
       bw_http_auth_basic_user_file, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
 
     bw_null_command
@@ -105,6 +105,12 @@ bw_http_auth_basic_handler(bw_http_request_t *r)
 
     if (bw_http_complex_value(r, alcf->user_file, &file) != BW_OK) {
         return BW_ERROR;
+    }
+
+    /* a name made of variables: relative to the configuration's
+     * directory too, as nginx */
+    if (bw_get_full_name(r->pool, &bw_cycle->conf_prefix, &file) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rc = bw_http_auth_basic_lookup(&file, &user, &hash, r->connection->log);

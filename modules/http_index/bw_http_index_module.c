@@ -49,6 +49,7 @@ bw_http_index_handler(bw_http_request_t *r)
     bw_uint_t                  i;
     struct stat                st;
     bw_http_complex_value_t   *index;
+    bw_http_core_loc_conf_t   *clcf;
     bw_http_index_loc_conf_t  *ilcf;
 
     if (r->uri.data[r->uri.len - 1] != '/') {
@@ -112,8 +113,11 @@ bw_http_index_handler(bw_http_request_t *r)
     }
 
     if (stat((char *) path.data, &st) == -1 || !S_ISDIR(st.st_mode)) {
-        bw_log_error(BW_LOG_ERR, r->connection->log, errno,
-                     "\"%s\" is not found", path.data);
+        clcf = r->loc_conf[bw_http_core_module.ctx_index];
+        if (clcf->log_not_found) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, errno,
+                         "\"%s\" is not found", path.data);
+        }
         return BW_HTTP_NOT_FOUND;
     }
 

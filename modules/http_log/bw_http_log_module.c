@@ -1,6 +1,6 @@
 /*
  * Access logs: log_format (escape=default|json|none) and access_log
- * with buffer= and flush=. A buffered log keeps one buffer per file in
+ * with buffer=, flush= and if=. A buffered log keeps one buffer per file in
  * each worker, written out when full, on the flush timer, on reopen and
  * at exit; an unbuffered one is one write(2) per request. Writes to a
  * regular file do not wait for the disk's commit.
@@ -28,10 +28,11 @@ typedef struct {
 } bw_http_log_buf_t;
 
 typedef struct {
-    bw_open_file_t     *file;
-    bw_http_log_fmt_t  *format;
-    size_t              buffer;
-    bw_msec_t           flush;
+    bw_open_file_t           *file;
+    bw_http_log_fmt_t        *format;
+    size_t                    buffer;
+    bw_msec_t                 flush;
+    bw_http_complex_value_t  *filter;     /* if=: "" or "0" logs nothing */
 } bw_http_log_t;
 
 typedef struct {
@@ -56,7 +57,7 @@ static bw_command_t  bw_http_log_commands[] = {
       bw_http_log_set_format, BW_HTTP_MAIN_CONF_OFFSET, 0, NULL },
     { bw_string("access_log"),
       BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF
-      |BW_CONF_1MORE,
+      |BW_HTTP_LMT_CONF|BW_CONF_1MORE,
       bw_http_log_set_log, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
     bw_null_command
 };
@@ -186,7 +187,7 @@ static bw_int_t
 bw_http_log_handler(bw_http_request_t *r)
 {
     bw_uint_t                i;
-    bw_str_t                 line;
+    bw_str_t                 line, val;
     bw_http_log_t           *log;
     bw_http_log_loc_conf_t  *lcf;
 
@@ -198,6 +199,14 @@ bw_http_log_handler(bw_http_request_t *r)
 
     log = lcf->logs->elts;
     for (i = 0; i < lcf->logs->nelts; i++) {
+        if (log[i].filter) {
+            if (bw_http_complex_value(r, log[i].filter, &val) != BW_OK) {
+                return BW_ERROR;
+            }
+            if (val.len == 0 || (val.len == 1 && val.data[0] == '0')) {
+                continue;
+            }
+        }
         if (bw_http_log_render(r, log[i].format, &line) != BW_OK) {
             return BW_ERROR;
         }
@@ -530,6 +539,20 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             if (flush == BW_ERROR || flush == 0) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                                   "invalid flush time \"%s\"", s.data);
+                return BW_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (value[i].len > 3 && memcmp(value[i].data, "if=", 3) == 0) {
+            s.data = value[i].data + 3;
+            s.len = value[i].len - 3;
+            log->filter = bw_palloc(cf->pool,
+                                    sizeof(bw_http_complex_value_t));
+            if (log->filter == NULL
+                || bw_http_compile_complex_value(cf, log->filter, &s)
+                   != BW_OK)
+            {
                 return BW_CONF_ERROR;
             }
             continue;

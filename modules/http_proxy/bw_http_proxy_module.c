@@ -8,6 +8,8 @@
 #include <bw_http_proxy.h>
 
 static bw_int_t bw_http_proxy_handler(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_eval_unix(bw_http_request_t *r,
+    bw_http_proxy_ctx_t *ctx, u_char *p, u_char *last);
 static bw_int_t bw_http_proxy_eval(bw_http_request_t *r,
     bw_http_proxy_ctx_t *ctx, bw_http_proxy_loc_conf_t *plcf);
 static bw_int_t bw_http_proxy_add_variables(bw_conf_t *cf);
@@ -263,6 +265,54 @@ bw_http_proxy_handler(bw_http_request_t *r)
     return BW_DONE;
 }
 
+/* "http://unix:/path/to.sock:/uri" from variables: the socket, as the
+ * same text written out would be (Host is "localhost") */
+static bw_int_t
+bw_http_proxy_eval_unix(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
+    u_char *p, u_char *last)
+{
+    u_char                       *colon;
+    size_t                        len;
+    bw_addr_t                    *addr;
+    bw_http_upstream_resolved_t  *ur;
+
+    colon = memchr(p + 5, ':', last - p - 5);
+
+    len = (colon ? colon : last) - (p + 5);
+    if (len == 0 || len >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "invalid host in upstream \"%.*s\"",
+                     (int) (last - p), p);
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bw_str_set(&ctx->vars.host_header, "localhost");
+    bw_str_set(&ctx->vars.port, "");
+    ctx->vars.uri.data = colon ? colon + 1 : last;
+    ctx->vars.uri.len = colon ? last - colon - 1 : 0;
+
+    ur = bw_pcalloc(r->pool, sizeof(bw_http_upstream_resolved_t));
+    addr = bw_pcalloc(r->pool, sizeof(bw_addr_t));
+    if (ur == NULL || addr == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ur->sockaddr.sockaddr_un.sun_family = AF_UNIX;
+    memcpy(ur->sockaddr.sockaddr_un.sun_path, p + 5, len);
+
+    addr->sockaddr = &ur->sockaddr.sockaddr;
+    addr->socklen = offsetof(struct sockaddr_un, sun_path) + len + 1;
+    addr->name.data = p;
+    addr->name.len = 5 + len;
+
+    ur->host = addr->name;
+    ur->addrs = addr;
+    ur->naddrs = 1;
+    r->upstream->resolved = ur;
+
+    return BW_OK;
+}
+
 /*
  * proxy_pass with variables: "http://name[:port][/uri]" where name is an
  * upstream block or a literal address. Names that need DNS wait for the
@@ -299,6 +349,10 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
 
     p = url.data + 7;
     last = url.data + url.len;
+
+    if (last - p > 5 && bw_strncasecmp(p, (u_char *) "unix:", 5) == 0) {
+        return bw_http_proxy_eval_unix(r, ctx, p, last);
+    }
 
     host_end = memchr(p, '/', last - p);
     if (host_end == NULL) {

@@ -443,8 +443,23 @@ bw_http_proxy_header_line(bw_http_request_t *r, bw_http_upstream_t *u)
     lc = h->lowcase_key;
 
     if (len == 14 && memcmp(lc, "content-length", 14) == 0) {
+        if (hi->content_length) {
+            /* even the same number twice: as nginx since 1.23, one
+             * length or none (a hop that took the other is a smuggler's
+             * friend) */
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent duplicate header line: \"%.*s: "
+                         "%.*s\", previous value: \"%.*s: %.*s\"",
+                         (int) h->key.len, h->key.data,
+                         (int) h->value.len, h->value.data,
+                         (int) hi->content_length->key.len,
+                         hi->content_length->key.data,
+                         (int) hi->content_length->value.len,
+                         hi->content_length->value.data);
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
         n = bw_atoof(h->value.data, h->value.len);
-        if (n < 0 || (hi->content_length && hi->content_length_n != n)) {
+        if (n < 0) {
             bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                          "upstream sent invalid \"Content-Length\" header: "
                          "\"%.*s\"", (int) h->value.len, h->value.data);

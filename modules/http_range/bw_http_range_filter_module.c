@@ -206,15 +206,20 @@ bw_http_range_header_filter(bw_http_request_t *r)
     bw_uint_t             i;
     uint32_t              boundary;
     off_t                 clen;
-    bw_table_elt_t       *h;
-    bw_http_range_ctx_t  *ctx;
+    bw_table_elt_t           *h;
+    bw_http_range_ctx_t      *ctx;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
 
     if (r->http_version < BW_HTTP_VERSION_10
         || r->headers_out.status != BW_HTTP_OK
         || r != r->main
         || r->headers_out.content_length_n == -1
-        || !r->allow_ranges)
+        || !r->allow_ranges
+        || clcf->max_ranges == 0)
     {
+        /* (max_ranges 0: no ranges, and none offered) */
         return bw_http_next_header_filter(r);
     }
 
@@ -233,11 +238,13 @@ bw_http_range_header_filter(bw_http_request_t *r)
                              r->headers_in.range->value.len, clen,
                              ctx->ranges, &ctx->nranges);
 
-    if (rc == BW_DECLINED || (rc == BW_OK && ctx->nranges > 1
-                              && r->single_range))
+    if (rc == BW_DECLINED
+        || (rc == BW_OK && ctx->nranges > clcf->max_ranges)
+        || (rc == BW_OK && ctx->nranges > 1 && r->single_range))
     {
-        /* a body that comes in pieces (proxy_force_ranges) is cut to
-         * one range only, as nginx: several get it whole */
+        /* more than max_ranges get the whole body, as nginx; and a
+         * body that comes in pieces (proxy_force_ranges) is cut to one
+         * range only: several get it whole */
         goto next;
     }
 

@@ -10,6 +10,7 @@
  */
 
 #include <bw_http.h>
+#include <netdb.h>
 
 #define BW_HTTP_REALIP_XREALIP  0
 #define BW_HTTP_REALIP_XFWD     1
@@ -38,6 +39,8 @@ static char *bw_http_realip_merge_loc_conf(bw_conf_t *cf, void *parent,
     void *child);
 static char *bw_http_realip_from(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_http_realip_from_host(bw_conf_t *cf,
+    bw_http_realip_loc_conf_t *rlcf, bw_str_t *name);
 static char *bw_http_realip_header(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 
@@ -228,7 +231,14 @@ bw_http_realip_from(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     rc = bw_parse_cidr(&value[1], cidr);
 
-    if (rc == BW_ERROR || cidr->family == 0) {
+    if (rc == BW_ERROR) {
+        /* a host name: each of its addresses, as nginx (resolved once,
+         * when the configuration is read) */
+        rlcf->from->nelts--;
+        return bw_http_realip_from_host(cf, rlcf, &value[1]);
+    }
+
+    if (cidr->family == 0) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid parameter \"%s\"",
                           value[1].data);
         return BW_CONF_ERROR;
@@ -241,6 +251,68 @@ bw_http_realip_from(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     return BW_CONF_OK;
+}
+
+static char *
+bw_http_realip_from_host(bw_conf_t *cf, bw_http_realip_loc_conf_t *rlcf,
+    bw_str_t *name)
+{
+    int               rc;
+    char              host[256];
+    bw_cidr_t        *cidr;
+    struct addrinfo   hints, *res, *ai;
+
+    if (name->len == 0 || name->len >= sizeof(host)) {
+        goto not_found;
+    }
+
+    memcpy(host, name->data, name->len);
+    host[name->len] = '\0';
+
+    bw_memzero(&hints, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        goto not_found;
+    }
+
+    for (ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) {
+            continue;
+        }
+
+        cidr = bw_array_push(rlcf->from);
+        if (cidr == NULL) {
+            freeaddrinfo(res);
+            return BW_CONF_ERROR;
+        }
+        bw_memzero(cidr, sizeof(bw_cidr_t));
+        cidr->family = ai->ai_family;
+
+        if (ai->ai_family == AF_INET) {
+            memcpy(cidr->addr,
+                   &((struct sockaddr_in *) ai->ai_addr)->sin_addr, 4);
+            memset(cidr->mask, 0xff, 4);
+            cidr->bits = 32;
+        } else {
+            memcpy(cidr->addr,
+                   &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr, 16);
+            memset(cidr->mask, 0xff, 16);
+            cidr->bits = 128;
+        }
+    }
+
+    freeaddrinfo(res);
+    return BW_CONF_OK;
+
+not_found:
+
+    bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                      "host not found in set_real_ip_from \"%.*s\"",
+                      (int) name->len, name->data);
+    return BW_CONF_ERROR;
 }
 
 static char *

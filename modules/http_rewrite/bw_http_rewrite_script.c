@@ -24,6 +24,11 @@
 
 static bw_int_t bw_http_rewrite_run(bw_http_request_t *r, bw_array_t *ops);
 
+/*
+ * nginx's rule: below 400, or with a text, the answer is built here (a
+ * redirect's text is its Location, any other's its body, empty when
+ * there is none); an error without text gets the error page.
+ */
 static bw_int_t
 bw_http_rewrite_return(bw_http_request_t *r, bw_http_return_t *ret)
 {
@@ -31,24 +36,7 @@ bw_http_rewrite_return(bw_http_request_t *r, bw_http_return_t *ret)
         return 444;
     }
 
-    if (ret->text == NULL) {
-        if (ret->status < BW_HTTP_SPECIAL_RESPONSE
-            && ret->status != BW_HTTP_NO_CONTENT)
-        {
-            /* "return 200;": the status with an empty body, as nginx */
-            return bw_http_send_response(r, ret->status, NULL, NULL);
-        }
-        return (bw_int_t) ret->status;
-    }
-
-    if (ret->status >= BW_HTTP_BAD_REQUEST
-        || ret->status < BW_HTTP_SPECIAL_RESPONSE
-        || ret->status == BW_HTTP_MOVED_PERMANENTLY
-        || ret->status == BW_HTTP_MOVED_TEMPORARILY
-        || ret->status == BW_HTTP_SEE_OTHER
-        || ret->status == BW_HTTP_TEMPORARY_REDIRECT
-        || ret->status == BW_HTTP_PERMANENT_REDIRECT)
-    {
+    if (ret->status < BW_HTTP_BAD_REQUEST || ret->text) {
         return bw_http_send_response(r, ret->status, NULL, ret->text);
     }
 
@@ -311,7 +299,8 @@ bw_http_rewrite_test(bw_http_request_t *r, bw_http_rewrite_op_t *op)
             rc = S_ISDIR(st.st_mode);
             break;
         case BW_HTTP_IF_EXEC:
-            rc = S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR);
+            /* the owner's execute bit, directories too, as nginx */
+            rc = (st.st_mode & S_IXUSR) != 0;
             break;
         default:
             rc = 1;

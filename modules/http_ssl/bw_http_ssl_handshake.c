@@ -308,7 +308,7 @@ bw_http_ssl_client_hello(SSL *ssl, int *ad, void *arg)
         *name = host;
         hc->ssl_servername = name;
 
-        cscf = bw_http_find_virtual_server(c, hc->addr_conf, &host);
+        cscf = bw_http_find_virtual_server(c, hc->addr_conf, &host, NULL);
         if (cscf == NULL) {
             *ad = SSL_AD_INTERNAL_ERROR;
             return SSL_CLIENT_HELLO_ERROR;

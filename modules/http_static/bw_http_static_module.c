@@ -27,14 +27,18 @@ bw_http_static_redirect_dir(bw_http_request_t *r)
     bw_str_t         loc;
     bw_table_elt_t  *h;
 
-    len = r->uri.len + 1 + (r->args.len ? r->args.len + 1 : 0);
+    /* $uri is decoded: escaped again, as nginx does, so that a space
+     * or a "?" in a name does not break the URL */
+    len = r->uri.len + bw_escape_uri_len(r->uri.data, r->uri.len,
+                                         BW_URI_ESCAPE_PATH)
+          + 1 + (r->args.len ? r->args.len + 1 : 0);
     p = bw_pnalloc(r->pool, len);
     if (p == NULL) {
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     loc.data = p;
-    p = bw_cpymem(p, r->uri.data, r->uri.len);
+    p = bw_escape_uri(p, r->uri.data, r->uri.len, BW_URI_ESCAPE_PATH);
     *p++ = '/';
     if (r->args.len) {
         *p++ = '?';

@@ -17,9 +17,13 @@ GOOD = """
 
 
 def test_t_ok_and_T_dump(bw):
-    bw.config(GOOD)
+    bw.config(GOOD + """
+    server { listen 127.0.0.1:PORT; server_name a; include loc.inc; }
+    server { listen 127.0.0.1:PORT; server_name b; include loc.inc; }
+    """)
     bw.write("conf/conf.d/a.conf", "# included file A\n")
     bw.write("conf/conf.d/b.conf", "default_type text/plain;\n")
+    bw.write("conf/loc.inc", "location /inc { return 204; }\n")
     r = bw.run("-t")
     assert r.returncode == 0
     assert "syntax is ok" in r.stderr
@@ -29,6 +33,9 @@ def test_t_ok_and_T_dump(bw):
     assert "# configuration file %s:" % bw.conf in r.stdout
     assert "# included file A" in r.stdout
     assert r.stdout.index("conf.d/a.conf") < r.stdout.index("conf.d/b.conf")
+    # a file included twice is printed once, as by nginx
+    assert r.stdout.count("# configuration file %s:"
+                          % bw.path("conf", "loc.inc")) == 1
     r = bw.run("-t", "-q")
     assert r.returncode == 0 and r.stderr == ""
 
@@ -214,8 +221,10 @@ def test_compat_directives(bw):
         assert '"aio threads" has no effect' in r.stderr
         for name in ("open_file_cache", "open_file_cache_valid",
                      "open_file_cache_min_uses", "open_file_cache_errors",
-                     "output_buffers", "msie_padding", "keepalive_disable"):
+                     "output_buffers", "msie_padding"):
             assert '"%s" has no effect' % name in r.stderr, name
+        # keepalive_disable works now: nothing to warn of
+        assert '"keepalive_disable"' not in r.stderr
         assert '"directio off' not in r.stderr
         bw.start()
 

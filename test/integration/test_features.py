@@ -3,8 +3,10 @@ and the command-line paths."""
 
 import json
 import os
+import random
 import socket
 import signal
+import threading
 import time
 
 from conftest import get, pid_alive, raw, require_module, status_of, wait_for
@@ -78,6 +80,136 @@ def test_add_header_and_expires(bw):
     st, h, _ = get(bw.port, "/epoch/")
     assert h["expires"] == "Thu, 01 Jan 1970 00:00:01 GMT"
     assert h["cache-control"] == "no-cache"
+
+
+def test_sent_http_joins_and_duplicate_expires(bw):
+    """As nginx since 1.23: $sent_http_NAME of a header that goes out
+    more than once is all of them, joined with ", " ("; " for
+    Set-Cookie); an upstream's second Expires is dropped (with a
+    warning), so expires and caches see one."""
+    require_module("http_headers_filter", "http_proxy")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    answer = (b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX-M: 1\r\n"
+              b"Expires: Thu, 01 Jan 2037 00:00:00 GMT\r\nSet-Cookie: b=2"
+              b"\r\nExpires: Fri, 02 Jan 2037 00:00:00 GMT\r\nX-M: 2\r\n"
+              b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def serve():
+        for _ in range(2):
+            c, _ = srv.accept()
+            with c:
+                c.recv(65536)
+                c.sendall(answer)
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    bw.config("""
+    server { listen 127.0.0.1:PORT;
+        location / { proxy_pass http://127.0.0.1:%d;
+            add_header X-S
+                "$sent_http_x_m|$sent_http_set_cookie|$sent_http_expires"; }
+        location /exp/ { proxy_pass http://127.0.0.1:%d; expires 1h; } }
+    """ % (srv.getsockname()[1], srv.getsockname()[1]))
+    bw.start()
+    resp = raw(bw.port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close"
+                        b"\r\n\r\n")
+    head = resp.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert b"X-S: 1, 2|a=1; b=2|Thu, 01 Jan 2037 00:00:00 GMT" in head, head
+    assert [l for l in head if l.startswith(b"Expires:")] == [
+        b"Expires: Thu, 01 Jan 2037 00:00:00 GMT"]
+    resp = raw(bw.port, b"GET /exp/ HTTP/1.1\r\nHost: a\r\n"
+                        b"Connection: close\r\n\r\n")
+    head = resp.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert len([l for l in head if l.startswith(b"Expires:")]) == 1, head
+    assert b"Cache-Control: max-age=3600" in head, head
+    t.join(timeout=5)
+    srv.close()
+    assert "upstream sent duplicate header line" in bw.logs()
+
+
+def test_client_body_in_file_only(bw):
+    """"on" leaves the body's file behind, named by $request_body_file,
+    "clean" removes it when the request is done, "off" (the default)
+    names none; the file holds the body."""
+    require_module("http_proxy", "http_rewrite")
+    bw.config("""
+    log_format f '$request_body_file';
+    server { listen 127.0.0.1:PORT;
+        access_log logs/files.log f;
+        client_body_temp_path body;
+        location /sink { return 200 "sunk"; }
+        location /on/ { client_body_in_file_only on;
+                        proxy_pass http://127.0.0.1:PORT/sink; }
+        location /clean/ { client_body_in_file_only clean;
+                           proxy_pass http://127.0.0.1:PORT/sink; }
+        location /off/ { client_body_in_file_only off;
+                         proxy_pass http://127.0.0.1:PORT/sink; } }
+    """)
+    bw.start()
+
+    def logged():
+        with open(bw.path("logs", "files.log")) as f:
+            return [l for l in f.read().splitlines() if l != "-"]
+    for where in ("on", "clean", "off"):
+        resp = raw(bw.port, b"POST /%s/ HTTP/1.1\r\nHost: a\r\n"
+                            b"Content-Length: 4\r\nConnection: close\r\n"
+                            b"\r\nbody" % where.encode())
+        assert resp.endswith(b"sunk"), resp
+    wait_for(lambda: len(logged()) == 2, what="two file names logged")
+    kept, cleaned = logged()
+    assert os.path.dirname(kept) == bw.path("body")
+    with open(kept) as f:
+        assert f.read() == "body"
+    assert not os.path.exists(cleaned)
+    assert os.listdir(bw.path("body")) == [os.path.basename(kept)]
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    bw.write("conf/bulwark.conf", open(bw.conf).read().replace(
+        "client_body_in_file_only off", "client_body_in_file_only maybe"))
+    r = bw.run("-t")
+    assert r.returncode != 0 and "invalid value \"maybe\"" in r.stderr, \
+        r.stderr
+
+
+def free_port_range(n):
+    """n consecutive free loopback ports (a bounded search), below the
+    ephemeral range where outgoing connections take their ports."""
+    rng = random.Random()
+    for _ in range(50):
+        base = rng.randrange(20000, 32000)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no %d free ports in a row" % n)
+
+
+def test_listen_port_range(bw):
+    """"listen 127.0.0.1:A-B" listens on each port of the range, as
+    nginx; a range that is none is refused."""
+    require_module("http_rewrite")
+    base = free_port_range(3)
+    bw.config("""
+    server { listen 127.0.0.1:%d-%d; listen 127.0.0.1:PORT;
+             return 200 "$server_port\n"; }
+    """ % (base, base + 2))
+    bw.start()
+    for p in range(base, base + 3):
+        bw.wait_port(p)
+        st, _, body = get(p, "/")
+        assert (st, body) == (200, b"%d\n" % p)
+    bw.config("server { listen 127.0.0.1:9002-9001; }")
+    r = bw.run("-t")
+    assert r.returncode != 0 and "invalid port range" in r.stderr, r.stderr
 
 
 def test_listen_unix_and_ipv6(bw):

@@ -59,6 +59,14 @@ CASES = [
     ("lowercase method", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("space in uri", b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("trace", b"TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 405),
+    # nginx 1.29's rules: a well-formed CONNECT is not served, any other
+    # is malformed (Debian's 1.22 has them the other way round)
+    ("connect", b"CONNECT a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n", 405),
+    ("connect origin-form", b"CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("connect no port", b"CONNECT a.example HTTP/1.1\r\nHost: a\r\n\r\n",
+     400),
+    ("port of six digits",
+     b"GET http://a:123456/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("uri too long",
      b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
     ("header line too long",

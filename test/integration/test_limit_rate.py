@@ -148,3 +148,35 @@ def test_proxy_limit_rate(bw):
         assert elapsed >= 0.95, elapsed
     finally:
         origin.stop()
+
+
+def test_limit_rate_with_variables(bw):
+    """limit_rate and limit_rate_after with variables (nginx 1.27): the
+    value is the request's; one that is no size limits nothing."""
+    require_module("http_headers_filter")
+    data = pattern(SIZE)
+    bw.write("html/var/f.bin", data, mode="wb")
+    bw.write("html/free/f.bin", data, mode="wb")
+    bw.config("""
+    server { listen 127.0.0.1:PORT; root html;
+        add_header X-L $limit_rate always;
+        location /var/ { limit_rate $arg_r; limit_rate_after $arg_a; }
+        location /free/ { } }
+    """)
+    bw.start()
+    out = {}
+    paths = {"slow": "/var/f.bin?r=100k", "after": "/var/f.bin?r=1&a=400k",
+             "none": "/var/f.bin", "bad": "/var/f.bin?r=fast"}
+    threads = [threading.Thread(target=timed_get, args=(bw.port, p, out, k))
+               for k, p in paths.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(out) == 4
+    for key, (st, body, elapsed, xl, st2, n2) in out.items():
+        assert (st, body, st2, n2) == (200, data, 200, SIZE), key
+    assert out["slow"][2] >= 1.5 and out["slow"][3] == "102400"
+    assert out["after"][3] == "1"
+    assert out["none"][3] == "0" and out["bad"][3] == "0"
+    assert 'invalid rate value "fast"' in bw.logs()

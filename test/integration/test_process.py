@@ -471,3 +471,38 @@ def test_single_process_reload_with_request_in_flight(bw, single_proxy):
     reload()
     assert get(bw.port, "/size/10")[0] == 200
     bw.check_sanitizers()
+
+
+def process_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_user_is_for_workers(bw):
+    """As nginx: "user" applies to worker processes; started as root with
+    master_process off, the single process keeps its user, reads its
+    files and removes its pid file at exit."""
+    require_module("http_rewrite")
+    os.chmod(bw.prefix, 0o700)
+    for single in (False, True):
+        bw.config(SERVER % ("", "user"),
+                  head_extra="master_process off;\n" if single else "")
+        with open(bw.conf) as f:
+            text = f.read().replace("user root;", "user nobody;")
+        bw.write("conf/bulwark.conf", text)
+        pid = bw.start()
+        st, _, body = get(bw.port, "/")
+        assert st == 200 and body == b"user\n"
+        assert process_uid(pid) == 0
+        if single:
+            assert not bw.workers(pid)
+        else:
+            workers = wait_for(lambda: bw.workers(pid), what="a worker")
+            assert process_uid(workers[0]) != 0
+        os.kill(pid, signal.SIGQUIT)
+        wait_for(lambda: not pid_alive(pid), what="the exit")
+        assert not os.path.exists(bw.pidfile), single

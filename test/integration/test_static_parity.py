@@ -6,8 +6,9 @@ in redirects, the multipart boundary and the server's name on error
 pages aside). A fixed seed; a failure names the request.
 
 The differences docs/compatibility.md lists are kept out: an invalid
-Range (nginx 416, bulwark the whole file), the HTTP/1.0 status line,
-If-None-Match with a date that disagrees.
+Range (nginx 416, bulwark the whole file), If-None-Match with a date
+that disagrees. Some requests are HTTP/1.0 ones, some end their lines
+in LF alone.
 """
 
 import os
@@ -105,6 +106,17 @@ def draw(rng, mtime, etag, size):
     return method, req.encode() + body
 
 
+def vary(n, data):
+    """Every fifth request an HTTP/1.0 one, every seventh with LF-only
+    line ends (chosen by number: the seeded draws stay as they were)."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    if n % 5 == 1:
+        head = head.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
+    if n % 7 == 2:
+        return head.replace(b"\r\n", b"\n") + b"\n\n" + body
+    return head + b"\r\n\r\n" + body
+
+
 def ask(port, data):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(data)
@@ -123,11 +135,12 @@ SIGNATURE = re.compile(rb"<hr><center>[^<]*</center>")
 def view(resp, port):
     head, _, body = resp.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    status = lines[0].split(b" ", 1)[1]
+    status = lines[0]
     out = []
     # a page of the server's own (a HEAD shows only its length)
     page = SIGNATURE.search(body) or (
-        int(status[:3]) >= 300 and b"Content-Type: text/html" in lines)
+        int(status.split()[1]) >= 300
+        and b"Content-Type: text/html" in lines)
     boundary = re.search(rb"boundary=(\w+)", head)
     for h in lines[1:]:
         if h.lower().startswith(VOLATILE):
@@ -168,6 +181,7 @@ def test_random_static_requests_as_nginx(bw, tmp_path):
     port = free_port()
     rng = random.Random(SEED)
     reqs = [draw(rng, mtime, etag, size) for _ in range(ROUNDS)]
+    reqs = [(m, vary(n, d)) for n, (m, d) in enumerate(reqs)]
 
     diffs = []
     with nginx_serving(tmp_path, HTTP % {"port": port, "root": root,
