@@ -857,6 +857,15 @@ char *bw_http_merge_types_list(bw_conf_t *cf, bw_array_t **types,
     bw_array_t **prev, const char **defaults);
 bw_uint_t bw_http_test_content_type(bw_http_request_t *r, bw_array_t *types);
 
+/* directives of the core module that have files of their own */
+char *bw_http_core_server(bw_conf_t *cf, bw_command_t *cmd, void *dummy);
+char *bw_http_core_location(bw_conf_t *cf, bw_command_t *cmd, void *dummy);
+char *bw_http_core_limit_except(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+char *bw_http_core_try_files(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+bw_int_t bw_http_core_try_files_handler(bw_http_request_t *r);
+
 /* phases.c: the checkers the phase engine walks */
 bw_int_t bw_http_core_generic_phase(bw_http_request_t *r,
     bw_http_phase_handler_t *ph);

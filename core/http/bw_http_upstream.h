@@ -332,4 +332,14 @@ bw_int_t bw_http_upstream_init_round_robin_peer(bw_http_request_t *r,
 bw_int_t bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     bw_http_upstream_resolved_t *ur);
 
+/* upstream_headers.c: which of the upstream's header lines
+ * bw_http_upstream_copy_headers() takes */
+#define BW_HTTP_UPSTREAM_COPY_ALL         0
+#define BW_HTTP_UPSTREAM_COPY_REDIRECT    1   /* for X-Accel-Redirect */
+#define BW_HTTP_UPSTREAM_COPY_CHALLENGES  2   /* WWW-Authenticate */
+bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_uint_t which);
+void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+
 #endif

@@ -1,0 +1,324 @@
+/*
+ * From the upstream's response header to the client's: the header lines
+ * copied (less the hidden and hop-by-hop ones, Location and Refresh
+ * through proxy_redirect), and X-Accel-Redirect, whose URI is decoded
+ * and checked before the request goes to it.
+ */
+
+#include <bw_http.h>
+
+static bw_uint_t bw_http_upstream_safe_uri(bw_str_t *uri);
+static bw_int_t bw_http_upstream_unescape_uri(bw_http_request_t *r,
+    bw_str_t *uri);
+
+/*
+ * X-Accel-Redirect, as nginx: the upstream names a URI or a named
+ * location that answers instead of it (a download the application
+ * allowed, served from disk). Content-Type, Set-Cookie,
+ * Content-Disposition, Cache-Control, Expires and Accept-Ranges of the
+ * upstream's answer go with it; its body is not read, and the
+ * connection to it is closed. The URI is percent-decoded (as nginx);
+ * one with "." or ".." segments or a NUL after that gets 404: the
+ * upstream chooses the location, not a way out of it.
+ */
+void
+bw_http_upstream_x_accel_redirect(bw_http_request_t *r,
+    bw_http_upstream_t *u)
+{
+    bw_str_t  uri, args;
+
+    uri = u->headers_in.x_accel_redirect->value;
+
+    if (bw_http_upstream_copy_headers(r, u, BW_HTTP_UPSTREAM_COPY_REDIRECT)
+        != BW_OK)
+    {
+        return;
+    }
+
+    /* the upstream is done with: closed, its state kept for the log */
+    bw_http_upstream_finalize_request(r, u, BW_DONE);
+
+    if (uri.len && uri.data[0] == '@') {
+        (void) bw_http_named_location(r, &uri);
+        bw_http_finalize_request(r, BW_DONE);
+        return;
+    }
+
+    bw_http_split_args(r, &uri, &args);
+
+    if (bw_http_upstream_unescape_uri(r, &uri) != BW_OK) {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (!bw_http_upstream_safe_uri(&uri)) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "unsafe URI \"%.*s\" in X-Accel-Redirect",
+                     (int) uri.len, uri.data);
+        bw_http_finalize_request(r, BW_HTTP_NOT_FOUND);
+        return;
+    }
+
+    if (r->method != BW_HTTP_HEAD) {
+        r->method = BW_HTTP_GET;
+        bw_str_set(&r->method_name, "GET");
+    }
+
+    (void) bw_http_internal_redirect(r, &uri, &args);
+    bw_http_finalize_request(r, BW_DONE);
+}
+
+/* %XX decoded, into a copy (the header's own bytes stay for the log) */
+static bw_int_t
+bw_http_upstream_unescape_uri(bw_http_request_t *r, bw_str_t *uri)
+{
+    u_char    *p, *d, *end;
+    bw_int_t   hi, lo;
+
+    if (memchr(uri->data, '%', uri->len) == NULL) {
+        return BW_OK;
+    }
+
+    d = bw_pnalloc(r->pool, uri->len);
+    if (d == NULL) {
+        return BW_ERROR;
+    }
+
+    p = uri->data;
+    end = p + uri->len;
+    uri->data = d;
+
+    while (p < end) {
+        if (*p == '%' && end - p >= 3
+            && (hi = bw_hex_digit(p[1])) >= 0
+            && (lo = bw_hex_digit(p[2])) >= 0)
+        {
+            *d++ = (u_char) (hi << 4 | lo);
+            p += 3;
+            continue;
+        }
+        *d++ = *p++;
+    }
+
+    uri->len = d - uri->data;
+    return BW_OK;
+}
+
+/* A path from "/", without NUL and without "." or ".." segments. */
+static bw_uint_t
+bw_http_upstream_safe_uri(bw_str_t *uri)
+{
+    u_char  *p, *end, *seg;
+
+    if (uri->len == 0 || uri->data[0] != '/'
+        || memchr(uri->data, '\0', uri->len))
+    {
+        return 0;
+    }
+
+    end = uri->data + uri->len;
+    for (p = uri->data; p < end; p = seg) {
+        p++;                                    /* past the "/" */
+        seg = memchr(p, '/', end - p);
+        if (seg == NULL) {
+            seg = end;
+        }
+        if ((seg - p == 1 && p[0] == '.')
+            || (seg - p == 2 && p[0] == '.' && p[1] == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+/*
+ * The upstream's header lines to the response, less the hidden and the
+ * hop-by-hop ones: Content-Length and Content-Type go to their fields,
+ * Location and Refresh pass through proxy_redirect. For
+ * X-Accel-Redirect (COPY_REDIRECT) only those nginx
+ * carries over to the location that answers instead: Content-Type,
+ * Set-Cookie, Content-Disposition, Cache-Control, Expires and
+ * Accept-Ranges; for an error page in place of a 401 (COPY_CHALLENGES)
+ * only the WWW-Authenticate lines.
+ */
+bw_int_t
+bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t which)
+{
+    size_t           n;
+    bw_int_t         rc;
+    u_char          *p;
+    bw_uint_t        i;
+    bw_list_part_t  *part;
+    bw_table_elt_t  *h, *ho, **ph;
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (bw_hash_find(&u->conf->hide_headers_hash, h[i].hash,
+                         h[i].lowcase_key, h[i].key.len))
+        {
+            continue;
+        }
+
+        n = h[i].key.len;
+        p = h[i].lowcase_key;
+
+        if ((n == 10 && memcmp(p, "connection", 10) == 0)
+            || (n == 10 && memcmp(p, "keep-alive", 10) == 0)
+            || (n == 17 && memcmp(p, "transfer-encoding", 17) == 0)
+            || (n == 7 && memcmp(p, "upgrade", 7) == 0 && !u->upgrade)
+            || (n == 14 && memcmp(p, "content-length", 14) == 0)
+            || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
+            || (n == 7 && memcmp(p, "trailer", 7) == 0)
+            || (n == 13 && memcmp(p, "accept-ranges", 13) == 0
+                && u->conf->force_ranges))
+        {
+            continue;       /* under proxy_force_ranges: the range
+                               filter says it */
+        }
+
+        if (which == BW_HTTP_UPSTREAM_COPY_CHALLENGES
+            && !(n == 16 && memcmp(p, "www-authenticate", 16) == 0))
+        {
+            continue;
+        }
+
+        if (which == BW_HTTP_UPSTREAM_COPY_REDIRECT
+            && !((n == 12 && memcmp(p, "content-type", 12) == 0)
+                 || (n == 10 && memcmp(p, "set-cookie", 10) == 0)
+                 || (n == 19 && memcmp(p, "content-disposition", 19) == 0)
+                 || (n == 13 && memcmp(p, "cache-control", 13) == 0)
+                 || (n == 7 && memcmp(p, "expires", 7) == 0)
+                 || (n == 13 && memcmp(p, "accept-ranges", 13) == 0)))
+        {
+            continue;
+        }
+
+        if (n == 12 && memcmp(p, "content-type", 12) == 0) {
+            r->headers_out.content_type = h[i].value;
+            continue;
+        }
+
+        ho = bw_list_push(&r->headers_out.headers);
+        if (ho == NULL) {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return BW_ERROR;
+        }
+        *ho = h[i];
+        ho->next = NULL;
+
+        switch (n) {
+        case 4:
+            if (memcmp(p, "etag", 4) == 0) {
+                r->headers_out.etag = ho;
+            } else if (memcmp(p, "date", 4) == 0) {
+                r->headers_out.date = ho;
+            }
+            break;
+        case 6:
+            if (memcmp(p, "server", 6) == 0) {
+                r->headers_out.server = ho;
+            }
+            break;
+        case 7:
+            if (memcmp(p, "expires", 7) == 0) {
+                if (r->headers_out.expires) {
+                    /* which one a cache would take is anyone's guess:
+                     * the first, as nginx since 1.23 */
+                    bw_log_error(BW_LOG_WARN, r->connection->log, 0,
+                                 "upstream sent duplicate header line: "
+                                 "\"%.*s: %.*s\", ignoring it",
+                                 (int) ho->key.len, ho->key.data,
+                                 (int) ho->value.len, ho->value.data);
+                    ho->hash = 0;
+                    break;
+                }
+                r->headers_out.expires = ho;
+            } else if (memcmp(p, "refresh", 7) == 0 && u->rewrite_redirect) {
+                r->headers_out.refresh = ho;
+                if (u->rewrite_redirect(r, ho, 0) == BW_ERROR) {
+                    goto failed;
+                }
+            }
+            break;
+        case 8:
+            if (memcmp(p, "location", 8) != 0) {
+                break;
+            }
+            /* as nginx: only a Location that proxy_redirect rewrote, or
+             * an absolute one, is the response's own (and made
+             * absolute by the header filter); a relative one from the
+             * upstream goes as it came */
+            if (u->rewrite_redirect) {
+                rc = u->rewrite_redirect(r, ho, 0);
+                if (rc == BW_ERROR) {
+                    goto failed;
+                }
+                if (rc == BW_OK) {
+                    r->headers_out.location = ho;
+                }
+            } else if (ho->value.len && ho->value.data[0] != '/') {
+                r->headers_out.location = ho;
+            }
+            break;
+        case 10:
+            if (memcmp(p, "set-cookie", 10) == 0 && u->rewrite_cookie
+                && u->rewrite_cookie(r, ho) == BW_ERROR)
+            {
+                goto failed;
+            }
+            break;
+        case 13:
+            if (memcmp(p, "last-modified", 13) == 0) {
+                r->headers_out.last_modified = ho;
+                r->headers_out.last_modified_time =
+                    bw_parse_http_time(ho->value.data, ho->value.len);
+            } else if (memcmp(p, "accept-ranges", 13) == 0) {
+                r->headers_out.accept_ranges = ho;
+            } else if (memcmp(p, "cache-control", 13) == 0) {
+                r->headers_out.cache_control = ho;
+            } else if (memcmp(p, "content-range", 13) == 0) {
+                r->headers_out.content_range = ho;
+            }
+            break;
+        case 16:
+            if (memcmp(p, "content-encoding", 16) == 0) {
+                r->headers_out.content_encoding = ho;
+            } else if (memcmp(p, "www-authenticate", 16) == 0) {
+                /* a challenge per scheme: all of them, in order */
+                for (ph = &r->headers_out.www_authenticate; *ph;
+                     ph = &(*ph)->next)
+                {
+                    /* void */
+                }
+                *ph = ho;
+            }
+            break;
+        }
+    }
+
+    return BW_OK;
+
+failed:
+
+    bw_http_upstream_finalize_request(r, u, BW_HTTP_INTERNAL_SERVER_ERROR);
+    return BW_ERROR;
+}
