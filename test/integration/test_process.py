@@ -245,16 +245,26 @@ def test_worker_affinity_and_rlimit(bw):
     workers = wait_for(lambda: len(bw.workers()) == 2 and bw.workers(),
                        what="two workers")
     cpus = set()
-    for w in workers:
-        status = open("/proc/%d/status" % w).read()
-        allowed = [l for l in status.splitlines()
-                   if l.startswith("Cpus_allowed_list:")][0]
-        cpus.add(allowed.split()[1])
+
+    def nofile(w):
         limits = open("/proc/%d/limits" % w).read()
         line = [l for l in limits.splitlines()
                 if l.startswith("Max open files")][0]
-        assert line.split()[3] == "4321"
+        return line.split()[3]
+
+    def allowed(w):
+        status = open("/proc/%d/status" % w).read()
+        return [l for l in status.splitlines()
+                if l.startswith("Cpus_allowed_list:")][0].split()[1]
     ncpu = os.cpu_count() or 1
+    for w in workers:
+        # a worker sets its limits and CPU as it starts: poll, a loaded
+        # machine can show it before that
+        wait_for(lambda: nofile(w) == "4321", what="the worker's rlimit")
+        if ncpu > 1:
+            wait_for(lambda: "," not in allowed(w) and "-" not in allowed(w),
+                     what="the worker's CPU")
+        cpus.add(allowed(w))
     # one CPU each, different CPUs when there are two
     assert all("," not in c and "-" not in c for c in cpus)
     assert len(cpus) == min(2, ncpu)
