@@ -807,6 +807,23 @@ bw_int_t bw_http_parse_multi_header_lines(bw_table_elt_t *headers,
 bw_int_t bw_http_split_args(bw_http_request_t *r, bw_str_t *uri,
     bw_str_t *args);
 
+/*
+ * The TLS module's ways into the connection and the request, NULL when
+ * the build leaves it out (it sets them in its preconfiguration): start
+ * the handshake of a connection on a TLS listener; let the server SNI
+ * chose stand, or refuse the one Host names (NULL: 421); check a request
+ * before its phases (plain HTTP on the TLS port, client certificates).
+ */
+typedef struct {
+    void                     (*init_connection)(bw_connection_t *c);
+    bw_http_core_srv_conf_t *(*virtual_server)(bw_http_request_t *r,
+                                  bw_str_t *host,
+                                  bw_http_core_srv_conf_t *cscf);
+    bw_int_t                 (*verify_request)(bw_http_request_t *r);
+} bw_http_ssl_hooks_t;
+
+extern bw_http_ssl_hooks_t  *bw_http_ssl_hooks;
+
 /* http1.c: the HTTP/1 connection */
 void bw_http_init_connection(bw_connection_t *c);
 void bw_http_wait_request_handler(bw_event_t *rev);

@@ -11,9 +11,6 @@
  */
 
 #include <bw_http.h>
-#if (BW_HTTP_SSL_MODULE)
-#include <bw_http_ssl_module.h>
-#endif
 
 static bw_int_t bw_http_proxy_protocol(bw_connection_t *c, bw_buf_t *b);
 static void bw_http_process_request_line(bw_event_t *rev);
@@ -102,13 +99,11 @@ bw_http_init_connection(bw_connection_t *c)
      */
     bw_reusable_connection(c, 1);
 
-#if (BW_HTTP_SSL_MODULE)
-    if (hc->addr_conf->ssl) {
+    if (hc->addr_conf->ssl && bw_http_ssl_hooks) {
         /* the handshake first; it goes on to the request when done */
-        bw_http_ssl_init_connection(c);
+        bw_http_ssl_hooks->init_connection(c);
         return;
     }
-#endif
 
     if (rev->ready) {
         bw_post_event(rev, &bw_posted_events);

@@ -79,15 +79,14 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         }
 
         if (bw_str_eq_lit(&value[i], "ssl")) {
-#if (BW_HTTP_SSL_MODULE)
+            if (bw_http_ssl_hooks == NULL) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0, "the \"ssl\" "
+                                  "parameter requires bulwark built with "
+                                  "the http_ssl module");
+                return BW_CONF_ERROR;
+            }
             lsopt.ssl = 1;
             continue;
-#else
-            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "the \"ssl\" parameter "
-                              "requires bulwark built with the http_ssl "
-                              "module");
-            return BW_CONF_ERROR;
-#endif
         }
 
         if (bw_str_eq_lit(&value[i], "reuseport")) {

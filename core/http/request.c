@@ -9,9 +9,8 @@
  */
 
 #include <bw_http.h>
-#if (BW_HTTP_SSL_MODULE)
-#include <bw_http_ssl_module.h>
-#endif
+
+bw_http_ssl_hooks_t  *bw_http_ssl_hooks;
 
 static bw_int_t bw_http_set_virtual_server(bw_http_request_t *r,
     bw_str_t *host);
@@ -325,16 +324,14 @@ bw_http_set_virtual_server(bw_http_request_t *r, bw_str_t *host)
         return BW_ERROR;
     }
 
-#if (BW_HTTP_SSL_MODULE)
-    if (r->connection->ssl) {
+    if (r->connection->ssl && bw_http_ssl_hooks) {
         /* the server TLS chose, and 421 where Host may not change it */
-        cscf = bw_http_ssl_virtual_server(r, host, cscf);
+        cscf = bw_http_ssl_hooks->virtual_server(r, host, cscf);
         if (cscf == NULL) {
             bw_http_finalize_request(r, BW_HTTP_MISDIRECTED_REQUEST);
             return BW_DECLINED;
         }
     }
-#endif
 
     r->srv_conf = cscf->ctx->srv_conf;
     r->loc_conf = cscf->ctx->loc_conf;
@@ -419,9 +416,7 @@ bw_http_process_connection(bw_http_request_t *r, bw_table_elt_t *h,
 void
 bw_http_process_request(bw_http_request_t *r)
 {
-#if (BW_HTTP_SSL_MODULE)
     bw_int_t          rc;
-#endif
     bw_connection_t  *c;
 
     c = r->connection;
@@ -435,17 +430,15 @@ bw_http_process_request(bw_http_request_t *r)
     r->read_event_handler = bw_http_block_reading;
     c->log->action = NULL;
 
-#if (BW_HTTP_SSL_MODULE)
-    if (r->http_connection->addr_conf->ssl) {
+    if (r->http_connection->addr_conf->ssl && bw_http_ssl_hooks) {
         /* plain HTTP on a TLS port (497), client certificates (495,
          * 496): answered as errors before any phase runs */
-        rc = bw_http_ssl_verify_request(r);
+        rc = bw_http_ssl_hooks->verify_request(r);
         if (rc != BW_OK) {
             bw_http_finalize_request(r, rc);
             return;
         }
     }
-#endif
 
     bw_http_handler(r);
 }

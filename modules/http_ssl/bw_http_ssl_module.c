@@ -993,12 +993,21 @@ bw_http_ssl_init(bw_conf_t *cf)
     return BW_OK;
 }
 
+static bw_http_ssl_hooks_t  bw_http_ssl_core_hooks = {
+    bw_http_ssl_init_connection,
+    bw_http_ssl_virtual_server,
+    bw_http_ssl_verify_request
+};
+
 static bw_int_t
 bw_http_ssl_preconfiguration(bw_conf_t *cf)
 {
     if (bw_ssl_init(cf->log) != BW_OK) {
         return BW_ERROR;
     }
+
+    /* before any listen is read: "ssl" is known from here on */
+    bw_http_ssl_hooks = &bw_http_ssl_core_hooks;
 
     return bw_http_ssl_add_variables(cf);
 }
