@@ -64,6 +64,52 @@ bw_shared_memory_add(bw_conf_t *cf, bw_str_t *name, size_t size, void *tag)
     return zone;
 }
 
+/*
+ * "zone=NAME:SIZE" of a directive that declares a zone (limit_req_zone,
+ * limit_conn_zone, ...), with nginx's messages: a zone holds at least
+ * eight pages.
+ */
+bw_int_t
+bw_shm_zone_param(bw_conf_t *cf, bw_str_t *arg, bw_str_t *name,
+    size_t *size)
+{
+    u_char    *p;
+    ssize_t    n;
+    bw_str_t   s;
+
+    if (arg->len <= 5 || memcmp(arg->data, "zone=", 5) != 0) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"",
+                          (int) arg->len, arg->data);
+        return BW_ERROR;
+    }
+
+    name->data = arg->data + 5;
+    p = (u_char *) memchr(name->data, ':', arg->len - 5);
+    if (p == NULL || p == name->data) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid zone size \"%.*s\"",
+                          (int) arg->len, arg->data);
+        return BW_ERROR;
+    }
+    name->len = p - name->data;
+
+    s.data = p + 1;
+    s.len = arg->data + arg->len - s.data;
+    n = bw_parse_size(&s);
+    if (n == BW_ERROR) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid zone size \"%.*s\"",
+                          (int) arg->len, arg->data);
+        return BW_ERROR;
+    }
+    if (n < (ssize_t) (8 * BW_SLAB_PAGE_SIZE)) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "zone \"%.*s\" is too small",
+                          (int) arg->len, arg->data);
+        return BW_ERROR;
+    }
+
+    *size = (size_t) n;
+    return BW_OK;
+}
+
 static bw_shm_zone_t *
 bw_shm_find(bw_cycle_t *cycle, bw_shm_zone_t *z)
 {

@@ -318,9 +318,8 @@ bw_http_limit_conn_init_zone(bw_shm_zone_t *shm_zone, void *data)
 static char *
 bw_http_limit_conn_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
-    u_char                    *p;
-    ssize_t                    size;
-    bw_str_t                  *value, name, s;
+    size_t                     size;
+    bw_str_t                  *value, name;
     bw_shm_zone_t             *shm_zone;
     bw_http_limit_conn_ctx_t  *ctx;
 
@@ -335,36 +334,11 @@ bw_http_limit_conn_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    if (value[2].len <= 5 || memcmp(value[2].data, "zone=", 5) != 0) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid parameter \"%.*s\"",
-                          (int) value[2].len, value[2].data);
+    if (bw_shm_zone_param(cf, &value[2], &name, &size) != BW_OK) {
         return BW_CONF_ERROR;
     }
 
-    name.data = value[2].data + 5;
-    p = (u_char *) memchr(name.data, ':', value[2].len - 5);
-    if (p == NULL) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid zone size \"%.*s\"",
-                          (int) value[2].len, value[2].data);
-        return BW_CONF_ERROR;
-    }
-    name.len = p - name.data;
-    s.data = p + 1;
-    s.len = value[2].data + value[2].len - s.data;
-
-    size = bw_parse_size(&s);
-    if (size == BW_ERROR || name.len == 0) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid zone size \"%.*s\"",
-                          (int) value[2].len, value[2].data);
-        return BW_CONF_ERROR;
-    }
-    if (size < (ssize_t) (8 * BW_SLAB_PAGE_SIZE)) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "zone \"%.*s\" is too small",
-                          (int) value[2].len, value[2].data);
-        return BW_CONF_ERROR;
-    }
-
-    shm_zone = bw_shared_memory_add(cf, &name, (size_t) size,
+    shm_zone = bw_shared_memory_add(cf, &name, size,
                                     &bw_http_limit_conn_module);
     if (shm_zone == NULL) {
         return BW_CONF_ERROR;

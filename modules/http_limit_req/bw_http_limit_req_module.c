@@ -526,9 +526,8 @@ static char *
 bw_http_limit_req_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     u_char                   *p;
-    size_t                    len;
-    ssize_t                   size;
-    bw_str_t                 *value, name, s;
+    size_t                    len, size;
+    bw_str_t                 *value, name;
     bw_int_t                  rate, scale;
     bw_uint_t                 i;
     bw_shm_zone_t            *shm_zone;
@@ -554,28 +553,7 @@ bw_http_limit_req_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (bw_http_limit_req_param(&value[i], "zone=")) {
-            name.data = value[i].data + 5;
-            p = (u_char *) memchr(name.data, ':', value[i].len - 5);
-            if (p == NULL) {
-                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                                  "invalid zone size \"%.*s\"",
-                                  (int) value[i].len, value[i].data);
-                return BW_CONF_ERROR;
-            }
-            name.len = p - name.data;
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-            size = bw_parse_size(&s);
-            if (size == BW_ERROR || name.len == 0) {
-                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                                  "invalid zone size \"%.*s\"",
-                                  (int) value[i].len, value[i].data);
-                return BW_CONF_ERROR;
-            }
-            if (size < (ssize_t) (8 * BW_SLAB_PAGE_SIZE)) {
-                bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                                  "zone \"%.*s\" is too small",
-                                  (int) value[i].len, value[i].data);
+            if (bw_shm_zone_param(cf, &value[i], &name, &size) != BW_OK) {
                 return BW_CONF_ERROR;
             }
             continue;
@@ -618,7 +596,7 @@ bw_http_limit_req_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         ctx->rate = 1;
     }
 
-    shm_zone = bw_shared_memory_add(cf, &name, (size_t) size,
+    shm_zone = bw_shared_memory_add(cf, &name, size,
                                     &bw_http_limit_req_module);
     if (shm_zone == NULL) {
         return BW_CONF_ERROR;
