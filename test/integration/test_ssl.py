@@ -169,6 +169,7 @@ SERVERS = """
 
 
 def test_static_over_tls_and_variables_in_the_log(bw, certs):
+    require_module("http_static")     # files are served
     install(bw, certs, "a")
     bw.write("html/index.html", "hello over tls\n")
     plain = free_port()
@@ -284,6 +285,7 @@ def test_ecdsa_or_rsa_as_the_client_offers(bw, certs):
 
 
 def test_keepalive_and_pipelining_over_tls(bw, certs):
+    require_module("http_static")     # files are served
     install(bw, certs, "a")
     bw.write("html/one.txt", "one\n")
     bw.write("html/two.txt", "two" * 5000 + "\n")
@@ -314,6 +316,7 @@ def test_keepalive_and_pipelining_over_tls(bw, certs):
 
 
 def test_large_bodies_both_ways_with_a_slow_reader(bw, certs):
+    require_module("http_static")     # files are served
     install(bw, certs, "a")
     origin = Origin("o1")
     try:
