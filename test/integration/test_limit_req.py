@@ -308,3 +308,48 @@ def test_accuracy_across_two_workers(bw):
     # shared by both workers: about 10 a second, not 20
     assert 45 <= passed <= 52, (passed, sent)
     assert 40 <= passed <= 56, passed
+
+
+def test_delayed_requests_are_spaced_at_the_rate(bw):
+    """rate=20r/s, burst=10, delay=2: eight requests at once; the first
+    three are served at once, the others wait in turn, each at least the
+    rate's 50 ms after the one before (the server's clock, $msec)."""
+    bw.write("html/f.txt", "ok\n")
+    bw.config("""
+    limit_req_zone $binary_remote_addr zone=sp:1m rate=20r/s;
+    log_format t '$msec $limit_req_status $request_time';
+    server {
+        listen 127.0.0.1:PORT;
+        access_log logs/t.log t;
+        location / { limit_req zone=sp burst=10 delay=2; alias %s/; }
+    }
+    """ % bw.path("html"))
+    bw.start()
+    import threading
+    results = []
+
+    def one():
+        results.append(get(bw.port, "/f.txt", timeout=10)[0])
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert results == [200] * 8
+
+    def lines():
+        with open(bw.path("logs", "t.log")) as f:
+            got = [l.split() for l in f.read().splitlines()]
+        return got if len(got) >= 8 else None
+    got = sorted((float(t), st, float(rt)) for t, st, rt in
+                 wait_for(lines, what="eight log lines"))
+    assert [st for _, st, _ in got] == ["PASSED"] * 3 + ["DELAYED"] * 5
+    # the delayed ones leave at least 50 ms apart, and the first of them
+    # at least 50 ms after the requests came (20 ms of slack: a worker
+    # reads its clock once a loop turn)
+    slack = 0.02
+    done = [t for t, _, _ in got]
+    came = min(t - rt for t, _, rt in got)
+    assert done[3] - came >= 0.05 - slack, got
+    for a, b in zip(done[3:], done[4:]):
+        assert b - a >= 0.05 - slack, got
