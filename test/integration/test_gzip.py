@@ -42,15 +42,18 @@ class TextOrigin:
 
       /len/N           N bytes of text with Content-Length
       /chunked/N/P     N bytes, chunked, in pieces of P bytes
-      /stream/K        K pieces of 100 bytes, each after the client's
-                       previous piece was seen (release() lets one go)
+      /stream/K?G      K pieces of 100 bytes, each after the client's
+                       previous piece was seen (release(G) lets one go;
+                       a gate per request, or the permit for one that
+                       has not yet taken its last lets the next go)
       /encoded         Content-Encoding: br (must pass untouched)
       /hdr?...         200 with the given header lines (name=value&...)
       /status/NNN      that status with 100 bytes of text
     """
 
     def __init__(self):
-        self.gate = threading.Semaphore(0)
+        self.gates = {}
+        self.gates_lock = threading.Lock()
         origin = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -99,7 +102,7 @@ class TextOrigin:
                 chunk = body_of(100, seed=i)
                 w.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 w.flush()
-                self.gate.acquire(timeout=10)
+                self.gate(path.partition("?")[2]).acquire(timeout=10)
             w.write(b"0\r\n\r\n")
         elif parts[0] == "gz":
             # N bytes gzipped (in MEMBERS members), chunked in pieces of P;
@@ -138,8 +141,12 @@ class TextOrigin:
             w.write((head % int(parts[1]) + "Content-Length: %d\r\n"
                      "Connection: close\r\n\r\n" % len(data)).encode() + data)
 
-    def release(self):
-        self.gate.release()
+    def gate(self, name):
+        with self.gates_lock:
+            return self.gates.setdefault(name, threading.Semaphore(0))
+
+    def release(self, name=""):
+        self.gate(name).release()
 
     def stop(self):
         self.server.shutdown()
@@ -350,8 +357,9 @@ def test_a_streamed_answer_comes_piece_by_piece(bw, origin, tmp_path):
     for prefix in ("/p/", "/unbuffered/"):
         with socket.create_connection(("127.0.0.1", bw.port),
                                       timeout=10) as s:
-            s.sendall(("GET %sstream/4 HTTP/1.1\r\nHost: x\r\n"
-                       "Accept-Encoding: gzip\r\n\r\n" % prefix).encode())
+            s.sendall(("GET %sstream/4?%s HTTP/1.1\r\nHost: x\r\n"
+                       "Accept-Encoding: gzip\r\n\r\n"
+                       % (prefix, prefix)).encode())
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             raw = b""
             text = b""
@@ -384,7 +392,7 @@ def test_a_streamed_answer_comes_piece_by_piece(bw, origin, tmp_path):
                     return text == want
                 wait_for(got_piece, timeout=10,
                          what="piece %d before the next" % i)
-                origin.release()
+                origin.release(prefix)
 
 
 def test_slow_reader_holds_the_upstream_back(bw, origin, tmp_path):
@@ -486,7 +494,9 @@ def static_tree(tmp_path):
     for d in ("on", "always", "off", "proxied"):
         (root / d).mkdir(parents=True)
         (root / d / "app.js").write_bytes(body_of(4000))
-        (root / d / "app.js.gz").write_bytes(gzip.compress(body_of(4000)))
+        # one .gz for all: mtime=0, or two written across a second differ
+        (root / d / "app.js.gz").write_bytes(
+            gzip.compress(body_of(4000), mtime=0))
         (root / d / "plain.js").write_bytes(body_of(3000))
     return root
 
