@@ -188,6 +188,45 @@ def test_buckets_survive_a_reload(bw):
     assert get(bw.port, "/nodelay/f.txt?k=r")[0] == 503
 
 
+def reload_with(bw, old_text, new_text):
+    """Reload on a configuration changed from old_text to new_text and
+    wait for the master's verdict: True when new workers took over,
+    False when the reload was refused (the old workers stay)."""
+    with open(bw.conf) as f:
+        conf = f.read()
+    bw.write("conf/bulwark.conf", conf.replace(old_text, new_text))
+    old = bw.workers()
+    mark = len(bw.logs())
+    bw.signal(signal.SIGHUP)
+
+    def verdict():
+        if bw.workers() and not set(bw.workers()) & set(old):
+            return "took"
+        if "emerg" in bw.logs()[mark:]:
+            return "refused"
+        return None
+    return wait_for(verdict, what="the reload's outcome") == "took"
+
+
+def test_a_changed_key_is_refused_a_changed_size_starts_afresh(bw):
+    """As nginx: a zone whose key changed is an error that keeps the
+    running configuration (and its buckets); a zone whose size changed
+    is a new zone, its buckets empty."""
+    start(bw)
+    assert statuses(bw.port, "/nodelay/f.txt?k=r", 4) == [200] * 4
+    old = bw.workers()
+    assert not reload_with(bw, "limit_req_zone $arg_k zone=bykey:64k",
+                           "limit_req_zone $arg_j zone=bykey:64k")
+    assert ('limit_req "bykey" uses the "$arg_j" key while previously it '
+            'used the "$arg_k" key') in bw.logs()
+    assert bw.workers() == old
+    assert get(bw.port, "/nodelay/f.txt?k=r")[0] == 503
+
+    assert reload_with(bw, "limit_req_zone $arg_j zone=bykey:64k",
+                       "limit_req_zone $arg_k zone=bykey:128k")
+    assert statuses(bw.port, "/nodelay/f.txt?k=r", 5) == [200] * 4 + [503]
+
+
 @pytest.mark.parametrize("directives, message", [
     ("limit_req zone=nowhere;", 'unknown limit_req_zone "nowhere"'),
     ("limit_req burst=3;", '"limit_req" must have "zone" parameter'),
