@@ -72,6 +72,32 @@ ssize_t bw_ssl_recv_chain(bw_connection_t *c, bw_chain_t *cl, off_t limit);
 bw_chain_t *bw_ssl_send_chain(bw_connection_t *c, bw_chain_t *in,
     off_t limit);
 
+/* where a certificate and its key were named, for errors found later */
+typedef struct {
+    u_char                   *cert_file;
+    bw_uint_t                 cert_line;
+    u_char                   *key_file;
+    bw_uint_t                 key_line;
+} bw_ssl_where_t;
+
+/* filling a context from configuration (ssl_conf.c) */
+extern bw_conf_bitmask_t  bw_ssl_protocol_names[];
+
+void bw_ssl_conf_where(bw_conf_t *cf, u_char **file, bw_uint_t *line);
+BIO *bw_ssl_bio(bw_conf_t *cf, bw_str_t *name, char **what);
+bw_int_t bw_ssl_certificate(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *cert,
+    bw_str_t *key, bw_array_t *passwords, bw_ssl_where_t *at);
+bw_int_t bw_ssl_ciphers(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *ciphers);
+bw_int_t bw_ssl_trusted_certificate(bw_conf_t *cf, bw_ssl_t *ssl,
+    bw_str_t *file);
+bw_int_t bw_ssl_crl(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *file);
+bw_int_t bw_ssl_conf_commands(bw_conf_t *cf, bw_ssl_t *ssl,
+    bw_array_t *commands, bw_uint_t server);
+char *bw_ssl_password_file_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_ssl_conf_command_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+
 /* the session cache in a shared zone (ssl_session_cache.c) */
 bw_int_t bw_ssl_session_cache_init(bw_shm_zone_t *zone, void *data);
 bw_int_t bw_ssl_session_cache(bw_ssl_t *ssl, bw_shm_zone_t *zone,

@@ -17,29 +17,12 @@ static bw_int_t bw_http_ssl_preconfiguration(bw_conf_t *cf);
 static bw_int_t bw_http_ssl_init(bw_conf_t *cf);
 static char *bw_http_ssl_certificate(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_ssl_password_file(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
 static char *bw_http_ssl_session_cache(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
-static char *bw_http_ssl_conf_command(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static bw_int_t bw_http_ssl_setup(bw_conf_t *cf,
     bw_http_ssl_srv_conf_t *conf);
-static BIO *bw_http_ssl_bio(bw_conf_t *cf, bw_str_t *name, char **what);
-static bw_int_t bw_http_ssl_load_pair(bw_conf_t *cf,
-    bw_http_ssl_srv_conf_t *conf, bw_str_t *cert, bw_str_t *key);
 static bw_int_t bw_http_ssl_session_id_context(bw_conf_t *cf,
     bw_http_ssl_srv_conf_t *conf);
-
-static bw_conf_bitmask_t  bw_http_ssl_protocols[] = {
-    { bw_string("SSLv2"), BW_SSL_SSLv2 },
-    { bw_string("SSLv3"), BW_SSL_SSLv3 },
-    { bw_string("TLSv1"), BW_SSL_TLSv1 },
-    { bw_string("TLSv1.1"), BW_SSL_TLSv1_1 },
-    { bw_string("TLSv1.2"), BW_SSL_TLSv1_2 },
-    { bw_string("TLSv1.3"), BW_SSL_TLSv1_3 },
-    { bw_null_string, 0 }
-};
 
 static bw_conf_enum_t  bw_http_ssl_verify[] = {
     { bw_string("off"), BW_HTTP_SSL_VERIFY_OFF },
@@ -60,13 +43,13 @@ static bw_command_t  bw_http_ssl_commands[] = {
     { bw_string("ssl_certificate_key"), MS|BW_CONF_TAKE1,
       bw_http_ssl_certificate, SRV, SO(certificate_keys), NULL },
     { bw_string("ssl_password_file"), MS|BW_CONF_TAKE1,
-      bw_http_ssl_password_file, SRV, 0, NULL },
+      bw_ssl_password_file_slot, SRV, SO(passwords), NULL },
     { bw_string("ssl_dhparam"), MS|BW_CONF_TAKE1,
       bw_conf_set_str_slot, SRV, SO(dhparam), NULL },
     { bw_string("ssl_ecdh_curve"), MS|BW_CONF_TAKE1,
       bw_conf_set_str_slot, SRV, SO(ecdh_curve), NULL },
     { bw_string("ssl_protocols"), MS|BW_CONF_1MORE,
-      bw_conf_set_bitmask_slot, SRV, SO(protocols), bw_http_ssl_protocols },
+      bw_conf_set_bitmask_slot, SRV, SO(protocols), bw_ssl_protocol_names },
     { bw_string("ssl_ciphers"), MS|BW_CONF_TAKE1,
       bw_conf_set_str_slot, SRV, SO(ciphers), NULL },
     { bw_string("ssl_prefer_server_ciphers"), MS|BW_CONF_FLAG,
@@ -84,7 +67,7 @@ static bw_command_t  bw_http_ssl_commands[] = {
     { bw_string("ssl_session_tickets"), MS|BW_CONF_FLAG,
       bw_conf_set_flag_slot, SRV, SO(session_tickets), NULL },
     { bw_string("ssl_conf_command"), MS|BW_CONF_TAKE2,
-      bw_http_ssl_conf_command, SRV, 0, NULL },
+      bw_ssl_conf_command_slot, SRV, SO(conf_commands), NULL },
     { bw_string("ssl_verify_client"), MS|BW_CONF_TAKE1,
       bw_conf_set_enum_slot, SRV, SO(verify), bw_http_ssl_verify },
     { bw_string("ssl_verify_depth"), MS|BW_CONF_TAKE1,
@@ -193,10 +176,7 @@ bw_http_ssl_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
         /* certificate and key come down together, or not at all */
         conf->certificates = prev->certificates;
         conf->certificate_keys = prev->certificate_keys;
-        conf->cert_file = prev->cert_file;
-        conf->cert_line = prev->cert_line;
-        conf->key_file = prev->key_file;
-        conf->key_line = prev->key_line;
+        conf->where = prev->where;
     }
     if (conf->certificates == BW_CONF_UNSET_PTR) {
         conf->certificates = NULL;
@@ -237,7 +217,8 @@ bw_http_ssl_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
                          [conf->certificates->nelts - 1].len,
                      ((bw_str_t *) conf->certificates->elts)
                          [conf->certificates->nelts - 1].data,
-                     conf->cert_file, (unsigned long) conf->cert_line);
+                     conf->where.cert_file,
+                     (unsigned long) conf->where.cert_line);
         return BW_CONF_ERROR;
     }
 
@@ -254,11 +235,8 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
     BIO                *bio;
     char               *what;
     EVP_PKEY           *dh;
-    bw_str_t           *cert, *key, *cmd;
+    bw_str_t           *cert, *key;
     bw_uint_t           i;
-    X509_STORE         *store;
-    SSL_CONF_CTX       *cctx;
-    X509_LOOKUP        *lookup;
     bw_pool_cleanup_t  *cln;
     STACK_OF(X509_NAME) *names;
 
@@ -281,7 +259,8 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
         cert = conf->certificates->elts;
         key = conf->certificate_keys->elts;
         for (i = 0; i < conf->certificates->nelts; i++) {
-            if (bw_http_ssl_load_pair(cf, conf, &cert[i], &key[i])
+            if (bw_ssl_certificate(cf, &conf->ssl, &cert[i], &key[i],
+                                   conf->passwords, &conf->where)
                 != BW_OK)
             {
                 return BW_ERROR;
@@ -289,12 +268,7 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
         }
     }
 
-    if (SSL_CTX_set_cipher_list(conf->ssl.ctx,
-                                (char *) conf->ciphers.data) == 0)
-    {
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "SSL_CTX_set_cipher_list(\"%s\") failed",
-                     conf->ciphers.data);
+    if (bw_ssl_ciphers(cf, &conf->ssl, &conf->ciphers) != BW_OK) {
         return BW_ERROR;
     }
 
@@ -313,7 +287,7 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
     }
 
     if (conf->dhparam.len) {
-        bio = bw_http_ssl_bio(cf, &conf->dhparam, &what);
+        bio = bw_ssl_bio(cf, &conf->dhparam, &what);
         if (bio == NULL) {
             return BW_ERROR;
         }
@@ -371,40 +345,17 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
         }
     }
 
-    if (conf->trusted_certificate.len) {
-        /* chains of client certificates are built with these as well,
-         * but their names are not offered to clients */
-        if (bw_conf_full_name(cf->cycle, &conf->trusted_certificate, 1)
-            != BW_OK)
-        {
-            return BW_ERROR;
-        }
-        if (SSL_CTX_load_verify_locations(conf->ssl.ctx,
-                (char *) conf->trusted_certificate.data, NULL) == 0)
-        {
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "SSL_CTX_load_verify_locations(\"%s\") failed",
-                         conf->trusted_certificate.data);
-            return BW_ERROR;
-        }
+    /* chains of client certificates are built with the trusted ones as
+     * well, but their names are not offered to clients */
+    if (conf->trusted_certificate.len
+        && bw_ssl_trusted_certificate(cf, &conf->ssl,
+                                      &conf->trusted_certificate) != BW_OK)
+    {
+        return BW_ERROR;
     }
 
-    if (conf->crl.len) {
-        store = SSL_CTX_get_cert_store(conf->ssl.ctx);
-        lookup = store ? X509_STORE_add_lookup(store, X509_LOOKUP_file())
-                       : NULL;
-        if (lookup == NULL
-            || bw_conf_full_name(cf->cycle, &conf->crl, 1) != BW_OK
-            || X509_load_crl_file(lookup, (char *) conf->crl.data,
-                                  X509_FILETYPE_PEM) == 0)
-        {
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "X509_LOOKUP_load_file(\"%s\") failed",
-                         conf->crl.data);
-            return BW_ERROR;
-        }
-        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK
-                                    | X509_V_FLAG_CRL_CHECK_ALL);
+    if (conf->crl.len && bw_ssl_crl(cf, &conf->ssl, &conf->crl) != BW_OK) {
+        return BW_ERROR;
     }
 
     if (conf->builtin_session_cache == BW_HTTP_SSL_NO_SCACHE) {
@@ -453,205 +404,11 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
                                            bw_http_ssl_servername);
     SSL_CTX_set_alpn_select_cb(conf->ssl.ctx, bw_http_ssl_alpn_select, NULL);
 
-    if (conf->conf_commands) {
-        cctx = SSL_CONF_CTX_new();
-        if (cctx == NULL) {
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "SSL_CONF_CTX_new() failed");
-            return BW_ERROR;
-        }
-        SSL_CONF_CTX_set_flags(cctx, SSL_CONF_FLAG_FILE
-                                     | SSL_CONF_FLAG_SERVER
-                                     | SSL_CONF_FLAG_CERTIFICATE
-                                     | SSL_CONF_FLAG_SHOW_ERRORS);
-        SSL_CONF_CTX_set_ssl_ctx(cctx, conf->ssl.ctx);
-
-        cmd = conf->conf_commands->elts;
-        for (i = 0; i < conf->conf_commands->nelts; i += 2) {
-            if (SSL_CONF_cmd(cctx, (char *) cmd[i].data,
-                             (char *) cmd[i + 1].data) <= 0)
-            {
-                bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                             "SSL_CONF_cmd(\"%s\", \"%s\") failed",
-                             cmd[i].data, cmd[i + 1].data);
-                SSL_CONF_CTX_free(cctx);
-                return BW_ERROR;
-            }
-        }
-
-        if (SSL_CONF_CTX_finish(cctx) != 1) {
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "SSL_CONF_finish() failed");
-            SSL_CONF_CTX_free(cctx);
-            return BW_ERROR;
-        }
-        SSL_CONF_CTX_free(cctx);
-    }
-
-    return BW_OK;
-}
-
-/*
- * A "data:" value is the PEM text itself; anything else a file name,
- * relative to the configuration's folder. *what is the name for errors
- * (never the data: it may be a key).
- */
-static BIO *
-bw_http_ssl_bio(bw_conf_t *cf, bw_str_t *name, char **what)
-{
-    BIO       *bio;
-    bw_str_t   full;
-
-    if (name->len > 5 && memcmp(name->data, "data:", 5) == 0) {
-        *what = "data:...";
-        bio = BIO_new_mem_buf(name->data + 5, (int) (name->len - 5));
-        if (bio == NULL) {
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "BIO_new_mem_buf() failed");
-        }
-        return bio;
-    }
-
-    full = *name;
-    if (bw_conf_full_name(cf->cycle, &full, 1) != BW_OK) {
-        return NULL;
-    }
-    *what = (char *) full.data;
-
-    bio = BIO_new_file((char *) full.data, "r");
-    if (bio == NULL) {
-        /* the caller names the directive */
-        return NULL;
-    }
-
-    return bio;
-}
-
-static int
-bw_http_ssl_password_callback(char *buf, int size, int rwflag, void *data)
-{
-    bw_str_t  *pwd = data;
-
-    if (rwflag || pwd == NULL) {
-        return 0;
-    }
-
-    if (pwd->len > (size_t) size) {
-        return 0;
-    }
-
-    memcpy(buf, pwd->data, pwd->len);
-    return (int) pwd->len;
-}
-
-static bw_int_t
-bw_http_ssl_load_pair(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf,
-    bw_str_t *cert, bw_str_t *key)
-{
-    BIO        *bio;
-    X509       *x509;
-    char       *what;
-    EVP_PKEY   *pkey;
-    bw_str_t   *pwd;
-    bw_uint_t   tries, i;
-
-    bio = bw_http_ssl_bio(cf, cert, &what);
-    if (bio == NULL) {
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "cannot load certificate \"%.*s\": BIO_new_file() "
-                     "failed in %s:%lu", (int) cert->len, cert->data,
-                     conf->cert_file, (unsigned long) conf->cert_line);
+    if (bw_ssl_conf_commands(cf, &conf->ssl, conf->conf_commands, 1)
+        != BW_OK)
+    {
         return BW_ERROR;
     }
-
-    x509 = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
-    if (x509 == NULL) {
-        BIO_free(bio);
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "cannot load certificate \"%s\": "
-                     "PEM_read_bio_X509_AUX() failed in %s:%lu", what,
-                     conf->cert_file, (unsigned long) conf->cert_line);
-        return BW_ERROR;
-    }
-
-    if (SSL_CTX_use_certificate(conf->ssl.ctx, x509) == 0) {
-        X509_free(x509);
-        BIO_free(bio);
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "SSL_CTX_use_certificate(\"%s\") failed in %s:%lu",
-                     what, conf->cert_file, (unsigned long) conf->cert_line);
-        return BW_ERROR;
-    }
-    X509_free(x509);
-
-    /* the rest of the file is the chain, sent after the certificate */
-    for ( ;; ) {
-        x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (x509 == NULL) {
-            if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
-            {
-                ERR_clear_error();
-                break;
-            }
-            BIO_free(bio);
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "cannot load certificate \"%s\": "
-                         "PEM_read_bio_X509() failed in %s:%lu", what,
-                         conf->cert_file, (unsigned long) conf->cert_line);
-            return BW_ERROR;
-        }
-        if (SSL_CTX_add0_chain_cert(conf->ssl.ctx, x509) == 0) {
-            X509_free(x509);
-            BIO_free(bio);
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "SSL_CTX_add0_chain_cert(\"%s\") failed", what);
-            return BW_ERROR;
-        }
-    }
-    BIO_free(bio);
-
-    bio = bw_http_ssl_bio(cf, key, &what);
-    if (bio == NULL) {
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "cannot load certificate key \"%.*s\": BIO_new_file() "
-                     "failed in %s:%lu", (int) key->len, key->data,
-                     conf->key_file, (unsigned long) conf->key_line);
-        return BW_ERROR;
-    }
-
-    /* each password of ssl_password_file in turn, as nginx */
-    pwd = conf->passwords ? conf->passwords->elts : NULL;
-    tries = conf->passwords ? conf->passwords->nelts : 1;
-    pkey = NULL;
-
-    for (i = 0; i < tries; i++) {
-        (void) BIO_reset(bio);
-        ERR_clear_error();
-        pkey = PEM_read_bio_PrivateKey(bio, NULL,
-                                       bw_http_ssl_password_callback,
-                                       pwd ? &pwd[i] : NULL);
-        if (pkey) {
-            break;
-        }
-    }
-    BIO_free(bio);
-
-    if (pkey == NULL) {
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "cannot load certificate key \"%s\": "
-                     "PEM_read_bio_PrivateKey() failed in %s:%lu", what,
-                     conf->key_file, (unsigned long) conf->key_line);
-        return BW_ERROR;
-    }
-
-    if (SSL_CTX_use_PrivateKey(conf->ssl.ctx, pkey) == 0) {
-        EVP_PKEY_free(pkey);
-        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                     "SSL_CTX_use_PrivateKey(\"%s\") failed in %s:%lu",
-                     what, conf->key_file, (unsigned long) conf->key_line);
-        return BW_ERROR;
-    }
-    EVP_PKEY_free(pkey);
 
     return BW_OK;
 }
@@ -740,79 +497,9 @@ bw_http_ssl_certificate(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         if (sscf->certificate_keys == BW_CONF_UNSET_PTR) {
             sscf->certificate_keys = NULL;
         }
-        sscf->cert_file = cf->conf_file ? cf->conf_file->name.data
-                                        : (u_char *) "command line";
-        sscf->cert_line = cf->conf_file ? cf->conf_file->line : 0;
+        bw_ssl_conf_where(cf, &sscf->where.cert_file, &sscf->where.cert_line);
     } else {
-        sscf->key_file = cf->conf_file ? cf->conf_file->name.data
-                                       : (u_char *) "command line";
-        sscf->key_line = cf->conf_file ? cf->conf_file->line : 0;
-    }
-
-    return BW_CONF_OK;
-}
-
-static char *
-bw_http_ssl_password_file(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_http_ssl_srv_conf_t  *sscf = conf;
-
-    u_char    *p, *last, *end;
-    bw_err_t   err;
-    bw_str_t  *value, name, text, *pwd;
-
-    if (sscf->passwords != BW_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    name = value[1];
-    if (bw_conf_full_name(cf->cycle, &name, 1) != BW_OK) {
-        return BW_CONF_ERROR;
-    }
-
-    if (bw_read_whole_file(cf->temp_pool, (char *) name.data, &text, &err)
-        != BW_OK)
-    {
-        bw_conf_log_error(BW_LOG_EMERG, cf, err, "open() \"%s\" failed",
-                          name.data);
-        return BW_CONF_ERROR;
-    }
-
-    sscf->passwords = bw_array_create(cf->pool, 4, sizeof(bw_str_t));
-    if (sscf->passwords == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    /* one password a line; CR LF or LF */
-    p = text.data;
-    last = text.data + text.len;
-    while (p < last) {
-        end = memchr(p, '\n', last - p);
-        if (end == NULL) {
-            end = last;
-        }
-        pwd = bw_array_push(sscf->passwords);
-        if (pwd == NULL) {
-            return BW_CONF_ERROR;
-        }
-        pwd->len = end - p;
-        if (pwd->len && p[pwd->len - 1] == '\r') {
-            pwd->len--;
-        }
-        pwd->data = bw_pnalloc(cf->pool, pwd->len + 1);
-        if (pwd->data == NULL) {
-            return BW_CONF_ERROR;
-        }
-        memcpy(pwd->data, p, pwd->len);
-        pwd->data[pwd->len] = '\0';
-        p = end + 1;
-    }
-
-    if (sscf->passwords->nelts == 0) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "no password in \"%s\"",
-                          name.data);
-        return BW_CONF_ERROR;
+        bw_ssl_conf_where(cf, &sscf->where.key_file, &sscf->where.key_line);
     }
 
     return BW_CONF_OK;
@@ -908,39 +595,6 @@ invalid:
     bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                       "invalid session cache \"%s\"", value[i].data);
     return BW_CONF_ERROR;
-}
-
-static char *
-bw_http_ssl_conf_command(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_http_ssl_srv_conf_t  *sscf = conf;
-
-    bw_str_t  *value, *kv;
-
-    if (sscf->conf_commands == BW_CONF_UNSET_PTR
-        || sscf->conf_commands == NULL)
-    {
-        sscf->conf_commands = bw_array_create(cf->pool, 4, sizeof(bw_str_t));
-        if (sscf->conf_commands == NULL) {
-            return BW_CONF_ERROR;
-        }
-    }
-
-    value = cf->args->elts;
-
-    kv = bw_array_push(sscf->conf_commands);
-    if (kv == NULL) {
-        return BW_CONF_ERROR;
-    }
-    kv[0] = value[1];
-
-    kv = bw_array_push(sscf->conf_commands);
-    if (kv == NULL) {
-        return BW_CONF_ERROR;
-    }
-    kv[0] = value[2];
-
-    return BW_CONF_OK;
 }
 
 /*

@@ -49,10 +49,7 @@ typedef struct {
     bw_str_t         ciphers;
 
     /* where the certificates were named, for errors found at merge */
-    u_char          *cert_file;
-    bw_uint_t        cert_line;
-    u_char          *key_file;
-    bw_uint_t        key_line;
+    bw_ssl_where_t   where;
 } bw_http_ssl_srv_conf_t;
 
 extern bw_module_t  bw_http_ssl_module;
