@@ -45,6 +45,7 @@ struct bw_peer_connection_s {
 /* BW_OK (connected), BW_AGAIN (in progress: wait for the write event),
  * BW_DECLINED (refused: try the next peer), BW_BUSY, BW_ERROR. */
 bw_int_t bw_event_connect_peer(bw_peer_connection_t *pc);
+void bw_close_peer_connection(bw_connection_t *c);
 bw_int_t bw_event_get_peer(bw_peer_connection_t *pc, void *data);
 
 #endif

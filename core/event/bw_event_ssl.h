@@ -47,6 +47,8 @@ struct bw_ssl_connection_s {
     bw_event_handler_pt       saved_write_handler;
 
     unsigned                  handshaked:1;
+    unsigned                  client:1;    /* to an upstream: its
+                                              failures are ours to see */
     unsigned                  handshake_rejected:1;
     unsigned                  no_wait_shutdown:1;
     unsigned                  no_send_shutdown:1;

@@ -116,3 +116,23 @@ bw_event_get_peer(bw_peer_connection_t *pc, void *data)
 {
     return BW_OK;
 }
+
+/*
+ * A connection to a peer, closed with the pool it may have been given
+ * (TLS keeps its state there); the pool outlives the close, which sends
+ * TLS's close_notify.
+ */
+void
+bw_close_peer_connection(bw_connection_t *c)
+{
+    bw_pool_t  *pool;
+
+    pool = c->pool;
+
+    bw_close_connection(c);
+
+    c->pool = NULL;
+    if (pool) {
+        bw_destroy_pool(pool);
+    }
+}

@@ -57,7 +57,7 @@ bw_ssl_create(bw_ssl_t *ssl, bw_uint_t protocols, void *data)
 {
     uint64_t  options;
 
-    ssl->ctx = SSL_CTX_new(TLS_server_method());
+    ssl->ctx = SSL_CTX_new(TLS_method());
     if (ssl->ctx == NULL) {
         bw_ssl_error(BW_LOG_EMERG, ssl->log, 0, "SSL_CTX_new() failed");
         return BW_ERROR;
@@ -72,7 +72,7 @@ bw_ssl_create(bw_ssl_t *ssl, bw_uint_t protocols, void *data)
 
     ssl->buffer_size = BW_SSL_BUFFER_SIZE;
 
-    /* the versions left out are turned off; TLS_server_method() would
+    /* the versions left out are turned off; TLS_method() would
      * otherwise speak every version the library was built with */
     SSL_CTX_set_min_proto_version(ssl->ctx, 0);
     SSL_CTX_set_max_proto_version(ssl->ctx, 0);
@@ -157,6 +157,7 @@ bw_ssl_create_connection(bw_ssl_t *ssl, bw_connection_t *c,
         SSL_set_accept_state(sc->connection);
     } else {
         SSL_set_connect_state(sc->connection);
+        sc->client = 1;
     }
 
     c->ssl = sc;
@@ -210,7 +211,7 @@ bw_ssl_handshake(bw_connection_t *c)
         || (sslerr == SSL_ERROR_SYSCALL && ERR_peek_error() == 0
             && err == 0))
     {
-        bw_log_error(BW_LOG_INFO, c->log, 0,
+        bw_log_error(c->ssl->client ? BW_LOG_ERR : BW_LOG_INFO, c->log, 0,
                      "peer closed connection in SSL handshake");
         ERR_clear_error();
         return BW_ERROR;
@@ -714,6 +715,12 @@ bw_ssl_connection_error(bw_connection_t *c, int sslerr, bw_err_t err,
         {
             level = BW_LOG_INFO;
         }
+    }
+
+    if (c->ssl->client && level > BW_LOG_ERR) {
+        /* an upstream that fails TLS is a configuration or an outage
+         * for the operator to see, not a scanner's noise */
+        level = BW_LOG_ERR;
     }
 
     bw_ssl_error(level, c->log, err, "%s", text);

@@ -108,6 +108,31 @@ typedef struct {
     bw_array_t                      upstreams;  /* srv_conf_t * */
 } bw_http_upstream_main_conf_t;
 
+/*
+ * TLS to upstreams: a client context, and the sessions this process
+ * holds for resuming, one per upstream address (a small table: an
+ * address that does not fit takes the oldest slot).
+ */
+#define BW_HTTP_UPSTREAM_SSL_SESSIONS  64
+
+#define BW_HTTP_UPSTREAM_SSL_NAME_LEN  255
+
+/* a session is resumed only with the address and server name it was
+ * made with (RFC 8446, 4.6.1) */
+typedef struct {
+    bw_sockaddr_t                   sockaddr;
+    socklen_t                       socklen;
+    SSL_SESSION                    *session;
+    size_t                          name_len;
+    u_char                          name[BW_HTTP_UPSTREAM_SSL_NAME_LEN];
+} bw_http_upstream_ssl_session_t;
+
+typedef struct {
+    bw_ssl_t                        ssl;
+    bw_http_upstream_ssl_session_t *sessions;
+    bw_uint_t                       next;     /* the slot taken next */
+} bw_http_upstream_ssl_t;
+
 /* A module's (proxy's) settings for the framework. */
 typedef struct {
     bw_http_upstream_srv_conf_t    *upstream;
@@ -147,6 +172,13 @@ typedef struct {
     bw_array_t                     *pass_headers;
 
     bw_addr_t                      *local;
+
+    /* TLS (proxy_pass https://): NULL where no location needs it */
+    bw_http_upstream_ssl_t         *ssl;
+    bw_flag_t                       ssl_session_reuse;
+    bw_flag_t                       ssl_server_name;
+    bw_flag_t                       ssl_verify;
+    bw_http_complex_value_t        *ssl_name;
 } bw_http_upstream_conf_t;
 
 /* What one attempt did: $upstream_addr, $upstream_status, ... */
@@ -260,6 +292,9 @@ struct bw_http_upstream_s {
     bw_uint_t                       first_state;  /* this upstream's */
 
     bw_str_t                        schema;
+    bw_str_t                        ssl_name;   /* checked against the
+                                                   certificate */
+    bw_str_t                        ssl_sni;    /* sent, if any */
 
     bw_pool_cleanup_t              *cleanup;
 
@@ -268,6 +303,7 @@ struct bw_http_upstream_s {
 
     unsigned                        keepalive:1;
     unsigned                        upgrade:1;
+    unsigned                        ssl:1;        /* https:// */
     unsigned                        buffering:1;
     unsigned                        request_sent:1;
     unsigned                        request_body_sent:1;
@@ -317,6 +353,16 @@ bw_int_t bw_http_upstream_hide_headers_hash(bw_conf_t *cf,
 char *bw_http_upstream_bind_set_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 bw_int_t bw_http_upstream_add_variables(bw_conf_t *cf);
+
+/* TLS to upstreams (upstream_ssl.c) */
+bw_int_t bw_http_upstream_ssl_setup(bw_conf_t *cf,
+    bw_http_upstream_ssl_t *ussl, bw_uint_t session_reuse,
+    bw_uint_t verify, bw_uint_t depth);
+void bw_http_upstream_ssl_init_connection(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_connection_t *c);
+/* upstream.c: TLS is up, the request goes out as on a plain connection */
+void bw_http_upstream_ssl_handshaked(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 
 /* a balancer directive (least_conn, hash, ...) */
 char *bw_http_upstream_set_balancer(bw_conf_t *cf, const char *name,

@@ -264,6 +264,23 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
         return;
     }
 
+    if (u->ssl && c->ssl == NULL) {
+        bw_http_upstream_ssl_init_connection(r, u, c);
+        return;
+    }
+
+    bw_http_upstream_send_request(r, u);
+}
+
+void
+bw_http_upstream_ssl_handshaked(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_connection_t  *c;
+
+    c = u->peer.connection;
+    c->read->handler = bw_http_upstream_handler;
+    c->write->handler = bw_http_upstream_handler;
+
     bw_http_upstream_send_request(r, u);
 }
 
@@ -569,6 +586,12 @@ bw_http_upstream_send_request_handler(bw_http_request_t *r,
 
     if (u->request_body_sent) {
         u->write_event_handler = bw_http_upstream_dummy_handler;
+        return;
+    }
+
+    if (u->ssl && c->ssl == NULL) {
+        /* connected: TLS first */
+        bw_http_upstream_ssl_init_connection(r, u, c);
         return;
     }
 
@@ -1092,7 +1115,7 @@ bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
 
     if (u->peer.connection) {
         bw_http_upstream_count_sent(u);
-        bw_close_connection(u->peer.connection);
+        bw_close_peer_connection(u->peer.connection);
         u->peer.connection = NULL;
     }
 
@@ -1160,7 +1183,7 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
     }
 
     if (u->peer.connection) {
-        bw_close_connection(u->peer.connection);
+        bw_close_peer_connection(u->peer.connection);
         u->peer.connection = NULL;
     }
 

@@ -73,8 +73,23 @@ typedef struct {
 
     bw_uint_t                   http_version;
 
+    /* TLS to the upstream (bw_http_proxy_ssl.c) */
+    bw_uint_t                   ssl_protocols;
+    bw_str_t                    ssl_ciphers;
+    bw_uint_t                   ssl_verify_depth;
+    bw_str_t                    ssl_trusted_certificate;
+    bw_str_t                    ssl_crl;
+    bw_str_t                    ssl_certificate;
+    bw_str_t                    ssl_certificate_key;
+    bw_ssl_where_t              ssl_where;
+    bw_array_t                 *ssl_passwords;
+    bw_array_t                 *ssl_conf_commands;
+
     unsigned                    uri_in_regex:1;   /* location is regex,
                                                      named or if */
+    unsigned                    ssl:1;            /* proxy_pass https://,
+                                                     or with variables */
+    unsigned                    https:1;          /* proxy_pass https:// */
 } bw_http_proxy_loc_conf_t;
 
 typedef struct {
@@ -97,6 +112,13 @@ bw_int_t bw_http_proxy_rewrite_value(bw_http_request_t *r,
     bw_array_t *rules, bw_str_t *value, size_t off);
 bw_int_t bw_http_proxy_rewrite_redirect(bw_http_request_t *r,
     bw_table_elt_t *h, size_t prefix);
+/* bw_http_proxy_ssl.c */
+void bw_http_proxy_ssl_create_conf(bw_http_proxy_loc_conf_t *conf);
+char *bw_http_proxy_ssl_certificate(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_http_proxy_ssl_name(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+bw_int_t bw_http_proxy_merge_ssl(bw_conf_t *cf,
+    bw_http_proxy_loc_conf_t *conf, bw_http_proxy_loc_conf_t *prev);
 /* bw_http_proxy_cookie.c */
 char *bw_http_proxy_cookie_flags(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);

@@ -192,6 +192,34 @@ static bw_command_t  bw_http_proxy_commands[] = {
                                           cookie_paths),
       (void *) BW_HTTP_PROXY_REWRITE_PREFIX },
 
+    { bw_string("proxy_ssl_protocols"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, POFF(ssl_protocols),
+      bw_ssl_protocol_names },
+    { bw_string("proxy_ssl_ciphers"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, LOC, POFF(ssl_ciphers), NULL },
+    { bw_string("proxy_ssl_session_reuse"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(ssl_session_reuse), NULL },
+    { bw_string("proxy_ssl_server_name"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(ssl_server_name), NULL },
+    { bw_string("proxy_ssl_name"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_ssl_name, LOC, 0, NULL },
+    { bw_string("proxy_ssl_verify"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(ssl_verify), NULL },
+    { bw_string("proxy_ssl_verify_depth"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, POFF(ssl_verify_depth), NULL },
+    { bw_string("proxy_ssl_trusted_certificate"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, LOC, POFF(ssl_trusted_certificate), NULL },
+    { bw_string("proxy_ssl_crl"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, LOC, POFF(ssl_crl), NULL },
+    { bw_string("proxy_ssl_certificate"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_ssl_certificate, LOC, POFF(ssl_certificate), NULL },
+    { bw_string("proxy_ssl_certificate_key"), MSL|BW_CONF_TAKE1,
+      bw_http_proxy_ssl_certificate, LOC, POFF(ssl_certificate_key), NULL },
+    { bw_string("proxy_ssl_password_file"), MSL|BW_CONF_TAKE1,
+      bw_ssl_password_file_slot, LOC, POFF(ssl_passwords), NULL },
+    { bw_string("proxy_ssl_conf_command"), MSL|BW_CONF_TAKE2,
+      bw_ssl_conf_command_slot, LOC, POFF(ssl_conf_commands), NULL },
+
     bw_null_command
 };
 
@@ -236,6 +264,7 @@ bw_http_proxy_handler(bw_http_request_t *r)
         ctx->vars = plcf->vars;
         u->schema = plcf->vars.schema;
         u->upstream = plcf->upstream.upstream;
+        u->ssl = plcf->https;
 
     } else {
         rc = bw_http_proxy_eval(r, ctx, plcf);
@@ -335,19 +364,27 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (url.len <= 7 || bw_strncasecmp(url.data, (u_char *) "http://", 7)
-                        != 0)
+    if (url.len > 8
+        && bw_strncasecmp(url.data, (u_char *) "https://", 8) == 0)
     {
+        u->ssl = 1;
+        bw_str_set(&ctx->vars.schema, "https://");
+        p = url.data + 8;
+
+    } else if (url.len > 7
+               && bw_strncasecmp(url.data, (u_char *) "http://", 7) == 0)
+    {
+        bw_str_set(&ctx->vars.schema, "http://");
+        p = url.data + 7;
+
+    } else {
         bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                      "invalid URL prefix in \"%.*s\"", (int) url.len,
                      url.data);
         return BW_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    bw_str_set(&ctx->vars.schema, "http://");
     u->schema = ctx->vars.schema;
-
-    p = url.data + 7;
     last = url.data + url.len;
 
     if (last - p > 5 && bw_strncasecmp(p, (u_char *) "unix:", 5) == 0) {
@@ -365,7 +402,7 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
     ctx->vars.uri.len = last - host_end;
 
     host.data = p;
-    port = 80;
+    port = u->ssl ? 443 : 80;
 
     if (*p == '[') {
         colon = memchr(p, ']', host_end - p);
@@ -387,6 +424,8 @@ bw_http_proxy_eval(bw_http_request_t *r, bw_http_proxy_ctx_t *ctx,
         }
         ctx->vars.port.data = colon + 1;
         ctx->vars.port.len = host_end - colon - 1;
+    } else if (u->ssl) {
+        bw_str_set(&ctx->vars.port, "443");
     } else {
         bw_str_set(&ctx->vars.port, "80");
     }
@@ -557,6 +596,8 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
     conf->method = BW_CONF_UNSET_PTR;
     conf->body_set = BW_CONF_UNSET_PTR;
     conf->headers_source = BW_CONF_UNSET_PTR;
+
+    bw_http_proxy_ssl_create_conf(conf);
 
     return conf;
 }
@@ -845,6 +886,12 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
         conf->vars = prev->vars;
         conf->location = prev->location;
         conf->uri_in_regex = prev->uri_in_regex;
+        conf->ssl = prev->ssl;
+        conf->https = prev->https;
+    }
+
+    if (bw_http_proxy_merge_ssl(cf, conf, prev) != BW_OK) {
+        return BW_CONF_ERROR;
     }
 
     bw_conf_merge_ptr_value(conf->cookie_domains, prev->cookie_domains, NULL);
@@ -925,25 +972,28 @@ bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             return BW_CONF_ERROR;
         }
         plcf->url = url;
+        /* the scheme is known per request: a context in case */
+        plcf->ssl = 1;
         return BW_CONF_OK;
     }
 
-    if (url.len >= 8 && bw_strncasecmp(url.data, (u_char *) "https://", 8)
-                        == 0)
+    if (url.len > 8 && bw_strncasecmp(url.data, (u_char *) "https://", 8)
+                       == 0)
     {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                          "https protocol requires SSL support");
-        return BW_CONF_ERROR;
-    }
+        plcf->ssl = 1;
+        plcf->https = 1;
+        p = url.data + 8;
 
-    if (url.len < 8 || bw_strncasecmp(url.data, (u_char *) "http://", 7)
-                       != 0)
+    } else if (url.len > 7
+               && bw_strncasecmp(url.data, (u_char *) "http://", 7) == 0)
     {
+        p = url.data + 7;
+
+    } else {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid URL prefix");
         return BW_CONF_ERROR;
     }
 
-    p = url.data + 7;
     last = url.data + url.len;
 
     if (last - p > 5 && bw_strncasecmp(p, (u_char *) "unix:", 5) == 0) {
@@ -979,7 +1029,7 @@ bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         bw_memzero(&u, sizeof(bw_url_t));
         u.url.data = p;
         u.url.len = slash - p;
-        u.default_port = 80;
+        u.default_port = plcf->https ? 443 : 80;
 
         /* split host and port without resolving: the name may be an
          * upstream block defined later in the file */
@@ -1013,9 +1063,13 @@ bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             plcf->vars.port.data = p + 1;
             plcf->vars.port.len = slash - p - 1;
         } else {
-            u.port = 80;
+            u.port = u.default_port;
             u.no_port = 1;
-            bw_str_set(&plcf->vars.port, "80");
+            if (plcf->https) {
+                bw_str_set(&plcf->vars.port, "443");
+            } else {
+                bw_str_set(&plcf->vars.port, "80");
+            }
         }
 
         if (u.host.len == 0) {
@@ -1029,7 +1083,11 @@ bw_http_proxy_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         plcf->vars.uri.len = last - slash;
     }
 
-    bw_str_set(&plcf->vars.schema, "http://");
+    if (plcf->https) {
+        bw_str_set(&plcf->vars.schema, "https://");
+    } else {
+        bw_str_set(&plcf->vars.schema, "http://");
+    }
 
     plcf->upstream.upstream = bw_http_upstream_add(cf, &u, 0);
     if (plcf->upstream.upstream == NULL) {

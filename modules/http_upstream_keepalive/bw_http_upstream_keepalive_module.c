@@ -191,6 +191,9 @@ bw_http_upstream_get_keepalive_peer(bw_peer_connection_t *pc, void *data)
         c->log = pc->log;
         c->read->log = pc->log;
         c->write->log = pc->log;
+        if (c->pool) {
+            c->pool->log = pc->log;
+        }
 
         if (c->read->timer_set) {
             bw_event_del_timer(c->read);
@@ -273,6 +276,10 @@ bw_http_upstream_free_keepalive_peer(bw_peer_connection_t *pc, void *data,
     c->log = bw_cycle->log;
     c->read->log = bw_cycle->log;
     c->write->log = bw_cycle->log;
+    if (c->pool) {
+        /* the request's log goes with the request */
+        c->pool->log = bw_cycle->log;
+    }
 
     if (c->read->ready) {
         /* bytes after the response: not a clean connection */
@@ -313,7 +320,7 @@ static void
 bw_http_upstream_keepalive_close(bw_connection_t *c)
 {
     c->idle = 0;
-    bw_close_connection(c);
+    bw_close_peer_connection(c);
 }
 
 static void *

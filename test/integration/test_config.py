@@ -136,10 +136,12 @@ def make_example_certificates(bw, conf):
     """The certificates an example names, made up (self-signed)."""
     import os
     import re
+    import shutil
     import subprocess
     text = open(conf).read()
     certs = re.findall(r"ssl_certificate\s+(\S+);", text)
     keys = re.findall(r"ssl_certificate_key\s+(\S+);", text)
+    made = None
     for crt, key in zip(certs, keys):
         crt, key = bw.path("conf", crt), bw.path("conf", key)
         os.makedirs(os.path.dirname(crt), exist_ok=True)
@@ -149,6 +151,13 @@ def make_example_certificates(bw, conf):
                         "-subj", "/CN=example.com", "-keyout", key,
                         "-out", crt] + kind, check=True,
                        capture_output=True, timeout=60)
+        made = crt
+    # CAs to trust: any certificate will do for -t
+    for ca in re.findall(r"ssl_trusted_certificate\s+(\S+);", text):
+        assert made, "an example trusts a CA but names no certificate"
+        ca = bw.path("conf", ca)
+        os.makedirs(os.path.dirname(ca), exist_ok=True)
+        shutil.copy(made, ca)
 
 
 def test_shipped_configs_load(bw):
