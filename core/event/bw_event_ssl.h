@@ -100,6 +100,10 @@ char *bw_ssl_password_file_slot(bw_conf_t *cf, bw_command_t *cmd,
 char *bw_ssl_conf_command_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 
+/* session ticket keys, from files or this master's own (ssl_ticket_keys.c) */
+bw_int_t bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl,
+    bw_array_t *files);
+
 /* the session cache in a shared zone (ssl_session_cache.c) */
 bw_int_t bw_ssl_session_cache_init(bw_shm_zone_t *zone, void *data);
 bw_int_t bw_ssl_session_cache(bw_ssl_t *ssl, bw_shm_zone_t *zone,

@@ -66,6 +66,8 @@ static bw_command_t  bw_http_ssl_commands[] = {
       bw_conf_set_sec_slot, SRV, SO(session_timeout), NULL },
     { bw_string("ssl_session_tickets"), MS|BW_CONF_FLAG,
       bw_conf_set_flag_slot, SRV, SO(session_tickets), NULL },
+    { bw_string("ssl_session_ticket_key"), MS|BW_CONF_TAKE1,
+      bw_conf_set_str_array_slot, SRV, SO(ticket_keys), NULL },
     { bw_string("ssl_conf_command"), MS|BW_CONF_TAKE2,
       bw_ssl_conf_command_slot, SRV, SO(conf_commands), NULL },
     { bw_string("ssl_verify_client"), MS|BW_CONF_TAKE1,
@@ -131,6 +133,7 @@ bw_http_ssl_create_srv_conf(bw_conf_t *cf)
     sscf->certificate_keys = BW_CONF_UNSET_PTR;
     sscf->passwords = BW_CONF_UNSET_PTR;
     sscf->conf_commands = BW_CONF_UNSET_PTR;
+    sscf->ticket_keys = BW_CONF_UNSET_PTR;
     sscf->shm_zone = BW_CONF_UNSET_PTR;
 
     return sscf;
@@ -170,6 +173,7 @@ bw_http_ssl_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
                             "HIGH:!aNULL:!MD5");
     bw_conf_merge_ptr_value(conf->passwords, prev->passwords, NULL);
     bw_conf_merge_ptr_value(conf->conf_commands, prev->conf_commands, NULL);
+    bw_conf_merge_ptr_value(conf->ticket_keys, prev->ticket_keys, NULL);
     bw_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, NULL);
 
     if (conf->certificates == BW_CONF_UNSET_PTR) {
@@ -392,6 +396,11 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
 
     if (!conf->session_tickets) {
         SSL_CTX_set_options(conf->ssl.ctx, SSL_OP_NO_TICKET);
+
+    } else if (bw_ssl_session_ticket_keys(cf, &conf->ssl, conf->ticket_keys)
+               != BW_OK)
+    {
+        return BW_ERROR;
     }
 
     if (bw_http_ssl_session_id_context(cf, conf) != BW_OK) {

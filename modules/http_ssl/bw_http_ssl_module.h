@@ -39,6 +39,7 @@ typedef struct {
     bw_array_t      *certificate_keys;   /* bw_str_t */
     bw_array_t      *passwords;          /* bw_str_t, from the file */
     bw_array_t      *conf_commands;      /* bw_str_t pairs */
+    bw_array_t      *ticket_keys;        /* bw_str_t, file names */
     bw_shm_zone_t   *shm_zone;           /* shared session cache */
 
     bw_str_t         dhparam;

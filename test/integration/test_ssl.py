@@ -741,6 +741,94 @@ def test_sessions_are_resumed_only_where_they_were_made(bw, certs, tickets):
     assert (reused, body) == (False, b"b .")
 
 
+def reload_and_wait(bw):
+    old = set(bw.workers())
+    mark = len(bw.logs())
+    bw.signal(signal.SIGHUP)
+
+    def done():
+        if "emerg" in bw.logs()[mark:]:
+            raise AssertionError(bw.logs()[mark:])
+        return set(bw.workers()) and not set(bw.workers()) & old
+    wait_for(done, what="new workers")
+
+
+@pytest.mark.parametrize("tls12", [True, False], ids=["tls1.2", "tls1.3"])
+def test_session_ticket_keys_rotate_by_reload(bw, certs, tls12):
+    """The first ssl_session_ticket_key seals, every one opens: a ticket
+    of a key moved to second place still resumes, one whose key is gone
+    does not."""
+    install(bw, certs, "a")
+    with open(bw.path("conf", "ticket-a.bin"), "wb") as f:
+        f.write(os.urandom(80))
+    with open(bw.path("conf", "ticket-b.bin"), "wb") as f:
+        f.write(os.urandom(48))
+    conf = """
+    ssl_session_cache off;
+    %s
+    server { listen 127.0.0.1:PORT ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        location / { return 200 "$ssl_session_reused"; } }
+    """
+    bw.config(conf % "ssl_session_ticket_key ticket-a.bin;")
+    bw.start()
+    ctx = client_ctx(certs, tls12=tls12)
+    reused, body, sess = resumed(bw.port, ctx, "a.test")
+    assert (reused, body) == (False, b".")
+    assert resumed(bw.port, ctx, "a.test", sess)[:2] == (True, b"r")
+
+    bw.config(conf % "ssl_session_ticket_key ticket-b.bin;\n"
+                     "    ssl_session_ticket_key ticket-a.bin;")
+    reload_and_wait(bw)
+    assert resumed(bw.port, ctx, "a.test", sess)[:2] == (True, b"r")
+
+    bw.config(conf % "ssl_session_ticket_key ticket-b.bin;")
+    reload_and_wait(bw)
+    assert resumed(bw.port, ctx, "a.test", sess)[:2] == (False, b".")
+
+
+def test_ticket_keys_of_its_own_survive_a_reload(bw, certs):
+    """Without key files: one key for every worker, kept by the master
+    across reloads."""
+    install(bw, certs, "a")
+    bw.config("""
+    ssl_session_cache off;
+    server { listen 127.0.0.1:PORT ssl reuseport; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        location / { return 200 "$pid $ssl_session_reused"; } }
+    """, workers=2)
+    bw.start()
+    ctx = client_ctx(certs)
+    reused, body, sess = resumed(bw.port, ctx, "a.test")
+    assert not reused and body.endswith(b" .")
+    pids = set()
+    for _ in range(40):
+        reused, body, _ = resumed(bw.port, ctx, "a.test", sess)
+        assert reused and body.endswith(b" r"), body
+        pids.add(body.split()[0])
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2, pids
+    reload_and_wait(bw)
+    reused, body, _ = resumed(bw.port, ctx, "a.test", sess)
+    assert reused and body.endswith(b" r"), body
+
+
+def test_a_ticket_key_file_of_the_wrong_size(bw, certs):
+    install(bw, certs, "a")
+    with open(bw.path("conf", "short.bin"), "wb") as f:
+        f.write(os.urandom(47))
+    bw.config("""
+    server { listen 127.0.0.1:PORT ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        ssl_session_ticket_key short.bin; }
+    """)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert '"%s" must be 48 or 80 bytes' % bw.path("conf", "short.bin") \
+        in r.stderr
+
+
 def test_proxy_protocol_and_ipv6_listeners(bw, certs):
     install(bw, certs, "a")
     v6 = socket.has_ipv6
