@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import free_port, needs_nginx, nginx_serving, recv_all
+from conftest import (free_port, needs_nginx, nginx_serving, recv_all,
+                      require_module)
 
 # 2026-12-07 10:07:33 UTC, and a second date in another month and year
 MTIME = 1796638053
@@ -351,6 +352,8 @@ def test_http10_closes_instead_of_chunking(bw, served):
 
 
 def test_statuses(bw, served):
+    # the redirect, the 405 and the index file are other modules' work
+    require_module("http_static", "http_index")
     # the static module's redirect for a directory without its slash
     st, h, _ = exchange(bw.port, "/d")
     assert st == 301 and h["location"] == ["http://x:%d/d/" % bw.port]
@@ -463,6 +466,7 @@ def test_unreadable_directory(bw, served):
 
 @needs_nginx
 def test_same_answers_as_nginx(bw, tmp_path, monkeypatch):
+    require_module("http_static", "http_index")
     monkeypatch.setenv("TZ", "XYZ-5:30")
     root = tree(tmp_path)
     args = {"mime": bw.path("conf", "mime.types"), "root": root}
