@@ -29,9 +29,9 @@ static const char  bw_http_autoindex_tail[] =
     "</pre><hr></body>" BW_CRLF
     "</html>" BW_CRLF;
 
-/* what one line may take beyond its name: the link's escaping and "/",
- * the padding or "..&gt;", the date (a year of up to 6 digits) and a
- * 20-digit size */
+/* what one line may take beyond its name and the name's escaping: the
+ * link's markup and "/", the padding or "..&gt;", the date (a year of up
+ * to 6 digits) and a 20-digit size */
 #define BW_HTTP_AUTOINDEX_LINE  (sizeof("<a href=\"/\"></a>") - 1           \
                                  + BW_HTTP_AUTOINDEX_NAME_LEN               \
                                  + sizeof("..&gt;") - 1                     \
