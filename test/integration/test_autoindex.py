@@ -486,13 +486,17 @@ def test_same_answers_as_nginx(bw, tmp_path, monkeypatch):
         for method in ("GET", "HEAD"):
             for version in ("1.1", "1.0"):
                 cases.append((path, method, version))
-    cases.append(("/d/", "POST", "1.1"))
+    cases.append(("/d/", "POST", "1.1", ("Content-Length: 0",)))
     cases.append(("/d/", "DELETE", "1.1"))
+    # a listing has no ranges and no validators
+    cases.append(("/d/", "GET", "1.1", ("Range: bytes=0-10",)))
+    cases.append(("/d/", "GET", "1.1",
+                  ("If-Modified-Since: Mon, 07 Dec 2026 10:07:33 GMT",)))
 
     def observe(port):
         out = []
-        for path, method, version in cases:
-            hdrs = ("Content-Length: 0",) if method == "POST" else ()
+        for path, method, version, *extra in cases:
+            hdrs = extra[0] if extra else ()
             st, h, body = exchange(port, path, method, version, hdrs)
             location = h.get("location", [""])[0]
             out.append((path, method, version, st,
