@@ -17,16 +17,11 @@ static char *bw_http_index_merge_loc_conf(bw_conf_t *cf, void *parent,
     void *child);
 static char *bw_http_index_set_index(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_index_autoindex(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
 
 static bw_command_t  bw_http_index_commands[] = {
     { bw_string("index"),
       BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_CONF_1MORE,
       bw_http_index_set_index, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
-    { bw_string("autoindex"),
-      BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_CONF_FLAG,
-      bw_http_index_autoindex, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
     bw_null_command
 };
 
@@ -202,29 +197,6 @@ bw_http_index_set_index(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     return BW_CONF_OK;
-}
-
-/*
- * Directory listings are not built yet: "autoindex off" (the default)
- * is accepted so that nginx configurations load; "on" is refused rather
- * than silently serving 403 where a listing was asked for.
- */
-static char *
-bw_http_index_autoindex(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_str_t  *value = cf->args->elts;
-
-    if (bw_str_caseeq_lit(&value[1], "off")) {
-        return BW_CONF_OK;
-    }
-    if (bw_str_caseeq_lit(&value[1], "on")) {
-        return "on is not supported yet";
-    }
-
-    bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                      "invalid value \"%s\" in \"autoindex\" directive, "
-                      "it must be \"on\" or \"off\"", value[1].data);
-    return BW_CONF_ERROR;
 }
 
 static bw_int_t

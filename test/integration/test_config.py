@@ -127,9 +127,12 @@ def test_autoindex(bw):
     bw.config("server { listen 127.0.0.1:PORT; autoindex off; }")
     assert bw.run("-t").returncode == 0
     bw.config("server { listen 127.0.0.1:PORT; autoindex on; }")
+    assert bw.run("-t").returncode == 0
+    bw.config("server { listen 127.0.0.1:PORT; autoindex yes; }")
     r = bw.run("-t")
     assert r.returncode == 1
-    assert '"autoindex" directive on is not supported yet' in r.stderr
+    assert ('invalid value "yes" in "autoindex" directive, it must be "on" '
+            'or "off"') in r.stderr
 
 
 def make_example_certificates(bw, conf):
