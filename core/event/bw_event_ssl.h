@@ -104,6 +104,9 @@ char *bw_ssl_conf_command_slot(bw_conf_t *cf, bw_command_t *cmd,
 bw_int_t bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl,
     bw_array_t *files);
 
+/* OCSP stapling of a response from a file (ssl_stapling.c) */
+bw_int_t bw_ssl_stapling_file(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *file);
+
 /* the session cache in a shared zone (ssl_session_cache.c) */
 bw_int_t bw_ssl_session_cache_init(bw_shm_zone_t *zone, void *data);
 bw_int_t bw_ssl_session_cache(bw_ssl_t *ssl, bw_shm_zone_t *zone,

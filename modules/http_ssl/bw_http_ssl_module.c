@@ -83,13 +83,12 @@ static bw_command_t  bw_http_ssl_commands[] = {
 
     /* what nginx configurations carry that has no counterpart yet: it
      * loads, and the log says so (see docs/compatibility.md) */
-    { bw_string("ssl_stapling"), MS|BW_CONF_FLAG, bw_conf_no_effect, 0, 0,
-      "OCSP stapling is not supported yet; clients check revocation "
-      "themselves" },
-    { bw_string("ssl_stapling_verify"), MS|BW_CONF_FLAG, bw_conf_no_effect,
-      0, 0, "OCSP stapling is not supported yet" },
-    { bw_string("ssl_stapling_file"), MS|BW_CONF_TAKE1, bw_conf_no_effect,
-      0, 0, "OCSP stapling is not supported yet" },
+    { bw_string("ssl_stapling"), MS|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, SRV, SO(stapling), NULL },
+    { bw_string("ssl_stapling_file"), MS|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, SRV, SO(stapling_file), NULL },
+    { bw_string("ssl_stapling_verify"), MS|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, SRV, SO(stapling_verify), NULL },
     { bw_string("ssl_stapling_responder"), MS|BW_CONF_TAKE1,
       bw_conf_no_effect, 0, 0, "OCSP stapling is not supported yet" },
     { bw_string("ssl_early_data"), MS|BW_CONF_FLAG, bw_conf_no_effect, 0, 0,
@@ -123,6 +122,8 @@ bw_http_ssl_create_srv_conf(bw_conf_t *cf)
     sscf->prefer_server_ciphers = BW_CONF_UNSET;
     sscf->reject_handshake = BW_CONF_UNSET;
     sscf->session_tickets = BW_CONF_UNSET;
+    sscf->stapling = BW_CONF_UNSET;
+    sscf->stapling_verify = BW_CONF_UNSET;
     sscf->verify = BW_CONF_UNSET_UINT;
     sscf->verify_depth = BW_CONF_UNSET_UINT;
     sscf->buffer_size = BW_CONF_UNSET_SIZE;
@@ -149,6 +150,9 @@ bw_http_ssl_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
                         prev->prefer_server_ciphers, 0);
     bw_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);
     bw_conf_merge_value(conf->session_tickets, prev->session_tickets, 1);
+    bw_conf_merge_value(conf->stapling, prev->stapling, 0);
+    bw_conf_merge_value(conf->stapling_verify, prev->stapling_verify, 0);
+    bw_conf_merge_str_value(conf->stapling_file, prev->stapling_file, "");
     bw_conf_merge_bitmask_value(conf->protocols, prev->protocols,
                                 BW_SSL_TLSv1_2 | BW_SSL_TLSv1_3);
     bw_conf_merge_uint_value(conf->verify, prev->verify,
@@ -405,6 +409,24 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
 
     if (bw_http_ssl_session_id_context(cf, conf) != BW_OK) {
         return BW_ERROR;
+    }
+
+    if (conf->stapling && conf->certificates) {
+        if (conf->stapling_file.len) {
+            if (bw_ssl_stapling_file(cf, &conf->ssl, &conf->stapling_file)
+                != BW_OK)
+            {
+                return BW_ERROR;
+            }
+
+        } else {
+            /* loads, as a configuration written for nginx must; the
+             * client checks revocation itself */
+            bw_log_error(BW_LOG_WARN, cf->log, 0,
+                         "\"ssl_stapling\" ignored: OCSP responses are "
+                         "stapled from \"ssl_stapling_file\" only, "
+                         "not fetched from a responder yet");
+        }
     }
 
     SSL_CTX_set_client_hello_cb(conf->ssl.ctx, bw_http_ssl_client_hello,

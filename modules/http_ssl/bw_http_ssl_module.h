@@ -25,6 +25,8 @@ typedef struct {
     bw_flag_t        prefer_server_ciphers;
     bw_flag_t        reject_handshake;
     bw_flag_t        session_tickets;
+    bw_flag_t        stapling;
+    bw_flag_t        stapling_verify;
 
     bw_uint_t        protocols;
     bw_uint_t        verify;
@@ -48,6 +50,7 @@ typedef struct {
     bw_str_t         trusted_certificate;
     bw_str_t         crl;
     bw_str_t         ciphers;
+    bw_str_t         stapling_file;
 
     /* where the certificates were named, for errors found at merge */
     bw_ssl_where_t   where;

@@ -920,12 +920,74 @@ def test_crl_and_directives_nginx_configurations_carry(bw, certs):
     """)
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
-    assert '"ssl_stapling" has no effect' in r.stderr
+    assert '"ssl_stapling" ignored: OCSP responses are stapled from ' \
+        '"ssl_stapling_file" only' in r.stderr
     bw.start()
     assert request(bw.port, certs, cert="client")[:3:2] == (200, b"SUCCESS")
     st, _, body, _ = request(bw.port, certs, cert="revoked")
     assert st == 400 and b"The SSL certificate error" in body
     assert "certificate revoked" in bw.logs()
+
+
+def ocsp_response(certs, d, name):
+    """A DER OCSP response saying certs/name.crt is good, signed by the
+    CA, made with the openssl command (no responder needed)."""
+    index = os.path.join(d, "ocsp-index.txt")
+    serial = subprocess.run(
+        ["openssl", "x509", "-in", os.path.join(certs, name + ".crt"),
+         "-noout", "-serial"], capture_output=True, text=True,
+        check=True).stdout.strip().split("=")[1]
+    with open(index, "w") as f:
+        f.write("V\t301231235959Z\t\t%s\tunknown\t/CN=x\n" % serial)
+    openssl("ocsp", "-issuer", os.path.join(certs, "ca.crt"), "-cert",
+            os.path.join(certs, name + ".crt"), "-reqout", "req.der",
+            "-no_nonce", cwd=d)
+    openssl("ocsp", "-index", index, "-rsigner",
+            os.path.join(certs, "ca.crt"), "-rkey",
+            os.path.join(certs, "ca.key"), "-CA",
+            os.path.join(certs, "ca.crt"), "-reqin", "req.der",
+            "-respout", name + ".ocsp", "-ndays", "1", cwd=d)
+    return os.path.join(d, name + ".ocsp")
+
+
+def s_client_status(port, sni):
+    r = subprocess.run(["openssl", "s_client", "-connect",
+                        "127.0.0.1:%d" % port, "-servername", sni,
+                        "-status"], input="", capture_output=True,
+                       text=True, timeout=30)
+    return r.stdout
+
+
+def test_ocsp_stapling_from_a_file(bw, certs, tmp_path):
+    install(bw, certs, "a", "b")
+    good = ocsp_response(certs, str(tmp_path), "a")
+    bw.config("""
+    server { listen 127.0.0.1:PORT ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        ssl_stapling on; ssl_stapling_file %s;
+        location / { return 200 "a"; } }
+    server { listen 127.0.0.1:PORT ssl; server_name b.test;
+        ssl_certificate b.crt; ssl_certificate_key b.key;
+        location / { return 200 "b"; } }
+    """ % good)
+    bw.start()
+    out = s_client_status(bw.port, "a.test")
+    assert "OCSP Response Status: successful" in out, out
+    assert "Cert Status: good" in out, out
+    # a server without stapling (chosen by SNI) staples nothing
+    out = s_client_status(bw.port, "b.test")
+    assert "OCSP response: no response sent" in out, out
+
+    # a file that is no OCSP response keeps the running configuration
+    with open(bw.path("conf", "junk.ocsp"), "wb") as f:
+        f.write(b"not DER")
+    with open(bw.conf) as f:
+        conf = f.read()
+    bw.write("conf/bulwark.conf", conf.replace(good, "junk.ocsp"))
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'd2i_OCSP_RESPONSE("%s") failed' % bw.path("conf", "junk.ocsp") \
+        in r.stderr
 
 
 TLS_LOG = """
