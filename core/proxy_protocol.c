@@ -180,6 +180,7 @@ bw_proxy_protocol_v2(u_char *p, size_t len, bw_proxy_protocol_t *pp)
 
     switch (p[13]) {
     case 0x11:                      /* TCP over IPv4 */
+        pp->tlvs.data = p + 16 + 12;
         if (alen < 12
             || bw_pp_set(pp, AF_INET, p + 16, p + 20,
                          (in_port_t) ((p[24] << 8) | p[25]),
@@ -189,6 +190,7 @@ bw_proxy_protocol_v2(u_char *p, size_t len, bw_proxy_protocol_t *pp)
         }
         break;
     case 0x21:                      /* TCP over IPv6 */
+        pp->tlvs.data = p + 16 + 36;
         if (alen < 36
             || bw_pp_set(pp, AF_INET6, p + 16, p + 32,
                          (in_port_t) ((p[48] << 8) | p[49]),
@@ -200,6 +202,10 @@ bw_proxy_protocol_v2(u_char *p, size_t len, bw_proxy_protocol_t *pp)
     default:
         /* UDP, unix, unspecified: nothing we can use, but valid */
         pp->local = 1;
+    }
+
+    if (pp->tlvs.data) {
+        pp->tlvs.len = p + total - pp->tlvs.data;
     }
 
     return (ssize_t) total;
@@ -224,4 +230,168 @@ bw_proxy_protocol_parse(u_char *p, size_t len, bw_proxy_protocol_t *pp)
     }
 
     return -1;
+}
+
+bw_proxy_protocol_t *
+bw_proxy_protocol_copy(bw_pool_t *pool, bw_proxy_protocol_t *pp)
+{
+    bw_proxy_protocol_t  *copy;
+
+    copy = bw_palloc(pool, sizeof(bw_proxy_protocol_t));
+    if (copy == NULL) {
+        return NULL;
+    }
+    *copy = *pp;
+
+    /* the texts live in the copy */
+    copy->src_addr.data = copy->text[0];
+    copy->dst_addr.data = copy->text[1];
+
+    if (pp->tlvs.len) {
+        copy->tlvs.data = bw_pnalloc(pool, pp->tlvs.len);
+        if (copy->tlvs.data == NULL) {
+            return NULL;
+        }
+        memcpy(copy->tlvs.data, pp->tlvs.data, pp->tlvs.len);
+    } else {
+        copy->tlvs.data = NULL;
+    }
+
+    return copy;
+}
+
+typedef struct {
+    const char  *name;
+    bw_uint_t    type;
+} bw_pp_tlv_name_t;
+
+static bw_pp_tlv_name_t  bw_pp_tlv_names[] = {
+    { "alpn", 0x01 }, { "authority", 0x02 }, { "unique_id", 0x05 },
+    { "ssl", 0x20 }, { "netns", 0x30 }, { NULL, 0 }
+};
+
+static bw_pp_tlv_name_t  bw_pp_ssl_tlv_names[] = {
+    { "version", 0x21 }, { "cn", 0x22 }, { "cipher", 0x23 },
+    { "sig_alg", 0x24 }, { "key_alg", 0x25 }, { NULL, 0 }
+};
+
+/* A type by name or "0x<hex>", or -1. */
+static bw_int_t
+bw_pp_tlv_type(u_char *p, size_t len, bw_pp_tlv_name_t *names)
+{
+    u_char     c;
+    size_t     i;
+    bw_int_t   n, d;
+
+    if (len > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        n = 0;
+        for (i = 2; i < len; i++) {
+            c = (u_char) (p[i] | 0x20);
+            if (c >= '0' && c <= '9') {
+                d = c - '0';
+            } else if (c >= 'a' && c <= 'f') {
+                d = c - 'a' + 10;
+            } else {
+                return -1;
+            }
+            n = n * 16 + d;
+            if (n > 0xff) {
+                return -1;
+            }
+        }
+        return n;
+    }
+
+    for ( /* void */ ; names->name; names++) {
+        if (strlen(names->name) == len && memcmp(names->name, p, len) == 0)
+        {
+            return (bw_int_t) names->type;
+        }
+    }
+
+    return -1;
+}
+
+/* The first TLV of the type in p[0..len): BW_OK, or BW_DECLINED. Broken
+ * framing ends the search: what came before it was read as it was. */
+static bw_int_t
+bw_pp_find_tlv(u_char *p, size_t len, bw_uint_t type, bw_str_t *value)
+{
+    size_t  n;
+
+    while (len >= 3) {
+        n = ((size_t) p[1] << 8) | p[2];
+        if (n > len - 3) {
+            return BW_DECLINED;
+        }
+        if (p[0] == type) {
+            value->data = p + 3;
+            value->len = n;
+            return BW_OK;
+        }
+        p += 3 + n;
+        len -= 3 + n;
+    }
+
+    return BW_DECLINED;
+}
+
+bw_int_t
+bw_proxy_protocol_get_tlv(bw_proxy_protocol_t *pp, bw_str_t *name,
+    bw_str_t *value, u_char num[BW_PROXY_PROTOCOL_TLV_NUM_LEN])
+{
+    u_char    *p;
+    size_t     len;
+    uint32_t   verify;
+    bw_int_t   type;
+    bw_str_t   ssl;
+
+    p = name->data;
+    len = name->len;
+
+    if (len > 4 && memcmp(p, "ssl_", 4) == 0) {
+        p += 4;
+        len -= 4;
+
+        if (len == 6 && memcmp(p, "verify", 6) == 0) {
+            type = -2;
+        } else {
+            type = bw_pp_tlv_type(p, len, bw_pp_ssl_tlv_names);
+            if (type < 0) {
+                return BW_ERROR;
+            }
+        }
+
+        if (pp == NULL || bw_pp_find_tlv(pp->tlvs.data, pp->tlvs.len, 0x20,
+                                         &ssl) != BW_OK
+            || ssl.len < 5)
+        {
+            return BW_DECLINED;
+        }
+
+        if (type == -2) {
+            verify = ((uint32_t) ssl.data[1] << 24)
+                     | ((uint32_t) ssl.data[2] << 16)
+                     | ((uint32_t) ssl.data[3] << 8) | ssl.data[4];
+            value->data = num;
+            value->len = bw_sprint_uint(num, verify) - num;
+            return BW_OK;
+        }
+
+        /* the client flags and the verify field, then sub-TLVs */
+        return bw_pp_find_tlv(ssl.data + 5, ssl.len - 5, (bw_uint_t) type,
+                              value);
+    }
+
+    type = bw_pp_tlv_type(p, len, bw_pp_tlv_names);
+    if (type < 0) {
+        return BW_ERROR;
+    }
+
+    if (pp == NULL) {
+        return BW_DECLINED;
+    }
+
+    return bw_pp_find_tlv(pp->tlvs.data, pp->tlvs.len, (bw_uint_t) type,
+                          value);
 }

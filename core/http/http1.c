@@ -246,14 +246,10 @@ bw_http_proxy_protocol(bw_connection_t *c, bw_buf_t *b)
         return BW_ERROR;
     }
 
-    ppp = bw_palloc(c->pool, sizeof(bw_proxy_protocol_t));
+    ppp = bw_proxy_protocol_copy(c->pool, &pp);
     if (ppp == NULL) {
         return BW_ERROR;
     }
-    *ppp = pp;
-    /* the texts live in the copy */
-    ppp->src_addr.data = ppp->text[0];
-    ppp->dst_addr.data = ppp->text[1];
 
     c->proxy_protocol = ppp;
     b->pos += n;

@@ -74,6 +74,8 @@ static bw_int_t bw_http_variable_argument(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_cookie(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_proxy_protocol_tlv(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_binary_remote_addr(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_connection_time(bw_http_request_t *r,
@@ -194,6 +196,8 @@ static bw_http_variable_t  bw_http_core_variables[] = {
       BW_HTTP_VAR_PREFIX | BW_VAR_NOCACHE, 0 },
     { bw_string("cookie_"), NULL, bw_http_variable_cookie, 0,
       BW_HTTP_VAR_PREFIX, 0 },
+    { bw_string("proxy_protocol_tlv_"), NULL,
+      bw_http_variable_proxy_protocol_tlv, 0, BW_HTTP_VAR_PREFIX, 0 },
     bw_http_null_variable
 };
 
@@ -1105,6 +1109,44 @@ bw_http_variable_proxy_protocol(bw_http_request_t *r,
         return BW_ERROR;
     }
     bw_var_set(v, p, bw_sprint_uint(p, port) - p);
+    return BW_OK;
+}
+
+/* $proxy_protocol_tlv_NAME: a TLV of the PROXY v2 header, as nginx */
+static bw_int_t
+bw_http_variable_proxy_protocol_tlv(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char    *num;
+    bw_int_t   rc;
+    bw_str_t  *var = (bw_str_t *) data;
+    bw_str_t   name, value;
+
+    name.data = var->data + sizeof("proxy_protocol_tlv_") - 1;
+    name.len = var->len - (sizeof("proxy_protocol_tlv_") - 1);
+
+    num = bw_pnalloc(r->pool, BW_PROXY_PROTOCOL_TLV_NUM_LEN);
+    if (num == NULL) {
+        return BW_ERROR;
+    }
+
+    rc = bw_proxy_protocol_get_tlv(r->connection->proxy_protocol, &name,
+                                   &value, num);
+
+    if (rc == BW_ERROR) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "unknown PROXY protocol TLV \"%.*s\"",
+                     (int) name.len, name.data);
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    if (rc != BW_OK) {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    bw_var_set(v, value.data, value.len);
     return BW_OK;
 }
 

@@ -201,13 +201,10 @@ bw_http_ssl_proxy_protocol(bw_connection_t *c, u_char *buf, ssize_t *n)
         return BW_ERROR;
     }
 
-    ppp = bw_palloc(c->pool, sizeof(bw_proxy_protocol_t));
+    ppp = bw_proxy_protocol_copy(c->pool, &pp);
     if (ppp == NULL) {
         return BW_ERROR;
     }
-    *ppp = pp;
-    ppp->src_addr.data = ppp->text[0];
-    ppp->dst_addr.data = ppp->text[1];
 
     /* take the header off the socket: it was only peeked at */
     do {

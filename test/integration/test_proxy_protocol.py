@@ -93,3 +93,61 @@ $realip_remote_addr"; } }
     r = raw(bw.port, b"PROXY TCP4 192.0.2.1 198.51.100.2 5 6\r\n" + REQ)
     assert body_of(r).startswith(b"192.0.2.1:5 ")
     bw.check_sanitizers()
+
+
+def tlv(t, value):
+    return bytes([t]) + struct.pack(">H", len(value)) + value
+
+
+TLV_FORMAT = (
+    "$proxy_protocol_tlv_alpn|$proxy_protocol_tlv_0x01|"
+    "$proxy_protocol_tlv_authority|$proxy_protocol_tlv_unique_id|"
+    "$proxy_protocol_tlv_netns|$proxy_protocol_tlv_0x000ae|"
+    "$proxy_protocol_tlv_ssl_verify|$proxy_protocol_tlv_ssl_version|"
+    "$proxy_protocol_tlv_ssl_cn|$proxy_protocol_tlv_ssl_0x22|"
+    "$proxy_protocol_tlv_ssl_cipher|$proxy_protocol_tlv_ssl_sig_alg|"
+    "$proxy_protocol_tlv_ssl_key_alg|$proxy_protocol_tlv_0x3")
+
+TLV_CASES = [
+    # ALPN, authority, a custom type, and the SSL TLV: client flags,
+    # verify = 0, then sub-TLVs
+    tlv(0x01, b"h2") + tlv(0x02, b"example.com") + tlv(0xae, b"custom")
+    + tlv(0x20, b"\x07\x00\x00\x00\x00" + tlv(0x21, b"TLSv1.3")
+          + tlv(0x22, b"client one") + tlv(0x23, b"TLS_AES_128_GCM_SHA256")
+          + tlv(0x24, b"SHA256") + tlv(0x25, b"EC256")),
+    # a verify field that is not 0, a CRC and a unique id, no ALPN
+    tlv(0x03, b"\x01\x02\x03\x04") + tlv(0x05, b"id-1")
+    + tlv(0x20, b"\x01\x00\x00\x01\x00"),
+    # none at all
+    b"",
+    # framing broken after the first TLV: what came before is read
+    tlv(0x01, b"h2") + b"\x02\x00\xff" + b"short",
+]
+
+
+def tlv_answers(port):
+    out = []
+    for case in TLV_CASES:
+        r = raw(port, v2("203.0.113.9", "198.51.100.2", 1234, 80, case)
+                + REQ)
+        out.append(body_of(r))
+    return out
+
+
+TLV_SERVER = """
+    server { listen 127.0.0.1:%%s proxy_protocol;
+        location / { return 200 "%s"; } }
+""" % TLV_FORMAT
+
+
+def test_proxy_protocol_tlv_variables(bw):
+    """As nginx 1.23.2+ reads them (Debian 12's nginx 1.22 has none of
+    these variables, so there is no side-by-side run)."""
+    bw.config(TLV_SERVER % "PORT")
+    bw.start()
+    got = tlv_answers(bw.port)
+    assert got[0] == (b"h2|h2|example.com|||custom|0|TLSv1.3|client one|"
+                      b"client one|TLS_AES_128_GCM_SHA256|SHA256|EC256|")
+    assert got[1] == b"|||id-1|||256|||||||\x01\x02\x03\x04"
+    assert got[2] == b"|" * 13
+    assert got[3] == b"h2|h2|" + b"|" * 11
