@@ -77,6 +77,10 @@ typedef unsigned char   u_char;
 #define bw_max(a, b)    ((a) > (b) ? (a) : (b))
 #define bw_nelts(a)     (sizeof(a) / sizeof((a)[0]))
 
+/* a switch case that goes on into the next (gcc and clang alike: clang
+ * does not take a comment for it) */
+#define bw_fallthrough  __attribute__((fallthrough))
+
 #define bw_memzero(p, n)    (void) memset(p, 0, n)
 #define bw_cpymem(d, s, n)  (((u_char *) memcpy(d, s, n)) + (n))
 

@@ -258,10 +258,10 @@ bw_murmur_hash2(u_char *data, size_t len)
     switch (len) {
     case 3:
         h ^= (uint32_t) data[2] << 16;
-        /* fall through */
+        bw_fallthrough;
     case 2:
         h ^= (uint32_t) data[1] << 8;
-        /* fall through */
+        bw_fallthrough;
     case 1:
         h ^= data[0];
         h *= 0x5bd1e995;

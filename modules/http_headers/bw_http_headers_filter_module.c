@@ -253,7 +253,7 @@ bw_http_set_expires(bw_http_request_t *r, bw_http_headers_conf_t *conf)
             break;
         }
         /* no date to start from: from now on, as nginx */
-        /* fall through */
+        bw_fallthrough;
 
     default:
         max_age = expires_time;
