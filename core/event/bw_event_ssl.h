@@ -38,6 +38,8 @@ struct bw_ssl_connection_s {
                                               record, while a send waits */
     size_t                    buffer_size;
     size_t                    pending;     /* a write that waits */
+    void                     *data;        /* the owner's, for OpenSSL's
+                                              callbacks */
 
     /* called when the handshake ends, done or failed (handshaked) */
     bw_connection_handler_pt  handler;

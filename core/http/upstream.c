@@ -624,6 +624,18 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
         return;
     }
 
+    if (u->ssl && (c->ssl == NULL || !c->ssl->handshaked)) {
+        /*
+         * Connected and readable in one wakeup, the read first: what
+         * the peer sent is no answer until TLS is up (a plain reply
+         * must never pass for the verified upstream's).
+         */
+        if (c->ssl == NULL) {
+            bw_http_upstream_ssl_init_connection(r, u, c);
+        }
+        return;
+    }
+
     if (u->buffer.start == NULL) {
         u->buffer.start = bw_pnalloc(r->pool, u->conf->buffer_size);
         if (u->buffer.start == NULL) {

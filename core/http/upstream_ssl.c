@@ -14,9 +14,20 @@
 #include <bw_core.h>
 #include <bw_http.h>
 
+/* What a connection's sessions are filed under: its context, address
+ * and server name, copied into the connection's pool, so that a ticket
+ * that comes late (or on a pooled connection serving another request)
+ * goes where the connection was made. */
+typedef struct {
+    bw_http_upstream_ssl_t          *ussl;
+    bw_http_upstream_ssl_session_t   key;
+} bw_http_upstream_ssl_peer_t;
+
 static void bw_http_upstream_ssl_handshake(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_connection_t *c);
 static void bw_http_upstream_ssl_handshake_handler(bw_connection_t *c);
+static void bw_http_upstream_ssl_handshake_done(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_connection_t *c);
 static bw_int_t bw_http_upstream_ssl_name(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_connection_t *c);
 static bw_int_t bw_http_upstream_ssl_check_host(bw_connection_t *c,
@@ -24,7 +35,7 @@ static bw_int_t bw_http_upstream_ssl_check_host(bw_connection_t *c,
 static bw_uint_t bw_http_upstream_ssl_is_address(bw_str_t *name,
     u_char *buf, size_t size);
 static bw_http_upstream_ssl_session_t *bw_http_upstream_ssl_slot(
-    bw_http_upstream_ssl_t *ussl, bw_http_upstream_t *u, bw_uint_t take);
+    bw_http_upstream_ssl_peer_t *peer, bw_uint_t take);
 static int bw_http_upstream_ssl_new_session(SSL *ssl, SSL_SESSION *sess);
 static int bw_http_upstream_ssl_verify_callback(int ok,
     X509_STORE_CTX *x509_store);
@@ -109,6 +120,7 @@ bw_http_upstream_ssl_init_connection(bw_http_request_t *r,
 {
     int                              err;
     socklen_t                        len;
+    bw_http_upstream_ssl_peer_t     *peer;
     bw_http_upstream_ssl_session_t  *slot;
 
     err = 0;
@@ -149,8 +161,26 @@ bw_http_upstream_ssl_init_connection(bw_http_request_t *r,
         return;
     }
 
-    if (u->conf->ssl_session_reuse && u->conf->ssl->sessions) {
-        slot = bw_http_upstream_ssl_slot(u->conf->ssl, u, 0);
+    if (u->conf->ssl_session_reuse && u->conf->ssl->sessions
+        && u->peer.socklen <= sizeof(bw_sockaddr_t)
+        && u->ssl_sni.len <= BW_HTTP_UPSTREAM_SSL_NAME_LEN)
+    {
+        peer = bw_pcalloc(c->pool, sizeof(bw_http_upstream_ssl_peer_t));
+        if (peer == NULL) {
+            bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        peer->ussl = u->conf->ssl;
+        memcpy(&peer->key.sockaddr, u->peer.sockaddr, u->peer.socklen);
+        peer->key.socklen = u->peer.socklen;
+        peer->key.name_len = u->ssl_sni.len;
+        if (u->ssl_sni.len) {
+            memcpy(peer->key.name, u->ssl_sni.data, u->ssl_sni.len);
+        }
+        c->ssl->data = peer;
+
+        slot = bw_http_upstream_ssl_slot(peer, 0);
         if (slot && SSL_set_session(c->ssl->connection, slot->session) == 0)
         {
             bw_ssl_error(BW_LOG_ALERT, c->log, 0,
@@ -182,31 +212,40 @@ bw_http_upstream_ssl_handshake(bw_http_request_t *r, bw_http_upstream_t *u,
         return;
     }
 
-    bw_http_upstream_ssl_handshake_handler(c);
+    bw_http_upstream_ssl_handshake_done(r, u, c);
 }
 
+/* The handshake went on in events of its own: then the client's posted
+ * requests run, as after any upstream event. */
 static void
 bw_http_upstream_ssl_handshake_handler(bw_connection_t *c)
 {
-    long                 rc;
     bw_connection_t     *client;
     bw_http_request_t   *r;
-    bw_http_upstream_t  *u;
 
     r = c->data;
-    u = r->upstream;
     client = r->connection;
+
+    bw_http_upstream_ssl_handshake_done(r, r->upstream, c);
+
+    bw_http_run_posted_requests(client);
+}
+
+static void
+bw_http_upstream_ssl_handshake_done(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_connection_t *c)
+{
+    long  rc;
 
     if (c->ssl == NULL || !c->ssl->handshaked) {
         if (c->timedout || c->write->timedout) {
-            bw_log_error(BW_LOG_ERR, c->log, ETIMEDOUT,
-                         "upstream timed out");
+            /* (next() says "upstream timed out") */
             c->write->timedout = 0;
             bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_TIMEOUT);
         } else {
             bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
         }
-        goto done;
+        return;
     }
 
     if (u->conf->ssl_verify) {
@@ -216,7 +255,7 @@ bw_http_upstream_ssl_handshake_handler(bw_connection_t *c)
                          "upstream SSL certificate verify error: (%ld:%s)",
                          rc, X509_verify_cert_error_string(rc));
             bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
-            goto done;
+            return;
         }
 
         if (bw_http_upstream_ssl_check_host(c, &u->ssl_name) != BW_OK) {
@@ -224,7 +263,7 @@ bw_http_upstream_ssl_handshake_handler(bw_connection_t *c)
                          "upstream SSL certificate does not match \"%.*s\"",
                          (int) u->ssl_name.len, u->ssl_name.data);
             bw_http_upstream_next(r, u, BW_HTTP_UPSTREAM_FT_ERROR);
-            goto done;
+            return;
         }
     }
 
@@ -236,10 +275,6 @@ bw_http_upstream_ssl_handshake_handler(bw_connection_t *c)
                  SSL_session_reused(c->ssl->connection) ? ", resumed" : "");
 
     bw_http_upstream_ssl_handshaked(r, u);
-
-done:
-
-    bw_http_run_posted_requests(client);
 }
 
 /*
@@ -358,35 +393,27 @@ bw_http_upstream_ssl_is_address(bw_str_t *name, u_char *buf, size_t size)
            || inet_pton(AF_INET6, (char *) buf, addr) == 1;
 }
 
-/* The slot of the attempt's address and server name; with take, one
+/* The slot of a connection's address and server name; with take, one
  * for them if they have none. */
 static bw_http_upstream_ssl_session_t *
-bw_http_upstream_ssl_slot(bw_http_upstream_ssl_t *ussl, bw_http_upstream_t *u,
-    bw_uint_t take)
+bw_http_upstream_ssl_slot(bw_http_upstream_ssl_peer_t *peer, bw_uint_t take)
 {
     bw_uint_t                        i;
-    socklen_t                        len;
-    struct sockaddr                 *sa;
-    bw_http_upstream_ssl_session_t  *s;
+    bw_http_upstream_ssl_t          *ussl;
+    bw_http_upstream_ssl_session_t  *s, *key;
 
-    sa = u->peer.sockaddr;
-    len = u->peer.socklen;
-
-    if (len > sizeof(bw_sockaddr_t)
-        || u->ssl_sni.len > BW_HTTP_UPSTREAM_SSL_NAME_LEN)
-    {
-        return NULL;
-    }
+    ussl = peer->ussl;
+    key = &peer->key;
 
     for (i = 0; i < BW_HTTP_UPSTREAM_SSL_SESSIONS; i++) {
         s = &ussl->sessions[i];
-        if (s->session == NULL || s->name_len != u->ssl_sni.len
-            || (s->name_len
-                && memcmp(s->name, u->ssl_sni.data, s->name_len) != 0))
+        if (s->session == NULL || s->name_len != key->name_len
+            || (s->name_len && memcmp(s->name, key->name, s->name_len) != 0))
         {
             continue;
         }
-        if (bw_cmp_sockaddr(&s->sockaddr.sockaddr, s->socklen, sa, len, 1)
+        if (bw_cmp_sockaddr(&s->sockaddr.sockaddr, s->socklen,
+                            &key->sockaddr.sockaddr, key->socklen, 1)
             == BW_OK)
         {
             return s;
@@ -404,11 +431,11 @@ bw_http_upstream_ssl_slot(bw_http_upstream_ssl_t *ussl, bw_http_upstream_t *u,
         SSL_SESSION_free(s->session);
         s->session = NULL;
     }
-    memcpy(&s->sockaddr, sa, len);
-    s->socklen = len;
-    s->name_len = u->ssl_sni.len;
+    memcpy(&s->sockaddr, &key->sockaddr, key->socklen);
+    s->socklen = key->socklen;
+    s->name_len = key->name_len;
     if (s->name_len) {
-        memcpy(s->name, u->ssl_sni.data, s->name_len);
+        memcpy(s->name, key->name, s->name_len);
     }
 
     return s;
@@ -420,28 +447,22 @@ static int
 bw_http_upstream_ssl_new_session(SSL *ssl, SSL_SESSION *sess)
 {
     bw_connection_t                 *c;
-    bw_http_request_t               *r;
-    bw_http_upstream_t              *u;
+    bw_http_upstream_ssl_peer_t     *peer;
     bw_http_upstream_ssl_session_t  *slot;
 
     c = SSL_get_ex_data(ssl, bw_ssl_connection_index);
-    if (c == NULL || c->idle || c->data == NULL) {
+    if (c == NULL || c->ssl == NULL || c->ssl->data == NULL) {
         return 0;
     }
 
-    r = c->data;
-    u = r->upstream;
-    if (u == NULL || u->peer.connection != c || u->conf->ssl == NULL
-        || u->conf->ssl->sessions == NULL)
-    {
+    /* the connection's own key: never the request's, which may be
+     * another location's on a pooled connection */
+    peer = c->ssl->data;
+    if (peer->ussl->sessions == NULL) {
         return 0;
     }
 
-    slot = bw_http_upstream_ssl_slot(u->conf->ssl, u, 1);
-    if (slot == NULL) {
-        return 0;
-    }
-
+    slot = bw_http_upstream_ssl_slot(peer, 1);
     if (slot->session) {
         SSL_SESSION_free(slot->session);
     }

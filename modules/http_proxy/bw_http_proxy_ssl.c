@@ -109,7 +109,12 @@ bw_http_proxy_merge_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf,
                && conf->ssl_trusted_certificate.data == NULL
                && conf->ssl_crl.data == NULL
                && conf->upstream.ssl_session_reuse == BW_CONF_UNSET
-               && conf->ssl_conf_commands == BW_CONF_UNSET_PTR;
+               && conf->ssl_conf_commands == BW_CONF_UNSET_PTR
+               /* (and the name: a pooled connection is reused only in
+                * its context, so the name it was checked for goes with
+                * the context) */
+               && conf->upstream.ssl_name == BW_CONF_UNSET_PTR
+               && conf->upstream.ssl_server_name == BW_CONF_UNSET;
 
     bw_conf_merge_bitmask_value(conf->ssl_protocols, prev->ssl_protocols,
                                 BW_SSL_TLSv1_2 | BW_SSL_TLSv1_3);
@@ -132,13 +137,16 @@ bw_http_proxy_merge_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf,
     bw_conf_merge_ptr_value(conf->ssl_conf_commands,
                             prev->ssl_conf_commands, NULL);
 
-    if (conf->ssl_certificate.data == NULL
-        && conf->ssl_certificate_key.data == NULL)
-    {
-        /* a certificate and its key come down together */
+    /* each inherited on its own, as nginx */
+    if (conf->ssl_certificate.data == NULL) {
         conf->ssl_certificate = prev->ssl_certificate;
+        conf->ssl_where.cert_file = prev->ssl_where.cert_file;
+        conf->ssl_where.cert_line = prev->ssl_where.cert_line;
+    }
+    if (conf->ssl_certificate_key.data == NULL) {
         conf->ssl_certificate_key = prev->ssl_certificate_key;
-        conf->ssl_where = prev->ssl_where;
+        conf->ssl_where.key_file = prev->ssl_where.key_file;
+        conf->ssl_where.key_line = prev->ssl_where.key_line;
     }
 
     if (preserve && prev->upstream.ssl) {
@@ -176,7 +184,7 @@ bw_http_proxy_set_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *plcf)
         return BW_OK;       /* shared, made already */
     }
 
-    if (bw_ssl_create(ssl, plcf->ssl_protocols, NULL) != BW_OK) {
+    if (bw_ssl_create(ssl, plcf->ssl_protocols, plcf->upstream.ssl) != BW_OK) {
         return BW_ERROR;
     }
 

@@ -183,6 +183,19 @@ bw_http_upstream_get_keepalive_peer(bw_peer_connection_t *pc, void *data)
             continue;
         }
 
+        /* TLS or not as the request wants it, and TLS made in the
+         * request's context: verified for its name, with its client
+         * certificate (locations that differ in these have contexts
+         * of their own) */
+        c = item->connection;
+        if (kp->upstream->ssl != (c->ssl != NULL)
+            || (c->ssl && (kp->upstream->conf->ssl == NULL
+                           || SSL_get_SSL_CTX(c->ssl->connection)
+                              != kp->upstream->conf->ssl->ssl.ctx)))
+        {
+            continue;
+        }
+
         bw_queue_remove(q);
         bw_queue_insert_head(&kp->conf->free, q);
 

@@ -213,6 +213,20 @@ def config(origin, port, extra="", http_extra=""):
         location /pooled/ { proxy_pass https://pooled;
                             proxy_http_version 1.1;
                             proxy_set_header Connection ""; }
+        location /pooledstrict/ { proxy_pass https://pooled;
+                                  proxy_http_version 1.1;
+                                  proxy_set_header Connection "";
+                                  proxy_ssl_verify on;
+                                  proxy_ssl_trusted_certificate ca.crt;
+                                  proxy_ssl_name wrong.test; }
+        location /inherit/ {
+            proxy_ssl_certificate client.crt;
+            proxy_ssl_certificate_key client-pw.key;
+            proxy_ssl_password_file passwords;
+            location /inherit/keyonly/ { proxy_pass https://secure;
+                                         proxy_ssl_certificate_key
+                                             client.key; }
+        }
         location /var/ { set $o 127.0.0.1:%(o)d;
                          proxy_pass https://$o; }
         location /tls12/ { proxy_pass https://secure;
@@ -285,6 +299,56 @@ def test_tls_connections_are_kept_alive(bw, certs, origin):
     got = [answer(bw, "/pooled/%d" % i) for i in range(4)]
     assert [st for st, _ in got] == [200] * 4
     assert len({a["connection"] for _, a in got}) == 1
+    # a location of the same upstream with other TLS settings never
+    # takes a connection made under the first one's: it checks the
+    # certificate for its own name (and fails)
+    assert answer(bw, "/pooledstrict/")[0] == 502
+    assert answer(bw, "/pooled/again")[0] == 200
+
+
+def test_certificate_and_key_are_inherited_each_on_its_own(bw, certs,
+                                                           origin):
+    serve(bw, certs, origin)
+    assert answer(bw, "/inherit/keyonly/")[1]["cn"] == "client one"
+
+
+def test_a_plain_answer_never_passes_for_a_tls_one(bw, certs, origin):
+    """An upstream that talks first, in plain HTTP: whether its bytes
+    come with the connect or after, the answer is 502, never its body."""
+    plain = socket.socket()
+    plain.bind(("127.0.0.1", 0))
+    plain.listen(32)
+    stop = threading.Event()
+
+    def talk_first():
+        plain.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = plain.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"
+                          b"PLAINTEXT")
+                c.recv(4096)
+            except OSError:
+                pass
+            c.close()
+
+    t = threading.Thread(target=talk_first, daemon=True)
+    t.start()
+    try:
+        serve(bw, certs, origin,
+              extra="location /talker/ { proxy_pass https://127.0.0.1:%d; }"
+                    % plain.getsockname()[1])
+        statuses = [get(bw.port, "/talker/%d" % i)[0] for i in range(20)]
+        assert statuses == [502] * 20
+    finally:
+        stop.set()
+        t.join(5)
+        plain.close()
 
 
 def test_a_failed_handshake_goes_to_the_next_peer(bw, certs, origin):
