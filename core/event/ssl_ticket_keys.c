@@ -2,10 +2,12 @@
  * Session ticket keys. With key files (ssl_session_ticket_key), the
  * first seals new tickets and every one opens them, so keys rotate by
  * reload: put the new key first and keep the old ones after it for as
- * long as their tickets should still resume. Without files, one key
- * made by the master the first time it is needed and kept for its
- * life: every worker has it (they are forked after it), and tickets
- * survive a reload. A binary upgrade starts with a new key.
+ * long as their tickets should still resume. Without files, keys made
+ * by the master: every worker has them (they are forked after), and
+ * tickets survive a reload. The master makes a new key at the first
+ * reload an hour or more after the last one, the previous one still
+ * opening tickets, so that one stolen key does not open the tickets of
+ * the server's whole life. A binary upgrade starts with a new key.
  *
  * File format as nginx's: 80 bytes (16 of name, 32 of HMAC key, 32 of
  * AES-256 key) or 48 bytes (16 of name, 16 of AES-128 key, 16 of HMAC
@@ -26,14 +28,18 @@ typedef struct {
 
 static int  bw_ssl_ticket_keys_index = -1;
 
-/* the key of this master's life, made on first need */
-static bw_ssl_ticket_key_t  bw_ssl_default_ticket_key;
-static bw_uint_t            bw_ssl_default_ticket_key_made;
+#define BW_SSL_TICKET_KEY_LIFETIME  3600
+
+/* the master's keys: [0] seals, [1] (the one before) still opens */
+static bw_ssl_ticket_key_t  bw_ssl_default_keys[2];
+static bw_uint_t            bw_ssl_default_keys_n;
+static time_t               bw_ssl_default_key_made;
 
 static int bw_ssl_ticket_key_callback(SSL *ssl, unsigned char *name,
     unsigned char *iv, EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc);
 static bw_int_t bw_ssl_ticket_mac(EVP_MAC_CTX *hctx,
     bw_ssl_ticket_key_t *key);
+static void bw_ssl_ticket_keys_cleanup(void *data);
 
 bw_int_t
 bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl, bw_array_t *files)
@@ -44,6 +50,7 @@ bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl, bw_array_t *files)
     bw_str_t             *path, full, text;
     bw_uint_t             i;
     bw_array_t           *keys;
+    bw_pool_cleanup_t    *cln;
     bw_ssl_ticket_key_t  *key;
 
     if (bw_ssl_ticket_keys_index == -1) {
@@ -63,8 +70,12 @@ bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl, bw_array_t *files)
     }
 
     if (files == NULL) {
-        if (!bw_ssl_default_ticket_key_made) {
-            key = &bw_ssl_default_ticket_key;
+        if (bw_ssl_default_keys_n == 0
+            || bw_time_sec - bw_ssl_default_key_made
+               >= BW_SSL_TICKET_KEY_LIFETIME)
+        {
+            bw_ssl_default_keys[1] = bw_ssl_default_keys[0];
+            key = &bw_ssl_default_keys[0];
             if (RAND_bytes(key->name, 16) != 1
                 || RAND_bytes(key->hmac_key, 32) != 1
                 || RAND_bytes(key->aes_key, 32) != 1)
@@ -74,14 +85,17 @@ bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl, bw_array_t *files)
                 return BW_ERROR;
             }
             key->size = 32;
-            bw_ssl_default_ticket_key_made = 1;
+            bw_ssl_default_keys_n = bw_min(bw_ssl_default_keys_n + 1, 2);
+            bw_ssl_default_key_made = bw_time_sec;
         }
 
-        key = bw_array_push(keys);
-        if (key == NULL) {
-            return BW_ERROR;
+        for (i = 0; i < bw_ssl_default_keys_n; i++) {
+            key = bw_array_push(keys);
+            if (key == NULL) {
+                return BW_ERROR;
+            }
+            *key = bw_ssl_default_keys[i];
         }
-        *key = bw_ssl_default_ticket_key;
 
     } else {
         path = files->elts;
@@ -130,6 +144,13 @@ bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl, bw_array_t *files)
         }
     }
 
+    cln = bw_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return BW_ERROR;
+    }
+    cln->handler = bw_ssl_ticket_keys_cleanup;
+    cln->data = keys;
+
     if (SSL_CTX_set_ex_data(ssl->ctx, bw_ssl_ticket_keys_index, keys) == 0)
     {
         bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
@@ -147,6 +168,15 @@ bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl, bw_array_t *files)
     }
 
     return BW_OK;
+}
+
+/* the configuration's copies of the keys go with it */
+static void
+bw_ssl_ticket_keys_cleanup(void *data)
+{
+    bw_array_t  *keys = data;
+
+    OPENSSL_cleanse(keys->elts, keys->nelts * keys->size);
 }
 
 static bw_int_t
