@@ -466,6 +466,7 @@ struct bw_http_core_loc_conf_s {
     bw_uint_t                 keepalive_requests;
     bw_uint_t                 lingering_close;
     bw_uint_t                 satisfy;
+    bw_msec_t                 auth_delay;
     bw_msec_t                 lingering_time;
     bw_msec_t                 lingering_timeout;
     bw_flag_t                 sendfile;

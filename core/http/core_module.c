@@ -235,6 +235,8 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_lingering_close },
     { bw_string("satisfy"), MSL|BW_CONF_TAKE1,
       bw_conf_set_enum_slot, LOC, LOFF(satisfy), bw_http_core_satisfy },
+    { bw_string("auth_delay"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, LOFF(auth_delay), NULL },
     { bw_string("lingering_time"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, LOFF(lingering_time), NULL },
     { bw_string("lingering_timeout"), MSL|BW_CONF_TAKE1,
@@ -450,6 +452,7 @@ bw_http_core_create_loc_conf(bw_conf_t *cf)
     clcf->limit_rate_after = BW_CONF_UNSET_SIZE;
     clcf->lingering_close = BW_CONF_UNSET_UINT;
     clcf->satisfy = BW_CONF_UNSET_UINT;
+    clcf->auth_delay = BW_CONF_UNSET_MSEC;
     clcf->lingering_time = BW_CONF_UNSET_MSEC;
     clcf->lingering_timeout = BW_CONF_UNSET_MSEC;
     clcf->sendfile = BW_CONF_UNSET;
@@ -541,6 +544,7 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
                              prev->keepalive_requests, 1000);
     bw_conf_merge_uint_value(conf->satisfy, prev->satisfy,
                              BW_HTTP_SATISFY_ALL);
+    bw_conf_merge_msec_value(conf->auth_delay, prev->auth_delay, 0);
     bw_conf_merge_uint_value(conf->lingering_close, prev->lingering_close,
                              BW_HTTP_LINGERING_ON);
     bw_conf_merge_msec_value(conf->lingering_time, prev->lingering_time,

@@ -230,6 +230,9 @@ bw_http_core_post_rewrite_phase(bw_http_request_t *r,
  * remembered (401 over 403) until the post-access step answers it.
  * Internal redirects are checked again; subrequests are not.
  */
+static bw_int_t bw_http_core_auth_delay(bw_http_request_t *r);
+static void bw_http_core_auth_delay_handler(bw_http_request_t *r);
+
 bw_int_t
 bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
 {
@@ -283,8 +286,65 @@ bw_http_core_access_phase(bw_http_request_t *r, bw_http_phase_handler_t *ph)
         }
     }
 
+    if (rc == BW_HTTP_UNAUTHORIZED) {
+        return bw_http_core_auth_delay(r);
+    }
+
     bw_http_finalize_request(r, rc);
     return BW_OK;
+}
+
+/*
+ * auth_delay: a 401 is answered only after the delay, whatever made it,
+ * so that how long a refusal takes says nothing of the password tried.
+ * The worker goes on serving meanwhile (a timer, as limit_rate's).
+ */
+static bw_int_t
+bw_http_core_auth_delay(bw_http_request_t *r)
+{
+    bw_event_t               *wev;
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->auth_delay == 0) {
+        bw_http_finalize_request(r, BW_HTTP_UNAUTHORIZED);
+        return BW_OK;
+    }
+
+    bw_log_error(BW_LOG_INFO, r->connection->log, 0,
+                 "delaying unauthorized request");
+
+    wev = r->connection->write;
+
+    r->read_event_handler = bw_http_block_reading;
+    r->write_event_handler = bw_http_core_auth_delay_handler;
+
+    wev->delayed = 1;
+    if (wev->timer_set) {
+        bw_event_del_timer(wev);
+    }
+    bw_event_add_timer(wev, clcf->auth_delay);
+
+    return BW_OK;
+}
+
+static void
+bw_http_core_auth_delay_handler(bw_http_request_t *r)
+{
+    bw_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        if (!wev->timedout) {
+            return;         /* writable before the time: it waits */
+        }
+        wev->delayed = 0;
+        wev->timedout = 0;
+    }
+
+    bw_http_finalize_request(r, BW_HTTP_UNAUTHORIZED);
 }
 
 bw_int_t
@@ -300,6 +360,9 @@ bw_http_core_post_access_phase(bw_http_request_t *r,
         if (code == BW_HTTP_FORBIDDEN) {
             bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                          "access forbidden by rule");
+        }
+        if (code == BW_HTTP_UNAUTHORIZED) {
+            return bw_http_core_auth_delay(r);
         }
         bw_http_finalize_request(r, code);
         return BW_OK;

@@ -102,3 +102,59 @@ def test_auth_basic(bw, users):
     r = bw.run("-t")
     assert r.returncode != 0
     assert '"auth_basic" directive is duplicate' in r.stderr
+
+
+def test_auth_delay(bw, users):
+    """auth_delay: a 401 leaves only after the delay, for "satisfy all"
+    and "satisfy any" alike; a right password is not delayed, and the
+    worker serves others meanwhile."""
+    import threading
+    import time
+    require_module("http_auth_basic")
+    require_module("http_access")
+    bw.write("conf/users", users)
+    bw.write("html/p/index.html", "secret")
+    bw.write("html/any/index.html", "any")
+    bw.write("html/free/index.html", "free")
+    bw.config("""
+    server { listen 127.0.0.1:PORT; root html;
+        auth_delay 700ms;
+        location /p/ { auth_basic "a"; auth_basic_user_file users; }
+        location /any/ { satisfy any; deny all;
+                         auth_basic "any"; auth_basic_user_file users; }
+        location /free/ { }
+        location /slow/ { auth_delay 3s; auth_basic "s";
+                          auth_basic_user_file users; }
+        location /nodelay/ { auth_delay 0; auth_basic "n";
+                             auth_basic_user_file users; } }
+    """)
+    bw.start()
+
+    def timed(path, headers=None):
+        t0 = time.monotonic()
+        st = get(bw.port, path, headers=headers or {})[0]
+        return st, time.monotonic() - t0
+
+    for path in ("/p/", "/any/"):
+        st, took = timed(path, basic("plain", "wrong"))
+        assert st == 401 and took >= 0.69, (path, took)
+
+    # while one refusal waits (3 s), another client is served
+    got = {}
+    mark = bw.logs().count("delaying unauthorized request")
+    t = threading.Thread(target=lambda: got.update(
+        slow=timed("/slow/", basic("plain", "wrong"))))
+    t.start()
+    wait_for(lambda: bw.logs().count("delaying unauthorized request")
+             > mark, what="the delay to start")
+    assert get(bw.port, "/free/")[0] == 200
+    assert t.is_alive()
+    t.join(10)
+    assert got["slow"][0] == 401 and got["slow"][1] >= 2.99
+
+    # a right password, and auth_delay 0: answered at once (no delay
+    # logged for them)
+    mark = bw.logs().count("delaying unauthorized request")
+    assert get(bw.port, "/p/", headers=basic("plain", "plainpw"))[0] == 200
+    assert get(bw.port, "/nodelay/", headers=basic("plain", "x"))[0] == 401
+    assert bw.logs().count("delaying unauthorized request") == mark
