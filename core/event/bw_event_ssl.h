@@ -106,6 +106,10 @@ char *bw_ssl_conf_command_slot(bw_conf_t *cf, bw_command_t *cmd,
 bw_int_t bw_ssl_session_ticket_keys(bw_conf_t *cf, bw_ssl_t *ssl,
     bw_array_t *files);
 
+/* certificates loaded during handshakes, cached (ssl_cert_cache.c) */
+bw_int_t bw_ssl_use_certificate_files(bw_connection_t *c, SSL *ssl,
+    bw_str_t *cert, bw_str_t *key, bw_array_t *passwords);
+
 /* OCSP stapling of a response from a file (ssl_stapling.c) */
 bw_int_t bw_ssl_stapling_file(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *file);
 

@@ -243,7 +243,9 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
     BIO                *bio;
     char               *what;
     EVP_PKEY           *dh;
+    bw_int_t            rc, rc2;
     bw_str_t           *cert, *key;
+    bw_uint_t           dynamic;
     bw_uint_t           i;
     bw_pool_cleanup_t  *cln;
     STACK_OF(X509_NAME) *names;
@@ -266,12 +268,34 @@ bw_http_ssl_setup(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
     if (conf->certificates) {
         cert = conf->certificates->elts;
         key = conf->certificate_keys->elts;
+
+        /* with $ssl_server_name in a name, every pair is loaded during
+         * the handshake */
+        dynamic = 0;
         for (i = 0; i < conf->certificates->nelts; i++) {
-            if (bw_ssl_certificate(cf, &conf->ssl, &cert[i], &key[i],
-                                   conf->passwords, &conf->where)
-                != BW_OK)
-            {
+            rc = bw_http_ssl_certificate_template(cf, &cert[i],
+                                                  "ssl_certificate");
+            rc2 = bw_http_ssl_certificate_template(cf, &key[i],
+                                                   "ssl_certificate_key");
+            if (rc == BW_ERROR || rc2 == BW_ERROR) {
                 return BW_ERROR;
+            }
+            dynamic |= (rc == BW_OK || rc2 == BW_OK);
+        }
+
+        if (dynamic) {
+            conf->conf_prefix = cf->cycle->conf_prefix;
+            SSL_CTX_set_cert_cb(conf->ssl.ctx,
+                                bw_http_ssl_certificate_callback, NULL);
+
+        } else {
+            for (i = 0; i < conf->certificates->nelts; i++) {
+                if (bw_ssl_certificate(cf, &conf->ssl, &cert[i], &key[i],
+                                       conf->passwords, &conf->where)
+                    != BW_OK)
+                {
+                    return BW_ERROR;
+                }
             }
         }
     }
@@ -483,6 +507,21 @@ bw_http_ssl_session_id_context(bw_conf_t *cf, bw_http_ssl_srv_conf_t *conf)
             }
         }
         rc = SSL_CTX_set_current_cert(conf->ssl.ctx, SSL_CERT_SET_NEXT);
+    }
+
+    /* names loaded per handshake are known only by their names */
+    if (conf->certificates) {
+        bw_str_t   *name = conf->certificates->elts;
+        bw_uint_t   k;
+
+        for (k = 0; k < conf->certificates->nelts; k++) {
+            if (EVP_DigestUpdate(md, name[k].data, name[k].len) == 0) {
+                EVP_MD_CTX_free(md);
+                bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
+                             "EVP_DigestUpdate() failed");
+                return BW_ERROR;
+            }
+        }
     }
 
     n = (int) conf->verify;

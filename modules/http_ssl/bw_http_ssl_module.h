@@ -54,11 +54,17 @@ typedef struct {
 
     /* where the certificates were named, for errors found at merge */
     bw_ssl_where_t   where;
+    bw_str_t         conf_prefix;        /* for names made per handshake */
 } bw_http_ssl_srv_conf_t;
 
 extern bw_module_t  bw_http_ssl_module;
 
 void bw_http_ssl_init_connection(bw_connection_t *c);
+
+/* bw_http_ssl_certificate.c: names with $ssl_server_name */
+bw_int_t bw_http_ssl_certificate_template(bw_conf_t *cf, bw_str_t *name,
+    const char *directive);
+int bw_http_ssl_certificate_callback(SSL *ssl, void *arg);
 bw_http_core_srv_conf_t *bw_http_ssl_virtual_server(bw_http_request_t *r,
     bw_str_t *host, bw_http_core_srv_conf_t *cscf);
 bw_int_t bw_http_ssl_verify_request(bw_http_request_t *r);

@@ -990,6 +990,71 @@ def test_ocsp_stapling_from_a_file(bw, certs, tmp_path):
         in r.stderr
 
 
+SNI_FILES = """
+    server { listen 127.0.0.1:%(port)s ssl default_server;
+        ssl_certificate %(dir)s$ssl_server_name.crt;
+        ssl_certificate_key %(dir)s${ssl_server_name}.key;
+        location / { return 200 "$ssl_server_name"; } }
+"""
+
+
+def sni_answers(port, certs):
+    out = []
+    for name in ("a.test", "b.test", "c.test", "a.test"):
+        try:
+            st, _, body, cn = request(port, certs, host=name, sni=name)
+            out.append((name, st, body, cn))
+        except (ssl.SSLError, OSError) as e:
+            out.append((name, "handshake failed", type(e).__name__))
+    return out
+
+
+def test_certificates_named_by_the_server_name(bw, certs, tmp_path):
+    """ssl_certificate with $ssl_server_name: the files of the name the
+    client sent, loaded during the handshake; a name without files
+    fails the handshake, logged at info."""
+    os.makedirs(bw.path("conf", "sni"))
+    for n in ("a", "b"):
+        for ext in ("crt", "key"):
+            shutil.copy(os.path.join(certs, "%s.%s" % (n, ext)),
+                        bw.path("conf", "sni", "%s.test.%s" % (n, ext)))
+    bw.config(SNI_FILES % {"port": "PORT", "dir": "sni/"})
+    bw.start()
+    got = sni_answers(bw.port, certs)
+    assert got[0] == ("a.test", 200, b"a.test", "a.test")
+    assert got[1] == ("b.test", 200, b"b.test", "b.test")
+    assert got[2][:2] == ("c.test", "handshake failed")
+    assert got[3] == got[0]
+    wait_for(lambda: "c.test.crt" in bw.logs(), what="the missing file")
+
+    # only $ssl_server_name: there is no request at handshake time
+    bw.config(SNI_FILES.replace("$ssl_server_name.crt", "$host.crt")
+              % {"port": "PORT", "dir": "sni/"})
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'only $ssl_server_name can be used in "ssl_certificate"' \
+        in r.stderr
+
+
+@needs_nginx
+def test_certificates_named_by_the_server_name_as_nginx(bw, certs,
+                                                        tmp_path):
+    d = tmp_path / "sni"
+    d.mkdir()
+    for n in ("a", "b"):
+        for ext in ("crt", "key"):
+            shutil.copy(os.path.join(certs, "%s.%s" % (n, ext)),
+                        str(d / ("%s.test.%s" % (n, ext))))
+    bw.config(SNI_FILES % {"port": "PORT", "dir": str(d) + "/"})
+    bw.start()
+    ours = sni_answers(bw.port, certs)
+    nport = free_port()
+    with nginx_serving(tmp_path, SNI_FILES % {"port": nport,
+                                              "dir": str(d) + "/"}, nport):
+        theirs = sni_answers(nport, certs)
+    assert ours == theirs
+
+
 TLS_LOG = """
     log_format t '$scheme|$https|$ssl_protocol|$ssl_cipher|$ssl_curve|'
                  '$ssl_server_name|$ssl_alpn_protocol|$ssl_session_reused|'
