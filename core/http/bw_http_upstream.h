@@ -179,6 +179,10 @@ typedef struct {
     bw_flag_t                       ssl_server_name;
     bw_flag_t                       ssl_verify;
     bw_http_complex_value_t        *ssl_name;
+    /* a client certificate named with variables: loaded per connection */
+    bw_http_complex_value_t        *ssl_certificate;
+    bw_http_complex_value_t        *ssl_certificate_key;
+    bw_array_t                     *ssl_passwords;
 } bw_http_upstream_conf_t;
 
 /* What one attempt did: $upstream_addr, $upstream_status, ... */

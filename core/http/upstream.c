@@ -212,8 +212,10 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
     u->peer.local = u->conf->local;
     u->peer.so_keepalive = u->conf->socket_keepalive ? 1 : 0;
 
-    /* a PROXY header speaks for one client: its connection is its own */
-    u->peer.private = u->conf->proxy_protocol == 1;
+    /* a PROXY header speaks for one client, and so does a client
+     * certificate chosen per request: the connection is its own */
+    u->peer.private = u->conf->proxy_protocol == 1
+                      || (u->ssl && u->conf->ssl_certificate != NULL);
 
     rc = bw_event_connect_peer(&u->peer);
 

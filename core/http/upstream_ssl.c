@@ -34,6 +34,10 @@ static bw_int_t bw_http_upstream_ssl_check_host(bw_connection_t *c,
     bw_str_t *name);
 static bw_uint_t bw_http_upstream_ssl_is_address(bw_str_t *name,
     u_char *buf, size_t size);
+static bw_int_t bw_http_upstream_ssl_certificate(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_connection_t *c);
+static bw_int_t bw_http_upstream_ssl_file_name(bw_http_request_t *r,
+    bw_http_complex_value_t *cv, bw_str_t *name);
 static bw_http_upstream_ssl_session_t *bw_http_upstream_ssl_slot(
     bw_http_upstream_ssl_peer_t *peer, bw_uint_t take);
 static int bw_http_upstream_ssl_new_session(SSL *ssl, SSL_SESSION *sess);
@@ -161,7 +165,18 @@ bw_http_upstream_ssl_init_connection(bw_http_request_t *r,
         return;
     }
 
+    if (u->conf->ssl_certificate
+        && bw_http_upstream_ssl_certificate(r, u, c) != BW_OK)
+    {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* (a client certificate chosen per request is an identity per
+     * request: its sessions are not shared) */
     if (u->conf->ssl_session_reuse && u->conf->ssl->sessions
+        && u->conf->ssl_certificate == NULL
         && u->peer.socklen <= sizeof(bw_sockaddr_t)
         && u->ssl_sni.len <= BW_HTTP_UPSTREAM_SSL_NAME_LEN)
     {
@@ -374,6 +389,64 @@ bw_http_upstream_ssl_check_host(bw_connection_t *c, bw_str_t *name)
     }
 
     return rc == 1 ? BW_OK : BW_ERROR;
+}
+
+/* A value of proxy_ssl_certificate(_key) with variables: a full file
+ * name, NUL-terminated (relative ones from the configuration's folder) */
+static bw_int_t
+bw_http_upstream_ssl_file_name(bw_http_request_t *r,
+    bw_http_complex_value_t *cv, bw_str_t *name)
+{
+    u_char    *p;
+    bw_str_t   value, *prefix;
+
+    if (bw_http_complex_value(r, cv, &value) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    prefix = &bw_cycle->conf_prefix;
+    if (value.len && value.data[0] == '/') {
+        prefix = NULL;
+    }
+
+    name->len = (prefix ? prefix->len : 0) + value.len;
+    name->data = bw_pnalloc(r->pool, name->len + 1);
+    if (name->data == NULL) {
+        return BW_ERROR;
+    }
+
+    p = name->data;
+    if (prefix) {
+        p = bw_cpymem(p, prefix->data, prefix->len);
+    }
+    p = bw_cpymem(p, value.data, value.len);
+    *p = '\0';
+
+    return value.len ? BW_OK : BW_DECLINED;
+}
+
+/* The client certificate of this request's names: none when the
+ * certificate's value is empty, as nginx. */
+static bw_int_t
+bw_http_upstream_ssl_certificate(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_connection_t *c)
+{
+    bw_int_t  rc;
+    bw_str_t  cert, key;
+
+    rc = bw_http_upstream_ssl_file_name(r, u->conf->ssl_certificate, &cert);
+    if (rc == BW_DECLINED) {
+        return BW_OK;
+    }
+    if (rc != BW_OK
+        || bw_http_upstream_ssl_file_name(r, u->conf->ssl_certificate_key,
+                                          &key) == BW_ERROR)
+    {
+        return BW_ERROR;
+    }
+
+    return bw_ssl_use_certificate_files(c, c->ssl->connection, &cert, &key,
+                                        u->conf->ssl_passwords);
 }
 
 /* name is an IPv4 or IPv6 literal; buf gets it NUL-terminated */

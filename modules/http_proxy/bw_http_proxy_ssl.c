@@ -13,6 +13,8 @@
 
 static bw_int_t bw_http_proxy_set_ssl(bw_conf_t *cf,
     bw_http_proxy_loc_conf_t *plcf);
+static bw_int_t bw_http_proxy_ssl_complex(bw_conf_t *cf, bw_str_t *value,
+    bw_http_complex_value_t **cv);
 
 void
 bw_http_proxy_ssl_create_conf(bw_http_proxy_loc_conf_t *conf)
@@ -40,15 +42,6 @@ bw_http_proxy_ssl_certificate(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-
-    if (bw_http_script_variables_count(&value[1])) {
-        /* loaded per connection in nginx; here, not yet: refused rather
-         * than sent without a certificate */
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                          "variables in \"%.*s\" are not supported",
-                          (int) cmd->name.len, cmd->name.data);
-        return BW_CONF_ERROR;
-    }
 
     *field = value[1];
 
@@ -149,6 +142,44 @@ bw_http_proxy_merge_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf,
         conf->ssl_where.key_line = prev->ssl_where.key_line;
     }
 
+    /* a certificate named with variables: compiled once per level that
+     * names it, inherited below */
+    if (conf->ssl_certificate.len
+        && (bw_http_script_variables_count(&conf->ssl_certificate)
+            || bw_http_script_variables_count(&conf->ssl_certificate_key)))
+    {
+        if (conf->ssl_certificate.data == prev->ssl_certificate.data
+            && conf->ssl_certificate_key.data
+               == prev->ssl_certificate_key.data
+            && prev->upstream.ssl_certificate)
+        {
+            conf->upstream.ssl_certificate = prev->upstream.ssl_certificate;
+            conf->upstream.ssl_certificate_key =
+                                         prev->upstream.ssl_certificate_key;
+
+        } else if (conf->ssl_certificate_key.len == 0) {
+            bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                         "no \"proxy_ssl_certificate_key\" is defined "
+                         "for certificate \"%.*s\" in %s:%lu",
+                         (int) conf->ssl_certificate.len,
+                         conf->ssl_certificate.data,
+                         conf->ssl_where.cert_file,
+                         (unsigned long) conf->ssl_where.cert_line);
+            return BW_ERROR;
+
+        } else if (bw_http_proxy_ssl_complex(cf, &conf->ssl_certificate,
+                                             &conf->upstream.ssl_certificate)
+                      != BW_OK
+                   || bw_http_proxy_ssl_complex(cf,
+                                        &conf->ssl_certificate_key,
+                                        &conf->upstream.ssl_certificate_key)
+                      != BW_OK)
+        {
+            return BW_ERROR;
+        }
+        conf->upstream.ssl_passwords = conf->ssl_passwords;
+    }
+
     if (preserve && prev->upstream.ssl) {
         conf->upstream.ssl = prev->upstream.ssl;
 
@@ -202,7 +233,10 @@ bw_http_proxy_set_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *plcf)
         return BW_ERROR;
     }
 
-    if (plcf->ssl_certificate.len) {
+    if (plcf->upstream.ssl_certificate) {
+        /* named per request: loaded on each new connection */
+
+    } else if (plcf->ssl_certificate.len) {
         if (plcf->ssl_certificate_key.len == 0) {
             bw_log_error(BW_LOG_EMERG, cf->log, 0,
                          "no \"proxy_ssl_certificate_key\" is defined "
@@ -249,4 +283,15 @@ bw_http_proxy_set_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *plcf)
     }
 
     return BW_OK;
+}
+
+static bw_int_t
+bw_http_proxy_ssl_complex(bw_conf_t *cf, bw_str_t *value,
+    bw_http_complex_value_t **cv)
+{
+    *cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
+    if (*cv == NULL) {
+        return BW_ERROR;
+    }
+    return bw_http_compile_complex_value(cf, *cv, value);
 }

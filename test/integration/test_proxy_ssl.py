@@ -219,6 +219,11 @@ def config(origin, port, extra="", http_extra=""):
                                   proxy_ssl_verify on;
                                   proxy_ssl_trusted_certificate ca.crt;
                                   proxy_ssl_name wrong.test; }
+        location /percert/ { proxy_pass https://pooled;
+                             proxy_http_version 1.1;
+                             proxy_set_header Connection "";
+                             proxy_ssl_certificate $arg_crt;
+                             proxy_ssl_certificate_key $arg_key; }
         location /inherit/ {
             proxy_ssl_certificate client.crt;
             proxy_ssl_certificate_key client-pw.key;
@@ -304,6 +309,22 @@ def test_tls_connections_are_kept_alive(bw, certs, origin):
     # certificate for its own name (and fails)
     assert answer(bw, "/pooledstrict/")[0] == 502
     assert answer(bw, "/pooled/again")[0] == 200
+
+
+def test_client_certificate_named_by_variables(bw, certs, origin):
+    """proxy_ssl_certificate with variables: the certificate of each
+    request's names; an empty name sends none; never a connection or a
+    session of another request's identity."""
+    serve(bw, certs, origin)
+    got = [answer(bw, "/percert/" + q) for q in (
+        "?crt=client.crt&key=client.key", "", "?crt=client.crt&key=client.key",
+        "?crt=")]
+    assert [a["cn"] for _, a in got] == ["client one", None,
+                                          "client one", None]
+    assert len({a["connection"] for _, a in got}) == 4
+    assert not any(a["resumed"] for _, a in got)
+    # a name without files: 500, as nginx
+    assert answer(bw, "/percert/?crt=nobody.crt&key=nobody.key")[0] == 500
 
 
 def test_certificate_and_key_are_inherited_each_on_its_own(bw, certs,
