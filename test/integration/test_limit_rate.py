@@ -153,7 +153,7 @@ def test_proxy_limit_rate(bw):
 def test_limit_rate_with_variables(bw):
     """limit_rate and limit_rate_after with variables (nginx 1.27): the
     value is the request's; one that is no size limits nothing."""
-    require_module("http_headers_filter")
+    require_module("http_headers")
     data = pattern(SIZE)
     bw.write("html/var/f.bin", data, mode="wb")
     bw.write("html/free/f.bin", data, mode="wb")

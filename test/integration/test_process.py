@@ -214,10 +214,13 @@ def test_reopen_logs(bw):
     log = bw.path("logs", "access.log")
     wait_for(lambda: os.path.exists(log) and "/before" in open(log).read(),
              what="first log line")
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
     os.rename(log, log + ".1")
     bw.signal(signal.SIGUSR1, master)
-    wait_for(lambda: "reopening logs" in bw.logs(), what="reopen")
-    # the worker reopens after the master: poll until a line lands
+    # the worker reopens after the master, and writes to the old file
+    # until then: wait for its own line, not the master's
+    wait_for(lambda: "%d#0: reopening logs" % worker in bw.logs(),
+             what="the worker's reopen")
     def logged():
         get(bw.port, "/after")
         return os.path.exists(log) and "/after" in open(log).read()
