@@ -195,8 +195,10 @@ bw_ssl_ticket_mac(EVP_MAC_CTX *hctx, bw_ssl_ticket_key_t *key)
 
 /*
  * enc: seal with the first key (1: done). Else open: the key by the
- * ticket's name (0: unknown, a full handshake; 1: open; 2: open, and
- * sealed again with the first key, the ticket's key being an old one).
+ * ticket's name (0: unknown, a full handshake; 2: open, and a new
+ * ticket is sent). A new ticket after every resumption, as OpenSSL's
+ * own keys do: TLS 1.3 clients use a ticket once (RFC 8446, C.4), so
+ * without one the next connection would be a full handshake.
  */
 static int
 bw_ssl_ticket_key_callback(SSL *ssl, unsigned char *name, unsigned char *iv,
@@ -247,5 +249,5 @@ bw_ssl_ticket_key_callback(SSL *ssl, unsigned char *name, unsigned char *iv,
         return -1;
     }
 
-    return i == 0 ? 1 : 2;
+    return 2;
 }

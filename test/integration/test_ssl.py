@@ -814,6 +814,62 @@ def test_ticket_keys_of_its_own_survive_a_reload(bw, certs):
     assert reused and body.endswith(b" r"), body
 
 
+@pytest.mark.parametrize("tls12", [True, False], ids=["tls1.2", "tls1.3"])
+@pytest.mark.parametrize("keys", ["own", "file"])
+def test_a_client_that_keeps_its_newest_ticket_resumes_every_time(
+        bw, certs, tls12, keys):
+    install(bw, certs, "a")
+    with open(bw.path("conf", "ticket.bin"), "wb") as f:
+        f.write(os.urandom(80))
+    bw.config("""
+    ssl_session_cache off;
+    %s
+    server { listen 127.0.0.1:PORT ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        location / { return 200 "$ssl_session_reused"; } }
+    """ % ("ssl_session_ticket_key ticket.bin;" if keys == "file" else ""))
+    bw.start()
+    ctx = client_ctx(certs, tls12=tls12)
+    seen = []
+    sess = None
+    for _ in range(6):
+        reused, body, new = resumed(bw.port, ctx, "a.test", sess)
+        seen.append(body)
+        sess = new
+    assert seen == [b"."] + [b"r"] * 5
+
+
+@pytest.mark.parametrize("proto", ["-tls1_2", "-tls1_3"])
+def test_a_resumed_connection_gets_a_new_ticket(bw, certs, tmp_path, proto):
+    """A client that uses each ticket once (as TLS 1.3 clients should)
+    resumes every time: a resumed handshake hands out a new ticket."""
+    install(bw, certs, "a")
+    bw.config("""
+    ssl_session_cache off;
+    server { listen 127.0.0.1:PORT ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        location / { return 200 "$ssl_session_reused"; } }
+    """)
+    bw.start()
+    seen = []
+    for i in range(4):
+        # TLS 1.3: each connection offers the ticket of the one before;
+        # TLS 1.2 (whose resumed sessions s_client does not write out):
+        # the first one's, and the new ticket is seen on the wire
+        args = ["-sess_out", str(tmp_path / ("s%d.pem" % i))]
+        if i:
+            args += ["-sess_in", str(tmp_path / ("s%d.pem" % (
+                i - 1 if proto == "-tls1_3" else 0)))]
+        r = subprocess.run(["openssl", "s_client", proto, "-connect",
+                            "127.0.0.1:%d" % bw.port, "-servername",
+                            "a.test", "-ign_eof", "-msg"] + args,
+                           input="GET / HTTP/1.0\r\n\r\n",
+                           capture_output=True, text=True, timeout=30)
+        seen.append((re.search(r"^(New|Reused),", r.stdout, re.M).group(1),
+                     "NewSessionTicket" in r.stdout))
+    assert seen == [("New", True)] + [("Reused", True)] * 3
+
+
 def test_a_ticket_key_file_of_the_wrong_size(bw, certs):
     install(bw, certs, "a")
     with open(bw.path("conf", "short.bin"), "wb") as f:
