@@ -89,6 +89,8 @@ extern bw_conf_bitmask_t  bw_ssl_protocol_names[];
 
 void bw_ssl_conf_where(bw_conf_t *cf, u_char **file, bw_uint_t *line);
 BIO *bw_ssl_bio(bw_conf_t *cf, bw_str_t *name, char **what);
+STACK_OF(X509) *bw_ssl_read_chain(BIO *bio);
+EVP_PKEY *bw_ssl_read_key(BIO *bio, bw_array_t *passwords);
 bw_int_t bw_ssl_certificate(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *cert,
     bw_str_t *key, bw_array_t *passwords, bw_ssl_where_t *at);
 bw_int_t bw_ssl_ciphers(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *ciphers);

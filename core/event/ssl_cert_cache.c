@@ -26,24 +26,9 @@ typedef struct {
 static bw_ssl_cert_entry_t  bw_ssl_cert_cache[BW_SSL_CERT_CACHE_SIZE];
 static bw_uint_t            bw_ssl_cert_cache_next;
 
-static int bw_ssl_cert_password_callback(char *buf, int size, int rwflag,
-    void *data);
 static void bw_ssl_cert_entry_free(bw_ssl_cert_entry_t *e);
 static bw_int_t bw_ssl_cert_load(bw_log_t *log, bw_ssl_cert_entry_t *e,
     bw_array_t *passwords);
-
-static int
-bw_ssl_cert_password_callback(char *buf, int size, int rwflag, void *data)
-{
-    bw_str_t  *pwd = data;
-
-    if (rwflag || pwd == NULL || pwd->len > (size_t) size) {
-        return 0;
-    }
-
-    memcpy(buf, pwd->data, pwd->len);
-    return (int) pwd->len;
-}
 
 static void
 bw_ssl_cert_entry_free(bw_ssl_cert_entry_t *e)
@@ -62,10 +47,7 @@ static bw_int_t
 bw_ssl_cert_load(bw_log_t *log, bw_ssl_cert_entry_t *e,
     bw_array_t *passwords)
 {
-    BIO        *bio;
-    X509       *x509;
-    bw_str_t   *pwd;
-    bw_uint_t   tries, i;
+    BIO  *bio;
 
     bio = BIO_new_file((char *) e->cert_name, "r");
     if (bio == NULL) {
@@ -84,32 +66,13 @@ bw_ssl_cert_load(bw_log_t *log, bw_ssl_cert_entry_t *e,
         return BW_ERROR;
     }
 
-    e->chain = sk_X509_new_null();
+    e->chain = bw_ssl_read_chain(bio);
+    BIO_free(bio);
     if (e->chain == NULL) {
-        BIO_free(bio);
+        bw_ssl_error(BW_LOG_ERR, log, 0, "cannot load certificate "
+                     "\"%s\": PEM_read_bio_X509() failed", e->cert_name);
         return BW_ERROR;
     }
-
-    for ( ;; ) {
-        x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (x509 == NULL) {
-            if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
-            {
-                ERR_clear_error();
-                break;
-            }
-            BIO_free(bio);
-            bw_ssl_error(BW_LOG_ERR, log, 0, "cannot load certificate "
-                         "\"%s\": PEM_read_bio_X509() failed", e->cert_name);
-            return BW_ERROR;
-        }
-        if (sk_X509_push(e->chain, x509) == 0) {
-            X509_free(x509);
-            BIO_free(bio);
-            return BW_ERROR;
-        }
-    }
-    BIO_free(bio);
 
     bio = BIO_new_file((char *) e->key_name, "r");
     if (bio == NULL) {
@@ -118,19 +81,7 @@ bw_ssl_cert_load(bw_log_t *log, bw_ssl_cert_entry_t *e,
         return BW_ERROR;
     }
 
-    pwd = passwords ? passwords->elts : NULL;
-    tries = passwords ? passwords->nelts : 1;
-
-    for (i = 0; i < tries; i++) {
-        (void) BIO_reset(bio);
-        ERR_clear_error();
-        e->pkey = PEM_read_bio_PrivateKey(bio, NULL,
-                                          bw_ssl_cert_password_callback,
-                                          pwd ? &pwd[i] : NULL);
-        if (e->pkey) {
-            break;
-        }
-    }
+    e->pkey = bw_ssl_read_key(bio, passwords);
     BIO_free(bio);
 
     if (e->pkey == NULL) {

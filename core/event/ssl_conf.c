@@ -78,16 +78,73 @@ bw_ssl_password_callback(char *buf, int size, int rwflag, void *data)
     return (int) pwd->len;
 }
 
+/* The certificates after the first of a PEM file (its chain; maybe
+ * none), or NULL when one of them does not parse. */
+STACK_OF(X509) *
+bw_ssl_read_chain(BIO *bio)
+{
+    X509            *x509;
+    STACK_OF(X509)  *chain;
+
+    chain = sk_X509_new_null();
+    if (chain == NULL) {
+        return NULL;
+    }
+
+    for ( ;; ) {
+        x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (x509 == NULL) {
+            if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
+            {
+                ERR_clear_error();
+                return chain;
+            }
+            sk_X509_pop_free(chain, X509_free);
+            return NULL;
+        }
+        if (sk_X509_push(chain, x509) == 0) {
+            X509_free(x509);
+            sk_X509_pop_free(chain, X509_free);
+            return NULL;
+        }
+    }
+}
+
+/* A private key, tried with each password of a password file in turn,
+ * as nginx. */
+EVP_PKEY *
+bw_ssl_read_key(BIO *bio, bw_array_t *passwords)
+{
+    EVP_PKEY   *pkey;
+    bw_str_t   *pwd;
+    bw_uint_t   tries, i;
+
+    pwd = passwords ? passwords->elts : NULL;
+    tries = passwords ? passwords->nelts : 1;
+    pkey = NULL;
+
+    for (i = 0; i < tries; i++) {
+        (void) BIO_reset(bio);
+        ERR_clear_error();
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, bw_ssl_password_callback,
+                                       pwd ? &pwd[i] : NULL);
+        if (pkey) {
+            break;
+        }
+    }
+
+    return pkey;
+}
+
 bw_int_t
 bw_ssl_certificate(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *cert,
     bw_str_t *key, bw_array_t *passwords, bw_ssl_where_t *at)
 {
-    BIO        *bio;
-    X509       *x509;
-    char       *what;
-    EVP_PKEY   *pkey;
-    bw_str_t   *pwd;
-    bw_uint_t   tries, i;
+    BIO             *bio;
+    X509            *x509;
+    char            *what;
+    EVP_PKEY        *pkey;
+    STACK_OF(X509)  *chain;
 
     bio = bw_ssl_bio(cf, cert, &what);
     if (bio == NULL) {
@@ -119,30 +176,16 @@ bw_ssl_certificate(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *cert,
     X509_free(x509);
 
     /* the rest of the file is the chain, sent after the certificate */
-    for ( ;; ) {
-        x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (x509 == NULL) {
-            if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
-            {
-                ERR_clear_error();
-                break;
-            }
-            BIO_free(bio);
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "cannot load certificate \"%s\": "
-                         "PEM_read_bio_X509() failed in %s:%lu", what,
-                         at->cert_file, (unsigned long) at->cert_line);
-            return BW_ERROR;
-        }
-        if (SSL_CTX_add0_chain_cert(ssl->ctx, x509) == 0) {
-            X509_free(x509);
-            BIO_free(bio);
-            bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
-                         "SSL_CTX_add0_chain_cert(\"%s\") failed", what);
-            return BW_ERROR;
-        }
-    }
+    chain = bw_ssl_read_chain(bio);
     BIO_free(bio);
+    if (chain == NULL || SSL_CTX_set0_chain(ssl->ctx, chain) == 0) {
+        sk_X509_pop_free(chain, X509_free);
+        bw_ssl_error(BW_LOG_EMERG, cf->log, 0,
+                     "cannot load certificate \"%s\": "
+                     "PEM_read_bio_X509() failed in %s:%lu", what,
+                     at->cert_file, (unsigned long) at->cert_line);
+        return BW_ERROR;
+    }
 
     bio = bw_ssl_bio(cf, key, &what);
     if (bio == NULL) {
@@ -153,20 +196,7 @@ bw_ssl_certificate(bw_conf_t *cf, bw_ssl_t *ssl, bw_str_t *cert,
         return BW_ERROR;
     }
 
-    /* each password of the password file in turn, as nginx */
-    pwd = passwords ? passwords->elts : NULL;
-    tries = passwords ? passwords->nelts : 1;
-    pkey = NULL;
-
-    for (i = 0; i < tries; i++) {
-        (void) BIO_reset(bio);
-        ERR_clear_error();
-        pkey = PEM_read_bio_PrivateKey(bio, NULL, bw_ssl_password_callback,
-                                       pwd ? &pwd[i] : NULL);
-        if (pkey) {
-            break;
-        }
-    }
+    pkey = bw_ssl_read_key(bio, passwords);
     BIO_free(bio);
 
     if (pkey == NULL) {

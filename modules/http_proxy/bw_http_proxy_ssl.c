@@ -15,6 +15,8 @@ static bw_int_t bw_http_proxy_set_ssl(bw_conf_t *cf,
     bw_http_proxy_loc_conf_t *plcf);
 static bw_int_t bw_http_proxy_ssl_complex(bw_conf_t *cf, bw_str_t *value,
     bw_http_complex_value_t **cv);
+static void bw_http_proxy_ssl_no_key(bw_conf_t *cf,
+    bw_http_proxy_loc_conf_t *plcf);
 
 void
 bw_http_proxy_ssl_create_conf(bw_http_proxy_loc_conf_t *conf)
@@ -158,13 +160,7 @@ bw_http_proxy_merge_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf,
                                          prev->upstream.ssl_certificate_key;
 
         } else if (conf->ssl_certificate_key.len == 0) {
-            bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                         "no \"proxy_ssl_certificate_key\" is defined "
-                         "for certificate \"%.*s\" in %s:%lu",
-                         (int) conf->ssl_certificate.len,
-                         conf->ssl_certificate.data,
-                         conf->ssl_where.cert_file,
-                         (unsigned long) conf->ssl_where.cert_line);
+            bw_http_proxy_ssl_no_key(cf, conf);
             return BW_ERROR;
 
         } else if (bw_http_proxy_ssl_complex(cf, &conf->ssl_certificate,
@@ -238,13 +234,7 @@ bw_http_proxy_set_ssl(bw_conf_t *cf, bw_http_proxy_loc_conf_t *plcf)
 
     } else if (plcf->ssl_certificate.len) {
         if (plcf->ssl_certificate_key.len == 0) {
-            bw_log_error(BW_LOG_EMERG, cf->log, 0,
-                         "no \"proxy_ssl_certificate_key\" is defined "
-                         "for certificate \"%.*s\" in %s:%lu",
-                         (int) plcf->ssl_certificate.len,
-                         plcf->ssl_certificate.data,
-                         plcf->ssl_where.cert_file,
-                         (unsigned long) plcf->ssl_where.cert_line);
+            bw_http_proxy_ssl_no_key(cf, plcf);
             return BW_ERROR;
         }
 
@@ -294,4 +284,15 @@ bw_http_proxy_ssl_complex(bw_conf_t *cf, bw_str_t *value,
         return BW_ERROR;
     }
     return bw_http_compile_complex_value(cf, *cv, value);
+}
+
+static void
+bw_http_proxy_ssl_no_key(bw_conf_t *cf, bw_http_proxy_loc_conf_t *plcf)
+{
+    bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                 "no \"proxy_ssl_certificate_key\" is defined for "
+                 "certificate \"%.*s\" in %s:%lu",
+                 (int) plcf->ssl_certificate.len, plcf->ssl_certificate.data,
+                 plcf->ssl_where.cert_file,
+                 (unsigned long) plcf->ssl_where.cert_line);
 }
