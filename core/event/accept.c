@@ -11,9 +11,11 @@
 #include <bw_core.h>
 
 static void bw_event_accept_enable(bw_event_t *ev);
+static void bw_event_accept_retry(bw_event_t *ev);
 
 static bw_event_t  bw_accept_resume;
 static bw_uint_t   bw_accept_paused;
+static bw_event_t  bw_accept_retry;
 static bw_uint_t   bw_accept_full;
 
 void
@@ -51,6 +53,17 @@ bw_event_accept(bw_event_t *ev)
             /* also after the EMFILE pause turned the listeners back on */
             bw_accept_full = 1;
             bw_event_close_accept(bw_cycle, 1);
+
+            if (bw_cycle->reusable_connections_n
+                && !bw_accept_retry.timer_set)
+            {
+                /* idle ones too young to close: look again when they
+                 * are not (an idle flood must not hold the slots) */
+                bw_accept_retry.handler = bw_event_accept_retry;
+                bw_accept_retry.log = ev->log;
+                bw_accept_retry.cancelable = 1;
+                bw_event_add_timer(&bw_accept_retry, BW_DRAIN_GRACE);
+            }
             return;
         }
 
@@ -196,6 +209,12 @@ bw_event_accept_room(void)
     if (!bw_accept_paused && !bw_exiting) {
         bw_event_close_accept(bw_cycle, 0);
     }
+}
+
+static void
+bw_event_accept_retry(bw_event_t *ev)
+{
+    bw_event_accept_room();
 }
 
 static void

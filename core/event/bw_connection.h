@@ -90,4 +90,8 @@ ssize_t bw_unix_send(bw_connection_t *c, u_char *buf, size_t size);
 bw_chain_t *bw_linux_send_chain(bw_connection_t *c, bw_chain_t *in,
     off_t limit);
 
+/* a connection accepted this long ago may still wait for its request's
+ * first bytes: not drained before (connection.c, accept.c) */
+#define BW_DRAIN_GRACE  200     /* ms */
+
 #endif

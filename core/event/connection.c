@@ -148,14 +148,15 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
  * at most 32 at a time, so that new clients are served. One whose
  * request has come in the meantime is not idle any more: it is read,
  * not closed (under a flood of new connections, a normal client's
- * request would be thrown away before it was read).
+ * request would be thrown away before it was read), and one accepted a
+ * moment ago is given that moment for its request to arrive.
  */
 void
 bw_drain_connections(void)
 {
     u_char            ch;
     bw_uint_t         closed, n;
-    bw_queue_t       *q;
+    bw_queue_t       *q, *prev;
     bw_connection_t  *c;
 
     if (bw_cycle->reusable_connections_n == 0) {
@@ -171,11 +172,12 @@ bw_drain_connections(void)
                      (unsigned long) bw_cycle->connection_n);
 
     closed = 0;
+    q = bw_queue_last(&bw_cycle->reusable_connections_queue);
 
     while (closed < n
-           && !bw_queue_empty(&bw_cycle->reusable_connections_queue))
+           && q != bw_queue_sentinel(&bw_cycle->reusable_connections_queue))
     {
-        q = bw_queue_last(&bw_cycle->reusable_connections_queue);
+        prev = bw_queue_prev(q);
         c = bw_queue_data(q, bw_connection_t, queue);
 
         if (recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
@@ -184,12 +186,22 @@ bw_drain_connections(void)
             if (!c->read->posted) {
                 bw_post_event(c->read, &bw_posted_events);
             }
+            q = prev;
+            continue;
+        }
+
+        if (bw_current_msec - c->start_time < BW_DRAIN_GRACE) {
+            /* just accepted: its client's request may be a moment
+             * behind the handshake (a busy client host); an idle one
+             * is closed at the next drain */
+            q = prev;
             continue;
         }
 
         c->close = 1;
         c->read->handler(c->read);
         closed++;
+        q = prev;
     }
 }
 
