@@ -68,6 +68,11 @@ soak:
 	BULWARK_SOAK=1 BULWARK_REF_NGINX=$$(scripts/reference-nginx) \
 	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
 	    $(PYTHON) -m pytest -q -s -p no:cacheprovider test/reliability
+	@# limit_conn's counts after 10,000 mixed requests
+	BULWARK_SOAK=1 \
+	BULWARK_BIN=$(CURDIR)/$(TEST_B)/bulwark BULWARK_SRC=$(CURDIR) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    test/integration/test_limit_conn.py -k counts_come_back
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 30).
 fuzz:
