@@ -87,8 +87,9 @@ static bw_command_t  bw_http_ssl_commands[] = {
       bw_conf_set_flag_slot, SRV, SO(stapling), NULL },
     { bw_string("ssl_stapling_file"), MS|BW_CONF_TAKE1,
       bw_conf_set_str_slot, SRV, SO(stapling_file), NULL },
-    { bw_string("ssl_stapling_verify"), MS|BW_CONF_FLAG,
-      bw_conf_set_flag_slot, SRV, SO(stapling_verify), NULL },
+    { bw_string("ssl_stapling_verify"), MS|BW_CONF_FLAG, bw_conf_no_effect,
+      0, 0, "responses from ssl_stapling_file are sent as they are, as "
+      "nginx; fetched ones are not supported yet" },
     { bw_string("ssl_stapling_responder"), MS|BW_CONF_TAKE1,
       bw_conf_no_effect, 0, 0, "OCSP stapling is not supported yet" },
     { bw_string("ssl_early_data"), MS|BW_CONF_FLAG, bw_conf_no_effect, 0, 0,
@@ -123,7 +124,6 @@ bw_http_ssl_create_srv_conf(bw_conf_t *cf)
     sscf->reject_handshake = BW_CONF_UNSET;
     sscf->session_tickets = BW_CONF_UNSET;
     sscf->stapling = BW_CONF_UNSET;
-    sscf->stapling_verify = BW_CONF_UNSET;
     sscf->verify = BW_CONF_UNSET_UINT;
     sscf->verify_depth = BW_CONF_UNSET_UINT;
     sscf->buffer_size = BW_CONF_UNSET_SIZE;
@@ -151,7 +151,6 @@ bw_http_ssl_merge_srv_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_value(conf->reject_handshake, prev->reject_handshake, 0);
     bw_conf_merge_value(conf->session_tickets, prev->session_tickets, 1);
     bw_conf_merge_value(conf->stapling, prev->stapling, 0);
-    bw_conf_merge_value(conf->stapling_verify, prev->stapling_verify, 0);
     bw_conf_merge_str_value(conf->stapling_file, prev->stapling_file, "");
     bw_conf_merge_bitmask_value(conf->protocols, prev->protocols,
                                 BW_SSL_TLSv1_2 | BW_SSL_TLSv1_3);

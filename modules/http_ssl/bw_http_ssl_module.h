@@ -26,7 +26,6 @@ typedef struct {
     bw_flag_t        reject_handshake;
     bw_flag_t        session_tickets;
     bw_flag_t        stapling;
-    bw_flag_t        stapling_verify;
 
     bw_uint_t        protocols;
     bw_uint_t        verify;
