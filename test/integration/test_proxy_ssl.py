@@ -11,6 +11,7 @@ OpenSSL) that tells, per request, what it saw of the handshake; its
 certificates are made with the openssl command.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -333,16 +334,18 @@ def test_certificate_and_key_are_inherited_each_on_its_own(bw, certs,
     assert answer(bw, "/inherit/keyonly/")[1]["cn"] == "client one"
 
 
-def test_a_plain_answer_never_passes_for_a_tls_one(bw, certs, origin):
-    """An upstream that talks first, in plain HTTP: whether its bytes
-    come with the connect or after, the answer is 502, never its body."""
+@contextlib.contextmanager
+def plain_server(talk_first):
+    """A plain HTTP server where TLS is expected (its port): it answers
+    each connection in plain text, before reading the request when
+    talk_first, else after it."""
     plain = socket.socket()
     plain.bind(("127.0.0.1", 0))
     plain.listen(32)
+    plain.settimeout(0.2)
     stop = threading.Event()
 
-    def talk_first():
-        plain.settimeout(0.2)
+    def serve_plain():
         while not stop.is_set():
             try:
                 c, _ = plain.accept()
@@ -351,59 +354,44 @@ def test_a_plain_answer_never_passes_for_a_tls_one(bw, certs, origin):
             except OSError:
                 return
             try:
+                if not talk_first:
+                    c.recv(4096)
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"
                           b"PLAINTEXT")
-                c.recv(4096)
+                if talk_first:
+                    c.recv(4096)
             except OSError:
                 pass
             c.close()
 
-    t = threading.Thread(target=talk_first, daemon=True)
+    t = threading.Thread(target=serve_plain, daemon=True)
     t.start()
     try:
-        serve(bw, certs, origin,
-              extra="location /talker/ { proxy_pass https://127.0.0.1:%d; }"
-                    % plain.getsockname()[1])
-        statuses = [get(bw.port, "/talker/%d" % i)[0] for i in range(20)]
-        assert statuses == [502] * 20
+        yield plain.getsockname()[1]
     finally:
         stop.set()
         t.join(5)
         plain.close()
 
 
+def test_a_plain_answer_never_passes_for_a_tls_one(bw, certs, origin):
+    """An upstream that talks first, in plain HTTP: whether its bytes
+    come with the connect or after, the answer is 502, never its body."""
+    with plain_server(talk_first=True) as port:
+        serve(bw, certs, origin,
+              extra="location /talker/ { proxy_pass https://127.0.0.1:%d; }"
+                    % port)
+        statuses = [get(bw.port, "/talker/%d" % i)[0] for i in range(20)]
+        assert statuses == [502] * 20
+
+
 def test_a_failed_handshake_goes_to_the_next_peer(bw, certs, origin):
     # a plain HTTP server where TLS is expected: its answer is no
     # ServerHello, the handshake fails, the next peer serves
-    plain = socket.socket()
-    plain.bind(("127.0.0.1", 0))
-    plain.listen(8)
-    stop = threading.Event()
-
-    def answer_plain():
-        plain.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                c, _ = plain.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                c.recv(4096)
-                c.sendall(b"HTTP/1.1 400 Bad Request\r\n"
-                          b"Content-Length: 0\r\n\r\n")
-            except OSError:
-                pass
-            c.close()
-
-    t = threading.Thread(target=answer_plain, daemon=True)
-    t.start()
-    try:
+    with plain_server(talk_first=False) as port:
         serve(bw, certs, origin,
               http_extra="upstream mixed { server 127.0.0.1:%d; "
-                         "server 127.0.0.1:%d; }"
-                         % (plain.getsockname()[1], origin.port),
+                         "server 127.0.0.1:%d; }" % (port, origin.port),
               extra="location /mixed/ { proxy_pass https://mixed; }")
         # round robin: each request starts on the other peer; every one
         # ends on the TLS origin
@@ -412,10 +400,6 @@ def test_a_failed_handshake_goes_to_the_next_peer(bw, certs, origin):
             (200, "/mixed/%d" % i) for i in range(4)]
         wait_for(lambda: "SSL_do_handshake() failed" in bw.logs(),
                  what="the failed handshake in the log")
-    finally:
-        stop.set()
-        t.join(5)
-        plain.close()
 
 
 @needs_nginx

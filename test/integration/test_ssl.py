@@ -701,6 +701,19 @@ def test_reload_reads_certificates_again(bw, certs):
     assert request(bw.port, certs)[3] == "b.test"
 
 
+def assert_both_workers_resume(bw, ctx, sess):
+    """reuseport spreads connections over both workers by their ports:
+    each of them resumes the session."""
+    pids = set()
+    for _ in range(40):
+        reused, body, _ = resumed(bw.port, ctx, "a.test", sess)
+        assert reused and body.endswith(b" r"), body
+        pids.add(body.split()[0])
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2, pids
+
+
 def resumed(port, ctx, sni, session=None):
     """(reused?, body, session) of one request on a new connection."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -801,14 +814,7 @@ def test_ticket_keys_of_its_own_survive_a_reload(bw, certs):
     ctx = client_ctx(certs)
     reused, body, sess = resumed(bw.port, ctx, "a.test")
     assert not reused and body.endswith(b" .")
-    pids = set()
-    for _ in range(40):
-        reused, body, _ = resumed(bw.port, ctx, "a.test", sess)
-        assert reused and body.endswith(b" r"), body
-        pids.add(body.split()[0])
-        if len(pids) == 2:
-            break
-    assert len(pids) == 2, pids
+    assert_both_workers_resume(bw, ctx, sess)
     reload_and_wait(bw)
     reused, body, _ = resumed(bw.port, ctx, "a.test", sess)
     assert reused and body.endswith(b" r"), body
@@ -941,15 +947,7 @@ def test_shared_session_cache_across_workers_and_reload(bw, certs):
     reused, body, sess = resumed(bw.port, ctx, "a.test")
     assert not reused and body.endswith(b" .")
 
-    # reuseport spreads connections over both workers by their ports
-    pids = set()
-    for _ in range(40):
-        reused, body, _ = resumed(bw.port, ctx, "a.test", sess)
-        assert reused and body.endswith(b" r"), body
-        pids.add(body.split()[0])
-        if len(pids) == 2:
-            break
-    assert len(pids) == 2, pids
+    assert_both_workers_resume(bw, ctx, sess)
 
     # the zone outlives a reload: new workers resume the old session
     old = set(bw.workers())
