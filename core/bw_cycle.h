@@ -17,6 +17,8 @@ struct bw_cycle_s {
     bw_list_t             shared_memory;    /* bw_shm_zone_t */
     bw_array_t            config_dump;      /* bw_conf_dump_t */
     bw_array_t            paths;            /* bw_path_t *, temp dirs */
+    bw_array_t            managed;          /* bw_managed_t: the work of
+                                               the cache processes */
 
     bw_uint_t             connection_n;
     bw_connection_t      *connections;
@@ -35,6 +37,19 @@ struct bw_cycle_s {
     bw_str_t              prefix;
     bw_str_t              error_log;
 };
+
+/*
+ * Work that runs beside the workers, in processes of its own (the disk
+ * cache's manager and loader): manager is called again after the
+ * milliseconds it returns, for as long as the process lives; loader
+ * is called until it returns 0, then the loader process exits. Either
+ * may be NULL.
+ */
+typedef struct {
+    bw_msec_t           (*manager)(void *data);
+    bw_msec_t           (*loader)(void *data);
+    void                 *data;
+} bw_managed_t;
 
 typedef struct {
     bw_flag_t             daemon;

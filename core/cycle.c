@@ -75,6 +75,8 @@ bw_init_cycle(bw_cycle_t *old_cycle)
                          sizeof(bw_listening_t)) != BW_OK
         || bw_array_init(&cycle->paths, pool, 4, sizeof(bw_path_t *))
            != BW_OK
+        || bw_array_init(&cycle->managed, pool, 2, sizeof(bw_managed_t))
+           != BW_OK
         || bw_array_init(&cycle->config_dump, pool, 4,
                          sizeof(bw_conf_dump_t)) != BW_OK)
     {

@@ -7,6 +7,8 @@
 #define BW_PROCESS_MASTER     1
 #define BW_PROCESS_SIGNALLER  2
 #define BW_PROCESS_WORKER     3
+#define BW_PROCESS_CACHE_MANAGER  4
+#define BW_PROCESS_CACHE_LOADER   5
 
 #define BW_MAX_PROCESSES      1024
 
@@ -25,7 +27,8 @@ typedef struct {
     pid_t        pid;
     int          status;
     int          channel;       /* master's end */
-    bw_uint_t    worker;
+    bw_uint_t    kind;          /* BW_PROCESS_WORKER, _CACHE_* */
+    bw_uint_t    worker;        /* a worker's number */
     bw_msec_t    start;         /* when it was spawned */
     unsigned     respawn:1;
     unsigned     just_spawn:1;
@@ -75,6 +78,10 @@ void bw_single_process_cycle(bw_cycle_t *cycle);
 bw_cycle_t *bw_single_process_signals(bw_cycle_t *cycle);
 void bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker,
     int channel);
+/* the cache manager or loader (cache_process.c) */
+void bw_cache_process_cycle(bw_cycle_t *cycle, bw_uint_t kind, int channel);
+/* "user": workers and the cache processes run as the user it names */
+void bw_process_set_user(bw_cycle_t *cycle);
 pid_t bw_exec_new_binary(bw_cycle_t *cycle);
 bw_int_t bw_daemon(bw_log_t *log);
 

@@ -36,6 +36,11 @@ static bw_uint_t bw_reap_children(bw_cycle_t *cycle);
 static void bw_master_process_exit(bw_cycle_t *cycle);
 static pid_t bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker,
     bw_int_t respawn);
+static pid_t bw_spawn_process(bw_cycle_t *cycle, bw_uint_t kind,
+    bw_uint_t worker, bw_int_t respawn);
+static void bw_start_cache_processes(bw_cycle_t *cycle);
+static const char *bw_process_kind_name(bw_uint_t kind);
+static void bw_reap_cache_process(bw_cycle_t *cycle, bw_process_t *p);
 static void bw_collect_children(bw_cycle_t *cycle);
 static void bw_signal_child(bw_int_t i, int signo, u_char cmd);
 static bw_uint_t bw_respawn_later(bw_cycle_t *cycle, bw_process_t *p);
@@ -63,6 +68,7 @@ bw_master_process_cycle(bw_cycle_t *cycle)
 
     bw_start_worker_processes(cycle, ccf->worker_processes,
                               BW_PROCESS_RESPAWN);
+    bw_start_cache_processes(cycle);
 
     delay = 0;
     live = 1;
@@ -126,6 +132,7 @@ bw_master_process_cycle(bw_cycle_t *cycle)
                              "start worker processes");
                 bw_start_worker_processes(cycle, ccf->worker_processes,
                                           BW_PROCESS_RESPAWN);
+                bw_start_cache_processes(cycle);
                 bw_noaccepting = 0;
                 live = 1;
                 continue;
@@ -153,6 +160,7 @@ bw_master_process_cycle(bw_cycle_t *cycle)
             bw_cancel_respawns();
             bw_start_worker_processes(cycle, ccf->worker_processes,
                                       BW_PROCESS_RESPAWN);
+            bw_start_cache_processes(cycle);
             live = 1;
         }
 
@@ -160,6 +168,7 @@ bw_master_process_cycle(bw_cycle_t *cycle)
             bw_restart = 0;
             bw_start_worker_processes(cycle, ccf->worker_processes,
                                       BW_PROCESS_RESPAWN);
+            bw_start_cache_processes(cycle);
             live = 1;
         }
 
@@ -217,8 +226,55 @@ bw_free_slot(void)
     return bw_last_process++;
 }
 
+/*
+ * The cache manager, if some work needs one, and the cache loader, if
+ * some work needs loading (a loader with nothing to do, its zones kept
+ * from before a reload, exits at once).
+ */
+static void
+bw_start_cache_processes(bw_cycle_t *cycle)
+{
+    bw_uint_t      i, manager, loader;
+    bw_managed_t  *m;
+
+    manager = 0;
+    loader = 0;
+    m = cycle->managed.elts;
+
+    for (i = 0; i < cycle->managed.nelts; i++) {
+        manager |= (m[i].manager != NULL);
+        loader |= (m[i].loader != NULL);
+    }
+
+    if (manager) {
+        (void) bw_spawn_process(cycle, BW_PROCESS_CACHE_MANAGER,
+                                (bw_uint_t) -1, BW_PROCESS_RESPAWN);
+    }
+    if (loader) {
+        (void) bw_spawn_process(cycle, BW_PROCESS_CACHE_LOADER,
+                                (bw_uint_t) -1, BW_PROCESS_RESPAWN);
+    }
+}
+
 static pid_t
 bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker, bw_int_t respawn)
+{
+    return bw_spawn_process(cycle, BW_PROCESS_WORKER, worker, respawn);
+}
+
+static const char *
+bw_process_kind_name(bw_uint_t kind)
+{
+    switch (kind) {
+    case BW_PROCESS_CACHE_MANAGER: return "cache manager process";
+    case BW_PROCESS_CACHE_LOADER:  return "cache loader process";
+    }
+    return "worker process";
+}
+
+static pid_t
+bw_spawn_process(bw_cycle_t *cycle, bw_uint_t kind, bw_uint_t worker,
+    bw_int_t respawn)
 {
     int        sv[2];
     pid_t      pid;
@@ -260,7 +316,11 @@ bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker, bw_int_t respawn)
                 close(bw_processes[i].channel);
             }
         }
-        bw_worker_process_cycle(cycle, worker, sv[1]);
+        if (kind == BW_PROCESS_WORKER) {
+            bw_worker_process_cycle(cycle, worker, sv[1]);
+        } else {
+            bw_cache_process_cycle(cycle, kind, sv[1]);
+        }
         exit(0);
     }
 
@@ -269,6 +329,7 @@ bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker, bw_int_t respawn)
     bw_processes[s].pid = pid;
     bw_processes[s].status = 0;
     bw_processes[s].channel = sv[0];
+    bw_processes[s].kind = kind;
     bw_processes[s].worker = worker;
     bw_processes[s].start = bw_current_msec;
     bw_processes[s].retire = 0;
@@ -279,8 +340,8 @@ bw_spawn_worker(bw_cycle_t *cycle, bw_uint_t worker, bw_int_t respawn)
                                || respawn == BW_PROCESS_JUST_RESPAWN);
     bw_processes[s].just_spawn = (respawn == BW_PROCESS_JUST_RESPAWN);
 
-    bw_log_error(BW_LOG_NOTICE, cycle->log, 0, "start worker process %d",
-                 (int) pid);
+    bw_log_error(BW_LOG_NOTICE, cycle->log, 0, "start %s %d",
+                 bw_process_kind_name(kind), (int) pid);
 
     return pid;
 }
@@ -527,9 +588,10 @@ bw_master_alarm(void)
 static void
 bw_collect_children(bw_cycle_t *cycle)
 {
-    int        status;
-    pid_t      pid;
-    bw_int_t   i;
+    int          status;
+    pid_t        pid;
+    bw_int_t     i;
+    const char  *what;
 
     for ( ;; ) {
         pid = waitpid(-1, &status, WNOHANG);
@@ -537,8 +599,13 @@ bw_collect_children(bw_cycle_t *cycle)
             return;
         }
 
+        what = pid == bw_new_binary ? "new binary process" : "worker process";
+
         for (i = 0; i < bw_last_process; i++) {
             if (bw_processes[i].pid == pid) {
+                if (pid != bw_new_binary) {
+                    what = bw_process_kind_name(bw_processes[i].kind);
+                }
                 bw_processes[i].status = status;
                 bw_processes[i].exited = 1;
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 2
@@ -556,10 +623,7 @@ bw_collect_children(bw_cycle_t *cycle)
 
         if (WIFSIGNALED(status)) {
             bw_log_error(BW_LOG_ALERT, cycle->log, 0,
-                         "%s %d exited on signal %d%s",
-                         pid == bw_new_binary ? "new binary process"
-                                              : "worker process",
-                         (int) pid, WTERMSIG(status),
+                         "%s %d exited on signal %d%s", what, (int) pid, WTERMSIG(status),
                          WCOREDUMP(status) ? " (core dumped)" : "");
         } else if (WEXITSTATUS(status) != 0) {
             bw_log_error(BW_LOG_ALERT, cycle->log, 0,
@@ -570,6 +634,36 @@ bw_collect_children(bw_cycle_t *cycle)
                          "process %d exited with code 0", (int) pid);
         }
     }
+}
+
+/*
+ * A cache process that died is started again at once, unless it died
+ * young (it would die again: the log says so, and the cache goes on
+ * without it until the next reload) or it was a loader that finished.
+ */
+static void
+bw_reap_cache_process(bw_cycle_t *cycle, bw_process_t *p)
+{
+    bw_uint_t  kind;
+
+    kind = p->kind;
+    p->pid = -1;
+
+    if (!p->respawn || p->exiting || bw_terminate || bw_quit
+        || (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0))
+    {
+        return;
+    }
+
+    if (bw_current_msec - p->start < BW_WORKER_SETTLE) {
+        bw_log_error(BW_LOG_ALERT, cycle->log, 0,
+                     "%s exited %lu ms after its start, not respawned",
+                     bw_process_kind_name(kind),
+                     (unsigned long) (bw_current_msec - p->start));
+        return;
+    }
+
+    (void) bw_spawn_process(cycle, kind, (bw_uint_t) -1, BW_PROCESS_RESPAWN);
 }
 
 static bw_uint_t
@@ -615,6 +709,14 @@ bw_reap_children(bw_cycle_t *cycle)
                 bw_restart = 1;
                 bw_noaccepting = 0;
             }
+        }
+
+        if (bw_processes[i].kind != BW_PROCESS_WORKER) {
+            bw_reap_cache_process(cycle, &bw_processes[i]);
+            if (bw_processes[i].pid != -1) {
+                live = 1;
+            }
+            continue;
         }
 
         if (bw_processes[i].respawn && !bw_processes[i].exiting
@@ -765,6 +867,7 @@ bw_exec_new_binary(bw_cycle_t *cycle)
     i = (bw_uint_t) bw_free_slot();
     if ((bw_int_t) i != BW_ERROR) {
         bw_processes[i].pid = pid;
+        bw_processes[i].kind = BW_PROCESS_WORKER;
         bw_processes[i].channel = -1;
         bw_processes[i].status = 0;
         bw_processes[i].detached = 1;

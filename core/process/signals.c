@@ -66,6 +66,8 @@ bw_signal_handler(int signo)
         break;
 
     case BW_PROCESS_WORKER:
+    case BW_PROCESS_CACHE_MANAGER:
+    case BW_PROCESS_CACHE_LOADER:
         switch (signo) {
         case SIGQUIT:  bw_quit = 1; break;
         case SIGTERM:

@@ -152,28 +152,7 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
         }
     }
 
-    /* "user" is for worker processes: a single process (master_process
-     * off) keeps its own, as nginx, or it could not read its files or
-     * remove its pid file */
-    if (bw_process == BW_PROCESS_WORKER && geteuid() == 0
-        && ccf->user != (uid_t) BW_CONF_UNSET_UINT && ccf->user != 0)
-    {
-        if (setgid(ccf->group) == -1) {
-            bw_log_error(BW_LOG_EMERG, cycle->log, errno,
-                         "setgid(%d) failed", (int) ccf->group);
-            exit(2);
-        }
-        if (initgroups(ccf->username, ccf->group) == -1) {
-            bw_log_error(BW_LOG_EMERG, cycle->log, errno,
-                         "initgroups(%s, %d) failed", ccf->username,
-                         (int) ccf->group);
-        }
-        if (setuid(ccf->user) == -1) {
-            bw_log_error(BW_LOG_EMERG, cycle->log, errno,
-                         "setuid(%d) failed", (int) ccf->user);
-            exit(2);
-        }
-    }
+    bw_process_set_user(cycle);
 
     if (ccf->cpu_affinity_auto || ccf->cpu_affinity_n) {
         CPU_ZERO(&cpus);
@@ -215,6 +194,39 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
         {
             exit(2);
         }
+    }
+}
+
+/* "user" is for worker processes (and the cache processes): a single
+ * process (master_process off) keeps its own, as nginx, or it could not
+ * read its files or remove its pid file */
+void
+bw_process_set_user(bw_cycle_t *cycle)
+{
+    bw_core_conf_t  *ccf;
+
+    ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx, bw_core_module);
+
+    if (bw_process == BW_PROCESS_SINGLE || geteuid() != 0
+        || ccf->user == (uid_t) BW_CONF_UNSET_UINT || ccf->user == 0)
+    {
+        return;
+    }
+
+    if (setgid(ccf->group) == -1) {
+        bw_log_error(BW_LOG_EMERG, cycle->log, errno,
+                     "setgid(%d) failed", (int) ccf->group);
+        exit(2);
+    }
+    if (initgroups(ccf->username, ccf->group) == -1) {
+        bw_log_error(BW_LOG_EMERG, cycle->log, errno,
+                     "initgroups(%s, %d) failed", ccf->username,
+                     (int) ccf->group);
+    }
+    if (setuid(ccf->user) == -1) {
+        bw_log_error(BW_LOG_EMERG, cycle->log, errno,
+                     "setuid(%d) failed", (int) ccf->user);
+        exit(2);
     }
 }
 
