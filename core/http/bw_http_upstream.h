@@ -57,6 +57,8 @@
 
 typedef struct bw_http_upstream_s           bw_http_upstream_t;
 typedef struct bw_http_upstream_srv_conf_s  bw_http_upstream_srv_conf_t;
+/* the disk cache's settings of a location (modules/http_cache) */
+typedef struct bw_http_upstream_cache_conf_s  bw_http_upstream_cache_conf_t;
 
 typedef bw_int_t (*bw_http_upstream_init_pt)(bw_conf_t *cf,
     bw_http_upstream_srv_conf_t *us);
@@ -183,6 +185,9 @@ typedef struct {
     bw_http_complex_value_t        *ssl_certificate;
     bw_http_complex_value_t        *ssl_certificate_key;
     bw_array_t                     *ssl_passwords;
+
+    /* proxy_cache: NULL where the location has none */
+    bw_http_upstream_cache_conf_t  *cache;
 } bw_http_upstream_conf_t;
 
 /* What one attempt did: $upstream_addr, $upstream_status, ... */
@@ -268,6 +273,9 @@ struct bw_http_upstream_s {
                                                      use the file */
 
     bw_int_t                      (*create_request)(bw_http_request_t *r);
+    /* the cache key when none is configured */
+    bw_int_t                      (*create_key)(bw_http_request_t *r,
+                                                bw_str_t *key);
     bw_int_t                      (*reinit_request)(bw_http_request_t *r);
     bw_int_t                      (*process_header)(bw_http_request_t *r);
     bw_int_t                      (*input_filter_init)(bw_http_request_t *r);
@@ -305,6 +313,10 @@ struct bw_http_upstream_s {
     /* request buffering off: the body's framing buffers */
     struct bw_http_upstream_stream_s  *stream;
 
+    void                           *cache;       /* the cache's state */
+    bw_uint_t                       cache_status;  /* BW_HTTP_CACHE_* */
+    bw_chain_t                     *cache_body;  /* a hit's body */
+
     unsigned                        keepalive:1;
     unsigned                        upgrade:1;
     unsigned                        ssl:1;        /* https:// */
@@ -322,7 +334,58 @@ struct bw_http_upstream_s {
                                                      long enough */
     unsigned                        unflushed:1;  /* the last buffer went
                                                      as "more at once" */
+    unsigned                        cacheable:1;  /* the body is stored */
+    unsigned                        cached:1;     /* answered from the
+                                                     cache */
+    unsigned                        head_as_get:1;  /* a HEAD sent as GET
+                                                       (cache_convert_head) */
 };
+
+/* $upstream_cache_status */
+#define BW_HTTP_CACHE_MISS         1
+#define BW_HTTP_CACHE_BYPASS       2
+#define BW_HTTP_CACHE_EXPIRED      3
+#define BW_HTTP_CACHE_STALE        4
+#define BW_HTTP_CACHE_UPDATING     5
+#define BW_HTTP_CACHE_REVALIDATED  6
+#define BW_HTTP_CACHE_HIT          7
+
+/*
+ * The disk cache (modules/http_cache), which the framework reaches only
+ * through these hooks; NULL in a build without it.
+ *
+ * lookup, before the first attempt: BW_DECLINED the request goes to the
+ * upstream (u->cache says whether and how its answer is stored);
+ * BW_OK a hit: u->buffer holds the stored response header, u->cache_body
+ * the body; BW_AGAIN the request waits for another's fetch of the entry
+ * (proxy_cache_lock) and comes back through
+ * bw_http_upstream_cache_resume(); BW_DONE the cache answered (a purge);
+ * BW_ERROR. store_header, when the response header is in:
+ * sets u->cacheable if the answer is to be stored. store_body for each
+ * decoded piece of the body; store_end once, complete or not.
+ */
+typedef struct {
+    bw_int_t  (*lookup)(bw_http_request_t *r, bw_http_upstream_t *u);
+    bw_int_t  (*store_header)(bw_http_request_t *r, bw_http_upstream_t *u);
+    bw_int_t  (*store_body)(bw_http_request_t *r, bw_http_upstream_t *u,
+                            bw_buf_t *b);
+    void      (*store_end)(bw_http_request_t *r, bw_http_upstream_t *u,
+                           bw_uint_t complete);
+    /* the stored header of a hit did not parse: the entry goes, and the
+     * request is a miss */
+    void      (*invalid)(bw_http_request_t *r, bw_http_upstream_t *u);
+    /* an EXPIRED request's upstream failed (ft_type), or answered 304
+     * (0): BW_OK if the stored answer goes instead, set up as for a hit
+     * (u->cache_status STALE or REVALIDATED) */
+    bw_int_t  (*use_stored)(bw_http_request_t *r, bw_http_upstream_t *u,
+                            bw_uint_t ft_type);
+    /* the upstream request ends: a store not complete is dropped */
+    void      (*finalize)(bw_http_request_t *r, bw_http_upstream_t *u);
+} bw_http_upstream_cache_ops_t;
+
+extern const bw_http_upstream_cache_ops_t  *bw_http_upstream_cache_ops;
+
+void bw_http_upstream_cache_resume(bw_http_request_t *r);
 
 extern bw_module_t  bw_http_upstream_module;
 

@@ -46,6 +46,14 @@ static void bw_http_upstream_resolve(bw_http_request_t *r,
 static void bw_http_upstream_resolve_handler(bw_resolver_ctx_t *ctx);
 static void bw_http_upstream_resolved(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_resolver_ctx_t *ctx);
+static void bw_http_upstream_init_request(bw_http_request_t *r);
+static bw_int_t bw_http_upstream_send_cached(bw_http_request_t *r,
+    bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_send_stored(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_uint_t ft_type);
+static bw_uint_t bw_http_upstream_status_ft(bw_uint_t status);
+
+const bw_http_upstream_cache_ops_t  *bw_http_upstream_cache_ops;
 
 bw_int_t
 bw_http_upstream_create(bw_http_request_t *r)
@@ -80,11 +88,8 @@ void
 bw_http_upstream_init(bw_http_request_t *r)
 {
     bw_connection_t              *c;
-    bw_http_upstream_t           *u;
-    bw_pool_cleanup_t            *cln;
 
     c = r->connection;
-    u = r->upstream;
 
     if (c->read->timer_set) {
         bw_event_del_timer(c->read);
@@ -96,6 +101,47 @@ bw_http_upstream_init(bw_http_request_t *r)
     if (r->request_body && r->request_body->stream) {
         /* the client's bytes are the body, taken as the upstream can */
         r->read_event_handler = bw_http_upstream_read_request_body;
+    }
+
+    bw_http_upstream_init_request(r);
+}
+
+/*
+ * The cache first (a request that waits for another's fetch of the
+ * same entry comes back here when it may look again), then the first
+ * attempt.
+ */
+static void
+bw_http_upstream_init_request(bw_http_request_t *r)
+{
+    bw_int_t              rc;
+    bw_connection_t      *c;
+    bw_http_upstream_t   *u;
+    bw_pool_cleanup_t    *cln;
+
+    c = r->connection;
+    u = r->upstream;
+
+    if (u->conf->cache && bw_http_upstream_cache_ops) {
+        rc = bw_http_upstream_cache_ops->lookup(r, u);
+
+        if (rc == BW_OK) {
+            rc = bw_http_upstream_send_cached(r, u);
+            if (rc != BW_DECLINED) {
+                return;
+            }
+            bw_http_upstream_cache_ops->invalid(r, u);
+
+        } else if (rc == BW_AGAIN) {
+            return;             /* proxy_cache_lock: the wait's timer */
+
+        } else if (rc == BW_DONE) {
+            return;             /* answered by the cache (a purge) */
+
+        } else if (rc != BW_DECLINED) {
+            bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     if (u->create_request(r) != BW_OK) {
@@ -151,6 +197,132 @@ bw_http_upstream_init(bw_http_request_t *r)
     }
 
     bw_http_upstream_start(r, u);
+}
+
+/* proxy_cache_lock: the entry a request waited for is there (or the
+ * wait is over): it looks again. */
+void
+bw_http_upstream_cache_resume(bw_http_request_t *r)
+{
+    bw_connection_t  *c;
+
+    c = r->connection;
+    bw_http_upstream_init_request(r);
+    bw_http_run_posted_requests(c);
+}
+
+/*
+ * The upstream failed (ft_type), or answered 304 to a revalidation
+ * (ft_type 0): the stored answer goes instead when the cache says it
+ * may (proxy_cache_use_stale, stale-if-error, proxy_cache_revalidate).
+ * BW_OK when it went (the request is finalized), else BW_DECLINED.
+ */
+static bw_int_t
+bw_http_upstream_send_stored(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t ft_type)
+{
+    bw_int_t  rc;
+
+    if (u->cache == NULL || bw_http_upstream_cache_ops == NULL
+        || u->header_sent || u->cache_status != BW_HTTP_CACHE_EXPIRED
+        || bw_http_upstream_cache_ops->use_stored(r, u, ft_type) != BW_OK)
+    {
+        return BW_DECLINED;
+    }
+
+    /* what the failed attempt parsed goes; the upstream's connection
+     * is let go by the finalization */
+    u->keepalive = 0;
+    if (u->reinit_request(r) != BW_OK) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_OK;
+    }
+
+    rc = bw_http_upstream_send_cached(r, u);
+
+    if (rc == BW_DECLINED) {
+        bw_http_upstream_cache_ops->invalid(r, u);
+        bw_http_upstream_finalize_request(r, u, BW_HTTP_BAD_GATEWAY);
+    }
+
+    return BW_OK;
+}
+
+/*
+ * A hit: the stored response header goes through the module's parser
+ * and the header copy as if the upstream had just sent it (so that
+ * proxy_hide_header, proxy_redirect and the rest apply per request),
+ * then the body from the file. Ranges and conditionals are answered
+ * from the stored response. BW_DECLINED when the stored header does
+ * not parse: nothing was sent, and the request goes to the upstream.
+ */
+static bw_int_t
+bw_http_upstream_send_cached(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    off_t        len;
+    bw_int_t     rc;
+    bw_chain_t  *cl;
+
+    bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+    u->headers_in.content_length_n = -1;
+
+    if (bw_list_init(&u->headers_in.headers, r->pool, 8,
+                     sizeof(bw_table_elt_t)) != BW_OK)
+    {
+        bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
+        return BW_DONE;
+    }
+
+    rc = u->process_header(r);
+
+    if (rc != BW_OK || u->buffer.pos != u->buffer.last) {
+        bw_log_error(BW_LOG_CRIT, r->connection->log, 0,
+                     "cache file has an invalid response header");
+        bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+        u->headers_in.content_length_n = -1;
+        u->buffer.start = NULL;
+        return BW_DECLINED;
+    }
+
+    len = 0;
+    for (cl = u->cache_body; cl; cl = cl->next) {
+        len += bw_buf_size(cl->buf);
+    }
+
+    u->cached = 1;
+    u->headers_in.chunked = 0;
+    u->headers_in.content_length_n = len;
+
+    if (bw_http_upstream_process_headers(r, u) != BW_OK) {
+        return BW_DONE;
+    }
+
+    /* as nginx: ranges of a stored answer that said it takes them (or
+     * under proxy_force_ranges), several at once */
+    r->allow_ranges = r->headers_out.accept_ranges || u->conf->force_ranges;
+    r->single_range = 0;
+    r->disable_not_modified = 0;
+
+    rc = bw_http_send_header(r);
+
+    if (rc == BW_ERROR || rc > BW_OK || r->header_only) {
+        bw_http_upstream_finalize_request(r, u, rc);
+        return BW_DONE;
+    }
+
+    u->header_sent = 1;
+
+    if (rc == BW_DONE || r->filter_finalize) {
+        bw_http_upstream_finalize_request(r, u, BW_DONE);
+        bw_http_finalize_request(r, BW_DONE);
+        return BW_DONE;
+    }
+
+    rc = bw_http_output_filter(r, u->cache_body);
+
+    bw_http_upstream_finalize_request(r, u, rc);
+    return BW_DONE;
 }
 
 /* The peers are known: the first attempt. */
@@ -736,8 +908,22 @@ bw_http_upstream_process_header(bw_http_request_t *r, bw_http_upstream_t *u)
     u->state->header_time = bw_current_msec - u->state->start;
     u->state->status = u->headers_in.status_n;
 
+    /* proxy_cache_revalidate: "not modified" refreshes the stored one */
+    if (u->headers_in.status_n == BW_HTTP_NOT_MODIFIED
+        && bw_http_upstream_send_stored(r, u, 0) == BW_OK)
+    {
+        return;
+    }
+
     if (u->headers_in.status_n >= BW_HTTP_SPECIAL_RESPONSE) {
         if (bw_http_upstream_test_next(r, u) == BW_OK) {
+            return;
+        }
+        if (bw_http_upstream_status_ft(u->headers_in.status_n)
+            && bw_http_upstream_send_stored(r, u,
+                   bw_http_upstream_status_ft(u->headers_in.status_n))
+               == BW_OK)
+        {
             return;
         }
         if (bw_http_upstream_intercept_errors(r, u) == BW_OK) {
@@ -945,6 +1131,24 @@ bw_http_upstream_send_response(bw_http_request_t *r, bw_http_upstream_t *u)
 {
     bw_int_t  rc;
 
+    if (u->cache && bw_http_upstream_cache_ops
+        && bw_http_upstream_cache_ops->store_header(r, u) != BW_OK)
+    {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (u->cacheable) {
+        /* as nginx: an answer that is stored is one the cache would
+         * answer conditionals and (one) range for */
+        r->disable_not_modified = 0;
+        if (r->headers_out.accept_ranges) {
+            r->allow_ranges = 1;
+            r->single_range = 1;
+        }
+    }
+
     rc = bw_http_send_header(r);
 
     if (rc == BW_ERROR || rc > BW_OK) {
@@ -1140,6 +1344,15 @@ bw_http_upstream_next(bw_http_request_t *r, bw_http_upstream_t *u,
     }
 
     if (!bw_http_upstream_may_retry(r, u, ft_type)) {
+        /* proxy_cache_use_stale: the stored answer rather than an error
+         * (a status that failed is the status's; "no live upstreams"
+         * is an error) */
+        if (bw_http_upstream_send_stored(r, u,
+                ft_type == BW_HTTP_UPSTREAM_FT_NOLIVE
+                ? BW_HTTP_UPSTREAM_FT_ERROR : ft_type) == BW_OK)
+        {
+            return;
+        }
         bw_http_upstream_finalize_request(r, u, status);
         return;
     }
@@ -1181,6 +1394,11 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
         u->state->response_time = bw_current_msec - u->state->start;
         u->state->response_length = u->read_length;
         bw_http_upstream_count_sent(u);
+    }
+
+    if (u->cache && bw_http_upstream_cache_ops) {
+        /* a store not complete by now is not, a wait is over */
+        bw_http_upstream_cache_ops->finalize(r, u);
     }
 
     if (u->finalize_request) {

@@ -49,6 +49,8 @@ static bw_int_t bw_http_upstream_to_pass(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_chain_t **out);
 static bw_int_t bw_http_upstream_spill(bw_http_request_t *r,
     bw_http_upstream_t *u);
+static bw_int_t bw_http_upstream_cache_body(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_buf_t *b);
 
 typedef struct {
     bw_buf_t  *up;       /* upstream -> client */
@@ -91,6 +93,11 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
             return;
         }
 
+        if (bw_http_upstream_cache_body(r, u, b) != BW_OK) {
+            bw_http_upstream_finalize_request(r, u, BW_ERROR);
+            return;
+        }
+
         if (b->pos < b->last) {
             cl = bw_alloc_chain_link(r->pool);
             if (cl == NULL) {
@@ -118,6 +125,28 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
     u->write_event_handler = bw_http_upstream_dummy_handler;
 
     bw_http_upstream_process_body(r, u);
+}
+
+/*
+ * A decoded piece of the body: to the cache, if the answer is stored.
+ * A HEAD that went to the upstream as GET (proxy_cache_convert_head)
+ * reads the whole body for the cache; the client gets none of it.
+ */
+static bw_int_t
+bw_http_upstream_cache_body(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_buf_t *b)
+{
+    if (u->cacheable && b->pos < b->last
+        && bw_http_upstream_cache_ops->store_body(r, u, b) != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
+    if (r->header_only) {
+        b->pos = b->last;
+    }
+
+    return BW_OK;
 }
 
 static bw_chain_t *
@@ -228,6 +257,9 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
     for ( ;; ) {
 
         if (u->body_done && !u->last_sent) {
+            if (u->cacheable) {
+                bw_http_upstream_cache_ops->store_end(r, u, 1);
+            }
             cl = bw_alloc_chain_link(r->pool);
             b = bw_calloc_buf(r->pool);
             if (cl == NULL || b == NULL) {
@@ -428,6 +460,11 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
 
             if (size && u->input_filter(r, cl->buf) != BW_OK) {
                 u->upstream_error = 1;
+                bw_http_upstream_finalize_request(r, u, BW_ERROR);
+                return;
+            }
+
+            if (bw_http_upstream_cache_body(r, u, cl->buf) != BW_OK) {
                 bw_http_upstream_finalize_request(r, u, BW_ERROR);
                 return;
             }

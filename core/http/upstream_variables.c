@@ -158,12 +158,34 @@ bw_http_upstream_variable(bw_http_request_t *r, bw_http_variable_value_t *v,
     return BW_OK;
 }
 
-/* The cache fills this in; until a location caches, it is empty. */
+/* What the cache (modules/http_cache) did; empty where none was asked. */
 static bw_int_t
 bw_http_upstream_cache_status(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data)
 {
-    v->not_found = 1;
+    bw_uint_t  st;
+
+    static bw_str_t  names[] = {
+        bw_null_string,
+        bw_string("MISS"),
+        bw_string("BYPASS"),
+        bw_string("EXPIRED"),
+        bw_string("STALE"),
+        bw_string("UPDATING"),
+        bw_string("REVALIDATED"),
+        bw_string("HIT")
+    };
+
+    st = r->upstream ? r->upstream->cache_status : 0;
+
+    if (st == 0 || st > BW_HTTP_CACHE_HIT) {
+        v->not_found = 1;
+        return BW_OK;
+    }
+
+    bw_var_set(v, names[st].data, names[st].len);
+    v->no_cacheable = 1;
+
     return BW_OK;
 }
 

@@ -9,6 +9,9 @@
 #define BW_HTTP_PROXY_H
 
 #include <bw_http.h>
+#if (BW_HTTP_CACHE_MODULE)
+#include <bw_http_cache.h>
+#endif
 
 typedef struct {
     bw_str_t                    schema;       /* "http://" */
@@ -61,6 +64,9 @@ typedef struct {
 
     bw_array_t                 *headers_source;   /* bw_keyval_t */
     bw_http_proxy_headers_t     headers;
+    /* with proxy_cache: the conditionals and Range are the cache's to
+     * answer, not the upstream's (none where there is no cache) */
+    bw_http_proxy_headers_t     headers_cache;
 
     bw_http_complex_value_t    *method;
     bw_http_complex_value_t    *body_set;
@@ -72,6 +78,10 @@ typedef struct {
     bw_array_t                 *cookie_flags;     /* NULL: none or off */
 
     bw_uint_t                   http_version;
+
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_upstream_cache_conf_t  cache;
+#endif
 
     /* TLS to the upstream (bw_http_proxy_ssl.c) */
     bw_uint_t                   ssl_protocols;

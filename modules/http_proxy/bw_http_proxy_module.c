@@ -96,6 +96,47 @@ static bw_keyval_t  bw_http_proxy_default_headers[] = {
     { bw_null_string, bw_null_string }
 };
 
+#if (BW_HTTP_CACHE_MODULE)
+
+/* With a cache the upstream is asked for the whole response: what the
+ * client's conditionals and ranges want is cut from it here. */
+static bw_keyval_t  bw_http_proxy_cache_headers[] = {
+    { bw_string("Host"), bw_string("$proxy_host") },
+    { bw_string("Connection"), bw_string("close") },
+    { bw_string("Content-Length"), bw_string("") },
+    { bw_string("Transfer-Encoding"), bw_string("") },
+    { bw_string("TE"), bw_string("") },
+    { bw_string("Keep-Alive"), bw_string("") },
+    { bw_string("Expect"), bw_string("") },
+    { bw_string("Upgrade"), bw_string("") },
+    { bw_string("If-Modified-Since"),
+      bw_string("$upstream_cache_last_modified") },
+    { bw_string("If-Unmodified-Since"), bw_string("") },
+    { bw_string("If-None-Match"), bw_string("$upstream_cache_etag") },
+    { bw_string("If-Match"), bw_string("") },
+    { bw_string("Range"), bw_string("") },
+    { bw_string("If-Range"), bw_string("") },
+    { bw_null_string, bw_null_string }
+};
+
+static bw_conf_bitmask_t  bw_http_proxy_cache_use_stale_masks[] = {
+    { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
+    { bw_string("timeout"), BW_HTTP_UPSTREAM_FT_TIMEOUT },
+    { bw_string("invalid_header"), BW_HTTP_UPSTREAM_FT_INVALID_HEADER },
+    { bw_string("updating"), BW_HTTP_UPSTREAM_FT_UPDATING },
+    { bw_string("http_500"), BW_HTTP_UPSTREAM_FT_HTTP_500 },
+    { bw_string("http_502"), BW_HTTP_UPSTREAM_FT_HTTP_502 },
+    { bw_string("http_503"), BW_HTTP_UPSTREAM_FT_HTTP_503 },
+    { bw_string("http_504"), BW_HTTP_UPSTREAM_FT_HTTP_504 },
+    { bw_string("http_403"), BW_HTTP_UPSTREAM_FT_HTTP_403 },
+    { bw_string("http_404"), BW_HTTP_UPSTREAM_FT_HTTP_404 },
+    { bw_string("http_429"), BW_HTTP_UPSTREAM_FT_HTTP_429 },
+    { bw_string("off"), BW_HTTP_UPSTREAM_FT_OFF },
+    { bw_null_string, 0 }
+};
+
+#endif
+
 #define LOC   BW_HTTP_LOC_CONF_OFFSET
 #define MSL   (BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF)
 #define UOFF(f)  offsetof(bw_http_proxy_loc_conf_t, upstream.f)
@@ -180,6 +221,44 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_num_slot, LOC, UOFF(next_upstream_tries), NULL },
     { bw_string("proxy_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
+
+#if (BW_HTTP_CACHE_MODULE)
+    { bw_string("proxy_cache_path"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
+      bw_http_cache_path_slot, 0, 0, &bw_http_proxy_module },
+    { bw_string("proxy_cache"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_slot, LOC, POFF(cache), &bw_http_proxy_module },
+    { bw_string("proxy_cache_key"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_key_slot, LOC, POFF(cache), NULL },
+    { bw_string("proxy_cache_valid"), MSL|BW_CONF_1MORE,
+      bw_http_cache_valid_slot, LOC, POFF(cache), NULL },
+    { bw_string("proxy_cache_methods"), MSL|BW_CONF_1MORE,
+      bw_http_cache_methods_slot, LOC, POFF(cache), NULL },
+    { bw_string("proxy_cache_min_uses"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, POFF(cache.min_uses), NULL },
+    { bw_string("proxy_cache_bypass"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, POFF(cache.bypass), NULL },
+    { bw_string("proxy_no_cache"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, POFF(cache.no_cache), NULL },
+    { bw_string("proxy_cache_convert_head"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, POFF(cache.convert_head), NULL },
+    { bw_string("proxy_cache_max_range_offset"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_off_slot, LOC, POFF(cache.max_range_offset), NULL },
+    { bw_string("proxy_cache_use_stale"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, POFF(cache.use_stale),
+      bw_http_proxy_cache_use_stale_masks },
+    { bw_string("proxy_cache_background_update"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, POFF(cache.background_update), NULL },
+    { bw_string("proxy_cache_revalidate"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, POFF(cache.revalidate), NULL },
+    { bw_string("proxy_cache_lock"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, POFF(cache.lock), NULL },
+    { bw_string("proxy_cache_lock_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, POFF(cache.lock_timeout), NULL },
+    { bw_string("proxy_cache_lock_age"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, POFF(cache.lock_age), NULL },
+    { bw_string("proxy_cache_purge"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, POFF(cache.purge), NULL },
+#endif
 
     { bw_string("proxy_cookie_domain"), MSL|BW_CONF_TAKE12,
       bw_http_proxy_cookie, LOC, offsetof(bw_http_proxy_loc_conf_t,
@@ -599,12 +678,17 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
 
     bw_http_proxy_ssl_create_conf(conf);
 
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_cache_create_conf(&conf->cache);
+#endif
+
     return conf;
 }
 
 /* proxy_set_header inherited whole, or not at all, as nginx. */
 static bw_int_t
-bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
+bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf,
+    bw_http_proxy_headers_t *headers, bw_keyval_t *defaults)
 {
     u_char                  *lc;
     bw_uint_t                i, j, n;
@@ -613,14 +697,14 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
     bw_http_proxy_header_t  *ph;
 
     n = conf->headers_source ? conf->headers_source->nelts : 0;
-    for (d = bw_http_proxy_default_headers; d->key.len; d++) {
+    for (d = defaults; d->key.len; d++) {
         n++;
     }
 
-    conf->headers.headers = bw_array_create(cf->pool, n,
-                                            sizeof(bw_http_proxy_header_t));
+    headers->headers = bw_array_create(cf->pool, n,
+                                       sizeof(bw_http_proxy_header_t));
     hk = bw_palloc(cf->temp_pool, n * sizeof(bw_hash_key_t));
-    if (conf->headers.headers == NULL || hk == NULL) {
+    if (headers->headers == NULL || hk == NULL) {
         return BW_ERROR;
     }
 
@@ -635,7 +719,7 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
             src = conf->headers_source->elts;
             i = conf->headers_source->nelts;
         } else {
-            src = bw_http_proxy_default_headers;
+            src = defaults;
             for (i = 0; src[i].key.len; i++) { /* void */ }
         }
 
@@ -654,7 +738,7 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
                 continue;
             }
 
-            ph = bw_array_push(conf->headers.headers);
+            ph = bw_array_push(headers->headers);
             lc = bw_pnalloc(cf->pool, src->key.len);
             if (ph == NULL || lc == NULL) {
                 return BW_ERROR;
@@ -685,7 +769,7 @@ bw_http_proxy_init_headers(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
         }
     }
 
-    if (bw_hash_build(&conf->headers.names, cf->pool, hk, n) == BW_ERROR) {
+    if (bw_hash_build(&headers->names, cf->pool, hk, n) == BW_ERROR) {
         return BW_ERROR;
     }
 
@@ -920,16 +1004,40 @@ bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
         if (prev->headers.headers) {
             conf->headers = prev->headers;
         }
+        if (prev->headers_cache.headers) {
+            conf->headers_cache = prev->headers_cache;
+        }
     }
     if (conf->headers_source == BW_CONF_UNSET_PTR) {
         conf->headers_source = NULL;
     }
 
     if (conf->headers.headers == NULL
-        && bw_http_proxy_init_headers(cf, conf) != BW_OK)
+        && bw_http_proxy_init_headers(cf, conf, &conf->headers,
+                                      bw_http_proxy_default_headers)
+           != BW_OK)
     {
         return BW_CONF_ERROR;
     }
+
+#if (BW_HTTP_CACHE_MODULE)
+    if (bw_http_cache_merge_conf(cf, &conf->cache, &prev->cache)
+        != BW_CONF_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    conf->upstream.cache = (conf->cache.zone || conf->cache.zone_value)
+                           ? &conf->cache : NULL;
+
+    if (conf->upstream.cache && conf->headers_cache.headers == NULL
+        && bw_http_proxy_init_headers(cf, conf, &conf->headers_cache,
+                                      bw_http_proxy_cache_headers)
+           != BW_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+#endif
 
     return BW_CONF_OK;
 }

@@ -13,6 +13,10 @@
 #include <bw_http_proxy.h>
 
 static bw_int_t bw_http_proxy_create_request(bw_http_request_t *r);
+static bw_int_t bw_http_proxy_create_key(bw_http_request_t *r,
+    bw_str_t *key);
+static bw_int_t bw_http_proxy_request_uri(bw_http_request_t *r,
+    bw_http_proxy_ctx_t *ctx, bw_http_proxy_loc_conf_t *plcf, bw_str_t *uri);
 static bw_int_t bw_http_proxy_protocol_line(bw_http_request_t *r,
     bw_str_t *line);
 static bw_int_t bw_http_proxy_reinit_request(bw_http_request_t *r);
@@ -35,6 +39,7 @@ bw_http_proxy_setup_upstream(bw_http_request_t *r,
 
     u->conf = &plcf->upstream;
     u->create_request = bw_http_proxy_create_request;
+    u->create_key = bw_http_proxy_create_key;
     u->reinit_request = bw_http_proxy_reinit_request;
     u->process_header = bw_http_proxy_process_header;
     u->input_filter_init = bw_http_proxy_input_filter_init;
@@ -44,6 +49,40 @@ bw_http_proxy_setup_upstream(bw_http_request_t *r,
     u->rewrite_cookie = (plcf->cookie_domains || plcf->cookie_paths
                          || plcf->cookie_flags)
                         ? bw_http_proxy_rewrite_cookie : NULL;
+
+    return BW_OK;
+}
+
+/*
+ * The cache key when proxy_cache_key is not set: as nginx does (its
+ * documented "$scheme$proxy_host$request_uri" is not what it uses), the
+ * upstream's URL, "http://" host and the URI sent to it, so that two
+ * locations that send the same request share the entry.
+ */
+static bw_int_t
+bw_http_proxy_create_key(bw_http_request_t *r, bw_str_t *key)
+{
+    u_char                    *p;
+    bw_str_t                   uri;
+    bw_http_proxy_ctx_t       *ctx;
+    bw_http_proxy_loc_conf_t  *plcf;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
+    plcf = bw_http_get_module_loc_conf(r, bw_http_proxy_module);
+
+    if (bw_http_proxy_request_uri(r, ctx, plcf, &uri) != BW_OK) {
+        return BW_ERROR;
+    }
+
+    key->len = ctx->vars.schema.len + ctx->vars.host_header.len + uri.len;
+    key->data = bw_pnalloc(r->pool, key->len);
+    if (key->data == NULL) {
+        return BW_ERROR;
+    }
+
+    p = bw_cpymem(key->data, ctx->vars.schema.data, ctx->vars.schema.len);
+    p = bw_cpymem(p, ctx->vars.host_header.data, ctx->vars.host_header.len);
+    (void) bw_cpymem(p, uri.data, uri.len);
 
     return BW_OK;
 }
@@ -175,6 +214,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     bw_http_upstream_t        *u;
     bw_http_proxy_ctx_t       *ctx;
     bw_http_proxy_header_t    *ph;
+    bw_http_proxy_headers_t   *headers;
     bw_http_proxy_loc_conf_t  *plcf;
 
     u = r->upstream;
@@ -185,6 +225,9 @@ bw_http_proxy_create_request(bw_http_request_t *r)
         if (bw_http_complex_value(r, plcf->method, &method) != BW_OK) {
             return BW_ERROR;
         }
+    } else if (u->head_as_get) {
+        /* proxy_cache_convert_head: the stored answer serves GETs too */
+        bw_str_set(&method, "GET");
     } else {
         method = r->method_name;
     }
@@ -241,8 +284,11 @@ bw_http_proxy_create_request(bw_http_request_t *r)
         body_len = 0;
     }
 
+    /* a request the cache is in asks for the whole response */
+    headers = u->cache ? &plcf->headers_cache : &plcf->headers;
+
     /* proxy_set_header values, evaluated once */
-    n = plcf->headers.headers->nelts;
+    n = headers->headers->nelts;
     values = bw_palloc(r->pool, (n + 1) * sizeof(bw_str_t));
     if (values == NULL) {
         return BW_ERROR;
@@ -260,7 +306,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
         len += pp.len;
     }
 
-    ph = plcf->headers.headers->elts;
+    ph = headers->headers->elts;
     for (i = 0; i < n; i++) {
         if (ph[i].chunked) {
             values[i].len = 0;
@@ -302,7 +348,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
                 h = part->elts;
                 i = 0;
             }
-            if (bw_hash_find(&plcf->headers.names, h[i].hash,
+            if (bw_hash_find(&headers->names, h[i].hash,
                              h[i].lowcase_key, h[i].key.len))
             {
                 continue;
@@ -353,7 +399,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
                 h = part->elts;
                 i = 0;
             }
-            if (bw_hash_find(&plcf->headers.names, h[i].hash,
+            if (bw_hash_find(&headers->names, h[i].hash,
                              h[i].lowcase_key, h[i].key.len))
             {
                 continue;
@@ -629,7 +675,7 @@ bw_http_proxy_input_filter_init(bw_http_request_t *r)
 
     if (u->headers_in.status_n == BW_HTTP_NO_CONTENT
         || u->headers_in.status_n == BW_HTTP_NOT_MODIFIED
-        || r->method == BW_HTTP_HEAD)
+        || (r->method == BW_HTTP_HEAD && !u->head_as_get))
     {
         u->length = 0;
         u->keepalive = !u->headers_in.connection_close

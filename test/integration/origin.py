@@ -21,6 +21,13 @@ test process. Its behaviour is chosen by the request path:
   /cookies?c=V&c=W    a Set-Cookie header for each c (URL-decoded)
   /refuse-keepalive   answers, then closes the connection
   /ws                 WebSocket echo (RFC 6455, text frames)
+  /cache/...?h=K:V&s=NNN&n=N&d=MS&cond=1
+                      for the cache's tests: status s (200), each h as a
+                      header line, a body saying the path and how many
+                      times this target was asked for ("/cache/a #2"),
+                      or n pattern bytes, after d milliseconds; with
+                      cond, 304 to a request with If-None-Match or
+                      If-Modified-Since
   /auth...            an authentication service: the status named by the
                       X-Auth header (default 401), with X-User from
                       X-Auth-User, X-Auth-Challenges (default 2)
@@ -236,6 +243,25 @@ class _Handler(socketserver.StreamRequestHandler):
             return False
         if path == "/ws":
             return self.websocket(hmap)
+        if parts[1:2] == ["cache"]:
+            query = urllib.parse.parse_qs(target.partition("?")[2])
+            with self.server.lock:
+                seen = sum(1 for r in self.server.requests
+                           if r["path"] == target)
+            time.sleep(int(query.get("d", ["0"])[0]) / 1000.0)
+            if "n" in query:
+                body = pattern(int(query["n"][0]))
+            else:
+                body = b"%s #%d" % (path.encode(), seen)
+            hdrs = [tuple(h.split(":", 1)) for h in query.get("h", [])]
+            if "cond" in query and ("if-none-match" in hmap
+                                    or "if-modified-since" in hmap):
+                self.send(304, hdrs, b"", keep, True)
+                return True
+            self.send(int(query.get("s", ["200"])[0]),
+                      hdrs + [("Content-Length", len(body))], body, keep,
+                      head)
+            return True
         if path.startswith("/auth"):
             return self.auth(hmap, keep, head)
         self.send(404, [("Content-Length", 9)], b"not found", keep, head)
