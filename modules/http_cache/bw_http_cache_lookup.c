@@ -115,6 +115,42 @@ bw_http_cache_lookup(bw_http_request_t *r, bw_http_upstream_t *u)
     return bw_http_cache_look(r, u, u->cache);
 }
 
+/* A Range whose first byte lies beyond max ("bytes=N-..." with N > max;
+ * a suffix range has no such byte). */
+static bw_uint_t
+bw_http_cache_range_too_far(bw_http_request_t *r, off_t max)
+{
+    u_char  *p, *end;
+    off_t    n;
+
+    if (r->headers_in.range == NULL) {
+        return 0;
+    }
+
+    p = r->headers_in.range->value.data;
+    end = p + r->headers_in.range->value.len;
+
+    if (end - p < 6 || bw_strncasecmp(p, (u_char *) "bytes=", 6) != 0) {
+        return 0;
+    }
+
+    for (p += 6; p < end && *p == ' '; p++) { /* void */ }
+
+    n = 0;
+    if (p == end || *p < '0' || *p > '9') {
+        return 0;
+    }
+
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (n > (BW_MAX_OFF_T_VALUE - 9) / 10) {
+            return 1;
+        }
+        n = n * 10 + (*p++ - '0');
+    }
+
+    return n > max;
+}
+
 /*
  * The request's key, file name and entry (held for the request's
  * life). BW_OK to look at the entry; BW_DECLINED when the cache does
@@ -144,6 +180,14 @@ bw_http_cache_start(bw_http_request_t *r, bw_http_upstream_t *u)
     }
 
     if (!(r->method & ccf->methods)) {
+        return BW_DECLINED;
+    }
+
+    if (ccf->max_range_offset != BW_MAX_OFF_T_VALUE
+        && bw_http_cache_range_too_far(r, ccf->max_range_offset))
+    {
+        /* proxy_cache_max_range_offset: the range goes to the upstream,
+         * the answer is not stored */
         return BW_DECLINED;
     }
 

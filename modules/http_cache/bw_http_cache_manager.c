@@ -131,6 +131,36 @@ bw_http_cache_hex_name(u_char *name, size_t len, u_char *md5)
     return 1;
 }
 
+/* The process is gone (a zombie nobody reaped yet is gone too: a
+ * container's init may never reap the workers of a killed master). */
+static bw_uint_t
+bw_http_cache_writer_gone(pid_t pid)
+{
+    int      fd;
+    char     name[64], buf[256], *p;
+    ssize_t  n;
+
+    if (kill(pid, 0) == -1) {
+        return errno == ESRCH;
+    }
+
+    (void) snprintf(name, sizeof(name), "/proc/%d/stat", (int) pid);
+    fd = open(name, O_RDONLY|O_CLOEXEC);
+    if (fd == -1) {
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+
+    /* "pid (comm) S ...": the state after the last ')' */
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 /* A temp file "NAME.PID.SEQ" whose writer is gone: removed. */
 static void
 bw_http_cache_load_temp(bw_http_cache_t *cache, u_char *path, u_char *suffix)
@@ -144,7 +174,7 @@ bw_http_cache_load_temp(bw_http_cache_t *cache, u_char *path, u_char *suffix)
     }
 
     pid = bw_atoi(suffix, dot - suffix);
-    if (pid <= 0 || (kill((pid_t) pid, 0) == -1 && errno == ESRCH)) {
+    if (pid <= 0 || bw_http_cache_writer_gone((pid_t) pid)) {
         if (unlink((char *) path) == 0) {
             bw_log_error(BW_LOG_NOTICE, bw_cycle->log, 0,
                          "removed the unfinished cache file \"%s\"", path);

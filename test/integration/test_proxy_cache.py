@@ -295,6 +295,32 @@ def test_ranges_and_conditionals_from_cache(bw, origin):
     assert "range" not in names and "if-none-match" not in names
 
 
+def test_max_range_offset(bw, origin):
+    start(bw, origin, extra="proxy_cache_valid 200 1m; "
+                            "proxy_cache_max_range_offset 10;")
+    t = "/cache/mro?h=Accept-Ranges:bytes"
+    # a range beyond the offset goes to the origin as it is, not stored
+    s, h, body = get(bw.port, t, headers={"Range": "bytes=20-"})
+    assert "x-cache" not in h
+    sent = {k.lower(): v for k, v in origin.requests[-1]["headers"]}
+    assert sent["range"] == "bytes=20-"
+    assert fetch(bw, t)[1] == "MISS"
+    # one within it is cut from the stored answer
+    s, h, body = get(bw.port, t, headers={"Range": "bytes=0-3"})
+    assert (s, h["x-cache"], body) == (206, "HIT", b"/cac")
+
+
+def test_background_update_says_it_is_not_done(bw, origin):
+    bw.config(HTTP % {"cache": bw.path("cache"), "o": origin.port,
+                      "extra": "proxy_cache_background_update on;",
+                      "params": "", "zone": "one"})
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    assert ('"proxy_cache_background_update" is not supported yet'
+            in r.stderr), r.stderr
+    assert "bulwark.conf:" in r.stderr
+
+
 def test_zone_from_variable(bw, origin):
     start(bw, origin, zone="$z", extra="""
         proxy_cache_valid 200 1m;
@@ -544,9 +570,11 @@ def test_manager_holds_max_size(bw, origin):
     assert fetch(bw, "/cache/ms0?n=100000")[1] == "MISS"
 
 
-def test_kill_during_writes_never_serves_a_short_body(bw, origin):
-    """kill -9 the worker while it writes large entries for many clients;
-    after a restart every key is the whole body or a miss."""
+@pytest.mark.parametrize("victims", ["workers", "all"])
+def test_kill_during_writes_never_serves_a_short_body(bw, origin, victims):
+    """kill -9 the worker (or the whole server) while it writes large
+    entries for many clients; after a restart every key is the whole
+    body or a miss."""
     start(bw, origin, extra="proxy_cache_valid 200 1m;")
     n = 400000
     keys = ["/cache/cr%d?n=%d" % (i, n) for i in range(12)]
@@ -564,12 +592,24 @@ def test_kill_during_writes_never_serves_a_short_body(bw, origin):
     wait_for(lambda: any("." in os.path.basename(f) for f in cache_files(bw))
              or len(origin.requests) >= 6, timeout=10, interval=0.005,
              what="writes in progress")
-    for w in bw.workers():
+    master = bw.read_pid()
+    kids = bw.workers()
+    if victims == "all":
+        os.kill(master, signal.SIGKILL)
+    for w in kids:
         os.kill(w, signal.SIGKILL)
     for t in threads:
         t.join(15)
-    bw.signal(signal.SIGTERM)
-    wait_for(lambda: bw.read_pid() is None, what="stop")
+    if victims == "all":
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % p)
+                                 and open("/proc/%d/stat" % p).read()
+                                 .split()[2] != "Z"
+                                 for p in kids + [master]),
+                 what="the server gone")
+        os.unlink(bw.pidfile)
+    else:
+        bw.signal(signal.SIGTERM)
+        wait_for(lambda: bw.read_pid() is None, what="stop")
     bw.start()
     for k in keys:
         s, x, body = fetch(bw, k)
