@@ -337,6 +337,9 @@ struct bw_http_upstream_s {
     unsigned                        cacheable:1;  /* the body is stored */
     unsigned                        cached:1;     /* answered from the
                                                      cache */
+    unsigned                        cache_whole:1;  /* the cache asks the
+                                                       upstream for the
+                                                       whole answer */
     unsigned                        head_as_get:1;  /* a HEAD sent as GET
                                                        (cache_convert_head) */
 };

@@ -1225,6 +1225,17 @@ bw_http_upstream_check_broken_connection(bw_http_request_t *r)
 
     c->read->eof = 1;
 
+    if (u->cacheable) {
+        /* as nginx: the answer is being stored, so it is read to its
+         * end for the cache; the client gets no more of it */
+        c->error = 1;
+        r->read_event_handler = bw_http_block_reading;
+        bw_log_error(BW_LOG_INFO, c->log, n == -1 ? err : 0,
+                     "client prematurely closed connection, the answer "
+                     "is still read for the cache");
+        return;
+    }
+
     if (u->conf->ignore_client_abort) {
         /* as nginx, which does not watch the client then: the answer
          * still goes out (a client that only shut its side down reads

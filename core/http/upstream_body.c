@@ -51,6 +51,8 @@ static bw_int_t bw_http_upstream_spill(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static bw_int_t bw_http_upstream_cache_body(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_buf_t *b);
+static void bw_http_upstream_drop(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_chain_t **out);
 
 typedef struct {
     bw_buf_t  *up;       /* upstream -> client */
@@ -147,6 +149,33 @@ bw_http_upstream_cache_body(bw_http_request_t *r, bw_http_upstream_t *u,
     }
 
     return BW_OK;
+}
+
+/*
+ * The client is gone while the answer is stored: what was to go to it
+ * (now, and what the writer still holds) is taken as sent, and the
+ * buffers are free to read the rest of the answer into.
+ */
+static void
+bw_http_upstream_drop(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_chain_t **out)
+{
+    bw_chain_t  *cl;
+
+    for (cl = *out; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    for (cl = u->busy_bufs; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    r->out = NULL;
+    r->connection->buffered = 0;
+
+    bw_chain_update_chains(r->pool, &u->free_bufs, &u->busy_bufs, out, u);
 }
 
 static bw_chain_t *
@@ -280,10 +309,23 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         }
         passed = (out != NULL);
 
-        if (out || r->out || c->buffered) {
+        if (c->error && u->cacheable) {
+            /* the client is gone, the cache still takes the answer:
+             * what was for the client is dropped as it comes */
+            bw_http_upstream_drop(r, u, &out);
+
+        } else if (out || r->out || c->buffered) {
             sent = c->sent;
 
             rc = bw_http_output_filter(r, out);
+
+            if (rc == BW_ERROR && u->cacheable) {
+                bw_log_error(BW_LOG_INFO, c->log, 0, "the client is gone, "
+                             "the answer is still read for the cache");
+                c->error = 1;
+                bw_http_upstream_drop(r, u, &out);
+                continue;
+            }
 
             if (rc == BW_ERROR) {
                 bw_http_upstream_finalize_request(r, u, BW_ERROR);

@@ -26,11 +26,22 @@ bw_cache_process_cycle(bw_cycle_t *cycle, bw_uint_t kind, int channel)
     bw_msec_t        wait, next, *due;
     sigset_t         set;
     bw_managed_t    *m;
+    bw_listening_t  *ls;
     struct pollfd    pfd;
     struct timespec  ts;
 
     bw_process = kind;
     bw_worker = 0;
+
+    /* the master keeps the listeners: here they would only be copies
+     * that hold the ports open */
+    ls = cycle->listening.elts;
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].fd != -1) {
+            close(ls[i].fd);
+            ls[i].fd = -1;
+        }
+    }
 
     bw_process_set_user(cycle);
 
@@ -49,6 +60,8 @@ bw_cache_process_cycle(bw_cycle_t *cycle, bw_uint_t kind, int channel)
     sigemptyset(&set);
 
     for ( ;; ) {
+        bw_time_update();
+
         if (bw_quit || bw_terminate) {
             bw_log_error(BW_LOG_NOTICE, cycle->log, 0, "exiting");
             exit(0);

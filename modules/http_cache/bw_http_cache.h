@@ -167,6 +167,7 @@ typedef struct {
     bw_chain_t                 *body;
     bw_event_t                  wait;       /* proxy_cache_lock */
     bw_msec_t                   wait_start;
+    bw_msec_t                   wait_step;
     unsigned                    held:1;     /* node->count is ours */
     unsigned                    lock_owner:1;  /* node->updating is ours */
     unsigned                    secondary:1;   /* a Vary variant's entry */
@@ -198,8 +199,8 @@ char *bw_http_cache_merge_conf(bw_conf_t *cf,
 
 /* bw_http_cache_lookup.c */
 bw_int_t bw_http_cache_lookup(bw_http_request_t *r, bw_http_upstream_t *u);
-bw_http_cache_t *bw_http_cache_get(bw_http_request_t *r,
-    bw_http_upstream_cache_conf_t *ccf);
+bw_int_t bw_http_cache_get(bw_http_request_t *r,
+    bw_http_upstream_cache_conf_t *ccf, bw_http_cache_t **cache);
 bw_int_t bw_http_cache_key(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_http_cache_req_t *c);
 bw_uint_t bw_http_cache_test_predicates(bw_http_request_t *r, bw_array_t *a,
@@ -245,6 +246,9 @@ bw_int_t bw_http_cache_refresh(bw_http_request_t *r, bw_http_upstream_t *u);
 #define BW_HTTP_CACHE_NO       -1       /* not to be stored */
 #define BW_HTTP_CACHE_UNSET    -2       /* the header says nothing */
 #define BW_HTTP_CACHE_STALE_NOW  -3     /* stored, expired already */
+/* the longest lifetime taken from a header (about 34 years): the sums
+ * of times that follow never overflow */
+#define BW_HTTP_CACHE_MAX_VALID  ((time_t) 1 << 30)
 /* Cache-Control: the validity in seconds (s-maxage before max-age),
  * BW_HTTP_CACHE_NO for no-cache, no-store or private, else UNSET;
  * *swr and *sie take stale-while-revalidate and stale-if-error */

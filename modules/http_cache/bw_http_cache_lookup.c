@@ -29,11 +29,17 @@ static void bw_http_cache_unlock(bw_http_cache_req_t *c);
 static void bw_http_cache_wait_handler(bw_event_t *ev);
 static void bw_http_cache_cleanup(void *data);
 
-/* how often a request waiting on proxy_cache_lock looks again */
-#define BW_HTTP_CACHE_LOCK_POLL  20
+/* how often a request waiting on proxy_cache_lock looks again: first
+ * after 10 ms, then twice as long each time up to 160 ms */
+#define BW_HTTP_CACHE_LOCK_POLL      10
+#define BW_HTTP_CACHE_LOCK_POLL_MAX  160
 
-bw_http_cache_t *
-bw_http_cache_get(bw_http_request_t *r, bw_http_upstream_cache_conf_t *ccf)
+/* The zone of proxy_cache: BW_OK and *cache, BW_DECLINED for none (a
+ * variable that is empty or "off", as nginx), BW_ERROR for a name that
+ * is no zone. */
+bw_int_t
+bw_http_cache_get(bw_http_request_t *r, bw_http_upstream_cache_conf_t *ccf,
+    bw_http_cache_t **cache)
 {
     bw_str_t          name;
     bw_uint_t         i;
@@ -41,11 +47,16 @@ bw_http_cache_get(bw_http_request_t *r, bw_http_upstream_cache_conf_t *ccf)
     bw_shm_zone_t    *zone;
 
     if (ccf->zone) {
-        return ccf->zone->data;
+        *cache = ccf->zone->data;
+        return BW_OK;
     }
 
     if (bw_http_complex_value(r, ccf->zone_value, &name) != BW_OK) {
-        return NULL;
+        return BW_ERROR;
+    }
+
+    if (name.len == 0 || bw_str_eq_lit(&name, "off")) {
+        return BW_DECLINED;
     }
 
     part = &bw_cycle->shared_memory.part;
@@ -63,13 +74,14 @@ bw_http_cache_get(bw_http_request_t *r, bw_http_upstream_cache_conf_t *ccf)
         if (zone[i].tag == ccf->tag && zone[i].data
             && zone[i].init != NULL && bw_str_eq(&zone[i].name, &name))
         {
-            return zone[i].data;
+            *cache = zone[i].data;
+            return BW_OK;
         }
     }
 
     bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                  "cache \"%.*s\" not found", (int) name.len, name.data);
-    return NULL;
+    return BW_ERROR;
 }
 
 /* any of the values not empty and not "0" */
@@ -160,6 +172,7 @@ bw_http_cache_range_too_far(bw_http_request_t *r, off_t max)
 static bw_int_t
 bw_http_cache_start(bw_http_request_t *r, bw_http_upstream_t *u)
 {
+    bw_int_t                        rc;
     bw_uint_t                       error, uses, bypass;
     bw_pool_cleanup_t              *cln;
     bw_http_cache_t                *cache;
@@ -183,17 +196,9 @@ bw_http_cache_start(bw_http_request_t *r, bw_http_upstream_t *u)
         return BW_DECLINED;
     }
 
-    if (ccf->max_range_offset != BW_MAX_OFF_T_VALUE
-        && bw_http_cache_range_too_far(r, ccf->max_range_offset))
-    {
-        /* proxy_cache_max_range_offset: the range goes to the upstream,
-         * the answer is not stored */
-        return BW_DECLINED;
-    }
-
-    cache = bw_http_cache_get(r, ccf);
-    if (cache == NULL) {
-        return BW_ERROR;
+    rc = bw_http_cache_get(r, ccf, &cache);
+    if (rc != BW_OK) {
+        return rc;          /* BW_DECLINED: "off" or empty */
     }
 
     c = bw_pcalloc(r->pool, sizeof(bw_http_cache_req_t));
@@ -207,6 +212,7 @@ bw_http_cache_start(bw_http_request_t *r, bw_http_upstream_t *u)
     c->temp.fd = -1;
     u->cache_status = BW_HTTP_CACHE_MISS;
     u->cache = c;
+    u->cache_whole = 1;
 
     cln->handler = bw_http_cache_cleanup;
     cln->data = c;
@@ -237,7 +243,9 @@ bw_http_cache_start(bw_http_request_t *r, bw_http_upstream_t *u)
     }
 
     if (uses < ccf->min_uses) {
+        /* as nginx: not stored, so the request is the client's own */
         c->no_store = 1;
+        u->cache_whole = 0;
         return BW_DECLINED;
     }
 
@@ -352,6 +360,7 @@ bw_http_cache_reopen(bw_http_request_t *r, bw_http_upstream_t *u,
     u->cache_status = BW_HTTP_CACHE_MISS;
 
     bw_http_cache_unhold(c);
+    c->node = NULL;
 
     if (bw_http_cache_hold(r, c, &uses) != BW_OK) {
         c->no_store = 1;
@@ -401,7 +410,8 @@ bw_http_cache_key(bw_http_request_t *r, bw_http_upstream_t *u,
  * The entry: BW_OK for a fresh one (HIT), or a stale one while another
  * request refreshes it (UPDATING, with proxy_cache_use_stale updating or
  * stale-while-revalidate); BW_AGAIN to wait for another request's
- * fetch (proxy_cache_lock); BW_DECLINED to the upstream (MISS, EXPIRED,
+ * fetch of an entry that is not there yet (proxy_cache_lock, as nginx:
+ * only new entries wait); BW_DECLINED to the upstream (MISS, EXPIRED,
  * the stale answer kept for proxy_cache_use_stale).
  */
 static bw_int_t
@@ -420,10 +430,9 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
 
     ccf = u->conf->cache;
     cache = c->cache;
-    fcn = c->node;
 
     bw_shmtx_lock(cache->shpool);
-    exists = fcn->exists;
+    exists = c->node->exists;
     cold = cache->sh->cold;
     bw_shmtx_unlock(cache->shpool);
 
@@ -438,26 +447,55 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
         return BW_OK;
     }
 
+    if (rc == BW_ERROR) {
+        return BW_ERROR;
+    }
+
+    /* the open may have moved to another variant's entry (Vary) */
+    fcn = c->node;
+    if (fcn == NULL || c->no_store) {
+        return BW_DECLINED;
+    }
+
+    if (ccf->max_range_offset != BW_MAX_OFF_T_VALUE
+        && bw_http_cache_range_too_far(r, ccf->max_range_offset))
+    {
+        /* proxy_cache_max_range_offset: the range goes to the upstream
+         * as it is, and its answer is not stored */
+        c->no_store = 1;
+        u->cache_whole = 0;
+        return BW_DECLINED;
+    }
+
     if (u->cache_status == BW_HTTP_CACHE_EXPIRED) {
         bw_shmtx_lock(cache->shpool);
         updating = fcn->updating && !c->lock_owner;
+        if (!fcn->updating) {
+            /* this request refreshes it: the others may be answered
+             * with the stale one meanwhile */
+            fcn->updating = 1;
+            fcn->lock_time = bw_current_msec;
+            c->lock_owner = 1;
+        }
         bw_shmtx_unlock(cache->shpool);
 
         if (updating
             && ((ccf->use_stale & BW_HTTP_UPSTREAM_FT_UPDATING)
-                || bw_time_sec < (time_t) (c->h.valid_sec
-                                           + c->h.updating_sec)))
+                || bw_time_sec - (time_t) c->h.valid_sec
+                   < (time_t) c->h.updating_sec))
         {
             bw_http_cache_set_stored(u, c);
             u->cache_status = BW_HTTP_CACHE_UPDATING;
             return BW_OK;
         }
-    }
 
-    if (ccf->lock) {
+    } else if (ccf->lock) {
         bw_shmtx_lock(cache->shpool);
+        /* (signed: the fetching request's worker may have read the
+         * clock a moment after this one) */
         if (!fcn->updating
-            || bw_current_msec >= fcn->lock_time + ccf->lock_age)
+            || (bw_msec_int_t) (bw_current_msec - fcn->lock_time)
+               >= (bw_msec_int_t) ccf->lock_age)
         {
             /* this request fetches; the others wait for it */
             fcn->updating = 1;
@@ -470,6 +508,7 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
 
         if (c->wait_start == 0) {
             c->wait_start = bw_current_msec ? bw_current_msec : 1;
+            c->wait_step = BW_HTTP_CACHE_LOCK_POLL;
         }
 
         if (bw_current_msec - c->wait_start >= ccf->lock_timeout) {
@@ -478,26 +517,16 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
             goto fetch;
         }
 
-        if (c->fd.fd != -1) {
-            /* an expired entry: opened again when the wait is over */
-            close(c->fd.fd);
-            c->fd.fd = -1;
-        }
-
+        /* looked at again soon, then less often: a few locked checks
+         * of the entry's state, nothing more, until it is there */
         c->wait.handler = bw_http_cache_wait_handler;
         c->wait.data = r;
         c->wait.log = r->connection->log;
-        bw_event_add_timer(&c->wait, BW_HTTP_CACHE_LOCK_POLL);
-        return BW_AGAIN;
-    }
-
-    if (u->cache_status == BW_HTTP_CACHE_EXPIRED) {
-        bw_shmtx_lock(cache->shpool);
-        if (!fcn->updating) {
-            fcn->updating = 1;
-            c->lock_owner = 1;
+        bw_event_add_timer(&c->wait, c->wait_step);
+        if (c->wait_step < BW_HTTP_CACHE_LOCK_POLL_MAX) {
+            c->wait_step *= 2;
         }
-        bw_shmtx_unlock(cache->shpool);
+        return BW_AGAIN;
     }
 
 fetch:
@@ -756,8 +785,8 @@ bw_http_cache_use_stored(bw_http_request_t *r, bw_http_upstream_t *u,
     } else {
         if (!(ccf->use_stale & ft_type)
             && !(c->h.error_sec
-                 && bw_time_sec < (time_t) (c->h.valid_sec
-                                            + c->h.error_sec)))
+                 && bw_time_sec - (time_t) c->h.valid_sec
+                    < (time_t) c->h.error_sec))
         {
             return BW_DECLINED;
         }

@@ -237,15 +237,20 @@ bw_http_cache_load_file(bw_http_cache_t *cache, u_char *path, u_char *name,
         fcn = bw_http_cache_add_node(cache, md5);
         if (fcn) {
             fcn->uses = 1;
-            fcn->exists = 1;
-            fcn->fs_size = fs;
-            fcn->valid_sec = (time_t) h.valid_sec;
-            fcn->updating_sec = (time_t) h.updating_sec;
-            fcn->error_sec = (time_t) h.error_sec;
             fcn->expire = bw_time_sec + cache->inactive;
-            cache->sh->size += fs;
-            w->size += fs;
         }
+    }
+
+    /* a node made meanwhile by a request that found no file yet (it
+     * counts min_uses) gets its file too */
+    if (fcn && !fcn->exists) {
+        fcn->exists = 1;
+        fcn->fs_size = fs;
+        fcn->valid_sec = (time_t) h.valid_sec;
+        fcn->updating_sec = (time_t) h.updating_sec;
+        fcn->error_sec = (time_t) h.error_sec;
+        cache->sh->size += fs;
+        w->size += fs;
     }
 
     bw_shmtx_unlock(cache->shpool);
@@ -286,15 +291,19 @@ bw_http_cache_loader(void *data)
 
     if (w == NULL) {
         bw_shmtx_lock(cache->shpool);
-        if (!cache->sh->cold
-            || (cache->sh->loading
-                && kill((pid_t) cache->sh->loading, 0) == 0))
-        {
+        if (!cache->sh->cold) {
             bw_shmtx_unlock(cache->shpool);
-            return 0;           /* kept across a reload, or another
-                                   loader has it */
+            return 0;           /* loaded: kept across a reload */
         }
-        /* (a loader that died on the way left its pid: start over) */
+        if (cache->sh->loading && cache->sh->loading != (bw_uint_t) bw_pid
+            && !bw_http_cache_writer_gone((pid_t) cache->sh->loading))
+        {
+            /* the loader of the configuration before a reload still
+             * walks: this one takes over if it stops half way */
+            bw_shmtx_unlock(cache->shpool);
+            return 1000;
+        }
+        /* (a loader that stopped on the way left its pid: start over) */
         cache->sh->loading = (bw_uint_t) bw_pid;
         bw_shmtx_unlock(cache->shpool);
 

@@ -430,6 +430,16 @@ bw_http_cache_init_zone(bw_shm_zone_t *shm_zone, void *data)
     cache = shm_zone->data;
 
     if (ocache) {
+        if (cache->nlevels != ocache->nlevels
+            || memcmp(cache->level, ocache->level, sizeof(cache->level))
+               != 0)
+        {
+            /* the files are where the old levels put them */
+            bw_log_error(BW_LOG_EMERG, bw_cycle->log, 0,
+                         "cache \"%.*s\" had previously different levels",
+                         (int) shm_zone->name.len, shm_zone->name.data);
+            return BW_ERROR;
+        }
         if (!bw_str_eq(&cache->path, &ocache->path)) {
             bw_log_error(BW_LOG_EMERG, bw_cycle->log, 0,
                          "cache \"%.*s\" uses the \"%.*s\" cache path "

@@ -17,6 +17,26 @@
 
 /* Removes the entry of md5 (its node, or only its file while requests
  * hold it); 1 if there was one. */
+/* The key's entry on disk says its answer varies (Vary). */
+static bw_uint_t
+bw_http_cache_varies(bw_http_cache_req_t *c)
+{
+    int                          fd;
+    ssize_t                      n;
+    bw_http_cache_file_header_t  h;
+
+    fd = open((char *) c->file.data, O_RDONLY|O_NOFOLLOW|O_CLOEXEC);
+    if (fd == -1) {
+        return 0;
+    }
+
+    n = pread(fd, &h, sizeof(h), 0);
+    close(fd);
+
+    return n == (ssize_t) sizeof(h) && h.version == BW_HTTP_CACHE_VERSION
+           && h.vary_len != 0;
+}
+
 static bw_uint_t
 bw_http_cache_purge_one(bw_http_cache_t *cache, u_char *md5, u_char *file)
 {
@@ -51,9 +71,10 @@ bw_http_cache_purge_one(bw_http_cache_t *cache, u_char *md5, u_char *file)
     return removed;
 }
 
+/* Every entry whose key starts with prefix (exact: is the key). */
 static bw_uint_t
-bw_http_cache_purge_prefix(bw_http_request_t *r, bw_http_cache_t *cache,
-    bw_str_t *prefix)
+bw_http_cache_purge_keys(bw_http_request_t *r, bw_http_cache_t *cache,
+    bw_str_t *prefix, bw_uint_t exact)
 {
     int                           fd;
     size_t                        want, i, n, count;
@@ -98,8 +119,9 @@ bw_http_cache_purge_prefix(bw_http_request_t *r, bw_http_cache_t *cache,
         return 0;
     }
 
+    /* the key line up to the prefix's end (and its newline: exact) */
     want = sizeof(bw_http_cache_file_header_t)
-           + sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1 + prefix->len;
+           + sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1 + prefix->len + exact;
     buf = bw_palloc(r->pool, want);
     name = bw_pnalloc(r->pool, cache->path.len + BW_HTTP_CACHE_NAME_LEN);
     purged = 0;
@@ -121,8 +143,9 @@ bw_http_cache_purge_prefix(bw_http_request_t *r, bw_http_cache_t *cache,
             || memcmp(buf + sizeof(bw_http_cache_file_header_t),
                       BW_HTTP_CACHE_KEY_PREFIX,
                       sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1) != 0
-            || memcmp(buf + want - prefix->len, prefix->data, prefix->len)
-               != 0)
+            || memcmp(buf + want - exact - prefix->len, prefix->data,
+                      prefix->len) != 0
+            || (exact && buf[want - 1] != '\n'))
         {
             continue;
         }
@@ -148,9 +171,9 @@ bw_http_cache_purge(bw_http_request_t *r, bw_http_upstream_t *u)
 
     bw_memzero(&c, sizeof(bw_http_cache_req_t));
 
-    c.cache = bw_http_cache_get(r, u->conf->cache);
-    if (c.cache == NULL) {
-        return BW_ERROR;
+    rc = bw_http_cache_get(r, u->conf->cache, &c.cache);
+    if (rc != BW_OK) {
+        return rc;
     }
 
     if (bw_http_cache_key(r, u, &c) != BW_OK) {
@@ -160,7 +183,13 @@ bw_http_cache_purge(bw_http_request_t *r, bw_http_upstream_t *u)
     if (c.key.len && c.key.data[c.key.len - 1] == '*') {
         prefix.data = c.key.data;
         prefix.len = c.key.len - 1;
-        purged = bw_http_cache_purge_prefix(r, c.cache, &prefix);
+        purged = bw_http_cache_purge_keys(r, c.cache, &prefix, 0);
+
+    } else if (bw_http_cache_varies(&c)) {
+        /* the variants' entries are keyed by the key and the variant:
+         * found by their key lines */
+        purged = bw_http_cache_purge_keys(r, c.cache, &c.key, 1);
+
     } else {
         purged = bw_http_cache_purge_one(c.cache, c.md5, c.file.data);
     }

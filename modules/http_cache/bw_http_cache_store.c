@@ -309,6 +309,11 @@ bw_http_cache_store_begin(bw_http_request_t *r, bw_http_upstream_t *u)
         }
     }
 
+    /* a new answer: nothing of the entry it replaces (its validators,
+     * its Vary) may stay with it */
+    bw_memzero(&c->h, sizeof(bw_http_cache_file_header_t));
+    c->vary.len = 0;
+
     valid = bw_http_cache_validity(r, u, c, u->headers_in.status_n);
     if (valid == 0) {
         return BW_OK;
@@ -388,6 +393,7 @@ bw_http_cache_store_begin(bw_http_request_t *r, bw_http_upstream_t *u)
     if (!c->lock_owner) {
         bw_shmtx_lock(c->cache->shpool);
         c->node->updating = 1;
+        c->node->lock_time = bw_current_msec;
         c->lock_owner = 1;
         bw_shmtx_unlock(c->cache->shpool);
     }
@@ -594,6 +600,7 @@ bw_http_cache_refresh(bw_http_request_t *r, bw_http_upstream_t *u)
 {
     int                    fd;
     time_t                 valid;
+    struct stat            st, old;
     bw_http_cache_req_t   *c;
     bw_http_cache_node_t  *fcn;
 
@@ -608,6 +615,17 @@ bw_http_cache_refresh(bw_http_request_t *r, bw_http_upstream_t *u)
     c->h.date = bw_time_sec;
 
     fd = open((char *) c->file.data, O_WRONLY|O_NOFOLLOW|O_CLOEXEC);
+
+    /* the same file as the one read: another request may have put a
+     * new answer in its place meanwhile, whose header is its own */
+    if (fd != -1
+        && (fstat(fd, &st) == -1 || fstat(c->fd.fd, &old) == -1
+            || st.st_ino != old.st_ino || st.st_dev != old.st_dev))
+    {
+        close(fd);
+        return BW_OK;
+    }
+
     if (fd == -1
         || pwrite(fd, &c->h, sizeof(bw_http_cache_file_header_t), 0)
            != (ssize_t) sizeof(bw_http_cache_file_header_t))

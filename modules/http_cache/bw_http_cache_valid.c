@@ -32,13 +32,16 @@ bw_http_cache_control_number(u_char *start, u_char *last, const char *name,
         if (*p == ',' || *p == ';' || *p == ' ' || *p == '\t') {
             break;
         }
-        if (*p < '0' || *p > '9' || n > (time_t) 0x7fffffff / 10) {
+        if (*p < '0' || *p > '9') {
             return -2;
         }
-        n = n * 10 + (*p - '0');
+        /* a lifetime beyond BW_HTTP_CACHE_MAX_VALID is that long */
+        if (n < BW_HTTP_CACHE_MAX_VALID) {
+            n = n * 10 + (*p - '0');
+        }
     }
 
-    return n;
+    return n < BW_HTTP_CACHE_MAX_VALID ? n : BW_HTTP_CACHE_MAX_VALID;
 }
 
 time_t
@@ -107,7 +110,8 @@ bw_http_cache_accel_expires(bw_str_t *value, time_t now)
             /* as nginx: stored, and already expired */
             return BW_HTTP_CACHE_STALE_NOW;
         }
-        return (time_t) n - now;
+        return (time_t) n - now < BW_HTTP_CACHE_MAX_VALID
+               ? (time_t) n - now : BW_HTTP_CACHE_MAX_VALID;
     }
 
     n = bw_atoi(p, len);
@@ -118,7 +122,8 @@ bw_http_cache_accel_expires(bw_str_t *value, time_t now)
         return BW_HTTP_CACHE_NO;
     }
 
-    return (time_t) n;
+    return (time_t) n < BW_HTTP_CACHE_MAX_VALID ? (time_t) n
+                                                : BW_HTTP_CACHE_MAX_VALID;
 }
 
 /* proxy_cache_valid for a status: the first line naming it, else "any" */

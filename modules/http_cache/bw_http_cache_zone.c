@@ -60,7 +60,12 @@ bw_http_cache_header_valid(bw_http_cache_file_header_t *h, off_t size)
            && h->body_length >= 0
            && (off_t) h->body_start + h->body_length == size
            && h->etag_len <= BW_HTTP_CACHE_ETAG_LEN
-           && h->vary_len <= BW_HTTP_CACHE_VARY_LEN;
+           && h->vary_len <= BW_HTTP_CACHE_VARY_LEN
+           /* times a header could give: their sums cannot overflow */
+           && h->valid_sec >= 0 && h->valid_sec < ((int64_t) 1 << 40)
+           && h->updating_sec >= 0
+           && h->updating_sec <= BW_HTTP_CACHE_MAX_VALID
+           && h->error_sec >= 0 && h->error_sec <= BW_HTTP_CACHE_MAX_VALID;
 }
 
 bw_http_cache_node_t *

@@ -285,7 +285,7 @@ bw_http_proxy_create_request(bw_http_request_t *r)
     }
 
     /* a request the cache is in asks for the whole response */
-    headers = u->cache ? &plcf->headers_cache : &plcf->headers;
+    headers = u->cache_whole ? &plcf->headers_cache : &plcf->headers;
 
     /* proxy_set_header values, evaluated once */
     n = headers->headers->nelts;

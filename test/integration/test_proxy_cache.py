@@ -15,6 +15,7 @@ cache status is sent to the client with add_header X-Cache.
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -260,6 +261,31 @@ def test_head_without_convert_is_not_stored(bw, origin):
     assert fetch(bw, "/cache/nh") == (200, "HIT", b"/cache/nh #2")
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_client_gone_the_answer_is_still_stored(bw, origin, method):
+    """As nginx: a client that goes after the header does not cost the
+    cache the answer (a HEAD sent as GET, a player that seeks)."""
+    start(bw, origin, extra="proxy_cache_valid 200 1m;")
+    n = 3000000
+    t = "/cache/gone?n=%d" % n
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(b"%s %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                  % (method.encode(), t.encode()))
+        head = b""
+        while b"\r\n\r\n" not in head:
+            piece = s.recv(4096)
+            assert piece
+            head += piece
+    assert b"X-Cache: MISS" in head
+    wait_for(lambda: [f for f in cache_files(bw)
+                      if len(os.path.basename(f)) == 32],
+             what="the answer stored")
+    s, x, body = fetch(bw, t)
+    assert (s, x, len(body)) == (200, "HIT", n)
+    assert body == pattern(n)
+    assert asked(origin, t) == 1
+
+
 def test_post_cached_when_listed(bw, origin):
     start(bw, origin, extra="proxy_cache_valid 200 1m; "
                             "proxy_cache_methods POST;")
@@ -297,17 +323,19 @@ def test_ranges_and_conditionals_from_cache(bw, origin):
 
 def test_max_range_offset(bw, origin):
     start(bw, origin, extra="proxy_cache_valid 200 1m; "
-                            "proxy_cache_max_range_offset 10;")
+                            "proxy_cache_max_range_offset 5;")
     t = "/cache/mro?h=Accept-Ranges:bytes"
-    # a range beyond the offset goes to the origin as it is, not stored
-    s, h, body = get(bw.port, t, headers={"Range": "bytes=20-"})
-    assert "x-cache" not in h
+    # a miss for a range beyond the offset: to the origin with its
+    # Range, and not stored (as nginx)
+    s, h, body = get(bw.port, t, headers={"Range": "bytes=8-"})
+    assert h["x-cache"] == "MISS"
     sent = {k.lower(): v for k, v in origin.requests[-1]["headers"]}
-    assert sent["range"] == "bytes=20-"
+    assert sent["range"] == "bytes=8-"
     assert fetch(bw, t)[1] == "MISS"
-    # one within it is cut from the stored answer
-    s, h, body = get(bw.port, t, headers={"Range": "bytes=0-3"})
-    assert (s, h["x-cache"], body) == (206, "HIT", b"/cac")
+    # once stored, any range is cut from it
+    s, h, body = get(bw.port, t, headers={"Range": "bytes=8-"})
+    assert (s, h["x-cache"], body) == (206, "HIT", b"/cache/mro #2"[8:])
+    assert len(origin.requests) == 2
 
 
 def test_background_update_says_it_is_not_done(bw, origin):
@@ -324,9 +352,34 @@ def test_background_update_says_it_is_not_done(bw, origin):
 def test_zone_from_variable(bw, origin):
     start(bw, origin, zone="$z", extra="""
         proxy_cache_valid 200 1m;
-        set $z one;""")
+        set $z one;
+        if ($arg_z) { set $z $arg_z; }
+        if ($arg_none) { set $z ""; }""")
     fetch(bw, "/cache/zv")
     assert fetch(bw, "/cache/zv")[1] == "HIT"
+    # "off" or nothing: no cache, as nginx; a name that is no zone: 500
+    assert fetch(bw, "/cache/zv?z=off") == (200, "", b"/cache/zv #1")
+    assert fetch(bw, "/cache/zv?none=1") == (200, "", b"/cache/zv #1")
+    assert fetch(bw, "/cache/zv?z=nope")[0] == 500
+
+
+def test_vary_variant_refreshed_after_expiry(bw, origin):
+    start(bw, origin, extra="proxy_cache_use_stale updating;")
+    t = "/cache/vx?h=Vary:Accept-Encoding&h=Cache-Control:max-age%3D1"
+    gz = {"Accept-Encoding": "gzip"}
+    br = {"Accept-Encoding": "br"}
+    assert fetch(bw, t, gz)[1] == "MISS"
+    assert fetch(bw, t, br)[1] == "MISS"
+    for enc in (br, gz):
+        seen = []
+
+        def refreshed():
+            seen.append(fetch(bw, t, enc))
+            return seen[-1][1] != "HIT"
+        wait_for(refreshed, timeout=5, interval=0.2, what="expiry")
+        assert seen[-1][1] == "EXPIRED"
+        # refreshed: a hit again, never "updating" for good
+        assert fetch(bw, t, enc) == (200, "HIT", seen[-1][2])
 
 
 def test_vary_variants_kept_apart(bw, origin):
@@ -501,6 +554,56 @@ def test_purge(bw, origin):
     assert fetch(bw, "/cache/pre2")[1] == "MISS"
     assert fetch(bw, "/cache/other")[1] == "HIT"
     assert len(cache_files(bw)) == 4
+    # an answer that varies: every variant goes
+    v = "/cache/var?h=Vary:Accept-Encoding"
+    for enc in ("gzip", "br"):
+        fetch(bw, v, {"Accept-Encoding": enc})
+        assert fetch(bw, v, {"Accept-Encoding": enc})[1] == "HIT"
+    s, h, body = get(bw.port, v, method="PURGE")
+    assert (s, body) == (200, b'{"purged": 2}\n')
+    assert fetch(bw, v, {"Accept-Encoding": "br"})[1] == "MISS"
+    assert fetch(bw, v, {"Accept-Encoding": "gzip"})[1] == "MISS"
+
+
+def test_huge_lifetimes(bw, origin):
+    start(bw, origin)
+    for v in ("9223372036854775807", "@9223372036854775807"):
+        t = "/cache/huge?h=X-Accel-Expires:" + v
+        fetch(bw, t)
+        assert fetch(bw, t)[1] == "HIT"
+    t = ("/cache/huge2?h=Cache-Control:max-age%3D99999999999999999999,"
+         "%20stale-if-error%3D99999999999999999999")
+    fetch(bw, t)
+    assert fetch(bw, t)[1] == "HIT"
+
+
+def test_reload_with_other_levels_is_refused(bw, origin):
+    start(bw, origin, extra="proxy_cache_valid 200 1m;")
+    fetch(bw, "/cache/lv")
+    bw.config(HTTP.replace("levels=1:2", "levels=2")
+              % {"cache": bw.path("cache"), "o": origin.port, "extra":
+                 "proxy_cache_valid 200 1m;", "params": "", "zone": "one"})
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "had previously different levels" in bw.logs(),
+             what="the reload refused")
+    assert fetch(bw, "/cache/lv")[1] == "HIT"
+
+
+def test_reload_while_loading(bw, origin):
+    """A reload in the middle of the loader's walk: the new loader takes
+    over when the old one stops, and the cache is loaded whole."""
+    start(bw, origin, extra="proxy_cache_valid 200 1m;",
+          params="loader_files=1 loader_sleep=300ms")
+    for i in range(8):
+        fetch(bw, "/cache/rw%d" % i)
+    bw.signal(signal.SIGQUIT)
+    wait_for(lambda: bw.read_pid() is None, what="stop")
+    bw.start()
+    wait_for(lambda: "cache loader process started" in bw.logs(),
+             what="the loader")
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "8 files" in bw.logs(), timeout=15,
+             what="the cache loaded whole")
 
 
 def test_restart_keeps_the_cache(bw, origin):
