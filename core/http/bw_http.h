@@ -726,6 +726,8 @@ struct bw_http_request_s {
     unsigned                  done:1;
     unsigned                  logged:1;
     unsigned                  terminated:1;
+    unsigned                  background:1;     /* a subrequest nobody
+                                                   waits for */
     /* main only, kept across internal redirects: what limit_req and
      * limit_conn decided ($limit_req_status, $limit_conn_status) */
     unsigned                  limit_req_status:3;
@@ -847,6 +849,8 @@ bw_int_t bw_http_write_event_ready(bw_http_request_t *r);
 bw_int_t bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri,
     bw_str_t *args, bw_http_request_t **psr, bw_http_post_subrequest_t *ps);
 void bw_http_finalize_subrequest(bw_http_request_t *r, bw_int_t rc);
+bw_int_t bw_http_subrequest_background(bw_http_request_t *r);
+void bw_http_finalize_background(bw_http_request_t *r, bw_int_t rc);
 bw_int_t bw_http_post_request(bw_http_request_t *r);
 void bw_http_run_posted_requests(bw_connection_t *c);
 void bw_http_request_empty_handler(bw_http_request_t *r);

@@ -495,6 +495,11 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
                  (int) r->args.len, r->args.data, r == c->data,
                  (unsigned long) r->main->count);
 
+    if (r->background) {
+        bw_http_finalize_background(r, rc);
+        return;
+    }
+
     if (rc == BW_DONE) {
         if (r != r->main) {
             /* the handler that answered BW_DONE took a reference */

@@ -19,9 +19,10 @@
 
 #include <bw_http.h>
 
-bw_int_t
-bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
-    bw_http_request_t **psr, bw_http_post_subrequest_t *ps)
+/* A subrequest of r for uri: everything but how it runs and who waits. */
+static bw_http_request_t *
+bw_http_subrequest_create(bw_http_request_t *r, bw_str_t *uri,
+    bw_str_t *args)
 {
     bw_connection_t           *c;
     bw_http_request_t         *sr;
@@ -33,19 +34,19 @@ bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
         bw_log_error(BW_LOG_ERR, c->log, 0,
                      "subrequests cycle while processing \"%.*s\"",
                      (int) uri->len, uri->data);
-        return BW_ERROR;
+        return NULL;
     }
 
     if (r->main->count >= 65535 - 1000) {
         bw_log_error(BW_LOG_CRIT, c->log, 0,
                      "request reference counter overflow "
                      "while processing \"%.*s\"", (int) uri->len, uri->data);
-        return BW_ERROR;
+        return NULL;
     }
 
     sr = bw_pcalloc(r->pool, sizeof(bw_http_request_t));
     if (sr == NULL) {
-        return BW_ERROR;
+        return NULL;
     }
 
     sr->connection = c;
@@ -57,7 +58,7 @@ bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
         || bw_list_init(&sr->headers_out.headers, r->pool, 8,
                         sizeof(bw_table_elt_t)) != BW_OK)
     {
-        return BW_ERROR;
+        return NULL;
     }
 
     cscf = r->srv_conf[bw_http_core_module.ctx_index];
@@ -90,12 +91,11 @@ bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
         sr->args = *args;
     }
     if (bw_http_set_exten(sr) != BW_OK) {
-        return BW_ERROR;
+        return NULL;
     }
 
     sr->main = r->main;
     sr->parent = r;
-    sr->post_subrequest = ps;
     sr->variables = r->variables;
 
     sr->read_event_handler = bw_http_block_reading;
@@ -108,6 +108,25 @@ bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
     sr->start_sec = bw_time_sec;
     sr->start_msec = bw_time_msec;
 
+    return sr;
+}
+
+bw_int_t
+bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
+    bw_http_request_t **psr, bw_http_post_subrequest_t *ps)
+{
+    bw_connection_t    *c;
+    bw_http_request_t  *sr;
+
+    c = r->connection;
+
+    sr = bw_http_subrequest_create(r, uri, args);
+    if (sr == NULL) {
+        return BW_ERROR;
+    }
+
+    sr->post_subrequest = ps;
+
     r->main->count++;
 
     /* the connection's events are the subrequest's until it is over */
@@ -118,6 +137,72 @@ bw_http_subrequest(bw_http_request_t *r, bw_str_t *uri, bw_str_t *args,
     *psr = sr;
 
     return bw_http_post_request(sr);
+}
+
+/*
+ * A background subrequest (proxy_cache_background_update): a copy of r
+ * that runs r's location's content handler (its method, URI and
+ * configuration, without the phases before) while r answers, and that
+ * nobody waits for. It holds the main request, and so the connection,
+ * until it is over; its answer goes nowhere, and a failure of it is
+ * its own.
+ */
+bw_int_t
+bw_http_subrequest_background(bw_http_request_t *r)
+{
+    bw_http_request_t  *sr;
+
+    sr = bw_http_subrequest_create(r, &r->uri, &r->args);
+    if (sr == NULL) {
+        return BW_ERROR;
+    }
+
+    sr->method = r->method;
+    sr->method_name = r->method_name;
+    sr->loc_conf = r->loc_conf;
+    sr->content_handler = r->content_handler;
+    sr->phase_handler = r->phase_handler;
+    sr->write_event_handler = bw_http_core_run_phases;
+    sr->background = 1;
+
+    r->main->count++;
+
+    return bw_http_post_request(sr);
+}
+
+/*
+ * The end of a background subrequest's work (rc as for
+ * bw_http_finalize_request). The main request may be over already,
+ * waiting for it: then the connection goes on (keep-alive) or closes
+ * now.
+ */
+void
+bw_http_finalize_background(bw_http_request_t *r, bw_int_t rc)
+{
+    bw_http_request_t  *mr;
+
+    if (rc == BW_DONE) {
+        /* the handler that answered BW_DONE took a reference */
+        bw_http_close_request(r, 0);
+        return;
+    }
+
+    if (rc == BW_AGAIN || rc == BW_DECLINED || r->done) {
+        return;
+    }
+
+    r->done = 1;
+    r->read_event_handler = bw_http_block_reading;
+    r->write_event_handler = bw_http_request_empty_handler;
+
+    mr = r->main;
+
+    if (mr->done && mr->count == 1 && !mr->terminated) {
+        bw_http_finalize_connection(mr);
+        return;
+    }
+
+    bw_http_close_request(mr, 0);
 }
 
 /*

@@ -190,8 +190,7 @@ char *bw_http_cache_predicates_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 char *bw_http_cache_methods_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-char *bw_http_cache_background_slot(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
+
 void bw_http_cache_create_conf(bw_http_upstream_cache_conf_t *conf);
 char *bw_http_cache_merge_conf(bw_conf_t *cf,
     bw_http_upstream_cache_conf_t *conf,

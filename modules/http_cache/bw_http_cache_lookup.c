@@ -447,6 +447,17 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
         return BW_OK;
     }
 
+    if (r->background && c->node && !c->no_store) {
+        /* proxy_cache_background_update's fetch: it refreshes the entry
+         * (the request it came from said nobody else does) */
+        bw_shmtx_lock(cache->shpool);
+        c->node->updating = 1;
+        c->node->lock_time = bw_current_msec;
+        c->lock_owner = 1;
+        bw_shmtx_unlock(cache->shpool);
+        goto fetch;
+    }
+
     if (rc == BW_ERROR) {
         return BW_ERROR;
     }
@@ -465,6 +476,28 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
         c->no_store = 1;
         u->cache_whole = 0;
         return BW_DECLINED;
+    }
+
+    if (u->cache_status == BW_HTTP_CACHE_EXPIRED && ccf->background_update
+        && r == r->main
+        && ((ccf->use_stale & BW_HTTP_UPSTREAM_FT_UPDATING)
+            || bw_time_sec - (time_t) c->h.valid_sec
+               < (time_t) c->h.updating_sec))
+    {
+        bw_shmtx_lock(cache->shpool);
+        updating = fcn->updating;
+        bw_shmtx_unlock(cache->shpool);
+
+        /* the stale answer now; unless another request refreshes it
+         * already, a subrequest of this one does, in the background */
+        if (!updating && bw_http_subrequest_background(r) != BW_OK) {
+            return BW_ERROR;
+        }
+
+        bw_http_cache_set_stored(u, c);
+        u->cache_status = updating ? BW_HTTP_CACHE_UPDATING
+                                   : BW_HTTP_CACHE_STALE;
+        return BW_OK;
     }
 
     if (u->cache_status == BW_HTTP_CACHE_EXPIRED) {

@@ -691,32 +691,6 @@ bw_http_cache_valid_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
-/*
- * proxy_cache_background_update: not done yet. Said at start, where it
- * is set: the request that finds an entry expired refreshes it itself
- * (with proxy_cache_use_stale updating, the others get the stale answer
- * meanwhile), so the configuration keeps working, only slower for that
- * one request.
- */
-char *
-bw_http_cache_background_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    char  *rv;
-
-    rv = bw_conf_set_flag_slot(cf, cmd, conf);
-
-    if (rv == BW_CONF_OK
-        && *(bw_flag_t *) ((char *) conf + cmd->offset) == 1)
-    {
-        bw_conf_log_error(BW_LOG_WARN, cf, 0,
-                          "\"%.*s\" is not supported yet: an expired entry "
-                          "is refreshed by the request that finds it",
-                          (int) cmd->name.len, cmd->name.data);
-    }
-
-    return rv;
-}
-
 /* proxy_cache_bypass, proxy_no_cache: values that say yes when not
  * empty and not "0"; the directive may come more than once */
 char *

@@ -338,15 +338,43 @@ def test_max_range_offset(bw, origin):
     assert len(origin.requests) == 2
 
 
-def test_background_update_says_it_is_not_done(bw, origin):
-    bw.config(HTTP % {"cache": bw.path("cache"), "o": origin.port,
-                      "extra": "proxy_cache_background_update on;",
-                      "params": "", "zone": "one"})
-    r = bw.run("-t")
-    assert r.returncode == 0, r.stderr
-    assert ('"proxy_cache_background_update" is not supported yet'
-            in r.stderr), r.stderr
-    assert "bulwark.conf:" in r.stderr
+@pytest.mark.parametrize("keepalive", [False, True])
+def test_background_update(bw, origin, keepalive):
+    """The stale answer at once, one refresh by a subrequest behind it;
+    the client's connection goes on once the refresh is done."""
+    import http.client
+    start(bw, origin, extra="""
+        proxy_cache_valid 200 1m;
+        proxy_cache_key $uri;
+        proxy_cache_use_stale updating;
+        proxy_cache_background_update on;""")
+    # stored expired already (X-Accel-Expires in the past, as nginx)
+    assert fetch(bw, "/cache/bg?h=X-Accel-Expires:@1000000000")[1] == "MISS"
+    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=10)
+    try:
+        t0 = time.monotonic()
+        conn.request("GET", "/cache/bg?d=1000&h=X-Fresh:1")
+        resp = conn.getresponse()
+        body = resp.read()
+        took = time.monotonic() - t0
+        assert (resp.status, resp.getheader("X-Cache"), body) == \
+            (200, "STALE", b"/cache/bg #1")
+        assert took < 0.9, took     # not after the refresh's second
+        wait_for(lambda: asked(origin, "/cache/bg?d=1000&h=X-Fresh:1") == 1,
+                 what="the refresh asked")
+        if keepalive:
+            # the same connection, once the refresh is over
+            conn.request("GET", "/cache/bg?again")
+            resp = conn.getresponse()
+            assert (resp.getheader("X-Cache"), resp.read()) == \
+                ("HIT", b"/cache/bg #1")
+    finally:
+        conn.close()
+    # the refresh's answer is the one stored now
+    wait_for(lambda: get(bw.port, "/cache/bg?x")[1].get("x-fresh") == "1",
+             what="refreshed")
+    assert fetch(bw, "/cache/bg?y")[1] == "HIT"
+    assert len(origin.requests) == 2
 
 
 def test_zone_from_variable(bw, origin):
