@@ -25,6 +25,7 @@
 #define BW_HTTP_CACHE_H
 
 #include <bw_http.h>
+#include <openssl/evp.h>
 
 #define BW_HTTP_CACHE_KEY_LEN      16          /* MD5 */
 #define BW_HTTP_CACHE_ETAG_LEN     128
@@ -171,6 +172,9 @@ typedef struct {
     unsigned                    held:1;     /* node->count is ours */
     unsigned                    lock_owner:1;  /* node->updating is ours */
     unsigned                    secondary:1;   /* a Vary variant's entry */
+    unsigned                    seen:1;     /* seen_* are fresh */
+    unsigned                    seen_exists:1;
+    unsigned                    seen_cold:1;
     unsigned                    revalidate:1;
     unsigned                    storing:1;
     unsigned                    store_failed:1;
@@ -220,6 +224,7 @@ u_char *bw_http_cache_name_into(bw_http_cache_t *cache, u_char *md5,
 /* the fixed header of an entry file checks out (size: the file's) */
 bw_uint_t bw_http_cache_header_valid(bw_http_cache_file_header_t *h,
     off_t size);
+const EVP_MD *bw_http_cache_md5(void);
 bw_int_t bw_http_cache_variant(bw_http_request_t *r, u_char *vary,
     size_t len, u_char *md5);
 void bw_http_cache_delete_node(bw_http_cache_t *cache,

@@ -289,6 +289,11 @@ bw_http_cache_hold(bw_http_request_t *r, bw_http_cache_req_t *c,
     fcn->expire = bw_time_sec + cache->inactive;
     *uses = fcn->uses;
 
+    /* what the first look needs, without taking the lock again */
+    c->seen_exists = fcn->exists;
+    c->seen_cold = cache->sh->cold;
+    c->seen = 1;
+
     bw_shmtx_unlock(cache->shpool);
 
     c->node = fcn;
@@ -348,7 +353,7 @@ bw_http_cache_reopen(bw_http_request_t *r, bw_http_upstream_t *u,
     memcpy(buf, c->md5, BW_HTTP_CACHE_KEY_LEN);
     memcpy(buf + BW_HTTP_CACHE_KEY_LEN, variant, BW_HTTP_CACHE_KEY_LEN);
 
-    if (!EVP_Digest(buf, sizeof(buf), c->md5, NULL, EVP_md5(), NULL)
+    if (!EVP_Digest(buf, sizeof(buf), c->md5, NULL, bw_http_cache_md5(), NULL)
         || bw_http_cache_file_name(r->pool, c->cache, c->md5, &c->file)
            != BW_OK)
     {
@@ -396,7 +401,7 @@ bw_http_cache_key(bw_http_request_t *r, bw_http_upstream_t *u,
         return BW_ERROR;
     }
 
-    if (!EVP_Digest(c->key.data, c->key.len, c->md5, NULL, EVP_md5(), NULL)
+    if (!EVP_Digest(c->key.data, c->key.len, c->md5, NULL, bw_http_cache_md5(), NULL)
         || bw_http_cache_file_name(r->pool, c->cache, c->md5, &c->file)
            != BW_OK)
     {
@@ -431,10 +436,17 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
     ccf = u->conf->cache;
     cache = c->cache;
 
-    bw_shmtx_lock(cache->shpool);
-    exists = c->node->exists;
-    cold = cache->sh->cold;
-    bw_shmtx_unlock(cache->shpool);
+    if (c->seen) {
+        c->seen = 0;
+        exists = c->seen_exists;
+        cold = c->seen_cold;
+
+    } else {
+        bw_shmtx_lock(cache->shpool);
+        exists = c->node->exists;
+        cold = cache->sh->cold;
+        bw_shmtx_unlock(cache->shpool);
+    }
 
     rc = BW_DECLINED;
     if ((exists || cold) && c->fd.fd == -1) {
@@ -594,7 +606,7 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_http_cache_req_t *c)
 {
     int                           fd;
-    off_t                         fs;
+    off_t                         fs, size;
     u_char                        variant[BW_HTTP_CACHE_KEY_LEN];
     size_t                        want, keylen;
     ssize_t                       n;
@@ -630,18 +642,9 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
     c->fd.name = c->file;
     c->fd.log = r->connection->log;
 
-    if (fstat(fd, &st) == -1) {
-        bw_log_error(BW_LOG_CRIT, r->connection->log, errno,
-                     "fstat() \"%s\" failed", c->file.data);
-        goto failed;
-    }
-
     keylen = sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1 + c->key.len + 1;
     want = sizeof(bw_http_cache_file_header_t) + keylen
            + u->conf->buffer_size;
-    if ((off_t) want > st.st_size) {
-        want = (size_t) st.st_size;
-    }
 
     buf = bw_palloc(r->pool, want);
     if (buf == NULL) {
@@ -655,10 +658,24 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
         goto failed;
     }
 
+    /* a read that came short read the whole file: a small answer costs
+     * no fstat() and goes from memory */
+    if ((size_t) n < want) {
+        size = n;
+
+    } else if (fstat(fd, &st) == -1) {
+        bw_log_error(BW_LOG_CRIT, r->connection->log, errno,
+                     "fstat() \"%s\" failed", c->file.data);
+        goto failed;
+
+    } else {
+        size = st.st_size;
+    }
+
     h = (bw_http_cache_file_header_t *) buf;
 
     if ((size_t) n < sizeof(bw_http_cache_file_header_t)
-        || !bw_http_cache_header_valid(h, st.st_size))
+        || !bw_http_cache_header_valid(h, size))
     {
         bw_log_error(BW_LOG_CRIT, r->connection->log, 0,
                      "cache file \"%s\" is invalid, removed", c->file.data);
@@ -713,19 +730,26 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
         }
     }
 
-    fs = (st.st_size + 4095) & ~((off_t) 4095);
+    fs = (size + 4095) & ~((off_t) 4095);
 
-    bw_shmtx_lock(cache->shpool);
-    if (!fcn->exists) {
-        /* found on disk while the cache is cold, or stored again */
-        fcn->exists = 1;
-        fcn->fs_size = fs;
-        cache->sh->size += fs;
+    /* (read without the lock first: a hit of an entry the zone knows
+     * as it is takes no lock here) */
+    if (!fcn->exists || fcn->valid_sec != (time_t) c->h.valid_sec
+        || fcn->updating_sec != (time_t) c->h.updating_sec
+        || fcn->error_sec != (time_t) c->h.error_sec)
+    {
+        bw_shmtx_lock(cache->shpool);
+        if (!fcn->exists) {
+            /* found on disk while the cache is cold, or stored again */
+            fcn->exists = 1;
+            fcn->fs_size = fs;
+            cache->sh->size += fs;
+        }
+        fcn->valid_sec = (time_t) c->h.valid_sec;
+        fcn->updating_sec = (time_t) c->h.updating_sec;
+        fcn->error_sec = (time_t) c->h.error_sec;
+        bw_shmtx_unlock(cache->shpool);
     }
-    fcn->valid_sec = (time_t) c->h.valid_sec;
-    fcn->updating_sec = (time_t) c->h.updating_sec;
-    fcn->error_sec = (time_t) c->h.error_sec;
-    bw_shmtx_unlock(cache->shpool);
 
     /* the stored answer, ready to go now or instead of a failure */
     c->header = buf + c->h.header_start;
@@ -737,11 +761,17 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
         goto failed;
     }
 
-    if (c->h.body_length) {
+    if (c->h.body_length && size <= n) {
+        /* read whole already: it goes with the header in one write */
+        b->memory = 1;
+        b->pos = buf + c->h.body_start;
+        b->last = buf + size;
+
+    } else if (c->h.body_length) {
         b->in_file = 1;
         b->file = &c->fd;
         b->file_pos = (off_t) c->h.body_start;
-        b->file_last = st.st_size;
+        b->file_last = size;
     }
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -753,6 +783,12 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
     if ((time_t) c->h.valid_sec < bw_time_sec) {
         u->cache_status = BW_HTTP_CACHE_EXPIRED;
         return BW_DECLINED;
+    }
+
+    if (!b->in_file) {
+        /* a fresh answer read whole: the file is done with */
+        close(fd);
+        c->fd.fd = -1;
     }
 
     return BW_OK;

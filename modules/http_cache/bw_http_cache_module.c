@@ -360,6 +360,14 @@ bw_http_cache_path_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
+    if (bw_http_cache_md5() == NULL) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "\"%.*s\" needs MD5, which OpenSSL does not "
+                          "provide here", (int) cmd->name.len,
+                          cmd->name.data);
+        return BW_CONF_ERROR;
+    }
+
     if (name.len == 0) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                           "\"%.*s\" must have \"keys_zone\" parameter",

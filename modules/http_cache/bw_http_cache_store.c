@@ -155,6 +155,8 @@ bw_http_cache_header_text(bw_http_request_t *r, bw_http_upstream_t *u,
 
     len = 0;
     p = NULL;
+    out->len = 0;
+    out->data = NULL;
 
     for (pass = 0; pass < 2; pass++) {
 
