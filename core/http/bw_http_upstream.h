@@ -363,6 +363,7 @@ struct bw_http_upstream_s {
  * the body; BW_AGAIN the request waits for another's fetch of the entry
  * (proxy_cache_lock) and comes back through
  * bw_http_upstream_cache_resume(); BW_DONE the cache answered (a purge);
+ * a status of 300 or more: a kept intercepted error, for error_page;
  * BW_ERROR. store_header, when the response header is in:
  * sets u->cacheable if the answer is to be stored. store_body for each
  * decoded piece of the body; store_end once, complete or not.
@@ -384,6 +385,10 @@ typedef struct {
                             bw_uint_t ft_type);
     /* the upstream request ends: a store not complete is dropped */
     void      (*finalize)(bw_http_request_t *r, bw_http_upstream_t *u);
+    /* an error status the location intercepts (proxy_intercept_errors):
+     * kept for proxy_cache_valid's time, lookup then returns it */
+    void      (*store_error)(bw_http_request_t *r, bw_http_upstream_t *u,
+                             bw_uint_t status);
 } bw_http_upstream_cache_ops_t;
 
 extern const bw_http_upstream_cache_ops_t  *bw_http_upstream_cache_ops;

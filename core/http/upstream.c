@@ -138,6 +138,11 @@ bw_http_upstream_init_request(bw_http_request_t *r)
         } else if (rc == BW_DONE) {
             return;             /* answered by the cache (a purge) */
 
+        } else if (rc >= BW_HTTP_SPECIAL_RESPONSE) {
+            /* an intercepted error the cache keeps: error_page answers */
+            bw_http_finalize_request(r, rc);
+            return;
+
         } else if (rc != BW_DECLINED) {
             bw_http_finalize_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
             return;
@@ -1046,6 +1051,11 @@ bw_http_upstream_intercept_errors(bw_http_request_t *r,
                    != BW_OK)
             {
                 return BW_OK;
+            }
+            if (u->cache && bw_http_upstream_cache_ops) {
+                /* as nginx: the error itself may be kept for a while
+                 * (proxy_cache_valid), so that the next ones get it too */
+                bw_http_upstream_cache_ops->store_error(r, u, status);
             }
             bw_http_upstream_finalize_request(r, u, status);
             return BW_OK;

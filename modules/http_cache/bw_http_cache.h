@@ -73,6 +73,8 @@ typedef struct {
     unsigned            exists:1;       /* the file is in place */
     unsigned            updating:1;     /* a request is fetching it */
     unsigned            deleting:1;     /* the manager removes it */
+    unsigned            error:10;       /* an intercepted error kept
+                                           until valid_sec, no file */
     time_t              expire;         /* inactive after */
     time_t              valid_sec;
     time_t              updating_sec;
@@ -211,6 +213,8 @@ bw_uint_t bw_http_cache_test_predicates(bw_http_request_t *r, bw_array_t *a,
 bw_int_t bw_http_cache_use_stored(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_uint_t ft_type);
 void bw_http_cache_finalize(bw_http_request_t *r, bw_http_upstream_t *u);
+void bw_http_cache_store_error(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t status);
 void bw_http_cache_lock_release(bw_http_cache_req_t *c);
 
 /* bw_http_cache_purge.c: proxy_cache_purge, answered (BW_DONE) */

@@ -327,7 +327,7 @@ bw_http_cache_unhold(bw_http_cache_req_t *c)
     /* an entry that never got a file, wanted by nobody now; kept while
      * min_uses counts its uses */
     if (!fcn->exists && fcn->count == 0 && !fcn->updating
-        && c->min_uses <= 1)
+        && !fcn->error && c->min_uses <= 1)
     {
         bw_queue_remove(&fcn->queue);
         bw_rbtree_delete(&cache->sh->rbtree, &fcn->node);
@@ -435,6 +435,23 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
 
     ccf = u->conf->cache;
     cache = c->cache;
+
+    if (c->node->error) {
+        /* an intercepted error kept for proxy_cache_valid's time (read
+         * without the lock first: rare) */
+        bw_shmtx_lock(cache->shpool);
+        rc = c->node->error;
+        if (rc && c->node->valid_sec < bw_time_sec) {
+            c->node->error = 0;     /* due: asked again */
+            rc = 0;
+        }
+        bw_shmtx_unlock(cache->shpool);
+
+        if (rc) {
+            u->cache_status = BW_HTTP_CACHE_HIT;
+            return rc;
+        }
+    }
 
     if (c->seen) {
         c->seen = 0;
@@ -867,6 +884,36 @@ bw_http_cache_use_stored(bw_http_request_t *r, bw_http_upstream_t *u,
 
     bw_http_cache_set_stored(u, c);
     return BW_OK;
+}
+
+/* An intercepted error: kept in the entry (no file) for as long as
+ * proxy_cache_valid says for its status, as nginx. */
+void
+bw_http_cache_store_error(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_uint_t status)
+{
+    time_t                          valid;
+    bw_http_cache_req_t            *c;
+    bw_http_upstream_cache_conf_t  *ccf;
+
+    c = u->cache;
+    ccf = u->conf->cache;
+
+    if (c->no_store || c->node == NULL || status > 999
+        || (r->method == BW_HTTP_HEAD && !u->head_as_get))
+    {
+        return;
+    }
+
+    valid = bw_http_cache_valid_for(ccf->valid, status);
+    if (valid <= 0) {
+        return;
+    }
+
+    bw_shmtx_lock(c->cache->shpool);
+    c->node->error = status;
+    c->node->valid_sec = bw_time_sec + valid;
+    bw_shmtx_unlock(c->cache->shpool);
 }
 
 /* The upstream request ends: a store not complete is dropped, a wait or

@@ -24,7 +24,8 @@ static const bw_http_upstream_cache_ops_t  bw_http_cache_ops = {
     bw_http_cache_store_end,
     bw_http_cache_invalid,
     bw_http_cache_use_stored,
-    bw_http_cache_finalize
+    bw_http_cache_finalize,
+    bw_http_cache_store_error
 };
 
 static bw_http_module_t  bw_http_cache_module_ctx = {

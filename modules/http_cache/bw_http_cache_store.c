@@ -564,6 +564,7 @@ bw_http_cache_store_end(bw_http_request_t *r, bw_http_upstream_t *u,
         cache->sh->size += fs;
     }
     fcn->exists = 1;
+    fcn->error = 0;
     fcn->fs_size = fs;
     fcn->valid_sec = (time_t) c->h.valid_sec;
     fcn->updating_sec = (time_t) c->h.updating_sec;

@@ -184,6 +184,27 @@ def test_x_accel_expires_absolute_and_ignored_headers(bw, origin):
     assert (x, body) == ("HIT", b"/cache/ign #1")
 
 
+def test_intercepted_error_kept(bw, origin):
+    """As nginx: an error the location intercepts is kept for
+    proxy_cache_valid's time; error_page answers without the origin."""
+    start(bw, origin, extra="""
+        proxy_cache_valid 404 1m;
+        proxy_intercept_errors on;
+        error_page 404 = @fallback;
+        error_page 410 = @gone;
+    }
+    location @gone { return 410; }
+    location @fallback {
+        return 200 "fallback";""")
+    for _ in range(3):
+        assert get(bw.port, "/cache/ie?s=404")[0::2] == (200, b"fallback")
+    assert asked(origin, "/cache/ie?s=404") == 1
+    # one proxy_cache_valid does not name is asked for each time
+    for _ in range(2):
+        assert get(bw.port, "/cache/ie2?s=410")[0] == 410
+    assert asked(origin, "/cache/ie2?s=410") == 2
+
+
 def test_cache_valid_codes(bw, origin):
     start(bw, origin, extra="""
         proxy_cache_valid 200 1m;
