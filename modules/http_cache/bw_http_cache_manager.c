@@ -233,7 +233,10 @@ bw_http_cache_load_file(bw_http_cache_t *cache, u_char *path, u_char *name,
     bw_shmtx_lock(cache->shpool);
 
     fcn = bw_http_cache_find_node(cache, md5);
-    if (fcn == NULL) {
+
+    /* the file may have gone since it was read (the manager removes
+     * under the lock): an entry for it would count what is not there */
+    if (fcn == NULL && access((char *) path, F_OK) == 0) {
         fcn = bw_http_cache_add_node(cache, md5);
         if (fcn) {
             fcn->uses = 1;

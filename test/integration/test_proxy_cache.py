@@ -718,8 +718,10 @@ def test_manager_holds_max_size(bw, origin):
     wait_for(lambda: total() <= 1024 * 1024 + 64 * 1024, timeout=10,
              interval=0.1, what="max_size held")
     # the newest stayed
-    assert fetch(bw, "/cache/ms29?n=100000")[1] == "HIT"
-    assert fetch(bw, "/cache/ms0?n=100000")[1] == "MISS"
+    assert fetch(bw, "/cache/ms29?n=100000")[1] == "HIT", \
+        (total(), len(cache_files(bw)))
+    assert fetch(bw, "/cache/ms0?n=100000")[1] == "MISS", \
+        (total(), len(cache_files(bw)))
 
 
 @pytest.mark.parametrize("victims", ["workers", "all"])
