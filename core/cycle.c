@@ -201,6 +201,10 @@ bw_init_cycle(bw_cycle_t *old_cycle)
         goto failed;
     }
 
+    if (!bw_test_config && bw_stats_init(cycle->log) != BW_OK) {
+        goto failed;
+    }
+
     if (bw_shm_init_cycle(cycle, old_cycle) != BW_OK) {
         goto failed;
     }

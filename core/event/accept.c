@@ -96,6 +96,8 @@ bw_event_accept(bw_event_t *ev)
             return;
         }
 
+        bw_stat_add(accepted, 1);
+
         bw_fail_alloc_connection(ev->log);
 
         c = bw_get_connection(fd, ev->log);
@@ -103,6 +105,9 @@ bw_event_accept(bw_event_t *ev)
             close(fd);
             return;
         }
+
+        bw_stat_add(active, 1);
+        c->stat_active = 1;
 
         c->type = SOCK_STREAM;
         c->pool = bw_create_pool(ls->pool_size, ev->log);
@@ -160,6 +165,8 @@ bw_event_accept(bw_event_t *ev)
             bw_close_accepted(c);
             return;
         }
+
+        bw_stat_add(handled, 1);
 
         ls->handler(c);
 

@@ -59,6 +59,7 @@ struct bw_connection_s {
     unsigned            destroyed:1;
     unsigned            idle:1;
     unsigned            reusable:1;
+    unsigned            stat_active:1;  /* counted in bw_stats->active */
     unsigned            close:1;
     unsigned            sendfile:1;
     unsigned            tcp_nodelay:2;

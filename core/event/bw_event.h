@@ -110,4 +110,31 @@ void bw_event_close_accept(bw_cycle_t *cycle, bw_uint_t pause);
 void bw_event_accept_room(void);
 void bw_event_close_listening(bw_cycle_t *cycle);
 
+/*
+ * Connection and request counters of all workers together (stub_status,
+ * $connections_*), in memory the master maps once before the first
+ * fork: a reload keeps them, a restart starts them at zero. Added to
+ * with relaxed atomics, never locked.
+ */
+typedef struct {
+    uint64_t            accepted;
+    uint64_t            handled;
+    uint64_t            active;
+    uint64_t            requests;
+    uint64_t            reading;
+    uint64_t            writing;
+    uint64_t            waiting;
+} bw_stats_t;
+
+extern bw_stats_t  *bw_stats;
+
+#define bw_stat_add(field, n) \
+    do { if (bw_stats) { \
+        (void) __atomic_fetch_add(&bw_stats->field, (uint64_t) (n), \
+                                  __ATOMIC_RELAXED); } } while (0)
+#define bw_stat_get(field) \
+    (bw_stats ? __atomic_load_n(&bw_stats->field, __ATOMIC_RELAXED) : 0)
+
+bw_int_t bw_stats_init(bw_log_t *log);
+
 #endif

@@ -113,6 +113,11 @@ bw_close_connection(bw_connection_t *c)
 
     bw_reusable_connection(c, 0);
 
+    if (c->stat_active) {
+        c->stat_active = 0;
+        bw_stat_add(active, -1);
+    }
+
     fd = c->fd;
     c->fd = -1;
     bw_free_connection(c);
@@ -129,6 +134,8 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
     if (c->reusable) {
         bw_queue_remove(&c->queue);
         bw_cycle->reusable_connections_n--;
+        /* an idle client connection is what stub_status calls waiting */
+        bw_stat_add(waiting, -1);
     }
 
     c->reusable = reusable;
@@ -137,6 +144,7 @@ bw_reusable_connection(bw_connection_t *c, bw_uint_t reusable)
         bw_queue_insert_head(&bw_cycle->reusable_connections_queue,
                              &c->queue);
         bw_cycle->reusable_connections_n++;
+        bw_stat_add(waiting, 1);
 
         bw_event_accept_room();
     }

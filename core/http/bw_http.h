@@ -728,6 +728,8 @@ struct bw_http_request_s {
     unsigned                  terminated:1;
     unsigned                  background:1;     /* a subrequest nobody
                                                    waits for */
+    unsigned                  stat_reading:1;   /* counted as reading, */
+    unsigned                  stat_writing:1;   /* or writing */
     /* main only, kept across internal redirects: what limit_req and
      * limit_conn decided ($limit_req_status, $limit_conn_status) */
     unsigned                  limit_req_status:3;

@@ -118,6 +118,11 @@ bw_http_create_request(bw_connection_t *c)
     r->main = r;
     r->count = 1;
     r->subrequests = BW_HTTP_MAX_SUBREQUESTS;
+
+    /* stub_status: a request is "reading" until its head is in */
+    r->stat_reading = 1;
+    bw_stat_add(reading, 1);
+    bw_stat_add(requests, 1);
     r->start_sec = bw_time_sec;
     r->start_msec = bw_time_msec;
     r->method = BW_HTTP_UNKNOWN;
@@ -429,6 +434,13 @@ bw_http_process_request(bw_http_request_t *r)
     c->write->handler = bw_http_request_handler;
     r->read_event_handler = bw_http_block_reading;
     c->log->action = NULL;
+
+    if (r->stat_reading) {
+        r->stat_reading = 0;
+        r->stat_writing = 1;
+        bw_stat_add(reading, -1);
+        bw_stat_add(writing, 1);
+    }
 
     if (r->http_connection->addr_conf->ssl && bw_http_ssl_hooks) {
         /* plain HTTP on a TLS port (497), client certificates (495,
@@ -761,6 +773,15 @@ bw_http_free_request(bw_http_request_t *r, bw_int_t rc)
 
     if (rc > 0 && r->headers_out.status == 0) {
         r->headers_out.status = rc;
+    }
+
+    if (r->stat_reading) {
+        r->stat_reading = 0;
+        bw_stat_add(reading, -1);
+    }
+    if (r->stat_writing) {
+        r->stat_writing = 0;
+        bw_stat_add(writing, -1);
     }
 
     bw_http_log_request(r);

@@ -1,0 +1,157 @@
+"""
+stub_status (modules/http_stub_status): nginx's text byte for byte, the
+counters of all workers (accepted, handled, requests; active, reading,
+writing, waiting) for a known set of connections, $connections_*, the
+counters across a reload, 405 for other methods, and the same text as
+Debian's nginx for the same connections and requests.
+"""
+
+import re
+import signal
+import socket
+
+import pytest
+
+from conftest import (free_port, get, needs_nginx, nginx_serving,
+                      require_module, wait_for)
+
+pytestmark = pytest.mark.usefixtures("_need_stub_status")
+
+
+@pytest.fixture
+def _need_stub_status():
+    require_module("http_stub_status")
+
+
+TEXT = re.compile(rb"\AActive connections: (\d+) \n"
+                  rb"server accepts handled requests\n"
+                  rb" (\d+) (\d+) (\d+) \n"
+                  rb"Reading: (\d+) Writing: (\d+) Waiting: (\d+) \n\Z")
+
+HTTP = """
+    server {
+        listen 127.0.0.1:%(port)d;
+        location = /status { stub_status; }
+        location = /old { stub_status on; }
+        location = /vars {
+            return 200 "$connections_active $connections_reading $connections_writing $connections_waiting";
+        }
+        location / { return 200 "ok"; }
+    }
+"""
+
+
+def status(port, path="/status"):
+    s, h, body = get(port, path)
+    assert s == 200, (s, body)
+    assert h["content-type"] == "text/plain"
+    m = TEXT.match(body)
+    assert m, body
+    return tuple(int(x) for x in m.groups())
+
+
+class Held:
+    """Connections held open: idle ones (not a byte sent) and ones in the
+    middle of their request's head."""
+
+    def __init__(self, port, idle, reading):
+        self.socks = []
+        for _ in range(idle):
+            self.socks.append(socket.create_connection(("127.0.0.1", port)))
+        for _ in range(reading):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            self.socks.append(s)
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+
+def settled(port, active):
+    """The counters once every connection but the ones held and the
+    status request itself are gone (the probes of the start)."""
+    seen = []
+
+    def ok():
+        seen.append(status(port))
+        return seen[-1][0] == active
+    wait_for(ok, what="%d active connections" % active)
+    return seen[-1]
+
+
+def test_counts(bw):
+    bw.config(HTTP % {"port": bw.port}, workers=2)
+    bw.start()
+    held = Held(bw.port, idle=2, reading=1)
+    try:
+        ac, ap, hn, rq, rd, wr, wa = settled(bw.port, 4)
+        # the held ones and the status request itself, wherever each
+        # worker took them
+        assert (rd, wr, wa) == (1, 1, 2)
+        assert ap == hn
+        # three more requests: three more of each (and this one)
+        for _ in range(3):
+            assert get(bw.port, "/")[2] == b"ok"
+        ac2, ap2, hn2, rq2, rd2, wr2, wa2 = settled(bw.port, 4)
+        assert (ap2 - ap, hn2 - hn, rq2 - rq) == (4, 4, 4)
+        assert (rd2, wr2, wa2) == (1, 1, 2)
+        # the variables
+        body = get(bw.port, "/vars")[2].decode().split()
+        assert body == ["4", "1", "1", "2"]
+    finally:
+        held.close()
+    settled(bw.port, 1)
+    assert status(bw.port, "/old")[4:] == (0, 1, 0)
+    assert get(bw.port, "/status", method="POST")[0] == 405
+
+
+def test_reload_keeps_the_counters(bw):
+    bw.config(HTTP % {"port": bw.port})
+    bw.start()
+    for _ in range(5):
+        get(bw.port, "/")
+    before = settled(bw.port, 1)
+    old = set(bw.workers())
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: not (set(bw.workers()) & old), what="new workers")
+    after = settled(bw.port, 1)
+    assert after[1] >= before[1] + 1 and after[3] >= before[3] + 1
+
+
+@needs_nginx
+def test_same_text_as_nginx(bw, tmp_path):
+    """The same connections and requests through both: the same lines
+    (the totals since start differ by the probes each start made: their
+    increments must not)."""
+    results = []
+
+    def run(port):
+        held = Held(port, idle=2, reading=1)
+        try:
+            first = settled(port, 4)
+            for _ in range(3):
+                get(port, "/")
+            second = settled(port, 4)
+            body = get(port, "/status")[2]
+        finally:
+            held.close()
+        return (first, second, body.split(b"\n")[0],
+                body.split(b"\n")[3])
+
+    bw.config(HTTP % {"port": bw.port})
+    bw.start()
+    results.append(run(bw.port))
+
+    port = free_port()
+    with nginx_serving(tmp_path, HTTP % {"port": port}, port):
+        results.append(run(port))
+
+    ours, theirs = results
+    for (f1, s1), (f2, s2) in (((ours[0], ours[1]), (theirs[0], theirs[1])),):
+        assert f1[0] == f2[0] and f1[4:] == f2[4:]
+        assert s1[0] == s2[0] and s1[4:] == s2[4:]
+        assert [b - a for a, b in zip(f1[1:4], s1[1:4])] == \
+            [b - a for a, b in zip(f2[1:4], s2[1:4])]
+    # the lines whose numbers do not depend on the start, byte for byte
+    assert ours[2:] == theirs[2:]
