@@ -18,6 +18,8 @@ struct bw_shm_zone_s {
 
 bw_shm_zone_t *bw_shared_memory_add(bw_conf_t *cf, bw_str_t *name,
     size_t size, void *tag);
+bw_shm_zone_t *bw_shared_memory_find(bw_cycle_t *cycle, bw_str_t *name,
+    void *tag);
 bw_int_t bw_shm_zone_param(bw_conf_t *cf, bw_str_t *arg, bw_str_t *name,
     size_t *size);
 bw_int_t bw_shm_init_cycle(bw_cycle_t *cycle, bw_cycle_t *old_cycle);

@@ -64,6 +64,32 @@ bw_shared_memory_add(bw_conf_t *cf, bw_str_t *name, size_t size, void *tag)
     return zone;
 }
 
+/* The zone of the cycle named name that tag (a module) owns, if any. */
+bw_shm_zone_t *
+bw_shared_memory_find(bw_cycle_t *cycle, bw_str_t *name, void *tag)
+{
+    bw_uint_t        i;
+    bw_shm_zone_t   *zone;
+    bw_list_part_t  *part;
+
+    part = &cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+        if (zone[i].tag == tag && bw_str_eq(&zone[i].name, name)) {
+            return &zone[i];
+        }
+    }
+}
+
 /*
  * "zone=NAME:SIZE" of a directive that declares a zone (limit_req_zone,
  * limit_conn_zone, ...), with nginx's messages: a zone holds at least

@@ -80,6 +80,8 @@ void bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker,
     int channel);
 /* the cache manager or loader (cache_process.c) */
 void bw_cache_process_cycle(bw_cycle_t *cycle, bw_uint_t kind, int channel);
+/* a byte from the master's channel: sets the flag its signal would */
+void bw_channel_command(u_char cmd);
 /* "user": workers and the cache processes run as the user it names */
 void bw_process_set_user(bw_cycle_t *cycle);
 pid_t bw_exec_new_binary(bw_cycle_t *cycle);

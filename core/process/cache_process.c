@@ -145,10 +145,6 @@ bw_cache_process_channel(int fd)
     }
 
     for (i = 0; i < n; i++) {
-        switch (cmd[i]) {
-        case BW_CMD_QUIT:      bw_quit = 1; break;
-        case BW_CMD_TERMINATE: bw_terminate = 1; break;
-        case BW_CMD_REOPEN:    bw_reopen = 1; break;
-        }
+        bw_channel_command(cmd[i]);
     }
 }

@@ -342,11 +342,18 @@ bw_channel_handler(bw_event_t *ev)
         }
 
         for (i = 0; i < n; i++) {
-            switch (cmd[i]) {
-            case BW_CMD_QUIT:      bw_quit = 1; break;
-            case BW_CMD_TERMINATE: bw_terminate = 1; break;
-            case BW_CMD_REOPEN:    bw_reopen = 1; break;
-            }
+            bw_channel_command(cmd[i]);
         }
+    }
+}
+
+/* One byte from the master, as the signal it stands for. */
+void
+bw_channel_command(u_char cmd)
+{
+    switch (cmd) {
+    case BW_CMD_QUIT:      bw_quit = 1; break;
+    case BW_CMD_TERMINATE: bw_terminate = 1; break;
+    case BW_CMD_REOPEN:    bw_reopen = 1; break;
     }
 }

@@ -42,8 +42,6 @@ bw_http_cache_get(bw_http_request_t *r, bw_http_upstream_cache_conf_t *ccf,
     bw_http_cache_t **cache)
 {
     bw_str_t          name;
-    bw_uint_t         i;
-    bw_list_part_t   *part;
     bw_shm_zone_t    *zone;
 
     if (ccf->zone) {
@@ -59,24 +57,10 @@ bw_http_cache_get(bw_http_request_t *r, bw_http_upstream_cache_conf_t *ccf,
         return BW_DECLINED;
     }
 
-    part = &bw_cycle->shared_memory.part;
-    zone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            zone = part->elts;
-            i = 0;
-        }
-        if (zone[i].tag == ccf->tag && zone[i].data
-            && zone[i].init != NULL && bw_str_eq(&zone[i].name, &name))
-        {
-            *cache = zone[i].data;
-            return BW_OK;
-        }
+    zone = bw_shared_memory_find(bw_cycle, &name, ccf->tag);
+    if (zone && zone->data && zone->init) {
+        *cache = zone->data;
+        return BW_OK;
     }
 
     bw_log_error(BW_LOG_ERR, r->connection->log, 0,
