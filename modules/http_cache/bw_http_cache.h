@@ -229,6 +229,7 @@ u_char *bw_http_cache_name_into(bw_http_cache_t *cache, u_char *md5,
 bw_uint_t bw_http_cache_header_valid(bw_http_cache_file_header_t *h,
     off_t size);
 const EVP_MD *bw_http_cache_md5(void);
+bw_int_t bw_http_cache_md5_of(u_char *data, size_t len, u_char *out);
 bw_int_t bw_http_cache_variant(bw_http_request_t *r, u_char *vary,
     size_t len, u_char *md5);
 void bw_http_cache_delete_node(bw_http_cache_t *cache,

@@ -337,7 +337,7 @@ bw_http_cache_reopen(bw_http_request_t *r, bw_http_upstream_t *u,
     memcpy(buf, c->md5, BW_HTTP_CACHE_KEY_LEN);
     memcpy(buf + BW_HTTP_CACHE_KEY_LEN, variant, BW_HTTP_CACHE_KEY_LEN);
 
-    if (!EVP_Digest(buf, sizeof(buf), c->md5, NULL, bw_http_cache_md5(), NULL)
+    if (bw_http_cache_md5_of(buf, sizeof(buf), c->md5) != BW_OK
         || bw_http_cache_file_name(r->pool, c->cache, c->md5, &c->file)
            != BW_OK)
     {
@@ -385,7 +385,7 @@ bw_http_cache_key(bw_http_request_t *r, bw_http_upstream_t *u,
         return BW_ERROR;
     }
 
-    if (!EVP_Digest(c->key.data, c->key.len, c->md5, NULL, bw_http_cache_md5(), NULL)
+    if (bw_http_cache_md5_of(c->key.data, c->key.len, c->md5) != BW_OK
         || bw_http_cache_file_name(r->pool, c->cache, c->md5, &c->file)
            != BW_OK)
     {
