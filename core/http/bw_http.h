@@ -454,6 +454,7 @@ struct bw_http_core_loc_conf_s {
     bw_flag_t                 root_set;
 
     bw_str_t                  default_type;
+    bw_str_t                  post_action;   /* "": none */
     bw_hash_t                *types_hash;
     bw_array_t               *types;         /* bw_hash_key_t, at parse */
 
@@ -728,6 +729,7 @@ struct bw_http_request_s {
     unsigned                  terminated:1;
     unsigned                  background:1;     /* a subrequest nobody
                                                    waits for */
+    unsigned                  post_action:1;    /* after the answer */
     unsigned                  stat_reading:1;   /* counted as reading, */
     unsigned                  stat_writing:1;   /* or writing */
     /* main only, kept across internal redirects: what limit_req and

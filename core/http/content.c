@@ -9,6 +9,11 @@
 bw_int_t
 bw_http_send_header(bw_http_request_t *r)
 {
+    if (r->post_action) {
+        /* the client has had its answer: this one goes nowhere */
+        return BW_OK;
+    }
+
     if (r->header_sent) {
         bw_log_error(BW_LOG_ALERT, r->connection->log, 0,
                      "header already sent");
@@ -34,6 +39,16 @@ bw_http_output_filter(bw_http_request_t *r, bw_chain_t *in)
 {
     bw_int_t     rc;
     bw_chain_t  *cl;
+
+    if (r->post_action) {
+        /* nothing of post_action's answer goes to the client: taken as
+         * sent, so that its producer goes on */
+        for (cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+        return BW_OK;
+    }
 
     if (r != r->main) {
         /* a subrequest's body goes nowhere: taken as it comes, so that

@@ -201,6 +201,8 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_types, LOC, 0, NULL },
     { bw_string("default_type"), MSL|BW_CONF_TAKE1,
       bw_conf_set_str_slot, LOC, LOFF(default_type), NULL },
+    { bw_string("post_action"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_slot, LOC, LOFF(post_action), NULL },
     { bw_string("internal"), BW_HTTP_LOC_CONF|BW_CONF_NOARGS,
       bw_http_core_internal, LOC, 0, NULL },
     { bw_string("client_max_body_size"), MSL|BW_CONF_TAKE1,
@@ -505,6 +507,10 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 
     bw_conf_merge_str_value(conf->default_type, prev->default_type,
                             "text/plain");
+    bw_conf_merge_str_value(conf->post_action, prev->post_action, "");
+    if (bw_str_eq_lit(&conf->post_action, "off")) {
+        conf->post_action.len = 0;
+    }
     /* "internal" belongs to its location: never inherited */
     if (conf->internal == BW_CONF_UNSET) {
         conf->internal = 0;

@@ -15,6 +15,7 @@ bw_http_ssl_hooks_t  *bw_http_ssl_hooks;
 static bw_int_t bw_http_set_virtual_server(bw_http_request_t *r,
     bw_str_t *host);
 static void bw_http_writer(bw_http_request_t *r);
+static bw_int_t bw_http_post_action(bw_http_request_t *r);
 static void bw_http_terminate_handler(bw_http_request_t *r);
 static bw_int_t bw_http_process_header_line(bw_http_request_t *r,
     bw_table_elt_t *h, bw_uint_t offset);
@@ -590,6 +591,10 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
         return;
     }
 
+    if (bw_http_post_action(r) == BW_OK) {
+        return;
+    }
+
     r->done = 1;
     r->read_event_handler = bw_http_block_reading;
     r->write_event_handler = bw_http_request_empty_handler;
@@ -603,6 +608,42 @@ bw_http_finalize_request(bw_http_request_t *r, bw_int_t rc)
     }
 
     bw_http_finalize_connection(r);
+}
+
+/*
+ * post_action: the answer is out; the request goes on to the URI or the
+ * named location given, whose answer goes nowhere (a notification, an
+ * accounting request to a backend). Once: nginx runs a post_action
+ * location's own inherited post_action again, until the redirect limit
+ * stops it with an error; here it runs once.
+ */
+static bw_int_t
+bw_http_post_action(bw_http_request_t *r)
+{
+    bw_http_core_loc_conf_t  *clcf;
+
+    clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (clcf->post_action.len == 0 || r->post_action || r != r->main) {
+        return BW_DECLINED;
+    }
+
+    bw_log_debug(r->connection->log, "post action: \"%.*s\"",
+                 (int) clcf->post_action.len, clcf->post_action.data);
+
+    r->post_action = 1;
+    r->header_only = 1;
+    r->read_event_handler = bw_http_block_reading;
+
+    if (clcf->post_action.data[0] == '/') {
+        (void) bw_http_internal_redirect(r, &clcf->post_action, NULL);
+    } else {
+        (void) bw_http_named_location(r, &clcf->post_action);
+    }
+
+    /* the redirect's reference, as a handler's BW_DONE drops it */
+    bw_http_finalize_request(r, BW_DONE);
+    return BW_OK;
 }
 
 /*
