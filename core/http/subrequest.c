@@ -182,8 +182,10 @@ bw_http_finalize_background(bw_http_request_t *r, bw_int_t rc)
     bw_http_request_t  *mr;
 
     if (rc == BW_DONE) {
-        /* the handler that answered BW_DONE took a reference */
-        bw_http_close_request(r, 0);
+        /* the handler that answered BW_DONE took a reference: if it is
+         * the last (the main request is over, and so is this one), the
+         * connection goes on as after the main request */
+        bw_http_finalize_connection(r->main);
         return;
     }
 

@@ -778,6 +778,19 @@ bw_http_upstream_process_downstream(bw_http_request_t *r)
     u = r->upstream;
 
     rc = bw_http_write_event_ready(r);
+
+    if (rc == BW_ERROR && u->cacheable) {
+        /* as nginx: the client is given up, the answer is still read to
+         * its end for the cache */
+        bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out, "
+                     "the answer is still read for the cache");
+        c->error = 1;
+        u->keepalive = 0;
+        r->write_event_handler = bw_http_request_empty_handler;
+        bw_http_upstream_process_body(r, u);
+        return;
+    }
+
     if (rc == BW_ERROR) {
         bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         bw_http_upstream_finalize_request(r, u, BW_HTTP_REQUEST_TIME_OUT);

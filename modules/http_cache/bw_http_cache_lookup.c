@@ -27,6 +27,8 @@ static void bw_http_cache_set_stored(bw_http_upstream_t *u,
     bw_http_cache_req_t *c);
 static void bw_http_cache_unlock(bw_http_cache_req_t *c);
 static void bw_http_cache_wait_handler(bw_event_t *ev);
+static bw_uint_t bw_http_cache_updating(bw_http_cache_node_t *fcn,
+    bw_http_upstream_cache_conf_t *ccf);
 static void bw_http_cache_cleanup(void *data);
 
 /* how often a request waiting on proxy_cache_lock looks again: first
@@ -356,6 +358,9 @@ bw_http_cache_reopen(bw_http_request_t *r, bw_http_upstream_t *u,
         return BW_DECLINED;
     }
 
+    /* looked at below, under the lock: no snapshot for the next look */
+    c->seen = 0;
+
     bw_shmtx_lock(c->cache->shpool);
     exists = c->node->exists;
     cold = c->cache->sh->cold;
@@ -461,8 +466,8 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
     }
 
     if (r->background && c->node && !c->no_store) {
-        /* proxy_cache_background_update's fetch: it refreshes the entry
-         * (the request it came from said nobody else does) */
+        /* proxy_cache_background_update's fetch: the request it came
+         * from claimed the refresh for it; it clears the claim */
         bw_shmtx_lock(cache->shpool);
         c->node->updating = 1;
         c->node->lock_time = bw_current_msec;
@@ -497,13 +502,21 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
             || bw_time_sec - (time_t) c->h.valid_sec
                < (time_t) c->h.updating_sec))
     {
+        /* the stale answer now; unless another request refreshes it
+         * already, a subrequest of this one does, in the background
+         * (claimed here, under the lock: one refresh for all workers) */
         bw_shmtx_lock(cache->shpool);
-        updating = fcn->updating;
+        updating = bw_http_cache_updating(fcn, ccf);
+        if (!updating) {
+            fcn->updating = 1;
+            fcn->lock_time = bw_current_msec;
+        }
         bw_shmtx_unlock(cache->shpool);
 
-        /* the stale answer now; unless another request refreshes it
-         * already, a subrequest of this one does, in the background */
         if (!updating && bw_http_subrequest_background(r) != BW_OK) {
+            bw_shmtx_lock(cache->shpool);
+            fcn->updating = 0;
+            bw_shmtx_unlock(cache->shpool);
             return BW_ERROR;
         }
 
@@ -515,8 +528,8 @@ bw_http_cache_look(bw_http_request_t *r, bw_http_upstream_t *u,
 
     if (u->cache_status == BW_HTTP_CACHE_EXPIRED) {
         bw_shmtx_lock(cache->shpool);
-        updating = fcn->updating && !c->lock_owner;
-        if (!fcn->updating) {
+        updating = bw_http_cache_updating(fcn, ccf) && !c->lock_owner;
+        if (!updating && !c->lock_owner) {
             /* this request refreshes it: the others may be answered
              * with the stale one meanwhile */
             fcn->updating = 1;
@@ -584,6 +597,20 @@ fetch:
     }
 
     return BW_DECLINED;
+}
+
+/*
+ * Locked. Another request is refreshing the entry: a claim younger than
+ * proxy_cache_lock_age (one older is taken as lost, e.g. its worker was
+ * killed, so that nobody is served a stale answer for ever).
+ */
+static bw_uint_t
+bw_http_cache_updating(bw_http_cache_node_t *fcn,
+    bw_http_upstream_cache_conf_t *ccf)
+{
+    return fcn->updating
+           && (bw_msec_int_t) (bw_current_msec - fcn->lock_time)
+              < (bw_msec_int_t) ccf->lock_age;
 }
 
 static void
@@ -735,9 +762,10 @@ bw_http_cache_open(bw_http_request_t *r, bw_http_upstream_t *u,
 
     /* (read without the lock first: a hit of an entry the zone knows
      * as it is takes no lock here) */
-    if (!fcn->exists || fcn->valid_sec != (time_t) c->h.valid_sec
-        || fcn->updating_sec != (time_t) c->h.updating_sec
-        || fcn->error_sec != (time_t) c->h.error_sec)
+    if (!fcn->error
+        && (!fcn->exists || fcn->valid_sec != (time_t) c->h.valid_sec
+            || fcn->updating_sec != (time_t) c->h.updating_sec
+            || fcn->error_sec != (time_t) c->h.error_sec))
     {
         bw_shmtx_lock(cache->shpool);
         if (!fcn->exists) {

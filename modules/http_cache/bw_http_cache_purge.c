@@ -49,12 +49,14 @@ bw_http_cache_purge_one(bw_http_cache_t *cache, u_char *md5, u_char *file)
 
     fcn = bw_http_cache_find_node(cache, md5);
 
-    if (fcn && fcn->exists) {
+    if (fcn && (fcn->exists || fcn->error)) {
+        /* (a kept intercepted error has no file: it goes too) */
         removed = 1;
+        fcn->error = 0;
         if (fcn->count == 0 && !fcn->updating) {
             bw_http_cache_delete_node(cache, fcn);
             fcn = NULL;
-        } else {
+        } else if (fcn->exists) {
             (void) unlink((char *) file);
             fcn->exists = 0;
             cache->sh->size -= fcn->fs_size;

@@ -398,6 +398,71 @@ def test_background_update(bw, origin, keepalive):
     assert len(origin.requests) == 2
 
 
+def test_background_update_failing_keeps_the_connection(bw):
+    """The refresh fails at once (the upstream is down): the client's
+    connection goes on, a pipelined request after it is answered."""
+    o = Origin()
+    start(bw, o, extra="""
+        proxy_cache_valid 200 1m;
+        proxy_cache_key $uri;
+        proxy_cache_use_stale updating error;
+        proxy_cache_background_update on;""")
+    assert fetch(bw, "/cache/bf?h=X-Accel-Expires:@1000000000")[1] == "MISS"
+    o.stop()
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(b"GET /cache/bf?1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /cache/bf?2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while data.count(b"/cache/bf #1") < 2:
+            piece = s.recv(65536)
+            assert piece, data
+            data += piece
+    assert data.count(b"HTTP/1.1 200") == 2, data
+
+
+def test_purge_kept_error(bw, origin):
+    start(bw, origin, extra="""
+        proxy_cache_valid 404 1m;
+        proxy_cache_key $uri;
+        proxy_intercept_errors on;
+        proxy_cache_purge $purge;
+        error_page 404 = @fallback;
+    }
+    location @fallback {
+        return 200 "fallback";""")
+    get(bw.port, "/cache/pe?s=404")
+    get(bw.port, "/cache/pe?s=404")
+    assert len(origin.requests) == 1
+    s, h, body = get(bw.port, "/cache/pe", method="PURGE")
+    assert (s, body) == (200, b'{"purged": 1}\n')
+    get(bw.port, "/cache/pe?s=404")
+    assert len(origin.requests) == 2
+
+
+def test_client_timed_out_the_answer_is_still_stored(bw, origin):
+    """A client that stops reading until send_timeout, with no temp file
+    to take the answer: the cache still gets all of it (as nginx)."""
+    start(bw, origin, extra="""
+        proxy_cache_valid 200 1m;
+        proxy_max_temp_file_size 0;
+        send_timeout 1s;""")
+    n = 8000000
+    t = "/cache/slow?n=%d" % n
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", bw.port))
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % t.encode())
+        s.recv(4096)
+        # and reads no more: the server gives it up after send_timeout
+        wait_for(lambda: [f for f in cache_files(bw)
+                          if len(os.path.basename(f)) == 32],
+                 timeout=15, what="the answer stored")
+    s, x, body = fetch(bw, t)
+    assert (x, len(body)) == ("HIT", n)
+    assert asked(origin, t) == 1
+
+
 def test_zone_from_variable(bw, origin):
     start(bw, origin, zone="$z", extra="""
         proxy_cache_valid 200 1m;
