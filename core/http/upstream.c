@@ -95,7 +95,11 @@ bw_http_upstream_init(bw_http_request_t *r)
         bw_event_del_timer(c->read);
     }
 
-    r->read_event_handler = bw_http_upstream_check_broken_connection;
+    /* as nginx: post_action's request is not the client's, whose
+     * going changes nothing for it */
+    r->read_event_handler = r->post_action
+                            ? bw_http_block_reading
+                            : bw_http_upstream_check_broken_connection;
     r->write_event_handler = bw_http_request_empty_handler;
 
     if (r->request_body && r->request_body->stream) {
@@ -192,7 +196,9 @@ bw_http_upstream_init_request(bw_http_request_t *r)
      * event goes again at the end of the turn (not now: the request's
      * callers still hold it), where the check gives it up (499), as
      * nginx, unless proxy_ignore_client_abort */
-    if (c->read->pending_eof && !u->conf->ignore_client_abort) {
+    if (c->read->pending_eof && !u->conf->ignore_client_abort
+        && !r->post_action)
+    {
         bw_post_event(c->read, &bw_posted_events);
     }
 

@@ -90,6 +90,15 @@ def test_post_action(bw, conf):
                                     ("GET", "/cache/done"),
                                     ("GET", "/cache/done"),
                                     ("GET", "/cache/p")]
+        # a client that closes as soon as it has its answer does not
+        # stop it (as nginx)
+        for _ in range(3):
+            conn = http.client.HTTPConnection("127.0.0.1", bw.port,
+                                              timeout=5)
+            conn.request("GET", "/p")
+            assert conn.getresponse().status == 200
+            conn.close()
+        assert origin_saw(o, 10).count(("GET", "/cache/done")) == 5
     finally:
         o.stop()
 
