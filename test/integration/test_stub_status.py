@@ -108,9 +108,10 @@ def test_counts(bw):
         ac2, ap2, hn2, rq2, rd2, wr2, wa2 = settled(bw.port, 4, (1, 1, 2),
                                                     polls)
         assert (ap2 - ap, hn2 - hn, rq2 - rq) == (3 + polls[0],) * 3
-        # the variables
-        body = get(bw.port, "/vars")[2].decode().split()
-        assert body == ["4", "1", "1", "2"]
+        # the variables (once the status requests before are done with,
+        # which the other worker may still be finishing)
+        wait_for(lambda: get(bw.port, "/vars")[2].decode().split()
+                 == ["4", "1", "1", "2"], what="the variables")
     finally:
         held.close()
     assert settled(bw.port, 1, (0, 1, 0), path="/old")[4:] == (0, 1, 0)
