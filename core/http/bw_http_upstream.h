@@ -458,6 +458,7 @@ bw_int_t bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
 #define BW_HTTP_UPSTREAM_COPY_ALL         0
 #define BW_HTTP_UPSTREAM_COPY_REDIRECT    1   /* for X-Accel-Redirect */
 #define BW_HTTP_UPSTREAM_COPY_CHALLENGES  2   /* WWW-Authenticate */
+bw_uint_t bw_http_upstream_hop_header(bw_table_elt_t *h);
 bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_uint_t which);
 void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,

@@ -134,6 +134,28 @@ bw_http_upstream_safe_uri(bw_str_t *uri)
 }
 
 /*
+ * A header line of this hop only (RFC 9110 7.6.1) or of the body's
+ * framing: never passed on as it came, nor stored by the cache.
+ */
+bw_uint_t
+bw_http_upstream_hop_header(bw_table_elt_t *h)
+{
+    size_t   n;
+    u_char  *p;
+
+    n = h->key.len;
+    p = h->lowcase_key;
+
+    return (n == 10 && memcmp(p, "connection", 10) == 0)
+           || (n == 10 && memcmp(p, "keep-alive", 10) == 0)
+           || (n == 17 && memcmp(p, "transfer-encoding", 17) == 0)
+           || (n == 7 && memcmp(p, "upgrade", 7) == 0)
+           || (n == 14 && memcmp(p, "content-length", 14) == 0)
+           || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
+           || (n == 7 && memcmp(p, "trailer", 7) == 0);
+}
+
+/*
  * The upstream's header lines to the response, less the hidden and the
  * hop-by-hop ones: Content-Length and Content-Type go to their fields,
  * Location and Refresh pass through proxy_redirect. For
@@ -180,13 +202,8 @@ bw_http_upstream_copy_headers(bw_http_request_t *r, bw_http_upstream_t *u,
         n = h[i].key.len;
         p = h[i].lowcase_key;
 
-        if ((n == 10 && memcmp(p, "connection", 10) == 0)
-            || (n == 10 && memcmp(p, "keep-alive", 10) == 0)
-            || (n == 17 && memcmp(p, "transfer-encoding", 17) == 0)
-            || (n == 7 && memcmp(p, "upgrade", 7) == 0 && !u->upgrade)
-            || (n == 14 && memcmp(p, "content-length", 14) == 0)
-            || (n == 16 && memcmp(p, "proxy-connection", 16) == 0)
-            || (n == 7 && memcmp(p, "trailer", 7) == 0)
+        if ((bw_http_upstream_hop_header(&h[i])
+             && !(u->upgrade && n == 7 && memcmp(p, "upgrade", 7) == 0))
             || (n == 13 && memcmp(p, "accept-ranges", 13) == 0
                 && u->conf->force_ranges))
         {

@@ -53,7 +53,6 @@ typedef struct {
     int64_t             error_sec;      /* stale-if-error */
     int64_t             last_modified;
     int64_t             date;           /* when it was stored */
-    uint32_t            crc32;          /* of the key */
     uint16_t            status;         /* the stored answer's */
     uint8_t             etag_len;
     uint8_t             vary_len;
@@ -72,7 +71,6 @@ typedef struct {
     unsigned            uses:10;
     unsigned            exists:1;       /* the file is in place */
     unsigned            updating:1;     /* a request is fetching it */
-    unsigned            deleting:1;     /* the manager removes it */
     unsigned            error:10;       /* an intercepted error kept
                                            until valid_sec, no file */
     time_t              expire;         /* inactive after */
@@ -104,7 +102,6 @@ typedef struct {
     time_t              inactive;
     off_t               max_size;
     off_t               min_free;
-    bw_uint_t           use_temp_path;
     bw_uint_t           manager_files;
     bw_msec_t           manager_sleep;
     bw_msec_t           manager_threshold;
@@ -154,7 +151,6 @@ typedef struct {
     bw_http_cache_node_t       *node;
     bw_str_t                    key;
     u_char                      md5[BW_HTTP_CACHE_KEY_LEN];
-    uint32_t                    crc32;
     bw_str_t                    file;       /* full name, NUL-ended */
     bw_file_t                   fd;         /* the entry, open */
     bw_http_cache_file_header_t h;          /* as read or to be written */
@@ -164,7 +160,6 @@ typedef struct {
     bw_str_t                    vary;       /* the answer's Vary */
     off_t                       stored;     /* body bytes written */
     bw_uint_t                   min_uses;
-    time_t                      valid_sec;
     u_char                     *header;     /* the stored answer's */
     u_char                     *header_end;
     bw_chain_t                 *body;
@@ -215,7 +210,7 @@ bw_int_t bw_http_cache_use_stored(bw_http_request_t *r,
 void bw_http_cache_finalize(bw_http_request_t *r, bw_http_upstream_t *u);
 void bw_http_cache_store_error(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_uint_t status);
-void bw_http_cache_lock_release(bw_http_cache_req_t *c);
+void bw_http_cache_unlock(bw_http_cache_req_t *c);
 
 /* bw_http_cache_purge.c: proxy_cache_purge, answered (BW_DONE) */
 bw_int_t bw_http_cache_purge(bw_http_request_t *r, bw_http_upstream_t *u);

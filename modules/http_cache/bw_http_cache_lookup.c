@@ -25,7 +25,6 @@ static bw_int_t bw_http_cache_hold(bw_http_request_t *r,
 static void bw_http_cache_unhold(bw_http_cache_req_t *c);
 static void bw_http_cache_set_stored(bw_http_upstream_t *u,
     bw_http_cache_req_t *c);
-static void bw_http_cache_unlock(bw_http_cache_req_t *c);
 static void bw_http_cache_wait_handler(bw_event_t *ev);
 static bw_uint_t bw_http_cache_updating(bw_http_cache_node_t *fcn,
     bw_http_upstream_cache_conf_t *ccf);
@@ -950,7 +949,7 @@ bw_http_cache_finalize(bw_http_request_t *r, bw_http_upstream_t *u)
 
 /* others may fetch the entry now (proxy_cache_lock), or see it is not
  * being updated (use_stale updating) */
-static void
+void
 bw_http_cache_unlock(bw_http_cache_req_t *c)
 {
     if (!c->lock_owner) {
@@ -964,11 +963,6 @@ bw_http_cache_unlock(bw_http_cache_req_t *c)
     bw_shmtx_unlock(c->cache->shpool);
 }
 
-void
-bw_http_cache_lock_release(bw_http_cache_req_t *c)
-{
-    bw_http_cache_unlock(c);
-}
 
 static void
 bw_http_cache_cleanup(void *data)

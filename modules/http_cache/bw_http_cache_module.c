@@ -197,7 +197,6 @@ bw_http_cache_path_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     cache->inactive = 600;
-    cache->use_temp_path = 1;
     cache->manager_files = 100;
     cache->manager_sleep = 50;
     cache->manager_threshold = 200;
@@ -243,11 +242,9 @@ bw_http_cache_path_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         }
 
         if (bw_http_cache_param(&value[i], "use_temp_path=", &s)) {
-            if (bw_str_eq_lit(&s, "on")) {
-                cache->use_temp_path = 1;
-            } else if (bw_str_eq_lit(&s, "off")) {
-                cache->use_temp_path = 0;
-            } else {
+            /* checked, and the same either way: entries are always
+             * written beside their final name, as "off" does */
+            if (!bw_str_eq_lit(&s, "on") && !bw_str_eq_lit(&s, "off")) {
                 bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                                   "invalid use_temp_path value \"%.*s\", "
                                   "it must be \"on\" or \"off\"",

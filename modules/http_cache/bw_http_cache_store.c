@@ -140,6 +140,14 @@ bw_http_cache_validity(bw_http_request_t *r, bw_http_upstream_t *u,
     return (valid > 0 || valid == BW_HTTP_CACHE_STALE_NOW) ? valid : 0;
 }
 
+/* Until when an answer valid for "valid" seconds (or stored expired
+ * already: BW_HTTP_CACHE_STALE_NOW) is fresh. */
+static time_t
+bw_http_cache_valid_until(time_t valid)
+{
+    return valid > 0 ? bw_time_sec + valid : bw_time_sec - 1;
+}
+
 /* The stored response header: the status line and the upstream's lines
  * less the hop-by-hop ones and the framing (the body is stored
  * decoded, its length is in the file's header). */
@@ -148,7 +156,7 @@ bw_http_cache_header_text(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_str_t *out)
 {
     size_t           len, n;
-    u_char          *p, *k;
+    u_char          *p;
     bw_uint_t        i, pass;
     bw_list_part_t  *part;
     bw_table_elt_t  *h;
@@ -203,19 +211,11 @@ bw_http_cache_header_text(bw_http_request_t *r, bw_http_upstream_t *u,
                 continue;
             }
 
-            n = h[i].key.len;
-            k = h[i].lowcase_key;
-
-            if ((n == 10 && memcmp(k, "connection", 10) == 0)
-                || (n == 10 && memcmp(k, "keep-alive", 10) == 0)
-                || (n == 17 && memcmp(k, "transfer-encoding", 17) == 0)
-                || (n == 14 && memcmp(k, "content-length", 14) == 0)
-                || (n == 16 && memcmp(k, "proxy-connection", 16) == 0)
-                || (n == 7 && memcmp(k, "trailer", 7) == 0)
-                || (n == 7 && memcmp(k, "upgrade", 7) == 0))
-            {
+            if (bw_http_upstream_hop_header(&h[i])) {
                 continue;
             }
+
+            n = h[i].key.len;
 
             if (pass == 0) {
                 len += n + 2 + h[i].value.len + 2;
@@ -252,7 +252,7 @@ bw_http_cache_store_header(bw_http_request_t *r, bw_http_upstream_t *u)
     c = u->cache;
     if (c && !c->storing) {
         /* not stored: those waiting for this answer fetch their own */
-        bw_http_cache_lock_release(c);
+        bw_http_cache_unlock(c);
     }
 
     return rc;
@@ -329,14 +329,12 @@ bw_http_cache_store_begin(bw_http_request_t *r, bw_http_upstream_t *u)
         return BW_OK;
     }
 
-    c->valid_sec = valid > 0 ? bw_time_sec + valid : bw_time_sec - 1;
-
     c->h.version = BW_HTTP_CACHE_VERSION;
     c->h.header_start = sizeof(bw_http_cache_file_header_t)
-                        + sizeof("\nKEY: ") - 1 + c->key.len + 1;
+                        + sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1 + c->key.len + 1;
     c->h.body_start = c->h.header_start + text.len;
     c->h.body_length = -1;      /* until the body is whole */
-    c->h.valid_sec = c->valid_sec;
+    c->h.valid_sec = bw_http_cache_valid_until(valid);
     c->h.date = bw_time_sec;
     c->h.status = (uint16_t) u->headers_in.status_n;
     c->h.last_modified = -1;
@@ -368,14 +366,14 @@ bw_http_cache_store_begin(bw_http_request_t *r, bw_http_upstream_t *u)
 
     iov[0].iov_base = &c->h;
     iov[0].iov_len = sizeof(bw_http_cache_file_header_t);
-    iov[1].iov_base = "\nKEY: ";
-    iov[1].iov_len = sizeof("\nKEY: ") - 1;
+    iov[1].iov_base = BW_HTTP_CACHE_KEY_PREFIX;
+    iov[1].iov_len = sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1;
     iov[2].iov_base = c->key.data;
     iov[2].iov_len = c->key.len;
     iov[3].iov_base = "\n";
     iov[3].iov_len = 1;
 
-    total = sizeof(bw_http_cache_file_header_t) + sizeof("\nKEY: ") - 1
+    total = sizeof(bw_http_cache_file_header_t) + sizeof(BW_HTTP_CACHE_KEY_PREFIX) - 1
             + c->key.len + 1;
     n = writev(c->temp.fd, iov, 4);
 
@@ -589,7 +587,7 @@ bw_http_cache_store_abort(bw_http_request_t *r, bw_http_upstream_t *u,
 
     c->storing = 0;
     u->cacheable = 0;
-    bw_http_cache_lock_release(c);
+    bw_http_cache_unlock(c);
 }
 
 /*
@@ -614,7 +612,7 @@ bw_http_cache_refresh(bw_http_request_t *r, bw_http_upstream_t *u)
         return BW_OK;           /* served, not renewed */
     }
 
-    c->h.valid_sec = valid > 0 ? bw_time_sec + valid : bw_time_sec - 1;
+    c->h.valid_sec = bw_http_cache_valid_until(valid);
     c->h.date = bw_time_sec;
 
     fd = open((char *) c->file.data, O_WRONLY|O_NOFOLLOW|O_CLOEXEC);

@@ -10,7 +10,8 @@ import http.client
 
 import pytest
 
-from conftest import free_port, needs_nginx, nginx_serving, require_module
+from conftest import (free_port, needs_nginx, nginx_serving, require_module,
+                      wait_for)
 from origin import Origin
 
 pytestmark = pytest.mark.usefixtures("_need_proxy")
@@ -69,10 +70,10 @@ def run(port, origin):
 
 
 def origin_saw(origin, n):
-    import time
-    deadline = time.monotonic() + 5
-    while len(origin.requests) < n and time.monotonic() < deadline:
-        time.sleep(0.02)
+    """What the origin was asked, once it has been asked n times (the
+    post_action requests come after the client's answers)."""
+    wait_for(lambda: len(origin.requests) >= n,
+             what="%d requests at the origin" % n)
     return sorted((r["method"], r["path"]) for r in origin.requests)
 
 
