@@ -16,6 +16,7 @@ typedef struct bw_http_variable_s       bw_http_variable_t;
 #define BW_HTTP_VERSION_9     9
 #define BW_HTTP_VERSION_10    1000
 #define BW_HTTP_VERSION_11    1001
+#define BW_HTTP_VERSION_20    2000
 
 #define BW_HTTP_UNKNOWN       0x00000001
 #define BW_HTTP_GET           0x00000002
@@ -537,6 +538,7 @@ typedef struct {
     bw_http_core_srv_conf_t  *default_server;
     unsigned                  proxy_protocol:1;
     unsigned                  ssl:1;
+    unsigned                  http2:1;
 } bw_http_addr_conf_t;
 
 typedef struct {
@@ -561,6 +563,7 @@ typedef struct {
     unsigned                  deferred_accept:1;
     unsigned                  proxy_protocol:1;
     unsigned                  ssl:1;
+    unsigned                  http2:1;
     unsigned                  set:1;
     int                       backlog;
     int                       rcvbuf;
@@ -687,6 +690,8 @@ struct bw_http_request_s {
                                                    nothing */
     bw_http_connection_t     *http_connection;
     bw_pool_t                *pool;
+    void                     *stream;       /* the HTTP/2 stream that
+                                               brought it; NULL: HTTP/1 */
 
     bw_int_t                  phase_handler;
     bw_uint_t                 err_status;
@@ -830,6 +835,24 @@ typedef struct {
 } bw_http_ssl_hooks_t;
 
 extern bw_http_ssl_hooks_t  *bw_http_ssl_hooks;
+
+/*
+ * The HTTP/2 module's ways in, NULL when the build leaves it out: does
+ * the connection (its address, or the server TLS chose) speak HTTP/2;
+ * take a connection over (after ALPN chose "h2", or when its first
+ * bytes, in c->buffer, are the HTTP/2 preface); and end a request's
+ * stream once the request is freed (in place of closing the connection).
+ */
+typedef struct {
+    bw_uint_t   (*enabled)(bw_connection_t *c);
+    void        (*init_connection)(bw_connection_t *c);
+    void        (*close_stream)(void *stream, bw_int_t rc);
+    /* the response header (st: "200 OK", slen its length) */
+    bw_int_t    (*header_filter)(bw_http_request_t *r, const char *st,
+                                 size_t slen);
+} bw_http_v2_hooks_t;
+
+extern bw_http_v2_hooks_t  *bw_http_v2_hooks;
 
 /* http1.c: the HTTP/1 connection */
 void bw_http_init_connection(bw_connection_t *c);

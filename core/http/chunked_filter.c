@@ -26,8 +26,10 @@ bw_http_chunked_header_filter(bw_http_request_t *r)
         || r->headers_out.status == BW_HTTP_NO_CONTENT
         || r->headers_out.status < BW_HTTP_OK
         || r != r->main
-        || r->method == BW_HTTP_HEAD)
+        || r->method == BW_HTTP_HEAD
+        || r->stream)
     {
+        /* HTTP/2 frames its own body */
         return bw_http_next_header_filter(r);
     }
 

@@ -1,7 +1,10 @@
 /*
  * The last header filter: serialise the status line and headers into
  * one buffer and hand it to the body filters, so that the header and
- * the first body bytes leave in one writev.
+ * the first body bytes leave in one writev. What does not depend on the
+ * framing (HEAD, 204 and 304 without a body, the status text, an
+ * absolute Location) is settled first; an HTTP/2 stream's header then
+ * goes to the HTTP/2 module.
  */
 
 #include <bw_http.h>
@@ -97,6 +100,7 @@ bw_http_absolute_location(bw_http_request_t *r,
     u_char                   *p;
     size_t                    len;
     in_port_t                 port;
+    const char               *scheme;
     bw_str_t                  host, *loc;
     socklen_t                 slen;
     bw_sockaddr_t             sa;
@@ -144,27 +148,29 @@ bw_http_absolute_location(bw_http_request_t *r,
         bw_str_set(&host, "localhost");
     }
 
+    scheme = r->connection->ssl ? "https" : "http";
+
     port = 0;
     if (clcf->port_in_redirect && (sa.sockaddr.sa_family == AF_INET
                                    || sa.sockaddr.sa_family == AF_INET6))
     {
         port = bw_inet_get_port(&sa.sockaddr);
-        if (port == 80) {
+        if (port == (r->connection->ssl ? 443 : 80)) {
             port = 0;
         }
     }
 
-    len = sizeof("http://:65535") + host.len + loc->len;
+    len = sizeof("https://:65535") + host.len + loc->len;
     p = bw_pnalloc(r->pool, len);
     if (p == NULL) {
         return BW_ERROR;
     }
 
-    loc->len = (port ? bw_slprintf(p, p + len, "http://%.*s:%u%.*s",
+    loc->len = (port ? bw_slprintf(p, p + len, "%s://%.*s:%u%.*s", scheme,
                                    (int) host.len, host.data,
                                    (unsigned) port, (int) loc->len,
                                    loc->data)
-                     : bw_slprintf(p, p + len, "http://%.*s%.*s",
+                     : bw_slprintf(p, p + len, "%s://%.*s%.*s", scheme,
                                    (int) host.len, host.data,
                                    (int) loc->len, loc->data)) - p;
     loc->data = p;
@@ -256,6 +262,11 @@ bw_http_header_filter(bw_http_request_t *r)
         if (rc == BW_DONE) {
             location = r->headers_out.location;
         }
+    }
+
+    if (r->stream) {
+        /* an HTTP/2 stream: a HEADERS frame in place of the text */
+        return bw_http_v2_hooks->header_filter(r, st, slen);
     }
 
     len = sizeof("HTTP/1.1 ") - 1 + slen + 2

@@ -764,6 +764,9 @@ bw_http_add_listen(bw_conf_t *cf, bw_http_core_srv_conf_t *cscf,
         /* so does "ssl" */
         lsopt->ssl |= addr[i].opt.ssl;
         addr[i].opt.ssl = lsopt->ssl;
+        /* and "http2" */
+        lsopt->http2 |= addr[i].opt.http2;
+        addr[i].opt.http2 = lsopt->http2;
 
         if (lsopt->set) {
             if (addr[i].opt.set) {
@@ -831,6 +834,7 @@ bw_http_build_addr_conf(bw_conf_t *cf, bw_http_conf_addr_t *addr,
                               addr->servers.elts)[0];
     conf->proxy_protocol = addr->opt.proxy_protocol;
     conf->ssl = addr->opt.ssl;
+    conf->http2 = addr->opt.http2;
 
     if (bw_hash_keys_init(&keys, cf->temp_pool) != BW_OK
         || bw_array_init(&conf->regex, cf->pool, 1,

@@ -24,6 +24,7 @@ static void bw_http_lingering_close_handler(bw_event_t *ev);
 static void bw_http_discarded_body_handler(bw_event_t *ev);
 static void bw_http_empty_handler(bw_event_t *ev);
 static u_char *bw_http_log_error(bw_log_t *log, u_char *buf, size_t len);
+static bw_uint_t bw_http_v2_preface(bw_buf_t *b);
 
 void
 bw_http_init_connection(bw_connection_t *c)
@@ -189,6 +190,15 @@ bw_http_wait_request_handler(bw_event_t *rev)
             }
             return;
         }
+    }
+
+    if (c->requests == 0 && bw_http_v2_hooks && bw_http_v2_preface(b)
+        && (c->ssl || !hc->addr_conf->ssl) && bw_http_v2_hooks->enabled(c))
+    {
+        /* HTTP/2 with prior knowledge; the preface is the module's to
+         * read from c->buffer */
+        bw_http_v2_hooks->init_connection(c);
+        return;
     }
 
     if (c->requests && rev->timer_set) {
@@ -550,6 +560,18 @@ bw_http_empty_handler(bw_event_t *ev)
 {
 }
 
+/* Do the bytes read so far begin as the HTTP/2 client preface does? (no
+ * HTTP/1 request begins so: "PRI" is no method anyone asks for) */
+static bw_uint_t
+bw_http_v2_preface(bw_buf_t *b)
+{
+    static const u_char  preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    size_t               n;
+
+    n = bw_min((size_t) (b->last - b->pos), sizeof(preface) - 1);
+    return n >= 3 && memcmp(b->pos, preface, n) == 0;
+}
+
 void
 bw_http_finalize_connection(bw_http_request_t *r)
 {
@@ -558,6 +580,12 @@ bw_http_finalize_connection(bw_http_request_t *r)
 
     c = r->connection;
     clcf = r->loc_conf[bw_http_core_module.ctx_index];
+
+    if (r->stream) {
+        /* an HTTP/2 stream: the connection goes on without it */
+        bw_http_close_request(r, 0);
+        return;
+    }
 
     if (r->main->count != 1) {
         /* an internal redirect still holds the request: just let go */

@@ -89,6 +89,20 @@ bw_http_core_listen(bw_conf_t *cf, bw_command_t *cmd, void *conf)
             continue;
         }
 
+        if (bw_str_eq_lit(&value[i], "http2")) {
+            if (bw_http_v2_hooks == NULL) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0, "the \"http2\" "
+                                  "parameter requires bulwark built with "
+                                  "the http_v2 module");
+                return BW_CONF_ERROR;
+            }
+            bw_conf_log_error(BW_LOG_WARN, cf, 0, "the \"listen ... http2\" "
+                              "directive is deprecated, use the \"http2\" "
+                              "directive instead");
+            lsopt.http2 = 1;
+            continue;
+        }
+
         if (bw_str_eq_lit(&value[i], "reuseport")) {
             lsopt.reuseport = 1;
             lsopt.set = 1;

@@ -11,6 +11,7 @@
 #include <bw_http.h>
 
 bw_http_ssl_hooks_t  *bw_http_ssl_hooks;
+bw_http_v2_hooks_t   *bw_http_v2_hooks;
 
 static bw_int_t bw_http_set_virtual_server(bw_http_request_t *r,
     bw_str_t *host);
@@ -253,7 +254,11 @@ bw_http_process_request_header(bw_http_request_t *r)
         return BW_ERROR;
     }
 
-    if (r->headers_in.host == NULL && r->http_version > BW_HTTP_VERSION_10) {
+    if (r->headers_in.host == NULL && r->http_version > BW_HTTP_VERSION_10
+        && r->stream == NULL)
+    {
+        /* HTTP/2 may leave the authority out (RFC 9113 8.3.1): the
+         * default server answers, as nginx */
         bw_log_error(BW_LOG_INFO, c->log, 0,
                      "client sent HTTP/1.1 request without \"Host\" header");
         r->keepalive = 0;
@@ -765,6 +770,7 @@ bw_http_writer(bw_http_request_t *r)
 void
 bw_http_close_request(bw_http_request_t *r, bw_int_t rc)
 {
+    void             *stream;
     bw_connection_t  *c;
 
     r = r->main;
@@ -781,7 +787,16 @@ bw_http_close_request(bw_http_request_t *r, bw_int_t rc)
         return;
     }
 
+    stream = r->stream;
+
     bw_http_free_request(r, rc);
+
+    if (stream) {
+        /* the connection is the HTTP/2 one's: only the stream ends */
+        bw_http_v2_hooks->close_stream(stream, rc);
+        return;
+    }
+
     bw_http_close_connection(c);
 }
 
@@ -832,7 +847,7 @@ bw_http_free_request(bw_http_request_t *r, bw_int_t rc)
         ctx->request = NULL;
     }
 
-    if (r->connection->timedout && r->loc_conf) {
+    if (r->connection->timedout && r->loc_conf && r->stream == NULL) {
         bw_http_core_loc_conf_t  *clcf;
         struct linger             linger;
 

@@ -637,8 +637,11 @@ bw_http_test_expect(bw_http_request_t *r, bw_uint_t body)
     static u_char    cont[] = "HTTP/1.1 100 Continue" BW_CRLF BW_CRLF;
 
     if (r->expect_tested || r->headers_in.expect == NULL
-        || r->http_version < BW_HTTP_VERSION_11 || r != r->main)
+        || r->http_version < BW_HTTP_VERSION_11 || r != r->main
+        || r->stream)
     {
+        /* HTTP/2: the client sends the body on its own (or gives up
+         * waiting), and "100 Continue" would be a frame of its own */
         return BW_OK;
     }
 

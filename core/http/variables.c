@@ -165,9 +165,8 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("pid"), NULL, bw_http_variable_misc, 2, 0, 0 },
     { bw_string("bulwark_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
     { bw_string("https"), NULL, bw_http_variable_misc, 4, 0, 0 },
-    /* what nginx's HTTP/2 module gives an HTTP/1 connection, so that log
-     * formats written for nginx load (the $ssl_* variables are the
-     * http_ssl module's) */
+    /* "h2", "h2c" or empty (the $ssl_* variables are the http_ssl
+     * module's) */
     { bw_string("http2"), NULL, bw_http_variable_no_tls, 1, 0, 0 },
     { bw_string("pipe"), NULL, bw_http_variable_misc, 5, 0, 0 },
     { bw_string("request_completion"), NULL, bw_http_variable_misc, 6,
@@ -1393,15 +1392,21 @@ bw_http_variable_cookie(bw_http_request_t *r, bw_http_variable_value_t *v,
 }
 
 /*
- * No HTTP/2 in this build: $http2 is empty, as nginx's for an HTTP/1
- * connection. The HTTP/2 module takes the name over when it comes.
+ * $http2: "h2" or "h2c" for a request of an HTTP/2 stream, empty for
+ * HTTP/1, as nginx's.
  */
 static bw_int_t
 bw_http_variable_no_tls(bw_http_request_t *r, bw_http_variable_value_t *v,
     uintptr_t data)
 {
     if (data == 1) {
-        bw_var_set(v, (u_char *) "", 0);
+        if (r->stream == NULL) {
+            bw_var_set(v, (u_char *) "", 0);
+        } else if (r->connection->ssl) {
+            bw_var_set(v, (u_char *) "h2", 2);
+        } else {
+            bw_var_set(v, (u_char *) "h2c", 3);
+        }
         return BW_OK;
     }
 

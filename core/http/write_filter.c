@@ -86,7 +86,10 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
         return BW_OK;
     }
 
-    if (size == 0 && !(c->buffered & BW_HTTP_LOWLEVEL_BUFFERED)) {
+    /* nothing to send; but an HTTP/2 stream's end is a frame */
+    if (size == 0 && !(c->buffered & BW_HTTP_LOWLEVEL_BUFFERED)
+        && !(last && r->stream))
+    {
         if (last || flush) {
             bw_http_write_filter_free(r, NULL);
             c->buffered &= ~BW_HTTP_WRITE_BUFFERED;

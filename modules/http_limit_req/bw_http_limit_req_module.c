@@ -272,6 +272,10 @@ bw_http_limit_req_test_reading(bw_http_request_t *r)
 
     c = r->connection;
 
+    if (r->stream) {
+        return;     /* a reset stream is ended by the HTTP/2 connection */
+    }
+
     n = recv(c->fd, &buf, 1, MSG_PEEK);
 
     if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {

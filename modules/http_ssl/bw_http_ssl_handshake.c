@@ -20,9 +20,9 @@ static bw_int_t bw_http_ssl_proxy_protocol(bw_connection_t *c,
 static void bw_http_ssl_empty_handler(bw_event_t *ev);
 static bw_uint_t bw_http_ssl_verify_error_optional(long n);
 
-/* ALPN: what each kind of listener speaks, most preferred first (an
- * "http2" listener will put "h2" before "http/1.1") */
+/* ALPN: what each kind of server speaks, most preferred first */
 static const unsigned char  bw_http_ssl_alpn_http1[] = "\x08http/1.1";
+static const unsigned char  bw_http_ssl_alpn_h2[] = "\x02h2\x08http/1.1";
 
 void
 bw_http_ssl_init_connection(bw_connection_t *c)
@@ -154,6 +154,17 @@ bw_http_ssl_handshake_done(bw_connection_t *c)
 
     hc = c->data;
     cscf = hc->ssl_server ? hc->ssl_server : hc->addr_conf->default_server;
+
+    if (bw_http_v2_hooks) {
+        const unsigned char  *alpn;
+        unsigned int          len;
+
+        SSL_get0_alpn_selected(c->ssl->connection, &alpn, &len);
+        if (len == 2 && alpn[0] == 'h' && alpn[1] == '2') {
+            bw_http_v2_hooks->init_connection(c);
+            return;
+        }
+    }
 
     c->log->action = "waiting for request";
     c->read->handler = bw_http_wait_request_handler;
@@ -367,9 +378,22 @@ bw_http_ssl_alpn_select(SSL *ssl, const unsigned char **out,
     unsigned char *outlen, const unsigned char *in, unsigned int inlen,
     void *arg)
 {
-    if (SSL_select_next_proto((unsigned char **) out, outlen,
-                              bw_http_ssl_alpn_http1,
-                              sizeof(bw_http_ssl_alpn_http1) - 1, in, inlen)
+    const unsigned char  *srv;
+    unsigned int          srvlen;
+    bw_connection_t      *c;
+
+    srv = bw_http_ssl_alpn_http1;
+    srvlen = sizeof(bw_http_ssl_alpn_http1) - 1;
+
+    /* "h2" where the listen or the server SNI chose says http2 */
+    c = SSL_get_ex_data(ssl, bw_ssl_connection_index);
+    if (c && bw_http_v2_hooks && bw_http_v2_hooks->enabled(c)) {
+        srv = bw_http_ssl_alpn_h2;
+        srvlen = sizeof(bw_http_ssl_alpn_h2) - 1;
+    }
+
+    if (SSL_select_next_proto((unsigned char **) out, outlen, srv, srvlen,
+                              in, inlen)
         != OPENSSL_NPN_NEGOTIATED)
     {
         /* nothing we speak: no_application_protocol, as nginx */

@@ -343,6 +343,8 @@ def ws_read(f):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # a proxy may open a hundred connections at once (HTTP/2 streams)
+    request_queue_size = 256
 
 
 class _Server6(_Server):

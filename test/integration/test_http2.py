@@ -1,0 +1,742 @@
+"""
+HTTP/2 to clients: cleartext with prior knowledge and TLS with ALPN,
+each stream a request on the HTTP/1 path (static files, proxy with
+request bodies of known and unknown length, redirects, errors), the
+connection's limits (concurrent streams, keepalive_requests), the
+attacks nghttp2 and bulwark stop (rapid reset, CONTINUATION and empty
+DATA floods, malformed requests), a reload with a stream in flight, and
+the same answers as Debian's nginx.
+
+Clients: curl and h2load from Debian (nghttp2), and for frames no client
+would send, a few written here by hand (HPACK literals without Huffman).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import wait_for, free_port, require_module, needs_nginx, \
+    nginx_serving, NGINX
+from origin import Origin, pattern
+
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None,
+                                reason="curl is not installed")
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, \
+    CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+
+NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, REFUSED_STREAM, CANCEL, \
+    ENHANCE_YOUR_CALM = 0, 1, 2, 7, 8, 11
+
+
+@pytest.fixture(autouse=True)
+def _needs_module():
+    require_module("http_v2")
+
+
+@pytest.fixture
+def origin():
+    o = Origin("o1")
+    yield o
+    o.stop()
+
+
+def curl(*args, timeout=30):
+    """curl's output and what -w said after a NUL."""
+    r = subprocess.run(["curl", "-sS", "-k", "--max-time", "20"]
+                       + list(args), capture_output=True, timeout=timeout)
+    return r
+
+
+def h2c(port, path, *args):
+    return curl("--http2-prior-knowledge",
+                "http://127.0.0.1:%d%s" % (port, path), *args)
+
+
+def parse_head(text):
+    """Status and {name: [values]} from curl -D output (last response)."""
+    blocks = [b for b in text.replace("\r\n", "\n").split("\n\n") if b]
+    lines = blocks[-1].split("\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers.setdefault(k.strip().lower(), []).append(v.strip())
+    return status, headers
+
+
+def fetch(port, path, version, *extra, tls=False):
+    """(status, headers, body) over HTTP/1.1 or HTTP/2 with curl."""
+    if tls:
+        url = "https://127.0.0.1:%d%s" % (port, path)
+        flag = "--http2" if version == 2 else "--http1.1"
+    else:
+        url = "http://127.0.0.1:%d%s" % (port, path)
+        flag = "--http2-prior-knowledge" if version == 2 else "--http1.1"
+    r = curl(flag, "-D", "-", "-o", "/dev/stderr", url, *extra)
+    status, headers = parse_head(r.stdout.decode("latin-1"))
+    return status, headers, r.stderr
+
+
+# --- a client of frames ------------------------------------------------------
+
+def hpack_int(n, prefix_bits, first=0):
+    limit = (1 << prefix_bits) - 1
+    if n < limit:
+        return bytes([first | n])
+    out = [first | limit]
+    n -= limit
+    while n >= 128:
+        out.append((n & 0x7f) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def hpack(headers):
+    """Literal fields without indexing, no Huffman: any decoder reads it."""
+    out = b""
+    for name, value in headers:
+        name = name.encode() if isinstance(name, str) else name
+        value = value.encode() if isinstance(value, str) else value
+        out += b"\x00" + hpack_int(len(name), 7) + name \
+            + hpack_int(len(value), 7) + value
+    return out
+
+
+def frame(ftype, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) \
+        + struct.pack(">I", sid) + payload
+
+
+def req_headers(port, path="/", method="GET", extra=()):
+    return [(":method", method), (":scheme", "http"), (":path", path),
+            (":authority", "127.0.0.1:%d" % port)] + list(extra)
+
+
+class Frames:
+    """A raw HTTP/2 connection: send frames, read frames with a deadline."""
+
+    def __init__(self, port, settings=b""):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+        # a connection window that never runs out: the tests read what
+        # they need and drop the rest
+        self.s.sendall(PREFACE + frame(SETTINGS, 0, 0, settings)
+                       + frame(WINDOW_UPDATE, 0, 0,
+                               struct.pack(">I", 1 << 30)))
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def read_frame(self, deadline):
+        while True:
+            if len(self.buf) >= 9:
+                n = int.from_bytes(self.buf[:3], "big")
+                if len(self.buf) >= 9 + n:
+                    f = (self.buf[3], self.buf[4],
+                         int.from_bytes(self.buf[5:9], "big") & 0x7fffffff,
+                         self.buf[9:9 + n])
+                    self.buf = self.buf[9 + n:]
+                    if f[0] == SETTINGS and not f[1] & ACK:
+                        self.s.sendall(frame(SETTINGS, ACK, 0))
+                    return f
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except socket.timeout:
+                return None
+            except ConnectionResetError:
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+
+    def frames_until(self, pred, timeout=10):
+        """Frames read until pred(frame) is true (it included) or the
+        connection ends; the list, and whether pred was met."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            f = self.read_frame(deadline)
+            if f is None:
+                return got, False
+            got.append(f)
+            if pred(f):
+                return got, True
+
+    def close(self):
+        self.s.close()
+
+
+def goaway_code(f):
+    return int.from_bytes(f[3][4:8], "big")
+
+
+def rst_code(f):
+    return int.from_bytes(f[3][:4], "big")
+
+
+def header_of(got, name):
+    """A header of an /echo answer (its headers: [name, value] pairs)."""
+    for k, v in got["headers"]:
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def h2_conf(extra_server="", extra_http="", listen="listen 127.0.0.1:PORT;"):
+    return """
+        access_log logs/access.log;
+        %s
+        server {
+            %s
+            http2 on;
+            root html;
+            location = /ok { return 200 "ok"; }
+            %s
+        }
+    """ % (extra_http, listen, extra_server)
+
+
+# --- cleartext, prior knowledge ----------------------------------------------
+
+def test_static_files_same_over_http2_as_http1(bw):
+    bw.write("html/index.html", "hello\n")
+    big = pattern(300000)
+    bw.write("html/big.bin", big, "wb")
+    bw.config(h2_conf("location = /r { return 301 /index.html; }"))
+    bw.start()
+
+    for path in ("/index.html", "/big.bin", "/missing", "/r"):
+        s1, h1, b1 = fetch(bw.port, path, 1)
+        s2, h2, b2 = fetch(bw.port, path, 2)
+        assert s1 == s2, path
+        assert b1 == b2, path
+        for name in ("connection", "keep-alive", "transfer-encoding",
+                     "date"):
+            h1.pop(name, None)
+            h2.pop(name, None)
+        assert h1 == h2, path
+    assert fetch(bw.port, "/big.bin", 2)[2] == big
+
+    # HEAD: the header alone, END_STREAM on it
+    r = h2c(bw.port, "/big.bin", "-I")
+    assert r.returncode == 0
+    status, headers = parse_head(r.stdout.decode())
+    assert status == 200 and headers["content-length"] == ["300000"]
+
+    # a range
+    s, h, b = fetch(bw.port, "/big.bin", 2, "-r", "10-19")
+    assert s == 206 and b == big[10:20]
+
+
+def test_http1_still_served_beside_prior_knowledge(bw):
+    bw.write("html/index.html", "hi\n")
+    bw.config(h2_conf())
+    bw.start()
+    r = curl("--http1.1", "-w", "%{http_version}",
+             "http://127.0.0.1:%d/index.html" % bw.port)
+    assert r.stdout == b"hi\n1.1"
+    r = h2c(bw.port, "/index.html", "-w", "%{http_version}")
+    assert r.stdout == b"hi\n2"
+
+
+def test_prior_knowledge_needs_http2(bw):
+    """Without "http2 on" the preface is an HTTP/1 request line of a
+    version not spoken here (505), and no HTTP/2 frame comes back."""
+    bw.write("html/index.html", "hi\n")
+    bw.config("server { listen 127.0.0.1:PORT; root html; }")
+    bw.start()
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        got = b""
+        deadline = time.monotonic() + 5
+        while b"\r\n" not in got and time.monotonic() < deadline:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 505 "), got
+
+
+def test_variables_and_log(bw):
+    bw.config(h2_conf(
+        'location /v { return 200 "$http2|$server_protocol|$request|'
+        '$scheme\\n"; }',
+        'log_format h2 "$request $status $body_bytes_sent $http2";'
+        'access_log logs/h2.log h2;'))
+    bw.start()
+    r = h2c(bw.port, "/v?a=1")
+    assert r.stdout == b"h2c|HTTP/2.0|GET /v?a=1 HTTP/2.0|http\n"
+    r = curl("--http1.1", "http://127.0.0.1:%d/v" % bw.port)
+    assert r.stdout == b"|HTTP/1.1|GET /v HTTP/1.1|http\n"
+
+    def logged():
+        try:
+            with open(bw.path("logs", "h2.log")) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+    wait_for(lambda: len(logged()) >= 2, what="access log lines")
+    assert logged()[0] == "GET /v?a=1 HTTP/2.0 200 %d h2c" % len(
+        "h2c|HTTP/2.0|GET /v?a=1 HTTP/2.0|http\n")
+
+
+# --- request bodies through the proxy ---------------------------------------
+
+@pytest.mark.parametrize("buffering", ["on", "off"])
+def test_request_bodies_to_upstream(bw, origin, buffering):
+    bw.config(h2_conf("""
+        client_max_body_size 10m;
+        location / {
+            proxy_request_buffering %s;
+            proxy_http_version 1.1;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (buffering, origin.port)))
+    bw.start()
+    body = os.urandom(1500000)
+    bw.write("body.bin", body, "wb")
+    md5 = hashlib.md5(body).hexdigest()
+
+    # with Content-Length
+    r = h2c(bw.port, "/echo", "--data-binary", "@" + bw.path("body.bin"))
+    got = json.loads(r.stdout)
+    assert got["body_len"] == len(body) and got["body_md5"] == md5
+    assert header_of(got, "Content-Length") == str(len(body))
+
+    # without: the end of the stream ends it
+    r = h2c(bw.port, "/echo", "--data-binary", "@" + bw.path("body.bin"),
+            "-H", "Content-Length:")
+    got = json.loads(r.stdout)
+    assert got["body_len"] == len(body) and got["body_md5"] == md5
+    if buffering == "on":
+        # read whole first, so the length is known, as nginx
+        assert header_of(got, "Content-Length") == str(len(body))
+    else:
+        assert header_of(got, "Transfer-Encoding") == "chunked"
+
+    # too large
+    bw.write("big.bin", b"x" * (11 * 1024 * 1024), "wb")
+    r = h2c(bw.port, "/echo", "--data-binary", "@" + bw.path("big.bin"),
+            "-o", "/dev/null", "-w", "%{http_code}")
+    assert r.stdout == b"413"
+
+    # the worker still serves
+    r = h2c(bw.port, "/size/100000")
+    assert r.stdout == pattern(100000)
+
+
+def test_proxied_responses_of_many_sizes(bw, origin):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port))
+    bw.start()
+    for n in (0, 1, 16383, 16384, 16385, 1000000):
+        s1, h1, b1 = fetch(bw.port, "/size/%d" % n, 1)
+        s2, h2, b2 = fetch(bw.port, "/size/%d" % n, 2)
+        assert (s1, b1) == (s2, b2) == (200, pattern(n))
+    s2, h2, b2 = fetch(bw.port, "/chunked/50000", 2)
+    assert s2 == 200 and b2 == pattern(50000)
+    assert "transfer-encoding" not in h2
+    s2, h2, b2 = fetch(bw.port, "/status/404", 2)
+    assert s2 == 404
+
+
+def test_many_streams_on_few_connections(bw, origin):
+    if shutil.which("h2load") is None:
+        pytest.skip("h2load is not installed")
+    bw.write("html/f.bin", pattern(200000), "wb")
+    bw.config(h2_conf("""
+        location /p/ { proxy_pass http://127.0.0.1:%d/; }
+        """ % origin.port))
+    bw.start()
+    for path, n in (("/f.bin", 400), ("/p/size/3000", 1000)):
+        r = subprocess.run(["h2load", "-n", str(n), "-c", "2", "-m", "100",
+                            "http://127.0.0.1:%d%s" % (bw.port, path)],
+                           capture_output=True, text=True, timeout=120)
+        assert "%d succeeded, 0 failed, 0 errored" % n in r.stdout, r.stdout
+        assert "status codes: %d 2xx" % n in r.stdout, r.stdout
+
+
+# --- TLS and ALPN -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    d = tmp_path_factory.mktemp("h2certs")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    str(d / "k.pem"), "-out", str(d / "c.pem"), "-days", "2",
+                    "-subj", "/CN=localhost"], check=True,
+                   capture_output=True)
+    return str(d / "c.pem"), str(d / "k.pem")
+
+
+def test_alpn_h2_over_tls(bw, cert):
+    require_module("http_ssl")
+    bw.write("html/index.html", "hi\n")
+    plain = free_port()
+    bw.config("""
+        server {
+            listen 127.0.0.1:PORT ssl;
+            http2 on;
+            ssl_certificate %s; ssl_certificate_key %s;
+            root html;
+            location /v { return 200 "$http2 $https\\n"; }
+            location /r { return 301 /index.html; }
+        }
+        server {
+            listen 127.0.0.1:%d ssl;
+            ssl_certificate %s; ssl_certificate_key %s;
+            root html;
+        }""" % (cert[0], cert[1], plain, cert[0], cert[1]))
+    bw.start()
+
+    url = "https://127.0.0.1:%d" % bw.port
+    r = curl("--http2", "-w", "%{http_version}", url + "/index.html")
+    assert r.stdout == b"hi\n2"
+    r = curl("--http2", url + "/v")
+    assert r.stdout == b"h2 on\n"
+    r = curl("--http1.1", "-w", "%{http_version}", url + "/index.html")
+    assert r.stdout == b"hi\n1.1"
+    # a redirect made absolute names the scheme the client used
+    status, headers, _ = fetch(bw.port, "/r", 2, tls=True)
+    assert status == 301
+    assert headers["location"] == [url + "/index.html"]
+
+    # a server without http2 does not offer it
+    r = curl("--http2", "-w", "%{http_version}",
+             "https://127.0.0.1:%d/index.html" % plain)
+    assert r.stdout == b"hi\n1.1"
+
+    # what ALPN chose, as openssl sees it
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        with ctx.wrap_socket(s) as t:
+            assert t.selected_alpn_protocol() == "h2"
+
+
+def test_listen_http2_parameter(bw, cert):
+    require_module("http_ssl")
+    bw.write("html/index.html", "hi\n")
+    bw.config("""
+        server {
+            listen 127.0.0.1:PORT ssl http2;
+            ssl_certificate %s; ssl_certificate_key %s;
+            root html;
+        }""" % cert)
+    r = bw.run("-t")
+    assert r.returncode == 0
+    assert 'the "listen ... http2" directive is deprecated, use the ' \
+        '"http2" directive instead in' in r.stderr
+    bw.start()
+    r = curl("--http2", "-w", "%{http_version}",
+             "https://127.0.0.1:%d/index.html" % bw.port)
+    assert r.stdout == b"hi\n2"
+
+
+def test_obsolete_directives_load_with_warnings(bw):
+    bw.config(h2_conf(extra_http="""
+        http2_idle_timeout 30s; http2_max_requests 10;
+        http2_max_field_size 4k; http2_max_header_size 16k;
+        http2_push_preload on; http2_recv_timeout 5s;
+        http2_max_concurrent_streams 64; http2_chunk_size 16k;
+        http2_body_preread_size 128k; http2_recv_buffer_size 128k;"""))
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    assert 'the "http2_idle_timeout" directive is obsolete, use the ' \
+        '"keepalive_timeout" directive instead' in r.stderr
+    assert 'the "http2_push_preload" directive is obsolete, ignored' \
+        in r.stderr
+    bw.config(h2_conf(extra_http="http2_chunk_size 0;"))
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert "the http2_chunk_size must be greater than 0" in r.stderr
+
+
+# --- the connection's limits ------------------------------------------------
+
+def test_concurrent_streams_past_the_limit_are_refused(bw, origin):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port,
+                      "http2_max_concurrent_streams 2;"))
+    bw.start()
+    f = Frames(bw.port)
+    for sid in (1, 3, 5):
+        f.send(frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                     hpack(req_headers(bw.port, "/slow/300"))))
+    got, ok = f.frames_until(lambda fr: fr[0] == RST_STREAM)
+    assert ok and got[-1][2] == 5 and rst_code(got[-1]) == REFUSED_STREAM
+    # the two others are answered
+    ends = set()
+    got, ok = f.frames_until(
+        lambda fr: (fr[0] in (DATA, HEADERS) and fr[1] & END_STREAM
+                    and (ends.add(fr[2]) or ends == {1, 3})))
+    assert ok, got
+    f.close()
+    wait_for(lambda: "client exceeded http2_max_concurrent_streams"
+             in bw.logs(), what="log line")
+
+
+def test_keepalive_requests_ends_with_goaway(bw):
+    bw.config(h2_conf("location / { return 204; }",
+                      "keepalive_requests 3;"))
+    bw.start()
+    f = Frames(bw.port)
+    for sid in (1, 3, 5):
+        f.send(frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                     hpack(req_headers(bw.port))))
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY)
+    assert ok
+    assert goaway_code(got[-1]) == NO_ERROR
+    last = int.from_bytes(got[-1][3][:4], "big") & 0x7fffffff
+    assert last == 5
+    answered = {fr[2] for fr in got if fr[0] == HEADERS}
+    # the GOAWAY may come before the last answers: read on to the close
+    more, _ = f.frames_until(lambda fr: False, timeout=5)
+    answered |= {fr[2] for fr in more if fr[0] == HEADERS}
+    assert answered == {1, 3, 5}
+    f.close()
+
+
+def test_idle_connection_closed_after_keepalive_timeout(bw):
+    bw.config(h2_conf("location / { return 204; }", "keepalive_timeout 1s;"))
+    bw.start()
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port))))
+    t0 = time.monotonic()
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=10)
+    assert ok and goaway_code(got[-1]) == NO_ERROR
+    assert time.monotonic() - t0 >= 0.9
+    f.close()
+
+
+# --- attacks --------------------------------------------------------------
+
+def served(port):
+    r = h2c(port, "/ok", "-o", "/dev/null", "-w", "%{http_code}")
+    return r.stdout == b"200"
+
+
+def test_rapid_reset_ends_the_connection(bw):
+    bw.config(h2_conf('location / { return 200 "ok"; }'))
+    bw.start()
+    f = Frames(bw.port)
+    payload = b""
+    for i in range(3000):
+        sid = 1 + 2 * i
+        payload += frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                         hpack(req_headers(bw.port))) \
+            + frame(RST_STREAM, 0, sid, struct.pack(">I", CANCEL))
+    try:
+        f.send(payload)
+    except OSError:
+        pass
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=15)
+    assert ok and goaway_code(got[-1]) == ENHANCE_YOUR_CALM, bw.logs()
+    f.close()
+    assert served(bw.port)
+    wait_for(lambda: "client reset too many streams" in bw.logs(),
+             what="log line")
+    assert bw.logs().count("client reset too many streams") == 1
+    assert bw.logs().count("client closed stream") <= 1
+
+
+def test_continuation_flood_ends_the_connection(bw):
+    bw.config(h2_conf('location / { return 200 "ok"; }'))
+    bw.start()
+    f = Frames(bw.port)
+    block = hpack(req_headers(bw.port))
+    data = frame(HEADERS, END_STREAM, 1, block)
+    for i in range(200):
+        data += frame(CONTINUATION, 0, 1, hpack([("x-a%d" % i, "b")]))
+    try:
+        f.send(data)
+    except OSError:
+        pass
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=10)
+    assert ok and goaway_code(got[-1]) != NO_ERROR
+    assert not [fr for fr in got if fr[0] == HEADERS]
+    f.close()
+    assert served(bw.port)
+
+
+def test_huge_header_block_is_refused(bw):
+    """Fields past large_client_header_buffers: the request is answered
+    with the error HTTP/1 gets for a head too large; nothing else."""
+    bw.config(h2_conf('location / { return 200 "ok"; }',
+                      "large_client_header_buffers 4 1k;"))
+    bw.start()
+    big = []
+    for i in range(8):
+        big += ["-H", "x-big-%d: %s" % (i, "v" * 900)]
+    r = h2c(bw.port, "/", "-o", "/dev/null", "-w", "%{http_code}", *big)
+    r1 = curl("--http1.1", "-o", "/dev/null", "-w", "%{http_code}",
+              "http://127.0.0.1:%d/" % bw.port, *big)
+    assert r.stdout == r1.stdout
+    assert r.stdout in (b"400", b"431"), r.stdout
+    assert served(bw.port)
+    wait_for(lambda: "client sent too large header" in bw.logs(),
+             what="log line")
+
+
+def test_empty_data_flood_ends_the_connection(bw, origin):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port))
+    bw.start()
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/echo", "POST"))))
+    try:
+        f.send(b"".join(frame(DATA, 0, 1) for i in range(1000)))
+    except OSError:
+        pass
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY)
+    assert ok and goaway_code(got[-1]) == ENHANCE_YOUR_CALM
+    f.close()
+    assert served(bw.port)
+    wait_for(lambda: "client sent too many empty DATA frames" in bw.logs(),
+             what="log line")
+
+
+@pytest.mark.parametrize("bad", [
+    [("Upper", "x")],
+    [("connection", "keep-alive")],
+    [("te", "gzip")],
+    [("content-length", "5")],          # with END_STREAM and no DATA
+])
+def test_malformed_requests_are_stream_errors(bw, origin, bad):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port))
+    bw.start()
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/echo", extra=bad))))
+    got, ok = f.frames_until(lambda fr: fr[0] in (RST_STREAM, GOAWAY,
+                                                  HEADERS))
+    assert ok and got[-1][0] in (RST_STREAM, GOAWAY)
+    code = rst_code(got[-1]) if got[-1][0] == RST_STREAM \
+        else goaway_code(got[-1])
+    assert code == PROTOCOL_ERROR
+    f.close()
+    assert origin.requests == []
+    assert served(bw.port)
+
+
+def test_client_reset_mid_response_ends_the_request(bw, origin):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port,
+                      'log_format st "$request $status";'
+                      'access_log logs/st.log st;'))
+    bw.start()
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/size/50000000"))))
+    got, ok = f.frames_until(lambda fr: fr[0] == DATA)
+    assert ok
+    f.send(frame(RST_STREAM, 0, 1, struct.pack(">I", CANCEL)))
+
+    def logged():
+        try:
+            with open(bw.path("logs", "st.log")) as fh:
+                return fh.read()
+        except OSError:
+            return ""
+    wait_for(lambda: "GET /size/50000000 HTTP/2.0" in logged(),
+             what="the request's end")
+    assert "GET /size/50000000 HTTP/2.0 200" in logged() \
+        or "GET /size/50000000 HTTP/2.0 499" in logged()
+    # the connection goes on
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 3,
+                 hpack(req_headers(bw.port, "/size/10"))))
+    got, ok = f.frames_until(lambda fr: fr[2] == 3 and fr[1] & END_STREAM)
+    assert ok
+    f.close()
+
+
+# --- reload ------------------------------------------------------------------
+
+def test_reload_finishes_streams_in_flight(bw, origin):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port),
+        workers=1)
+    master = bw.start()
+    old = bw.workers(master)
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/slow/800"))))
+    wait_for(lambda: len(origin.requests) == 1, what="request at origin")
+    bw.signal(signal.SIGHUP)
+    got, ok = f.frames_until(lambda fr: fr[2] == 1 and fr[1] & END_STREAM
+                             and fr[0] in (DATA, HEADERS))
+    assert ok
+    body = b"".join(fr[3] for fr in got if fr[0] == DATA and fr[2] == 1)
+    assert body == b"slow"
+    # told to go elsewhere, then closed
+    more, _ = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=10)
+    assert any(fr[0] == GOAWAY for fr in got + more)
+    f.close()
+    wait_for(lambda: not set(old) & set(bw.workers(master)),
+             what="old worker to exit")
+    r = h2c(bw.port, "/size/5")
+    assert r.stdout == pattern(5)
+
+
+# --- parity with nginx -------------------------------------------------------
+
+@needs_nginx
+def test_same_answers_as_nginx(bw, tmp_path):
+    bw.write("html/index.html", "hello\n")
+    bw.write("html/b.bin", pattern(70000), "wb")
+    body = """
+        server {
+            listen 127.0.0.1:%d http2;
+            root %s;
+            location = /r { return 302 /index.html; }
+            location = /t { return 200 "text"; }
+        }"""
+    ng_port = free_port()
+    bw.config(body % (bw.port, bw.path("html")))
+    bw.start()
+    with nginx_serving(tmp_path, body % (ng_port, bw.path("html")), ng_port):
+        for path in ("/index.html", "/b.bin", "/none", "/r", "/t"):
+            for extra in ((), ("-I",), ("-r", "5-9")):
+                a = fetch(bw.port, path, 2, *extra)
+                b = fetch(ng_port, path, 2, *extra)
+                assert a[0] == b[0], (path, extra)
+                if "-I" not in extra and a[0] < 300:
+                    assert a[2] == b[2], (path, extra)
+                ha, hb = a[1], b[1]
+                for h in ("server", "date", "etag", "last-modified"):
+                    ha.pop(h, None)
+                    hb.pop(h, None)
+                if "location" in ha:
+                    ha["location"] = [v.replace(str(bw.port), "P")
+                                      for v in ha["location"]]
+                    hb["location"] = [v.replace(str(ng_port), "P")
+                                      for v in hb.get("location", [])]
+                if a[0] >= 300:
+                    # the pages name the server
+                    ha.pop("content-length", None)
+                    hb.pop("content-length", None)
+                assert ha == hb, (path, extra)
