@@ -97,6 +97,7 @@ struct bw_http_v2_stream_s {
     unsigned                  chunked:1;    /* body given as chunks */
     unsigned                  last_given:1; /* "0" chunk given */
     unsigned                  out_closed:1; /* END_STREAM went */
+    unsigned                  eof:1;        /* the last DATA is made */
     unsigned                  closed:1;     /* nghttp2 closed it */
     unsigned                  deferred:1;   /* its data is deferred */
     unsigned                  queued:1;     /* in ready or waiting */

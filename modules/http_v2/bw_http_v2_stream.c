@@ -33,6 +33,7 @@ static void bw_http_v2_end_handler(bw_event_t *ev);
 static void bw_http_v2_free_handler(bw_event_t *ev);
 static bw_int_t bw_http_v2_set_header(bw_http_request_t *r, bw_str_t *to,
     const uint8_t *p, size_t len);
+static bw_int_t bw_http_v2_trailers(bw_http_v2_stream_t *s);
 
 bw_http_v2_stream_t *
 bw_http_v2_create_stream(bw_http_v2_connection_t *h2c, int32_t id)
@@ -686,11 +687,72 @@ bw_http_v2_data_read(nghttp2_session *session, int32_t id, uint8_t *buf,
 
     if (last && total <= (off_t) max) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
+        s->eof = 1;
+
+        if (bw_http_v2_trailers(s) == BW_OK) {
+            /* the stream ends with the trailers' HEADERS frame */
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
     }
 
     *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
 
     return (ssize_t) size;
+}
+
+/*
+ * add_trailer's fields after the last DATA frame (nghttp2 takes them
+ * from the read callback that says EOF): BW_OK when there are some.
+ */
+static bw_int_t
+bw_http_v2_trailers(bw_http_v2_stream_t *s)
+{
+    u_char             *low;
+    bw_uint_t           i, n;
+    nghttp2_nv         *nva;
+    bw_table_elt_t     *h;
+    bw_http_request_t  *r;
+
+    r = s->request;
+
+    if (r->headers_out.trailers == NULL
+        || r->headers_out.trailers->nelts == 0)
+    {
+        return BW_DECLINED;
+    }
+
+    h = r->headers_out.trailers->elts;
+    nva = bw_palloc(r->pool, r->headers_out.trailers->nelts
+                             * sizeof(nghttp2_nv));
+    if (nva == NULL) {
+        return BW_ERROR;
+    }
+
+    n = 0;
+    for (i = 0; i < r->headers_out.trailers->nelts; i++) {
+        if (h[i].key.len == 0) {
+            continue;
+        }
+        low = bw_pnalloc(r->pool, h[i].key.len);
+        if (low == NULL) {
+            return BW_ERROR;
+        }
+        bw_strlow(low, h[i].key.data, h[i].key.len);
+        nva[n].name = low;
+        nva[n].namelen = h[i].key.len;
+        nva[n].value = h[i].value.data;
+        nva[n].valuelen = h[i].value.len;
+        nva[n].flags = NGHTTP2_NV_FLAG_NONE;
+        n++;
+    }
+
+    if (n == 0
+        || nghttp2_submit_trailer(s->h2c->session, s->id, nva, n) != 0)
+    {
+        return BW_DECLINED;
+    }
+
+    return BW_OK;
 }
 
 /* A DATA frame's bytes, from the chain into the connection's buffer. */
@@ -742,7 +804,7 @@ bw_http_v2_data_copy(bw_http_v2_stream_t *s, bw_buf_t *out, size_t length,
     s->fc->sent += p - out->last;
     out->last = p;
 
-    if (last) {
+    if (last || s->eof) {
         s->out_closed = 1;
     }
 

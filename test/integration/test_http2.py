@@ -20,13 +20,12 @@ import socket
 import ssl
 import struct
 import subprocess
-import threading
 import time
 
 import pytest
 
 from conftest import wait_for, free_port, require_module, needs_nginx, \
-    nginx_serving, NGINX
+    nginx_serving, children, pid_alive
 from origin import Origin, pattern
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None,
@@ -359,6 +358,23 @@ def test_proxied_responses_of_many_sizes(bw, origin):
     assert s2 == 404
 
 
+def test_trailers_end_the_stream(bw):
+    if shutil.which("nghttp") is None:
+        pytest.skip("nghttp is not installed")
+    bw.write("html/index.html", "hello\n")
+    bw.config(h2_conf('location / { add_trailer X-Trail "t-$status"; }'))
+    bw.start()
+    r = subprocess.run(["nghttp", "-v", "http://127.0.0.1:%d/index.html"
+                        % bw.port], capture_output=True, text=True,
+                       timeout=30)
+    lines = r.stdout.splitlines()
+    at = [i for i, line in enumerate(lines) if "x-trail: t-200" in line]
+    assert at, r.stdout
+    # the trailers' HEADERS frame carries END_STREAM; the body came before
+    assert "END_STREAM" in " ".join(lines[at[0] + 1:at[0] + 3])
+    assert "hello" in r.stdout[:r.stdout.index("x-trail: t-200")]
+
+
 def test_many_streams_on_few_connections(bw, origin):
     if shutil.which("h2load") is None:
         pytest.skip("h2load is not installed")
@@ -619,6 +635,60 @@ def test_empty_data_flood_ends_the_connection(bw, origin):
              what="log line")
 
 
+def test_zero_window_stall_ends_at_send_timeout(bw):
+    """A client that never opens its window holds a stream only until
+    send_timeout; the worker serves others meanwhile."""
+    bw.write("html/big.bin", pattern(200000), "wb")
+    bw.config(h2_conf("", "send_timeout 1s;"
+                      'log_format st "$request $status $body_bytes_sent";'
+                      "access_log logs/st.log st;"))
+    bw.start()
+    # SETTINGS_INITIAL_WINDOW_SIZE 0: not a byte of DATA may come
+    f = Frames(bw.port, settings=struct.pack(">HI", 4, 0))
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/big.bin"))))
+    assert served(bw.port)
+    got, ok = f.frames_until(lambda fr: fr[0] in (RST_STREAM, GOAWAY),
+                             timeout=15)
+    assert ok, got
+    assert not [fr for fr in got if fr[0] == DATA]
+    f.close()
+
+    def logged():
+        try:
+            with open(bw.path("logs", "st.log")) as fh:
+                return fh.read()
+        except OSError:
+            return ""
+    wait_for(lambda: "GET /big.bin HTTP/2.0" in logged(), what="log line")
+    assert "GET /big.bin HTTP/2.0 200 0" in logged()
+    assert "client timed out" in bw.logs()
+
+
+def test_ping_flood_ends_the_connection(bw):
+    """PINGs whose answers the client never reads: nghttp2 stops queueing
+    them and the connection ends with a GOAWAY."""
+    bw.config(h2_conf())
+    bw.start()
+    f = Frames(bw.port)
+    # a window of 0 on our side of the socket is not needed: the answers
+    # pile up in the server while the client sends faster than it reads
+    ping = frame(PING, 0, 0, b"12345678")
+    sent = 0
+    try:
+        for i in range(50):
+            f.send(ping * 1000)
+            sent += 1000
+    except OSError:
+        pass
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=15)
+    assert ok, "no GOAWAY after %d PINGs" % sent
+    assert goaway_code(got[-1]) == ENHANCE_YOUR_CALM
+    f.close()
+    assert served(bw.port)
+    wait_for(lambda: "Flooding was detected" in bw.logs(), what="log line")
+
+
 @pytest.mark.parametrize("bad", [
     [("Upper", "x")],
     [("connection", "keep-alive")],
@@ -702,6 +772,44 @@ def test_reload_finishes_streams_in_flight(bw, origin):
     assert r.stdout == pattern(5)
 
 
+def test_binary_upgrade_finishes_streams_in_flight(bw, origin):
+    """USR2, WINCH, QUIT with an HTTP/2 stream in flight: the stream
+    finishes on the old worker, the client is told to go (GOAWAY), and
+    new connections reach the new binary."""
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port),
+        workers=1)
+    old_master = bw.start()
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/slow/1000"))))
+    wait_for(lambda: len(origin.requests) == 1, what="request at origin")
+
+    bw.signal(signal.SIGUSR2, old_master)
+    new_master = wait_for(lambda: (bw.read_pid() not in (None, old_master)
+                                   and bw.read_pid()), what="new pid file")
+    bw.pids.add(new_master)
+    wait_for(lambda: len(children(new_master)) == 1, what="new worker")
+    old_workers = [p for p in children(old_master) if p != new_master]
+    bw.signal(signal.SIGWINCH, old_master)
+
+    got, ok = f.frames_until(lambda fr: fr[2] == 1 and fr[1] & END_STREAM
+                             and fr[0] in (DATA, HEADERS))
+    assert ok, got
+    assert b"".join(fr[3] for fr in got
+                    if fr[0] == DATA and fr[2] == 1) == b"slow"
+    more, _ = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=10)
+    assert any(fr[0] == GOAWAY for fr in got + more)
+    f.close()
+    wait_for(lambda: not any(pid_alive(p) for p in old_workers),
+             what="old worker to exit")
+
+    bw.signal(signal.SIGQUIT, old_master)
+    wait_for(lambda: not pid_alive(old_master), what="old master to exit")
+    r = h2c(bw.port, "/size/7")
+    assert r.stdout == pattern(7)
+
+
 # --- parity with nginx -------------------------------------------------------
 
 @needs_nginx
@@ -740,3 +848,42 @@ def test_same_answers_as_nginx(bw, tmp_path):
                     ha.pop("content-length", None)
                     hb.pop("content-length", None)
                 assert ha == hb, (path, extra)
+
+
+@needs_nginx
+def test_same_proxied_answers_as_nginx(bw, tmp_path, origin):
+    """Proxied answers and request bodies over h2, bulwark and nginx side
+    by side: statuses, bodies, the header fields (less the servers' own),
+    and what the origin saw of the body."""
+    body = os.urandom(200000)
+    bw.write("body.bin", body, "wb")
+    conf = """
+        server {
+            listen 127.0.0.1:%%d http2;
+            client_max_body_size 1m;
+            location / { proxy_pass http://127.0.0.1:%d; }
+        }""" % origin.port
+    ng_port = free_port()
+    bw.config(conf % bw.port)
+    bw.start()
+    with nginx_serving(tmp_path, conf % ng_port, ng_port):
+        for path in ("/size/0", "/size/70000", "/chunked/30000",
+                     "/status/404", "/status/204"):
+            a = fetch(bw.port, path, 2)
+            b = fetch(ng_port, path, 2)
+            assert a[0] == b[0] and a[2] == b[2], path
+            for h in ("server", "date", "x-origin"):
+                a[1].pop(h, None)
+                b[1].pop(h, None)
+            assert a[1] == b[1], path
+        for extra in ((), ("-H", "Content-Length:")):
+            seen = []
+            for port in (bw.port, ng_port):
+                r = h2c(port, "/echo", "--data-binary",
+                        "@" + bw.path("body.bin"), *extra)
+                got = json.loads(r.stdout)
+                seen.append((got["body_len"], got["body_md5"],
+                             header_of(got, "Content-Length"),
+                             header_of(got, "Transfer-Encoding")))
+            assert seen[0] == seen[1], (extra, seen)
+            assert seen[0][0] == len(body)
