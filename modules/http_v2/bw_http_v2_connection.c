@@ -192,7 +192,9 @@ bw_http_v2_read_handler(bw_event_t *rev)
         }
     }
 
-    while (rev->ready && !h2c->closing) {
+    /* one recv() at least: TLS may hold bytes the socket no longer
+     * says are there (the preface behind the handshake's last flight) */
+    while (!h2c->closing) {
         n = c->recv(c, bw_http_v2_recv_buffer, bw_http_v2_recv_buffer_size);
 
         if (n == BW_AGAIN) {
@@ -209,6 +211,10 @@ bw_http_v2_read_handler(bw_event_t *rev)
         if (bw_http_v2_feed(h2c, bw_http_v2_recv_buffer, n) != BW_OK) {
             bw_http_v2_finalize(h2c);
             return;
+        }
+
+        if (!rev->ready) {
+            break;
         }
     }
 
