@@ -1220,7 +1220,7 @@ bw_http_upstream_check_broken_connection(bw_http_request_t *r)
     c = r->connection;
     u = r->upstream;
 
-    if (c->error || r->stream) {
+    if (c->error || r->main->stream) {
         /* an HTTP/2 stream's client that goes away resets the stream,
          * and the HTTP/2 connection ends the request */
         return;

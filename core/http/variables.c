@@ -1400,7 +1400,7 @@ bw_http_variable_no_tls(bw_http_request_t *r, bw_http_variable_value_t *v,
     uintptr_t data)
 {
     if (data == 1) {
-        if (r->stream == NULL) {
+        if (r->main->stream == NULL) {
             bw_var_set(v, (u_char *) "", 0);
         } else if (r->connection->ssl) {
             bw_var_set(v, (u_char *) "h2", 2);

@@ -272,7 +272,7 @@ bw_http_limit_req_test_reading(bw_http_request_t *r)
 
     c = r->connection;
 
-    if (r->stream) {
+    if (r->main->stream) {
         return;     /* a reset stream is ended by the HTTP/2 connection */
     }
 

@@ -53,6 +53,7 @@ struct bw_http_v2_connection_s {
     bw_queue_t                waiting;      /* output held back */
 
     bw_uint_t                 processing;   /* live streams */
+    bw_uint_t                 unstarted;    /* of them, heads not in */
     bw_uint_t                 requests;     /* streams taken */
     bw_uint_t                 empty_data;   /* empty DATA frames */
     bw_uint_t                 reset_tokens; /* resets the client may
@@ -83,7 +84,9 @@ struct bw_http_v2_stream_s {
 
     bw_buf_t                 *in;           /* DATA not read yet */
     bw_chain_t               *out;          /* during send_chain() */
-    bw_table_elt_t           *cookie;       /* the first "cookie" */
+    bw_array_t               *cookies;      /* "cookie" fields: one line
+                                               when the head is in */
+    off_t                     limit;        /* send_chain()'s budget */
 
     size_t                    header_size;  /* decoded, so far */
     off_t                     chunk_rest;   /* of the chunk being given */
@@ -103,6 +106,8 @@ struct bw_http_v2_stream_s {
     unsigned                  queued:1;     /* in ready or waiting */
     unsigned                  started:1;    /* its request runs */
     unsigned                  too_large:1;  /* header over the limit */
+    unsigned                  too_many:1;   /* over max_headers */
+    unsigned                  limited:1;    /* the budget ran out */
 };
 
 extern bw_module_t  bw_http_v2_module;

@@ -131,7 +131,8 @@ bw_http_v2_init(bw_connection_t *c)
                                                  BW_HTTP_V2_MAX_WINDOW)
            != 0)
     {
-        bw_http_v2_close(h2c);
+        nghttp2_session_del(h2c->session);
+        bw_http_close_connection(c);
         return;
     }
 
@@ -143,6 +144,9 @@ bw_http_v2_init(bw_connection_t *c)
     c->read->handler = bw_http_v2_read_handler;
     c->write->handler = bw_http_v2_write_handler;
     c->idle = 0;
+    /* busy until bw_http_v2_idle() says otherwise: not "waiting", and
+     * not to be closed for want of connections */
+    bw_reusable_connection(c, 0);
 
     if (c->read->timer_set) {
         bw_event_del_timer(c->read);
@@ -174,7 +178,11 @@ bw_http_v2_read_handler(bw_event_t *rev)
 
     if (rev->timedout) {
         /* idle past keepalive_timeout (or client_header_timeout before
-         * the first stream) */
+         * the first stream), or a head that did not come whole */
+        if (h2c->unstarted) {
+            bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT,
+                         "client timed out sending a header block");
+        }
         rev->timedout = 0;
         bw_http_v2_goaway(h2c);
         bw_http_v2_finalize(h2c);
@@ -507,7 +515,14 @@ bw_http_v2_idle(bw_http_v2_connection_t *h2c)
     c = h2c->connection;
 
     if (h2c->processing || h2c->out.pos < h2c->out.last || h2c->closing) {
-        if (c->read->timer_set) {
+        if (h2c->unstarted && !h2c->closing) {
+            /* a head still coming (a HEADERS frame without its
+             * CONTINUATION): client_header_timeout, not forever */
+            if (!c->read->timer_set) {
+                bw_event_add_timer(c->read, h2c->hc.addr_conf
+                                       ->default_server->client_header_timeout);
+            }
+        } else if (c->read->timer_set) {
             bw_event_del_timer(c->read);
         }
         if (c->idle) {
@@ -705,6 +720,7 @@ bw_http_v2_data_send(nghttp2_session *session, nghttp2_frame *frame,
     const uint8_t *framehd, size_t length, nghttp2_data_source *source,
     void *user_data)
 {
+    u_char                   *mark;
     bw_http_v2_stream_t      *s;
     bw_http_v2_connection_t  *h2c = user_data;
 
@@ -730,14 +746,17 @@ bw_http_v2_data_send(nghttp2_session *session, nghttp2_frame *frame,
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
 
+    mark = h2c->out.last;
     h2c->out.last = bw_cpymem(h2c->out.last, framehd, 9);
 
     if (bw_http_v2_data_copy(s, &h2c->out, length,
                              frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
         != BW_OK)
     {
-        /* a file that cannot be read: the frame is half out already */
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+        /* a file that cannot be read: the frame is taken back, and only
+         * this stream is reset */
+        h2c->out.last = mark;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
 
     return 0;
@@ -782,10 +801,12 @@ bw_http_v2_on_begin_headers(nghttp2_session *session,
 
     nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s);
     h2c->processing++;
+    h2c->unstarted++;
     h2c->requests++;
 
-    if (h2c->requests >= h2c->clcf->keepalive_requests) {
-        /* keepalive_requests: this one is the last */
+    if (h2c->requests >= h2c->clcf->keepalive_requests || bw_exiting) {
+        /* keepalive_requests: this one is the last; an old worker
+         * (reload, stop) takes this one and sends the client elsewhere */
         bw_http_v2_goaway(h2c);
     }
 

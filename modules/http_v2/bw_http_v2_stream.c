@@ -34,6 +34,7 @@ static void bw_http_v2_free_handler(bw_event_t *ev);
 static bw_int_t bw_http_v2_set_header(bw_http_request_t *r, bw_str_t *to,
     const uint8_t *p, size_t len);
 static bw_int_t bw_http_v2_trailers(bw_http_v2_stream_t *s);
+static bw_int_t bw_http_v2_join_cookies(bw_http_v2_stream_t *s);
 
 bw_http_v2_stream_t *
 bw_http_v2_create_stream(bw_http_v2_connection_t *h2c, int32_t id)
@@ -171,8 +172,7 @@ bw_int_t
 bw_http_v2_add_header(bw_http_v2_stream_t *s, const uint8_t *name,
     size_t namelen, const uint8_t *value, size_t valuelen)
 {
-    u_char                   *p;
-    bw_str_t                  key;
+    bw_str_t                  key, *crumb;
     bw_table_elt_t           *h;
     bw_http_request_t        *r;
     bw_http_core_srv_conf_t  *cscf;
@@ -180,7 +180,9 @@ bw_http_v2_add_header(bw_http_v2_stream_t *s, const uint8_t *name,
     r = s->request;
     cscf = r->srv_conf[bw_http_core_module.ctx_index];
 
-    s->header_size += namelen + valuelen;
+    /* as SETTINGS_MAX_HEADER_LIST_SIZE counts: 32 more a field, so
+     * that a flood of tiny (indexed) fields is bounded too */
+    s->header_size += namelen + valuelen + 32;
     r->request_length += namelen + valuelen + 4;
 
     if (namelen + valuelen > cscf->large_client_header_buffers_size
@@ -190,7 +192,7 @@ bw_http_v2_add_header(bw_http_v2_stream_t *s, const uint8_t *name,
         s->too_large = 1;
     }
 
-    if (s->too_large) {
+    if (s->too_large || s->too_many) {
         return BW_OK;
     }
 
@@ -222,19 +224,24 @@ bw_http_v2_add_header(bw_http_v2_stream_t *s, const uint8_t *name,
         namelen = 4;
     }
 
-    if (namelen == 6 && memcmp(name, "cookie", 6) == 0 && s->cookie) {
-        h = s->cookie;
-        p = bw_pnalloc(r->pool, h->value.len + 2 + valuelen + 1);
-        if (p == NULL) {
+    if (r->headers_in.count++ >= (bw_uint_t) cscf->max_headers) {
+        s->too_many = 1;
+        return BW_OK;
+    }
+
+    if (namelen == 6 && memcmp(name, "cookie", 6) == 0) {
+        /* crumbs, joined once the head is in */
+        if (s->cookies == NULL) {
+            s->cookies = bw_array_create(r->pool, 4, sizeof(bw_str_t));
+            if (s->cookies == NULL) {
+                return BW_ERROR;
+            }
+        }
+        crumb = bw_array_push(s->cookies);
+        if (crumb == NULL) {
             return BW_ERROR;
         }
-        memcpy(p, h->value.data, h->value.len);
-        memcpy(p + h->value.len, "; ", 2);
-        memcpy(p + h->value.len + 2, value, valuelen);
-        h->value.len += 2 + valuelen;
-        p[h->value.len] = '\0';
-        h->value.data = p;
-        return BW_OK;
+        return bw_http_v2_set_header(r, crumb, value, valuelen);
     }
 
     h = bw_list_push(&r->headers_in.headers);
@@ -254,11 +261,49 @@ bw_http_v2_add_header(bw_http_v2_stream_t *s, const uint8_t *name,
     h->hash = bw_hash_key(key.data, key.len);
     h->next = NULL;
 
-    r->headers_in.count++;
+    return BW_OK;
+}
 
-    if (namelen == 6 && memcmp(name, "cookie", 6) == 0) {
-        s->cookie = h;
+/* "cookie" fields as one line, "; " between (RFC 9113 8.2.3). */
+static bw_int_t
+bw_http_v2_join_cookies(bw_http_v2_stream_t *s)
+{
+    u_char             *p;
+    size_t              len;
+    bw_str_t           *crumb;
+    bw_uint_t           i;
+    bw_table_elt_t     *h;
+    bw_http_request_t  *r;
+
+    r = s->request;
+    crumb = s->cookies->elts;
+
+    len = 0;
+    for (i = 0; i < s->cookies->nelts; i++) {
+        len += crumb[i].len + 2;
     }
+
+    h = bw_list_push(&r->headers_in.headers);
+    p = bw_pnalloc(r->pool, len + 1);
+    if (h == NULL || p == NULL) {
+        return BW_ERROR;
+    }
+
+    bw_str_set(&h->key, "cookie");
+    h->lowcase_key = h->key.data;
+    h->hash = bw_hash_key(h->key.data, h->key.len);
+    h->next = NULL;
+    h->value.data = p;
+
+    for (i = 0; i < s->cookies->nelts; i++) {
+        if (i) {
+            *p++ = ';';
+            *p++ = ' ';
+        }
+        p = bw_cpymem(p, crumb[i].data, crumb[i].len);
+    }
+    *p = '\0';
+    h->value.len = p - h->value.data;
 
     return BW_OK;
 }
@@ -276,13 +321,13 @@ bw_http_v2_run_request(bw_http_v2_stream_t *s)
     bw_http_header_t          *hh;
     bw_http_request_t         *r;
     bw_http_v2_connection_t   *h2c;
-    bw_http_core_srv_conf_t   *cscf;
     bw_http_core_main_conf_t  *cmcf;
 
     r = s->request;
     fc = s->fc;
     h2c = s->h2c;
     s->started = 1;
+    h2c->unstarted--;
 
     fc->log->action = "processing client request headers";
 
@@ -306,12 +351,15 @@ bw_http_v2_run_request(bw_http_v2_stream_t *s)
         goto done;
     }
 
-    cscf = r->srv_conf[bw_http_core_module.ctx_index];
-
-    if (r->headers_in.count > (bw_uint_t) cscf->max_headers) {
+    if (s->too_many) {
         bw_log_error(BW_LOG_INFO, fc->log, 0,
                      "client sent too many header lines");
         bw_http_finalize_request(r, BW_HTTP_HEADER_TOO_LARGE);
+        goto done;
+    }
+
+    if (s->cookies && bw_http_v2_join_cookies(s) != BW_OK) {
+        bw_http_close_request(r, BW_HTTP_INTERNAL_SERVER_ERROR);
         goto done;
     }
 
@@ -591,6 +639,8 @@ bw_http_v2_send_chain(bw_connection_t *fc, bw_chain_t *in, off_t limit)
     }
 
     s->out = in;
+    s->limit = limit ? limit : -1;
+    s->limited = 0;
 
     if (s->deferred) {
         s->deferred = 0;
@@ -619,6 +669,11 @@ bw_http_v2_send_chain(bw_connection_t *fc, bw_chain_t *in, off_t limit)
 
     if (fc->error || s->closed) {
         return BW_CHAIN_ERROR;
+    }
+
+    if (s->limited) {
+        /* sendfile_max_chunk, limit_rate: the write filter goes on */
+        return in;
     }
 
     fc->write->ready = 0;
@@ -653,8 +708,18 @@ bw_http_v2_data_read(nghttp2_session *session, int32_t id, uint8_t *buf,
         return NGHTTP2_ERR_DEFERRED;
     }
 
+    if (s->limit == 0) {
+        s->limited = 1;
+        s->deferred = 1;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+
     h2lcf = s->request->loc_conf[bw_http_v2_module.ctx_index];
     max = bw_min(bw_min(length, h2lcf->chunk_size), (size_t) 16384);
+
+    if (s->limit > 0) {
+        max = (size_t) bw_min((off_t) max, s->limit);
+    }
 
     size = 0;
     last = 0;
@@ -802,6 +867,9 @@ bw_http_v2_data_copy(bw_http_v2_stream_t *s, bw_buf_t *out, size_t length,
     }
 
     s->fc->sent += p - out->last;
+    if (s->limit > 0) {
+        s->limit -= bw_min(s->limit, (off_t) (p - out->last));
+    }
     out->last = p;
 
     if (last || s->eof) {
@@ -1051,6 +1119,10 @@ bw_http_v2_close_stream(void *stream, bw_int_t rc)
 
     s->request = NULL;
     fc->destroyed = 1;
+
+    if (!s->started) {
+        h2c->unstarted--;
+    }
 
     if (s->queued) {
         bw_queue_remove(&s->wait);

@@ -396,6 +396,123 @@ def test_many_streams_on_few_connections(bw, origin):
         assert "status codes: %d 2xx" % n in r.stdout, r.stdout
 
 
+def test_cookies_joined_and_crumb_floods_bounded(bw, origin):
+    """Cookie crumbs reach the upstream as one line; thousands of tiny
+    indexed fields (a few bytes each on the wire) count against
+    large_client_header_buffers like big ones."""
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port))
+    bw.start()
+    r = h2c(bw.port, "/echo", "-H", "Cookie: a=1", "-H", "Cookie: b=2",
+            "-H", "Cookie: c=3")
+    got = json.loads(r.stdout)
+    assert [v for k, v in got["headers"] if k.lower() == "cookie"] == \
+        ["a=1; b=2; c=3"]
+
+    f = Frames(bw.port)
+    # "cookie: a" with incremental indexing (static index 32), then the
+    # same field 4,600 times as a one-byte reference to the dynamic table
+    block = hpack(req_headers(bw.port, "/echo", "POST")) \
+        + b"\x60\x01a" + b"\xbe" * 4600
+    f.send(frame(HEADERS, END_HEADERS, 1, block))
+    got, ok = f.frames_until(lambda fr: fr[2] == 1 and fr[0] in (
+        HEADERS, RST_STREAM))
+    assert ok and got[-1][0] == HEADERS
+    # an error status, from the static table: 400 (0x8c) or a literal 431
+    assert got[-1][3][:1] != b"\x88"
+    f.close()
+    assert origin.requests[-1]["method"] == "GET"
+    wait_for(lambda: "client sent too large header" in bw.logs(),
+             what="log line")
+
+
+def test_unfinished_header_block_times_out(bw):
+    bw.config(h2_conf("", "client_header_timeout 1s;"
+                      "keepalive_timeout 30s;"))
+    bw.start()
+    f = Frames(bw.port)
+    # the SETTINGS exchange first (any frame of ours after the HEADERS
+    # would be a protocol error), then HEADERS without END_HEADERS, and
+    # no CONTINUATION ever
+    seen = set()
+    got, ok = f.frames_until(lambda fr: fr[0] == SETTINGS
+                             and (seen.add(fr[1] & ACK) or seen == {0, 1}))
+    assert ok
+    f.send(frame(HEADERS, 0, 1, hpack(req_headers(bw.port))))
+    t0 = time.monotonic()
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY, timeout=10)
+    assert ok, bw.logs()
+    assert time.monotonic() - t0 >= 0.5
+    f.close()
+    wait_for(lambda: "client timed out sending a header block"
+             in bw.logs(), what="log line")
+
+
+def test_subrequest_does_not_stall_the_body(bw, origin):
+    """auth_request's subrequest waits on its upstream while the body
+    comes: the body reader still hears of it."""
+    bw.config(h2_conf("""
+        location = /auth { internal;
+            proxy_pass http://127.0.0.1:%d/slow/500; }
+        location / { auth_request /auth;
+            proxy_pass http://127.0.0.1:%d; }""" % (origin.port,
+                                                      origin.port),
+                      "client_body_timeout 5s;"))
+    bw.start()
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_HEADERS, 1, hpack(req_headers(
+        bw.port, "/echo", "POST", [("content-length", "5")]))))
+    # the body after the subrequest has gone out
+    wait_for(lambda: any("/slow/" in q["path"] for q in origin.requests),
+             what="subrequest at origin")
+    f.send(frame(DATA, END_STREAM, 1, b"hello"))
+    t0 = time.monotonic()
+    got, ok = f.frames_until(lambda fr: fr[2] == 1 and fr[1] & END_STREAM
+                             and fr[0] in (DATA, HEADERS), timeout=10)
+    assert ok
+    assert time.monotonic() - t0 < 4
+    body = b"".join(fr[3] for fr in got if fr[0] == DATA)
+    assert json.loads(body)["body_len"] == 5
+    f.close()
+
+
+def test_limit_rate_holds_over_http2(bw):
+    bw.write("html/f.bin", pattern(300000), "wb")
+    bw.config(h2_conf("location /f.bin { limit_rate 100k; }"))
+    bw.start()
+    t0 = time.monotonic()
+    s, h, b = fetch(bw.port, "/f.bin", 2)
+    assert s == 200 and b == pattern(300000)
+    # 100k a second with a second's head start: at least 1.5 s
+    assert time.monotonic() - t0 >= 1.4
+
+
+def test_busy_connection_told_to_go_at_reload(bw, origin):
+    bw.config(h2_conf("""
+        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port))
+    master = bw.start()
+    old = bw.workers(master)
+    f = Frames(bw.port)
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                 hpack(req_headers(bw.port, "/slow/1500"))))
+    wait_for(lambda: len(origin.requests) == 1, what="request at origin")
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "gracefully shutting down" in bw.logs(),
+             what="old worker told")
+    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 3,
+                 hpack(req_headers(bw.port, "/size/3"))))
+    got, ok = f.frames_until(lambda fr: fr[0] == GOAWAY)
+    assert ok
+    last = int.from_bytes(got[-1][3][:4], "big") & 0x7fffffff
+    assert last == 3
+    got, ok = f.frames_until(lambda fr: fr[2] == 1 and fr[1] & END_STREAM
+                             and fr[0] in (DATA, HEADERS))
+    assert ok
+    f.close()
+    wait_for(lambda: not set(old) & set(bw.workers(master)),
+             what="old worker to exit")
+
+
 # --- TLS and ALPN -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
