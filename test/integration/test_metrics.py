@@ -1,0 +1,205 @@
+"""
+metrics and status_zone: exact counts after a known mix of requests
+through two workers, kept across a reload; the Prometheus text checked
+by promtool (Debian's prometheus package), the JSON the same numbers;
+the state of upstream peers; access rules; configuration errors.
+"""
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import http.client
+
+import pytest
+
+from conftest import wait_for, free_port
+from origin import Origin
+
+
+@pytest.fixture
+def origin():
+    o = Origin("o1")
+    yield o
+    o.stop()
+
+
+def fetch(port, path, method="GET", body=None):
+    """Status and body, on a connection of its own (redirects are not
+    followed)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request(method, path, body=body)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def samples(text):
+    """{(name, frozenset(labels)): value} of a Prometheus text."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$', line)
+        assert m, line
+        labels = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"',
+                                      m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def val(s, name, **labels):
+    return s.get((name, frozenset(labels.items())))
+
+
+def conf(bw, origin, dead, mport):
+    bw.config("""
+        upstream app {
+            zone app 64k;
+            server 127.0.0.1:%d;
+            server 127.0.0.1:%d max_fails=1 fail_timeout=60s;
+        }
+        server {
+            listen 127.0.0.1:PORT;
+            status_zone site;
+            root html;
+            location /app/ { proxy_pass http://app/;
+                             proxy_next_upstream error; }
+            location /e { return 503; }
+            location /r { return 302 /; }
+            location /other { status_zone other; return 200 "o"; }
+        }
+        server {
+            listen 127.0.0.1:%d;
+            location /metrics { metrics; }
+            location /closed { metrics; deny all; }
+        }""" % (origin.port, dead, mport), workers=2)
+
+
+def test_exact_counts_across_workers_and_reload(bw, origin):
+    dead = free_port()
+    mport = free_port()
+    conf(bw, origin, dead, mport)
+    bw.write("html/index.html", "x" * 100)
+    master = bw.start()
+    bw.wait_port(mport)
+
+    mix = [("/index.html", 200)] * 7 + [("/none", 404)] * 3 \
+        + [("/e", 503)] * 2 + [("/r", 302)] * 2 + [("/other", 200)] * 4 \
+        + [("/app/size/10", 200)] * 6
+    for path, status in mix:
+        assert fetch(bw.port, path)[0] == status, path
+
+    def counts():
+        st, body = fetch(mport, "/metrics")
+        assert st == 200
+        return samples(body.decode())
+
+    def settled():
+        s = counts()
+        return val(s, "bulwark_http_request_duration_seconds_count",
+                   server_zone="site") == 20 and s
+    s = wait_for(settled, what="every request counted")
+
+    def code(zone, c):
+        return val(s, "bulwark_http_requests_total", server_zone=zone,
+                   code=c)
+    assert code("site", "2xx") == 7 + 6
+    assert code("site", "3xx") == 2
+    assert code("site", "4xx") == 3
+    assert code("site", "5xx") == 2
+    assert code("site", "1xx") == 0
+    assert code("other", "2xx") == 4
+    assert val(s, "bulwark_http_request_duration_seconds_bucket",
+               server_zone="site", le="+Inf") == 20
+    assert val(s, "bulwark_http_received_bytes_total",
+               server_zone="site") > 20 * 30
+
+    # the upstream: the live peer answered every request; the dead one
+    # was tried at most once (max_fails=1) and is down
+    up = "127.0.0.1:%d" % origin.port
+    down = "127.0.0.1:%d" % dead
+    assert val(s, "bulwark_upstream_requests_total", upstream="app",
+               peer=up, code="2xx") == 6
+    tried = val(s, "bulwark_upstream_failures_total", upstream="app",
+                peer=down)
+    assert tried in (None, 1)
+    if tried:
+        assert val(s, "bulwark_upstream_peer_up", upstream="app",
+                   peer=down) == 0
+    assert val(s, "bulwark_upstream_peer_up", upstream="app", peer=up) == 1
+
+    # the JSON says the same
+    st, body = fetch(mport, "/metrics?format=json")
+    j = json.loads(body)
+    assert j["server_zones"]["site"]["requests"] == 20
+    assert j["server_zones"]["site"]["responses"]["4xx"] == 3
+    assert j["server_zones"]["other"]["responses"]["2xx"] == 4
+    peers = {p["peer"]: p for p in j["upstream_peers"]}
+    assert peers[up]["responses"]["2xx"] == 6
+
+    # a reload keeps every count
+    old = bw.workers(master)
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: not set(old) & set(bw.workers(master))
+             and len(bw.workers(master)) == 2, what="new workers")
+    s2 = counts()
+    for key in (("bulwark_http_requests_total",
+                 frozenset({("server_zone", "site"), ("code", "2xx")})),
+                ("bulwark_http_requests_total",
+                 frozenset({("server_zone", "other"), ("code", "2xx")})),
+                ("bulwark_upstream_requests_total",
+                 frozenset({("upstream", "app"), ("peer", up),
+                            ("code", "2xx")}))):
+        assert s2[key] == s[key], key
+    assert fetch(bw.port, "/index.html")[0] == 200
+    wait_for(lambda: code_of(counts(), "site", "2xx") == 14,
+             what="a request after the reload counted")
+
+
+def code_of(s, zone, c):
+    return val(s, "bulwark_http_requests_total", server_zone=zone, code=c)
+
+
+def test_promtool_accepts_the_text(bw, origin):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool (Debian's prometheus package) is missing")
+    dead = free_port()
+    mport = free_port()
+    conf(bw, origin, dead, mport)
+    bw.write("html/index.html", "x")
+    bw.start()
+    bw.wait_port(mport)
+    for path in ("/index.html", "/none", "/app/size/5", "/other"):
+        fetch(bw.port, path)
+    st, body = fetch(mport, "/metrics")
+    assert st == 200
+    r = subprocess.run([promtool, "check", "metrics"], input=body,
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode()
+
+
+def test_access_rules_and_methods(bw, origin):
+    mport = free_port()
+    conf(bw, origin, free_port(), mport)
+    bw.start()
+    bw.wait_port(mport)
+    assert fetch(mport, "/closed")[0] == 403
+    assert fetch(mport, "/metrics", "POST", b"x")[0] == 405
+
+
+def test_configuration_errors(bw):
+    bw.config("""
+        server { listen 127.0.0.1:PORT; status_zone a; status_zone b; }""")
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert '"status_zone" directive is duplicate' in r.stderr
+    bw.config("""
+        server { listen 127.0.0.1:PORT; location / { metrics on; } }""")
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'invalid number of arguments in "metrics" directive' in r.stderr
