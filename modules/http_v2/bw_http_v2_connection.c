@@ -279,18 +279,31 @@ bw_http_v2_feed(bw_http_v2_connection_t *h2c, u_char *p, size_t n)
     return BW_OK;
 }
 
-static void
-bw_http_v2_run_ready(bw_http_v2_connection_t *h2c)
+/* The first stream of a ready or waiting queue, taken off it. */
+static bw_http_v2_stream_t *
+bw_http_v2_pop(bw_queue_t *queue)
 {
     bw_queue_t           *q;
     bw_http_v2_stream_t  *s;
 
-    while (!bw_queue_empty(&h2c->ready)) {
-        q = bw_queue_head(&h2c->ready);
-        bw_queue_remove(q);
-        s = bw_queue_data(q, bw_http_v2_stream_t, wait);
-        s->queued = 0;
+    if (bw_queue_empty(queue)) {
+        return NULL;
+    }
 
+    q = bw_queue_head(queue);
+    bw_queue_remove(q);
+    s = bw_queue_data(q, bw_http_v2_stream_t, wait);
+    s->queued = 0;
+
+    return s;
+}
+
+static void
+bw_http_v2_run_ready(bw_http_v2_connection_t *h2c)
+{
+    bw_http_v2_stream_t  *s;
+
+    while ((s = bw_http_v2_pop(&h2c->ready)) != NULL) {
         if (s->closed || s->fc->error) {
             continue;       /* reset before it ran: its end frees it */
         }
@@ -303,15 +316,9 @@ bw_http_v2_run_ready(bw_http_v2_connection_t *h2c)
 static void
 bw_http_v2_wake(bw_http_v2_connection_t *h2c)
 {
-    bw_queue_t           *q;
     bw_http_v2_stream_t  *s;
 
-    while (!bw_queue_empty(&h2c->waiting)) {
-        q = bw_queue_head(&h2c->waiting);
-        bw_queue_remove(q);
-        s = bw_queue_data(q, bw_http_v2_stream_t, wait);
-        s->queued = 0;
-
+    while ((s = bw_http_v2_pop(&h2c->waiting)) != NULL) {
         s->fc->write->ready = 1;
         if (!s->fc->write->posted && !s->fc->write->delayed) {
             bw_post_event(s->fc->write, &bw_posted_events);

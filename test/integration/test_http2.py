@@ -185,6 +185,15 @@ class Frames:
         self.s.close()
 
 
+def log_text(bw, name):
+    """A log file of the prefix, "" until it exists."""
+    try:
+        with open(bw.path("logs", name)) as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
 def goaway_code(f):
     return int.from_bytes(f[3][4:8], "big")
 
@@ -289,11 +298,7 @@ def test_variables_and_log(bw):
     assert r.stdout == b"|HTTP/1.1|GET /v HTTP/1.1|http\n"
 
     def logged():
-        try:
-            with open(bw.path("logs", "h2.log")) as f:
-                return f.read().splitlines()
-        except OSError:
-            return []
+        return log_text(bw, "h2.log").splitlines()
     wait_for(lambda: len(logged()) >= 2, what="access log lines")
     assert logged()[0] == "GET /v?a=1 HTTP/2.0 200 %d h2c" % len(
         "h2c|HTTP/2.0|GET /v?a=1 HTTP/2.0|http\n")
@@ -487,16 +492,23 @@ def test_limit_rate_holds_over_http2(bw):
     assert time.monotonic() - t0 >= 1.4
 
 
-def test_busy_connection_told_to_go_at_reload(bw, origin):
+def stream_in_flight_then_reload(bw, origin, ms):
+    """A proxied stream the origin answers after ms, and a reload while
+    it is in flight: the frames client, the master, the old workers."""
     bw.config(h2_conf("""
         location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port))
     master = bw.start()
     old = bw.workers(master)
     f = Frames(bw.port)
     f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
-                 hpack(req_headers(bw.port, "/slow/1500"))))
+                 hpack(req_headers(bw.port, "/slow/%d" % ms))))
     wait_for(lambda: len(origin.requests) == 1, what="request at origin")
     bw.signal(signal.SIGHUP)
+    return f, master, old
+
+
+def test_busy_connection_told_to_go_at_reload(bw, origin):
+    f, master, old = stream_in_flight_then_reload(bw, origin, 1500)
     wait_for(lambda: "gracefully shutting down" in bw.logs(),
              what="old worker told")
     f.send(frame(HEADERS, END_STREAM | END_HEADERS, 3,
@@ -777,11 +789,7 @@ def test_zero_window_stall_ends_at_send_timeout(bw):
     f.close()
 
     def logged():
-        try:
-            with open(bw.path("logs", "st.log")) as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        return log_text(bw, "st.log")
     wait_for(lambda: "GET /big.bin HTTP/2.0" in logged(), what="log line")
     assert "GET /big.bin HTTP/2.0 200 0" in logged()
     assert "client timed out" in bw.logs()
@@ -849,11 +857,7 @@ def test_client_reset_mid_response_ends_the_request(bw, origin):
     f.send(frame(RST_STREAM, 0, 1, struct.pack(">I", CANCEL)))
 
     def logged():
-        try:
-            with open(bw.path("logs", "st.log")) as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        return log_text(bw, "st.log")
     wait_for(lambda: "GET /size/50000000 HTTP/2.0" in logged(),
              what="the request's end")
     assert "GET /size/50000000 HTTP/2.0 200" in logged() \
@@ -869,16 +873,7 @@ def test_client_reset_mid_response_ends_the_request(bw, origin):
 # --- reload ------------------------------------------------------------------
 
 def test_reload_finishes_streams_in_flight(bw, origin):
-    bw.config(h2_conf("""
-        location / { proxy_pass http://127.0.0.1:%d; }""" % origin.port),
-        workers=1)
-    master = bw.start()
-    old = bw.workers(master)
-    f = Frames(bw.port)
-    f.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
-                 hpack(req_headers(bw.port, "/slow/800"))))
-    wait_for(lambda: len(origin.requests) == 1, what="request at origin")
-    bw.signal(signal.SIGHUP)
+    f, master, old = stream_in_flight_then_reload(bw, origin, 800)
     got, ok = f.frames_until(lambda fr: fr[2] == 1 and fr[1] & END_STREAM
                              and fr[0] in (DATA, HEADERS))
     assert ok
