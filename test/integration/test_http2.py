@@ -525,6 +525,44 @@ def test_busy_connection_told_to_go_at_reload(bw, origin):
              what="old worker to exit")
 
 
+def test_hundred_streams_held_by_their_windows_all_complete(bw):
+    """100 streams of 200 KB on one connection whose reader opens each
+    stream's window only 48 KB at a time: every stream stalls on its
+    window again and again, and each one completes, byte for byte."""
+    size = 200000
+    bw.write("html/f.bin", pattern(size), "wb")
+    bw.config(h2_conf())
+    bw.start()
+    f = Frames(bw.port)
+    ids = [1 + 2 * i for i in range(100)]
+    for sid in ids:
+        f.send(frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                     hpack(req_headers(bw.port, "/f.bin"))))
+    got = {sid: [] for sid in ids}
+    owed = dict.fromkeys(ids, 0)
+    done = set()
+    deadline = time.monotonic() + 60
+    while len(done) < len(ids):
+        fr = f.read_frame(deadline)
+        assert fr is not None, "stalled with %d of %d done" % (
+            len(done), len(ids))
+        assert fr[0] not in (RST_STREAM, GOAWAY), fr
+        if fr[0] != DATA:
+            continue
+        got[fr[2]].append(fr[3])
+        owed[fr[2]] += len(fr[3])
+        if fr[1] & END_STREAM:
+            done.add(fr[2])
+        elif owed[fr[2]] >= 48 * 1024:
+            f.send(frame(WINDOW_UPDATE, 0, fr[2],
+                         struct.pack(">I", owed[fr[2]])))
+            owed[fr[2]] = 0
+    f.close()
+    want = pattern(size)
+    for sid in ids:
+        assert b"".join(got[sid]) == want, sid
+
+
 # --- TLS and ALPN -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
