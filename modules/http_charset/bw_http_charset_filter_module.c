@@ -223,6 +223,8 @@ bw_http_charset_header_filter(bw_http_request_t *r)
         return bw_http_next_header_filter(r);
     }
 
+    label.len = 0;
+    label.data = NULL;
     has = bw_http_charset_of_type(&r->headers_out.content_type, &label,
                                   &base);
 
