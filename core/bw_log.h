@@ -37,6 +37,9 @@ struct bw_log_s {
     bw_log_handler_pt    handler;
     void                *data;
     const char          *action;
+    bw_log_t            *next;      /* more error_log lines of the same
+                                       level, by log level, highest
+                                       first */
 };
 
 extern bw_uint_t  bw_log_use_stderr;   /* also echo to stderr (-t, start) */

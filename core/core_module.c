@@ -9,6 +9,7 @@ static char *bw_set_worker_processes(bw_conf_t *cf, bw_command_t *cmd,
 static char *bw_set_user(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 static char *bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+static char *bw_log_set_one(bw_conf_t *cf, bw_log_t *log, bw_str_t *value);
 static char *bw_core_error_log(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_set_ignored(bw_conf_t *cf, bw_command_t *cmd, void *conf);
@@ -245,18 +246,73 @@ bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return BW_CONF_OK;
 }
 
-/* error_log file|stderr [level]: shared by every context that has it. */
-char *
-bw_log_set_log(bw_conf_t *cf, bw_log_t *log)
+/*
+ * One more log of a context: in the chain by level, highest first, so
+ * that a message below every level is dropped by a look at the head.
+ * The head stays where it is (it may be copied already): a new highest
+ * log takes the head's place and the old head's contents move on.
+ */
+static void
+bw_log_insert(bw_log_t *log, bw_log_t *new_log)
 {
-    bw_str_t   *value, name;
-    bw_int_t    level;
+    bw_log_t  tmp;
+
+    if (new_log->log_level > log->log_level) {
+        tmp = *log;
+        *log = *new_log;
+        *new_log = tmp;
+        log->next = new_log;
+        return;
+    }
+
+    while (log->next) {
+        if (new_log->log_level > log->next->log_level) {
+            new_log->next = log->next;
+            log->next = new_log;
+            return;
+        }
+        log = log->next;
+    }
+
+    log->next = new_log;
+}
+
+/* error_log file|stderr [level]: shared by every context that has it;
+ * several at one level all write, each from its own level up (nginx). */
+char *
+bw_log_set_log(bw_conf_t *cf, bw_log_t *head)
+{
+    char       *rv;
+    bw_log_t   *log;
+    bw_str_t   *value;
 
     value = cf->args->elts;
 
-    if (log->file) {
-        return "is duplicate";
+    log = head;
+    if (head->file) {
+        log = bw_pcalloc(cf->pool, sizeof(bw_log_t));
+        if (log == NULL) {
+            return BW_CONF_ERROR;
+        }
     }
+
+    rv = bw_log_set_one(cf, log, value);
+    if (rv != BW_CONF_OK) {
+        return rv;
+    }
+
+    if (log != head) {
+        bw_log_insert(head, log);
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_log_set_one(bw_conf_t *cf, bw_log_t *log, bw_str_t *value)
+{
+    bw_str_t   name;
+    bw_int_t   level;
 
     if (bw_str_eq_lit(&value[1], "stderr")) {
         bw_str_null(&name);

@@ -15,7 +15,7 @@ const char *bw_log_levels[] = {
 static bw_open_file_t  bw_log_file = { STDERR_FILENO, bw_null_string,
                                        NULL, NULL };
 static bw_log_t        bw_log = { BW_LOG_NOTICE, &bw_log_file, 0, NULL,
-                                  NULL, NULL };
+                                  NULL, NULL, NULL };
 
 static u_char *
 bw_log_errno(u_char *p, u_char *last, bw_err_t err)
@@ -86,8 +86,9 @@ static void
 bw_log_write(bw_uint_t level, bw_log_t *log, bw_err_t err,
     bw_uint_t suppressed, const char *fmt, va_list args)
 {
-    u_char    errstr[BW_MAX_ERROR_STR], *p, *last, *msg;
-    ssize_t   n;
+    u_char     errstr[BW_MAX_ERROR_STR], *p, *last, *msg;
+    ssize_t    n;
+    bw_log_t  *l;
 
     last = errstr + BW_MAX_ERROR_STR - 1;
 
@@ -122,9 +123,13 @@ bw_log_write(bw_uint_t level, bw_log_t *log, bw_err_t err,
     }
     *p++ = '\n';
 
-    if (log->file && log->file->fd != -1) {
-        n = write(log->file->fd, errstr, p - errstr);
-        (void) n;
+    /* every log of the chain whose level takes the message (the chain
+     * is by level, highest first) */
+    for (l = log; l && level <= l->log_level; l = l->next) {
+        if (l->file && l->file->fd != -1) {
+            n = write(l->file->fd, errstr, p - errstr);
+            (void) n;
+        }
     }
 
     if (bw_log_use_stderr && level <= BW_LOG_WARN

@@ -1100,13 +1100,13 @@ bw_http_core_error_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_core_loc_conf_t  *clcf = conf;
 
-    if (clcf->error_log) {
-        return "is duplicate";
-    }
-
-    clcf->error_log = bw_pcalloc(cf->pool, sizeof(bw_log_t));
+    /* a second one at this level joins the first (merging comes after
+     * the whole level is read) */
     if (clcf->error_log == NULL) {
-        return BW_CONF_ERROR;
+        clcf->error_log = bw_pcalloc(cf->pool, sizeof(bw_log_t));
+        if (clcf->error_log == NULL) {
+            return BW_CONF_ERROR;
+        }
     }
 
     return bw_log_set_log(cf, clcf->error_log);

@@ -78,6 +78,7 @@ bw_http_init_connection(bw_connection_t *c)
     if (clcf->error_log && clcf->error_log->file) {
         c->log->file = clcf->error_log->file;
         c->log->log_level = clcf->error_log->log_level;
+        c->log->next = clcf->error_log->next;
     }
 
     ctx->connection = c;

@@ -31,8 +31,6 @@ typedef struct {
 typedef struct {
     bw_int_t     src;
     bw_int_t     dst;
-    u_char      *file;           /* where the recoding is asked for */
-    bw_uint_t    line;
 } bw_http_charset_recode_t;
 
 typedef struct {
@@ -812,8 +810,6 @@ bw_http_charset_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
         }
         rc->src = conf->source_charset;
         rc->dst = conf->charset;
-        rc->file = cf->conf_file ? cf->conf_file->name.data : NULL;
-        rc->line = cf->conf_file ? cf->conf_file->line : 0;
     }
 
     if (conf->types == NULL) {

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import get, missing_modules_of, require_module
+from conftest import get, missing_modules_of, require_module, wait_for
 
 GOOD = """
     include conf.d/*.conf;
@@ -324,3 +324,36 @@ def test_sendfile_max_chunk(bw):
     st, _, body = get(bw.port, "/big.bin", timeout=20)
     assert st == 200
     assert hashlib.md5(body).hexdigest() == hashlib.md5(data).hexdigest()
+
+
+def test_several_error_logs_at_one_level(bw):
+    """error_log twice at one level: each log gets what its level takes
+    (nginx 1.5.2+), at the main level, in http{} and in a location."""
+    bw.config("""
+        error_log logs/http-warn.log warn;
+        error_log logs/http-info.log info;
+        server {
+            listen 127.0.0.1:PORT;
+            root html;
+            location /x/ { error_log logs/x-crit.log crit;
+                           error_log logs/x-err.log error; }
+        }""", head_extra="error_log logs/main-crit.log crit;\n")
+    bw.start()
+    assert get(bw.port, "/nope")[0] == 404
+    assert get(bw.port, "/x/nope")[0] == 404
+
+    def read(name):
+        try:
+            with open(bw.path("logs", name)) as f:
+                return f.read()
+        except OSError:
+            return ""
+    wait_for(lambda: "/x/nope" in read("x-err.log"), what="x-err.log")
+    wait_for(lambda: "html/nope" in read("http-warn.log"),
+             what="http-warn.log")
+    assert "html/nope" in read("http-info.log")
+    assert "/x/nope" not in read("http-warn.log")
+    assert read("x-crit.log") == ""
+    # the main context's first error_log (CONF_HEAD's) and this one
+    assert "start worker process" in read("error.log")
+    assert read("main-crit.log") == ""
