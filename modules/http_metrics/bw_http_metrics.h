@@ -20,6 +20,9 @@
 #define BW_METRICS_SERVER      1
 #define BW_METRICS_PEER        2
 
+/* the statuses counted one by one as well as by class */
+#define BW_METRICS_CODES       20
+
 typedef struct {
     bw_str_node_t      sn;           /* "s" NAME or "p" UPSTREAM " " PEER */
     bw_uint_t          kind;
@@ -27,7 +30,9 @@ typedef struct {
     bw_str_t           upstream;     /* an upstream's and its */
     bw_str_t           peer;         /* peer's */
     uint64_t           requests;
+    uint64_t           processing;   /* a server zone's, now */
     uint64_t           codes[5];     /* 1xx .. 5xx */
+    uint64_t           exact[BW_METRICS_CODES];
     uint64_t           failed;       /* no answer (502/504 made here) */
     uint64_t           received;
     uint64_t           sent;
@@ -55,6 +60,7 @@ typedef struct {
 
 extern bw_module_t     bw_http_metrics_module;
 extern const bw_msec_t bw_http_metrics_bounds[BW_METRICS_BUCKETS];
+extern const bw_uint_t bw_http_metrics_codes[BW_METRICS_CODES];
 
 #define bw_metrics_add(field, n) \
     (void) __atomic_fetch_add(&(field), (uint64_t) (n), __ATOMIC_RELAXED)

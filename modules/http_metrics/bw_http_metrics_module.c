@@ -18,6 +18,14 @@ static char *bw_http_metrics(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 static bw_int_t bw_http_metrics_init_zone(bw_shm_zone_t *shm_zone,
     void *data);
 static bw_int_t bw_http_metrics_log(bw_http_request_t *r);
+static bw_int_t bw_http_metrics_start(bw_http_request_t *r);
+static bw_http_metrics_node_t *bw_http_metrics_zone_node(
+    bw_http_request_t *r, bw_http_metrics_main_conf_t *mcf, bw_int_t zone);
+
+const bw_uint_t  bw_http_metrics_codes[BW_METRICS_CODES] = {
+    200, 201, 204, 206, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405,
+    413, 429, 499, 500, 502, 503
+};
 
 /* the histogram's upper bounds, in milliseconds */
 const bw_msec_t  bw_http_metrics_bounds[BW_METRICS_BUCKETS] = {
@@ -180,8 +188,64 @@ bw_http_metrics_init(bw_conf_t *cf)
     shm_zone->data = mcf;
     mcf->shm_zone = shm_zone;
 
+    if (bw_http_add_phase_handler(cf, BW_HTTP_PREACCESS_PHASE,
+                                  bw_http_metrics_start)
+        != BW_OK)
+    {
+        return BW_ERROR;
+    }
+
     return bw_http_add_phase_handler(cf, BW_HTTP_LOG_PHASE,
                                      bw_http_metrics_log);
+}
+
+/* A request in a zone is "processing" from its location's access phase
+ * to its end, however it ends (the pool's cleanup says so), and once
+ * however many internal redirects it makes. */
+static void
+bw_http_metrics_done(void *data)
+{
+    bw_http_metrics_node_t  *n = data;
+
+    (void) __atomic_fetch_sub(&n->processing, 1, __ATOMIC_RELAXED);
+}
+
+static bw_int_t
+bw_http_metrics_start(bw_http_request_t *r)
+{
+    bw_pool_cleanup_t            *cln;
+    bw_http_metrics_node_t       *n;
+    bw_http_metrics_loc_conf_t   *lcf;
+    bw_http_metrics_main_conf_t  *mcf;
+
+    lcf = bw_http_get_module_loc_conf(r, bw_http_metrics_module);
+    mcf = bw_http_get_module_main_conf(r, bw_http_metrics_module);
+
+    if (lcf->zone < 0 || mcf->sh == NULL || r != r->main) {
+        return BW_DECLINED;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == bw_http_metrics_done) {
+            return BW_DECLINED;     /* counted before a redirect */
+        }
+    }
+
+    n = bw_http_metrics_zone_node(r, mcf, lcf->zone);
+    if (n == NULL) {
+        return BW_DECLINED;
+    }
+
+    cln = bw_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return BW_DECLINED;
+    }
+
+    bw_metrics_add(n->processing, 1);
+    cln->handler = bw_http_metrics_done;
+    cln->data = n;
+
+    return BW_DECLINED;
 }
 
 static bw_int_t
@@ -294,6 +358,30 @@ bw_http_metrics_node(bw_http_request_t *r, bw_http_metrics_main_conf_t *mcf,
     return n;
 }
 
+/* This worker's node of a status_zone, found (or made) once. */
+static bw_http_metrics_node_t *
+bw_http_metrics_zone_node(bw_http_request_t *r,
+    bw_http_metrics_main_conf_t *mcf, bw_int_t zone)
+{
+    bw_http_metrics_node_t  *n;
+
+    if (bw_http_metrics_zone_nodes == NULL) {
+        bw_http_metrics_zone_nodes = calloc(mcf->zones.nelts, sizeof(void *));
+        if (bw_http_metrics_zone_nodes == NULL) {
+            return NULL;
+        }
+    }
+
+    n = bw_http_metrics_zone_nodes[zone];
+    if (n == NULL) {
+        n = bw_http_metrics_node(r, mcf, BW_METRICS_SERVER,
+                                 &((bw_str_t *) mcf->zones.elts)[zone], NULL);
+        bw_http_metrics_zone_nodes[zone] = n;
+    }
+
+    return n;
+}
+
 static void
 bw_http_metrics_time(bw_http_metrics_node_t *n, bw_msec_t ms)
 {
@@ -312,7 +400,7 @@ bw_http_metrics_time(bw_http_metrics_node_t *n, bw_msec_t ms)
 static bw_int_t
 bw_http_metrics_log(bw_http_request_t *r)
 {
-    bw_uint_t                     i, first, status, slot;
+    bw_uint_t                     i, k, first, status, slot;
     bw_str_t                     *peer;
     bw_msec_t                     ms;
     bw_http_upstream_state_t     *st;
@@ -329,25 +417,19 @@ bw_http_metrics_log(bw_http_request_t *r)
     lcf = bw_http_get_module_loc_conf(r, bw_http_metrics_module);
 
     if (lcf->zone >= 0) {
-        if (bw_http_metrics_zone_nodes == NULL) {
-            bw_http_metrics_zone_nodes = calloc(mcf->zones.nelts,
-                                                sizeof(void *));
-        }
-        n = NULL;
-        if (bw_http_metrics_zone_nodes) {
-            n = bw_http_metrics_zone_nodes[lcf->zone];
-            if (n == NULL) {
-                n = bw_http_metrics_node(r, mcf, BW_METRICS_SERVER,
-                        &((bw_str_t *) mcf->zones.elts)[lcf->zone], NULL);
-                bw_http_metrics_zone_nodes[lcf->zone] = n;
-            }
-        }
+        n = bw_http_metrics_zone_node(r, mcf, lcf->zone);
 
         if (n) {
             status = r->headers_out.status;
             bw_metrics_add(n->requests, 1);
             if (status >= 100 && status < 600) {
                 bw_metrics_add(n->codes[status / 100 - 1], 1);
+            }
+            for (i = 0; i < BW_METRICS_CODES; i++) {
+                if (bw_http_metrics_codes[i] == status) {
+                    bw_metrics_add(n->exact[i], 1);
+                    break;
+                }
             }
             bw_metrics_add(n->received, r->request_length);
             bw_metrics_add(n->sent, r->connection->sent);
@@ -405,6 +487,12 @@ bw_http_metrics_log(bw_http_request_t *r)
         status = st[i].status;
         if (status >= 100 && status < 600) {
             bw_metrics_add(n->codes[status / 100 - 1], 1);
+        }
+        for (k = 0; k < BW_METRICS_CODES; k++) {
+            if (bw_http_metrics_codes[k] == status) {
+                bw_metrics_add(n->exact[k], 1);
+                break;
+            }
         }
         if (st[i].header_time == (bw_msec_t) -1) {
             /* no answer: refused, timed out, reset, invalid */

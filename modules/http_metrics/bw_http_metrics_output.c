@@ -200,6 +200,21 @@ bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
         bw_metrics_histogram(o, "bulwark_http_request_duration_seconds",
                              (char *) labels, n, bw_metrics_count(n));
         break;
+    case 4:
+        for (i = 0; i < BW_METRICS_CODES; i++) {
+            bw_metrics_printf(o, "bulwark_http_responses_by_code_total"
+                              "{server_zone=\"%.*s\",code=\"%u\"} %llu\n",
+                              V(z), (unsigned) bw_http_metrics_codes[i],
+                              (unsigned long long)
+                                  bw_metrics_get(n->exact[i]));
+        }
+        break;
+    case 5:
+        bw_metrics_printf(o, "bulwark_http_requests_processing"
+                          "{server_zone=\"%.*s\"} %llu\n", V(z),
+                          (unsigned long long)
+                              bw_metrics_get(n->processing));
+        break;
     case 2:
         bw_metrics_printf(o, "bulwark_http_received_bytes_total"
                           "{server_zone=\"%.*s\"} %llu\n", V(z),
@@ -328,6 +343,14 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
         "Requests of a status_zone by the class of their status.");
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
                     (void *) 0);
+    bw_metrics_prom_family(o, "bulwark_http_responses_by_code_total",
+        "counter", "Responses of a status_zone with the common statuses.");
+    bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
+                    (void *) 4);
+    bw_metrics_prom_family(o, "bulwark_http_requests_processing", "gauge",
+        "Requests of a status_zone being processed now.");
+    bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
+                    (void *) 5);
     bw_metrics_prom_family(o, "bulwark_http_request_duration_seconds",
         "histogram", "Request processing time in a status_zone.");
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
@@ -377,7 +400,15 @@ bw_metrics_json_counts(bw_metrics_out_t *o, bw_http_metrics_node_t *n)
                           bw_metrics_classes[i],
                           (unsigned long long) bw_metrics_get(n->codes[i]));
     }
-    bw_metrics_printf(o, "},\"received\":%llu,\"sent\":%llu,"
+    bw_metrics_printf(o, "},\"codes\":{");
+    for (i = 0; i < BW_METRICS_CODES; i++) {
+        bw_metrics_printf(o, "%s\"%u\":%llu", i ? "," : "",
+                          (unsigned) bw_http_metrics_codes[i],
+                          (unsigned long long) bw_metrics_get(n->exact[i]));
+    }
+    bw_metrics_printf(o, "},\"processing\":%llu",
+                      (unsigned long long) bw_metrics_get(n->processing));
+    bw_metrics_printf(o, ",\"received\":%llu,\"sent\":%llu,"
                       "\"time_ms\":%llu",
                       (unsigned long long) bw_metrics_get(n->received),
                       (unsigned long long) bw_metrics_get(n->sent),

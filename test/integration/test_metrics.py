@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import http.client
 
 import pytest
@@ -71,12 +72,14 @@ def conf(bw, origin, dead, mport):
             location /e { return 503; }
             location /r { return 302 /; }
             location /other { status_zone other; return 200 "o"; }
+            location /slow/ { status_zone slow;
+                              proxy_pass http://127.0.0.1:%d/slow/; }
         }
         server {
             listen 127.0.0.1:%d;
             location /metrics { metrics; }
             location /closed { metrics; deny all; }
-        }""" % (origin.port, dead, mport), workers=2)
+        }""" % (origin.port, dead, origin.port, mport), workers=2)
 
 
 def test_exact_counts_across_workers_and_reload(bw, origin):
@@ -113,6 +116,17 @@ def test_exact_counts_across_workers_and_reload(bw, origin):
     assert code("site", "5xx") == 2
     assert code("site", "1xx") == 0
     assert code("other", "2xx") == 4
+
+    def exact(zone, c):
+        return val(s, "bulwark_http_responses_by_code_total",
+                   server_zone=zone, code=c)
+    assert exact("site", "200") == 13
+    assert exact("site", "404") == 3
+    assert exact("site", "503") == 2
+    assert exact("site", "302") == 2
+    assert exact("site", "500") == 0
+    assert val(s, "bulwark_http_requests_processing",
+               server_zone="site") == 0
     assert val(s, "bulwark_http_request_duration_seconds_bucket",
                server_zone="site", le="+Inf") == 20
     assert val(s, "bulwark_http_received_bytes_total",
@@ -158,6 +172,28 @@ def test_exact_counts_across_workers_and_reload(bw, origin):
     assert fetch(bw.port, "/index.html")[0] == 200
     wait_for(lambda: code_of(counts(), "site", "2xx") == 14,
              what="a request after the reload counted")
+
+
+def test_requests_processing(bw, origin):
+    """A request of a zone is "processing" while it runs, and not after
+    it, whichever worker serves the metrics."""
+    mport = free_port()
+    conf(bw, origin, free_port(), mport)
+    bw.start()
+    bw.wait_port(mport)
+    done = []
+    t = threading.Thread(target=lambda: done.append(
+        fetch(bw.port, "/slow/1500")[0]))
+    t.start()
+
+    def processing():
+        s = samples(fetch(mport, "/metrics")[1].decode())
+        return val(s, "bulwark_http_requests_processing",
+                   server_zone="slow")
+    wait_for(lambda: processing() == 1, what="one request processing")
+    t.join(timeout=20)
+    assert done == [200]
+    wait_for(lambda: processing() == 0, what="none processing")
 
 
 def code_of(s, zone, c):
