@@ -56,6 +56,8 @@ typedef struct {
     bw_flag_t             master;
     bw_int_t              worker_processes;
     bw_int_t              rlimit_nofile;
+    off_t                 rlimit_core;
+    bw_int_t              priority;
     bw_msec_t             shutdown_timeout;
     bw_uint_t             cpu_affinity_auto;
     bw_uint_t             cpu_affinity_n;
@@ -84,5 +86,6 @@ void bw_dump_cycle_config(bw_cycle_t *cycle);
 bw_int_t bw_is_init_cycle(bw_cycle_t *cycle);
 void bw_destroy_cycle(bw_cycle_t *cycle);
 char *bw_log_set_log(bw_conf_t *cf, bw_log_t *log);
+bw_int_t bw_log_target_unsupported(bw_conf_t *cf, bw_str_t *name);
 
 #endif

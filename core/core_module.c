@@ -13,6 +13,8 @@ static char *bw_log_set_one(bw_conf_t *cf, bw_log_t *log, bw_str_t *value);
 static char *bw_core_error_log(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_set_ignored(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+static char *bw_set_priority(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+static char *bw_set_env(bw_conf_t *cf, bw_command_t *cmd, void *conf);
 
 static bw_command_t  bw_core_commands[] = {
     { bw_string("daemon"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_FLAG,
@@ -40,6 +42,25 @@ static bw_command_t  bw_core_commands[] = {
     /* accepted for nginx compatibility; PCRE2 JIT is always on */
     { bw_string("pcre_jit"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_FLAG,
       bw_set_ignored, 0, 0, NULL },
+    { bw_string("worker_rlimit_core"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1, bw_conf_set_off_slot, 0,
+      offsetof(bw_core_conf_t, rlimit_core), NULL },
+    { bw_string("worker_priority"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1, bw_set_priority, 0, 0,
+      NULL },
+    { bw_string("env"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1,
+      bw_set_env, 0, 0, NULL },
+    /* distributions' configurations load their dynamic modules; here
+     * every module is built in (./configure), and a directive of one
+     * that is not says so by name */
+    { bw_string("load_module"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1,
+      bw_conf_no_effect, 0, 0,
+      (void *) "modules are built in (./configure --with-NAME_module)" },
+    { bw_string("timer_resolution"),
+      BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1, bw_conf_no_effect, 0, 0,
+      (void *) "the clock is read once a turn of the event loop" },
+    { bw_string("lock_file"), BW_MAIN_CONF|BW_DIRECT_CONF|BW_CONF_TAKE1,
+      bw_set_ignored, 0, 0, NULL },
     bw_null_command
 };
 
@@ -66,6 +87,8 @@ bw_core_module_create_conf(bw_cycle_t *cycle)
     ccf->master = BW_CONF_UNSET;
     ccf->worker_processes = BW_CONF_UNSET;
     ccf->rlimit_nofile = BW_CONF_UNSET;
+    ccf->rlimit_core = BW_CONF_UNSET;
+    ccf->priority = 0;
     ccf->shutdown_timeout = BW_CONF_UNSET_MSEC;
     ccf->user = (uid_t) BW_CONF_UNSET_UINT;
     ccf->group = (gid_t) BW_CONF_UNSET_UINT;
@@ -247,6 +270,25 @@ bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 }
 
 /*
+ * A log target nginx knows and bulwark does not have yet: refused with
+ * its name, rather than taken for a file of that name (a configuration
+ * that logs to syslog would lose every line without a word).
+ */
+bw_int_t
+bw_log_target_unsupported(bw_conf_t *cf, bw_str_t *name)
+{
+    if ((name->len >= 7 && memcmp(name->data, "syslog:", 7) == 0)
+        || (name->len >= 7 && memcmp(name->data, "memory:", 7) == 0))
+    {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "logging to \"%.*s\" is not "
+                          "supported yet: only files and stderr",
+                          (int) bw_min(name->len, 7), name->data);
+        return BW_ERROR;
+    }
+    return BW_OK;
+}
+
+/*
  * One more log of a context: in the chain by level, highest first, so
  * that a message below every level is dropped by a look at the head.
  * The head stays where it is (it may be copied already): a new highest
@@ -319,6 +361,9 @@ bw_log_set_one(bw_conf_t *cf, bw_log_t *log, bw_str_t *value)
         cf->cycle->error_log.len = 0;
     } else {
         name = value[1];
+        if (bw_log_target_unsupported(cf, &name) != BW_OK) {
+            return BW_CONF_ERROR;
+        }
     }
 
     log->file = bw_conf_open_file(cf->cycle, &name);
@@ -353,6 +398,72 @@ static char *
 bw_core_error_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     return bw_log_set_log(cf, &cf->cycle->new_log);
+}
+
+/* worker_priority N: -20 (first) to 20 (last), as nice(1) */
+static char *
+bw_set_priority(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_int_t         n, sign;
+    bw_str_t        *value, v;
+    bw_core_conf_t  *ccf = conf;
+
+    if (ccf->priority != 0) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    v = value[1];
+    sign = 1;
+
+    if (v.len && (v.data[0] == '-' || v.data[0] == '+')) {
+        sign = (v.data[0] == '-') ? -1 : 1;
+        v.data++;
+        v.len--;
+    }
+
+    n = bw_atoi(v.data, v.len);
+    if (n == BW_ERROR || n > 20) {
+        return "invalid number";
+    }
+
+    ccf->priority = sign * n;
+    return BW_CONF_OK;
+}
+
+/*
+ * env VAR[=VALUE]: a value is set for the workers (and the master). The
+ * rest of the environment stays as it was: nginx clears everything but
+ * TZ and the names "env" gives; bulwark keeps it (docs/compatibility).
+ */
+static char *
+bw_set_env(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    u_char    *eq;
+    bw_str_t  *value;
+    char       name[256];
+
+    value = cf->args->elts;
+
+    eq = memchr(value[1].data, '=', value[1].len);
+    if (eq == NULL) {
+        return BW_CONF_OK;
+    }
+
+    if ((size_t) (eq - value[1].data) >= sizeof(name) || eq == value[1].data) {
+        return "has an invalid name";
+    }
+
+    memcpy(name, value[1].data, eq - value[1].data);
+    name[eq - value[1].data] = '\0';
+
+    if (setenv(name, (char *) eq + 1, 1) == -1) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, errno, "setenv(\"%s\") failed",
+                          name);
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
 }
 
 static char *

@@ -47,6 +47,10 @@ static bw_command_t  bw_event_core_commands[] = {
       NULL },
     { bw_string("use"), BW_EVENT_CONF|BW_CONF_TAKE1, bw_event_use, 0, 0,
       NULL },
+    /* no accept mutex, so nothing to wait for (accept_mutex above) */
+    { bw_string("accept_mutex_delay"), BW_EVENT_CONF|BW_CONF_TAKE1,
+      bw_conf_no_effect, 0, 0,
+      (void *) "there is no accept mutex (see accept_mutex)" },
     bw_null_command
 };
 

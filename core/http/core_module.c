@@ -146,6 +146,10 @@ static bw_command_t  bw_http_core_commands[] = {
       bw_http_core_compat, 0, 0, NULL },
     { bw_string("types_hash_bucket_size"), MSL|BW_CONF_TAKE1,
       bw_http_core_compat, 0, 0, NULL },
+    { bw_string("map_hash_max_size"), BW_HTTP_MAIN_CONF|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
+    { bw_string("map_hash_bucket_size"), BW_HTTP_MAIN_CONF|BW_CONF_TAKE1,
+      bw_http_core_compat, 0, 0, NULL },
 
     /* file descriptors and metadata are not cached, file I/O is plain
      * sendfile/read: accepted so nginx configs load (docs/compatibility) */
@@ -577,8 +581,10 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     bw_conf_merge_value(conf->log_not_found, prev->log_not_found, 1);
     bw_conf_merge_value(conf->recursive_error_pages,
                         prev->recursive_error_pages, 0);
+    /* two memory pages, as nginx: 8k on x86-64 */
     bw_conf_merge_size_value(conf->client_body_buffer_size,
-                             prev->client_body_buffer_size, 16384);
+                             prev->client_body_buffer_size,
+                             2 * (size_t) sysconf(_SC_PAGESIZE));
     /* "none" is a bit of its own, so that it is not "unset" */
     bw_conf_merge_bitmask_value(conf->keepalive_disable,
                                 prev->keepalive_disable,

@@ -152,6 +152,23 @@ bw_worker_init(bw_cycle_t *cycle, bw_uint_t worker)
         }
     }
 
+    if (ccf->rlimit_core != BW_CONF_UNSET) {
+        rlmt.rlim_cur = (rlim_t) ccf->rlimit_core;
+        rlmt.rlim_max = (rlim_t) ccf->rlimit_core;
+        if (setrlimit(RLIMIT_CORE, &rlmt) == -1) {
+            bw_log_error(BW_LOG_ALERT, cycle->log, errno,
+                         "setrlimit(RLIMIT_CORE, %lld) failed",
+                         (long long) ccf->rlimit_core);
+        }
+    }
+
+    if (ccf->priority != 0
+        && setpriority(PRIO_PROCESS, 0, (int) ccf->priority) == -1)
+    {
+        bw_log_error(BW_LOG_ALERT, cycle->log, errno,
+                     "setpriority(%d) failed", (int) ccf->priority);
+    }
+
     bw_process_set_user(cycle);
 
     if (ccf->cpu_affinity_auto || ccf->cpu_affinity_n) {

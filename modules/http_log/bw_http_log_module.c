@@ -55,6 +55,9 @@ static void bw_http_log_flush_handler(bw_event_t *ev);
 static bw_command_t  bw_http_log_commands[] = {
     { bw_string("log_format"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
       bw_http_log_set_format, BW_HTTP_MAIN_CONF_OFFSET, 0, NULL },
+    { bw_string("open_log_file_cache"), BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF
+      |BW_HTTP_LOC_CONF|BW_CONF_1MORE, bw_conf_no_effect, 0, 0,
+      (void *) "log files are opened once, at start and reload" },
     { bw_string("access_log"),
       BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF
       |BW_HTTP_LMT_CONF|BW_CONF_1MORE,
@@ -490,6 +493,10 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     name = value[1];
     if (bw_str_eq_lit(&name, "stderr")) {
         name.len = 0;
+    }
+
+    if (bw_log_target_unsupported(cf, &name) != BW_OK) {
+        return BW_CONF_ERROR;
     }
 
     log->file = bw_conf_open_file(cf->cycle, &name);

@@ -144,7 +144,8 @@ static bw_conf_bitmask_t  bw_http_proxy_cache_use_stale_masks[] = {
 
 static bw_command_t  bw_http_proxy_commands[] = {
 
-    { bw_string("proxy_pass"), BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
+    { bw_string("proxy_pass"),
+      BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF|BW_HTTP_LMT_CONF|BW_CONF_TAKE1,
       bw_http_proxy_pass, LOC, 0, NULL },
     { bw_string("proxy_set_header"), MSL|BW_CONF_TAKE2,
       bw_http_proxy_set_header, LOC, 0, NULL },

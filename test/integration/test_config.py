@@ -1,6 +1,7 @@
 """Configuration: -t/-T, include with globs, -g, and errors that name
 the file, the line and what is wrong, in nginx's words."""
 
+import os
 import re
 
 import pytest
@@ -357,3 +358,50 @@ def test_several_error_logs_at_one_level(bw):
     # the main context's first error_log (CONF_HEAD's) and this one
     assert "start worker process" in read("error.log")
     assert read("main-crit.log") == ""
+
+
+def test_distribution_main_section_loads(bw):
+    """What Debian's and other distributions' nginx.conf say before
+    http{} loads: load_module and the tuning directives that have no
+    effect here say so; worker_priority is applied."""
+    bw.config("""
+        map_hash_bucket_size 128;
+        map_hash_max_size 4096;
+        open_log_file_cache max=1000 inactive=20s;
+        server { listen 127.0.0.1:PORT; location / { return 200 "ok"; } }
+    """, head_extra="""
+        load_module modules/ngx_http_image_filter_module.so;
+        env TZ;
+        env BULWARK_TEST_ENV=1;
+        worker_rlimit_core 10m;
+        worker_priority 5;
+        timer_resolution 100ms;
+        lock_file logs/nginx.lock;
+    """)
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr
+    for name in ("load_module", "timer_resolution", "open_log_file_cache"):
+        assert '"%s" has no effect' % name in r.stderr
+    master = bw.start()
+    assert get(bw.port, "/")[0] == 200
+    worker = bw.workers(master)[0]
+    with open("/proc/%d/stat" % worker) as f:
+        nice = int(f.read().rsplit(")", 1)[1].split()[16])
+    assert nice == 5
+
+
+@pytest.mark.parametrize("target", ["syslog:server=127.0.0.1",
+                                    "memory:32m"])
+def test_log_targets_not_taken_for_files(bw, target):
+    bw.config("""
+        access_log %s;
+        server { listen 127.0.0.1:PORT; }""" % target)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'logging to "%s" is not supported yet' % target[:7] in r.stderr
+    assert not os.path.exists(bw.path(target))
+    bw.config("server { listen 127.0.0.1:PORT; }",
+              head_extra="error_log %s;\n" % target)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'logging to "%s" is not supported yet' % target[:7] in r.stderr

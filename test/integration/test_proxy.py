@@ -1825,3 +1825,22 @@ def test_upstream_lengths_in_the_log(bw, origin):
     # the refused first attempt sent and got nothing
     assert log[2].split()[1:3] == ["[0,", "1000]"]
     assert log[2].split()[3] == "[0,"
+
+
+def test_proxy_pass_in_limit_except(bw, origin):
+    """limit_except's methods go to the upstream, the others stay (nginx
+    allows proxy_pass in limit_except)."""
+    bw.config("""
+        server {
+            listen 127.0.0.1:PORT;
+            location / {
+                limit_except GET { proxy_pass http://127.0.0.1:%d; }
+                return 200 "here";
+            }
+        }""" % origin.port)
+    bw.start()
+    status, _, body = get(bw.port, "/echo")
+    assert status == 200 and body == b"here"
+    status, _, body = get(bw.port, "/echo", method="DELETE")
+    assert status == 200
+    assert json.loads(body)["method"] == "DELETE"
