@@ -52,6 +52,7 @@ typedef void (*bw_connection_handler_pt)(bw_connection_t *c);
 #include <bw_event_connect.h>
 #include <bw_socket.h>
 #include <bw_cycle.h>
+#include <bw_syslog.h>
 #include <bw_temp_file.h>
 #include <bw_process.h>
 

@@ -37,6 +37,7 @@ struct bw_log_s {
     bw_log_handler_pt    handler;
     void                *data;
     const char          *action;
+    struct bw_syslog_peer_s *syslog; /* error_log syslog:... */
     bw_log_t            *next;      /* more error_log lines of the same
                                        level, by log level, highest
                                        first */

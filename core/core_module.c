@@ -270,18 +270,16 @@ bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 }
 
 /*
- * A log target nginx knows and bulwark does not have yet: refused with
- * its name, rather than taken for a file of that name (a configuration
- * that logs to syslog would lose every line without a word).
+ * A log target nginx knows and bulwark does not have: refused with its
+ * name, rather than taken for a file of that name (a configuration
+ * would lose every line without a word).
  */
 bw_int_t
 bw_log_target_unsupported(bw_conf_t *cf, bw_str_t *name)
 {
-    if ((name->len >= 7 && memcmp(name->data, "syslog:", 7) == 0)
-        || (name->len >= 7 && memcmp(name->data, "memory:", 7) == 0))
-    {
+    if (name->len >= 7 && memcmp(name->data, "memory:", 7) == 0) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "logging to \"%.*s\" is not "
-                          "supported yet: only files and stderr",
+                          "supported: files, stderr and syslog only",
                           (int) bw_min(name->len, 7), name->data);
         return BW_ERROR;
     }
@@ -364,6 +362,15 @@ bw_log_set_one(bw_conf_t *cf, bw_log_t *log, bw_str_t *value)
         if (bw_log_target_unsupported(cf, &name) != BW_OK) {
             return BW_CONF_ERROR;
         }
+    }
+
+    if (name.len > 7 && memcmp(name.data, "syslog:", 7) == 0) {
+        log->syslog = bw_syslog_parse(cf, &name);
+        if (log->syslog == NULL) {
+            return BW_CONF_ERROR;
+        }
+        /* a file of no use, so that "set" tests stay as they are */
+        bw_str_null(&name);
     }
 
     log->file = bw_conf_open_file(cf->cycle, &name);

@@ -15,7 +15,7 @@ const char *bw_log_levels[] = {
 static bw_open_file_t  bw_log_file = { STDERR_FILENO, bw_null_string,
                                        NULL, NULL };
 static bw_log_t        bw_log = { BW_LOG_NOTICE, &bw_log_file, 0, NULL,
-                                  NULL, NULL, NULL };
+                                  NULL, NULL, NULL, NULL };
 
 static u_char *
 bw_log_errno(u_char *p, u_char *last, bw_err_t err)
@@ -126,6 +126,14 @@ bw_log_write(bw_uint_t level, bw_log_t *log, bw_err_t err,
     /* every log of the chain whose level takes the message (the chain
      * is by level, highest first) */
     for (l = log; l && level <= l->log_level; l = l->next) {
+        if (l->syslog) {
+            /* syslog stamps the time itself: from " [level]" on, less
+             * the line's end */
+            bw_syslog_send(l->syslog, level,
+                           errstr + bw_cached_err_log_time.len + 1,
+                           p - errstr - bw_cached_err_log_time.len - 2);
+            continue;
+        }
         if (l->file && l->file->fd != -1) {
             n = write(l->file->fd, errstr, p - errstr);
             (void) n;

@@ -29,6 +29,7 @@ typedef struct {
 
 typedef struct {
     bw_open_file_t           *file;
+    bw_syslog_peer_t         *syslog;     /* syslog:...: no file */
     bw_http_log_fmt_t        *format;
     size_t                    buffer;
     bw_msec_t                 flush;
@@ -162,6 +163,13 @@ bw_http_log_write(bw_http_request_t *r, bw_http_log_t *log, u_char *data,
 {
     ssize_t             n;
     bw_http_log_buf_t  *buf;
+
+    if (log->syslog) {
+        /* a datagram a line, without the line's end */
+        bw_syslog_send(log->syslog, 0, data,
+                       (len && data[len - 1] == '\n') ? len - 1 : len);
+        return;
+    }
 
     buf = log->file->data;
 
@@ -499,9 +507,17 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
-    log->file = bw_conf_open_file(cf->cycle, &name);
-    if (log->file == NULL) {
-        return BW_CONF_ERROR;
+    if (name.len > 7 && memcmp(name.data, "syslog:", 7) == 0) {
+        log->syslog = bw_syslog_parse(cf, &name);
+        if (log->syslog == NULL) {
+            return BW_CONF_ERROR;
+        }
+
+    } else {
+        log->file = bw_conf_open_file(cf->cycle, &name);
+        if (log->file == NULL) {
+            return BW_CONF_ERROR;
+        }
     }
 
     i = 2;
@@ -567,6 +583,12 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid parameter \"%s\"",
                           value[i].data);
+        return BW_CONF_ERROR;
+    }
+
+    if (log->syslog && size) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "parameter \"buffer\" is "
+                          "not supported by syslog");
         return BW_CONF_ERROR;
     }
 

@@ -3,6 +3,8 @@ the file, the line and what is wrong, in nginx's words."""
 
 import os
 import re
+import socket
+import time
 
 import pytest
 
@@ -390,18 +392,67 @@ def test_distribution_main_section_loads(bw):
     assert nice == 5
 
 
-@pytest.mark.parametrize("target", ["syslog:server=127.0.0.1",
-                                    "memory:32m"])
-def test_log_targets_not_taken_for_files(bw, target):
+def test_memory_log_target_refused_by_name(bw):
+    """nginx's memory: buffer is refused by name, never taken for a file
+    named so."""
     bw.config("""
-        access_log %s;
-        server { listen 127.0.0.1:PORT; }""" % target)
+        access_log memory:32m;
+        server { listen 127.0.0.1:PORT; }""")
     r = bw.run("-t")
     assert r.returncode != 0
-    assert 'logging to "%s" is not supported yet' % target[:7] in r.stderr
-    assert not os.path.exists(bw.path(target))
-    bw.config("server { listen 127.0.0.1:PORT; }",
-              head_extra="error_log %s;\n" % target)
+    assert 'logging to "memory:" is not supported' in r.stderr
+    assert not os.path.exists(bw.path("memory:32m"))
+
+
+def test_logs_to_syslog(bw):
+    """error_log and access_log to a syslog server over UDP: RFC 3164
+    datagrams with nginx's defaults (facility local7, tag "nginx"; an
+    access line at severity info, an error at its own level)."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(10)
+    port = rx.getsockname()[1]
+    try:
+        bw.config("""
+            log_format short "$request $status";
+            access_log syslog:server=127.0.0.1:%d,tag=web short;
+            server { listen 127.0.0.1:PORT; root html; }""" % port,
+                  head_extra="error_log syslog:server=127.0.0.1:%d,"
+                             "facility=daemon,nohostname warn;\n" % port)
+        bw.start()
+        assert get(bw.port, "/missing")[0] == 404
+        got = []
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            got.append(rx.recv(65536).decode())
+        access = [m for m in got if "web:" in m]
+        error = [m for m in got if "nginx:" in m]
+        # local7 (23) * 8 + info (6) = 190; daemon (3) * 8 + error (3)
+        assert access and access[0].startswith("<190>"), got
+        assert access[0].endswith("web: GET /missing HTTP/1.1 404"), got
+        assert error and error[0].startswith("<27>"), got
+        assert "[error]" in error[0] and "No such file" in error[0]
+        # nohostname: the tag follows the time stamp
+        assert re.match(r"<27>\w{3} [ \d]\d \d\d:\d\d:\d\d nginx: ",
+                        error[0]), error[0]
+    finally:
+        rx.close()
+
+
+def test_syslog_parameter_errors(bw):
+    for target, msg in (("syslog:facility=local7", "no syslog server"),
+                        ("syslog:server=127.0.0.1,bogus=1",
+                         'unknown syslog parameter "bogus=1"'),
+                        ("syslog:server=127.0.0.1,tag=a-b",
+                         "only allows alphanumeric")):
+        bw.config("""
+            access_log %s;
+            server { listen 127.0.0.1:PORT; }""" % target)
+        r = bw.run("-t")
+        assert r.returncode != 0, target
+        assert msg in r.stderr, (target, r.stderr)
+    bw.config("""
+        access_log syslog:server=127.0.0.1 combined buffer=32k;
+        server { listen 127.0.0.1:PORT; }""")
     r = bw.run("-t")
-    assert r.returncode != 0
-    assert 'logging to "%s" is not supported yet' % target[:7] in r.stderr
+    assert 'parameter "buffer" is not supported by syslog' in r.stderr
