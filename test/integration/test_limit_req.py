@@ -383,12 +383,12 @@ def test_delayed_requests_are_spaced_at_the_rate(bw):
     got = sorted((float(t), st, float(rt)) for t, st, rt in
                  wait_for(lines, what="eight log lines"))
     assert [st for _, st, _ in got] == ["PASSED"] * 3 + ["DELAYED"] * 5
-    # the delayed ones leave at least 50 ms apart, and the first of them
-    # at least 50 ms after the requests came (20 ms of slack: a worker
-    # reads its clock once a loop turn)
+    # the k-th delayed one leaves no sooner than k times the rate's 50 ms
+    # after the requests came (20 ms of slack: a worker reads its clock
+    # once a loop turn). Counted from the arrival, not from the one
+    # before: a loaded machine may serve one late, and the next on time
     slack = 0.02
     done = [t for t, _, _ in got]
     came = min(t - rt for t, _, rt in got)
-    assert done[3] - came >= 0.05 - slack, got
-    for a, b in zip(done[3:], done[4:]):
-        assert b - a >= 0.05 - slack, got
+    for k, t in enumerate(done[3:], start=1):
+        assert t - came >= k * 0.05 - slack, got
