@@ -698,7 +698,9 @@ bw_ssl_connection_error(bw_connection_t *c, int sslerr, bw_err_t err,
     level = BW_LOG_CRIT;
 
     if (sslerr == SSL_ERROR_SYSCALL) {
-        if (err == ECONNRESET || err == EPIPE || err == ENOTCONN
+        /* err 0: the peer went without a close_notify (an EOF under a
+         * read or a write), as clients that drop a connection do */
+        if (err == 0 || err == ECONNRESET || err == EPIPE || err == ENOTCONN
             || err == ETIMEDOUT || err == ECONNREFUSED
             || err == ENETDOWN || err == ENETUNREACH || err == EHOSTDOWN
             || err == EHOSTUNREACH)
