@@ -86,6 +86,7 @@ void bw_dump_cycle_config(bw_cycle_t *cycle);
 bw_int_t bw_is_init_cycle(bw_cycle_t *cycle);
 void bw_destroy_cycle(bw_cycle_t *cycle);
 char *bw_log_set_log(bw_conf_t *cf, bw_log_t *log);
-bw_int_t bw_log_target_unsupported(bw_conf_t *cf, bw_str_t *name);
+bw_int_t bw_log_target(bw_conf_t *cf, bw_str_t *name,
+    struct bw_syslog_peer_s **peer);
 
 #endif

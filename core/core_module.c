@@ -270,19 +270,34 @@ bw_set_cpu_affinity(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 }
 
 /*
- * A log target nginx knows and bulwark does not have: refused with its
- * name, rather than taken for a file of that name (a configuration
- * would lose every line without a word).
+ * Where a log goes: "stderr" (name emptied), "syslog:..." (*peer set,
+ * name emptied), or a file (name kept). nginx's "memory:" is refused by
+ * name, rather than taken for a file of that name.
  */
 bw_int_t
-bw_log_target_unsupported(bw_conf_t *cf, bw_str_t *name)
+bw_log_target(bw_conf_t *cf, bw_str_t *name, bw_syslog_peer_t **peer)
 {
+    *peer = NULL;
+
+    if (bw_str_eq_lit(name, "stderr")) {
+        name->len = 0;
+        return BW_OK;
+    }
+
     if (name->len >= 7 && memcmp(name->data, "memory:", 7) == 0) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "logging to \"%.*s\" is not "
-                          "supported: files, stderr and syslog only",
-                          (int) bw_min(name->len, 7), name->data);
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "logging to \"memory:\" is "
+                          "not supported: files, stderr and syslog only");
         return BW_ERROR;
     }
+
+    if (name->len > 7 && memcmp(name->data, "syslog:", 7) == 0) {
+        *peer = bw_syslog_parse(cf, name);
+        if (*peer == NULL) {
+            return BW_ERROR;
+        }
+        name->len = 0;
+    }
+
     return BW_OK;
 }
 
@@ -354,24 +369,16 @@ bw_log_set_one(bw_conf_t *cf, bw_log_t *log, bw_str_t *value)
     bw_str_t   name;
     bw_int_t   level;
 
-    if (bw_str_eq_lit(&value[1], "stderr")) {
-        bw_str_null(&name);
-        cf->cycle->error_log.len = 0;
-    } else {
-        name = value[1];
-        if (bw_log_target_unsupported(cf, &name) != BW_OK) {
-            return BW_CONF_ERROR;
-        }
+    name = value[1];
+    if (bw_log_target(cf, &name, &log->syslog) != BW_OK) {
+        return BW_CONF_ERROR;
+    }
+    if (name.len == 0 && log->syslog == NULL) {
+        cf->cycle->error_log.len = 0;       /* stderr */
     }
 
-    if (name.len > 7 && memcmp(name.data, "syslog:", 7) == 0) {
-        log->syslog = bw_syslog_parse(cf, &name);
-        if (log->syslog == NULL) {
-            return BW_CONF_ERROR;
-        }
-        /* a file of no use, so that "set" tests stay as they are */
-        bw_str_null(&name);
-    }
+    /* a syslog log has stderr as its file, of no use but to say the
+     * log is set */
 
     log->file = bw_conf_open_file(cf->cycle, &name);
     if (log->file == NULL) {

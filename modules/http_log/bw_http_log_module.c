@@ -499,21 +499,11 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     name = value[1];
-    if (bw_str_eq_lit(&name, "stderr")) {
-        name.len = 0;
-    }
-
-    if (bw_log_target_unsupported(cf, &name) != BW_OK) {
+    if (bw_log_target(cf, &name, &log->syslog) != BW_OK) {
         return BW_CONF_ERROR;
     }
 
-    if (name.len > 7 && memcmp(name.data, "syslog:", 7) == 0) {
-        log->syslog = bw_syslog_parse(cf, &name);
-        if (log->syslog == NULL) {
-            return BW_CONF_ERROR;
-        }
-
-    } else {
+    if (log->syslog == NULL) {
         log->file = bw_conf_open_file(cf->cycle, &name);
         if (log->file == NULL) {
             return BW_CONF_ERROR;
