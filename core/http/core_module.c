@@ -305,12 +305,24 @@ bw_http_core_preconfiguration(bw_conf_t *cf)
     return bw_http_variables_add_core_vars(cf);
 }
 
+/* The content phase's last handler, so that the phase is there in a
+ * build without static files and indexes: it declines, and the phase
+ * answers 404 (or 403 for a directory) as when every handler did. */
+static bw_int_t
+bw_http_core_no_content_handler(bw_http_request_t *r)
+{
+    return BW_DECLINED;
+}
+
 static bw_int_t
 bw_http_core_postconfiguration(bw_conf_t *cf)
 {
     if (bw_http_add_phase_handler(cf, BW_HTTP_PRECONTENT_PHASE,
                                   bw_http_core_try_files_handler)
-        != BW_OK)
+        != BW_OK
+        || bw_http_add_phase_handler(cf, BW_HTTP_CONTENT_PHASE,
+                                     bw_http_core_no_content_handler)
+           != BW_OK)
     {
         return BW_ERROR;
     }

@@ -332,6 +332,7 @@ def test_sendfile_max_chunk(bw):
 def test_several_error_logs_at_one_level(bw):
     """error_log twice at one level: each log gets what its level takes
     (nginx 1.5.2+), at the main level, in http{} and in a location."""
+    require_module("http_static")    # its open() errors are the lines
     bw.config("""
         error_log logs/http-warn.log warn;
         error_log logs/http-info.log info;
@@ -408,6 +409,7 @@ def test_logs_to_syslog(bw):
     """error_log and access_log to a syslog server over UDP: RFC 3164
     datagrams with nginx's defaults (facility local7, tag "nginx"; an
     access line at severity info, an error at its own level)."""
+    require_module("http_static")    # its open() error is the line
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(10)
