@@ -79,6 +79,7 @@ bw_http_init_connection(bw_connection_t *c)
         c->log->file = clcf->error_log->file;
         c->log->log_level = clcf->error_log->log_level;
         c->log->next = clcf->error_log->next;
+        c->log->syslog = clcf->error_log->syslog;
     }
 
     ctx->connection = c;

@@ -503,6 +503,7 @@ bw_http_update_location_config(bw_http_request_t *r)
         r->connection->log->file = clcf->error_log->file;
         r->connection->log->log_level = clcf->error_log->log_level;
         r->connection->log->next = clcf->error_log->next;
+        r->connection->log->syslog = clcf->error_log->syslog;
     }
 
     if (r == r->main && (clcf->keepalive_timeout == 0

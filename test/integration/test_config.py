@@ -418,17 +418,24 @@ def test_logs_to_syslog(bw):
         bw.config("""
             log_format short "$request $status";
             access_log syslog:server=127.0.0.1:%d,tag=web short;
-            server { listen 127.0.0.1:PORT; root html; }""" % port,
+            server { listen 127.0.0.1:PORT; root html;
+                     location /x/ {
+                error_log syslog:server=127.0.0.1:%d,tag=loc error; } }""" % (port, port),
                   head_extra="error_log syslog:server=127.0.0.1:%d,"
                              "facility=daemon,nohostname warn;\n" % port)
         bw.start()
         assert get(bw.port, "/missing")[0] == 404
+        assert get(bw.port, "/x/missing")[0] == 404
         got = []
         deadline = time.monotonic() + 10
-        while len(got) < 2 and time.monotonic() < deadline:
+        while len(got) < 4 and time.monotonic() < deadline:
             got.append(rx.recv(65536).decode())
+        # a location's own syslog error_log: local7 * 8 + error = 187
+        loc = [m for m in got if "loc:" in m]
+        assert loc and loc[0].startswith("<187>"), got
+        assert "/x/missing" in loc[0]
         access = [m for m in got if "web:" in m]
-        error = [m for m in got if "nginx:" in m]
+        error = [m for m in got if "nginx:" in m and "/x/" not in m]
         # local7 (23) * 8 + info (6) = 190; daemon (3) * 8 + error (3)
         assert access and access[0].startswith("<190>"), got
         assert access[0].endswith("web: GET /missing HTTP/1.1 404"), got
