@@ -20,6 +20,9 @@
 #include <nghttp2/nghttp2.h>
 
 typedef struct bw_http_v2_connection_s  bw_http_v2_connection_t;
+
+/* what a stream reads of a file at a time for its DATA frames */
+#define BW_HTTP_V2_READ_AHEAD  32768
 typedef struct bw_http_v2_stream_s      bw_http_v2_stream_t;
 
 typedef struct {
@@ -92,6 +95,12 @@ struct bw_http_v2_stream_s {
     off_t                     chunk_rest;   /* of the chunk being given */
     u_char                    frame[24];    /* chunk framing being given */
     u_char                   *frame_pos, *frame_last;
+
+    u_char                   *ra;           /* a file read ahead */
+    bw_file_t                *ra_file;
+    int                       ra_fd;
+    off_t                     ra_start;     /* its offset in the file */
+    size_t                    ra_len;
 
     bw_event_t                end;          /* reset: end the request */
     bw_event_t                free;         /* freed after the stack */

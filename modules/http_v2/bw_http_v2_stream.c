@@ -35,6 +35,8 @@ static bw_int_t bw_http_v2_set_header(bw_http_request_t *r, bw_str_t *to,
     const uint8_t *p, size_t len);
 static bw_int_t bw_http_v2_trailers(bw_http_v2_stream_t *s);
 static bw_int_t bw_http_v2_join_cookies(bw_http_v2_stream_t *s);
+static bw_int_t bw_http_v2_read_ahead(bw_http_v2_stream_t *s, bw_buf_t *b,
+    size_t n);
 
 bw_http_v2_stream_t *
 bw_http_v2_create_stream(bw_http_v2_connection_t *h2c, int32_t id)
@@ -820,6 +822,52 @@ bw_http_v2_trailers(bw_http_v2_stream_t *s)
     return BW_OK;
 }
 
+/*
+ * A file's next n bytes in s->ra: DATA frames are small (8k), so the
+ * file is read ahead in pieces of BW_HTTP_V2_READ_AHEAD, not a pread a
+ * frame; never past what the buffer covers of the file.
+ */
+static bw_int_t
+bw_http_v2_read_ahead(bw_http_v2_stream_t *s, bw_buf_t *b, size_t n)
+{
+    size_t   size;
+    ssize_t  rn;
+
+    if (s->ra && s->ra_file == b->file && s->ra_fd == b->file->fd
+        && b->file_pos >= s->ra_start
+        && b->file_pos + (off_t) n <= s->ra_start + (off_t) s->ra_len)
+    {
+        return BW_OK;
+    }
+
+    if (s->ra == NULL) {
+        s->ra = bw_pnalloc(s->pool, BW_HTTP_V2_READ_AHEAD);
+        if (s->ra == NULL) {
+            return BW_ERROR;
+        }
+    }
+
+    size = (size_t) bw_min(b->file_last - b->file_pos,
+                           (off_t) BW_HTTP_V2_READ_AHEAD);
+    size = bw_max(size, n);
+
+    rn = pread(b->file->fd, s->ra, size, b->file_pos);
+    if (rn < (ssize_t) n) {
+        bw_log_error(BW_LOG_CRIT, s->fc->log, rn == -1 ? errno : 0,
+                     "pread() \"%s\" failed",
+                     b->file->name.data ? (char *) b->file->name.data : "");
+        s->ra_len = 0;
+        return BW_ERROR;
+    }
+
+    s->ra_file = b->file;
+    s->ra_fd = b->file->fd;
+    s->ra_start = b->file_pos;
+    s->ra_len = (size_t) rn;
+
+    return BW_OK;
+}
+
 /* A DATA frame's bytes, from the chain into the connection's buffer. */
 bw_int_t
 bw_http_v2_data_copy(bw_http_v2_stream_t *s, bw_buf_t *out, size_t length,
@@ -827,7 +875,6 @@ bw_http_v2_data_copy(bw_http_v2_stream_t *s, bw_buf_t *out, size_t length,
 {
     off_t        size;
     size_t       n;
-    ssize_t      rn;
     u_char      *p;
     bw_buf_t    *b;
     bw_chain_t  *cl;
@@ -851,15 +898,10 @@ bw_http_v2_data_copy(bw_http_v2_stream_t *s, bw_buf_t *out, size_t length,
             }
 
         } else {
-            rn = pread(b->file->fd, p, n, b->file_pos);
-            if (rn != (ssize_t) n) {
-                bw_log_error(BW_LOG_CRIT, s->fc->log, rn == -1 ? errno : 0,
-                             "pread() \"%s\" failed",
-                             b->file->name.data ? (char *) b->file->name.data
-                                                : "");
+            if (bw_http_v2_read_ahead(s, b, n) != BW_OK) {
                 return BW_ERROR;
             }
-            p += n;
+            p = bw_cpymem(p, s->ra + (b->file_pos - s->ra_start), n);
             b->file_pos += n;
         }
 
