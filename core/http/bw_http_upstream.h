@@ -422,12 +422,44 @@ bw_int_t bw_http_upstream_url_addrs(bw_conf_t *cf, bw_url_t *u,
     bw_http_upstream_server_t *us);
 bw_http_upstream_srv_conf_t *bw_http_upstream_find(
     bw_http_upstream_main_conf_t *umcf, bw_str_t *host, in_port_t port);
+
+/* upstream_module_conf.c: a proxying module's settings (proxy, fastcgi,
+ * uwsgi, scgi) */
+typedef struct {
+    const char                     *prefix;        /* "fastcgi" */
+    const char                     *temp_path;     /* default, relative
+                                                      to the prefix */
+    bw_str_t                       *hide_headers;  /* default, ends with
+                                                      a null string */
+} bw_http_upstream_conf_names_t;
+
+extern bw_conf_bitmask_t  bw_http_upstream_next_upstream_masks[];
+extern bw_conf_bitmask_t  bw_http_upstream_ignore_headers_masks[];
+
+void bw_http_upstream_conf_init(bw_http_upstream_conf_t *conf);
+char *bw_http_upstream_conf_merge(bw_conf_t *cf,
+    bw_http_upstream_conf_t *conf, bw_http_upstream_conf_t *prev,
+    const bw_http_upstream_conf_names_t *names);
 bw_int_t bw_http_upstream_hide_headers_hash(bw_conf_t *cf,
     bw_http_upstream_conf_t *conf, bw_http_upstream_conf_t *prev,
     bw_str_t *default_hide_headers);
 char *bw_http_upstream_bind_set_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
+char *bw_http_upstream_buffers_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_http_upstream_accepted_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_http_upstream_send_lowat_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_http_upstream_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 bw_int_t bw_http_upstream_add_variables(bw_conf_t *cf);
+
+/* upstream_pass.c: fastcgi_pass, uwsgi_pass, scgi_pass addresses */
+const char *bw_http_upstream_pass_split(bw_str_t *url, bw_url_t *u);
+char *bw_http_upstream_pass_conf(bw_conf_t *cf, bw_str_t *url,
+    bw_http_upstream_srv_conf_t **uscf);
+bw_int_t bw_http_upstream_pass_eval(bw_http_request_t *r, bw_str_t *url);
 
 /* TLS to upstreams (upstream_ssl.c) */
 bw_int_t bw_http_upstream_ssl_setup(bw_conf_t *cf,
@@ -459,6 +491,8 @@ bw_int_t bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
 #define BW_HTTP_UPSTREAM_COPY_REDIRECT    1   /* for X-Accel-Redirect */
 #define BW_HTTP_UPSTREAM_COPY_CHALLENGES  2   /* WWW-Authenticate */
 bw_uint_t bw_http_upstream_hop_header(bw_table_elt_t *h);
+bw_int_t bw_http_upstream_header_line(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_table_elt_t **hp);
 bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_uint_t which);
 void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,

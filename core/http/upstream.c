@@ -608,6 +608,7 @@ bw_http_upstream_resolved(bw_http_request_t *r, bw_http_upstream_t *u,
 static bw_int_t
 bw_http_upstream_reinit(bw_http_request_t *r, bw_http_upstream_t *u)
 {
+    off_t        file_pos;
     bw_chain_t  *cl;
 
     if (u->states->nelts - u->first_state > 1) {
@@ -617,12 +618,16 @@ bw_http_upstream_reinit(bw_http_request_t *r, bw_http_upstream_t *u)
         }
     }
 
+    /* a body on disk is one file, maybe sent as several pieces of it
+     * (FastCGI records): each piece starts where the one before ended */
+    file_pos = 0;
     for (cl = u->request_bufs; cl; cl = cl->next) {
         if (bw_buf_in_memory(cl->buf)) {
             cl->buf->pos = cl->buf->start;
         }
         if (cl->buf->in_file) {
-            cl->buf->file_pos = 0;
+            cl->buf->file_pos = file_pos;
+            file_pos = cl->buf->file_last;
         }
     }
 

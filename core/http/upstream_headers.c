@@ -1,5 +1,6 @@
 /*
- * From the upstream's response header to the client's: the header lines
+ * From the upstream's response header to the client's: each line as a
+ * module's parser finds it, kept and interpreted; the header lines
  * copied (less the hidden and hop-by-hop ones, Location and Refresh
  * through proxy_redirect), and X-Accel-Redirect, whose URI is decoded
  * and checked before the request goes to it.
@@ -338,4 +339,106 @@ failed:
 
     bw_http_upstream_finalize_request(r, u, BW_HTTP_INTERNAL_SERVER_ERROR);
     return BW_ERROR;
+}
+
+/*
+ * One response header line that the module's parser found (r's
+ * header_name_start ... header_end), kept and interpreted: the body's
+ * framing (one Content-Length, or chunked and nothing else), Connection,
+ * and the X-Accel ones. The line, if hp is not NULL, for the module.
+ */
+bw_int_t
+bw_http_upstream_header_line(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_table_elt_t **hp)
+{
+    off_t                           n;
+    size_t                          len;
+    u_char                         *lc;
+    bw_table_elt_t                 *h;
+    bw_http_upstream_headers_in_t  *hi;
+
+    hi = &u->headers_in;
+
+    h = bw_list_push(&hi->headers);
+    if (h == NULL) {
+        return BW_ERROR;
+    }
+
+    len = r->header_name_end - r->header_name_start;
+    h->key.data = r->header_name_start;
+    h->key.len = len;
+    h->value.data = r->header_start;
+    h->value.len = r->header_end - r->header_start;
+    h->next = NULL;
+
+    if (bw_http_header_lowcase(r, h) != BW_OK) {
+        return BW_ERROR;
+    }
+    lc = h->lowcase_key;
+
+    if (hp) {
+        *hp = h;
+    }
+
+    if (len == 14 && memcmp(lc, "content-length", 14) == 0) {
+        if (hi->content_length) {
+            /* even the same number twice: as nginx since 1.23, one
+             * length or none (a hop that took the other is a smuggler's
+             * friend) */
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent duplicate header line: \"%.*s: "
+                         "%.*s\", previous value: \"%.*s: %.*s\"",
+                         (int) h->key.len, h->key.data,
+                         (int) h->value.len, h->value.data,
+                         (int) hi->content_length->key.len,
+                         hi->content_length->key.data,
+                         (int) hi->content_length->value.len,
+                         hi->content_length->value.data);
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        n = bw_atoof(h->value.data, h->value.len);
+        if (n < 0) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent invalid \"Content-Length\" header: "
+                         "\"%.*s\"", (int) h->value.len, h->value.data);
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        hi->content_length = h;
+        hi->content_length_n = n;
+
+    } else if (len == 17 && memcmp(lc, "transfer-encoding", 17) == 0) {
+        if (hi->transfer_encoding
+            || !bw_str_caseeq_lit(&h->value, "chunked"))
+        {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent unknown \"Transfer-Encoding\": "
+                         "\"%.*s\"", (int) h->value.len, h->value.data);
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        hi->transfer_encoding = h;
+        hi->chunked = 1;
+
+    } else if (len == 10 && memcmp(lc, "connection", 10) == 0) {
+        if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                            (u_char *) "close", 5))
+        {
+            hi->connection_close = 1;
+        }
+        if (bw_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                            (u_char *) "upgrade", 7))
+        {
+            hi->upgrade = 1;
+        }
+
+    } else if (len == 17 && memcmp(lc, "x-accel-buffering", 17) == 0) {
+        hi->x_accel_buffering = h;
+
+    } else if (len == 18 && memcmp(lc, "x-accel-limit-rate", 18) == 0) {
+        hi->x_accel_limit_rate = h;
+
+    } else if (len == 16 && memcmp(lc, "x-accel-redirect", 16) == 0) {
+        hi->x_accel_redirect = h;
+    }
+
+    return BW_OK;
 }

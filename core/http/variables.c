@@ -164,6 +164,9 @@ static bw_http_variable_t  bw_http_core_variables[] = {
     { bw_string("hostname"), NULL, bw_http_variable_misc, 1, 0, 0 },
     { bw_string("pid"), NULL, bw_http_variable_misc, 2, 0, 0 },
     { bw_string("bulwark_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
+    /* for configurations written for nginx (fastcgi_params' "nginx/
+     * $nginx_version"): this server's version */
+    { bw_string("nginx_version"), NULL, bw_http_variable_misc, 3, 0, 0 },
     { bw_string("https"), NULL, bw_http_variable_misc, 4, 0, 0 },
     /* "h2", "h2c" or empty (the $ssl_* variables are the http_ssl
      * module's) */

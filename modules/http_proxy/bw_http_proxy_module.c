@@ -22,47 +22,10 @@ static char *bw_http_proxy_set_header(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_proxy_buffers(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
-static char *bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
 static bw_int_t bw_http_proxy_default_redirect(bw_conf_t *cf,
     bw_http_proxy_loc_conf_t *conf);
 static char *bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
-static char *bw_http_proxy_send_lowat(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
-
-static bw_conf_bitmask_t  bw_http_proxy_next_upstream_masks[] = {
-    { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
-    { bw_string("timeout"), BW_HTTP_UPSTREAM_FT_TIMEOUT },
-    { bw_string("invalid_header"), BW_HTTP_UPSTREAM_FT_INVALID_HEADER },
-    { bw_string("non_idempotent"), BW_HTTP_UPSTREAM_FT_NON_IDEMPOTENT },
-    { bw_string("http_500"), BW_HTTP_UPSTREAM_FT_HTTP_500 },
-    { bw_string("http_502"), BW_HTTP_UPSTREAM_FT_HTTP_502 },
-    { bw_string("http_503"), BW_HTTP_UPSTREAM_FT_HTTP_503 },
-    { bw_string("http_504"), BW_HTTP_UPSTREAM_FT_HTTP_504 },
-    { bw_string("http_403"), BW_HTTP_UPSTREAM_FT_HTTP_403 },
-    { bw_string("http_404"), BW_HTTP_UPSTREAM_FT_HTTP_404 },
-    { bw_string("http_429"), BW_HTTP_UPSTREAM_FT_HTTP_429 },
-    { bw_string("off"), BW_HTTP_UPSTREAM_FT_OFF },
-    { bw_null_string, 0 }
-};
-
-static bw_conf_bitmask_t  bw_http_proxy_ignore_headers_masks[] = {
-    { bw_string("X-Accel-Redirect"), BW_HTTP_UPSTREAM_IGN_XA_REDIRECT },
-    { bw_string("X-Accel-Expires"), BW_HTTP_UPSTREAM_IGN_XA_EXPIRES },
-    { bw_string("X-Accel-Limit-Rate"), BW_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE },
-    { bw_string("X-Accel-Buffering"), BW_HTTP_UPSTREAM_IGN_XA_BUFFERING },
-    { bw_string("X-Accel-Charset"), BW_HTTP_UPSTREAM_IGN_XA_CHARSET },
-    { bw_string("Expires"), BW_HTTP_UPSTREAM_IGN_EXPIRES },
-    { bw_string("Cache-Control"), BW_HTTP_UPSTREAM_IGN_CACHE_CONTROL },
-    { bw_string("Set-Cookie"), BW_HTTP_UPSTREAM_IGN_SET_COOKIE },
-    { bw_string("Vary"), BW_HTTP_UPSTREAM_IGN_VARY },
-    { bw_null_string, 0 }
-};
 
 static bw_conf_enum_t  bw_http_proxy_http_version[] = {
     { bw_string("1.0"), BW_HTTP_VERSION_10 },
@@ -94,6 +57,10 @@ static bw_keyval_t  bw_http_proxy_default_headers[] = {
     { bw_string("Expect"), bw_string("") },
     { bw_string("Upgrade"), bw_string("") },
     { bw_null_string, bw_null_string }
+};
+
+static const bw_http_upstream_conf_names_t  bw_http_proxy_conf_names = {
+    "proxy", BW_HTTP_PROXY_TEMP_PATH, bw_http_proxy_hide_headers
 };
 
 #if (BW_HTTP_CACHE_MODULE)
@@ -155,9 +122,9 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_redirect"), MSL|BW_CONF_TAKE12,
       bw_http_proxy_redirect, LOC, 0, NULL },
     { bw_string("proxy_method"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_complex_slot, LOC, POFF(method), NULL },
+      bw_http_upstream_complex_slot, LOC, POFF(method), NULL },
     { bw_string("proxy_set_body"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_complex_slot, LOC, POFF(body_set), NULL },
+      bw_http_upstream_complex_slot, LOC, POFF(body_set), NULL },
 
     { bw_string("proxy_pass_request_headers"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(pass_request_headers), NULL },
@@ -169,7 +136,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_str_array_slot, LOC, UOFF(pass_headers), NULL },
     { bw_string("proxy_ignore_headers"), MSL|BW_CONF_1MORE,
       bw_conf_set_bitmask_slot, LOC, UOFF(ignore_headers),
-      bw_http_proxy_ignore_headers_masks },
+      bw_http_upstream_ignore_headers_masks },
     { bw_string("proxy_intercept_errors"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(intercept_errors), NULL },
     { bw_string("proxy_ignore_client_abort"), MSL|BW_CONF_FLAG,
@@ -183,7 +150,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_socket_keepalive"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(socket_keepalive), NULL },
     { bw_string("proxy_send_lowat"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_send_lowat, LOC, 0, NULL },
+      bw_http_upstream_send_lowat_slot, LOC, 0, NULL },
     { bw_string("proxy_bind"), MSL|BW_CONF_TAKE12,
       bw_http_upstream_bind_set_slot, LOC, UOFF(local), NULL },
 
@@ -201,7 +168,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_buffer_size"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, UOFF(buffer_size), NULL },
     { bw_string("proxy_buffers"), MSL|BW_CONF_TAKE2,
-      bw_http_proxy_buffers, LOC, 0, NULL },
+      bw_http_upstream_buffers_slot, LOC, UOFF(bufs), NULL },
     { bw_string("proxy_busy_buffers_size"), MSL|BW_CONF_TAKE1,
       bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size_conf), NULL },
     { bw_string("proxy_max_temp_file_size"), MSL|BW_CONF_TAKE1,
@@ -211,13 +178,13 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_temp_path"), MSL|BW_CONF_TAKE1234,
       bw_conf_set_path_slot, LOC, UOFF(temp_path), NULL },
     { bw_string("proxy_headers_hash_max_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_accepted, LOC, 0, NULL },
+      bw_http_upstream_accepted_slot, LOC, 0, NULL },
     { bw_string("proxy_headers_hash_bucket_size"), MSL|BW_CONF_TAKE1,
-      bw_http_proxy_accepted, LOC, 0, NULL },
+      bw_http_upstream_accepted_slot, LOC, 0, NULL },
 
     { bw_string("proxy_next_upstream"), MSL|BW_CONF_1MORE,
       bw_conf_set_bitmask_slot, LOC, UOFF(next_upstream),
-      bw_http_proxy_next_upstream_masks },
+      bw_http_upstream_next_upstream_masks },
     { bw_string("proxy_next_upstream_tries"), MSL|BW_CONF_TAKE1,
       bw_conf_set_num_slot, LOC, UOFF(next_upstream_tries), NULL },
     { bw_string("proxy_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
@@ -645,28 +612,7 @@ bw_http_proxy_create_loc_conf(bw_conf_t *cf)
         return NULL;
     }
 
-    conf->upstream.connect_timeout = BW_CONF_UNSET_MSEC;
-    conf->upstream.send_timeout = BW_CONF_UNSET_MSEC;
-    conf->upstream.read_timeout = BW_CONF_UNSET_MSEC;
-    conf->upstream.next_upstream_timeout = BW_CONF_UNSET_MSEC;
-    conf->upstream.buffer_size = BW_CONF_UNSET_SIZE;
-    conf->upstream.busy_buffers_size_conf = BW_CONF_UNSET_SIZE;
-    conf->upstream.max_temp_file_size_conf = BW_CONF_UNSET_SIZE;
-    conf->upstream.temp_file_write_size_conf = BW_CONF_UNSET_SIZE;
-    conf->upstream.next_upstream_tries = BW_CONF_UNSET_UINT;
-    conf->upstream.buffering = BW_CONF_UNSET;
-    conf->upstream.request_buffering = BW_CONF_UNSET;
-    conf->upstream.pass_request_headers = BW_CONF_UNSET;
-    conf->upstream.pass_request_body = BW_CONF_UNSET;
-    conf->upstream.intercept_errors = BW_CONF_UNSET;
-    conf->upstream.ignore_client_abort = BW_CONF_UNSET;
-    conf->upstream.proxy_protocol = BW_CONF_UNSET;
-    conf->upstream.force_ranges = BW_CONF_UNSET;
-    conf->upstream.limit_rate = BW_CONF_UNSET_SIZE;
-    conf->upstream.socket_keepalive = BW_CONF_UNSET;
-    conf->upstream.local = BW_CONF_UNSET_PTR;
-    conf->upstream.hide_headers = NULL;
-    conf->upstream.pass_headers = NULL;
+    bw_http_upstream_conf_init(&conf->upstream);
 
     conf->http_version = BW_CONF_UNSET_UINT;
     conf->redirect = BW_CONF_UNSET;
@@ -816,151 +762,24 @@ bw_http_proxy_default_redirect(bw_conf_t *cf, bw_http_proxy_loc_conf_t *conf)
     return bw_http_compile_complex_value(cf, &pr->to, &to);
 }
 
-/*
- * A size whose default follows this level's buffers, whatever the
- * parent's were: only a value written in the configuration is
- * inherited (nginx's "_conf" fields).
- */
-static size_t
-bw_http_proxy_merge_derived(size_t *conf, size_t prev, size_t def)
-{
-    if (*conf == BW_CONF_UNSET_SIZE) {
-        *conf = prev;
-    }
-
-    return *conf == BW_CONF_UNSET_SIZE ? def : *conf;
-}
-
 static char *
 bw_http_proxy_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 {
     bw_http_proxy_loc_conf_t  *prev = parent;
     bw_http_proxy_loc_conf_t  *conf = child;
 
-    size_t                     size;
+    char                      *rv;
 
-    bw_conf_merge_msec_value(conf->upstream.connect_timeout,
-                             prev->upstream.connect_timeout, 60000);
-    bw_conf_merge_msec_value(conf->upstream.send_timeout,
-                             prev->upstream.send_timeout, 60000);
-    bw_conf_merge_msec_value(conf->upstream.read_timeout,
-                             prev->upstream.read_timeout, 60000);
-    bw_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
-                             prev->upstream.next_upstream_timeout, 0);
-    bw_conf_merge_uint_value(conf->upstream.next_upstream_tries,
-                             prev->upstream.next_upstream_tries, 0);
-
-    bw_conf_merge_size_value(conf->upstream.buffer_size,
-                             prev->upstream.buffer_size, 4096);
-
-    if (conf->upstream.bufs.num == 0) {
-        conf->upstream.bufs = prev->upstream.bufs;
-        if (conf->upstream.bufs.num == 0) {
-            conf->upstream.bufs.num = 8;
-            conf->upstream.bufs.size = 4096;
-        }
+    rv = bw_http_upstream_conf_merge(cf, &conf->upstream, &prev->upstream,
+                                     &bw_http_proxy_conf_names);
+    if (rv != BW_CONF_OK) {
+        return rv;
     }
-
-    if (conf->upstream.bufs.num < 2) {
-        return "there must be at least 2 \"proxy_buffers\"";
-    }
-
-    size = bw_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
-
-    conf->upstream.busy_buffers_size = bw_http_proxy_merge_derived(
-        &conf->upstream.busy_buffers_size_conf,
-        prev->upstream.busy_buffers_size_conf, 2 * size);
-
-    if (conf->upstream.busy_buffers_size < size) {
-        return "\"proxy_busy_buffers_size\" must be equal to or greater "
-               "than the maximum of the value of \"proxy_buffer_size\" and "
-               "one of the \"proxy_buffers\"";
-    }
-
-    if (conf->upstream.busy_buffers_size
-        > (conf->upstream.bufs.num - 1) * conf->upstream.bufs.size)
-    {
-        return "\"proxy_busy_buffers_size\" must be less than the size of "
-               "all \"proxy_buffers\" minus one buffer";
-    }
-
-    conf->upstream.temp_file_write_size = bw_http_proxy_merge_derived(
-        &conf->upstream.temp_file_write_size_conf,
-        prev->upstream.temp_file_write_size_conf, 2 * size);
-
-    if (conf->upstream.temp_file_write_size < size) {
-        return "\"proxy_temp_file_write_size\" must be equal to or greater "
-               "than the maximum of the value of \"proxy_buffer_size\" and "
-               "one of the \"proxy_buffers\"";
-    }
-
-    conf->upstream.max_temp_file_size = bw_http_proxy_merge_derived(
-        &conf->upstream.max_temp_file_size_conf,
-        prev->upstream.max_temp_file_size_conf, 1024 * 1024 * 1024);
-
-    if (conf->upstream.max_temp_file_size != 0
-        && conf->upstream.max_temp_file_size < size)
-    {
-        return "\"proxy_max_temp_file_size\" must be equal to zero to "
-               "disable temporary files usage or must be equal to or "
-               "greater than the maximum of the value of "
-               "\"proxy_buffer_size\" and one of the \"proxy_buffers\"";
-    }
-
-    if (bw_conf_merge_path_value(cf, &conf->upstream.temp_path,
-                                 prev->upstream.temp_path,
-                                 BW_HTTP_PROXY_TEMP_PATH)
-        != BW_CONF_OK)
-    {
-        return BW_CONF_ERROR;
-    }
-
-    bw_conf_merge_bitmask_value(conf->upstream.next_upstream,
-                                prev->upstream.next_upstream,
-                                BW_HTTP_UPSTREAM_FT_ERROR
-                                |BW_HTTP_UPSTREAM_FT_TIMEOUT);
-    if (conf->upstream.next_upstream & BW_HTTP_UPSTREAM_FT_OFF) {
-        conf->upstream.next_upstream = BW_HTTP_UPSTREAM_FT_OFF;
-    }
-
-    bw_conf_merge_bitmask_value(conf->upstream.ignore_headers,
-                                prev->upstream.ignore_headers, 0);
-
-    bw_conf_merge_value(conf->upstream.buffering, prev->upstream.buffering,
-                        1);
-    bw_conf_merge_value(conf->upstream.request_buffering,
-                        prev->upstream.request_buffering, 1);
-    bw_conf_merge_value(conf->upstream.pass_request_headers,
-                        prev->upstream.pass_request_headers, 1);
-    bw_conf_merge_value(conf->upstream.pass_request_body,
-                        prev->upstream.pass_request_body, 1);
-    bw_conf_merge_value(conf->upstream.intercept_errors,
-                        prev->upstream.intercept_errors, 0);
-    bw_conf_merge_value(conf->upstream.ignore_client_abort,
-                        prev->upstream.ignore_client_abort, 0);
-    bw_conf_merge_value(conf->upstream.proxy_protocol,
-                        prev->upstream.proxy_protocol, 0);
-    bw_conf_merge_value(conf->upstream.force_ranges,
-                        prev->upstream.force_ranges, 0);
-    bw_conf_merge_size_value(conf->upstream.limit_rate,
-                             prev->upstream.limit_rate, 0);
-    bw_conf_merge_value(conf->upstream.socket_keepalive,
-                        prev->upstream.socket_keepalive, 0);
-    bw_conf_merge_ptr_value(conf->upstream.local, prev->upstream.local,
-                            NULL);
 
     bw_conf_merge_uint_value(conf->http_version, prev->http_version,
                              BW_HTTP_VERSION_10);
     bw_conf_merge_ptr_value(conf->method, prev->method, NULL);
     bw_conf_merge_ptr_value(conf->body_set, prev->body_set, NULL);
-
-    if (bw_http_upstream_hide_headers_hash(cf, &conf->upstream,
-                                           &prev->upstream,
-                                           bw_http_proxy_hide_headers)
-        != BW_OK)
-    {
-        return BW_CONF_ERROR;
-    }
 
     if (conf->upstream.upstream == NULL && conf->url_cv == NULL
         && conf->url.data == NULL)
@@ -1292,59 +1111,6 @@ bw_http_proxy_redirect(bw_conf_t *cf, bw_command_t *cmd, void *conf)
                                       &value[2], BW_HTTP_PROXY_REWRITE_PREFIX);
 }
 
-static char *
-bw_http_proxy_buffers(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_http_proxy_loc_conf_t *plcf = conf;
-
-    bw_int_t   num, size;
-    bw_str_t  *value;
-
-    if (plcf->upstream.bufs.num) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    num = bw_atoi(value[1].data, value[1].len);
-    if (num == BW_ERROR || num == 0) {
-        return "invalid value";
-    }
-
-    size = bw_parse_size(&value[2]);
-    if (size == BW_ERROR || size == 0) {
-        return "invalid value";
-    }
-
-    plcf->upstream.bufs.num = num;
-    plcf->upstream.bufs.size = size;
-
-    return BW_CONF_OK;
-}
-
-static char *
-bw_http_proxy_complex_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    char                      *p = conf;
-    bw_str_t                  *value;
-    bw_http_complex_value_t  **cv;
-
-    cv = (bw_http_complex_value_t **) (p + cmd->offset);
-    if (*cv != BW_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    *cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
-    if (*cv == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    value = cf->args->elts;
-
-    return bw_http_compile_complex_value(cf, *cv, &value[1]) == BW_OK
-           ? BW_CONF_OK : BW_CONF_ERROR;
-}
-
 /* proxy_cookie_domain and proxy_cookie_path: "off", or "from to". */
 static char *
 bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd, void *conf)
@@ -1375,31 +1141,3 @@ bw_http_proxy_cookie(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return bw_http_proxy_rewrite_rule(cf, rules, &value[1], &value[2],
                                       (bw_uint_t) (uintptr_t) cmd->post);
 }
-
-/* Accepted for nginx compatibility; see docs/compatibility.md. */
-static char *
-bw_http_proxy_accepted(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    return BW_CONF_OK;
-}
-
-/* Linux cannot set SO_SNDLOWAT: nginx there says so and goes on. */
-static char *
-bw_http_proxy_send_lowat(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_str_t  *value;
-
-    value = cf->args->elts;
-
-    if (bw_parse_size(&value[1]) == BW_ERROR) {
-        return "invalid value";
-    }
-
-    if (bw_parse_size(&value[1]) != 0) {
-        bw_conf_log_error(BW_LOG_WARN, cf, 0,
-                          "\"proxy_send_lowat\" is not supported, ignored");
-    }
-
-    return BW_CONF_OK;
-}
-

@@ -1,0 +1,555 @@
+/*
+ * The FastCGI request: BEGIN_REQUEST, the parameters (fastcgi_param and
+ * the client's header lines as HTTP_*) in PARAMS records, the body in
+ * STDIN records, each stream closed by an empty record. Built once per
+ * request in one buffer for the records of the header part; a body on
+ * disk is sent from its file in pieces, never read into memory.
+ *
+ * Also $fastcgi_script_name and $fastcgi_path_info (fastcgi_split_path_info
+ * and fastcgi_index), which the parameters use.
+ */
+
+#include <bw_http_fastcgi.h>
+
+/* Writes the PARAMS stream: record headers go in where a record is full. */
+typedef struct {
+    u_char      *p;
+    size_t       left;        /* of the stream */
+    size_t       in_record;   /* still to write in this record */
+    size_t       padding;     /* after this record */
+} bw_http_fastcgi_writer_t;
+
+static u_char  bw_http_fastcgi_zeros[8];
+
+static size_t
+bw_http_fastcgi_padding(size_t n)
+{
+    return (8 - (n & 7)) & 7;
+}
+
+static u_char *
+bw_http_fastcgi_record_header(u_char *p, bw_uint_t type, size_t len,
+    size_t padding)
+{
+    *p++ = 1;
+    *p++ = (u_char) type;
+    *p++ = 0;
+    *p++ = BW_HTTP_FASTCGI_REQUEST_ID;
+    *p++ = (u_char) (len >> 8);
+    *p++ = (u_char) len;
+    *p++ = (u_char) padding;
+    *p++ = 0;
+
+    return p;
+}
+
+static void
+bw_http_fastcgi_put(bw_http_fastcgi_writer_t *w, u_char *data, size_t len)
+{
+    size_t  n;
+
+    while (len) {
+        if (w->in_record == 0) {
+            n = bw_min(w->left, BW_HTTP_FASTCGI_RECORD_MAX);
+            w->padding = bw_http_fastcgi_padding(n);
+            w->p = bw_http_fastcgi_record_header(w->p,
+                                                 BW_HTTP_FASTCGI_PARAMS, n,
+                                                 w->padding);
+            w->in_record = n;
+        }
+
+        n = bw_min(len, w->in_record);
+        w->p = bw_cpymem(w->p, data, n);
+        data += n;
+        len -= n;
+        w->left -= n;
+        w->in_record -= n;
+
+        if (w->in_record == 0 && w->padding) {
+            w->p = bw_cpymem(w->p, bw_http_fastcgi_zeros, w->padding);
+        }
+    }
+}
+
+static void
+bw_http_fastcgi_put_len(bw_http_fastcgi_writer_t *w, size_t len)
+{
+    u_char  b[4];
+
+    if (len < 128) {
+        b[0] = (u_char) len;
+        bw_http_fastcgi_put(w, b, 1);
+        return;
+    }
+
+    b[0] = (u_char) (((len >> 24) & 0x7f) | 0x80);
+    b[1] = (u_char) (len >> 16);
+    b[2] = (u_char) (len >> 8);
+    b[3] = (u_char) len;
+    bw_http_fastcgi_put(w, b, 4);
+}
+
+static size_t
+bw_http_fastcgi_pair_len(size_t klen, size_t vlen)
+{
+    return (klen < 128 ? 1 : 4) + (vlen < 128 ? 1 : 4) + klen + vlen;
+}
+
+/*
+ * $fastcgi_script_name and $fastcgi_path_info, once per request (the
+ * context goes with an internal redirect): fastcgi_split_path_info's
+ * two captures of the URI, or the URI and nothing; fastcgi_index after
+ * a script name that ends with "/".
+ */
+bw_http_fastcgi_ctx_t *
+bw_http_fastcgi_split(bw_http_request_t *r, bw_http_fastcgi_loc_conf_t *flcf)
+{
+    int                     captures[9];
+    u_char                 *p;
+    bw_int_t                n;
+    bw_http_fastcgi_ctx_t  *ctx;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_fastcgi_module);
+    if (ctx == NULL) {
+        ctx = bw_pcalloc(r->pool, sizeof(bw_http_fastcgi_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+        bw_http_set_ctx(r, ctx, bw_http_fastcgi_module);
+    }
+
+    if (ctx->split_done) {
+        return ctx;
+    }
+
+    ctx->script_name = r->uri;
+    ctx->path_info.len = 0;
+
+    if (flcf->split_regex) {
+        n = bw_regex_exec(flcf->split_regex, &r->uri, captures, 9);
+
+        if (n == BW_ERROR) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "fastcgi_split_path_info \"%.*s\" failed on "
+                         "\"%.*s\"", (int) flcf->split_name.len,
+                         flcf->split_name.data, (int) r->uri.len,
+                         r->uri.data);
+            return NULL;
+        }
+
+        if (n != BW_REGEX_NO_MATCHED && n >= 3) {
+            ctx->script_name.data = r->uri.data + captures[2];
+            ctx->script_name.len = captures[3] - captures[2];
+            ctx->path_info.data = r->uri.data + captures[4];
+            ctx->path_info.len = captures[5] - captures[4];
+        }
+    }
+
+    if (flcf->index.len && ctx->script_name.len
+        && ctx->script_name.data[ctx->script_name.len - 1] == '/')
+    {
+        p = bw_pnalloc(r->pool, ctx->script_name.len + flcf->index.len);
+        if (p == NULL) {
+            return NULL;
+        }
+        memcpy(p, ctx->script_name.data, ctx->script_name.len);
+        memcpy(p + ctx->script_name.len, flcf->index.data, flcf->index.len);
+        ctx->script_name.data = p;
+        ctx->script_name.len += flcf->index.len;
+    }
+
+    ctx->split_done = 1;
+
+    return ctx;
+}
+
+/* "HTTP_" and the header's name in upper case, "-" as "_" */
+static void
+bw_http_fastcgi_header_name(u_char *dst, bw_table_elt_t *h)
+{
+    size_t  i;
+    u_char  ch;
+
+    dst = bw_cpymem(dst, "HTTP_", 5);
+    for (i = 0; i < h->key.len; i++) {
+        ch = h->key.data[i];
+        if (ch >= 'a' && ch <= 'z') {
+            ch &= ~0x20;
+        } else if (ch == '-') {
+            ch = '_';
+        }
+        dst[i] = ch;
+    }
+}
+
+/* is h's name one that a "HTTP_..." fastcgi_param replaces? */
+static bw_uint_t
+bw_http_fastcgi_header_replaced(bw_http_fastcgi_loc_conf_t *flcf,
+    bw_table_elt_t *h, u_char *buf)
+{
+    size_t     i;
+    u_char     ch;
+    bw_uint_t  hash;
+
+    if (flcf->params_headers.slots == NULL) {
+        return 0;
+    }
+
+    hash = 0;
+    for (i = 0; i < h->key.len; i++) {
+        ch = h->key.data[i];
+        if (ch >= 'A' && ch <= 'Z') {
+            ch |= 0x20;
+        } else if (ch == '-') {
+            ch = '_';
+        }
+        hash = bw_hash(hash, ch);
+        buf[i] = ch;
+    }
+
+    return bw_hash_find(&flcf->params_headers, hash, buf, h->key.len)
+           != NULL;
+}
+
+/*
+ * The client's header lines, as nginx passes them: one parameter per
+ * name, several lines of a name joined with ", " ("; " for Cookie).
+ * Called twice: to count (w is NULL), then to write, "seen" cleared in
+ * between. A line whose name came before is marked in "seen" so that it
+ * is not passed twice.
+ */
+static size_t
+bw_http_fastcgi_headers(bw_http_request_t *r,
+    bw_http_fastcgi_loc_conf_t *flcf, bw_http_fastcgi_writer_t *w,
+    u_char *seen, u_char *name)
+{
+    size_t           len, vlen, total;
+    bw_uint_t        i, j, k, n, sep;
+    bw_list_part_t  *part, *pj;
+    bw_table_elt_t  *h, *hj;
+
+    total = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+    n = 0;
+
+    for (i = 0; /* void */ ; i++, n++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (seen[n] || h[i].key.len == 0) {
+            continue;
+        }
+
+        if (bw_http_fastcgi_header_replaced(flcf, &h[i], name)) {
+            continue;
+        }
+
+        sep = (h[i].key.len == 6
+               && bw_strncasecmp(h[i].key.data, (u_char *) "cookie", 6)
+                  == 0) ? ';' : ',';
+
+        /* the same name further on: joined to this one */
+        vlen = h[i].value.len;
+        pj = part;
+        hj = h;
+        k = n;
+        for (j = i + 1; /* void */ ; j++) {
+            if (j >= pj->nelts) {
+                if (pj->next == NULL) {
+                    break;
+                }
+                pj = pj->next;
+                hj = pj->elts;
+                j = 0;
+            }
+            k++;
+            if (hj[j].hash == h[i].hash && hj[j].key.len == h[i].key.len
+                && bw_strncasecmp(hj[j].key.data, h[i].key.data,
+                                  h[i].key.len) == 0)
+            {
+                seen[k] = 1;
+                vlen += 2 + hj[j].value.len;
+            }
+        }
+
+        len = 5 + h[i].key.len;
+        total += bw_http_fastcgi_pair_len(len, vlen);
+
+        if (w == NULL) {
+            continue;
+        }
+
+        bw_http_fastcgi_put_len(w, len);
+        bw_http_fastcgi_put_len(w, vlen);
+        bw_http_fastcgi_header_name(name, &h[i]);
+        bw_http_fastcgi_put(w, name, len);
+        bw_http_fastcgi_put(w, h[i].value.data, h[i].value.len);
+
+        if (vlen == h[i].value.len) {
+            continue;
+        }
+
+        pj = part;
+        hj = h;
+        for (j = i + 1; /* void */ ; j++) {
+            if (j >= pj->nelts) {
+                if (pj->next == NULL) {
+                    break;
+                }
+                pj = pj->next;
+                hj = pj->elts;
+                j = 0;
+            }
+            if (hj[j].hash == h[i].hash && hj[j].key.len == h[i].key.len
+                && bw_strncasecmp(hj[j].key.data, h[i].key.data,
+                                  h[i].key.len) == 0)
+            {
+                u_char  s[2];
+
+                s[0] = (u_char) sep;
+                s[1] = ' ';
+                bw_http_fastcgi_put(w, s, 2);
+                bw_http_fastcgi_put(w, hj[j].value.data, hj[j].value.len);
+            }
+        }
+    }
+
+    return total;
+}
+
+/* The body as STDIN records: pieces of its buffers, no copy. */
+static bw_int_t
+bw_http_fastcgi_body(bw_http_request_t *r, bw_chain_t ***llp)
+{
+    off_t        size, n, fpos;
+    u_char      *pos;
+    size_t       pad;
+    bw_buf_t    *b, *hb, *pb;
+    bw_chain_t  *in, *cl, **ll;
+
+    ll = *llp;
+
+    for (in = r->request_body->bufs; in; in = in->next) {
+        b = in->buf;
+        size = bw_buf_size(b);
+        pos = b->pos;
+        fpos = b->file_pos;
+
+        while (size > 0) {
+            n = bw_min(size, BW_HTTP_FASTCGI_RECORD_MAX);
+            pad = bw_http_fastcgi_padding((size_t) n);
+
+            hb = bw_create_temp_buf(r->pool, BW_HTTP_FASTCGI_HEADER_LEN);
+            pb = bw_calloc_buf(r->pool);
+            if (hb == NULL || pb == NULL) {
+                return BW_ERROR;
+            }
+            hb->last = bw_http_fastcgi_record_header(hb->last,
+                                                     BW_HTTP_FASTCGI_STDIN,
+                                                     (size_t) n, pad);
+
+            if (bw_buf_in_memory(b)) {
+                pb->memory = 1;
+                pb->start = pos;
+                pb->pos = pos;
+                pb->last = pos + n;
+                pb->end = pb->last;
+                pos += n;
+            } else {
+                pb->in_file = 1;
+                pb->file = b->file;
+                pb->file_pos = fpos;
+                pb->file_last = fpos + n;
+                fpos += n;
+            }
+
+            cl = bw_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                return BW_ERROR;
+            }
+            cl->buf = hb;
+            *ll = cl;
+            ll = &cl->next;
+
+            cl = bw_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                return BW_ERROR;
+            }
+            cl->buf = pb;
+            *ll = cl;
+            ll = &cl->next;
+
+            if (pad) {
+                pb = bw_calloc_buf(r->pool);
+                cl = bw_alloc_chain_link(r->pool);
+                if (pb == NULL || cl == NULL) {
+                    return BW_ERROR;
+                }
+                pb->memory = 1;
+                pb->start = bw_http_fastcgi_zeros;
+                pb->pos = pb->start;
+                pb->last = pb->start + pad;
+                pb->end = pb->last;
+                cl->buf = pb;
+                *ll = cl;
+                ll = &cl->next;
+            }
+
+            size -= n;
+        }
+    }
+
+    *ll = NULL;
+    *llp = ll;
+
+    return BW_OK;
+}
+
+bw_int_t
+bw_http_fastcgi_create_request(bw_http_request_t *r)
+{
+    size_t                        len, plen;
+    u_char                       *seen, *name;
+    bw_buf_t                     *b, *eb;
+    bw_str_t                     *values;
+    bw_uint_t                     i, n, nheaders, has_body;
+    bw_chain_t                   *cl, **ll;
+    bw_list_part_t               *part;
+    bw_http_upstream_t           *u;
+    bw_http_fastcgi_param_t      *param;
+    bw_http_fastcgi_writer_t      w;
+    bw_http_fastcgi_loc_conf_t   *flcf;
+
+    u = r->upstream;
+    flcf = bw_http_get_module_loc_conf(r, bw_http_fastcgi_module);
+
+    if (bw_http_fastcgi_split(r, flcf) == NULL) {
+        return BW_ERROR;
+    }
+
+    /* the parameters, evaluated once */
+    n = flcf->params ? flcf->params->nelts : 0;
+    values = bw_palloc(r->pool, (n + 1) * sizeof(bw_str_t));
+    if (values == NULL) {
+        return BW_ERROR;
+    }
+
+    plen = 0;
+    param = flcf->params ? flcf->params->elts : NULL;
+    for (i = 0; i < n; i++) {
+        if (bw_http_complex_value(r, &param[i].value, &values[i]) != BW_OK) {
+            return BW_ERROR;
+        }
+        if (values[i].len == 0 && param[i].skip_empty) {
+            continue;
+        }
+        plen += bw_http_fastcgi_pair_len(param[i].key.len, values[i].len);
+    }
+
+    seen = NULL;
+    name = NULL;
+    nheaders = 0;
+
+    if (flcf->upstream.pass_request_headers) {
+        len = 0;
+        for (part = &r->headers_in.headers.part; part; part = part->next) {
+            nheaders += part->nelts;
+            for (i = 0; i < part->nelts; i++) {
+                bw_table_elt_t *h = part->elts;
+
+                len = bw_max(len, h[i].key.len);
+            }
+        }
+        seen = bw_pcalloc(r->pool, nheaders + 1);
+        name = bw_pnalloc(r->pool, len + 5);
+        if (seen == NULL || name == NULL) {
+            return BW_ERROR;
+        }
+        plen += bw_http_fastcgi_headers(r, flcf, NULL, seen, name);
+    }
+
+    has_body = flcf->upstream.pass_request_body && r->request_body
+               && r->request_body->bufs;
+
+    /* BEGIN_REQUEST, the PARAMS records, the empty one; without a body
+     * the empty STDIN too */
+    len = 2 * BW_HTTP_FASTCGI_HEADER_LEN
+          + (plen / BW_HTTP_FASTCGI_RECORD_MAX + 1)
+            * (BW_HTTP_FASTCGI_HEADER_LEN + 7)
+          + plen + BW_HTTP_FASTCGI_HEADER_LEN + BW_HTTP_FASTCGI_HEADER_LEN;
+
+    b = bw_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return BW_ERROR;
+    }
+
+    w.p = bw_http_fastcgi_record_header(b->last,
+                                        BW_HTTP_FASTCGI_BEGIN_REQUEST, 8, 0);
+    *w.p++ = 0;
+    *w.p++ = BW_HTTP_FASTCGI_RESPONDER;
+    *w.p++ = flcf->keep_conn ? BW_HTTP_FASTCGI_KEEP_CONN : 0;
+    w.p = bw_cpymem(w.p, bw_http_fastcgi_zeros, 5);
+
+    w.left = plen;
+    w.in_record = 0;
+    w.padding = 0;
+
+    for (i = 0; i < n; i++) {
+        if (values[i].len == 0 && param[i].skip_empty) {
+            continue;
+        }
+        bw_http_fastcgi_put_len(&w, param[i].key.len);
+        bw_http_fastcgi_put_len(&w, values[i].len);
+        bw_http_fastcgi_put(&w, param[i].key.data, param[i].key.len);
+        bw_http_fastcgi_put(&w, values[i].data, values[i].len);
+    }
+
+    if (flcf->upstream.pass_request_headers) {
+        bw_memzero(seen, nheaders + 1);
+        (void) bw_http_fastcgi_headers(r, flcf, &w, seen, name);
+    }
+
+    w.p = bw_http_fastcgi_record_header(w.p, BW_HTTP_FASTCGI_PARAMS, 0, 0);
+
+    b->last = w.p;
+
+    cl = bw_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return BW_ERROR;
+    }
+    cl->buf = b;
+    cl->next = NULL;
+    u->request_bufs = cl;
+    ll = &cl->next;
+
+    if (has_body) {
+        if (bw_http_fastcgi_body(r, &ll) != BW_OK) {
+            return BW_ERROR;
+        }
+
+        /* the end of STDIN, after the body */
+        eb = bw_create_temp_buf(r->pool, BW_HTTP_FASTCGI_HEADER_LEN);
+        cl = bw_alloc_chain_link(r->pool);
+        if (eb == NULL || cl == NULL) {
+            return BW_ERROR;
+        }
+        eb->last = bw_http_fastcgi_record_header(eb->last,
+                                                 BW_HTTP_FASTCGI_STDIN, 0, 0);
+        cl->buf = eb;
+        cl->next = NULL;
+        *ll = cl;
+
+    } else {
+        b->last = bw_http_fastcgi_record_header(b->last,
+                                                BW_HTTP_FASTCGI_STDIN, 0, 0);
+    }
+
+    return BW_OK;
+}
