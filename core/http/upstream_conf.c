@@ -93,6 +93,21 @@ bw_http_upstream_init_main_conf(bw_conf_t *cf, void *conf)
             bw_url_t                    u;
             bw_http_upstream_server_t  *us;
 
+            if (uscfp[i]->port == 0 && uscfp[i]->no_port
+                && !(uscfp[i]->host.len > 5
+                     && bw_strncasecmp(uscfp[i]->host.data,
+                                       (u_char *) "unix:", 5) == 0))
+            {
+                /* "fastcgi_pass name" with neither a block of that
+                 * name nor a port */
+                bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                             "no port in upstream \"%.*s\" in %s:%lu",
+                             (int) uscfp[i]->host.len, uscfp[i]->host.data,
+                             uscfp[i]->file_name,
+                             (unsigned long) uscfp[i]->line);
+                return BW_CONF_ERROR;
+            }
+
             bw_memzero(&u, sizeof(bw_url_t));
             u.url = uscfp[i]->host;
             u.default_port = uscfp[i]->port;

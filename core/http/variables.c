@@ -30,6 +30,8 @@ static bw_int_t bw_http_variable_is_args(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_request_method(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
+static bw_int_t bw_http_variable_content_length(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_header_in(bw_http_request_t *r,
     bw_http_variable_value_t *v, uintptr_t data);
 static bw_int_t bw_http_variable_status(bw_http_request_t *r,
@@ -130,8 +132,8 @@ static bw_http_variable_t  bw_http_core_variables[] = {
       BW_VAR_NOCACHE, 0 },
     { bw_string("server_protocol"), NULL, bw_http_variable_request_field,
       RF(http_protocol), 0, 0 },
-    { bw_string("content_length"), NULL, bw_http_variable_header_in,
-      HI(content_length), 0, 0 },
+    { bw_string("content_length"), NULL, bw_http_variable_content_length,
+      0, BW_VAR_NOCACHE, 0 },
     { bw_string("content_type"), NULL, bw_http_variable_header_in,
       HI(content_type), 0, 0 },
     { bw_string("status"), NULL, bw_http_variable_status, 0,
@@ -592,6 +594,46 @@ bw_http_variable_header_in(bw_http_request_t *r, bw_http_variable_value_t *v,
         return BW_DECLINED;
     }
     bw_var_set(v, h->value.data, h->value.len);
+    return BW_OK;
+}
+
+/*
+ * The request's Content-Length, or, as nginx, once a chunked body has
+ * been read whole, its length decoded (FastCGI's CONTENT_LENGTH: PHP
+ * reads that many bytes of the body and no more).
+ */
+static bw_int_t
+bw_http_variable_content_length(bw_http_request_t *r,
+    bw_http_variable_value_t *v, uintptr_t data)
+{
+    u_char      *p;
+    off_t        len;
+    bw_chain_t  *cl;
+
+    if (r->headers_in.content_length) {
+        bw_var_set(v, r->headers_in.content_length->value.data,
+                   r->headers_in.content_length->value.len);
+        return BW_OK;
+    }
+
+    if (!r->headers_in.chunked || r->request_body == NULL
+        || r->request_body->stream || r->request_body->rest)
+    {
+        v->not_found = 1;
+        return BW_DECLINED;
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += bw_buf_size(cl->buf);
+    }
+
+    p = bw_pnalloc(r->pool, BW_INT_T_LEN);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+    bw_var_set(v, p, bw_sprint_uint(p, (uint64_t) len) - p);
+
     return BW_OK;
 }
 

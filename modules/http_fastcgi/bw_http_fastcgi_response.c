@@ -358,16 +358,18 @@ bw_http_fastcgi_body_end(bw_http_request_t *r, bw_http_fastcgi_ctx_t *ctx)
     u = r->upstream;
     flcf = bw_http_get_module_loc_conf(r, bw_http_fastcgi_module);
 
+    u->length = 0;
+    u->keepalive = flcf->keep_conn && !ctx->extra;
+
     if (ctx->rest > 0) {
+        /* what came goes to the client, then the connection closes: a
+         * client that was told the length sees the answer is cut */
         bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                      "upstream prematurely closed FastCGI stdout: %lld "
                      "bytes of \"Content-Length\" missing",
                      (long long) ctx->rest);
-        return BW_ERROR;
+        r->keepalive = 0;
     }
-
-    u->length = 0;
-    u->keepalive = flcf->keep_conn && !ctx->extra;
 
     return BW_OK;
 }
