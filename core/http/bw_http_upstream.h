@@ -291,6 +291,13 @@ struct bw_http_upstream_s {
     bw_int_t                      (*rewrite_cookie)(bw_http_request_t *r,
                                                     bw_table_elt_t *h);
     void                           *input_filter_ctx;
+    /* request buffering off: the body's bytes in data, framed by the
+     * module (FastCGI's STDIN records); last: the body ends with them.
+     * The chain is sent whole before data is refilled. NULL: the bytes
+     * go as they are, or chunked (request_chunked) */
+    bw_chain_t                   *(*stream_frame)(bw_http_request_t *r,
+                                                  bw_buf_t *data,
+                                                  bw_uint_t last);
 
     bw_msec_t                       start_time;
     time_t                          start_sec;    /* of the body */

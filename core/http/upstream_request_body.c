@@ -5,7 +5,8 @@
  * upstream has taken all of it, so a slow upstream slows the client down
  * instead of growing memory, and a slow client holds the upstream
  * connection, as in nginx. A chunked body goes out chunked when the
- * module asked for it (HTTP/1.1), with its own framing.
+ * module asked for it (HTTP/1.1), with its own framing; a module may
+ * frame the pieces itself (FastCGI's records).
  */
 
 #include <bw_http.h>
@@ -17,6 +18,8 @@ struct bw_http_upstream_stream_s {
     bw_chain_t   cl[4];
     u_char       size[BW_INT_T_LEN + 2];
     unsigned     done:1;        /* the end of the body is queued */
+    unsigned     framed:1;      /* in flight: the module's framing of
+                                   the buffer's bytes */
 };
 
 static u_char  bw_http_upstream_crlf[] = "\r\n";
@@ -46,6 +49,16 @@ bw_http_upstream_stream_chain(bw_http_request_t *r, bw_http_upstream_t *u)
 
     st = u->stream;
     rb = r->request_body;
+
+    if (u->stream_frame) {
+        if (rb->rest == 0) {
+            st->done = 1;
+        }
+        cl = u->stream_frame(r, rb->buf, rb->rest == 0);
+        st->framed = cl ? 1 : 0;
+        return cl;
+    }
+
     cl = st->cl;
     i = 0;
     n = (size_t) (rb->buf->last - rb->buf->pos);
@@ -122,6 +135,13 @@ bw_http_upstream_stream_body(bw_http_request_t *r, bw_http_upstream_t *u)
 
             if (c->write->timer_set) {
                 bw_event_del_timer(c->write);
+            }
+
+            if (u->stream->framed) {
+                /* the module's chain held views of the buffer: all of
+                 * them are sent */
+                u->stream->framed = 0;
+                r->request_body->buf->pos = r->request_body->buf->last;
             }
         }
 

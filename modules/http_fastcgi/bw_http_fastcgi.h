@@ -113,6 +113,12 @@ typedef struct {
                                                  resumes here */
     bw_table_elt_t             *status;       /* "Status:" */
     off_t                       rest;         /* of Content-Length; -1 */
+    /* fastcgi_request_buffering off: the STDIN records' buffers */
+    bw_buf_t                   *frame_bufs;
+    bw_chain_t                 *frame_cl;
+    u_char                     *frame_heads;
+    bw_uint_t                   frame_max;
+
     unsigned                    location:1;   /* "Location:" */
     unsigned                    header_done:1;
     unsigned                    body_started:1;
@@ -125,6 +131,8 @@ extern bw_module_t  bw_http_fastcgi_module;
 bw_int_t bw_http_fastcgi_create_request(bw_http_request_t *r);
 bw_http_fastcgi_ctx_t *bw_http_fastcgi_split(bw_http_request_t *r,
     bw_http_fastcgi_loc_conf_t *flcf);
+bw_chain_t *bw_http_fastcgi_stream_frame(bw_http_request_t *r,
+    bw_buf_t *data, bw_uint_t last);
 /* bw_http_fastcgi_response.c */
 bw_int_t bw_http_fastcgi_reinit_request(bw_http_request_t *r);
 bw_int_t bw_http_fastcgi_process_header(bw_http_request_t *r);

@@ -181,6 +181,15 @@ bw_http_fastcgi_handler(bw_http_request_t *r)
     u->input_filter_init = bw_http_fastcgi_input_filter_init;
     u->input_filter = bw_http_fastcgi_input_filter;
 
+    /* a chunked body is read whole all the same: CONTENT_LENGTH must be
+     * known before the body goes (as nginx) */
+    if (!flcf->upstream.request_buffering && flcf->upstream.pass_request_body
+        && !r->headers_in.chunked)
+    {
+        r->request_body_no_buffering = 1;
+        u->stream_frame = bw_http_fastcgi_stream_frame;
+    }
+
     rc = bw_http_read_client_request_body(r, bw_http_upstream_init);
 
     if (rc >= BW_HTTP_SPECIAL_RESPONSE) {

@@ -546,10 +546,112 @@ bw_http_fastcgi_create_request(bw_http_request_t *r)
         cl->next = NULL;
         *ll = cl;
 
-    } else {
+    } else if (r->request_body == NULL || !r->request_body->stream) {
         b->last = bw_http_fastcgi_record_header(b->last,
                                                 BW_HTTP_FASTCGI_STDIN, 0, 0);
     }
 
+    /* a streamed body follows as it comes (bw_http_fastcgi_stream_frame) */
+
     return BW_OK;
+}
+
+/*
+ * fastcgi_request_buffering off: the bytes the client sent last, as
+ * STDIN records that point into the framework's buffer, and the empty
+ * record after the last of them. The buffers and links are the
+ * request's, made once for the most records the buffer can need.
+ */
+bw_chain_t *
+bw_http_fastcgi_stream_frame(bw_http_request_t *r, bw_buf_t *data,
+    bw_uint_t last)
+{
+    size_t                  n, size, pad;
+    u_char                 *pos, *head;
+    bw_uint_t               i, k, max;
+    bw_buf_t               *b;
+    bw_chain_t             *cl;
+    bw_http_fastcgi_ctx_t  *ctx;
+
+    ctx = bw_http_get_module_ctx(r, bw_http_fastcgi_module);
+
+    if (ctx->frame_bufs == NULL) {
+        size = (size_t) (data->end - data->start);
+        max = size / BW_HTTP_FASTCGI_RECORD_MAX + 1;
+        ctx->frame_max = max;
+        ctx->frame_bufs = bw_pcalloc(r->pool, (3 * max + 1) * sizeof(bw_buf_t));
+        ctx->frame_cl = bw_pcalloc(r->pool,
+                                   (3 * max + 1) * sizeof(bw_chain_t));
+        ctx->frame_heads = bw_pnalloc(r->pool, (max + 1)
+                                               * BW_HTTP_FASTCGI_HEADER_LEN);
+        if (ctx->frame_bufs == NULL || ctx->frame_cl == NULL
+            || ctx->frame_heads == NULL)
+        {
+            return NULL;
+        }
+    }
+
+    pos = data->pos;
+    n = (size_t) (data->last - data->pos);
+    k = 0;
+    head = ctx->frame_heads;
+
+    for (i = 0; n && i < ctx->frame_max; i++) {
+        size = bw_min(n, BW_HTTP_FASTCGI_RECORD_MAX);
+        pad = bw_http_fastcgi_padding(size);
+
+        b = &ctx->frame_bufs[k++];
+        bw_memzero(b, sizeof(bw_buf_t));
+        b->memory = 1;
+        b->start = head;
+        b->pos = head;
+        b->last = bw_http_fastcgi_record_header(head, BW_HTTP_FASTCGI_STDIN,
+                                                size, pad);
+        b->end = b->last;
+        head = b->last;
+
+        b = &ctx->frame_bufs[k++];
+        bw_memzero(b, sizeof(bw_buf_t));
+        b->memory = 1;
+        b->start = pos;
+        b->pos = pos;
+        b->last = pos + size;
+        b->end = b->last;
+
+        if (pad) {
+            b = &ctx->frame_bufs[k++];
+            bw_memzero(b, sizeof(bw_buf_t));
+            b->memory = 1;
+            b->start = bw_http_fastcgi_zeros;
+            b->pos = b->start;
+            b->last = b->start + pad;
+            b->end = b->last;
+        }
+
+        pos += size;
+        n -= size;
+    }
+
+    if (last) {
+        b = &ctx->frame_bufs[k++];
+        bw_memzero(b, sizeof(bw_buf_t));
+        b->memory = 1;
+        b->start = head;
+        b->pos = head;
+        b->last = bw_http_fastcgi_record_header(head, BW_HTTP_FASTCGI_STDIN,
+                                                0, 0);
+        b->end = b->last;
+    }
+
+    if (k == 0) {
+        return NULL;
+    }
+
+    cl = ctx->frame_cl;
+    for (i = 0; i < k; i++) {
+        cl[i].buf = &ctx->frame_bufs[i];
+        cl[i].next = (i + 1 < k) ? &cl[i + 1] : NULL;
+    }
+
+    return cl;
 }

@@ -319,6 +319,53 @@ def test_uploads_buffered_and_chunked(bw, fpm):
     assert b'"_body_len":%d' % len(form) in text
 
 
+def test_request_buffering_off_streams_records(bw, fpm):
+    serve(bw, """
+    client_max_body_size 100m;
+    server { listen 127.0.0.1:PORT; root %s;
+        location /s/ {
+            rewrite ^/s(/.*)$ $1 break;
+            include fastcgi.conf;
+            fastcgi_request_buffering off;
+            client_body_buffer_size 100k;
+            fastcgi_pass 127.0.0.1:%d;
+        }
+    }""" % (fpm.www, fpm.port))
+
+    import http.client
+    for size in (1, 32768, 100 * 1024 + 7, 3 << 20):
+        payload = os.urandom(size)
+        conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=60)
+        conn.request("POST", "/s/info.php", body=payload,
+                     headers={"Content-Type": "application/octet-stream"})
+        resp = conn.getresponse()
+        d = json.loads(resp.read())
+        conn.close()
+        assert resp.status == 200, size
+        assert d["_body_len"] == size
+        assert d["_body_md5"] == hashlib.md5(payload).hexdigest()
+
+    # streamed: PHP-FPM has the request while the client still sends
+    payload = os.urandom(300000)
+    before = connections_to(fpm.port)
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=30)
+    s.sendall(b"POST /s/info.php HTTP/1.0\r\nHost: x\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(payload)
+              + payload[:150000])
+    wait_for(lambda: connections_to(fpm.port) - before,
+             what="the upstream connection before the body's end")
+    s.sendall(payload[150000:])
+    resp = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        resp += chunk
+    s.close()
+    d = json.loads(resp.split(b"\r\n\r\n", 1)[1])
+    assert d["_body_md5"] == hashlib.md5(payload).hexdigest()
+
+
 def test_large_output_to_slow_reader(bw, fpm):
     serve(bw, """
     server { listen 127.0.0.1:PORT; root %s;
