@@ -500,6 +500,16 @@ bw_int_t bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
 bw_uint_t bw_http_upstream_hop_header(bw_table_elt_t *h);
 bw_int_t bw_http_upstream_header_line(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_table_elt_t **hp);
+
+/* where bw_http_upstream_parse_http() stopped */
+typedef struct {
+    bw_http_status_t                status;
+    u_char                         *pos;
+    unsigned                        status_done:1;
+} bw_http_upstream_http_parse_t;
+
+bw_int_t bw_http_upstream_parse_http(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_http_upstream_http_parse_t *st);
 bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_uint_t which);
 void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,

@@ -271,9 +271,10 @@ bw_http_upstream_send_stored(bw_http_request_t *r, bw_http_upstream_t *u,
 static bw_int_t
 bw_http_upstream_send_cached(bw_http_request_t *r, bw_http_upstream_t *u)
 {
-    off_t        len;
-    bw_int_t     rc;
-    bw_chain_t  *cl;
+    off_t                           len;
+    bw_int_t                        rc;
+    bw_chain_t                     *cl;
+    bw_http_upstream_http_parse_t   st;
 
     bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
     u->headers_in.content_length_n = -1;
@@ -285,7 +286,9 @@ bw_http_upstream_send_cached(bw_http_request_t *r, bw_http_upstream_t *u)
         return BW_DONE;
     }
 
-    rc = u->process_header(r);
+    /* stored by the cache as HTTP/1.1, whatever the upstream spoke */
+    bw_memzero(&st, sizeof(bw_http_upstream_http_parse_t));
+    rc = bw_http_upstream_parse_http(r, u, &st);
 
     if (rc != BW_OK || u->buffer.pos != u->buffer.last) {
         bw_log_error(BW_LOG_CRIT, r->connection->log, 0,

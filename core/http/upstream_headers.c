@@ -442,3 +442,120 @@ bw_http_upstream_header_line(bw_http_request_t *r, bw_http_upstream_t *u,
 
     return BW_OK;
 }
+
+/*
+ * An HTTP/1.x response header in u->buffer: an HTTP upstream's, a uwsgi
+ * application's, or the one a cache entry stores. Resumable: st says
+ * where the last call stopped. Interim (1xx) answers are skipped; a
+ * header whose framing could mean two things is invalid.
+ */
+bw_int_t
+bw_http_upstream_parse_http(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_http_upstream_http_parse_t *ctx)
+{
+    u_char    *p, *next;
+    bw_int_t   rc;
+
+    for ( ;; ) {
+
+        if (!ctx->status_done) {
+            p = ctx->pos ? ctx->pos : u->buffer.pos;
+
+            rc = bw_http_parse_status_line(p, u->buffer.last, &ctx->status,
+                                           &next);
+            if (rc == BW_AGAIN) {
+                ctx->pos = p;
+                return BW_AGAIN;
+            }
+            if (rc != BW_OK) {
+                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                             "upstream sent no valid HTTP/1.x header");
+                return BW_HTTP_UPSTREAM_INVALID_HEADER;
+            }
+
+            ctx->status_done = 1;
+            ctx->pos = next;
+
+            u->headers_in.status_n = ctx->status.code;
+            u->headers_in.status_line = ctx->status.text;
+            if (ctx->status.http_version < BW_HTTP_VERSION_11) {
+                u->headers_in.connection_close = 1;
+            }
+        }
+
+        p = ctx->pos;
+
+        for ( ;; ) {
+            rc = bw_http_parse_header_line(r, &p, u->buffer.last, 1);
+
+            if (rc == BW_OK) {
+                rc = bw_http_upstream_header_line(r, u, NULL);
+                if (rc != BW_OK) {
+                    return rc;
+                }
+                ctx->pos = p;
+                continue;
+            }
+
+            if (rc == BW_DECLINED) {
+                ctx->pos = p;
+                continue;
+            }
+
+            if (rc == BW_AGAIN) {
+                return BW_AGAIN;
+            }
+
+            if (rc == BW_HTTP_PARSE_HEADER_DONE) {
+                break;
+            }
+
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent invalid header");
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+
+        ctx->pos = p;
+
+        if (u->headers_in.status_n >= 100 && u->headers_in.status_n < 200
+            && u->headers_in.status_n != BW_HTTP_SWITCHING_PROTOCOLS)
+        {
+            /* an interim response: the real one follows */
+            u->buffer.pos = p;
+            ctx->status_done = 0;
+            ctx->pos = NULL;
+            bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+            u->headers_in.content_length_n = -1;
+            if (bw_list_init(&u->headers_in.headers, r->pool, 8,
+                             sizeof(bw_table_elt_t)) != BW_OK)
+            {
+                return BW_ERROR;
+            }
+            continue;
+        }
+
+        break;
+    }
+
+    u->buffer.pos = p;
+
+    if (u->headers_in.chunked && u->headers_in.content_length) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "upstream sent \"Content-Length\" and "
+                     "\"Transfer-Encoding\" headers at the same time");
+        return BW_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    if (u->headers_in.status_n == BW_HTTP_SWITCHING_PROTOCOLS) {
+        u->keepalive = 0;
+        if (r->headers_in.upgrade == NULL || !u->headers_in.upgrade) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent \"101 Switching Protocols\" "
+                         "without an upgrade the client asked for");
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        u->upgrade = 1;
+    }
+
+    return BW_OK;
+}

@@ -192,6 +192,8 @@ char *bw_http_cache_predicates_slot(bw_conf_t *cf, bw_command_t *cmd,
 char *bw_http_cache_methods_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 
+extern bw_conf_bitmask_t  bw_http_cache_use_stale_masks[];
+
 void bw_http_cache_create_conf(bw_http_upstream_cache_conf_t *conf);
 char *bw_http_cache_merge_conf(bw_conf_t *cf,
     bw_http_upstream_cache_conf_t *conf,

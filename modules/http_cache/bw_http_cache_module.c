@@ -504,6 +504,23 @@ bw_http_cache_create_conf(bw_http_upstream_cache_conf_t *conf)
     conf->purge = BW_CONF_UNSET_PTR;
 }
 
+/* *_cache_use_stale */
+bw_conf_bitmask_t  bw_http_cache_use_stale_masks[] = {
+    { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
+    { bw_string("timeout"), BW_HTTP_UPSTREAM_FT_TIMEOUT },
+    { bw_string("invalid_header"), BW_HTTP_UPSTREAM_FT_INVALID_HEADER },
+    { bw_string("updating"), BW_HTTP_UPSTREAM_FT_UPDATING },
+    { bw_string("http_500"), BW_HTTP_UPSTREAM_FT_HTTP_500 },
+    { bw_string("http_502"), BW_HTTP_UPSTREAM_FT_HTTP_502 },
+    { bw_string("http_503"), BW_HTTP_UPSTREAM_FT_HTTP_503 },
+    { bw_string("http_504"), BW_HTTP_UPSTREAM_FT_HTTP_504 },
+    { bw_string("http_403"), BW_HTTP_UPSTREAM_FT_HTTP_403 },
+    { bw_string("http_404"), BW_HTTP_UPSTREAM_FT_HTTP_404 },
+    { bw_string("http_429"), BW_HTTP_UPSTREAM_FT_HTTP_429 },
+    { bw_string("off"), BW_HTTP_UPSTREAM_FT_OFF },
+    { bw_null_string, 0 }
+};
+
 char *
 bw_http_cache_merge_conf(bw_conf_t *cf, bw_http_upstream_cache_conf_t *conf,
     bw_http_upstream_cache_conf_t *prev)

@@ -8,6 +8,9 @@
 #define BW_HTTP_FASTCGI_H
 
 #include <bw_http.h>
+#if (BW_HTTP_CACHE_MODULE)
+#include <bw_http_cache.h>
+#endif
 
 /* the FastCGI 1.0 specification's record types and roles */
 #define BW_HTTP_FASTCGI_BEGIN_REQUEST   1
@@ -60,6 +63,10 @@ typedef struct {
     bw_str_t                    split_name;
 
     bw_flag_t                   keep_conn;
+
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_upstream_cache_conf_t  cache;
+#endif
 } bw_http_fastcgi_loc_conf_t;
 
 /* The response's records as they arrive (bw_http_fastcgi_parse). */

@@ -115,6 +115,42 @@ static bw_command_t  bw_http_fastcgi_commands[] = {
     { bw_string("fastcgi_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
 
+#if (BW_HTTP_CACHE_MODULE)
+    { bw_string("fastcgi_cache_path"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
+      bw_http_cache_path_slot, 0, 0, &bw_http_fastcgi_module },
+    { bw_string("fastcgi_cache"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_slot, LOC, FOFF(cache), &bw_http_fastcgi_module },
+    { bw_string("fastcgi_cache_key"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_key_slot, LOC, FOFF(cache), NULL },
+    { bw_string("fastcgi_cache_valid"), MSL|BW_CONF_1MORE,
+      bw_http_cache_valid_slot, LOC, FOFF(cache), NULL },
+    { bw_string("fastcgi_cache_methods"), MSL|BW_CONF_1MORE,
+      bw_http_cache_methods_slot, LOC, FOFF(cache), NULL },
+    { bw_string("fastcgi_cache_min_uses"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, FOFF(cache.min_uses), NULL },
+    { bw_string("fastcgi_cache_bypass"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, FOFF(cache.bypass), NULL },
+    { bw_string("fastcgi_no_cache"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, FOFF(cache.no_cache), NULL },
+    { bw_string("fastcgi_cache_max_range_offset"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_off_slot, LOC, FOFF(cache.max_range_offset), NULL },
+    { bw_string("fastcgi_cache_use_stale"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, FOFF(cache.use_stale),
+      bw_http_cache_use_stale_masks },
+    { bw_string("fastcgi_cache_background_update"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, FOFF(cache.background_update), NULL },
+    { bw_string("fastcgi_cache_revalidate"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, FOFF(cache.revalidate), NULL },
+    { bw_string("fastcgi_cache_lock"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, FOFF(cache.lock), NULL },
+    { bw_string("fastcgi_cache_lock_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, FOFF(cache.lock_timeout), NULL },
+    { bw_string("fastcgi_cache_lock_age"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, FOFF(cache.lock_age), NULL },
+    { bw_string("fastcgi_cache_purge"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, FOFF(cache.purge), NULL },
+#endif
+
     bw_null_command
 };
 
@@ -261,6 +297,12 @@ bw_http_fastcgi_create_loc_conf(bw_conf_t *cf)
     conf->catch_stderr = BW_CONF_UNSET_PTR;
     conf->keep_conn = BW_CONF_UNSET;
 
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_cache_create_conf(&conf->cache);
+    /* nginx has no fastcgi_cache_convert_head: a HEAD goes as HEAD */
+    conf->cache.convert_head = 0;
+#endif
+
     return conf;
 }
 
@@ -371,6 +413,23 @@ bw_http_fastcgi_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     {
         return BW_CONF_ERROR;
     }
+
+#if (BW_HTTP_CACHE_MODULE)
+    if (bw_http_cache_merge_conf(cf, &conf->cache, &prev->cache)
+        != BW_CONF_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    conf->upstream.cache = (conf->cache.zone || conf->cache.zone_value)
+                           ? &conf->cache : NULL;
+
+    /* there is no default key: what identifies a script's answer is
+     * the configuration's to say (as nginx) */
+    if (conf->upstream.cache && conf->cache.key == NULL) {
+        return "no \"fastcgi_cache_key\" for \"fastcgi_cache\"";
+    }
+#endif
 
     return BW_CONF_OK;
 }

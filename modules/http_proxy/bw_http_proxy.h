@@ -104,10 +104,8 @@ typedef struct {
 
 typedef struct {
     bw_http_proxy_vars_t        vars;
-    bw_http_status_t            status;
+    bw_http_upstream_http_parse_t  http;
     bw_http_chunked_t           chunked;
-    u_char                     *header_pos;   /* parse resumes here */
-    unsigned                    status_done:1;
 } bw_http_proxy_ctx_t;
 
 extern bw_module_t  bw_http_proxy_module;

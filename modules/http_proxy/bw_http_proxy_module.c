@@ -86,21 +86,6 @@ static bw_keyval_t  bw_http_proxy_cache_headers[] = {
     { bw_null_string, bw_null_string }
 };
 
-static bw_conf_bitmask_t  bw_http_proxy_cache_use_stale_masks[] = {
-    { bw_string("error"), BW_HTTP_UPSTREAM_FT_ERROR },
-    { bw_string("timeout"), BW_HTTP_UPSTREAM_FT_TIMEOUT },
-    { bw_string("invalid_header"), BW_HTTP_UPSTREAM_FT_INVALID_HEADER },
-    { bw_string("updating"), BW_HTTP_UPSTREAM_FT_UPDATING },
-    { bw_string("http_500"), BW_HTTP_UPSTREAM_FT_HTTP_500 },
-    { bw_string("http_502"), BW_HTTP_UPSTREAM_FT_HTTP_502 },
-    { bw_string("http_503"), BW_HTTP_UPSTREAM_FT_HTTP_503 },
-    { bw_string("http_504"), BW_HTTP_UPSTREAM_FT_HTTP_504 },
-    { bw_string("http_403"), BW_HTTP_UPSTREAM_FT_HTTP_403 },
-    { bw_string("http_404"), BW_HTTP_UPSTREAM_FT_HTTP_404 },
-    { bw_string("http_429"), BW_HTTP_UPSTREAM_FT_HTTP_429 },
-    { bw_string("off"), BW_HTTP_UPSTREAM_FT_OFF },
-    { bw_null_string, 0 }
-};
 
 #endif
 
@@ -213,7 +198,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
       bw_conf_set_off_slot, LOC, POFF(cache.max_range_offset), NULL },
     { bw_string("proxy_cache_use_stale"), MSL|BW_CONF_1MORE,
       bw_conf_set_bitmask_slot, LOC, POFF(cache.use_stale),
-      bw_http_proxy_cache_use_stale_masks },
+      bw_http_cache_use_stale_masks },
     { bw_string("proxy_cache_background_update"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, POFF(cache.background_update), NULL },
     { bw_string("proxy_cache_revalidate"), MSL|BW_CONF_FLAG,

@@ -449,9 +449,7 @@ bw_http_proxy_reinit_request(bw_http_request_t *r)
 
     ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
 
-    ctx->status_done = 0;
-    ctx->header_pos = NULL;
-    bw_memzero(&ctx->status, sizeof(bw_http_status_t));
+    bw_memzero(&ctx->http, sizeof(bw_http_upstream_http_parse_t));
     bw_memzero(&ctx->chunked, sizeof(bw_http_chunked_t));
 
     r->upstream->input_filter = bw_http_proxy_length_filter;
@@ -462,116 +460,11 @@ bw_http_proxy_reinit_request(bw_http_request_t *r)
 static bw_int_t
 bw_http_proxy_process_header(bw_http_request_t *r)
 {
-    u_char               *p, *next;
-    bw_int_t              rc;
-    bw_http_upstream_t   *u;
     bw_http_proxy_ctx_t  *ctx;
 
-    u = r->upstream;
     ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
 
-    for ( ;; ) {
-
-        if (!ctx->status_done) {
-            p = ctx->header_pos ? ctx->header_pos : u->buffer.pos;
-
-            rc = bw_http_parse_status_line(p, u->buffer.last, &ctx->status,
-                                           &next);
-            if (rc == BW_AGAIN) {
-                ctx->header_pos = p;
-                return BW_AGAIN;
-            }
-            if (rc != BW_OK) {
-                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                             "upstream sent no valid HTTP/1.x header");
-                return BW_HTTP_UPSTREAM_INVALID_HEADER;
-            }
-
-            ctx->status_done = 1;
-            ctx->header_pos = next;
-
-            u->headers_in.status_n = ctx->status.code;
-            u->headers_in.status_line = ctx->status.text;
-            if (ctx->status.http_version < BW_HTTP_VERSION_11) {
-                u->headers_in.connection_close = 1;
-            }
-        }
-
-        p = ctx->header_pos;
-
-        for ( ;; ) {
-            rc = bw_http_parse_header_line(r, &p, u->buffer.last, 1);
-
-            if (rc == BW_OK) {
-                rc = bw_http_upstream_header_line(r, u, NULL);
-                if (rc != BW_OK) {
-                    return rc;
-                }
-                ctx->header_pos = p;
-                continue;
-            }
-
-            if (rc == BW_DECLINED) {
-                ctx->header_pos = p;
-                continue;
-            }
-
-            if (rc == BW_AGAIN) {
-                return BW_AGAIN;
-            }
-
-            if (rc == BW_HTTP_PARSE_HEADER_DONE) {
-                break;
-            }
-
-            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                         "upstream sent invalid header");
-            return BW_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-
-        ctx->header_pos = p;
-
-        if (u->headers_in.status_n >= 100 && u->headers_in.status_n < 200
-            && u->headers_in.status_n != BW_HTTP_SWITCHING_PROTOCOLS)
-        {
-            /* an interim response: the real one follows */
-            u->buffer.pos = p;
-            ctx->status_done = 0;
-            ctx->header_pos = NULL;
-            bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
-            u->headers_in.content_length_n = -1;
-            if (bw_list_init(&u->headers_in.headers, r->pool, 8,
-                             sizeof(bw_table_elt_t)) != BW_OK)
-            {
-                return BW_ERROR;
-            }
-            continue;
-        }
-
-        break;
-    }
-
-    u->buffer.pos = p;
-
-    if (u->headers_in.chunked && u->headers_in.content_length) {
-        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                     "upstream sent \"Content-Length\" and "
-                     "\"Transfer-Encoding\" headers at the same time");
-        return BW_HTTP_UPSTREAM_INVALID_HEADER;
-    }
-
-    if (u->headers_in.status_n == BW_HTTP_SWITCHING_PROTOCOLS) {
-        u->keepalive = 0;
-        if (r->headers_in.upgrade == NULL || !u->headers_in.upgrade) {
-            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                         "upstream sent \"101 Switching Protocols\" "
-                         "without an upgrade the client asked for");
-            return BW_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-        u->upgrade = 1;
-    }
-
-    return BW_OK;
+    return bw_http_upstream_parse_http(r, r->upstream, &ctx->http);
 }
 
 static bw_int_t

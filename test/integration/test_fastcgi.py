@@ -73,6 +73,14 @@ echo "done early\n";
 fastcgi_finish_request();
 sleep(4);
 """,
+    "counter.php": r"""<?php
+/* a new number each time the script runs */
+$f = sys_get_temp_dir() . '/bw-counter-' . getmypid();
+$n = intval(@file_get_contents($f)) + 1;
+file_put_contents($f, $n);
+header('Cache-Control: max-age=60');
+echo getmypid() . ':' . $n . ':' . microtime(true) . "\n";
+""",
     "index.php": r"""<?php
 echo "front controller: " . $_SERVER['REQUEST_URI'] . "\n";
 """,
@@ -459,6 +467,43 @@ def test_keep_conn_reuses_connections(bw, fpm):
     # with it
     assert len(closed) >= 19
     assert 1 <= len(kept) <= 2, kept
+
+
+def test_fastcgi_cache(bw, fpm):
+    require_module("http_cache")
+    serve(bw, """
+    fastcgi_cache_path %s keys_zone=php:1m;
+    server { listen 127.0.0.1:PORT; root %s;
+        location / {
+            include fastcgi.conf;
+            fastcgi_cache php;
+            fastcgi_cache_key $scheme$request_method$host$request_uri;
+            fastcgi_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+            fastcgi_pass 127.0.0.1:%d;
+        }
+    }""" % (bw.path("cache"), fpm.www, fpm.port))
+
+    status, h1, body1 = get(bw.port, "/counter.php?a")
+    assert status == 200 and h1["x-cache"] == "MISS"
+    status, h2, body2 = get(bw.port, "/counter.php?a")
+    assert status == 200 and h2["x-cache"] == "HIT"
+    assert body2 == body1
+    assert h2["content-type"] == h1["content-type"]
+    status, h3, body3 = get(bw.port, "/counter.php?b")
+    assert h3["x-cache"] == "MISS" and body3 != body1
+    # a HEAD is not answered from, nor stored as, the GET's entry
+    resp = raw(bw.port, b"HEAD /counter.php?c HTTP/1.0\r\nHost: x\r\n\r\n")
+    assert resp.startswith(b"HTTP/1.1 200") and resp.endswith(b"\r\n\r\n")
+
+    bw.config("""
+    fastcgi_cache_path %s keys_zone=php:1m;
+    server { listen 127.0.0.1:PORT;
+        location / { fastcgi_cache php; fastcgi_pass 127.0.0.1:9; } }
+    """ % bw.path("cache"))
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'no "fastcgi_cache_key" for "fastcgi_cache"' in r.stderr
 
 
 def test_intercept_errors_and_unix_socket(bw, fpm):
