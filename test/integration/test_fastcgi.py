@@ -798,6 +798,11 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
     server = """
     server { listen 127.0.0.1:%%d; server_name parity; root %s;
         location / { try_files $uri $uri/ /index.php?$args; }
+        location = /idx/ {
+            include %%s;
+            fastcgi_index index.php;
+            fastcgi_pass 127.0.0.1:%d;
+        }
         location ~ [^/]\\.php(/|$) {
             fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
             include %%s;
@@ -805,11 +810,12 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
             fastcgi_index index.php;
             fastcgi_pass 127.0.0.1:%d;
         }
-    }""" % (fpm.www, fpm.port)
+    }""" % (fpm.www, fpm.port, fpm.port)
     (tmp_path / "nginx").mkdir(exist_ok=True)
     (tmp_path / "nginx" / "fcgi.conf").write_text(params)
     bw.write("conf/fcgi.conf", params)
-    bw.config(server.replace("%%", "%") % (bw.port, "fcgi.conf"))
+    bw.config(server.replace("%%", "%") % (bw.port, "fcgi.conf",
+                                           "fcgi.conf"))
     bw.start()
 
     requests = [
@@ -821,16 +827,22 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
         ("GET", "/dir/info.php", {}, None),
         ("GET", "/info.php/", {"Accept": "text/html",
                                "Accept-Language": "en"}, None),
+        # fastcgi_index after a script name that ends with "/"
+        ("GET", "/idx/", {}, None),
     ]
-    os.makedirs(os.path.join(fpm.www, "dir"), exist_ok=True)
+    for d in ("dir", "idx"):
+        os.makedirs(os.path.join(fpm.www, d), exist_ok=True)
     with open(os.path.join(fpm.www, "dir", "info.php"), "w") as f:
+        f.write(SCRIPTS["info.php"])
+    with open(os.path.join(fpm.www, "idx", "index.php"), "w") as f:
         f.write(SCRIPTS["info.php"])
 
     ours = []
     for method, path, headers, body in requests:
         ours.append(fetch(bw.port, method, path, headers, body))
+    ngparams = str(tmp_path / "nginx" / "fcgi.conf")
     with nginx_serving(tmp_path, server.replace("%%", "%") % (
-            ngport, str(tmp_path / "nginx" / "fcgi.conf")), ngport):
+            ngport, ngparams, ngparams), ngport):
         theirs = [fetch(ngport, m, p, h, b) for m, p, h, b in requests]
 
     for (method, path, _, _), a, b in zip(requests, ours, theirs):
@@ -839,6 +851,7 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
         kb = {k: v for k, v in b[1].items() if k not in PARITY_SKIP}
         assert ka == kb, (method, path)
         assert a[1]["SERVER_SOFTWARE"].startswith("nginx/")
+    assert ours[-1][1]["SCRIPT_NAME"] == "/idx/index.php"
 
 
 def fetch(port, method, path, headers, body):
