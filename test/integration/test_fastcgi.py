@@ -715,7 +715,13 @@ def test_broken_record_streams_get_502(bw, bad):
             fastcgi_buffer_size 4k;
             fastcgi_pass 127.0.0.1:%d;
         }
-    }""" % bad.port)
+        location /caught/ {
+            rewrite ^/caught(/.*)$ $1 break;
+            include fastcgi_params;
+            fastcgi_catch_stderr "eeee";
+            fastcgi_pass 127.0.0.1:%d;
+        }
+    }""" % (bad.port, bad.port))
 
     status, _, body = get(bw.port, "/ok")
     assert status == 200 and body == b"fine\n"
@@ -741,6 +747,11 @@ def test_broken_record_streams_get_502(bw, bad):
 
     status, _, body = get(bw.port, "/stderr")
     assert status == 200 and body == b"fine\n"
+    # fastcgi_catch_stderr: the same answer is a failure
+    status, _, _ = get(bw.port, "/caught/stderr")
+    assert status == 502
+    wait_for(lambda: 'matched "fastcgi_catch_stderr"' in bw.logs(),
+             what="catch_stderr logged")
 
     # a body shorter than its Content-Length: the client sees it cut
     resp = raw(bw.port, b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
