@@ -291,6 +291,8 @@ struct bw_http_upstream_s {
     bw_int_t                      (*rewrite_cookie)(bw_http_request_t *r,
                                                     bw_table_elt_t *h);
     void                           *input_filter_ctx;
+    bw_http_chunked_t               chunked;     /* a chunked body's
+                                                    parser */
     /* request buffering off: the body's bytes in data, framed by the
      * module (FastCGI's STDIN records); last: the body ends with them.
      * The chain is sent whole before data is refilled. NULL: the bytes
@@ -462,6 +464,38 @@ char *bw_http_upstream_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 bw_int_t bw_http_upstream_add_variables(bw_conf_t *cf);
 
+/* upstream_params.c: fastcgi_param, uwsgi_param, scgi_param */
+typedef struct {
+    bw_str_t                        key;
+    bw_http_complex_value_t         value;
+    unsigned                        skip_empty:1;   /* if_not_empty */
+} bw_http_upstream_param_t;
+
+typedef struct {
+    bw_array_t                     *source;   /* as written; UNSET_PTR */
+    bw_array_t                     *params;   /* param_t, compiled */
+    bw_hash_t                       headers;  /* the request headers an
+                                                 HTTP_* param replaces */
+} bw_http_upstream_params_t;
+
+/* One parameter of a request: a configured one, or a client's header
+ * (header set: its name is "HTTP_..." of key.len bytes, written with
+ * bw_http_upstream_param_name(); key.data is NULL) */
+typedef struct {
+    bw_str_t                        key;
+    bw_str_t                        value;
+    bw_table_elt_t                 *header;
+} bw_http_upstream_param_value_t;
+
+void bw_http_upstream_params_init(bw_http_upstream_params_t *p);
+char *bw_http_upstream_param_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+bw_int_t bw_http_upstream_params_merge(bw_conf_t *cf,
+    bw_http_upstream_params_t *conf, bw_http_upstream_params_t *prev);
+bw_array_t *bw_http_upstream_params_eval(bw_http_request_t *r,
+    bw_http_upstream_params_t *p, bw_uint_t pass_headers);
+u_char *bw_http_upstream_param_name(u_char *dst, bw_table_elt_t *h);
+
 /* upstream_pass.c: fastcgi_pass, uwsgi_pass, scgi_pass addresses */
 const char *bw_http_upstream_pass_split(bw_str_t *url, bw_url_t *u);
 char *bw_http_upstream_pass_conf(bw_conf_t *cf, bw_str_t *url,
@@ -510,6 +544,11 @@ typedef struct {
 
 bw_int_t bw_http_upstream_parse_http(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_http_upstream_http_parse_t *st);
+
+/* upstream_http_body.c: an HTTP/1.x answer's body; the init chooses
+ * the filter (Content-Length, chunked, or until the close) */
+bw_int_t bw_http_upstream_http_filter_init(bw_http_request_t *r);
+bw_int_t bw_http_upstream_length_filter(bw_http_request_t *r, bw_buf_t *b);
 bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_uint_t which);
 void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,

@@ -639,6 +639,7 @@ bw_http_upstream_reinit(bw_http_request_t *r, bw_http_upstream_t *u)
     u->request_body_sent = 0;
 
     bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+    bw_memzero(&u->chunked, sizeof(bw_http_chunked_t));
     u->headers_in.content_length_n = -1;
     u->length = -1;
     u->keepalive = 0;

@@ -32,19 +32,6 @@
 /* the one request of a connection */
 #define BW_HTTP_FASTCGI_REQUEST_ID      1
 
-/* One fastcgi_param, compiled. */
-typedef struct {
-    bw_str_t                    key;
-    bw_http_complex_value_t     value;
-    unsigned                    skip_empty:1;     /* if_not_empty */
-} bw_http_fastcgi_param_t;
-
-typedef struct {
-    bw_str_t                    key;
-    bw_str_t                    value;
-    bw_uint_t                   skip_empty;
-} bw_http_fastcgi_param_src_t;
-
 typedef struct {
     bw_http_upstream_conf_t     upstream;
 
@@ -52,11 +39,7 @@ typedef struct {
                                                  variables */
     bw_str_t                    index;        /* fastcgi_index */
 
-    bw_array_t                 *params_source;  /* param_src_t */
-    bw_array_t                 *params;         /* param_t */
-    /* the request headers a "HTTP_..." param replaces: lowercase, "-"
-     * as "_" */
-    bw_hash_t                   params_headers;
+    bw_http_upstream_params_t   params;
 
     bw_array_t                 *catch_stderr;   /* bw_str_t */
     bw_regex_t                 *split_regex;

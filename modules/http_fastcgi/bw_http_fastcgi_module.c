@@ -15,8 +15,6 @@ static char *bw_http_fastcgi_merge_loc_conf(bw_conf_t *cf, void *parent,
     void *child);
 static char *bw_http_fastcgi_pass(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
-static char *bw_http_fastcgi_param(bw_conf_t *cf, bw_command_t *cmd,
-    void *conf);
 static char *bw_http_fastcgi_split_path_info(bw_conf_t *cf,
     bw_command_t *cmd, void *conf);
 
@@ -51,7 +49,7 @@ static bw_command_t  bw_http_fastcgi_commands[] = {
     { bw_string("fastcgi_split_path_info"), BW_HTTP_LOC_CONF|BW_CONF_TAKE1,
       bw_http_fastcgi_split_path_info, LOC, 0, NULL },
     { bw_string("fastcgi_param"), MSL|BW_CONF_TAKE23,
-      bw_http_fastcgi_param, LOC, 0, NULL },
+      bw_http_upstream_param_slot, LOC, FOFF(params), NULL },
     { bw_string("fastcgi_keep_conn"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, FOFF(keep_conn), NULL },
     { bw_string("fastcgi_catch_stderr"), MSL|BW_CONF_TAKE1,
@@ -293,7 +291,7 @@ bw_http_fastcgi_create_loc_conf(bw_conf_t *cf)
 
     bw_http_upstream_conf_init(&conf->upstream);
 
-    conf->params_source = BW_CONF_UNSET_PTR;
+    bw_http_upstream_params_init(&conf->params);
     conf->catch_stderr = BW_CONF_UNSET_PTR;
     conf->keep_conn = BW_CONF_UNSET;
 
@@ -304,70 +302,6 @@ bw_http_fastcgi_create_loc_conf(bw_conf_t *cf)
 #endif
 
     return conf;
-}
-
-/*
- * The parameters compiled once per level that sets them, and the header
- * names their "HTTP_..." ones replace; a level without fastcgi_param
- * takes its parent's whole (as nginx: one fastcgi_param in a location
- * drops all of the server's).
- */
-static bw_int_t
-bw_http_fastcgi_init_params(bw_conf_t *cf, bw_http_fastcgi_loc_conf_t *conf)
-{
-    u_char                       *lc;
-    bw_uint_t                     i, n;
-    bw_hash_key_t                *hk;
-    bw_http_fastcgi_param_t      *p;
-    bw_http_fastcgi_param_src_t  *src;
-
-    n = conf->params_source->nelts;
-    conf->params = bw_array_create(cf->pool, n ? n : 1,
-                                   sizeof(bw_http_fastcgi_param_t));
-    hk = bw_palloc(cf->temp_pool, (n + 1) * sizeof(bw_hash_key_t));
-    if (conf->params == NULL || hk == NULL) {
-        return BW_ERROR;
-    }
-
-    src = conf->params_source->elts;
-    n = 0;
-
-    for (i = 0; i < conf->params_source->nelts; i++) {
-        p = bw_array_push(conf->params);
-        if (p == NULL) {
-            return BW_ERROR;
-        }
-        bw_memzero(p, sizeof(bw_http_fastcgi_param_t));
-        p->key = src[i].key;
-        p->skip_empty = src[i].skip_empty ? 1 : 0;
-
-        if (bw_http_compile_complex_value(cf, &p->value, &src[i].value)
-            != BW_OK)
-        {
-            return BW_ERROR;
-        }
-
-        if (src[i].key.len > 5
-            && memcmp(src[i].key.data, "HTTP_", 5) == 0)
-        {
-            lc = bw_pnalloc(cf->pool, src[i].key.len - 5);
-            if (lc == NULL) {
-                return BW_ERROR;
-            }
-            bw_strlow(lc, src[i].key.data + 5, src[i].key.len - 5);
-            hk[n].key.data = lc;
-            hk[n].key.len = src[i].key.len - 5;
-            hk[n].value = (void *) 1;
-            n++;
-        }
-    }
-
-    if (n == 0) {
-        return BW_OK;
-    }
-
-    return bw_hash_build(&conf->params_headers, cf->pool, hk, n) == BW_ERROR
-           ? BW_ERROR : BW_OK;
 }
 
 static char *
@@ -398,18 +332,10 @@ bw_http_fastcgi_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
         conf->url_cv = prev->url_cv;
     }
 
-    if (conf->params_source == BW_CONF_UNSET_PTR) {
-        conf->params_source = prev->params_source;
-        conf->params = prev->params;
-        conf->params_headers = prev->params_headers;
-    }
-
-    if (conf->params_source == BW_CONF_UNSET_PTR) {
-        conf->params_source = NULL;
-    }
-
-    if (conf->params_source && conf->params == NULL
-        && bw_http_fastcgi_init_params(cf, conf) != BW_OK)
+    /* as nginx: one fastcgi_param in a location drops all of the
+     * server's */
+    if (bw_http_upstream_params_merge(cf, &conf->params, &prev->params)
+        != BW_OK)
     {
         return BW_CONF_ERROR;
     }
@@ -466,45 +392,6 @@ bw_http_fastcgi_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     return bw_http_upstream_pass_conf(cf, &value[1],
                                       &flcf->upstream.upstream);
-}
-
-/* "fastcgi_param NAME value [if_not_empty]" */
-static char *
-bw_http_fastcgi_param(bw_conf_t *cf, bw_command_t *cmd, void *conf)
-{
-    bw_http_fastcgi_loc_conf_t *flcf = conf;
-
-    bw_str_t                     *value;
-    bw_http_fastcgi_param_src_t  *src;
-
-    value = cf->args->elts;
-
-    if (cf->args->nelts == 4
-        && strcmp((char *) value[3].data, "if_not_empty") != 0)
-    {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "invalid parameter \"%s\"",
-                          value[3].data);
-        return BW_CONF_ERROR;
-    }
-
-    if (flcf->params_source == BW_CONF_UNSET_PTR) {
-        flcf->params_source = bw_array_create(cf->pool, 16,
-                                      sizeof(bw_http_fastcgi_param_src_t));
-        if (flcf->params_source == NULL) {
-            return BW_CONF_ERROR;
-        }
-    }
-
-    src = bw_array_push(flcf->params_source);
-    if (src == NULL) {
-        return BW_CONF_ERROR;
-    }
-
-    src->key = value[1];
-    src->value = value[2];
-    src->skip_empty = cf->args->nelts == 4;
-
-    return BW_CONF_OK;
 }
 
 static char *

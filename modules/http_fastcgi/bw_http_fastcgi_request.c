@@ -163,167 +163,6 @@ bw_http_fastcgi_split(bw_http_request_t *r, bw_http_fastcgi_loc_conf_t *flcf)
     return ctx;
 }
 
-/* "HTTP_" and the header's name in upper case, "-" as "_" */
-static void
-bw_http_fastcgi_header_name(u_char *dst, bw_table_elt_t *h)
-{
-    size_t  i;
-    u_char  ch;
-
-    dst = bw_cpymem(dst, "HTTP_", 5);
-    for (i = 0; i < h->key.len; i++) {
-        ch = h->key.data[i];
-        if (ch >= 'a' && ch <= 'z') {
-            ch &= ~0x20;
-        } else if (ch == '-') {
-            ch = '_';
-        }
-        dst[i] = ch;
-    }
-}
-
-/* is h's name one that a "HTTP_..." fastcgi_param replaces? */
-static bw_uint_t
-bw_http_fastcgi_header_replaced(bw_http_fastcgi_loc_conf_t *flcf,
-    bw_table_elt_t *h, u_char *buf)
-{
-    size_t     i;
-    u_char     ch;
-    bw_uint_t  hash;
-
-    if (flcf->params_headers.slots == NULL) {
-        return 0;
-    }
-
-    hash = 0;
-    for (i = 0; i < h->key.len; i++) {
-        ch = h->key.data[i];
-        if (ch >= 'A' && ch <= 'Z') {
-            ch |= 0x20;
-        } else if (ch == '-') {
-            ch = '_';
-        }
-        hash = bw_hash(hash, ch);
-        buf[i] = ch;
-    }
-
-    return bw_hash_find(&flcf->params_headers, hash, buf, h->key.len)
-           != NULL;
-}
-
-/*
- * The client's header lines, as nginx passes them: one parameter per
- * name, several lines of a name joined with ", " ("; " for Cookie).
- * Called twice: to count (w is NULL), then to write, "seen" cleared in
- * between. A line whose name came before is marked in "seen" so that it
- * is not passed twice.
- */
-static size_t
-bw_http_fastcgi_headers(bw_http_request_t *r,
-    bw_http_fastcgi_loc_conf_t *flcf, bw_http_fastcgi_writer_t *w,
-    u_char *seen, u_char *name)
-{
-    size_t           len, vlen, total;
-    bw_uint_t        i, j, k, n, sep;
-    bw_list_part_t  *part, *pj;
-    bw_table_elt_t  *h, *hj;
-
-    total = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-    n = 0;
-
-    for (i = 0; /* void */ ; i++, n++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (seen[n] || h[i].key.len == 0) {
-            continue;
-        }
-
-        if (bw_http_fastcgi_header_replaced(flcf, &h[i], name)) {
-            continue;
-        }
-
-        sep = (h[i].key.len == 6
-               && bw_strncasecmp(h[i].key.data, (u_char *) "cookie", 6)
-                  == 0) ? ';' : ',';
-
-        /* the same name further on: joined to this one */
-        vlen = h[i].value.len;
-        pj = part;
-        hj = h;
-        k = n;
-        for (j = i + 1; /* void */ ; j++) {
-            if (j >= pj->nelts) {
-                if (pj->next == NULL) {
-                    break;
-                }
-                pj = pj->next;
-                hj = pj->elts;
-                j = 0;
-            }
-            k++;
-            if (hj[j].hash == h[i].hash && hj[j].key.len == h[i].key.len
-                && bw_strncasecmp(hj[j].key.data, h[i].key.data,
-                                  h[i].key.len) == 0)
-            {
-                seen[k] = 1;
-                vlen += 2 + hj[j].value.len;
-            }
-        }
-
-        len = 5 + h[i].key.len;
-        total += bw_http_fastcgi_pair_len(len, vlen);
-
-        if (w == NULL) {
-            continue;
-        }
-
-        bw_http_fastcgi_put_len(w, len);
-        bw_http_fastcgi_put_len(w, vlen);
-        bw_http_fastcgi_header_name(name, &h[i]);
-        bw_http_fastcgi_put(w, name, len);
-        bw_http_fastcgi_put(w, h[i].value.data, h[i].value.len);
-
-        if (vlen == h[i].value.len) {
-            continue;
-        }
-
-        pj = part;
-        hj = h;
-        for (j = i + 1; /* void */ ; j++) {
-            if (j >= pj->nelts) {
-                if (pj->next == NULL) {
-                    break;
-                }
-                pj = pj->next;
-                hj = pj->elts;
-                j = 0;
-            }
-            if (hj[j].hash == h[i].hash && hj[j].key.len == h[i].key.len
-                && bw_strncasecmp(hj[j].key.data, h[i].key.data,
-                                  h[i].key.len) == 0)
-            {
-                u_char  s[2];
-
-                s[0] = (u_char) sep;
-                s[1] = ' ';
-                bw_http_fastcgi_put(w, s, 2);
-                bw_http_fastcgi_put(w, hj[j].value.data, hj[j].value.len);
-            }
-        }
-    }
-
-    return total;
-}
-
 /* The body as STDIN records: pieces of its buffers, no copy. */
 static bw_int_t
 bw_http_fastcgi_body(bw_http_request_t *r, bw_chain_t ***llp)
@@ -415,17 +254,16 @@ bw_http_fastcgi_body(bw_http_request_t *r, bw_chain_t ***llp)
 bw_int_t
 bw_http_fastcgi_create_request(bw_http_request_t *r)
 {
-    size_t                        len, plen;
-    u_char                       *seen, *name;
-    bw_buf_t                     *b, *eb;
-    bw_str_t                     *values;
-    bw_uint_t                     i, n, nheaders, has_body;
-    bw_chain_t                   *cl, **ll;
-    bw_list_part_t               *part;
-    bw_http_upstream_t           *u;
-    bw_http_fastcgi_param_t      *param;
-    bw_http_fastcgi_writer_t      w;
-    bw_http_fastcgi_loc_conf_t   *flcf;
+    size_t                           len, plen, max;
+    u_char                          *name;
+    bw_buf_t                        *b, *eb;
+    bw_uint_t                        i, has_body;
+    bw_array_t                      *params;
+    bw_chain_t                      *cl, **ll;
+    bw_http_upstream_t              *u;
+    bw_http_fastcgi_writer_t         w;
+    bw_http_fastcgi_loc_conf_t      *flcf;
+    bw_http_upstream_param_value_t  *pv;
 
     u = r->upstream;
     flcf = bw_http_get_module_loc_conf(r, bw_http_fastcgi_module);
@@ -434,45 +272,25 @@ bw_http_fastcgi_create_request(bw_http_request_t *r)
         return BW_ERROR;
     }
 
-    /* the parameters, evaluated once */
-    n = flcf->params ? flcf->params->nelts : 0;
-    values = bw_palloc(r->pool, (n + 1) * sizeof(bw_str_t));
-    if (values == NULL) {
+    params = bw_http_upstream_params_eval(r, &flcf->params,
+                                          flcf->upstream.pass_request_headers);
+    if (params == NULL) {
         return BW_ERROR;
     }
 
     plen = 0;
-    param = flcf->params ? flcf->params->elts : NULL;
-    for (i = 0; i < n; i++) {
-        if (bw_http_complex_value(r, &param[i].value, &values[i]) != BW_OK) {
-            return BW_ERROR;
+    max = 0;
+    pv = params->elts;
+    for (i = 0; i < params->nelts; i++) {
+        plen += bw_http_fastcgi_pair_len(pv[i].key.len, pv[i].value.len);
+        if (pv[i].header) {
+            max = bw_max(max, pv[i].key.len);
         }
-        if (values[i].len == 0 && param[i].skip_empty) {
-            continue;
-        }
-        plen += bw_http_fastcgi_pair_len(param[i].key.len, values[i].len);
     }
 
-    seen = NULL;
-    name = NULL;
-    nheaders = 0;
-
-    if (flcf->upstream.pass_request_headers) {
-        len = 0;
-        for (part = &r->headers_in.headers.part; part; part = part->next) {
-            nheaders += part->nelts;
-            for (i = 0; i < part->nelts; i++) {
-                bw_table_elt_t *h = part->elts;
-
-                len = bw_max(len, h[i].key.len);
-            }
-        }
-        seen = bw_pcalloc(r->pool, nheaders + 1);
-        name = bw_pnalloc(r->pool, len + 5);
-        if (seen == NULL || name == NULL) {
-            return BW_ERROR;
-        }
-        plen += bw_http_fastcgi_headers(r, flcf, NULL, seen, name);
+    name = bw_pnalloc(r->pool, max + 1);
+    if (name == NULL) {
+        return BW_ERROR;
     }
 
     has_body = flcf->upstream.pass_request_body && r->request_body
@@ -501,19 +319,16 @@ bw_http_fastcgi_create_request(bw_http_request_t *r)
     w.in_record = 0;
     w.padding = 0;
 
-    for (i = 0; i < n; i++) {
-        if (values[i].len == 0 && param[i].skip_empty) {
-            continue;
+    for (i = 0; i < params->nelts; i++) {
+        bw_http_fastcgi_put_len(&w, pv[i].key.len);
+        bw_http_fastcgi_put_len(&w, pv[i].value.len);
+        if (pv[i].header) {
+            (void) bw_http_upstream_param_name(name, pv[i].header);
+            bw_http_fastcgi_put(&w, name, pv[i].key.len);
+        } else {
+            bw_http_fastcgi_put(&w, pv[i].key.data, pv[i].key.len);
         }
-        bw_http_fastcgi_put_len(&w, param[i].key.len);
-        bw_http_fastcgi_put_len(&w, values[i].len);
-        bw_http_fastcgi_put(&w, param[i].key.data, param[i].key.len);
-        bw_http_fastcgi_put(&w, values[i].data, values[i].len);
-    }
-
-    if (flcf->upstream.pass_request_headers) {
-        bw_memzero(seen, nheaders + 1);
-        (void) bw_http_fastcgi_headers(r, flcf, &w, seen, name);
+        bw_http_fastcgi_put(&w, pv[i].value.data, pv[i].value.len);
     }
 
     w.p = bw_http_fastcgi_record_header(w.p, BW_HTTP_FASTCGI_PARAMS, 0, 0);

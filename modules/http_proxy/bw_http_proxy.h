@@ -105,7 +105,6 @@ typedef struct {
 typedef struct {
     bw_http_proxy_vars_t        vars;
     bw_http_upstream_http_parse_t  http;
-    bw_http_chunked_t           chunked;
 } bw_http_proxy_ctx_t;
 
 extern bw_module_t  bw_http_proxy_module;

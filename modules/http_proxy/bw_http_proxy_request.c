@@ -1,13 +1,10 @@
 /*
  * HTTP/1.x towards the upstream: the request line and header the proxy
- * sends, the response status line and header it accepts, and the input
- * filters that frame the response body (Content-Length, chunked, or
- * until the close).
- *
- * The response parser is as strict as the request parser: a header that
- * could mean two things (Content-Length with Transfer-Encoding, two
- * different lengths, an unknown transfer coding) is an invalid header,
- * answered with 502 or retried, never guessed at.
+ * sends. The answer is read by the framework's HTTP/1 parser
+ * (upstream_headers.c) and body filters (upstream_http_body.c), which
+ * are as strict as the request parser: a header that could mean two
+ * things is an invalid header, answered with 502 or retried, never
+ * guessed at.
  */
 
 #include <bw_http_proxy.h>
@@ -21,13 +18,6 @@ static bw_int_t bw_http_proxy_protocol_line(bw_http_request_t *r,
     bw_str_t *line);
 static bw_int_t bw_http_proxy_reinit_request(bw_http_request_t *r);
 static bw_int_t bw_http_proxy_process_header(bw_http_request_t *r);
-static bw_int_t bw_http_proxy_input_filter_init(bw_http_request_t *r);
-static bw_int_t bw_http_proxy_length_filter(bw_http_request_t *r,
-    bw_buf_t *b);
-static bw_int_t bw_http_proxy_chunked_filter(bw_http_request_t *r,
-    bw_buf_t *b);
-static bw_int_t bw_http_proxy_close_filter(bw_http_request_t *r,
-    bw_buf_t *b);
 
 bw_int_t
 bw_http_proxy_setup_upstream(bw_http_request_t *r,
@@ -42,8 +32,8 @@ bw_http_proxy_setup_upstream(bw_http_request_t *r,
     u->create_key = bw_http_proxy_create_key;
     u->reinit_request = bw_http_proxy_reinit_request;
     u->process_header = bw_http_proxy_process_header;
-    u->input_filter_init = bw_http_proxy_input_filter_init;
-    u->input_filter = bw_http_proxy_length_filter;
+    u->input_filter_init = bw_http_upstream_http_filter_init;
+    u->input_filter = bw_http_upstream_length_filter;
     u->rewrite_redirect = plcf->redirects ? bw_http_proxy_rewrite_redirect
                                           : NULL;
     u->rewrite_cookie = (plcf->cookie_domains || plcf->cookie_paths
@@ -450,9 +440,8 @@ bw_http_proxy_reinit_request(bw_http_request_t *r)
     ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
 
     bw_memzero(&ctx->http, sizeof(bw_http_upstream_http_parse_t));
-    bw_memzero(&ctx->chunked, sizeof(bw_http_chunked_t));
 
-    r->upstream->input_filter = bw_http_proxy_length_filter;
+    r->upstream->input_filter = bw_http_upstream_length_filter;
 
     return BW_OK;
 }
@@ -465,130 +454,4 @@ bw_http_proxy_process_header(bw_http_request_t *r)
     ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
 
     return bw_http_upstream_parse_http(r, r->upstream, &ctx->http);
-}
-
-static bw_int_t
-bw_http_proxy_input_filter_init(bw_http_request_t *r)
-{
-    bw_http_upstream_t  *u;
-
-    u = r->upstream;
-
-    if (u->headers_in.status_n == BW_HTTP_NO_CONTENT
-        || u->headers_in.status_n == BW_HTTP_NOT_MODIFIED
-        || (r->method == BW_HTTP_HEAD && !u->head_as_get))
-    {
-        u->length = 0;
-        u->keepalive = !u->headers_in.connection_close
-                       && u->buffer.pos == u->buffer.last;
-        return BW_OK;
-    }
-
-    if (u->headers_in.chunked) {
-        u->input_filter = bw_http_proxy_chunked_filter;
-        u->length = 1;      /* unknown, not yet done */
-        return BW_OK;
-    }
-
-    if (u->headers_in.content_length_n >= 0) {
-        u->input_filter = bw_http_proxy_length_filter;
-        u->length = u->headers_in.content_length_n;
-        if (u->length == 0) {
-            u->keepalive = !u->headers_in.connection_close
-                           && u->buffer.pos == u->buffer.last;
-        }
-        return BW_OK;
-    }
-
-    /* until the upstream closes */
-    u->input_filter = bw_http_proxy_close_filter;
-    u->length = -1;
-    u->keepalive = 0;
-
-    return BW_OK;
-}
-
-static bw_int_t
-bw_http_proxy_length_filter(bw_http_request_t *r, bw_buf_t *b)
-{
-    off_t                size;
-    bw_http_upstream_t  *u;
-
-    u = r->upstream;
-    size = b->last - b->pos;
-
-    if (size > u->length) {
-        bw_log_error(BW_LOG_WARN, r->connection->log, 0,
-                     "upstream sent more data than specified in "
-                     "\"Content-Length\" header");
-        b->last = b->pos + u->length;
-        u->length = 0;
-        u->keepalive = 0;
-        return BW_OK;
-    }
-
-    u->length -= size;
-
-    if (u->length == 0) {
-        u->keepalive = !u->headers_in.connection_close;
-    }
-
-    return BW_OK;
-}
-
-static bw_int_t
-bw_http_proxy_close_filter(bw_http_request_t *r, bw_buf_t *b)
-{
-    return BW_OK;
-}
-
-/* Chunked: decode in place, so the buffer holds only data afterwards. */
-static bw_int_t
-bw_http_proxy_chunked_filter(bw_http_request_t *r, bw_buf_t *b)
-{
-    u_char               *p, *dst, *data;
-    size_t                len;
-    bw_int_t              rc;
-    bw_http_upstream_t   *u;
-    bw_http_proxy_ctx_t  *ctx;
-
-    u = r->upstream;
-    ctx = bw_http_get_module_ctx(r, bw_http_proxy_module);
-
-    p = b->pos;
-    dst = b->pos;
-
-    while (p < b->last) {
-        rc = bw_http_parse_chunked(&ctx->chunked, &p, b->last, &data, &len);
-
-        if (rc == BW_OK) {
-            if (dst != data) {
-                memmove(dst, data, len);
-            }
-            dst += len;
-            continue;
-        }
-
-        if (rc == BW_DONE) {
-            u->length = 0;
-            u->keepalive = !u->headers_in.connection_close && p == b->last;
-            if (p != b->last) {
-                bw_log_error(BW_LOG_WARN, r->connection->log, 0,
-                             "upstream sent data after final chunk");
-            }
-            break;
-        }
-
-        if (rc == BW_AGAIN) {
-            break;
-        }
-
-        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                     "upstream sent invalid chunked response");
-        return BW_ERROR;
-    }
-
-    b->last = dst;
-
-    return BW_OK;
 }
