@@ -545,6 +545,20 @@ typedef struct {
 bw_int_t bw_http_upstream_parse_http(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_http_upstream_http_parse_t *st);
 
+/* where bw_http_upstream_parse_cgi() stopped */
+typedef struct {
+    bw_http_status_t                status;         /* a status line's */
+    u_char                         *pos;
+    bw_table_elt_t                 *status_header;  /* "Status:" */
+    unsigned                        location:1;
+    unsigned                        first_done:1;
+    unsigned                        has_status_line:1;
+} bw_http_upstream_cgi_parse_t;
+
+bw_int_t bw_http_upstream_parse_cgi(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_http_upstream_cgi_parse_t *st,
+    bw_uint_t status_line);
+
 /* upstream_http_body.c: an HTTP/1.x answer's body; the init chooses
  * the filter (Content-Length, chunked, or until the close) */
 bw_int_t bw_http_upstream_http_filter_init(bw_http_request_t *r);

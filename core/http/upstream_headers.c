@@ -559,3 +559,145 @@ bw_http_upstream_parse_http(bw_http_request_t *r, bw_http_upstream_t *u,
 
     return BW_OK;
 }
+
+/* "Status: 404 Not Found", or "404" */
+static bw_int_t
+bw_http_upstream_cgi_status(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_table_elt_t *h)
+{
+    bw_int_t  status;
+
+    status = h->value.len >= 3 ? bw_atoi(h->value.data, 3) : BW_ERROR;
+
+    if (status < 100 || status > 999
+        || (h->value.len > 3 && h->value.data[3] != ' '))
+    {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "upstream sent invalid status \"%.*s\"",
+                     (int) h->value.len, h->value.data);
+        return BW_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    u->headers_in.status_n = (bw_uint_t) status;
+    if (h->value.len > 4) {
+        u->headers_in.status_line = h->value;
+    }
+
+    return BW_OK;
+}
+
+/*
+ * A CGI response header in u->buffer (FastCGI's STDOUT, SCGI's and
+ * uwsgi's answers): header lines, the status from "Status:", else 302
+ * with a Location, else 200. With status_line, an "HTTP/1.x" status
+ * line may come first, as nginx's scgi and uwsgi modules take it.
+ * Resumable: st says where the last call stopped.
+ */
+bw_int_t
+bw_http_upstream_parse_cgi(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_http_upstream_cgi_parse_t *st, bw_uint_t status_line)
+{
+    u_char          *p, *next;
+    size_t           n;
+    bw_int_t         rc;
+    bw_table_elt_t  *h;
+
+    if (st->pos == NULL) {
+        st->pos = u->buffer.pos;
+    }
+
+    if (!st->first_done) {
+        p = st->pos;
+        n = bw_min((size_t) (u->buffer.last - p), 5);
+
+        if (status_line && memcmp(p, "HTTP/", n) == 0) {
+            if (n < 5) {
+                return BW_AGAIN;
+            }
+
+            rc = bw_http_parse_status_line(p, u->buffer.last, &st->status,
+                                           &next);
+            if (rc == BW_AGAIN) {
+                return BW_AGAIN;
+            }
+            if (rc != BW_OK) {
+                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                             "upstream sent invalid status line");
+                return BW_HTTP_UPSTREAM_INVALID_HEADER;
+            }
+            st->pos = next;
+            st->has_status_line = 1;
+        }
+
+        st->first_done = 1;
+    }
+
+    p = st->pos;
+
+    for ( ;; ) {
+        rc = bw_http_parse_header_line(r, &p, u->buffer.last, 1);
+
+        if (rc == BW_OK) {
+            rc = bw_http_upstream_header_line(r, u, &h);
+            if (rc != BW_OK) {
+                return rc;
+            }
+            if (h->key.len == 6 && memcmp(h->lowcase_key, "status", 6) == 0)
+            {
+                st->status_header = h;
+            } else if (h->key.len == 8
+                       && memcmp(h->lowcase_key, "location", 8) == 0)
+            {
+                st->location = 1;
+            }
+            st->pos = p;
+            continue;
+        }
+
+        if (rc == BW_DECLINED) {
+            st->pos = p;
+            continue;
+        }
+
+        if (rc == BW_HTTP_PARSE_HEADER_DONE) {
+            break;
+        }
+
+        if (rc == BW_AGAIN) {
+            return BW_AGAIN;
+        }
+
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "upstream sent invalid header");
+        return BW_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    u->buffer.pos = p;
+    st->pos = p;
+
+    /* the gateway's framing, not the application's header, ends the
+     * body: a chunked one from the application goes on as bytes */
+    u->headers_in.chunked = 0;
+    u->headers_in.transfer_encoding = NULL;
+
+    if (st->has_status_line) {
+        u->headers_in.status_n = st->status.code;
+        u->headers_in.status_line = st->status.text;
+
+    } else if (st->status_header) {
+        rc = bw_http_upstream_cgi_status(r, u, st->status_header);
+        if (rc != BW_OK) {
+            return rc;
+        }
+
+    } else if (st->location) {
+        u->headers_in.status_n = BW_HTTP_MOVED_TEMPORARILY;
+        bw_str_set(&u->headers_in.status_line, "302 Moved Temporarily");
+
+    } else {
+        u->headers_in.status_n = BW_HTTP_OK;
+        bw_str_set(&u->headers_in.status_line, "200 OK");
+    }
+
+    return BW_OK;
+}

@@ -99,9 +99,7 @@ typedef struct {
     bw_http_fastcgi_parser_t    parser;
     u_char                     *decoded;      /* u->buffer: STDOUT up to
                                                  here, records after */
-    u_char                     *header_pos;   /* the CGI header parse
-                                                 resumes here */
-    bw_table_elt_t             *status;       /* "Status:" */
+    bw_http_upstream_cgi_parse_t  cgi;        /* the CGI header */
     off_t                       rest;         /* of Content-Length; -1 */
     /* fastcgi_request_buffering off: the STDIN records' buffers */
     bw_buf_t                   *frame_bufs;
@@ -109,8 +107,6 @@ typedef struct {
     u_char                     *frame_heads;
     bw_uint_t                   frame_max;
 
-    unsigned                    location:1;   /* "Location:" */
-    unsigned                    header_done:1;
     unsigned                    body_started:1;
     unsigned                    extra:1;      /* bytes after END_REQUEST */
 } bw_http_fastcgi_ctx_t;

@@ -157,39 +157,10 @@ bw_http_fastcgi_reinit_request(bw_http_request_t *r)
     ctx = bw_http_get_module_ctx(r, bw_http_fastcgi_module);
 
     bw_memzero(&ctx->parser, sizeof(bw_http_fastcgi_parser_t));
+    bw_memzero(&ctx->cgi, sizeof(bw_http_upstream_cgi_parse_t));
     ctx->decoded = NULL;
-    ctx->header_pos = NULL;
-    ctx->status = NULL;
-    ctx->location = 0;
-    ctx->header_done = 0;
     ctx->body_started = 0;
     ctx->extra = 0;
-
-    return BW_OK;
-}
-
-/* "Status: 404 Not Found", or "404" */
-static bw_int_t
-bw_http_fastcgi_status(bw_http_request_t *r, bw_http_upstream_t *u,
-    bw_table_elt_t *h)
-{
-    bw_int_t  status;
-
-    status = h->value.len >= 3 ? bw_atoi(h->value.data, 3) : BW_ERROR;
-
-    if (status < 100 || status > 999
-        || (h->value.len > 3 && h->value.data[3] != ' '))
-    {
-        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                     "upstream sent invalid status \"%.*s\"",
-                     (int) h->value.len, h->value.data);
-        return BW_HTTP_UPSTREAM_INVALID_HEADER;
-    }
-
-    u->headers_in.status_n = (bw_uint_t) status;
-    if (h->value.len > 4) {
-        u->headers_in.status_line = h->value;
-    }
 
     return BW_OK;
 }
@@ -197,10 +168,8 @@ bw_http_fastcgi_status(bw_http_request_t *r, bw_http_upstream_t *u,
 bw_int_t
 bw_http_fastcgi_process_header(bw_http_request_t *r)
 {
-    u_char                 *p;
     bw_int_t                rc;
     bw_uint_t               extra;
-    bw_table_elt_t         *h;
     bw_http_upstream_t     *u;
     bw_http_fastcgi_ctx_t  *ctx;
 
@@ -209,7 +178,6 @@ bw_http_fastcgi_process_header(bw_http_request_t *r)
 
     if (ctx->decoded == NULL) {
         ctx->decoded = u->buffer.pos;
-        ctx->header_pos = u->buffer.pos;
     }
 
     if (bw_http_fastcgi_decode(r, ctx, &u->buffer, ctx->decoded, &extra)
@@ -221,74 +189,15 @@ bw_http_fastcgi_process_header(bw_http_request_t *r)
     ctx->decoded = u->buffer.last;
     ctx->extra = extra;
 
-    p = ctx->header_pos;
+    rc = bw_http_upstream_parse_cgi(r, u, &ctx->cgi, 0);
 
-    for ( ;; ) {
-        rc = bw_http_parse_header_line(r, &p, u->buffer.last, 1);
-
-        if (rc == BW_OK) {
-            rc = bw_http_upstream_header_line(r, u, &h);
-            if (rc != BW_OK) {
-                return rc;
-            }
-            if (h->key.len == 6 && memcmp(h->lowcase_key, "status", 6) == 0)
-            {
-                ctx->status = h;
-            } else if (h->key.len == 8
-                       && memcmp(h->lowcase_key, "location", 8) == 0)
-            {
-                ctx->location = 1;
-            }
-            ctx->header_pos = p;
-            continue;
-        }
-
-        if (rc == BW_DECLINED) {
-            ctx->header_pos = p;
-            continue;
-        }
-
-        if (rc == BW_HTTP_PARSE_HEADER_DONE) {
-            break;
-        }
-
-        if (rc == BW_AGAIN) {
-            if (ctx->parser.state == bw_fcgi_st_done) {
-                bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                             "upstream prematurely closed FastCGI stdout");
-                return BW_HTTP_UPSTREAM_INVALID_HEADER;
-            }
-            return BW_AGAIN;
-        }
-
+    if (rc == BW_AGAIN && ctx->parser.state == bw_fcgi_st_done) {
         bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                     "upstream sent invalid header");
+                     "upstream prematurely closed FastCGI stdout");
         return BW_HTTP_UPSTREAM_INVALID_HEADER;
     }
 
-    u->buffer.pos = p;
-    ctx->header_done = 1;
-
-    /* FastCGI's records frame the body, not the application's header */
-    u->headers_in.chunked = 0;
-    u->headers_in.transfer_encoding = NULL;
-
-    if (ctx->status) {
-        rc = bw_http_fastcgi_status(r, u, ctx->status);
-        if (rc != BW_OK) {
-            return rc;
-        }
-
-    } else if (ctx->location) {
-        u->headers_in.status_n = BW_HTTP_MOVED_TEMPORARILY;
-        bw_str_set(&u->headers_in.status_line, "302 Moved Temporarily");
-
-    } else {
-        u->headers_in.status_n = BW_HTTP_OK;
-        bw_str_set(&u->headers_in.status_line, "200 OK");
-    }
-
-    return BW_OK;
+    return rc;
 }
 
 bw_int_t
