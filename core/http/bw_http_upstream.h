@@ -222,6 +222,7 @@ typedef struct {
     off_t                           content_length_n;
     unsigned                        connection_close:1;
     unsigned                        chunked:1;
+    unsigned                        chunked_seen:1;   /* by a CGI parse */
     unsigned                        upgrade:1;
 } bw_http_upstream_headers_in_t;
 
@@ -558,11 +559,15 @@ typedef struct {
 bw_int_t bw_http_upstream_parse_cgi(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_http_upstream_cgi_parse_t *st,
     bw_uint_t status_line);
+bw_int_t bw_http_upstream_parse_gateway(bw_http_request_t *r,
+    bw_http_upstream_t *u, bw_http_upstream_cgi_parse_t *st);
 
 /* upstream_http_body.c: an HTTP/1.x answer's body; the init chooses
  * the filter (Content-Length, chunked, or until the close) */
 bw_int_t bw_http_upstream_http_filter_init(bw_http_request_t *r);
 bw_int_t bw_http_upstream_length_filter(bw_http_request_t *r, bw_buf_t *b);
+/* a uwsgi or SCGI answer's: as HTTP's, and never a connection to keep */
+bw_int_t bw_http_upstream_gateway_filter_init(bw_http_request_t *r);
 bw_int_t bw_http_upstream_copy_headers(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_uint_t which);
 void bw_http_upstream_x_accel_redirect(bw_http_request_t *r,

@@ -675,10 +675,10 @@ bw_http_upstream_parse_cgi(bw_http_request_t *r, bw_http_upstream_t *u,
     u->buffer.pos = p;
     st->pos = p;
 
-    /* the gateway's framing, not the application's header, ends the
-     * body: a chunked one from the application goes on as bytes */
+    /* FastCGI's records, not the application's header, end the body
+     * (uwsgi and SCGI take chunked_seen back) */
+    u->headers_in.chunked_seen = u->headers_in.chunked;
     u->headers_in.chunked = 0;
-    u->headers_in.transfer_encoding = NULL;
 
     if (st->has_status_line) {
         u->headers_in.status_n = st->status.code;
@@ -697,6 +697,69 @@ bw_http_upstream_parse_cgi(bw_http_request_t *r, bw_http_upstream_t *u,
     } else {
         u->headers_in.status_n = BW_HTTP_OK;
         bw_str_set(&u->headers_in.status_line, "200 OK");
+    }
+
+    return BW_OK;
+}
+
+/*
+ * The answer of a uwsgi or SCGI application: an HTTP/1.x status line or
+ * a CGI header (bw_http_upstream_parse_cgi), interim (1xx) answers
+ * skipped, and the framing and upgrade held to the proxy's rules: both
+ * Content-Length and Transfer-Encoding is an invalid header, and 101
+ * only for a client that asked for an upgrade.
+ */
+bw_int_t
+bw_http_upstream_parse_gateway(bw_http_request_t *r, bw_http_upstream_t *u,
+    bw_http_upstream_cgi_parse_t *st)
+{
+    bw_int_t   rc;
+    bw_uint_t  chunked;
+
+    for ( ;; ) {
+        /* the CGI parse forgets a chunked header: the application frames
+         * its own body here, the gateway does not */
+        rc = bw_http_upstream_parse_cgi(r, u, st, 1);
+        if (rc != BW_OK) {
+            return rc;
+        }
+
+        if (u->headers_in.status_n < 100 || u->headers_in.status_n >= 200
+            || u->headers_in.status_n == BW_HTTP_SWITCHING_PROTOCOLS)
+        {
+            break;
+        }
+
+        /* an interim answer: the real one follows */
+        bw_memzero(st, sizeof(bw_http_upstream_cgi_parse_t));
+        bw_memzero(&u->headers_in, sizeof(bw_http_upstream_headers_in_t));
+        u->headers_in.content_length_n = -1;
+        if (bw_list_init(&u->headers_in.headers, r->pool, 8,
+                         sizeof(bw_table_elt_t)) != BW_OK)
+        {
+            return BW_ERROR;
+        }
+    }
+
+    chunked = u->headers_in.chunked_seen;
+
+    if (chunked && u->headers_in.content_length) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "upstream sent \"Content-Length\" and "
+                     "\"Transfer-Encoding\" headers at the same time");
+        return BW_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    u->headers_in.chunked = chunked;
+
+    if (u->headers_in.status_n == BW_HTTP_SWITCHING_PROTOCOLS) {
+        if (r->headers_in.upgrade == NULL || !u->headers_in.upgrade) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "upstream sent \"101 Switching Protocols\" "
+                         "without an upgrade the client asked for");
+            return BW_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+        u->upgrade = 1;
     }
 
     return BW_OK;

@@ -82,6 +82,15 @@ bw_http_upstream_length_filter(bw_http_request_t *r, bw_buf_t *b)
     return BW_OK;
 }
 
+bw_int_t
+bw_http_upstream_gateway_filter_init(bw_http_request_t *r)
+{
+    /* uWSGI and SCGI servers close after each answer */
+    r->upstream->headers_in.connection_close = 1;
+
+    return bw_http_upstream_http_filter_init(r);
+}
+
 static bw_int_t
 bw_http_upstream_close_filter(bw_http_request_t *r, bw_buf_t *b)
 {

@@ -86,6 +86,25 @@ bw_http_upstream_params_compile(bw_conf_t *cf, bw_http_upstream_params_t *p)
     n = 0;
 
     for (i = 0; i < p->source->nelts; i++) {
+
+        if (src[i].key.len > 5 && memcmp(src[i].key.data, "HTTP_", 5) == 0) {
+            lc = bw_pnalloc(cf->pool, src[i].key.len - 5);
+            if (lc == NULL) {
+                return BW_ERROR;
+            }
+            bw_strlow(lc, src[i].key.data + 5, src[i].key.len - 5);
+            hk[n].key.data = lc;
+            hk[n].key.len = src[i].key.len - 5;
+            hk[n].value = (void *) 1;
+            n++;
+
+            /* as nginx: 'fastcgi_param HTTP_PROXY "";' keeps the
+             * client's header from the application, and sends nothing */
+            if (src[i].value.len == 0) {
+                continue;
+            }
+        }
+
         param = bw_array_push(p->params);
         if (param == NULL) {
             return BW_ERROR;
@@ -98,18 +117,6 @@ bw_http_upstream_params_compile(bw_conf_t *cf, bw_http_upstream_params_t *p)
             != BW_OK)
         {
             return BW_ERROR;
-        }
-
-        if (src[i].key.len > 5 && memcmp(src[i].key.data, "HTTP_", 5) == 0) {
-            lc = bw_pnalloc(cf->pool, src[i].key.len - 5);
-            if (lc == NULL) {
-                return BW_ERROR;
-            }
-            bw_strlow(lc, src[i].key.data + 5, src[i].key.len - 5);
-            hk[n].key.data = lc;
-            hk[n].key.len = src[i].key.len - 5;
-            hk[n].value = (void *) 1;
-            n++;
         }
     }
 

@@ -818,6 +818,7 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
             fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
             include %%s;
             fastcgi_param PATH_INFO $fastcgi_path_info;
+            fastcgi_param HTTP_PROXY "";
             fastcgi_index index.php;
             fastcgi_pass 127.0.0.1:%d;
         }
@@ -831,7 +832,8 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
 
     requests = [
         ("GET", "/info.php", {}, None),
-        ("GET", "/info.php/a/b%20c?x=1&y=%2F", {"X-Dash-Name": "1"}, None),
+        ("GET", "/info.php/a/b%20c?x=1&y=%2F", {"X-Dash-Name": "1",
+                                                 "Proxy": "evil:1"}, None),
         ("POST", "/info.php?q", {"Content-Type":
                                  "application/x-www-form-urlencoded"},
          b"k=v&k2=v2"),
@@ -863,6 +865,8 @@ def test_params_parity_with_nginx(bw, fpm, tmp_path):
         assert ka == kb, (method, path)
         assert a[1]["SERVER_SOFTWARE"].startswith("nginx/")
     assert ours[-1][1]["SCRIPT_NAME"] == "/idx/index.php"
+    # 'fastcgi_param HTTP_PROXY "";' keeps the client's Proxy away
+    assert "HTTP_PROXY" not in ours[1][1]
 
 
 def fetch(port, method, path, headers, body):

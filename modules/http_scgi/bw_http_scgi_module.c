@@ -1,0 +1,259 @@
+/*
+ * scgi_pass: requests to SCGI applications (Python, Ruby and C servers
+ * that speak the Simple Common Gateway Interface) through the upstream
+ * framework, with nginx's directives. This file holds the directives,
+ * their merge and the content handler; the request is built in
+ * bw_http_scgi_request.c, and the answer read by the framework
+ * (CGI-style or HTTP/1.x).
+ */
+
+#include <bw_http_scgi.h>
+
+static bw_int_t bw_http_scgi_handler(bw_http_request_t *r);
+static void *bw_http_scgi_create_loc_conf(bw_conf_t *cf);
+static char *bw_http_scgi_merge_loc_conf(bw_conf_t *cf, void *parent,
+    void *child);
+static char *bw_http_scgi_pass(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+
+/* Response headers the client never sees by default: nginx's list for
+ * scgi, the CGI Status line (it became the status) and the ones
+ * addressed to the server itself */
+static bw_str_t  bw_http_scgi_hide_headers[] = {
+    bw_string("Status"),
+    bw_string("X-Accel-Expires"),
+    bw_string("X-Accel-Redirect"),
+    bw_string("X-Accel-Limit-Rate"),
+    bw_string("X-Accel-Buffering"),
+    bw_string("X-Accel-Charset"),
+    bw_null_string
+};
+
+static const bw_http_upstream_conf_names_t  bw_http_scgi_conf_names = {
+    "scgi", BW_HTTP_SCGI_TEMP_PATH, bw_http_scgi_hide_headers
+};
+
+#define LOC   BW_HTTP_LOC_CONF_OFFSET
+#define MSL   (BW_HTTP_MAIN_CONF|BW_HTTP_SRV_CONF|BW_HTTP_LOC_CONF)
+#define UOFF(f)  offsetof(bw_http_scgi_loc_conf_t, upstream.f)
+#define SOFF(f)  offsetof(bw_http_scgi_loc_conf_t, f)
+
+static bw_command_t  bw_http_scgi_commands[] = {
+
+    { bw_string("scgi_pass"),
+      BW_HTTP_LOC_CONF|BW_HTTP_LIF_CONF|BW_CONF_TAKE1,
+      bw_http_scgi_pass, LOC, 0, NULL },
+    { bw_string("scgi_param"), MSL|BW_CONF_TAKE23,
+      bw_http_upstream_param_slot, LOC, SOFF(params), NULL },
+
+    { bw_string("scgi_pass_request_headers"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(pass_request_headers), NULL },
+    { bw_string("scgi_pass_request_body"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(pass_request_body), NULL },
+    { bw_string("scgi_hide_header"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_array_slot, LOC, UOFF(hide_headers), NULL },
+    { bw_string("scgi_pass_header"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_str_array_slot, LOC, UOFF(pass_headers), NULL },
+    { bw_string("scgi_ignore_headers"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, UOFF(ignore_headers),
+      bw_http_upstream_ignore_headers_masks },
+    { bw_string("scgi_intercept_errors"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(intercept_errors), NULL },
+    { bw_string("scgi_ignore_client_abort"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(ignore_client_abort), NULL },
+    { bw_string("scgi_limit_rate"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(limit_rate), NULL },
+    { bw_string("scgi_force_ranges"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(force_ranges), NULL },
+    { bw_string("scgi_socket_keepalive"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(socket_keepalive), NULL },
+    { bw_string("scgi_send_lowat"), MSL|BW_CONF_TAKE1,
+      bw_http_upstream_send_lowat_slot, LOC, 0, NULL },
+    { bw_string("scgi_bind"), MSL|BW_CONF_TAKE12,
+      bw_http_upstream_bind_set_slot, LOC, UOFF(local), NULL },
+
+    { bw_string("scgi_connect_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(connect_timeout), NULL },
+    { bw_string("scgi_send_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(send_timeout), NULL },
+    { bw_string("scgi_read_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(read_timeout), NULL },
+
+    { bw_string("scgi_buffering"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(buffering), NULL },
+    { bw_string("scgi_request_buffering"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, UOFF(request_buffering), NULL },
+    { bw_string("scgi_buffer_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(buffer_size), NULL },
+    { bw_string("scgi_buffers"), MSL|BW_CONF_TAKE2,
+      bw_http_upstream_buffers_slot, LOC, UOFF(bufs), NULL },
+    { bw_string("scgi_busy_buffers_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(busy_buffers_size_conf), NULL },
+    { bw_string("scgi_max_temp_file_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(max_temp_file_size_conf), NULL },
+    { bw_string("scgi_temp_file_write_size"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_size_slot, LOC, UOFF(temp_file_write_size_conf), NULL },
+    { bw_string("scgi_temp_path"), MSL|BW_CONF_TAKE1234,
+      bw_conf_set_path_slot, LOC, UOFF(temp_path), NULL },
+
+    { bw_string("scgi_next_upstream"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, UOFF(next_upstream),
+      bw_http_upstream_next_upstream_masks },
+    { bw_string("scgi_next_upstream_tries"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, UOFF(next_upstream_tries), NULL },
+    { bw_string("scgi_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
+
+    bw_null_command
+};
+
+static bw_http_module_t  bw_http_scgi_module_ctx = {
+    NULL,
+    NULL,
+    NULL, NULL,
+    NULL, NULL,
+    bw_http_scgi_create_loc_conf,
+    bw_http_scgi_merge_loc_conf
+};
+
+bw_module_t  bw_http_scgi_module = {
+    BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_scgi_module_ctx,
+    bw_http_scgi_commands, NULL, NULL, NULL, NULL
+};
+
+/* --- the content handler ------------------------------------------------ */
+
+static bw_int_t
+bw_http_scgi_handler(bw_http_request_t *r)
+{
+    bw_int_t                  rc;
+    bw_str_t                  url;
+    bw_http_upstream_t       *u;
+    bw_http_scgi_ctx_t       *ctx;
+    bw_http_scgi_loc_conf_t  *scf;
+
+    if (bw_http_upstream_create(r) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = bw_pcalloc(r->pool, sizeof(bw_http_scgi_ctx_t));
+    if (ctx == NULL) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    bw_http_set_ctx(r, ctx, bw_http_scgi_module);
+
+    scf = bw_http_get_module_loc_conf(r, bw_http_scgi_module);
+    u = r->upstream;
+
+    if (scf->url_cv) {
+        if (bw_http_complex_value(r, scf->url_cv, &url) != BW_OK) {
+            return BW_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        rc = bw_http_upstream_pass_eval(r, &url);
+        if (rc != BW_OK) {
+            return rc;
+        }
+
+    } else {
+        u->upstream = scf->upstream.upstream;
+    }
+
+    bw_str_set(&u->schema, "scgi://");
+    u->conf = &scf->upstream;
+    u->create_request = bw_http_scgi_create_request;
+    u->reinit_request = bw_http_scgi_reinit_request;
+    u->process_header = bw_http_scgi_process_header;
+    u->input_filter_init = bw_http_upstream_gateway_filter_init;
+    u->input_filter = bw_http_upstream_length_filter;
+
+    rc = bw_http_read_client_request_body(r, bw_http_upstream_init);
+
+    if (rc >= BW_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return BW_DONE;
+}
+
+/* --- configuration ------------------------------------------------------ */
+
+static void *
+bw_http_scgi_create_loc_conf(bw_conf_t *cf)
+{
+    bw_http_scgi_loc_conf_t  *conf;
+
+    conf = bw_pcalloc(cf->pool, sizeof(bw_http_scgi_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    bw_http_upstream_conf_init(&conf->upstream);
+
+    bw_http_upstream_params_init(&conf->params);
+
+    return conf;
+}
+
+static char *
+bw_http_scgi_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
+{
+    bw_http_scgi_loc_conf_t  *prev = parent;
+    bw_http_scgi_loc_conf_t  *conf = child;
+
+    char  *rv;
+
+    rv = bw_http_upstream_conf_merge(cf, &conf->upstream, &prev->upstream,
+                                     &bw_http_scgi_conf_names);
+    if (rv != BW_CONF_OK) {
+        return rv;
+    }
+
+    if (conf->upstream.upstream == NULL && conf->url_cv == NULL) {
+        conf->upstream.upstream = prev->upstream.upstream;
+        conf->url_cv = prev->url_cv;
+    }
+
+    /* as nginx: one scgi_param in a location drops all of the
+     * server's */
+    if (bw_http_upstream_params_merge(cf, &conf->params, &prev->params)
+        != BW_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    return BW_CONF_OK;
+}
+
+static char *
+bw_http_scgi_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_scgi_loc_conf_t *scf = conf;
+
+    bw_str_t                  *value;
+    bw_http_core_loc_conf_t   *clcf;
+
+    if (scf->upstream.upstream || scf->url_cv) {
+        return "is duplicate";
+    }
+
+    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
+    clcf->handler = bw_http_scgi_handler;
+
+    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
+        clcf->auto_redirect = 1;
+    }
+
+    value = cf->args->elts;
+
+    if (bw_http_script_variables_count(&value[1])) {
+        scf->url_cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
+        if (scf->url_cv == NULL) {
+            return BW_CONF_ERROR;
+        }
+        return bw_http_compile_complex_value(cf, scf->url_cv, &value[1])
+               == BW_OK ? BW_CONF_OK : BW_CONF_ERROR;
+    }
+
+    return bw_http_upstream_pass_conf(cf, &value[1],
+                                      &scf->upstream.upstream);
+}
