@@ -29,6 +29,8 @@
 /* a record's content as this side writes them: what nginx sends, well
  * under the protocol's 65535, and a multiple of 8 */
 #define BW_HTTP_FASTCGI_RECORD_MAX      32768
+/* a PARAMS record's content: whole pairs, up to the protocol's limit */
+#define BW_HTTP_FASTCGI_PARAMS_MAX      65535
 /* the one request of a connection */
 #define BW_HTTP_FASTCGI_REQUEST_ID      1
 

@@ -11,14 +11,6 @@
 
 #include <bw_http_fastcgi.h>
 
-/* Writes the PARAMS stream: record headers go in where a record is full. */
-typedef struct {
-    u_char      *p;
-    size_t       left;        /* of the stream */
-    size_t       in_record;   /* still to write in this record */
-    size_t       padding;     /* after this record */
-} bw_http_fastcgi_writer_t;
-
 static u_char  bw_http_fastcgi_zeros[8];
 
 static size_t
@@ -43,56 +35,40 @@ bw_http_fastcgi_record_header(u_char *p, bw_uint_t type, size_t len,
     return p;
 }
 
-static void
-bw_http_fastcgi_put(bw_http_fastcgi_writer_t *w, u_char *data, size_t len)
-{
-    size_t  n;
-
-    while (len) {
-        if (w->in_record == 0) {
-            n = bw_min(w->left, BW_HTTP_FASTCGI_RECORD_MAX);
-            w->padding = bw_http_fastcgi_padding(n);
-            w->p = bw_http_fastcgi_record_header(w->p,
-                                                 BW_HTTP_FASTCGI_PARAMS, n,
-                                                 w->padding);
-            w->in_record = n;
-        }
-
-        n = bw_min(len, w->in_record);
-        w->p = bw_cpymem(w->p, data, n);
-        data += n;
-        len -= n;
-        w->left -= n;
-        w->in_record -= n;
-
-        if (w->in_record == 0 && w->padding) {
-            w->p = bw_cpymem(w->p, bw_http_fastcgi_zeros, w->padding);
-        }
-    }
-}
-
-static void
-bw_http_fastcgi_put_len(bw_http_fastcgi_writer_t *w, size_t len)
-{
-    u_char  b[4];
-
-    if (len < 128) {
-        b[0] = (u_char) len;
-        bw_http_fastcgi_put(w, b, 1);
-        return;
-    }
-
-    b[0] = (u_char) (((len >> 24) & 0x7f) | 0x80);
-    b[1] = (u_char) (len >> 16);
-    b[2] = (u_char) (len >> 8);
-    b[3] = (u_char) len;
-    bw_http_fastcgi_put(w, b, 4);
-}
-
 static size_t
 bw_http_fastcgi_pair_len(size_t klen, size_t vlen)
 {
     return (klen < 128 ? 1 : 4) + (vlen < 128 ? 1 : 4) + klen + vlen;
+}
+
+static u_char *
+bw_http_fastcgi_write_len(u_char *p, size_t len)
+{
+    if (len < 128) {
+        *p++ = (u_char) len;
+        return p;
+    }
+
+    *p++ = (u_char) (((len >> 24) & 0x7f) | 0x80);
+    *p++ = (u_char) (len >> 16);
+    *p++ = (u_char) (len >> 8);
+    *p++ = (u_char) len;
+
+    return p;
+}
+
+static u_char *
+bw_http_fastcgi_write_pair(u_char *p, bw_http_upstream_param_value_t *pv)
+{
+    p = bw_http_fastcgi_write_len(p, pv->key.len);
+    p = bw_http_fastcgi_write_len(p, pv->value.len);
+    if (pv->header) {
+        p = bw_http_upstream_param_name(p, pv->header);
+    } else {
+        p = bw_cpymem(p, pv->key.data, pv->key.len);
+    }
+
+    return bw_cpymem(p, pv->value.data, pv->value.len);
 }
 
 /*
@@ -254,14 +230,13 @@ bw_http_fastcgi_body(bw_http_request_t *r, bw_chain_t ***llp)
 bw_int_t
 bw_http_fastcgi_create_request(bw_http_request_t *r)
 {
-    size_t                           len, plen, max;
-    u_char                          *name;
+    size_t                           len, plen, rlen, n, pad;
+    u_char                          *p;
     bw_buf_t                        *b, *eb;
-    bw_uint_t                        i, has_body;
+    bw_uint_t                        i, k, has_body, nrecords;
     bw_array_t                      *params;
     bw_chain_t                      *cl, **ll;
     bw_http_upstream_t              *u;
-    bw_http_fastcgi_writer_t         w;
     bw_http_fastcgi_loc_conf_t      *flcf;
     bw_http_upstream_param_value_t  *pv;
 
@@ -278,19 +253,29 @@ bw_http_fastcgi_create_request(bw_http_request_t *r)
         return BW_ERROR;
     }
 
+    /*
+     * The PARAMS records hold whole pairs: PHP-FPM (as others) parses
+     * each record alone. Most requests' fit in one; a pair that fits in
+     * no record is refused, as nginx refuses the request.
+     */
     plen = 0;
-    max = 0;
+    rlen = 0;
+    nrecords = 1;
     pv = params->elts;
     for (i = 0; i < params->nelts; i++) {
-        plen += bw_http_fastcgi_pair_len(pv[i].key.len, pv[i].value.len);
-        if (pv[i].header) {
-            max = bw_max(max, pv[i].key.len);
+        n = bw_http_fastcgi_pair_len(pv[i].key.len, pv[i].value.len);
+        if (n > BW_HTTP_FASTCGI_PARAMS_MAX) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "fastcgi request record is too big: %lu",
+                         (unsigned long) n);
+            return BW_ERROR;
         }
-    }
-
-    name = bw_pnalloc(r->pool, max + 1);
-    if (name == NULL) {
-        return BW_ERROR;
+        if (rlen + n > BW_HTTP_FASTCGI_PARAMS_MAX) {
+            nrecords++;
+            rlen = 0;
+        }
+        rlen += n;
+        plen += n;
     }
 
     has_body = flcf->upstream.pass_request_body && r->request_body
@@ -299,41 +284,44 @@ bw_http_fastcgi_create_request(bw_http_request_t *r)
     /* BEGIN_REQUEST, the PARAMS records, the empty one; without a body
      * the empty STDIN too */
     len = 2 * BW_HTTP_FASTCGI_HEADER_LEN
-          + (plen / BW_HTTP_FASTCGI_RECORD_MAX + 1)
-            * (BW_HTTP_FASTCGI_HEADER_LEN + 7)
-          + plen + BW_HTTP_FASTCGI_HEADER_LEN + BW_HTTP_FASTCGI_HEADER_LEN;
+          + nrecords * (BW_HTTP_FASTCGI_HEADER_LEN + 7) + plen
+          + BW_HTTP_FASTCGI_HEADER_LEN + BW_HTTP_FASTCGI_HEADER_LEN;
 
     b = bw_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return BW_ERROR;
     }
 
-    w.p = bw_http_fastcgi_record_header(b->last,
-                                        BW_HTTP_FASTCGI_BEGIN_REQUEST, 8, 0);
-    *w.p++ = 0;
-    *w.p++ = BW_HTTP_FASTCGI_RESPONDER;
-    *w.p++ = flcf->keep_conn ? BW_HTTP_FASTCGI_KEEP_CONN : 0;
-    w.p = bw_cpymem(w.p, bw_http_fastcgi_zeros, 5);
+    p = bw_http_fastcgi_record_header(b->last,
+                                      BW_HTTP_FASTCGI_BEGIN_REQUEST, 8, 0);
+    *p++ = 0;
+    *p++ = BW_HTTP_FASTCGI_RESPONDER;
+    *p++ = flcf->keep_conn ? BW_HTTP_FASTCGI_KEEP_CONN : 0;
+    p = bw_cpymem(p, bw_http_fastcgi_zeros, 5);
 
-    w.left = plen;
-    w.in_record = 0;
-    w.padding = 0;
-
-    for (i = 0; i < params->nelts; i++) {
-        bw_http_fastcgi_put_len(&w, pv[i].key.len);
-        bw_http_fastcgi_put_len(&w, pv[i].value.len);
-        if (pv[i].header) {
-            (void) bw_http_upstream_param_name(name, pv[i].header);
-            bw_http_fastcgi_put(&w, name, pv[i].key.len);
-        } else {
-            bw_http_fastcgi_put(&w, pv[i].key.data, pv[i].key.len);
+    for (i = 0; i < params->nelts; /* void */ ) {
+        /* one record: as many whole pairs as fit */
+        rlen = 0;
+        for (k = i; k < params->nelts; k++) {
+            n = bw_http_fastcgi_pair_len(pv[k].key.len, pv[k].value.len);
+            if (rlen + n > BW_HTTP_FASTCGI_PARAMS_MAX) {
+                break;
+            }
+            rlen += n;
         }
-        bw_http_fastcgi_put(&w, pv[i].value.data, pv[i].value.len);
+
+        pad = bw_http_fastcgi_padding(rlen);
+        p = bw_http_fastcgi_record_header(p, BW_HTTP_FASTCGI_PARAMS, rlen,
+                                          pad);
+        for ( /* void */ ; i < k; i++) {
+            p = bw_http_fastcgi_write_pair(p, &pv[i]);
+        }
+        p = bw_cpymem(p, bw_http_fastcgi_zeros, pad);
     }
 
-    w.p = bw_http_fastcgi_record_header(w.p, BW_HTTP_FASTCGI_PARAMS, 0, 0);
+    p = bw_http_fastcgi_record_header(p, BW_HTTP_FASTCGI_PARAMS, 0, 0);
 
-    b->last = w.p;
+    b->last = p;
 
     cl = bw_alloc_chain_link(r->pool);
     if (cl == NULL) {

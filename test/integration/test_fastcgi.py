@@ -242,6 +242,23 @@ def test_repeated_headers_joined_and_http_params_replace(bw, fpm):
     assert body["HTTP_HOST"] == "h.example"
 
 
+def test_parameters_across_several_records(bw, fpm):
+    serve(bw, """
+    large_client_header_buffers 8 16k;
+    server { listen 127.0.0.1:PORT; root %s;
+        %s
+    }""" % (fpm.www, php_location(fpm)))
+
+    # some 85k of parameters: two PARAMS records, each of whole pairs
+    headers = {"X-Big-%d" % i: chr(97 + i) * (5000 + 37 * i)
+               for i in range(16)}
+    d = info(bw.port, "/info.php?q=1", headers=headers)
+    for name, value in headers.items():
+        assert d["HTTP_" + name.upper().replace("-", "_")] == value
+    assert d["QUERY_STRING"] == "q=1"
+    assert d["SCRIPT_NAME"] == "/info.php"
+
+
 def test_status_headers_redirect_and_stderr(bw, fpm):
     serve(bw, """
     server { listen 127.0.0.1:PORT; root %s;
