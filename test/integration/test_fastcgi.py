@@ -417,6 +417,60 @@ def test_large_output_to_slow_reader(bw, fpm):
     assert hashlib.md5(body).hexdigest() == expected.hexdigest()
 
 
+def vm_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_100mb_to_a_slow_reader_keeps_memory_bounded(bw, fpm):
+    # no temp file: only back-pressure keeps the worker small
+    serve(bw, """
+    server { listen 127.0.0.1:PORT; root %s;
+        %s
+    }""" % (fpm.www, php_location(fpm, "fastcgi_max_temp_file_size 0;")))
+
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
+    get(bw.port, "/created.php")
+    before = vm_kib(worker, "VmRSS")
+
+    s = socket.create_connection(("127.0.0.1", bw.port), timeout=60)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET /big.php?mb=100 HTTP/1.0\r\nHost: x\r\n\r\n")
+    got = 0
+    peak = before
+    digest = hashlib.md5()
+    head = None
+    raw_head = b""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        if head is None:
+            raw_head += chunk
+            if b"\r\n\r\n" not in raw_head:
+                continue
+            head, chunk = raw_head.split(b"\r\n\r\n", 1)
+        got += len(chunk)
+        digest.update(chunk)
+        if got % (4 << 20) < len(chunk):
+            peak = max(peak, vm_kib(worker, "VmRSS"))
+            time.sleep(0.05)    # a slow reader: PHP is faster
+    s.close()
+    assert head.startswith(b"HTTP/1.1 200")
+    assert got == 100 << 20
+    expected = hashlib.md5()
+    block = hashlib.md5(b"x").digest() * 65536
+    for i in range(100):
+        expected.update(block)
+    assert digest.hexdigest() == expected.hexdigest()
+    # the buffers of one response, not the response
+    assert peak - before < 32 * 1024, (before, peak)
+
+
 def fpm_accepted(port):
     """PHP-FPM's count of the requests its pool accepted."""
     status, _, body = get(port, "/fpm-status")
