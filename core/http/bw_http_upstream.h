@@ -502,6 +502,11 @@ const char *bw_http_upstream_pass_split(bw_str_t *url, bw_url_t *u);
 char *bw_http_upstream_pass_conf(bw_conf_t *cf, bw_str_t *url,
     bw_http_upstream_srv_conf_t **uscf);
 bw_int_t bw_http_upstream_pass_eval(bw_http_request_t *r, bw_str_t *url);
+char *bw_http_upstream_pass_set(bw_conf_t *cf, bw_http_handler_pt handler,
+    bw_str_t *url, bw_http_upstream_srv_conf_t **uscf,
+    bw_http_complex_value_t **cv);
+bw_int_t bw_http_upstream_pass_target(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *uscf, bw_http_complex_value_t *cv);
 
 /* TLS to upstreams (upstream_ssl.c) */
 bw_int_t bw_http_upstream_ssl_setup(bw_conf_t *cf,

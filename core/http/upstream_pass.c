@@ -86,6 +86,60 @@ bw_http_upstream_pass_conf(bw_conf_t *cf, bw_str_t *url,
     return *uscf ? BW_CONF_OK : BW_CONF_ERROR;
 }
 
+/*
+ * The *_pass directive: the location's content handler, and the address
+ * (an upstream block or a literal, or the text with variables compiled
+ * into *cv). A scheme the module allows is stripped by the caller.
+ */
+char *
+bw_http_upstream_pass_set(bw_conf_t *cf, bw_http_handler_pt handler,
+    bw_str_t *url, bw_http_upstream_srv_conf_t **uscf,
+    bw_http_complex_value_t **cv)
+{
+    bw_http_core_loc_conf_t  *clcf;
+
+    if (*uscf || *cv) {
+        return "is duplicate";
+    }
+
+    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
+    clcf->handler = handler;
+
+    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
+        clcf->auto_redirect = 1;
+    }
+
+    if (bw_http_script_variables_count(url)) {
+        *cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
+        if (*cv == NULL) {
+            return BW_CONF_ERROR;
+        }
+        return bw_http_compile_complex_value(cf, *cv, url) == BW_OK
+               ? BW_CONF_OK : BW_CONF_ERROR;
+    }
+
+    return bw_http_upstream_pass_conf(cf, url, uscf);
+}
+
+/* Per request: the location's upstream, or its address evaluated. */
+bw_int_t
+bw_http_upstream_pass_target(bw_http_request_t *r,
+    bw_http_upstream_srv_conf_t *uscf, bw_http_complex_value_t *cv)
+{
+    bw_str_t  url;
+
+    if (cv == NULL) {
+        r->upstream->upstream = uscf;
+        return BW_OK;
+    }
+
+    if (bw_http_complex_value(r, cv, &url) != BW_OK) {
+        return BW_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return bw_http_upstream_pass_eval(r, &url);
+}
+
 /* Per request: r->upstream's upstream block, or its address to reach. */
 bw_int_t
 bw_http_upstream_pass_eval(bw_http_request_t *r, bw_str_t *url)

@@ -172,7 +172,6 @@ static bw_int_t
 bw_http_fastcgi_handler(bw_http_request_t *r)
 {
     bw_int_t                     rc;
-    bw_str_t                     url;
     bw_http_upstream_t          *u;
     bw_http_fastcgi_ctx_t       *ctx;
     bw_http_fastcgi_loc_conf_t  *flcf;
@@ -194,17 +193,10 @@ bw_http_fastcgi_handler(bw_http_request_t *r)
     flcf = bw_http_get_module_loc_conf(r, bw_http_fastcgi_module);
     u = r->upstream;
 
-    if (flcf->url_cv) {
-        if (bw_http_complex_value(r, flcf->url_cv, &url) != BW_OK) {
-            return BW_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        rc = bw_http_upstream_pass_eval(r, &url);
-        if (rc != BW_OK) {
-            return rc;
-        }
-
-    } else {
-        u->upstream = flcf->upstream.upstream;
+    rc = bw_http_upstream_pass_target(r, flcf->upstream.upstream,
+                                      flcf->url_cv);
+    if (rc != BW_OK) {
+        return rc;
     }
 
     bw_str_set(&u->schema, "fastcgi://");
@@ -365,33 +357,12 @@ bw_http_fastcgi_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_fastcgi_loc_conf_t *flcf = conf;
 
-    bw_str_t                  *value;
-    bw_http_core_loc_conf_t   *clcf;
-
-    if (flcf->upstream.upstream || flcf->url_cv) {
-        return "is duplicate";
-    }
-
-    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
-    clcf->handler = bw_http_fastcgi_handler;
-
-    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
-        clcf->auto_redirect = 1;
-    }
+    bw_str_t  *value;
 
     value = cf->args->elts;
 
-    if (bw_http_script_variables_count(&value[1])) {
-        flcf->url_cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
-        if (flcf->url_cv == NULL) {
-            return BW_CONF_ERROR;
-        }
-        return bw_http_compile_complex_value(cf, flcf->url_cv, &value[1])
-               == BW_OK ? BW_CONF_OK : BW_CONF_ERROR;
-    }
-
-    return bw_http_upstream_pass_conf(cf, &value[1],
-                                      &flcf->upstream.upstream);
+    return bw_http_upstream_pass_set(cf, bw_http_fastcgi_handler, &value[1],
+                                     &flcf->upstream.upstream, &flcf->url_cv);
 }
 
 static char *

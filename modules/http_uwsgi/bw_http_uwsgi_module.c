@@ -268,40 +268,22 @@ bw_http_uwsgi_pass(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_uwsgi_loc_conf_t *uwcf = conf;
 
-    bw_str_t                  *value, url;
-    bw_http_core_loc_conf_t   *clcf;
-
-    if (uwcf->upstream.upstream || uwcf->url_cv) {
-        return "is duplicate";
-    }
-
-    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
-    clcf->handler = bw_http_uwsgi_handler;
-
-    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
-        clcf->auto_redirect = 1;
-    }
+    bw_str_t  *value, url;
 
     value = cf->args->elts;
-
-    if (bw_http_script_variables_count(&value[1])) {
-        uwcf->url_cv = bw_pcalloc(cf->pool, sizeof(bw_http_complex_value_t));
-        if (uwcf->url_cv == NULL) {
-            return BW_CONF_ERROR;
-        }
-        return bw_http_compile_complex_value(cf, uwcf->url_cv, &value[1])
-               == BW_OK ? BW_CONF_OK : BW_CONF_ERROR;
-    }
-
     url = value[1];
 
-    if (!bw_http_uwsgi_strip_scheme(&url)) {
+    if (!bw_http_script_variables_count(&url)
+        && !bw_http_uwsgi_strip_scheme(&url))
+    {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                           "suwsgi protocol is not supported");
         return BW_CONF_ERROR;
     }
 
-    return bw_http_upstream_pass_conf(cf, &url, &uwcf->upstream.upstream);
+    return bw_http_upstream_pass_set(cf, bw_http_uwsgi_handler, &url,
+                                     &uwcf->upstream.upstream,
+                                     &uwcf->url_cv);
 }
 
 /* uwsgi_modifier1, uwsgi_modifier2: one byte of the packet header each */
