@@ -158,6 +158,14 @@ bw_http_scgi_handler(bw_http_request_t *r)
     u->input_filter_init = bw_http_upstream_gateway_filter_init;
     u->input_filter = bw_http_upstream_length_filter;
 
+    /* the body as it comes, after the header that gives its length; a
+     * chunked one is read whole first (its length goes before it) */
+    if (!scf->upstream.request_buffering && scf->upstream.pass_request_body
+        && !r->headers_in.chunked)
+    {
+        r->request_body_no_buffering = 1;
+    }
+
     rc = bw_http_read_client_request_body(r, bw_http_upstream_init);
 
     if (rc >= BW_HTTP_SPECIAL_RESPONSE) {

@@ -61,6 +61,12 @@ bw_http_scgi_create_request(bw_http_request_t *r)
         for (body = r->request_body->bufs; body; body = body->next) {
             body_len += bw_buf_size(body->buf);
         }
+
+    } else if (scf->upstream.pass_request_body && r->request_body
+               && r->request_body->stream)
+    {
+        /* scgi_request_buffering off: it follows as the client sends */
+        body_len = r->headers_in.content_length_n;
     }
 
     cl_value.data = clen;

@@ -235,9 +235,27 @@ def test_request_bodies(bw, scgi):
             scgi_pass_request_body off;
             scgi_pass 127.0.0.1:%d;
         }
-    }""" % (scgi.port, scgi.port))
+        location /s/ {
+            rewrite ^/s(/.*)$ $1 break;
+            include scgi_params;
+            scgi_request_buffering off;
+            scgi_pass 127.0.0.1:%d;
+        }
+    }""" % (scgi.port, scgi.port, scgi.port))
 
     import http.client
+    # streamed as it comes (scgi_request_buffering off): the length the
+    # client gave goes first
+    payload = os.urandom(2 << 20)
+    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=30)
+    conn.request("POST", "/s/env", body=payload)
+    resp = conn.getresponse()
+    d = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 200
+    assert dict(d["pairs"])["CONTENT_LENGTH"] == str(len(payload))
+    assert d["body_md5"] == hashlib.md5(payload).hexdigest()
+
     payload = os.urandom(3 << 20)                # through a temp file
     conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=30)
     conn.request("POST", "/env", body=payload,

@@ -207,9 +207,27 @@ def test_request_bodies(bw, uwsgi):
             include uwsgi_params;
             uwsgi_pass 127.0.0.1:%d;
         }
-    }""" % uwsgi.port)
+        location /s/ {
+            rewrite ^/s(/.*)$ $1 break;
+            include uwsgi_params;
+            uwsgi_request_buffering off;
+            uwsgi_pass 127.0.0.1:%d;
+        }
+    }""" % (uwsgi.port, uwsgi.port))
 
     import http.client
+    # streamed as it comes (uwsgi_request_buffering off)
+    payload = os.urandom(3 << 20)
+    conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=60)
+    conn.request("POST", "/s/env", body=payload,
+                 headers={"Content-Type": "application/octet-stream"})
+    resp = conn.getresponse()
+    d = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 200
+    assert d["CONTENT_LENGTH"] == str(len(payload))
+    assert d["_body_md5"] == hashlib.md5(payload).hexdigest()
+
     payload = os.urandom(5 << 20)                # through a temp file
     conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=60)
     conn.request("POST", "/env", body=payload,
