@@ -8,6 +8,9 @@
 #define BW_HTTP_SCGI_H
 
 #include <bw_http.h>
+#if (BW_HTTP_CACHE_MODULE)
+#include <bw_http_cache.h>
+#endif
 
 typedef struct {
     bw_http_upstream_conf_t     upstream;
@@ -16,6 +19,10 @@ typedef struct {
                                                  variables */
 
     bw_http_upstream_params_t   params;
+
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_upstream_cache_conf_t  cache;
+#endif
 } bw_http_scgi_loc_conf_t;
 
 typedef struct {

@@ -104,6 +104,42 @@ static bw_command_t  bw_http_scgi_commands[] = {
     { bw_string("scgi_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
 
+#if (BW_HTTP_CACHE_MODULE)
+    { bw_string("scgi_cache_path"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
+      bw_http_cache_path_slot, 0, 0, &bw_http_scgi_module },
+    { bw_string("scgi_cache"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_slot, LOC, SOFF(cache), &bw_http_scgi_module },
+    { bw_string("scgi_cache_key"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_key_slot, LOC, SOFF(cache), NULL },
+    { bw_string("scgi_cache_valid"), MSL|BW_CONF_1MORE,
+      bw_http_cache_valid_slot, LOC, SOFF(cache), NULL },
+    { bw_string("scgi_cache_methods"), MSL|BW_CONF_1MORE,
+      bw_http_cache_methods_slot, LOC, SOFF(cache), NULL },
+    { bw_string("scgi_cache_min_uses"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, SOFF(cache.min_uses), NULL },
+    { bw_string("scgi_cache_bypass"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, SOFF(cache.bypass), NULL },
+    { bw_string("scgi_no_cache"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, SOFF(cache.no_cache), NULL },
+    { bw_string("scgi_cache_max_range_offset"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_off_slot, LOC, SOFF(cache.max_range_offset), NULL },
+    { bw_string("scgi_cache_use_stale"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, SOFF(cache.use_stale),
+      bw_http_cache_use_stale_masks },
+    { bw_string("scgi_cache_background_update"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, SOFF(cache.background_update), NULL },
+    { bw_string("scgi_cache_revalidate"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, SOFF(cache.revalidate), NULL },
+    { bw_string("scgi_cache_lock"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, SOFF(cache.lock), NULL },
+    { bw_string("scgi_cache_lock_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, SOFF(cache.lock_timeout), NULL },
+    { bw_string("scgi_cache_lock_age"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, SOFF(cache.lock_age), NULL },
+    { bw_string("scgi_cache_purge"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, SOFF(cache.purge), NULL },
+#endif
+
     bw_null_command
 };
 
@@ -191,6 +227,12 @@ bw_http_scgi_create_loc_conf(bw_conf_t *cf)
 
     bw_http_upstream_params_init(&conf->params);
 
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_cache_create_conf(&conf->cache);
+    /* as nginx: only proxy_cache turns a HEAD into a GET */
+    conf->cache.convert_head = 0;
+#endif
+
     return conf;
 }
 
@@ -220,6 +262,21 @@ bw_http_scgi_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     {
         return BW_CONF_ERROR;
     }
+
+#if (BW_HTTP_CACHE_MODULE)
+    if (bw_http_cache_merge_conf(cf, &conf->cache, &prev->cache)
+        != BW_CONF_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    conf->upstream.cache = (conf->cache.zone || conf->cache.zone_value)
+                           ? &conf->cache : NULL;
+
+    if (conf->upstream.cache && conf->cache.key == NULL) {
+        return "no \"scgi_cache_key\" for \"scgi_cache\"";
+    }
+#endif
 
     return BW_CONF_OK;
 }

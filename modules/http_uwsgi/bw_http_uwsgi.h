@@ -7,6 +7,9 @@
 #define BW_HTTP_UWSGI_H
 
 #include <bw_http.h>
+#if (BW_HTTP_CACHE_MODULE)
+#include <bw_http_cache.h>
+#endif
 
 /* the vars block's size is 16 bits in the packet header */
 #define BW_HTTP_UWSGI_VARS_MAX  65535
@@ -21,6 +24,10 @@ typedef struct {
 
     bw_int_t                    modifier1;
     bw_int_t                    modifier2;
+
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_upstream_cache_conf_t  cache;
+#endif
 } bw_http_uwsgi_loc_conf_t;
 
 typedef struct {

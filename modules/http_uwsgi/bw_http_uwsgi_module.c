@@ -107,6 +107,42 @@ static bw_command_t  bw_http_uwsgi_commands[] = {
     { bw_string("uwsgi_next_upstream_timeout"), MSL|BW_CONF_TAKE1,
       bw_conf_set_msec_slot, LOC, UOFF(next_upstream_timeout), NULL },
 
+#if (BW_HTTP_CACHE_MODULE)
+    { bw_string("uwsgi_cache_path"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
+      bw_http_cache_path_slot, 0, 0, &bw_http_uwsgi_module },
+    { bw_string("uwsgi_cache"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_slot, LOC, WOFF(cache), &bw_http_uwsgi_module },
+    { bw_string("uwsgi_cache_key"), MSL|BW_CONF_TAKE1,
+      bw_http_cache_key_slot, LOC, WOFF(cache), NULL },
+    { bw_string("uwsgi_cache_valid"), MSL|BW_CONF_1MORE,
+      bw_http_cache_valid_slot, LOC, WOFF(cache), NULL },
+    { bw_string("uwsgi_cache_methods"), MSL|BW_CONF_1MORE,
+      bw_http_cache_methods_slot, LOC, WOFF(cache), NULL },
+    { bw_string("uwsgi_cache_min_uses"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_num_slot, LOC, WOFF(cache.min_uses), NULL },
+    { bw_string("uwsgi_cache_bypass"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, WOFF(cache.bypass), NULL },
+    { bw_string("uwsgi_no_cache"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, WOFF(cache.no_cache), NULL },
+    { bw_string("uwsgi_cache_max_range_offset"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_off_slot, LOC, WOFF(cache.max_range_offset), NULL },
+    { bw_string("uwsgi_cache_use_stale"), MSL|BW_CONF_1MORE,
+      bw_conf_set_bitmask_slot, LOC, WOFF(cache.use_stale),
+      bw_http_cache_use_stale_masks },
+    { bw_string("uwsgi_cache_background_update"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, WOFF(cache.background_update), NULL },
+    { bw_string("uwsgi_cache_revalidate"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, WOFF(cache.revalidate), NULL },
+    { bw_string("uwsgi_cache_lock"), MSL|BW_CONF_FLAG,
+      bw_conf_set_flag_slot, LOC, WOFF(cache.lock), NULL },
+    { bw_string("uwsgi_cache_lock_timeout"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, WOFF(cache.lock_timeout), NULL },
+    { bw_string("uwsgi_cache_lock_age"), MSL|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, LOC, WOFF(cache.lock_age), NULL },
+    { bw_string("uwsgi_cache_purge"), MSL|BW_CONF_1MORE,
+      bw_http_cache_predicates_slot, LOC, WOFF(cache.purge), NULL },
+#endif
+
     bw_null_command
 };
 
@@ -232,6 +268,12 @@ bw_http_uwsgi_create_loc_conf(bw_conf_t *cf)
     bw_http_upstream_conf_init(&conf->upstream);
 
     bw_http_upstream_params_init(&conf->params);
+
+#if (BW_HTTP_CACHE_MODULE)
+    bw_http_cache_create_conf(&conf->cache);
+    /* as nginx: only proxy_cache turns a HEAD into a GET */
+    conf->cache.convert_head = 0;
+#endif
     conf->modifier1 = BW_CONF_UNSET;
     conf->modifier2 = BW_CONF_UNSET;
 
@@ -267,6 +309,21 @@ bw_http_uwsgi_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     {
         return BW_CONF_ERROR;
     }
+
+#if (BW_HTTP_CACHE_MODULE)
+    if (bw_http_cache_merge_conf(cf, &conf->cache, &prev->cache)
+        != BW_CONF_OK)
+    {
+        return BW_CONF_ERROR;
+    }
+
+    conf->upstream.cache = (conf->cache.zone || conf->cache.zone_value)
+                           ? &conf->cache : NULL;
+
+    if (conf->upstream.cache && conf->cache.key == NULL) {
+        return "no \"uwsgi_cache_key\" for \"uwsgi_cache\"";
+    }
+#endif
 
     return BW_CONF_OK;
 }

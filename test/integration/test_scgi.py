@@ -469,6 +469,39 @@ def test_next_upstream_and_timeout(bw, scgi):
         silent.close()
 
 
+def test_scgi_cache(bw, scgi):
+    require_module("http_scgi", "http_cache")
+    serve(bw, """
+    scgi_cache_path %s keys_zone=app:1m;
+    server { listen 127.0.0.1:PORT;
+        location / {
+            include scgi_params;
+            scgi_cache app;
+            scgi_cache_key $request_uri;
+            scgi_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+            scgi_pass 127.0.0.1:%d;
+        }
+    }""" % (bw.path("cache"), scgi.port))
+
+    # the application's answer names the client's port: a new one each
+    # time it runs
+    status, h1, body1 = get(bw.port, "/env?c")
+    assert status == 200 and h1["x-cache"] == "MISS"
+    status, h2, body2 = get(bw.port, "/env?c")
+    assert status == 200 and h2["x-cache"] == "HIT"
+    assert body2 == body1
+
+    bw.config("""
+    scgi_cache_path %s keys_zone=app:1m;
+    server { listen 127.0.0.1:PORT;
+        location / { scgi_cache app; scgi_pass 127.0.0.1:9; } }
+    """ % bw.path("cache"))
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'no "scgi_cache_key" for "scgi_cache"' in r.stderr
+
+
 def test_config_errors_name_file_and_line(bw):
     require_module("http_scgi")
     cases = [

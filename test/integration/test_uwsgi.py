@@ -647,6 +647,39 @@ def test_answers_framing_and_broken_ones(bw, packets):
     assert resp.startswith(b"HTTP/1.1 200") and resp.endswith(b"short")
 
 
+def test_uwsgi_cache(bw, uwsgi):
+    require_module("http_uwsgi", "http_cache")
+    serve(bw, """
+    uwsgi_cache_path %s keys_zone=app:1m;
+    server { listen 127.0.0.1:PORT;
+        location / {
+            include uwsgi_params;
+            uwsgi_cache app;
+            uwsgi_cache_key $request_uri;
+            uwsgi_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+            uwsgi_pass 127.0.0.1:%d;
+        }
+    }""" % (bw.path("cache"), uwsgi.port))
+
+    # the application's answer names the client's port: a new one each
+    # time it runs
+    status, h1, body1 = get(bw.port, "/env?c")
+    assert status == 200 and h1["x-cache"] == "MISS"
+    status, h2, body2 = get(bw.port, "/env?c")
+    assert status == 200 and h2["x-cache"] == "HIT"
+    assert body2 == body1
+
+    bw.config("""
+    uwsgi_cache_path %s keys_zone=app:1m;
+    server { listen 127.0.0.1:PORT;
+        location / { uwsgi_cache app; uwsgi_pass 127.0.0.1:9; } }
+    """ % bw.path("cache"))
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert 'no "uwsgi_cache_key" for "uwsgi_cache"' in r.stderr
+
+
 def test_config_errors_name_file_and_line(bw):
     require_module("http_uwsgi")
     cases = [
