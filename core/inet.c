@@ -222,11 +222,30 @@ size_t
 bw_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
     size_t len, bw_uint_t port)
 {
-    char   addr[INET6_ADDRSTRLEN];
-    u_char *p;
+    char        addr[INET6_ADDRSTRLEN];
+    u_char     *p, *a;
+    bw_uint_t   i;
 
     switch (sa->sa_family) {
     case AF_INET:
+        if (len >= sizeof("255.255.255.255:65535")) {
+            /* every request's $remote_addr, $server_addr, log line: no
+             * printf for the common case */
+            a = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
+            p = text;
+            for (i = 0; i < 4; i++) {
+                if (i) {
+                    *p++ = '.';
+                }
+                p = bw_sprint_uint(p, a[i]);
+            }
+            if (port) {
+                *p++ = ':';
+                p = bw_sprint_uint(p,
+                                   ntohs(((struct sockaddr_in *) sa)->sin_port));
+            }
+            return p - text;
+        }
         inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr, addr,
                   sizeof(addr));
         p = port ? bw_slprintf(text, text + len, "%s:%d", addr,

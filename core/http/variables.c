@@ -871,8 +871,7 @@ bw_http_variable_port(bw_http_request_t *r, bw_http_variable_value_t *v,
     if (p == NULL) {
         return BW_ERROR;
     }
-    bw_var_set(v, p, bw_slprintf(p, p + sizeof("65535"), "%u",
-                                 (unsigned) port) - p);
+    bw_var_set(v, p, bw_sprint_uint(p, port) - p);
     return BW_OK;
 }
 

@@ -373,6 +373,45 @@ test_slab(void **state)
     munmap(mem, size);
 }
 
+/* IPv4 without printf, as inet_ntop and "%s:%d" would write it */
+static void
+test_sock_ntop(void **state)
+{
+    u_char              buf[BW_SOCKADDR_STRLEN];
+    size_t              n;
+    struct sockaddr_in  sin;
+    static const char  *addrs[] = { "0.0.0.0", "127.0.0.1", "10.20.30.40",
+                                    "255.255.255.255", "1.0.100.9" };
+    static const int    ports[] = { 0, 1, 80, 9000, 65535 };
+    char                want[64];
+    unsigned            i, j;
+
+    for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        for (j = 0; j < sizeof(ports) / sizeof(ports[0]); j++) {
+            memset(&sin, 0, sizeof(sin));
+            sin.sin_family = AF_INET;
+            sin.sin_port = htons(ports[j]);
+            assert_int_equal(inet_pton(AF_INET, addrs[i], &sin.sin_addr), 1);
+
+            n = bw_sock_ntop((struct sockaddr *) &sin, sizeof(sin), buf,
+                             sizeof(buf), 1);
+            snprintf(want, sizeof(want), "%s:%d", addrs[i], ports[j]);
+            assert_int_equal(n, strlen(want));
+            assert_memory_equal(buf, want, n);
+
+            n = bw_sock_ntop((struct sockaddr *) &sin, sizeof(sin), buf,
+                             sizeof(buf), 0);
+            assert_int_equal(n, strlen(addrs[i]));
+            assert_memory_equal(buf, addrs[i], n);
+
+            /* a short buffer: cut, never overrun */
+            n = bw_sock_ntop((struct sockaddr *) &sin, sizeof(sin), buf, 8,
+                             1);
+            assert_true(n <= 8);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -386,6 +425,7 @@ main(void)
         cmocka_unit_test(test_http_time),
         cmocka_unit_test(test_slab),
         cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_sock_ntop),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
