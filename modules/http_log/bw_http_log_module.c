@@ -7,6 +7,9 @@
  */
 
 #include <bw_http.h>
+#if (BW_HAVE_ZLIB)
+#include <zlib.h>
+#endif
 
 typedef struct {
     bw_str_t                 name;
@@ -25,10 +28,13 @@ typedef struct {
     u_char          *last;
     bw_msec_t        flush;
     bw_event_t      *event;
+    bw_int_t         gzip;         /* level; 0: written as it is */
 } bw_http_log_buf_t;
 
 typedef struct {
     bw_open_file_t           *file;
+    bw_http_complex_value_t  *path;       /* a path with variables:
+                                             opened for each line */
     bw_syslog_peer_t         *syslog;     /* syslog:...: no file */
     bw_http_log_fmt_t        *format;
     size_t                    buffer;
@@ -157,6 +163,81 @@ bw_http_log_render(bw_http_request_t *r, bw_http_log_fmt_t *fmt,
     return BW_OK;
 }
 
+/*
+ * access_log with variables in its path: the file is opened, written
+ * and closed for each line, as nginx does without open_log_file_cache
+ * (which has no effect here). Not written when the request's root does
+ * not exist (nginx's rule: a bad Host must not create log files for
+ * sites that are not there), nor when the path the variables made
+ * climbs out with "..", a step nginx leaves to the configuration.
+ */
+static void
+bw_http_log_write_path(bw_http_request_t *r, bw_http_log_t *log,
+    u_char *data, size_t len)
+{
+    int           fd;
+    u_char       *p, *last;
+    size_t        root;
+    ssize_t       n;
+    bw_str_t      path;
+    struct stat   st;
+
+    p = bw_http_map_uri_to_path(r, &path, &root, 0);
+    if (p == NULL) {
+        return;
+    }
+    path.data[root] = '\0';
+    p = path.data;
+
+    if (stat((char *) p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, errno,
+                     "testing \"%s\" existence failed", p);
+        return;
+    }
+
+    if (bw_http_complex_value(r, log->path, &path) != BW_OK) {
+        return;
+    }
+
+    last = path.data + path.len;
+    if (path.len == 0 || memchr(path.data, '\0', path.len)
+        || bw_strlcasestrn(path.data, last, (u_char *) "/../", 4)
+        || (path.len >= 3 && memcmp(last - 3, "/..", 3) == 0)
+        || (path.len >= 3 && memcmp(path.data, "../", 3) == 0))
+    {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "access_log path \"%.*s\" is refused",
+                     (int) path.len, path.data);
+        return;
+    }
+
+    if (bw_get_full_name(r->pool, &bw_cycle->prefix, &path) != BW_OK) {
+        return;
+    }
+
+    p = bw_pnalloc(r->pool, path.len + 1);
+    if (p == NULL) {
+        return;
+    }
+    memcpy(p, path.data, path.len);
+    p[path.len] = '\0';
+
+    fd = open((char *) p, O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0644);
+    if (fd == -1) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, errno,
+                     "open() \"%s\" failed", p);
+        return;
+    }
+
+    n = write(fd, data, len);
+    if (n != (ssize_t) len) {
+        bw_log_error(BW_LOG_ALERT, r->connection->log, errno,
+                     "write() to \"%s\" failed", p);
+    }
+
+    close(fd);
+}
+
 static void
 bw_http_log_write(bw_http_request_t *r, bw_http_log_t *log, u_char *data,
     size_t len)
@@ -168,6 +249,11 @@ bw_http_log_write(bw_http_request_t *r, bw_http_log_t *log, u_char *data,
         /* a datagram a line, without the line's end */
         bw_syslog_send(log->syslog, 0, data,
                        (len && data[len - 1] == '\n') ? len - 1 : len);
+        return;
+    }
+
+    if (log->path) {
+        bw_http_log_write_path(r, log, data, len);
         return;
     }
 
@@ -227,6 +313,61 @@ bw_http_log_handler(bw_http_request_t *r)
     return BW_OK;
 }
 
+#if (BW_HAVE_ZLIB)
+
+/*
+ * access_log ... gzip: each flush of the buffer is one gzip member, so
+ * that the file is a valid gzip stream after every write (zcat reads
+ * them one after the other), as nginx writes it.
+ */
+static void
+bw_http_log_gzip(bw_open_file_t *file, bw_http_log_buf_t *buf, bw_log_t *log)
+{
+    int        rc;
+    size_t     size;
+    u_char    *out;
+    ssize_t    n;
+    z_stream   zs;
+
+    bw_memzero(&zs, sizeof(z_stream));
+
+    rc = deflateInit2(&zs, (int) buf->gzip, Z_DEFLATED, MAX_WBITS + 16,
+                      MAX_MEM_LEVEL - 1, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK) {
+        bw_log_error(BW_LOG_ALERT, log, 0, "deflateInit2() failed: %d", rc);
+        return;
+    }
+
+    size = deflateBound(&zs, (uLong) (buf->pos - buf->start));
+    out = bw_alloc(size, log);
+    if (out == NULL) {
+        deflateEnd(&zs);
+        return;
+    }
+
+    zs.next_in = buf->start;
+    zs.avail_in = (uInt) (buf->pos - buf->start);
+    zs.next_out = out;
+    zs.avail_out = (uInt) size;
+
+    rc = deflate(&zs, Z_FINISH);
+    if (rc != Z_STREAM_END) {
+        bw_log_error(BW_LOG_ALERT, log, 0, "deflate(Z_FINISH) failed: %d",
+                     rc);
+    } else {
+        n = write(file->fd, out, zs.next_out - out);
+        if (n != zs.next_out - out) {
+            bw_log_error(BW_LOG_ALERT, log, errno,
+                         "write() to \"%s\" failed", file->name.data);
+        }
+    }
+
+    free(out);
+    deflateEnd(&zs);
+}
+
+#endif
+
 static void
 bw_http_log_flush(bw_open_file_t *file, bw_log_t *log)
 {
@@ -243,6 +384,17 @@ bw_http_log_flush(bw_open_file_t *file, bw_log_t *log)
     if (len == 0) {
         return;
     }
+
+#if (BW_HAVE_ZLIB)
+    if (buf->gzip) {
+        bw_http_log_gzip(file, buf, log);
+        buf->pos = buf->start;
+        if (buf->event && buf->event->timer_set) {
+            bw_event_del_timer(buf->event);
+        }
+        return;
+    }
+#endif
 
     n = write(file->fd, buf->start, len);
     if (n != (ssize_t) len) {
@@ -465,7 +617,7 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_str_t                *value, name, s;
     bw_uint_t                i;
     ssize_t                  size;
-    bw_int_t                 flush;
+    bw_int_t                 flush, gzip;
     bw_http_log_t           *log;
     bw_http_log_buf_t       *buf;
 
@@ -492,18 +644,21 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
     bw_memzero(log, sizeof(*log));
 
-    if (bw_http_script_variables_count(&value[1])) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "variables in access_log "
-                          "paths are not supported");
-        return BW_CONF_ERROR;
-    }
-
     name = value[1];
-    if (bw_log_target(cf, &name, &log->syslog) != BW_OK) {
+
+    if (bw_http_script_variables_count(&name)) {
+        log->path = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
+        if (log->path == NULL
+            || bw_http_compile_complex_value(cf, log->path, &name) != BW_OK)
+        {
+            return BW_CONF_ERROR;
+        }
+
+    } else if (bw_log_target(cf, &name, &log->syslog) != BW_OK) {
         return BW_CONF_ERROR;
     }
 
-    if (log->syslog == NULL) {
+    if (log->syslog == NULL && log->path == NULL) {
         log->file = bw_conf_open_file(cf->cycle, &name);
         if (log->file == NULL) {
             return BW_CONF_ERROR;
@@ -531,8 +686,31 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     size = 0;
     flush = 0;
+    gzip = 0;
 
     for ( /* void */ ; i < cf->args->nelts; i++) {
+        if (bw_str_eq_lit(&value[i], "gzip")
+            || (value[i].len > 5 && memcmp(value[i].data, "gzip=", 5) == 0))
+        {
+#if (BW_HAVE_ZLIB)
+            gzip = 1;
+            if (value[i].len > 5) {
+                gzip = bw_atoi(value[i].data + 5, value[i].len - 5);
+                if (gzip < 1 || gzip > 9) {
+                    bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                                      "invalid compression level \"%s\"",
+                                      value[i].data + 5);
+                    return BW_CONF_ERROR;
+                }
+            }
+            continue;
+#else
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "bulwark was built without zlib support");
+            return BW_CONF_ERROR;
+#endif
+        }
+
         if (value[i].len > 7 && memcmp(value[i].data, "buffer=", 7) == 0) {
             s.data = value[i].data + 7;
             s.len = value[i].len - 7;
@@ -576,9 +754,21 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         return BW_CONF_ERROR;
     }
 
+    if (gzip && size == 0) {
+        size = 64 * 1024;       /* nginx's default for a gzip log */
+    }
+
     if (log->syslog && size) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "parameter \"buffer\" is "
-                          "not supported by syslog");
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "parameter \"%s\" is "
+                          "not supported by syslog",
+                          gzip ? "gzip" : "buffer");
+        return BW_CONF_ERROR;
+    }
+
+    if (log->path && size) {
+        /* each line opens its file: nothing to keep a buffer for */
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "buffered logs cannot have "
+                          "variables in name");
         return BW_CONF_ERROR;
     }
 
@@ -594,6 +784,12 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
     if (log->file->data) {
         buf = log->file->data;
+        if (buf->gzip != gzip) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "access_log \"%s\" already defined with "
+                              "conflicting parameters", value[1].data);
+            return BW_CONF_ERROR;
+        }
         if ((size_t) (buf->last - buf->start) != (size_t) size) {
             bw_conf_log_error(BW_LOG_EMERG, cf, 0,
                               "access_log \"%s\" already defined with "
@@ -613,6 +809,7 @@ bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
     buf->pos = buf->start;
     buf->last = buf->start + size;
+    buf->gzip = gzip;
 
     if (flush) {
         buf->event = bw_pcalloc(cf->pool, sizeof(bw_event_t));

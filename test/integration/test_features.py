@@ -47,6 +47,71 @@ def test_access_log_formats(bw):
     assert "/quiet/" not in open(bl).read()
 
 
+def test_access_log_gzip_and_variables_in_path(bw):
+    require_module("http_log", "http_rewrite", "http_gzip")
+    import gzip
+    os.makedirs(bw.path("html", "a.example"), exist_ok=True)
+    bw.config(r"""
+    log_format short '$host $request_uri $status';
+    server {
+        listen 127.0.0.1:PORT;
+        server_name ~^(?<site>[a-z.]+)$;
+        root html/$site;
+        access_log logs/$site.log short;
+        access_log logs/all.log.gz short gzip=6 flush=200ms;
+        location / { return 200 "ok\n"; }
+        location /q/ {
+            root html;
+            access_log logs/$arg_f.log short;
+            return 200 "q\n";
+        }
+    }
+""")
+    bw.start()
+    get(bw.port, "/one", host="a.example")
+    get(bw.port, "/two", host="a.example")
+    # no such site's root: no log file made for it (nginx's rule)
+    get(bw.port, "/three", host="b.example")
+
+    per_site = bw.path("logs", "a.example.log")
+    wait_for(lambda: os.path.exists(per_site)
+             and open(per_site).read().count("\n") == 2, what="site log")
+    assert open(per_site).read() == ("a.example /one 200\n"
+                                     "a.example /two 200\n")
+    wait_for(lambda: 'b.example" existence failed' in bw.logs(),
+             what="the missing root logged")
+    # a path that climbs out of where it was put is not opened
+    get(bw.port, "/q/?f=../../escaped", host="a.example")
+    wait_for(lambda: 'access_log path "logs/../../escaped.log" is refused'
+             in bw.logs(), what="the refused path logged")
+    assert not os.path.exists(os.path.join(bw.prefix, "..", "escaped.log"))
+    assert not os.path.exists(bw.path("logs", "b.example.log"))
+
+    # each flush a gzip member: the file reads whole at every point
+    gz = bw.path("logs", "all.log.gz")
+
+    def unzipped():
+        if not os.path.exists(gz):
+            return ""
+        return gzip.decompress(open(gz, "rb").read()).decode()
+    wait_for(lambda: unzipped().count("\n") >= 3, what="gzip log flush")
+    text = unzipped()
+    # (/q/ has access_log of its own: the server's are not inherited)
+    assert text.splitlines() == ["a.example /one 200", "a.example /two 200",
+                                 "b.example /three 200"]
+    get(bw.port, "/four", host="a.example")
+    wait_for(lambda: "/four" in unzipped(), what="another gzip member")
+
+    for line, message in (
+            ("access_log logs/$host.log combined buffer=4k;",
+             "buffered logs cannot have variables in name"),
+            ("access_log logs/x.gz combined gzip=10;",
+             'invalid compression level "10"')):
+        bw.config("server { listen 127.0.0.1:PORT; %s }" % line)
+        r = bw.run("-t")
+        assert r.returncode != 0 and message in r.stderr, r.stderr
+
+
 def test_add_header_and_expires(bw):
     require_module("http_headers", "http_rewrite")
     bw.config("""
