@@ -56,6 +56,7 @@ typedef struct {
 
 typedef struct {
     bw_int_t           zone;         /* index in zones, -1: none */
+    bw_str_t           page_src;     /* status_page: the metrics URI */
 } bw_http_metrics_loc_conf_t;
 
 extern bw_module_t     bw_http_metrics_module;
@@ -68,5 +69,7 @@ extern const bw_uint_t bw_http_metrics_codes[BW_METRICS_CODES];
     __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 bw_int_t bw_http_metrics_handler(bw_http_request_t *r);
+/* bw_http_metrics_page.c */
+bw_int_t bw_http_metrics_page_handler(bw_http_request_t *r);
 
 #endif

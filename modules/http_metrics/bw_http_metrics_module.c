@@ -15,6 +15,8 @@ static char *bw_http_metrics_merge_loc_conf(bw_conf_t *cf, void *parent,
 static char *bw_http_metrics_status_zone(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static char *bw_http_metrics(bw_conf_t *cf, bw_command_t *cmd, void *conf);
+static char *bw_http_metrics_status_page(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
 static bw_int_t bw_http_metrics_init_zone(bw_shm_zone_t *shm_zone,
     void *data);
 static bw_int_t bw_http_metrics_log(bw_http_request_t *r);
@@ -40,6 +42,10 @@ static bw_command_t  bw_http_metrics_commands[] = {
 
     { bw_string("metrics"), BW_HTTP_LOC_CONF|BW_CONF_NOARGS,
       bw_http_metrics, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
+
+    { bw_string("status_page"), BW_HTTP_LOC_CONF|BW_CONF_NOARGS
+      |BW_CONF_TAKE1,
+      bw_http_metrics_status_page, BW_HTTP_LOC_CONF_OFFSET, 0, NULL },
 
     bw_null_command
 };
@@ -143,6 +149,47 @@ bw_http_metrics_status_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
     *name = value[1];
     lcf->zone = (bw_int_t) (mcf->zones.nelts - 1);
+
+    return BW_CONF_OK;
+}
+
+/* "status_page [URI of the metrics location];": "/metrics" by default */
+static char *
+bw_http_metrics_status_page(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_metrics_loc_conf_t *mlcf = conf;
+
+    size_t                    i;
+    bw_str_t                 *value;
+    bw_http_core_loc_conf_t  *clcf;
+
+    if (mlcf->page_src.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        mlcf->page_src = value[1];
+    } else {
+        bw_str_set(&mlcf->page_src, "/metrics");
+    }
+
+    /* it goes into an attribute of the page as it is */
+    for (i = 0; i < mlcf->page_src.len; i++) {
+        if (strchr("\"'<>&\\ ", mlcf->page_src.data[i])
+            || mlcf->page_src.data[i] < 0x21)
+        {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                              "invalid metrics URI \"%.*s\"",
+                              (int) mlcf->page_src.len,
+                              mlcf->page_src.data);
+            return BW_CONF_ERROR;
+        }
+    }
+
+    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
+    clcf->handler = bw_http_metrics_page_handler;
 
     return BW_CONF_OK;
 }

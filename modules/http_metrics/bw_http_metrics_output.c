@@ -409,10 +409,16 @@ bw_metrics_json_counts(bw_metrics_out_t *o, bw_http_metrics_node_t *n)
     bw_metrics_printf(o, "},\"processing\":%llu",
                       (unsigned long long) bw_metrics_get(n->processing));
     bw_metrics_printf(o, ",\"received\":%llu,\"sent\":%llu,"
-                      "\"time_ms\":%llu",
+                      "\"time_ms\":%llu,\"buckets\":[",
                       (unsigned long long) bw_metrics_get(n->received),
                       (unsigned long long) bw_metrics_get(n->sent),
                       (unsigned long long) bw_metrics_get(n->time_ms));
+    /* per bucket (not cumulative), bounds in "bucket_bounds_ms" */
+    for (i = 0; i < BW_METRICS_BUCKETS; i++) {
+        bw_metrics_printf(o, "%s%llu", i ? "," : "",
+                          (unsigned long long) bw_metrics_get(n->buckets[i]));
+    }
+    bw_metrics_printf(o, "]");
 }
 
 static void
@@ -454,7 +460,13 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_http_upstream_srv_conf_t   **uscfp;
     bw_http_upstream_main_conf_t   *umcf;
 
-    bw_metrics_printf(o, "{\"connections\":{\"active\":%llu,\"reading\":%llu,"
+    bw_metrics_printf(o, "{\"bucket_bounds_ms\":[");
+    for (i = 0; i < BW_METRICS_BUCKETS; i++) {
+        bw_metrics_printf(o, "%s%llu", i ? "," : "",
+                          (unsigned long long) bw_http_metrics_bounds[i]);
+    }
+    bw_metrics_printf(o, "],");
+    bw_metrics_printf(o, "\"connections\":{\"active\":%llu,\"reading\":%llu,"
                       "\"writing\":%llu,\"waiting\":%llu,\"accepted\":%llu,"
                       "\"handled\":%llu},\"requests\":%llu,"
                       "\"server_zones\":{",

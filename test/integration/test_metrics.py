@@ -239,3 +239,192 @@ def test_configuration_errors(bw):
     r = bw.run("-t")
     assert r.returncode != 0
     assert 'invalid number of arguments in "metrics" directive' in r.stderr
+
+
+# --- the status page, in headless Chromium ---------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class DevTools:
+    """The Chrome DevTools protocol over a WebSocket, as much of it as a
+    test needs: commands and their answers (events are skipped)."""
+
+    def __init__(self, url):
+        import base64
+        import os
+        import socket
+        import urllib.parse
+        u = urllib.parse.urlparse(url)
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=15)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: %s\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n"
+                           % (u.path, u.hostname, u.port, key)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            assert chunk, "DevTools closed the handshake"
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.next_id = 0
+
+    def _exact(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            assert chunk, "DevTools went away"
+            data += chunk
+        return data
+
+    def _send(self, text):
+        import os
+        import struct
+        payload = text.encode()
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", 0x81, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+        mask = os.urandom(4)
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4]
+                                              for i, b in enumerate(payload)))
+
+    def _recv(self):
+        import struct
+        message = b""
+        while True:
+            b0, b1 = self._exact(2)
+            n = b1 & 0x7f
+            if n == 126:
+                n = struct.unpack("!H", self._exact(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._exact(8))[0]
+            message += self._exact(n)
+            if b0 & 0x80:
+                return json.loads(message)
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self._send(json.dumps({"id": self.next_id, "method": method,
+                               "params": params}))
+        for _ in range(10000):
+            m = self._recv()
+            if m.get("id") == self.next_id:
+                assert "error" not in m, m
+                return m["result"]
+        raise AssertionError("no answer to " + method)
+
+    def value(self, expression):
+        r = self.call("Runtime.evaluate", expression=expression,
+                      returnByValue=True)
+        return r["result"].get("value")
+
+
+@pytest.mark.skipif(CHROMIUM is None,
+                    reason="chromium is not installed (scripts/deps test)")
+def test_status_page_in_chromium(bw, origin, tmp_path):
+    import base64
+    import urllib.request
+    from conftest import require_module
+    require_module("http_metrics", "http_proxy", "http_upstream_zone")
+
+    dying = Origin("o2")
+    mport = free_port()
+    bw.config("""
+        upstream app {
+            zone app 64k;
+            server 127.0.0.1:%d;
+            server 127.0.0.1:%d max_fails=1 fail_timeout=60s;
+        }
+        server {
+            listen 127.0.0.1:PORT;
+            status_zone site;
+            location /app/ { proxy_pass http://app/;
+                             proxy_next_upstream error; }
+        }
+        server {
+            listen 127.0.0.1:%d;
+            location = /status { status_page /api/metrics; }
+            location = /api/metrics { metrics; }
+        }""" % (origin.port, dying.port, mport), workers=2)
+    bw.start()
+    for i in range(6):
+        assert fetch(bw.port, "/app/size/10")[0] == 200
+
+    status, page = fetch(mport, "/status")
+    assert status == 200
+    # self-contained: nothing from elsewhere
+    assert not re.search(rb"(src|href)=\"?https?:", page)
+    assert b'data-src="/api/metrics"' in page
+
+    dport = free_port()
+    chrome = subprocess.Popen(
+        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
+         "--disable-dev-shm-usage", "--no-first-run",
+         "--remote-debugging-port=%d" % dport,
+         "--user-data-dir=%s" % (tmp_path / "chrome"),
+         "--window-size=1280,800", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def page_target():
+            try:
+                with urllib.request.urlopen(
+                        "http://127.0.0.1:%d/json/list" % dport,
+                        timeout=2) as r:
+                    pages = [t for t in json.load(r) if t["type"] == "page"]
+                return pages[0]["webSocketDebuggerUrl"] if pages else None
+            except OSError:
+                return None
+        cdp = DevTools(wait_for(page_target, timeout=30, what="chromium"))
+        cdp.call("Page.navigate", url="http://127.0.0.1:%d/status" % mport)
+
+        row = 'document.querySelector(\'tr[data-peer="127.0.0.1:%d"]\')'
+        live, doomed = row % origin.port, row % dying.port
+        wait_for(lambda: cdp.value("(%s||{dataset:{}}).dataset.state"
+                                   % doomed) == "up",
+                 timeout=20, what="the page filled by its polling")
+        assert cdp.value("(%s||{dataset:{}}).dataset.state" % live) == "up"
+        assert cdp.value("document.querySelector('tr[data-zone=\"site\"]')"
+                         " !== null")
+        assert cdp.value("document.getElementById('updated').className") \
+            == ""
+
+        # the second peer dies: its first failure takes it out
+        dying.stop()
+        deadline = 20
+        for i in range(deadline * 10):
+            fetch(bw.port, "/app/size/10")
+            _, body = fetch(mport, "/api/metrics?format=json")
+            states = json.loads(body)["peer_state"]
+            if any(s["peer"] == "127.0.0.1:%d" % dying.port and not s["up"]
+                   for s in states):
+                break
+        polls = int(cdp.value("document.body.dataset.polls") or 0)
+        # on the page within two polls of the metrics saying so
+        wait_for(lambda: cdp.value("(%s||{dataset:{}}).dataset.state"
+                                   % doomed) == "down",
+                 timeout=10, what="the peer shown down")
+        assert int(cdp.value("document.body.dataset.polls")) <= polls + 2
+        assert cdp.value("(%s||{dataset:{}}).dataset.state" % live) == "up"
+
+        shot = cdp.call("Page.captureScreenshot", format="png")
+        png = base64.b64decode(shot["data"])
+        assert png.startswith(b"\x89PNG")
+        # BULWARK_STATUS_SHOT=path keeps it (docs/status-page.png)
+        import os
+        (tmp_path / "status-page.png").write_bytes(png)
+        if os.environ.get("BULWARK_STATUS_SHOT"):
+            with open(os.environ["BULWARK_STATUS_SHOT"], "wb") as f:
+                f.write(png)
+    finally:
+        chrome.terminate()
+        try:
+            chrome.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            chrome.kill()
+            chrome.wait(timeout=5)
