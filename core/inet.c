@@ -244,6 +244,8 @@ bw_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
                 p = bw_sprint_uint(p,
                                    ntohs(((struct sockaddr_in *) sa)->sin_port));
             }
+            /* as the printf path: callers print it with %s too */
+            *p = '\0';
             return p - text;
         }
         inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr, addr,

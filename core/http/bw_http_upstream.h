@@ -296,8 +296,9 @@ struct bw_http_upstream_s {
                                                     parser */
     /* request buffering off: the body's bytes in data, framed by the
      * module (FastCGI's STDIN records); last: the body ends with them.
-     * The chain is sent whole before data is refilled. NULL: the bytes
-     * go as they are, or chunked (request_chunked) */
+     * The chain is sent whole before data is refilled; NULL if nothing
+     * is to go, BW_CHAIN_ERROR. Not set: the bytes go as they are, or
+     * chunked (request_chunked) */
     bw_chain_t                   *(*stream_frame)(bw_http_request_t *r,
                                                   bw_buf_t *data,
                                                   bw_uint_t last);

@@ -116,7 +116,10 @@ bw_http_map_uri_to_path(bw_http_request_t *r, bw_str_t *path,
 
     last = bw_cpymem(path->data, root.data, root.len);
     *root_length = root.len;
-    last = bw_cpymem(last, r->uri.data + alias, r->uri.len - alias);
+    if (r->uri.len > alias) {
+        /* (a request refused before its URI was known has none) */
+        last = bw_cpymem(last, r->uri.data + alias, r->uri.len - alias);
+    }
     *last = '\0';
     path->len = last - path->data;
 

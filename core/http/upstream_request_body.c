@@ -155,5 +155,9 @@ bw_http_upstream_stream_body(bw_http_request_t *r, bw_http_upstream_t *u)
         }
 
         u->request_out = bw_http_upstream_stream_chain(r, u);
+        if (u->request_out == BW_CHAIN_ERROR) {
+            u->request_out = NULL;
+            return BW_ERROR;
+        }
     }
 }

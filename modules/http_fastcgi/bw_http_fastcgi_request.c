@@ -390,7 +390,8 @@ bw_http_fastcgi_stream_frame(bw_http_request_t *r, bw_buf_t *data,
         if (ctx->frame_bufs == NULL || ctx->frame_cl == NULL
             || ctx->frame_heads == NULL)
         {
-            return NULL;
+            ctx->frame_bufs = NULL;
+            return BW_CHAIN_ERROR;
         }
     }
 

@@ -117,7 +117,8 @@ bw_http_fastcgi_decode(bw_http_request_t *r, bw_http_fastcgi_ctx_t *ctx,
 
         if (rc == BW_HTTP_FASTCGI_STDERR_DATA) {
             bw_http_fastcgi_stderr(r, &out);
-            if (bw_http_fastcgi_caught(flcf, &out)) {
+            /* as nginx: only an answer not yet begun can be refused */
+            if (!ctx->body_started && bw_http_fastcgi_caught(flcf, &out)) {
                 bw_log_error(BW_LOG_ERR, r->connection->log, 0,
                              "FastCGI stderr matched "
                              "\"fastcgi_catch_stderr\"");

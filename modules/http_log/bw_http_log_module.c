@@ -58,6 +58,10 @@ static char *bw_http_log_set_log(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static void bw_http_log_flush(bw_open_file_t *file, bw_log_t *log);
 static void bw_http_log_flush_handler(bw_event_t *ev);
+#if (BW_HAVE_ZLIB)
+static void bw_http_log_gzip(bw_open_file_t *file, bw_int_t level,
+    u_char *data, size_t len, bw_log_t *log);
+#endif
 
 static bw_command_t  bw_http_log_commands[] = {
     { bw_string("log_format"), BW_HTTP_MAIN_CONF|BW_CONF_2MORE,
@@ -189,9 +193,16 @@ bw_http_log_write_path(bw_http_request_t *r, bw_http_log_t *log,
     path.data[root] = '\0';
     p = path.data;
 
-    if (stat((char *) p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+    if (stat((char *) p, &st) == -1) {
         bw_log_error(BW_LOG_ERR, r->connection->log, errno,
                      "testing \"%s\" existence failed", p);
+        return;
+    }
+
+    if (!S_ISDIR(st.st_mode)) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "testing \"%s\" existence failed: not a directory",
+                     p);
         return;
     }
 
@@ -273,6 +284,15 @@ bw_http_log_write(bw_http_request_t *r, bw_http_log_t *log, u_char *data,
         }
     }
 
+#if (BW_HAVE_ZLIB)
+    if (buf && buf->gzip) {
+        /* a line longer than the buffer: a gzip member of its own */
+        bw_http_log_gzip(log->file, buf->gzip, data, len,
+                         r->connection->log);
+        return;
+    }
+#endif
+
     n = write(log->file->fd, data, len);
     if (n != (ssize_t) len) {
         bw_log_error(BW_LOG_ALERT, r->connection->log, errno,
@@ -321,7 +341,8 @@ bw_http_log_handler(bw_http_request_t *r)
  * them one after the other), as nginx writes it.
  */
 static void
-bw_http_log_gzip(bw_open_file_t *file, bw_http_log_buf_t *buf, bw_log_t *log)
+bw_http_log_gzip(bw_open_file_t *file, bw_int_t level, u_char *data,
+    size_t len, bw_log_t *log)
 {
     int        rc;
     size_t     size;
@@ -331,22 +352,22 @@ bw_http_log_gzip(bw_open_file_t *file, bw_http_log_buf_t *buf, bw_log_t *log)
 
     bw_memzero(&zs, sizeof(z_stream));
 
-    rc = deflateInit2(&zs, (int) buf->gzip, Z_DEFLATED, MAX_WBITS + 16,
+    rc = deflateInit2(&zs, (int) level, Z_DEFLATED, MAX_WBITS + 16,
                       MAX_MEM_LEVEL - 1, Z_DEFAULT_STRATEGY);
     if (rc != Z_OK) {
         bw_log_error(BW_LOG_ALERT, log, 0, "deflateInit2() failed: %d", rc);
         return;
     }
 
-    size = deflateBound(&zs, (uLong) (buf->pos - buf->start));
+    size = deflateBound(&zs, (uLong) len);
     out = bw_alloc(size, log);
     if (out == NULL) {
         deflateEnd(&zs);
         return;
     }
 
-    zs.next_in = buf->start;
-    zs.avail_in = (uInt) (buf->pos - buf->start);
+    zs.next_in = data;
+    zs.avail_in = (uInt) len;
     zs.next_out = out;
     zs.avail_out = (uInt) size;
 
@@ -387,7 +408,7 @@ bw_http_log_flush(bw_open_file_t *file, bw_log_t *log)
 
 #if (BW_HAVE_ZLIB)
     if (buf->gzip) {
-        bw_http_log_gzip(file, buf, log);
+        bw_http_log_gzip(file, buf->gzip, buf->start, len, log);
         buf->pos = buf->start;
         if (buf->event && buf->event->timer_set) {
             bw_event_del_timer(buf->event);

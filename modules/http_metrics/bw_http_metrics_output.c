@@ -391,6 +391,7 @@ typedef struct {
 static void
 bw_metrics_json_counts(bw_metrics_out_t *o, bw_http_metrics_node_t *n)
 {
+    uint64_t   b, in, total;
     bw_uint_t  i;
 
     bw_metrics_printf(o, "\"requests\":%llu,\"responses\":{",
@@ -413,12 +414,17 @@ bw_metrics_json_counts(bw_metrics_out_t *o, bw_http_metrics_node_t *n)
                       (unsigned long long) bw_metrics_get(n->received),
                       (unsigned long long) bw_metrics_get(n->sent),
                       (unsigned long long) bw_metrics_get(n->time_ms));
-    /* per bucket (not cumulative), bounds in "bucket_bounds_ms" */
+    /* per bucket (not cumulative), bounds in "bucket_bounds_ms", and
+     * last what is above them all */
+    in = 0;
     for (i = 0; i < BW_METRICS_BUCKETS; i++) {
-        bw_metrics_printf(o, "%s%llu", i ? "," : "",
-                          (unsigned long long) bw_metrics_get(n->buckets[i]));
+        b = bw_metrics_get(n->buckets[i]);
+        in += b;
+        bw_metrics_printf(o, "%s%llu", i ? "," : "", (unsigned long long) b);
     }
-    bw_metrics_printf(o, "]");
+    total = bw_metrics_get(n->requests);
+    bw_metrics_printf(o, ",%llu]",
+                      (unsigned long long) (total > in ? total - in : 0));
 }
 
 static void

@@ -100,7 +100,7 @@ static const char  bw_http_metrics_page_tail[] =
     "  if (!total) { return null; }\n"
     "  for (i = 0; i < buckets.length; i++) {\n"
     "    c += buckets[i];\n"
-    "    if (c >= want) { return bounds[i]; }\n"
+    "    if (c >= want) { return bounds[Math.min(i, bounds.length - 1)]; }\n"
     "  }\n"
     "  return bounds[bounds.length - 1];\n"
     "}\n"

@@ -59,6 +59,7 @@ def test_access_log_gzip_and_variables_in_path(bw):
         root html/$site;
         access_log logs/$site.log short;
         access_log logs/all.log.gz short gzip=6 flush=200ms;
+        access_log logs/small.log.gz short gzip buffer=1k;
         location / { return 200 "ok\n"; }
         location /q/ {
             root html;
@@ -101,6 +102,22 @@ def test_access_log_gzip_and_variables_in_path(bw):
                                  "b.example /three 200"]
     get(bw.port, "/four", host="a.example")
     wait_for(lambda: "/four" in unzipped(), what="another gzip member")
+
+    # a line longer than the buffer: a member of its own, not raw bytes
+    long_uri = "/" + "x" * 2000
+    get(bw.port, long_uri, host="a.example")
+    get(bw.port, "/after", host="a.example")
+    bw.signal(signal.SIGUSR1)       # reopen: what is buffered goes out
+    small = bw.path("logs", "small.log.gz")
+    wait_for(lambda: os.path.exists(small) and "/after" in gzip.decompress(
+        open(small, "rb").read()).decode(), what="the small gzip log")
+    lines = gzip.decompress(open(small, "rb").read()).decode().splitlines()
+    assert "a.example %s 200" % long_uri in lines
+
+    # a request refused before it has a URI: no root to test, no crash
+    resp = raw(bw.port, b"GARBAGE\r\n\r\n")
+    assert status_of(resp) == 400
+    assert get(bw.port, "/five", host="a.example")[0] == 200
 
     for line, message in (
             ("access_log logs/$host.log combined buffer=4k;",

@@ -398,6 +398,8 @@ test_sock_ntop(void **state)
             snprintf(want, sizeof(want), "%s:%d", addrs[i], ports[j]);
             assert_int_equal(n, strlen(want));
             assert_memory_equal(buf, want, n);
+            /* ended as printf's: callers print it with %s */
+            assert_int_equal(buf[n], '\0');
 
             n = bw_sock_ntop((struct sockaddr *) &sin, sizeof(sin), buf,
                              sizeof(buf), 0);
