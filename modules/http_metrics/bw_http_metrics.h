@@ -16,6 +16,7 @@
 
 #define BW_METRICS_ZONE_SIZE   (1024 * 1024)
 #define BW_METRICS_BUCKETS     11      /* 5 ms .. 10 s, then +Inf */
+#define BW_METRICS_CACHE       7       /* BW_HTTP_CACHE_MISS .. _HIT */
 
 #define BW_METRICS_SERVER      1
 #define BW_METRICS_PEER        2
@@ -38,6 +39,8 @@ typedef struct {
     uint64_t           sent;
     uint64_t           time_ms;      /* sum of request (or response) times */
     uint64_t           buckets[BW_METRICS_BUCKETS];
+    uint64_t           cache[BW_METRICS_CACHE];  /* by $upstream_cache_
+                                                    status, MISS first */
 } bw_http_metrics_node_t;
 
 typedef struct {

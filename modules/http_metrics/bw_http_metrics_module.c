@@ -487,6 +487,13 @@ bw_http_metrics_log(bw_http_request_t *r)
                                                    - (bw_int_t) r->start_msec)),
                                     0);
             bw_http_metrics_time(n, ms);
+
+            /* answers the disk cache had a say in */
+            if (r->upstream && r->upstream->cache_status >= 1
+                && r->upstream->cache_status <= BW_METRICS_CACHE)
+            {
+                bw_metrics_add(n->cache[r->upstream->cache_status - 1], 1);
+            }
         }
     }
 

@@ -173,6 +173,11 @@ bw_metrics_each(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf,
 
 /* --- Prometheus ----------------------------------------------------------- */
 
+/* $upstream_cache_status, in BW_HTTP_CACHE_* order */
+static const char  *bw_metrics_cache_names[BW_METRICS_CACHE] = {
+    "MISS", "BYPASS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED", "HIT"
+};
+
 static void
 bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     void *data)
@@ -214,6 +219,15 @@ bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
                           "{server_zone=\"%.*s\"} %llu\n", V(z),
                           (unsigned long long)
                               bw_metrics_get(n->processing));
+        break;
+    case 6:
+        for (i = 0; i < BW_METRICS_CACHE; i++) {
+            bw_metrics_printf(o, "bulwark_http_cache_responses_total"
+                              "{server_zone=\"%.*s\",cache_status=\"%s\"}"
+                              " %llu\n", V(z), bw_metrics_cache_names[i],
+                              (unsigned long long)
+                                  bw_metrics_get(n->cache[i]));
+        }
         break;
     case 2:
         bw_metrics_printf(o, "bulwark_http_received_bytes_total"
@@ -364,6 +378,12 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
                     (void *) 3);
 
+    bw_metrics_prom_family(o, "bulwark_http_cache_responses_total",
+        "counter", "Answers of a status_zone the disk cache had a say in, "
+        "by $upstream_cache_status.");
+    bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
+                    (void *) 6);
+
     bw_metrics_prom_family(o, "bulwark_upstream_requests_total", "counter",
         "Attempts at an upstream's peer by the class of the status.");
     bw_metrics_each(o, mcf, BW_METRICS_PEER, bw_metrics_prom_peer,
@@ -431,13 +451,20 @@ static void
 bw_metrics_json_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     void *data)
 {
+    bw_uint_t           i;
     bw_metrics_json_t  *j = data;
     bw_str_t           *z;
 
     z = bw_metrics_escape(o, &n->zone, 1);
     bw_metrics_printf(o, "%s\"%.*s\":{", j->n++ ? "," : "", V(z));
     bw_metrics_json_counts(o, n);
-    bw_metrics_printf(o, "}");
+    bw_metrics_printf(o, ",\"cache\":{");
+    for (i = 0; i < BW_METRICS_CACHE; i++) {
+        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
+                          bw_metrics_cache_names[i],
+                          (unsigned long long) bw_metrics_get(n->cache[i]));
+    }
+    bw_metrics_printf(o, "}}");
 }
 
 static void

@@ -241,6 +241,43 @@ def test_configuration_errors(bw):
     assert 'invalid number of arguments in "metrics" directive' in r.stderr
 
 
+def test_cache_statuses_by_zone(bw, origin):
+    from conftest import require_module
+    require_module("http_metrics", "http_proxy", "http_cache")
+    mport = free_port()
+    bw.config("""
+        proxy_cache_path %s keys_zone=c:1m;
+        server {
+            listen 127.0.0.1:PORT;
+            status_zone cached;
+            location / { proxy_pass http://127.0.0.1:%d;
+                         proxy_cache c; proxy_cache_valid 200 1m; }
+            location /nocache/ { proxy_pass http://127.0.0.1:%d/; }
+        }
+        server {
+            listen 127.0.0.1:%d;
+            location /metrics { metrics; }
+        }""" % (bw.path("cache"), origin.port, origin.port, mport))
+    bw.start()
+
+    for path in ("/size/7", "/size/7", "/size/7", "/size/8",
+                 "/nocache/size/7"):
+        assert fetch(bw.port, path)[0] == 200
+
+    _, text = fetch(mport, "/metrics")
+    s = samples(text.decode())
+    assert val(s, "bulwark_http_cache_responses_total",
+               server_zone="cached", cache_status="MISS") == 2
+    assert val(s, "bulwark_http_cache_responses_total",
+               server_zone="cached", cache_status="HIT") == 2
+    assert val(s, "bulwark_http_cache_responses_total",
+               server_zone="cached", cache_status="EXPIRED") == 0
+    _, body = fetch(mport, "/metrics?format=json")
+    zone = json.loads(body)["server_zones"]["cached"]
+    assert zone["cache"]["HIT"] == 2 and zone["cache"]["MISS"] == 2
+    assert zone["requests"] == 5
+
+
 # --- the status page, in headless Chromium ---------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
