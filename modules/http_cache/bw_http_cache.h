@@ -198,6 +198,9 @@ void bw_http_cache_create_conf(bw_http_upstream_cache_conf_t *conf);
 char *bw_http_cache_merge_conf(bw_conf_t *cf,
     bw_http_upstream_cache_conf_t *conf,
     bw_http_upstream_cache_conf_t *prev);
+char *bw_http_cache_merge_gateway(bw_conf_t *cf,
+    bw_http_upstream_cache_conf_t *conf, bw_http_upstream_cache_conf_t *prev,
+    bw_http_upstream_conf_t *upstream, const char *prefix);
 
 /* bw_http_cache_lookup.c */
 bw_int_t bw_http_cache_lookup(bw_http_request_t *r, bw_http_upstream_t *u);

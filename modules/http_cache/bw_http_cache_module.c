@@ -579,6 +579,39 @@ bw_http_cache_merge_conf(bw_conf_t *cf, bw_http_upstream_cache_conf_t *conf,
     return BW_CONF_OK;
 }
 
+/*
+ * The cache settings of a gateway module (fastcgi_cache, uwsgi_cache,
+ * scgi_cache) merged, and hooked to its upstream settings: as nginx,
+ * such a cache has no default key (what identifies an application's
+ * answer is the configuration's to say).
+ */
+char *
+bw_http_cache_merge_gateway(bw_conf_t *cf, bw_http_upstream_cache_conf_t *conf,
+    bw_http_upstream_cache_conf_t *prev, bw_http_upstream_conf_t *upstream,
+    const char *prefix)
+{
+    u_char  *p;
+
+    if (bw_http_cache_merge_conf(cf, conf, prev) != BW_CONF_OK) {
+        return BW_CONF_ERROR;
+    }
+
+    upstream->cache = (conf->zone || conf->zone_value) ? conf : NULL;
+
+    if (upstream->cache == NULL || conf->key) {
+        return BW_CONF_OK;
+    }
+
+    p = bw_pnalloc(cf->pool, 128);
+    if (p == NULL) {
+        return BW_CONF_ERROR;
+    }
+    *bw_slprintf(p, p + 127, "no \"%s_cache_key\" for \"%s_cache\"",
+                 prefix, prefix) = '\0';
+
+    return (char *) p;
+}
+
 /* proxy_cache zone | $variable | off */
 char *
 bw_http_cache_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)

@@ -311,17 +311,10 @@ bw_http_uwsgi_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
     }
 
 #if (BW_HTTP_CACHE_MODULE)
-    if (bw_http_cache_merge_conf(cf, &conf->cache, &prev->cache)
-        != BW_CONF_OK)
-    {
-        return BW_CONF_ERROR;
-    }
-
-    conf->upstream.cache = (conf->cache.zone || conf->cache.zone_value)
-                           ? &conf->cache : NULL;
-
-    if (conf->upstream.cache && conf->cache.key == NULL) {
-        return "no \"uwsgi_cache_key\" for \"uwsgi_cache\"";
+    rv = bw_http_cache_merge_gateway(cf, &conf->cache, &prev->cache,
+                                     &conf->upstream, "uwsgi");
+    if (rv != BW_CONF_OK) {
+        return rv;
     }
 #endif
 
