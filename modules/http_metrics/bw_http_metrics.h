@@ -17,6 +17,8 @@
 #define BW_METRICS_ZONE_SIZE   (1024 * 1024)
 #define BW_METRICS_BUCKETS     11      /* 5 ms .. 10 s, then +Inf */
 #define BW_METRICS_CACHE       7       /* BW_HTTP_CACHE_MISS .. _HIT */
+#define BW_METRICS_LIMIT_REQ   5       /* PASSED .. REJECTED_DRY_RUN */
+#define BW_METRICS_LIMIT_CONN  3       /* PASSED .. REJECTED_DRY_RUN */
 
 #define BW_METRICS_SERVER      1
 #define BW_METRICS_PEER        2
@@ -41,6 +43,10 @@ typedef struct {
     uint64_t           buckets[BW_METRICS_BUCKETS];
     uint64_t           cache[BW_METRICS_CACHE];  /* by $upstream_cache_
                                                     status, MISS first */
+    uint64_t           limit_req[BW_METRICS_LIMIT_REQ];   /* by
+                                                    $limit_req_status */
+    uint64_t           limit_conn[BW_METRICS_LIMIT_CONN]; /* by
+                                                    $limit_conn_status */
 } bw_http_metrics_node_t;
 
 typedef struct {

@@ -494,6 +494,19 @@ bw_http_metrics_log(bw_http_request_t *r)
             {
                 bw_metrics_add(n->cache[r->upstream->cache_status - 1], 1);
             }
+
+            /* what limit_req and limit_conn decided, as their $..._status
+             * say (once per request: the main one's) */
+            if (r == r->main && r->limit_req_status
+                && r->limit_req_status <= BW_METRICS_LIMIT_REQ)
+            {
+                bw_metrics_add(n->limit_req[r->limit_req_status - 1], 1);
+            }
+            if (r == r->main && r->limit_conn_status
+                && r->limit_conn_status <= BW_METRICS_LIMIT_CONN)
+            {
+                bw_metrics_add(n->limit_conn[r->limit_conn_status - 1], 1);
+            }
         }
     }
 

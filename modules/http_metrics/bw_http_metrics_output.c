@@ -178,6 +178,15 @@ static const char  *bw_metrics_cache_names[BW_METRICS_CACHE] = {
     "MISS", "BYPASS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED", "HIT"
 };
 
+/* $limit_req_status and $limit_conn_status, in their modules' order */
+static const char  *bw_metrics_limit_req_names[BW_METRICS_LIMIT_REQ] = {
+    "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN"
+};
+
+static const char  *bw_metrics_limit_conn_names[BW_METRICS_LIMIT_CONN] = {
+    "PASSED", "REJECTED", "REJECTED_DRY_RUN"
+};
+
 static void
 bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     void *data)
@@ -227,6 +236,24 @@ bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
                               " %llu\n", V(z), bw_metrics_cache_names[i],
                               (unsigned long long)
                                   bw_metrics_get(n->cache[i]));
+        }
+        break;
+    case 7:
+        for (i = 0; i < BW_METRICS_LIMIT_REQ; i++) {
+            bw_metrics_printf(o, "bulwark_http_limit_req_total"
+                              "{server_zone=\"%.*s\",status=\"%s\"}"
+                              " %llu\n", V(z), bw_metrics_limit_req_names[i],
+                              (unsigned long long)
+                                  bw_metrics_get(n->limit_req[i]));
+        }
+        break;
+    case 8:
+        for (i = 0; i < BW_METRICS_LIMIT_CONN; i++) {
+            bw_metrics_printf(o, "bulwark_http_limit_conn_total"
+                              "{server_zone=\"%.*s\",status=\"%s\"}"
+                              " %llu\n", V(z), bw_metrics_limit_conn_names[i],
+                              (unsigned long long)
+                                  bw_metrics_get(n->limit_conn[i]));
         }
         break;
     case 2:
@@ -384,6 +411,17 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
                     (void *) 6);
 
+    bw_metrics_prom_family(o, "bulwark_http_limit_req_total", "counter",
+        "Requests of a status_zone by what limit_req decided "
+        "($limit_req_status).");
+    bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
+                    (void *) 7);
+    bw_metrics_prom_family(o, "bulwark_http_limit_conn_total", "counter",
+        "Requests of a status_zone by what limit_conn decided "
+        "($limit_conn_status).");
+    bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
+                    (void *) 8);
+
     bw_metrics_prom_family(o, "bulwark_upstream_requests_total", "counter",
         "Attempts at an upstream's peer by the class of the status.");
     bw_metrics_each(o, mcf, BW_METRICS_PEER, bw_metrics_prom_peer,
@@ -463,6 +501,20 @@ bw_metrics_json_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
         bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
                           bw_metrics_cache_names[i],
                           (unsigned long long) bw_metrics_get(n->cache[i]));
+    }
+    bw_metrics_printf(o, "},\"limit_req\":{");
+    for (i = 0; i < BW_METRICS_LIMIT_REQ; i++) {
+        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
+                          bw_metrics_limit_req_names[i],
+                          (unsigned long long)
+                              bw_metrics_get(n->limit_req[i]));
+    }
+    bw_metrics_printf(o, "},\"limit_conn\":{");
+    for (i = 0; i < BW_METRICS_LIMIT_CONN; i++) {
+        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
+                          bw_metrics_limit_conn_names[i],
+                          (unsigned long long)
+                              bw_metrics_get(n->limit_conn[i]));
     }
     bw_metrics_printf(o, "}}");
 }

@@ -278,6 +278,50 @@ def test_cache_statuses_by_zone(bw, origin):
     assert zone["requests"] == 5
 
 
+def test_limit_decisions_by_zone(bw):
+    from conftest import require_module
+    require_module("http_metrics", "http_limit_req", "http_limit_conn",
+                   "http_static")
+    mport = free_port()
+    bw.config("""
+        limit_req_zone $binary_remote_addr zone=one:1m rate=1r/m;
+        limit_conn_zone $binary_remote_addr zone=addr:1m;
+        server {
+            listen 127.0.0.1:PORT;
+            status_zone limited;
+            root html;
+            location / { limit_req zone=one; limit_conn addr 10; }
+            location /dry/ { limit_req zone=one; limit_req_dry_run on; }
+        }
+        server {
+            listen 127.0.0.1:%d;
+            location /metrics { metrics; }
+        }""" % mport)
+    bw.write("html/a.txt", "a")
+    bw.write("html/dry/a.txt", "a")
+    bw.start()
+
+    # (return would answer before the limits' phase: static files)
+    got = [fetch(bw.port, "/a.txt")[0] for i in range(3)]
+    assert got == [200, 503, 503]
+    assert fetch(bw.port, "/dry/a.txt")[0] == 200
+
+    _, text = fetch(mport, "/metrics")
+    s = samples(text.decode())
+    req = {st: val(s, "bulwark_http_limit_req_total", server_zone="limited",
+                   status=st)
+           for st in ("PASSED", "REJECTED", "REJECTED_DRY_RUN", "DELAYED")}
+    assert req == {"PASSED": 1, "REJECTED": 2, "REJECTED_DRY_RUN": 1,
+                   "DELAYED": 0}
+    # limit_conn runs after limit_req: only the request let through
+    assert val(s, "bulwark_http_limit_conn_total", server_zone="limited",
+               status="PASSED") == 1
+    _, body = fetch(mport, "/metrics?format=json")
+    zone = json.loads(body)["server_zones"]["limited"]
+    assert zone["limit_req"]["REJECTED"] == 2
+    assert zone["limit_conn"]["PASSED"] == 1
+
+
 # --- the status page, in headless Chromium ---------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
