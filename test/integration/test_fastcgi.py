@@ -286,6 +286,42 @@ def test_status_headers_redirect_and_stderr(bw, fpm):
     assert resp.startswith(b"HTTP/1.1 201") and resp.endswith(b"\r\n\r\n")
 
 
+def test_http2_clients(bw, fpm, tmp_path):
+    require_module("http_v2")
+    import shutil
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    serve(bw, """
+    client_max_body_size 20m;
+    server { listen 127.0.0.1:PORT; http2 on; root %s;
+        %s
+    }""" % (fpm.www, php_location(fpm)))
+
+    def curl(*args):
+        r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge",
+                            "--max-time", "30"] + list(args),
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    d = json.loads(curl("http://127.0.0.1:%d/info.php/p?x=1" % bw.port))
+    assert d["SERVER_PROTOCOL"] == "HTTP/2.0"
+    assert d["PATH_INFO"] == "/p" and d["QUERY_STRING"] == "x=1"
+
+    # a body with its length, and one streamed without (chunks of DATA):
+    # PHP reads CONTENT_LENGTH bytes either way
+    payload = os.urandom(3 << 20)
+    (tmp_path / "body").write_bytes(payload)
+    for extra in ([], ["-H", "Content-Length:"]):
+        out = curl("--data-binary", "@" + str(tmp_path / "body"),
+                   "-H", "Content-Type: application/octet-stream",
+                   *extra, "http://127.0.0.1:%d/info.php" % bw.port)
+        d = json.loads(out)
+        assert d["_body_len"] == len(payload), extra
+        assert d["_body_md5"] == hashlib.md5(payload).hexdigest()
+        assert d["CONTENT_LENGTH"] == str(len(payload))
+
+
 def test_try_files_front_controller(bw, fpm):
     serve(bw, """
     server { listen 127.0.0.1:PORT; root %s; index index.php;
