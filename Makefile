@@ -49,7 +49,9 @@ test:
 	    $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    test/integration/test_proxy.py test/integration/test_static.py \
 	    test/integration/test_http_errors.py \
-	    test/integration/test_garbage.py test/integration/test_ssl.py
+	    test/integration/test_garbage.py test/integration/test_ssl.py \
+	    test/integration/test_fastcgi.py test/integration/test_uwsgi.py \
+	    test/integration/test_scgi.py
 	@# again against builds that leave modules out
 	scripts/test-module-builds $(TEST_B)
 

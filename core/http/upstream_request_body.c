@@ -136,13 +136,14 @@ bw_http_upstream_stream_body(bw_http_request_t *r, bw_http_upstream_t *u)
             if (c->write->timer_set) {
                 bw_event_del_timer(c->write);
             }
+        }
 
-            if (u->stream->framed) {
-                /* the module's chain held views of the buffer: all of
-                 * them are sent */
-                u->stream->framed = 0;
-                r->request_body->buf->pos = r->request_body->buf->last;
-            }
+        if (u->stream->framed) {
+            /* the module's chain held views of the buffer: all of them
+             * are sent (here, or by the upstream's own sender when the
+             * socket was full) */
+            u->stream->framed = 0;
+            r->request_body->buf->pos = r->request_body->buf->last;
         }
 
         if (u->stream->done) {
