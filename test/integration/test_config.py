@@ -181,7 +181,8 @@ def test_shipped_configs_load(bw):
             if missing_modules_of(conf.read()):
                 continue    # needs a module this build left out
         shutil.copy(f, bw.conf)
-        for name in ("fastcgi_params", "fastcgi.conf"):
+        for name in ("fastcgi_params", "fastcgi.conf", "uwsgi_params",
+                     "scgi_params"):
             shutil.copy(os.path.join(SRC, "conf", name), bw.path("conf"))
         make_example_certificates(bw, f)
         r = bw.run("-t")
