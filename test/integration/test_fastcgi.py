@@ -571,9 +571,11 @@ def test_keep_conn_reuses_connections(bw, fpm):
     closed = connections_to(fpm.port) - before
     # one new connection per request without keep_conn (the first may
     # take the pool's last one, which PHP-FPM then closes); one or two
-    # with it
-    assert len(closed) >= 19
-    assert 1 <= len(kept) <= 2, kept
+    # with it. Counted by client port: Linux reuses a port still in
+    # TIME_WAIT for a new loopback connection (tcp_tw_reuse=2), so a
+    # new one may hide behind an old one's port now and then
+    assert len(closed) >= 15, closed
+    assert len(kept) <= 2, kept
 
 
 def test_fastcgi_cache(bw, fpm):
