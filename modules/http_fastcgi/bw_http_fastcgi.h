@@ -74,8 +74,6 @@ typedef struct {
     bw_uint_t                   type;
     size_t                      length;       /* content still to come */
     size_t                      padding;
-    bw_uint_t                   end_seen;     /* END_REQUEST's 8 bytes */
-    u_char                      end_body[8];
 } bw_http_fastcgi_parser_t;
 
 /*

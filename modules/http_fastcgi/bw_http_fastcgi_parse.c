@@ -80,7 +80,6 @@ bw_http_fastcgi_parse(bw_http_fastcgi_parser_t *st, u_char **pos,
 
         case bw_fcgi_st_reserved:
             p++;
-            st->end_seen = 0;
             st->state = bw_fcgi_st_content;
             break;
 
@@ -101,12 +100,8 @@ bw_http_fastcgi_parse(bw_http_fastcgi_parser_t *st, u_char **pos,
             st->length -= n;
 
             if (st->type == BW_HTTP_FASTCGI_END_REQUEST) {
-                /* appStatus and protocolStatus: kept for the log */
-                for ( /* void */ ; n; n--, p++) {
-                    if (st->end_seen < sizeof(st->end_body)) {
-                        st->end_body[st->end_seen++] = *p;
-                    }
-                }
+                /* appStatus and protocolStatus: nothing to act on */
+                p += n;
                 break;
             }
 
