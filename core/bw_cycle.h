@@ -75,6 +75,7 @@ extern bw_uint_t             bw_test_config;
 extern bw_uint_t             bw_dump_config;
 extern bw_uint_t             bw_quiet_mode;
 extern bw_uint_t             bw_test_no_files;
+extern bw_int_t            (*bw_cycle_sandbox)(bw_cycle_t *cycle);
 
 bw_cycle_t *bw_init_cycle(bw_cycle_t *old_cycle);
 bw_int_t bw_create_pidfile(bw_str_t *name, bw_log_t *log);
@@ -85,6 +86,7 @@ void bw_flush_open_files(bw_cycle_t *cycle, bw_log_t *log);
 void bw_dump_cycle_config(bw_cycle_t *cycle);
 bw_int_t bw_is_init_cycle(bw_cycle_t *cycle);
 void bw_destroy_cycle(bw_cycle_t *cycle);
+void bw_release_cycle(bw_cycle_t *cycle);
 char *bw_log_set_log(bw_conf_t *cf, bw_log_t *log);
 bw_int_t bw_log_target(bw_conf_t *cf, bw_str_t *name,
     struct bw_syslog_peer_s **peer);

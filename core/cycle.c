@@ -13,6 +13,14 @@ bw_uint_t             bw_quiet_mode;
 bw_uint_t             bw_test_no_files;     /* -t touches no file: the
                                                configuration fuzzer */
 
+/*
+ * Set by a test harness only (the configuration fuzzer): called once a
+ * started cycle knows its files, paths and listening addresses and
+ * before it opens any of them, to point them all into a sandbox (or to
+ * refuse the start, as a file that cannot be opened would).
+ */
+bw_int_t            (*bw_cycle_sandbox)(bw_cycle_t *cycle);
+
 static bw_int_t bw_open_files(bw_cycle_t *cycle);
 static bw_int_t bw_test_cycle(bw_cycle_t *cycle, bw_core_conf_t *ccf);
 static void bw_close_files(bw_cycle_t *cycle);
@@ -180,10 +188,6 @@ bw_init_cycle(bw_cycle_t *old_cycle)
         }
     }
 
-    if (bw_open_files(cycle) != BW_OK) {
-        goto failed;
-    }
-
     if (cycle->new_log.file == NULL) {
         bw_str_t  name = bw_string(BW_ERROR_LOG_PATH);
 
@@ -192,9 +196,14 @@ bw_init_cycle(bw_cycle_t *old_cycle)
             goto failed;
         }
         cycle->new_log.log_level = BW_LOG_ERR;
-        if (bw_open_files(cycle) != BW_OK) {
-            goto failed;
-        }
+    }
+
+    if (bw_cycle_sandbox && bw_cycle_sandbox(cycle) != BW_OK) {
+        goto failed;
+    }
+
+    if (bw_open_files(cycle) != BW_OK) {
+        goto failed;
     }
 
     if (bw_create_paths(cycle, ccf->user, ccf->group) != BW_OK) {
@@ -317,6 +326,17 @@ void
 bw_destroy_cycle(bw_cycle_t *cycle)
 {
     bw_destroy_pool(cycle->pool);
+}
+
+/* What a started cycle holds outside its pool (listening sockets, open
+ * files, shared zones) given back, for a harness that starts many
+ * cycles in one process (the configuration fuzzer). */
+void
+bw_release_cycle(bw_cycle_t *cycle)
+{
+    bw_close_listening_sockets(cycle);
+    bw_close_files(cycle);
+    bw_shm_release_unused(cycle, NULL, 0);
 }
 
 /* What the buffered files of a cycle (access logs with buffer=) hold

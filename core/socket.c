@@ -263,6 +263,30 @@ bw_open_listening_sockets(bw_cycle_t *cycle)
     return BW_ERROR;
 }
 
+/* the socket file itself may be a running server's: only the folder
+ * it goes in is checked, which a start needs to exist */
+static bw_err_t
+bw_test_unix_dir(struct sockaddr *sa)
+{
+    char          dir[sizeof(((struct sockaddr_un *) 0)->sun_path) + 1];
+    char         *slash;
+    struct stat   st;
+
+    bw_cpystrn((u_char *) dir,
+               (u_char *) ((struct sockaddr_un *) sa)->sun_path,
+               sizeof(dir));
+    slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        return 0;
+    }
+    slash[slash == dir] = '\0';
+
+    if (stat(dir, &st) == -1) {
+        return errno;
+    }
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
 /*
  * -t binds nothing (a running server holds the ports), but an address
  * that is not assigned to this host would make the start fail: a probe
@@ -279,6 +303,16 @@ bw_test_listening_sockets(bw_cycle_t *cycle)
 
     ls = cycle->listening.elts;
     for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].sockaddr->sa_family == AF_UNIX) {
+            err = bw_test_unix_dir(ls[i].sockaddr);
+            if (err) {
+                bw_log_error(BW_LOG_EMERG, cycle->log, err,
+                             "bind() to %s failed", ls[i].addr_text.data);
+                return BW_ERROR;
+            }
+            continue;
+        }
+
         if (ls[i].wildcard || ls[i].socklen > sizeof(bw_sockaddr_t)
             || (ls[i].sockaddr->sa_family != AF_INET
                 && ls[i].sockaddr->sa_family != AF_INET6))

@@ -99,6 +99,7 @@ void bw_event_move_posted_next(void);
 
 /* the loop */
 bw_int_t bw_event_init_worker(bw_cycle_t *cycle);
+void bw_event_exit_worker(bw_cycle_t *cycle);
 bw_int_t bw_event_move_to_cycle(bw_cycle_t *old, bw_cycle_t *cycle);
 void bw_process_events_and_timers(bw_cycle_t *cycle);
 bw_int_t bw_epoll_add_connection(bw_connection_t *c);

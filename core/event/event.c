@@ -143,11 +143,27 @@ bw_events_block(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 static char *
 bw_events_init_conf(bw_cycle_t *cycle, void *conf)
 {
+    bw_event_conf_t  *ecf;
+
     if (conf == NULL) {
         bw_log_error(BW_LOG_EMERG, cycle->log, 0,
                      "no \"events\" section in configuration");
         return BW_CONF_ERROR;
     }
+
+    /* a worker holds a slot for each of its listening sockets (one of
+     * each, reuseport or not: the clones are made later) and one for
+     * its channel to the master; with fewer it could not start */
+    ecf = (*(void ***) conf)[bw_event_core_module.ctx_index];
+    if (ecf->connections < cycle->listening.nelts + 1) {
+        bw_log_error(BW_LOG_EMERG, cycle->log, 0,
+                     "%lu worker_connections are not enough "
+                     "for %lu listening sockets",
+                     (unsigned long) ecf->connections,
+                     (unsigned long) cycle->listening.nelts);
+        return BW_CONF_ERROR;
+    }
+
     return BW_CONF_OK;
 }
 
@@ -259,6 +275,43 @@ bw_event_init_worker(bw_cycle_t *cycle)
     cycle->free_connection_n = cycle->connection_n;
 
     return bw_event_add_listeners(cycle);
+}
+
+/*
+ * Undo bw_event_init_worker, whole or in part. A worker never needs it
+ * (it exits), but a harness that starts many cycles in one process (the
+ * configuration fuzzer) does. The listening sockets stay with their
+ * cycle.
+ */
+void
+bw_event_exit_worker(bw_cycle_t *cycle)
+{
+    bw_uint_t        i;
+    bw_listening_t  *ls;
+
+    if (ep != -1) {
+        (void) close(ep);
+        ep = -1;
+    }
+
+    free(event_list);
+    event_list = NULL;
+    nevents = 0;
+
+    ls = cycle->listening.elts;
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls[i].connection = NULL;
+    }
+
+    free(cycle->connections);
+    free(cycle->read_events);
+    free(cycle->write_events);
+    cycle->connections = NULL;
+    cycle->read_events = NULL;
+    cycle->write_events = NULL;
+    cycle->free_connections = NULL;
+    cycle->free_connection_n = 0;
+    cycle->connection_n = 0;
 }
 
 /* Take the listeners of this worker into the loop. */

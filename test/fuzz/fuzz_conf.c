@@ -1,45 +1,34 @@
 /*
- * libFuzzer target: a whole configuration as `bulwark -t` reads it: the
- * lexer, every directive's setter of the modules built in, the merges
- * and the post-configuration of each module. A bad file must give an
- * error, never a crash, a hang or a leak (a reload reads many in one
- * process, so what one configuration leaves behind adds up).
+ * libFuzzer target: a whole configuration as `bulwark -t` reads it and
+ * then as a start runs it: the lexer, every directive's setter of the
+ * modules built in, the merges and the post-configuration of each
+ * module; and for what -t passes, the start itself (files opened, temp
+ * paths made, shared zones created and initialized, listening sockets
+ * bound), a worker's event setup on it, then a reload of the same file
+ * onto the running cycle (sockets and zones taken over). A bad file
+ * must give an error, never a crash, a hang or a leak; and what -t
+ * passes must start (a start or a worker's start that fails after -t
+ * passed is reported as a crash). A configuration that passed -t and
+ * then killed every worker at its start (no events block) was out of
+ * reach of a target that stopped at parsing.
  *
  * Each input is written to a file in a private temp folder, which is
- * the prefix: relative paths (include, mime.types) stay there. Host
- * names are not looked up: getaddrinfo is replaced below, so that no
- * input makes the fuzzer ask a DNS server; numeric addresses and
- * "localhost" still resolve.
+ * the prefix: relative paths (include, mime.types) stay there. A start
+ * is sandboxed: every file it would open is /dev/null, every temp path
+ * a folder in the temp folder, every listening address 127.0.0.1 or ::1
+ * with port 0 (or a socket file in the temp folder). Host names are not
+ * looked up: getaddrinfo is replaced below, so that no input makes the
+ * fuzzer ask a DNS server; numeric addresses and "localhost" still
+ * resolve.
  */
 
-#include <bw_core.h>
+#include "fuzz_cycle.h"
 #include <netdb.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char       fuzz_dir[] = "/tmp/bulwark-fuzz-conf-XXXXXX";
-static char       fuzz_file[sizeof(fuzz_dir) + 16];
-static bw_log_t  *fuzz_log;
-
-/* a copy with a NUL, and a slash where dir says so (as main.c's) */
-static void
-fuzz_str(bw_pool_t *pool, bw_str_t *dst, const char *src, bw_uint_t dir)
-{
-    size_t  len;
-
-    len = strlen(src);
-    dst->data = bw_pnalloc(pool, len + 2);
-    if (dst->data == NULL) {
-        abort();
-    }
-    memcpy(dst->data, src, len);
-    if (dir) {
-        dst->data[len++] = '/';
-    }
-    dst->data[len] = '\0';
-    dst->len = len;
-}
+static int  fuzz_verbose;
 
 /* the only host names a configuration may resolve here */
 int
@@ -95,108 +84,109 @@ freeaddrinfo(struct addrinfo *res)
     }
 }
 
-static void
-fuzz_copy(const char *from, const char *name)
-{
-    char     path[sizeof(fuzz_file) + 16];
-    u_char   buf[65536];
-    ssize_t  n;
-    int      in, out;
-
-    in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in == -1) {
-        return;     /* run from elsewhere than the source tree */
-    }
-    snprintf(path, sizeof(path), "%s/%s", fuzz_dir, name);
-    out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    while (out != -1 && (n = read(in, buf, sizeof(buf))) > 0) {
-        if (write(out, buf, (size_t) n) != n) {
-            break;
-        }
-    }
-    if (out != -1) {
-        close(out);
-    }
-    close(in);
-}
-
-static void
-fuzz_cleanup(void)
-{
-    char  path[sizeof(fuzz_file) + 16];
-
-    snprintf(path, sizeof(path), "%s/mime.types", fuzz_dir);
-    (void) unlink(path);
-    (void) unlink(fuzz_file);
-    (void) rmdir(fuzz_dir);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    const char  *log_name;
+
     (void) argc;
     (void) argv;
 
-    if (mkdtemp(fuzz_dir) == NULL) {
-        abort();
-    }
-    snprintf(fuzz_file, sizeof(fuzz_file), "%s/f.conf", fuzz_dir);
-
-    bw_time_init();
-    bw_preinit_modules();
-    bw_pid = getpid();
-    bw_test_config = 1;
-    bw_quiet_mode = 1;
-    /* inputs name any path: none is created */
-    bw_test_no_files = 1;
-
-    /* the examples include mime.types from beside the configuration */
-    fuzz_copy("conf/mime.types", "mime.types");
-    atexit(fuzz_cleanup);
-
     /* errors go nowhere: the fuzzer reads only whether it crashed
-     * (FUZZ_CONF_LOG=stderr shows them, to check what a seed reaches) */
-    if (getenv("FUZZ_CONF_LOG")) {
-        fuzz_log = bw_log_init((u_char *) "/",
-                               (u_char *) getenv("FUZZ_CONF_LOG"));
-        return 0;
-    }
-    fuzz_log = bw_log_init((u_char *) "/", (u_char *) "/dev/null");
+     * (FUZZ_CONF_LOG=stderr shows them and how far each input got) */
+    log_name = getenv("FUZZ_CONF_LOG");
+    fuzz_verbose = (log_name != NULL);
+    fuzz_cycle_init(log_name ? log_name : "/dev/null");
     return 0;
+}
+
+/* what -t passed and a start then refused: -t must say what a start
+ * would refuse (FUZZ_CONF_LOG=stderr shows the start's reason) */
+static void
+fuzz_start_failed(const char *what)
+{
+    fprintf(stderr, "fuzz_conf: -t passed, then %s failed\n", what);
+    __builtin_trap();
+}
+
+/* a worker's start on the cycle (as the worker's, the running cycle),
+ * undone */
+static void
+fuzz_worker(bw_cycle_t *cycle)
+{
+    int               sv[2];
+    bw_int_t          rc;
+    bw_connection_t  *c;
+
+    bw_cycle = cycle;
+    rc = bw_event_init_worker(cycle);
+
+    /* and, as a worker of a master, a slot for its channel */
+    if (rc == BW_OK) {
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+            abort();
+        }
+        c = bw_get_connection(sv[1], cycle->log);
+        if (c == NULL) {
+            rc = BW_ERROR;
+        } else {
+            bw_free_connection(c);
+        }
+        close(sv[0]);
+        close(sv[1]);
+    }
+
+    bw_event_exit_worker(cycle);
+    bw_cycle = NULL;
+
+    if (rc != BW_OK) {
+        fuzz_start_failed("a worker's start");
+    }
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int          fd;
-    bw_cycle_t  *cycle, init;
+    bw_cycle_t  *cycle, *reloaded;
 
-    fd = open(fuzz_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd == -1) {
-        abort();
-    }
-    if (size && write(fd, data, size) != (ssize_t) size) {
-        abort();
-    }
-    close(fd);
+    fuzz_write_conf(data, size);
 
-    bw_memzero(&init, sizeof(bw_cycle_t));
-    init.pool = bw_create_pool(1024, NULL);
-    if (init.pool == NULL) {
-        abort();
+    cycle = fuzz_cycle(NULL, 1);
+    if (cycle == NULL) {
+        return 0;
     }
-    init.log = fuzz_log;
-    init.pool->log = fuzz_log;
-    fuzz_str(init.pool, &init.prefix, fuzz_dir, 1);
-    fuzz_str(init.pool, &init.conf_prefix, fuzz_dir, 1);
-    fuzz_str(init.pool, &init.conf_file, fuzz_file, 0);
+    bw_destroy_cycle(cycle);
 
-    cycle = bw_init_cycle(&init);
-    if (cycle) {
-        cycle->old_cycle = NULL;
+    fuzz_refused = 0;
+    cycle = fuzz_cycle(NULL, 0);
+    if (fuzz_verbose) {
+        fprintf(stderr, "start: %s\n", cycle ? "ok"
+                        : fuzz_refused ? "refused by the sandbox" : "failed");
+    }
+    if (cycle == NULL) {
+        fuzz_clean_sandbox();
+        if (!fuzz_refused) {
+            fuzz_start_failed("the start");
+        }
+        return 0;
+    }
+    fuzz_worker(cycle);
+
+    reloaded = fuzz_cycle(cycle, 0);
+    if (fuzz_verbose) {
+        fprintf(stderr, "reload: %s\n", reloaded ? "ok" : "failed");
+    }
+    if (reloaded) {
+        /* the reload committed: what the old cycle did not hand over is
+         * closed or unmapped already */
+        reloaded->old_cycle = NULL;
         bw_destroy_cycle(cycle);
+        cycle = reloaded;
+        fuzz_worker(cycle);
     }
 
-    bw_destroy_pool(init.pool);
+    bw_release_cycle(cycle);
+    bw_destroy_cycle(cycle);
+    fuzz_clean_sandbox();
     return 0;
 }
