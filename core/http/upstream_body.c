@@ -700,10 +700,11 @@ bw_http_upstream_spill(bw_http_request_t *r, bw_http_upstream_t *u)
             return BW_ERROR;
         }
 
-        bw_log_error(BW_LOG_WARN, r->connection->log, 0,
-                     "an upstream response is buffered to a temporary "
-                     "file %s while reading upstream",
-                     u->temp_file->name.data);
+        /* one client reading slowly makes one of these per request */
+        bw_log_throttled(BW_LOG_WARN, r->connection->log, 0,
+                         "an upstream response is buffered to a temporary "
+                         "file %s while reading upstream",
+                         u->temp_file->name.data);
 
     } else if (u->temp_file->offset + size
                > (off_t) u->conf->max_temp_file_size)

@@ -2,6 +2,7 @@
 that die at start, reloads to such workers, and the error log kept
 readable when one client triggers the same message again and again."""
 
+import http.client
 import os
 import re
 import signal
@@ -173,6 +174,9 @@ T_REFUSED = [
                   "server { listen 127.0.0.1:PORT; }",
      r'mkdir\(\) "/nonexistent/dir/t" failed \(2: No such file or '
      r'directory\)'),
+    ("unix socket folder", "server { listen unix:/nonexistent/dir/s.sock; }",
+     r"bind\(\) to unix:/nonexistent/dir/s.sock failed \(2: No such file "
+     r"or directory\)"),
     ("duplicate location", "server {\n listen 127.0.0.1:PORT;\n"
                            " location /x { }\n location /x { }\n}",
      r'duplicate location "/x" in {conf}:{line}'),
@@ -197,6 +201,49 @@ def test_t_reports_what_start_refuses(bw, what, body, error):
     assert proc.wait(timeout=20) == 1
     assert re.search(error.format(port=bw.port, conf=re.escape(bw.conf),
                                   line=line), bw.logs()), bw.logs()
+
+
+TOO_FEW = """daemon off;
+error_log logs/error.log;
+events { worker_connections 2; }
+http {
+    server { listen 127.0.0.1:PORT; }
+    server { listen 127.0.0.1:PORT2; }
+}
+"""
+TOO_FEW_ERROR = "2 worker_connections are not enough for 2 listening sockets"
+
+
+def test_worker_connections_below_the_listeners_are_refused(bw):
+    # each worker needs a slot per listening socket and one for its
+    # channel: with fewer, every worker would exit at its start
+    bw.write("conf/bulwark.conf", TOO_FEW.replace("PORT2", str(free_port()))
+             .replace("PORT", str(bw.port)))
+    r = bw.run("-t")
+    assert r.returncode == 1
+    assert "[emerg] " + TOO_FEW_ERROR in r.stderr
+    proc = bw.spawn()
+    assert proc.wait(timeout=20) == 1
+    assert TOO_FEW_ERROR in bw.logs()
+    assert "start worker process" not in bw.logs()
+    # one listener and the channel fit in two slots
+    bw.write("conf/bulwark.conf", TOO_FEW.replace(
+        "    server { listen 127.0.0.1:PORT2; }\n", "")
+        .replace("PORT", str(bw.port)))
+    assert bw.run("-t").returncode == 0
+
+
+@needs_nginx
+def test_worker_connections_below_the_listeners_as_nginx(tmp_path):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(TOO_FEW.replace("PORT2", str(free_port()))
+                    .replace("PORT", str(free_port())))
+    r = subprocess.run([NGINX, "-p", str(tmp_path),
+                        "-e", str(tmp_path / "e.log"),
+                        "-c", str(conf), "-t"], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 1
+    assert "[emerg] " + TOO_FEW_ERROR in r.stderr, r.stderr
 
 
 def test_t_creates_log_files_as_nginx(bw):
@@ -243,6 +290,46 @@ def test_reusing_connections_is_logged_once_a_second(bw):
     assert opened > 100
     assert 1 < len(lines) <= elapsed + 2, lines
     assert get(bw.port)[2] == b"w\n"
+
+
+def test_request_bodies_in_temp_files_are_logged_once_a_second(bw):
+    # one client makes a line per request of this: a body bigger than
+    # client_body_buffer_size goes to a temp file
+    require_module("http_proxy")
+    from origin import Origin
+    origin = Origin("o")
+    try:
+        bw.config("""
+        client_body_buffer_size 1k;
+        server {
+            listen 127.0.0.1:PORT;
+            location / { proxy_pass http://127.0.0.1:%d; }
+        }""" % origin.port)
+        bw.start()
+        body = b"b" * 20000
+        conn = http.client.HTTPConnection("127.0.0.1", bw.port, timeout=10)
+        start = time.monotonic()
+        sent = 0
+        deadline = start + 15
+        while ("similar messages suppressed" not in bw.logs()
+               and time.monotonic() < deadline):
+            for _ in range(20):
+                conn.request("POST", "/echo", body=body)
+                resp = conn.getresponse()
+                resp.read()
+                assert resp.status == 200
+                sent += 1
+        elapsed = time.monotonic() - start
+        conn.close()
+    finally:
+        origin.stop()
+    logs = bw.logs()
+    lines = [l for l in logs.splitlines()
+             if "a client request body is buffered to a temporary file" in l]
+    assert re.search(r"buffered to a temporary file \(\d+ similar "
+                     r"messages suppressed\)", logs), logs[-2000:]
+    assert sent > 20
+    assert 1 < len(lines) <= elapsed + 2, lines
 
 
 class ResettingOrigin:

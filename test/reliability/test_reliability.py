@@ -1,7 +1,7 @@
 """Reliability under faults and abuse, as users meet them: reload storms
 and binary upgrades under client loops, upstreams that die, reset, stall
-or send garbage, slow-body floods beside a normal client, and leaks over
-many requests. make test runs the short form; make soak (BULWARK_SOAK=1)
+or send garbage, slow-body and slowloris floods beside a normal client,
+and leaks over many requests. make test runs the short form; make soak (BULWARK_SOAK=1)
 the long one, which prints the numbers docs/RELIABILITY.md reports."""
 
 import os
@@ -322,6 +322,146 @@ def test_upstream_faults_under_a_client_loop(bw):
             f.close()
 
 
+# An origin in a process of its own, so that it can be killed: answers
+# 200 on keep-alive connections, a thread each, slowly enough (20 ms) that
+# a kill finds requests in flight.
+KILLABLE = r"""
+import socket, sys, threading, time
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 0))
+ls.listen(64)
+print(ls.getsockname()[1], flush=True)
+def answer(c):
+    data = b""
+    while True:
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        _, _, data = data.partition(b"\r\n\r\n")
+        time.sleep(0.02)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nkill\n")
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=answer, args=(c,), daemon=True).start()
+"""
+
+
+def test_upstream_killed_under_a_client_loop(bw):
+    """An upstream process is killed (SIGKILL) with requests in flight on
+    it and idle connections to it in the keepalive pool: under
+    proxy_next_upstream's default (error timeout), every GET is answered
+    by the other server, none fails, and each failed attempt on the
+    killed one is logged, naming it."""
+    require_module("http_proxy", "http_upstream_keepalive")
+    import subprocess
+    import sys
+    good = GoodOrigin()
+    victim = subprocess.Popen([sys.executable, "-c", KILLABLE],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        vport = int(victim.stdout.readline())
+        bw.config("""
+    log_format up '$status "$upstream_addr" "$upstream_status"';
+    upstream pool {
+        server 127.0.0.1:%d max_fails=0;
+        server 127.0.0.1:%d max_fails=0;
+        keepalive 16;
+    }
+    server {
+        listen 127.0.0.1:PORT;
+        access_log logs/up.log up;
+        location / {
+            proxy_pass http://pool;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 2s;
+        }
+    }
+    """ % (vport, good.port))
+        bw.start()
+        with Clients(bw.port, 4, keepalive=True) as clients:
+            clients.progress(scale(20, 200))
+            victim.kill()
+            victim.wait(timeout=10)
+            clients.progress(scale(40, 400))
+        failures = [f for c in clients.clients for f in c.failures]
+        served = sum(c.ok for c in clients.clients)
+        assert failures == [], failures[:5]
+        victim_addr = "127.0.0.1:%d" % vport
+        # attempts on the killed server after it died: the ones that failed
+        tried = open(bw.path("logs", "up.log")).read().splitlines()
+        failed = [l for l in tried
+                  if re.search(r'"%s[",]' % re.escape(victim_addr), l)
+                  and not l.endswith('"200"')]
+        errors = [l for l in open(bw.errlog).read().splitlines()
+                  if "[error]" in l
+                  and 'upstream: "http://%s' % victim_addr in l]
+        assert failed, "no request met the killed server"
+        assert len(errors) >= len(failed), (failed[:3], errors[:3])
+        report("upstream killed", requests=served, failed=0,
+               attempts_on_killed=len(failed))
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.wait(timeout=10)
+        good.close()
+
+
+@pytest.mark.parametrize("next_upstream", ["error timeout",
+                                           "error timeout invalid_header"])
+def test_garbage_upstream_follows_proxy_next_upstream(bw, next_upstream):
+    """A server that answers garbage fails the request (502) unless
+    proxy_next_upstream names invalid_header: then the next server
+    answers. Each garbage answer is logged."""
+    require_module("http_proxy")
+    requests = scale(20, 200)
+    good = GoodOrigin()
+    garbage = FaultyOrigin("garbage")
+    try:
+        bw.config("""
+    log_format up '$status "$upstream_addr" "$upstream_status"';
+    upstream pool {
+        server 127.0.0.1:%d max_fails=0;
+        server 127.0.0.1:%d max_fails=0;
+    }
+    server {
+        listen 127.0.0.1:PORT;
+        access_log logs/up.log up;
+        location / {
+            proxy_pass http://pool;
+            proxy_next_upstream %s;
+        }
+    }
+    """ % (garbage.port, good.port, next_upstream))
+        bw.start()
+        statuses = [status_of(raw(bw.port, b"GET / HTTP/1.1\r\nHost: x\r\n"
+                                  b"Connection: close\r\n\r\n", timeout=10))
+                    for _ in range(requests)]
+        log = bw.path("logs", "up.log")
+        wait_for(lambda: open(log).read().count("\n") == requests,
+                 what="access log")
+        tried = open(log).read().splitlines()
+        on_garbage = [l for l in tried
+                      if "127.0.0.1:%d" % garbage.port in l]
+        logged = [l for l in open(bw.errlog).read().splitlines()
+                  if "upstream sent no valid HTTP/1.x header" in l]
+        assert on_garbage and len(logged) == len(on_garbage)
+        if "invalid_header" in next_upstream:
+            assert statuses == [200] * requests
+        else:
+            # round robin: every other request meets the garbage first
+            assert statuses.count(502) == len(on_garbage)
+            assert statuses.count(200) == requests - len(on_garbage)
+            assert all(l.startswith("502") for l in on_garbage)
+    finally:
+        good.close()
+        garbage.close()
+
+
 def slow_body(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
@@ -329,25 +469,36 @@ def slow_body(port):
     return s
 
 
+def slow_head(port):
+    """slowloris: a request head that never ends"""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    return s
+
+
+ATTACKS = {"slow-body": slow_body, "slowloris": slow_head}
+
 FLOOD_HTTP = """
     client_body_timeout 1s;
+    client_header_timeout 1s;
     server { listen 127.0.0.1:PORT;
              location / { proxy_pass http://127.0.0.1:9; }
              location /ok { return 200 "ok\\n"; } }
 """
 
 
-def flood(port, seconds, attackers_max=150):
+def flood(port, seconds, attacker, attackers_max=150):
     """Attackers keep up to attackers_max connections that send a request
-    head and one byte of a 1000-byte body; a normal client asks for /ok
-    back to back meanwhile. Its (successes, failures, reasons)."""
+    head and one byte of a 1000-byte body (slow-body), or a head that
+    never ends (slowloris); a normal client asks for /ok back to back
+    meanwhile. Its (successes, failures, reasons)."""
     stop = threading.Event()
     attackers = []
 
     def attack():
         while not stop.is_set():
             try:
-                attackers.append(slow_body(port))
+                attackers.append(attacker(port))
             except OSError:
                 pass
             while len(attackers) > attackers_max:
@@ -378,33 +529,35 @@ def flood(port, seconds, attackers_max=150):
     return ok, failed, why
 
 
-def test_slow_body_flood_beside_a_normal_client(bw):
-    """Attackers hold every slot with bodies that never come. The normal
-    client waits in the listen queue (it is not accepted and closed, nor
-    is its request thrown away to make room) and is served as the body
-    timeout frees slots."""
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_flood_beside_a_normal_client(bw, attack):
+    """Attackers hold every slot with bodies or heads that never come.
+    The normal client waits in the listen queue (it is not accepted and
+    closed, nor is its request thrown away to make room) and is served
+    as the body or header timeout frees slots."""
     require_module("http_proxy")
     seconds = scale(6, 60)
     bw.config(FLOOD_HTTP)
     bw.write("conf/bulwark.conf", open(bw.conf).read().replace(
         "worker_connections 256;", "worker_connections 64;"))
     bw.start()
-    ok, failed, why = flood(bw.port, seconds)
-    report("slow-body flood, bulwark", seconds=seconds, normal_ok=ok,
+    ok, failed, why = flood(bw.port, seconds, ATTACKS[attack])
+    report("%s flood, bulwark" % attack, seconds=seconds, normal_ok=ok,
            normal_failed=failed)
     assert ok > 0
     assert failed == 0, why[:5]
 
 
 @pytest.mark.skipif(not (SOAK and NGINX), reason="make soak, with nginx")
-def test_slow_body_flood_nginx_for_reference(tmp_path):
-    """The same flood against Debian's nginx (64 worker_connections,
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_flood_nginx_for_reference(tmp_path, attack):
+    """The same floods against Debian's nginx (64 worker_connections,
     as above): its numbers, for docs/RELIABILITY.md."""
     port = free_port()
     with nginx_serving(tmp_path, FLOOD_HTTP.replace("PORT", str(port)),
                        port):
-        ok, failed, why = flood(port, scale(6, 60))
-    report("slow-body flood, nginx", seconds=scale(6, 60), normal_ok=ok,
+        ok, failed, why = flood(port, scale(6, 60), ATTACKS[attack])
+    report("%s flood, nginx" % attack, seconds=scale(6, 60), normal_ok=ok,
            normal_failed=failed)
 
 
