@@ -102,6 +102,7 @@ bw_int_t bw_event_init_worker(bw_cycle_t *cycle);
 void bw_event_exit_worker(bw_cycle_t *cycle);
 bw_int_t bw_event_move_to_cycle(bw_cycle_t *old, bw_cycle_t *cycle);
 void bw_process_events_and_timers(bw_cycle_t *cycle);
+void bw_event_process(bw_cycle_t *cycle, bw_msec_t max);
 bw_int_t bw_epoll_add_connection(bw_connection_t *c);
 bw_int_t bw_epoll_add_listening(bw_listening_t *ls, bw_uint_t exclusive);
 bw_int_t bw_epoll_del_listening(bw_listening_t *ls);

@@ -504,6 +504,16 @@ bw_event_close_listening(bw_cycle_t *cycle)
 void
 bw_process_events_and_timers(bw_cycle_t *cycle)
 {
+    bw_event_process(cycle, (bw_msec_t) -1);
+}
+
+/* One turn of the loop that waits at most max ms for an event ((bw_msec_t)
+ * -1: until one comes or a timer is due). A worker waits without a
+ * bound; a harness that drives a worker in its own process (the HTTP/2
+ * fuzz target) turns the loop with max 0. */
+void
+bw_event_process(bw_cycle_t *cycle, bw_msec_t max)
+{
     int               n, i, timeout;
     uint32_t          revents;
     bw_msec_t         timer;
@@ -515,6 +525,9 @@ bw_process_events_and_timers(bw_cycle_t *cycle)
     if (!bw_queue_empty(&bw_posted_next_events)) {
         bw_event_move_posted_next();
         timer = 0;
+    }
+    if (timer > max) {
+        timer = max;
     }
 
     timeout = (timer == (bw_msec_t) -1) ? -1 : (int) bw_min(timer, INT_MAX);
