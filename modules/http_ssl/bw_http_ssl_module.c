@@ -91,7 +91,8 @@ static bw_command_t  bw_http_ssl_commands[] = {
       0, 0, "responses from ssl_stapling_file are sent as they are, as "
       "nginx; fetched ones are not supported yet" },
     { bw_string("ssl_stapling_responder"), MS|BW_CONF_TAKE1,
-      bw_conf_no_effect, 0, 0, "OCSP stapling is not supported yet" },
+      bw_conf_no_effect, 0, 0, "responses are stapled from ssl_stapling_file "
+      "only, not fetched from a responder" },
     { bw_string("ssl_early_data"), MS|BW_CONF_FLAG, bw_conf_no_effect, 0, 0,
       "early data is never accepted" },
 
