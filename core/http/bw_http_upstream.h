@@ -167,6 +167,7 @@ typedef struct {
     bw_flag_t                       proxy_protocol;   /* to the upstream */
     bw_flag_t                       force_ranges;
     size_t                          limit_rate;       /* reading, bytes/s */
+    bw_http_complex_value_t        *limit_rate_cv;    /* with variables */
     bw_flag_t                       socket_keepalive;
 
     bw_hash_t                       hide_headers_hash;
@@ -305,6 +306,7 @@ struct bw_http_upstream_s {
 
     bw_msec_t                       start_time;
     time_t                          start_sec;    /* of the body */
+    size_t                          limit_rate;   /* its reading, bytes/s */
     off_t                           read_length;  /* of the body so far */
     off_t                           sent_start;   /* the connection's sent
                                                      when this attempt took
@@ -463,6 +465,8 @@ char *bw_http_upstream_accepted_slot(bw_conf_t *cf, bw_command_t *cmd,
 char *bw_http_upstream_send_lowat_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 char *bw_http_upstream_complex_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+char *bw_http_upstream_limit_rate_slot(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 bw_int_t bw_http_upstream_add_variables(bw_conf_t *cf);
 

@@ -637,20 +637,32 @@ bw_http_core_limit_rate(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     bw_http_core_loc_conf_t  *clcf = conf;
 
-    bw_str_t                  *value;
-    bw_http_complex_value_t  **cv;
+    return bw_http_set_size_or_value(cf, cmd, conf,
+               (cmd->offset == offsetof(bw_http_core_loc_conf_t, limit_rate))
+               ? &clcf->limit_rate_cv : &clcf->limit_rate_after_cv);
+}
+
+/*
+ * A size, or variables that give one per request (limit_rate's kind, and
+ * the proxying modules' *_limit_rate): a value without "$" is the size at
+ * cmd's offset, one with them is compiled into *cv.
+ */
+char *
+bw_http_set_size_or_value(bw_conf_t *cf, bw_command_t *cmd, void *conf,
+    bw_http_complex_value_t **cv)
+{
+    size_t    *size;
+    bw_str_t  *value;
 
     value = cf->args->elts;
+    size = (size_t *) ((char *) conf + cmd->offset);
+
+    if (*cv || *size != BW_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
 
     if (memchr(value[1].data, '$', value[1].len) == NULL) {
         return bw_conf_set_size_slot(cf, cmd, conf);
-    }
-
-    cv = (cmd->offset == offsetof(bw_http_core_loc_conf_t, limit_rate))
-         ? &clcf->limit_rate_cv : &clcf->limit_rate_after_cv;
-
-    if (*cv) {
-        return "is duplicate";
     }
 
     *cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));

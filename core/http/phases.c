@@ -456,9 +456,9 @@ bw_http_keepalive_disabled(bw_http_request_t *r, bw_uint_t disable)
            && memmem(ua, len, "Mac OS X", 8) != NULL;
 }
 
-/* limit_rate or limit_rate_after with variables: a size, or none (a
- * value that is not one is logged, as nginx) */
-static size_t
+/* limit_rate, limit_rate_after or a *_limit_rate with variables: a
+ * size, or none (a value that is not one is logged, as nginx) */
+size_t
 bw_http_limit_rate_value(bw_http_request_t *r, bw_http_complex_value_t *cv)
 {
     ssize_t   n;

@@ -80,6 +80,11 @@ bw_http_upstream_start_body(bw_http_request_t *r, bw_http_upstream_t *u)
     r->connection->log->action = "reading upstream";
 
     u->start_sec = bw_time_sec;
+    /* *_limit_rate with variables is read once the header is in: the
+     * upstream's variables may set it */
+    u->limit_rate = u->conf->limit_rate_cv
+                    ? bw_http_limit_rate_value(r, u->conf->limit_rate_cv)
+                    : u->conf->limit_rate;
     /* as nginx: the body's length counts what came with the header */
     u->read_length = u->buffer.last - u->buffer.pos;
 
@@ -369,8 +374,8 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         /* proxy_limit_rate, as nginx: what the rate allows since the body
          * began (a second's head start); over it, the read waits */
         limit = 0;
-        if (u->conf->limit_rate && u->buffering) {
-            limit = (off_t) u->conf->limit_rate
+        if (u->limit_rate && u->buffering) {
+            limit = (off_t) u->limit_rate
                     * (bw_time_sec - u->start_sec + 1) - u->read_length;
             if (limit <= 0) {
                 uc->read->delayed = 1;
@@ -378,7 +383,7 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
                     bw_event_del_timer(uc->read);
                 }
                 bw_event_add_timer(uc->read,
-                    (bw_msec_t) (-limit * 1000 / u->conf->limit_rate + 1));
+                    (bw_msec_t) (-limit * 1000 / u->limit_rate + 1));
                 break;
             }
         }

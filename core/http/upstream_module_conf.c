@@ -207,6 +207,10 @@ bw_http_upstream_conf_merge(bw_conf_t *cf, bw_http_upstream_conf_t *conf,
                         0);
     bw_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
     bw_conf_merge_value(conf->force_ranges, prev->force_ranges, 0);
+    if (conf->limit_rate == BW_CONF_UNSET_SIZE && conf->limit_rate_cv == NULL)
+    {
+        conf->limit_rate_cv = prev->limit_rate_cv;
+    }
     bw_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
     bw_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
     bw_conf_merge_ptr_value(conf->local, prev->local, NULL);
@@ -281,6 +285,20 @@ bw_http_upstream_send_lowat_slot(bw_conf_t *cf, bw_command_t *cmd,
     }
 
     return BW_CONF_OK;
+}
+
+/* *_limit_rate: a size, or variables that give one (nginx 1.27), read
+ * when the answer's body begins */
+char *
+bw_http_upstream_limit_rate_slot(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf)
+{
+    bw_http_upstream_conf_t  *ucf;
+
+    ucf = (bw_http_upstream_conf_t *) ((char *) conf + cmd->offset
+                            - offsetof(bw_http_upstream_conf_t, limit_rate));
+
+    return bw_http_set_size_or_value(cf, cmd, conf, &ucf->limit_rate_cv);
 }
 
 /* A directive whose one argument is a complex value (proxy_method,

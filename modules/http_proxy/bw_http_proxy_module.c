@@ -129,7 +129,7 @@ static bw_command_t  bw_http_proxy_commands[] = {
     { bw_string("proxy_protocol"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(proxy_protocol), NULL },
     { bw_string("proxy_limit_rate"), MSL|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, UOFF(limit_rate), NULL },
+      bw_http_upstream_limit_rate_slot, LOC, UOFF(limit_rate), NULL },
     { bw_string("proxy_force_ranges"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(force_ranges), NULL },
     { bw_string("proxy_socket_keepalive"), MSL|BW_CONF_FLAG,

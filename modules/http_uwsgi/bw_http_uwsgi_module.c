@@ -65,7 +65,7 @@ static bw_command_t  bw_http_uwsgi_commands[] = {
     { bw_string("uwsgi_ignore_client_abort"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(ignore_client_abort), NULL },
     { bw_string("uwsgi_limit_rate"), MSL|BW_CONF_TAKE1,
-      bw_conf_set_size_slot, LOC, UOFF(limit_rate), NULL },
+      bw_http_upstream_limit_rate_slot, LOC, UOFF(limit_rate), NULL },
     { bw_string("uwsgi_force_ranges"), MSL|BW_CONF_FLAG,
       bw_conf_set_flag_slot, LOC, UOFF(force_ranges), NULL },
     { bw_string("uwsgi_socket_keepalive"), MSL|BW_CONF_FLAG,

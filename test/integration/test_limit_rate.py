@@ -150,6 +150,43 @@ def test_proxy_limit_rate(bw):
         origin.stop()
 
 
+def test_proxy_limit_rate_with_variables(bw):
+    """proxy_limit_rate with variables (nginx 1.27): the request's value;
+    none or one that is no size limits nothing (the latter logged)."""
+    require_module("http_proxy")
+    origin = Origin("o")
+    try:
+        bw.write("html/free/f.bin", pattern(SIZE), mode="wb")
+        bw.config("""
+        server { listen 127.0.0.1:PORT; root html;
+            location /app/ { proxy_limit_rate $arg_r;
+                             proxy_pass http://127.0.0.1:%d/; }
+            location /free/ { } }
+        """ % origin.port)
+        bw.start()
+        out = {}
+        paths = {"slow": "/app/size/%d?r=100k" % SIZE,
+                 "none": "/app/size/%d" % SIZE,
+                 "bad": "/app/size/%d?r=fast" % SIZE}
+        threads = [threading.Thread(target=timed_get,
+                                    args=(bw.port, p, out, k))
+                   for k, p in paths.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        for k in paths:
+            st, body, elapsed, _, st2, n2 = out[k]
+            assert (st, body, st2, n2) == (200, pattern(SIZE), 200, SIZE), k
+        assert out["slow"][2] >= 0.95, out["slow"][2]
+        # unlimited: about 10 ms; the limited one took a second at least
+        assert out["none"][2] < out["slow"][2]
+        assert out["bad"][2] < out["slow"][2]
+        assert 'invalid rate value "fast"' in bw.logs()
+    finally:
+        origin.stop()
+
+
 def test_limit_rate_with_variables(bw):
     """limit_rate and limit_rate_after with variables (nginx 1.27): the
     value is the request's; one that is no size limits nothing."""
