@@ -322,7 +322,14 @@ def test_response_temp_files(bw, origin):
         peak = slow_download(bw, path % 4000000, 4000000, worker,
                              lambda: origin.requests)
         assert peak == 0, path
-    assert bw.logs().count("buffered to a temporary file") == 3
+    # three answers went through a file; the message is written at most
+    # once a second (the first of them always), a later line counting
+    # those left out
+    logged = bw.logs().count("buffered to a temporary file")
+    suppressed = sum(int(n) for n in re.findall(
+        r"buffered to a temporary file \S+ while reading upstream \((\d+) "
+        r"similar messages suppressed\)", bw.logs()))
+    assert 1 <= logged <= 3 and logged + suppressed <= 3
     assert not temp_files(worker)
 
 
