@@ -112,9 +112,26 @@ void bw_event_close_accept(bw_cycle_t *cycle, bw_uint_t pause);
 void bw_event_accept_room(void);
 void bw_event_close_listening(bw_cycle_t *cycle);
 
+#define BW_SSL_FAILED_PROTOCOL      0   /* no common protocol version */
+#define BW_SSL_FAILED_CIPHER        1   /* no common cipher, group, sigalg */
+#define BW_SSL_FAILED_TIMEOUT       2
+#define BW_SSL_FAILED_PEER_CERT     3   /* the client refused our cert */
+#define BW_SSL_FAILED_CLOSED        4   /* the client went away */
+#define BW_SSL_FAILED_OTHER         5
+#define BW_SSL_FAILED_N             6
+
+/* why a client's certificate was refused (ssl_verify_client: the
+ * handshake goes through, the request gets 495 or 496, as nginx) */
+#define BW_SSL_VERIFY_NO_CERT       0
+#define BW_SSL_VERIFY_EXPIRED       1
+#define BW_SSL_VERIFY_REVOKED       2
+#define BW_SSL_VERIFY_OTHER         3
+#define BW_SSL_VERIFY_N             4
+
 /*
  * Connection and request counters of all workers together (stub_status,
- * $connections_*), in memory the master maps once before the first
+ * $connections_*), the master's reloads and worker restarts, and the
+ * clients' TLS handshakes (the metrics), in memory the master maps once before the first
  * fork: a reload keeps them, a restart starts them at zero. Added to
  * with relaxed atomics, never locked.
  */
@@ -126,7 +143,22 @@ typedef struct {
     uint64_t            reading;
     uint64_t            writing;
     uint64_t            waiting;
+
+    /* the master's: configurations loaded by a reload, workers that
+     * exited unasked (and were respawned, at once or after a delay) */
+    uint64_t            reloads;
+    uint64_t            worker_restarts;
+
+    /* TLS handshakes of clients (not of upstreams) */
+    uint64_t            ssl_handshakes;
+    uint64_t            ssl_session_reuses;
+    uint64_t            ssl_failed[BW_SSL_FAILED_N];
+    uint64_t            ssl_verify_failures[BW_SSL_VERIFY_N];
 } bw_stats_t;
+
+/* the reasons, as the metrics name them */
+extern const char  *bw_ssl_failed_names[];
+extern const char  *bw_ssl_verify_names[];
 
 extern bw_stats_t  *bw_stats;
 

@@ -18,6 +18,7 @@ int  bw_ssl_connection_index = -1;
 int  bw_ssl_server_conf_index = -1;
 
 static void bw_ssl_handshake_handler(bw_event_t *ev);
+static void bw_ssl_count_failure(bw_connection_t *c, bw_uint_t why);
 static void bw_ssl_read_handler(bw_event_t *rev);
 static void bw_ssl_write_handler(bw_event_t *wev);
 static void bw_ssl_connection_error(bw_connection_t *c, int sslerr,
@@ -177,6 +178,12 @@ bw_ssl_handshake(bw_connection_t *c)
 
     if (n == 1) {
         c->ssl->handshaked = 1;
+        if (!c->ssl->client) {
+            bw_stat_add(ssl_handshakes, 1);
+            if (SSL_session_reused(c->ssl->connection)) {
+                bw_stat_add(ssl_session_reuses, 1);
+            }
+        }
         c->recv = bw_ssl_recv;
         c->send = bw_ssl_write;
         c->recv_chain = bw_ssl_recv_chain;
@@ -214,10 +221,13 @@ bw_ssl_handshake(bw_connection_t *c)
         bw_log_error(c->ssl->client ? BW_LOG_ERR : BW_LOG_INFO, c->log, 0,
                      "peer closed connection in SSL handshake");
         ERR_clear_error();
+        bw_ssl_count_failure(c, BW_SSL_FAILED_CLOSED);
         return BW_ERROR;
     }
 
     c->read->error = 1;
+    bw_ssl_count_failure(c, sslerr == SSL_ERROR_SSL
+                            ? (bw_uint_t) -1 : BW_SSL_FAILED_CLOSED);
     bw_ssl_connection_error(c, sslerr, err, "SSL_do_handshake() failed");
 
     return BW_ERROR;
@@ -233,6 +243,7 @@ bw_ssl_handshake_handler(bw_event_t *ev)
     if (ev->timedout) {
         bw_log_error(BW_LOG_INFO, c->log, ETIMEDOUT, "SSL handshake timed "
                      "out");
+        bw_ssl_count_failure(c, BW_SSL_FAILED_TIMEOUT);
         c->timedout = 1;
         c->ssl->no_wait_shutdown = 1;
         c->ssl->no_send_shutdown = 1;
@@ -251,6 +262,54 @@ bw_ssl_handshake_handler(bw_event_t *ev)
     }
 
     c->ssl->handler(c);
+}
+
+/*
+ * A client's handshake that failed, counted by why (why -1: read from
+ * the reason OpenSSL queued, before the error is logged and the queue
+ * emptied). An upstream's handshakes are not the clients' and are not
+ * counted here.
+ */
+static void
+bw_ssl_count_failure(bw_connection_t *c, bw_uint_t why)
+{
+    if (c->ssl->client || bw_stats == NULL) {
+        return;
+    }
+
+    if (why == (bw_uint_t) -1) {
+        switch (ERR_GET_REASON(ERR_peek_last_error())) {
+
+        case SSL_R_UNSUPPORTED_PROTOCOL:
+        case SSL_R_NO_PROTOCOLS_AVAILABLE:
+        case SSL_R_VERSION_TOO_LOW:
+        case SSL_R_VERSION_TOO_HIGH:
+        case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+            why = BW_SSL_FAILED_PROTOCOL;
+            break;
+
+        case SSL_R_NO_SHARED_CIPHER:
+        case SSL_R_NO_SHARED_GROUPS:
+        case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+        case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+            why = BW_SSL_FAILED_CIPHER;
+            break;
+
+        case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+        case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+        case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+            why = BW_SSL_FAILED_PEER_CERT;
+            break;
+
+        default:
+            why = BW_SSL_FAILED_OTHER;
+        }
+    }
+
+    bw_stat_add(ssl_failed[why], 1);
 }
 
 /*

@@ -9,6 +9,16 @@
 
 bw_stats_t  *bw_stats;
 
+/* the names nginx Plus's API gives these failures, where it has one */
+const char  *bw_ssl_failed_names[BW_SSL_FAILED_N] = {
+    "no_common_protocol", "no_common_cipher", "handshake_timeout",
+    "peer_rejected_cert", "peer_closed", "other"
+};
+
+const char  *bw_ssl_verify_names[BW_SSL_VERIFY_N] = {
+    "no_cert", "expired_cert", "revoked_cert", "other"
+};
+
 bw_int_t
 bw_stats_init(bw_log_t *log)
 {

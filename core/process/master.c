@@ -151,6 +151,7 @@ bw_master_process_cycle(bw_cycle_t *cycle)
             bw_destroy_cycle(cycle);
             cycle = new_cycle;
             bw_cycle = cycle;
+            bw_stat_add(reloads, 1);
             ccf = (bw_core_conf_t *) bw_get_conf(cycle->conf_ctx,
                                                  bw_core_module);
 
@@ -722,6 +723,7 @@ bw_reap_children(bw_cycle_t *cycle)
         if (bw_processes[i].respawn && !bw_processes[i].exiting
             && !bw_terminate && !bw_quit)
         {
+            bw_stat_add(worker_restarts, 1);
             worker = bw_processes[i].worker;
             if (worker < (bw_uint_t) ccf->worker_processes
                 && bw_respawn_later(cycle, &bw_processes[i]))

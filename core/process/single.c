@@ -65,6 +65,7 @@ bw_single_process_signals(bw_cycle_t *cycle)
         return cycle;
     }
     new_cycle->old_cycle = NULL;
+    bw_stat_add(reloads, 1);
 
     if (bw_event_move_to_cycle(cycle, new_cycle) != BW_OK) {
         /* the listeners could not be watched: nothing can be served */

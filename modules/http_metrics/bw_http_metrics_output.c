@@ -380,6 +380,43 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_printf(o, "bulwark_requests_total %llu\n",
                       (unsigned long long) bw_stat_get(requests));
 
+    bw_metrics_prom_family(o, "bulwark_reloads_total", "counter",
+                           "Configurations loaded by a reload.");
+    bw_metrics_printf(o, "bulwark_reloads_total %llu\n",
+                      (unsigned long long) bw_stat_get(reloads));
+    bw_metrics_prom_family(o, "bulwark_worker_restarts_total", "counter",
+                           "Worker processes that exited unasked and were "
+                           "started again.");
+    bw_metrics_printf(o, "bulwark_worker_restarts_total %llu\n",
+                      (unsigned long long) bw_stat_get(worker_restarts));
+
+    bw_metrics_prom_family(o, "bulwark_ssl_handshakes_total", "counter",
+                           "TLS handshakes of clients that succeeded.");
+    bw_metrics_printf(o, "bulwark_ssl_handshakes_total %llu\n",
+                      (unsigned long long) bw_stat_get(ssl_handshakes));
+    bw_metrics_prom_family(o, "bulwark_ssl_session_reuses_total", "counter",
+                           "TLS handshakes of clients that resumed a "
+                           "session.");
+    bw_metrics_printf(o, "bulwark_ssl_session_reuses_total %llu\n",
+                      (unsigned long long) bw_stat_get(ssl_session_reuses));
+    bw_metrics_prom_family(o, "bulwark_ssl_handshakes_failed_total",
+                           "counter", "TLS handshakes of clients that "
+                           "failed, by reason.");
+    for (i = 0; i < BW_SSL_FAILED_N; i++) {
+        bw_metrics_printf(o, "bulwark_ssl_handshakes_failed_total"
+                          "{reason=\"%s\"} %llu\n", bw_ssl_failed_names[i],
+                          (unsigned long long) bw_stat_get(ssl_failed[i]));
+    }
+    bw_metrics_prom_family(o, "bulwark_ssl_verify_failures_total",
+                           "counter", "Client certificates refused by "
+                           "ssl_verify_client, by reason.");
+    for (i = 0; i < BW_SSL_VERIFY_N; i++) {
+        bw_metrics_printf(o, "bulwark_ssl_verify_failures_total"
+                          "{reason=\"%s\"} %llu\n", bw_ssl_verify_names[i],
+                          (unsigned long long)
+                          bw_stat_get(ssl_verify_failures[i]));
+    }
+
     bw_metrics_prom_family(o, "bulwark_http_requests_total", "counter",
         "Requests of a status_zone by the class of their status.");
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_prom_zone,
@@ -553,8 +590,7 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_printf(o, "],");
     bw_metrics_printf(o, "\"connections\":{\"active\":%llu,\"reading\":%llu,"
                       "\"writing\":%llu,\"waiting\":%llu,\"accepted\":%llu,"
-                      "\"handled\":%llu},\"requests\":%llu,"
-                      "\"server_zones\":{",
+                      "\"handled\":%llu},\"requests\":%llu,",
                       (unsigned long long) bw_stat_get(active),
                       (unsigned long long) bw_stat_get(reading),
                       (unsigned long long) bw_stat_get(writing),
@@ -563,6 +599,28 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
                       (unsigned long long) bw_stat_get(handled),
                       (unsigned long long) bw_stat_get(requests));
     j.n = 0;
+    bw_metrics_printf(o, "\"processes\":{\"reloads\":%llu,"
+                      "\"worker_restarts\":%llu},"
+                      "\"ssl\":{\"handshakes\":%llu,\"session_reuses\":%llu,"
+                      "\"handshakes_failed\":{",
+                      (unsigned long long) bw_stat_get(reloads),
+                      (unsigned long long) bw_stat_get(worker_restarts),
+                      (unsigned long long) bw_stat_get(ssl_handshakes),
+                      (unsigned long long) bw_stat_get(ssl_session_reuses));
+    for (i = 0; i < BW_SSL_FAILED_N; i++) {
+        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
+                          bw_ssl_failed_names[i],
+                          (unsigned long long) bw_stat_get(ssl_failed[i]));
+    }
+    bw_metrics_printf(o, "},\"verify_failures\":{");
+    for (i = 0; i < BW_SSL_VERIFY_N; i++) {
+        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
+                          bw_ssl_verify_names[i],
+                          (unsigned long long)
+                          bw_stat_get(ssl_verify_failures[i]));
+    }
+    bw_metrics_printf(o, "}},\"server_zones\":{");
+
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_json_zone, &j);
 
     bw_metrics_printf(o, "},\"upstream_peers\":[");

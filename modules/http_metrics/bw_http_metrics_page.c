@@ -2,7 +2,8 @@
  * status_page: a live page of the metrics, one self-contained HTML
  * document built into the binary (no CDN, no font, no script from
  * elsewhere) that reads the metrics location's JSON every second and
- * shows connections, each status_zone's rates with a sparkline of the
+ * shows connections, TLS handshakes, reloads and worker restarts, each
+ * status_zone's rates with a sparkline of the
  * last minute, and each upstream peer's state, rates, failures and
  * latency percentiles. The page is static: all the work is the
  * browser's, the server only answers the JSON it already has.
@@ -136,6 +137,12 @@ static const char  bw_http_metrics_page_tail[] =
     "  return d;\n"
     "}\n"
     "\n"
+    "function failed(s) {\n"
+    "  var n = 0, k;\n"
+    "  for (k in s.handshakes_failed) n += s.handshakes_failed[k];\n"
+    "  return n;\n"
+    "}\n"
+    "\n"
     "function render(m, secs) {\n"
     "  var cards = document.getElementById(\"cards\"), zones, peers, name, z, o,\n"
     "      r, tr, td, state, byUp = {}, states = {}, list, up, p, reqs, b;\n"
@@ -145,7 +152,11 @@ static const char  bw_http_metrics_page_tail[] =
     "    card(\"Writing\", num(m.connections.writing)),\n"
     "    card(\"Idle\", num(m.connections.waiting)),\n"
     "    card(\"Requests/s\", num(prev ? (m.requests - prev.requests) / secs : 0, 1)),\n"
-    "    card(\"Requests\", num(m.requests)));\n"
+    "    card(\"Requests\", num(m.requests)),\n"
+    "    card(\"TLS handshakes\", num(m.ssl.handshakes)),\n"
+    "    card(\"TLS failed\", num(failed(m.ssl))),\n"
+    "    card(\"Reloads\", num(m.processes.reloads)),\n"
+    "    card(\"Worker restarts\", num(m.processes.worker_restarts)));\n"
     "\n"
     "  zones = document.getElementById(\"zones\");\n"
     "  zones.replaceChildren();\n"

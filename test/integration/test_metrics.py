@@ -6,6 +6,7 @@ the state of upstream peers; access rules; configuration errors.
 """
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -198,6 +199,47 @@ def test_requests_processing(bw, origin):
 
 def code_of(s, zone, c):
     return val(s, "bulwark_http_requests_total", server_zone=zone, code=c)
+
+
+def test_reloads_and_worker_restarts(bw, origin):
+    """The master counts configurations loaded by a reload (not one that
+    failed to load) and workers that exited unasked; a reload keeps the
+    counts."""
+    mport = free_port()
+    conf(bw, origin, free_port(), mport)
+    bw.start()
+    bw.wait_port(mport)
+
+    def counts():
+        st, body = fetch(mport, "/metrics")
+        s = samples(body.decode())
+        return (val(s, "bulwark_reloads_total"),
+                val(s, "bulwark_worker_restarts_total"))
+
+    assert counts() == (0, 0)
+    for n in (1, 2):
+        workers = set(bw.workers())
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: counts()[0] == n, what="reload %d counted" % n)
+        wait_for(lambda: not workers & set(bw.workers()),
+                 what="old workers gone")
+    # a configuration that does not load is no reload
+    good = open(bw.conf).read()
+    bw.write("conf/bulwark.conf", good + "\nbroken;\n")
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reload failed" in bw.logs(),
+             what="the failed reload")
+    bw.write("conf/bulwark.conf", good)
+    assert counts() == (2, 0)
+
+    victim = bw.workers()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: victim not in bw.workers()
+             and len(bw.workers()) == 2, what="the worker respawned")
+    wait_for(lambda: counts() == (2, 1), what="the restart counted")
+    st, body = fetch(mport, "/metrics?format=json")
+    assert json.loads(body)["processes"] == {"reloads": 2,
+                                             "worker_restarts": 1}
 
 
 def test_promtool_accepts_the_text(bw, origin):

@@ -13,6 +13,7 @@ ssl module, openssl s_client and curl.
 """
 
 import hashlib
+import json
 import http.client
 import os
 import re
@@ -1152,3 +1153,114 @@ def test_variables_in_the_log_as_nginx(bw, certs, tmp_path):
     assert len(theirs) == 3
     for a, b in zip(ours, theirs):
         assert a == b, "\n%s\n%s" % (a, b)
+
+
+def tls10_client_hello():
+    """A ClientHello that offers TLS 1.0 only (no supported_versions):
+    what a server with TLS 1.2 at the least cannot take."""
+    body = (b"\x03\x01" + os.urandom(32) + b"\x00" + b"\x00\x02\x00\x2f"
+            + b"\x01\x00")
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
+
+
+def metric(text, name):
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_handshake_counters_in_the_metrics(bw, certs):
+    """Each kind of failed handshake of a client is counted once under
+    its reason; successful ones and resumed sessions too."""
+    require_module("http_metrics")
+    install(bw, certs, "a")
+    for f in ("ca.crt", "ca.crl"):
+        shutil.copy(os.path.join(certs, f), bw.path("conf", f))
+    vport, mport = free_port(), free_port()
+    bw.config("""
+    server { listen 127.0.0.1:PORT ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;
+        ssl_session_cache shared:S:1m;
+        ssl_handshake_timeout 1s;
+        location / { return 200 "ok"; } }
+    server { listen 127.0.0.1:%d ssl; server_name a.test;
+        ssl_certificate a.crt; ssl_certificate_key a.key;
+        ssl_verify_client on; ssl_client_certificate ca.crt;
+        ssl_crl ca.crl;
+        location / { return 200 "ok"; } }
+    server { listen 127.0.0.1:%d; location / { metrics; } }
+    """ % (vport, mport))
+    bw.start()
+
+    # two that succeed, the second resuming the first one's session
+    ctx = client_ctx(certs, tls12=True)
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname="a.test") as first:
+            session = first.session
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname="a.test",
+                             session=session) as again:
+            assert again.session_reused
+
+    def refused(port, **kw):
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            tls_socket(port, certs, **kw).close()
+
+    # no common protocol: TLS 1.0 only
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(tls10_client_hello())
+        r = recv_all(s)
+        assert r == b"" or r[0] == 0x15
+    # no common cipher
+    refused(bw.port, tls12=True, ciphers="AES256-SHA")
+    # the client does not trust our certificate (unknown CA alert)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(os.path.join(certs, "otherca.crt"))
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        with pytest.raises(ssl.SSLError):
+            ctx.wrap_socket(s, server_hostname="a.test")
+    # refused client certificates: the handshake goes through and the
+    # request gets 400 (496 or 495 in the log), as nginx
+    for cert in (None, "revoked", "stranger"):
+        assert request(vport, certs, cert=cert)[0] == 400
+    # a client that stops in its ClientHello: timed out
+    hello = ssl_client_hello(certs)
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=10) as s:
+        s.sendall(hello[:20])
+        assert recv_all(s, timeout=8) == b""
+    # one that goes away in it
+    with socket.create_connection(("127.0.0.1", bw.port), timeout=5) as s:
+        s.sendall(hello[:len(hello) // 2])
+
+    expected = {"no_common_protocol": 1, "no_common_cipher": 1,
+                "handshake_timeout": 1, "peer_rejected_cert": 1,
+                "peer_closed": 1, "other": 0}
+    verify = {"no_cert": 1, "expired_cert": 0, "revoked_cert": 1,
+              "other": 1}
+
+    def counts():
+        conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=5)
+        conn.request("GET", "/")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        return text, {k: metric(text, 'bulwark_ssl_handshakes_failed_total'
+                                '{reason="%s"}' % k) for k in expected}
+
+    wait_for(lambda: counts()[1] == expected, timeout=10,
+             what="failed handshakes counted: %s" % counts()[1])
+    text = counts()[0]
+    # the two above and the three with client certificates
+    assert metric(text, "bulwark_ssl_handshakes_total") == 5
+    assert metric(text, "bulwark_ssl_session_reuses_total") == 1
+    for k, n in verify.items():
+        assert metric(text, 'bulwark_ssl_verify_failures_total'
+                      '{reason="%s"}' % k) == n, k
+    conn = http.client.HTTPConnection("127.0.0.1", mport, timeout=5)
+    conn.request("GET", "/?format=json")
+    j = json.loads(conn.getresponse().read())
+    conn.close()
+    assert j["ssl"] == {"handshakes": 5, "session_reuses": 1,
+                        "handshakes_failed": expected,
+                        "verify_failures": verify}
