@@ -39,6 +39,8 @@ typedef struct {
 } bw_url_t;
 
 bw_int_t bw_parse_url(bw_pool_t *pool, bw_url_t *u);
+bw_int_t bw_parse_local_addr(bw_pool_t *pool, bw_addr_t *addr, u_char *text,
+    size_t len);
 size_t bw_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
     size_t len, bw_uint_t port);
 bw_int_t bw_cmp_sockaddr(struct sockaddr *a, socklen_t alen,

@@ -152,6 +152,55 @@ bw_parse_url(bw_pool_t *pool, bw_url_t *u)
     return rc;
 }
 
+/*
+ * A numeric address with an optional port, kept ("127.0.0.2:5000",
+ * "[::1]:5000"), such as a request's variables give: no name is looked
+ * up. BW_DECLINED: not such an address. The name is the caller's.
+ */
+bw_int_t
+bw_parse_local_addr(bw_pool_t *pool, bw_addr_t *addr, u_char *text,
+    size_t len)
+{
+    u_char         *p, *last;
+    bw_int_t        port;
+    bw_sockaddr_t  *sa;
+
+    sa = bw_palloc(pool, sizeof(bw_sockaddr_t));
+    if (sa == NULL) {
+        return BW_ERROR;
+    }
+
+    if (bw_parse_addr_port(text, len, sa, &addr->socklen) != BW_OK) {
+        return BW_DECLINED;
+    }
+
+    /* the port, where bw_parse_addr_port saw one: after "]:", or after
+     * the only colon */
+    last = text + len;
+    p = memchr(text, ']', len);
+    if (p) {
+        p = (p + 1 < last && p[1] == ':') ? p + 2 : NULL;
+    } else {
+        p = memchr(text, ':', len);
+        p = (p && memchr(p + 1, ':', last - p - 1) == NULL) ? p + 1 : NULL;
+    }
+
+    if (p) {
+        port = bw_atoi(p, last - p);
+        if (port < 1 || port > 65535) {
+            return BW_DECLINED;
+        }
+        if (sa->sockaddr.sa_family == AF_INET) {
+            sa->sockaddr_in.sin_port = htons((in_port_t) port);
+        } else {
+            sa->sockaddr_in6.sin6_port = htons((in_port_t) port);
+        }
+    }
+
+    addr->sockaddr = &sa->sockaddr;
+    return BW_OK;
+}
+
 /* Every address of the name, each once, in resolver order. */
 static bw_int_t
 bw_url_add_addrs(bw_pool_t *pool, bw_url_t *u, struct addrinfo *res)

@@ -175,6 +175,7 @@ typedef struct {
     bw_array_t                     *pass_headers;
 
     bw_addr_t                      *local;
+    bw_http_complex_value_t        *local_cv;     /* *_bind $var */
 
     /* TLS (proxy_pass https://): NULL where no location needs it */
     bw_http_upstream_ssl_t         *ssl;

@@ -13,6 +13,8 @@
 #include <bw_http.h>
 #include <bw_http_upstream_body.h>
 
+static void bw_http_upstream_set_local(bw_http_request_t *r,
+    bw_http_upstream_t *u);
 static void bw_http_upstream_handler(bw_event_t *ev);
 static void bw_http_upstream_connect(bw_http_request_t *r,
     bw_http_upstream_t *u);
@@ -396,6 +398,9 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
     u->state->header_time = (bw_msec_t) -1;
 
     u->peer.local = u->conf->local;
+    if (u->conf->local_cv) {
+        bw_http_upstream_set_local(r, u);
+    }
     u->peer.so_keepalive = u->conf->socket_keepalive ? 1 : 0;
 
     /* a PROXY header speaks for one client, and so does a client
@@ -1481,4 +1486,38 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
     r->read_event_handler = bw_http_block_reading;
 
     bw_http_finalize_request(r, rc);
+}
+
+/* *_bind with variables: an empty value binds nothing, one that is no
+ * address is logged and binds nothing either, as nginx */
+static void
+bw_http_upstream_set_local(bw_http_request_t *r, bw_http_upstream_t *u)
+{
+    bw_int_t    rc;
+    bw_str_t    val;
+    bw_addr_t  *addr;
+
+    if (bw_http_complex_value(r, u->conf->local_cv, &val) != BW_OK
+        || val.len == 0)
+    {
+        return;
+    }
+
+    addr = bw_palloc(r->pool, sizeof(bw_addr_t));
+    if (addr == NULL) {
+        return;
+    }
+
+    rc = bw_parse_local_addr(r->pool, addr, val.data, val.len);
+    if (rc != BW_OK) {
+        if (rc == BW_DECLINED) {
+            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                         "invalid local address \"%.*s\"",
+                         (int) val.len, val.data);
+        }
+        return;
+    }
+
+    addr->name = val;
+    u->peer.local = addr;
 }

@@ -213,6 +213,9 @@ bw_http_upstream_conf_merge(bw_conf_t *cf, bw_http_upstream_conf_t *conf,
     }
     bw_conf_merge_size_value(conf->limit_rate, prev->limit_rate, 0);
     bw_conf_merge_value(conf->socket_keepalive, prev->socket_keepalive, 0);
+    if (conf->local == BW_CONF_UNSET_PTR) {
+        conf->local_cv = prev->local_cv;
+    }
     bw_conf_merge_ptr_value(conf->local, prev->local, NULL);
 
     if (bw_http_upstream_hide_headers_hash(cf, conf, prev, nm->hide_headers)
@@ -428,14 +431,16 @@ bw_http_upstream_hide_headers_hash(bw_conf_t *cf,
            == BW_ERROR ? BW_ERROR : BW_OK;
 }
 
-/* "proxy_bind address [transparent] | off" */
+/* "proxy_bind address [transparent] | off"; the address may be made of
+ * variables (then an address with an optional port, read per request) */
 char *
 bw_http_upstream_bind_set_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
-    char        *p = conf;
-    bw_str_t    *value;
-    bw_url_t     u;
-    bw_addr_t  **plocal, *local;
+    char                     *p = conf;
+    bw_str_t                 *value;
+    bw_url_t                  u;
+    bw_addr_t               **plocal, *local;
+    bw_http_upstream_conf_t  *ucf;
 
     plocal = (bw_addr_t **) (p + cmd->offset);
     if (*plocal != BW_CONF_UNSET_PTR) {
@@ -461,10 +466,17 @@ bw_http_upstream_bind_set_slot(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     if (bw_http_script_variables_count(&value[1])) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
-                          "variables in \"%s\" are not supported yet",
-                          cmd->name.data);
-        return BW_CONF_ERROR;
+        ucf = (bw_http_upstream_conf_t *) (p + cmd->offset
+                                  - offsetof(bw_http_upstream_conf_t, local));
+        ucf->local_cv = bw_palloc(cf->pool, sizeof(bw_http_complex_value_t));
+        if (ucf->local_cv == NULL
+            || bw_http_compile_complex_value(cf, ucf->local_cv, &value[1])
+               != BW_OK)
+        {
+            return BW_CONF_ERROR;
+        }
+        *plocal = NULL;
+        return BW_CONF_OK;
     }
 
     bw_memzero(&u, sizeof(bw_url_t));

@@ -19,6 +19,7 @@ import urllib.parse
 import pytest
 
 from conftest import get, raw, status_of, wait_for, free_port, recv_all, \
+    needs_nginx, nginx_serving, \
     require_module
 from origin import Origin, pattern, ws_frame, ws_read
 
@@ -1851,3 +1852,56 @@ def test_proxy_pass_in_limit_except(bw, origin):
     status, _, body = get(bw.port, "/echo", method="DELETE")
     assert status == 200
     assert json.loads(body)["method"] == "DELETE"
+
+
+BIND_HTTP = """
+    server {
+        listen 127.0.0.1:UP;
+        return 200 "$remote_addr:$remote_port";
+    }
+    server {
+        listen 127.0.0.1:PORT;
+        location /fixed { proxy_bind 127.0.0.3;
+                          proxy_pass http://127.0.0.1:UP; }
+        location /var { proxy_bind $arg_b;
+                        proxy_pass http://127.0.0.1:UP; }
+        location /off { proxy_bind off;
+                        proxy_pass http://127.0.0.1:UP; }
+    }"""
+
+
+def bind_sources(port):
+    """The source address (and port, where asked for) each case gave."""
+    bport = free_port()
+    out = []
+    for path in ("/fixed", "/var?b=127.0.0.4", "/var?b=127.0.0.5:%d" % bport,
+                 "/var", "/var?b=nowhere", "/off"):
+        status, _, body = get(port, path)
+        assert status == 200, path
+        addr, p = body.decode().rsplit(":", 1)
+        out.append(addr + (":port" if p == str(bport) else ""))
+    return out
+
+
+BIND_EXPECTED = ["127.0.0.3", "127.0.0.4", "127.0.0.5:port", "127.0.0.1",
+                 "127.0.0.1", "127.0.0.1"]
+
+
+def test_proxy_bind(bw):
+    """proxy_bind: the upstream connection's source address, given or
+    made of variables (an address and an optional port; empty: none;
+    not an address: logged, none), as nginx. The upstream here is a
+    server of the same configuration that answers $remote_addr."""
+    bw.config(BIND_HTTP.replace("UP", str(free_port())))
+    bw.start()
+    assert bind_sources(bw.port) == BIND_EXPECTED
+    assert 'invalid local address "nowhere"' in bw.logs()
+
+
+@needs_nginx
+def test_proxy_bind_as_nginx(tmp_path):
+    port = free_port()
+    http = BIND_HTTP.replace("UP", str(free_port())).replace("PORT",
+                                                             str(port))
+    with nginx_serving(tmp_path, http, port):
+        assert bind_sources(port) == BIND_EXPECTED
