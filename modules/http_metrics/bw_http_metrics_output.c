@@ -315,8 +315,10 @@ bw_metrics_prom_family(bw_metrics_out_t *o, const char *name,
                       type);
 }
 
+/* each peer's state: up (conns 0) or its active connections (conns 1) */
 static void
-bw_metrics_prom_peers_up(bw_metrics_out_t *o, bw_http_request_t *r)
+bw_metrics_prom_peers_state(bw_metrics_out_t *o, bw_http_request_t *r,
+    bw_uint_t conns)
 {
     bw_uint_t                       i, j;
     bw_str_t                       *u, *p;
@@ -339,6 +341,13 @@ bw_metrics_prom_peers_up(bw_metrics_out_t *o, bw_http_request_t *r)
         for (peers = uscfp[i]->peer.data; peers; peers = peers->next) {
             for (j = 0; j < peers->number; j++) {
                 p = bw_metrics_escape(o, &peers->peer[j].name, 0);
+                if (conns) {
+                    bw_metrics_printf(o, "bulwark_upstream_peer_active_"
+                                      "connections{upstream=\"%.*s\","
+                                      "peer=\"%.*s\"} %lu\n", V(u), V(p),
+                                      (unsigned long) peers->peer[j].conns);
+                    continue;
+                }
                 bw_metrics_printf(o, "bulwark_upstream_peer_up{upstream="
                                   "\"%.*s\",peer=\"%.*s\"} %d\n", V(u),
                                   V(p), (int) bw_metrics_peer_up(
@@ -474,7 +483,10 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
 
     bw_metrics_prom_family(o, "bulwark_upstream_peer_up", "gauge",
         "1 when the balancer may choose the peer, 0 when it is down.");
-    bw_metrics_prom_peers_up(o, o->r);
+    bw_metrics_prom_peers_state(o, o->r, 0);
+    bw_metrics_prom_family(o, "bulwark_upstream_peer_active_connections",
+        "gauge", "Connections to the peer in use by requests now.");
+    bw_metrics_prom_peers_state(o, o->r, 1);
 }
 
 /* --- JSON ----------------------------------------------------------------- */
@@ -642,12 +654,14 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
             for (k = 0; k < peers->number; k++) {
                 p = bw_metrics_escape(o, &peers->peer[k].name, 1);
                 bw_metrics_printf(o, "%s{\"upstream\":\"%.*s\",\"peer\":"
-                                  "\"%.*s\",\"up\":%s,\"backup\":%s}",
+                                  "\"%.*s\",\"up\":%s,\"backup\":%s,"
+                                  "\"active\":%lu}",
                                   first ? "" : ",", V(u), V(p),
                                   bw_metrics_peer_up(&peers->peer[k])
                                       ? "true" : "false",
                                   peers == uscfp[i]->peer.data
-                                      ? "false" : "true");
+                                      ? "false" : "true",
+                                  (unsigned long) peers->peer[k].conns);
                 first = 0;
             }
         }

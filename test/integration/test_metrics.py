@@ -197,6 +197,32 @@ def test_requests_processing(bw, origin):
     wait_for(lambda: processing() == 0, what="none processing")
 
 
+def test_peer_active_connections(bw, origin):
+    """A peer's active connections: those requests use now, as the
+    upstream's zone counts them for every worker."""
+    mport = free_port()
+    conf(bw, origin, free_port(), mport)
+    bw.start()
+    bw.wait_port(mport)
+    peer = "127.0.0.1:%d" % origin.port
+    done = []
+    t = threading.Thread(target=lambda: done.append(
+        fetch(bw.port, "/app/slow/1500")[0]))
+    t.start()
+
+    def active():
+        s = samples(fetch(mport, "/metrics")[1].decode())
+        return val(s, "bulwark_upstream_peer_active_connections",
+                   upstream="app", peer=peer)
+    wait_for(lambda: active() == 1, what="one connection to the peer")
+    states = json.loads(fetch(mport, "/metrics?format=json")[1])
+    assert [p["active"] for p in states["peer_state"]
+            if p["peer"] == peer] == [1]
+    t.join(timeout=20)
+    assert done == [200]
+    wait_for(lambda: active() == 0, what="none")
+
+
 def code_of(s, zone, c):
     return val(s, "bulwark_http_requests_total", server_zone=zone, code=c)
 
