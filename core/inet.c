@@ -179,7 +179,10 @@ bw_parse_local_addr(bw_pool_t *pool, bw_addr_t *addr, u_char *text,
     last = text + len;
     p = memchr(text, ']', len);
     if (p) {
-        p = (p + 1 < last && p[1] == ':') ? p + 2 : NULL;
+        if (p + 1 < last && p[1] != ':') {
+            return BW_DECLINED;     /* "[::1]x" */
+        }
+        p = (p + 1 < last) ? p + 2 : NULL;
     } else {
         p = memchr(text, ':', len);
         p = (p && memchr(p + 1, ':', last - p - 1) == NULL) ? p + 1 : NULL;

@@ -145,7 +145,8 @@ typedef struct {
     uint64_t            waiting;
 
     /* the master's: configurations loaded by a reload, workers that
-     * exited unasked (and were respawned, at once or after a delay) */
+     * exited unasked (each respawned, at once or after a delay, unless a
+     * reload replaced it first) */
     uint64_t            reloads;
     uint64_t            worker_restarts;
 

@@ -54,6 +54,8 @@ struct bw_ssl_connection_s {
     unsigned                  handshake_rejected:1;
     unsigned                  no_wait_shutdown:1;
     unsigned                  no_send_shutdown:1;
+    unsigned                  verify_counted:1;    /* in the metrics, once
+                                                    for the connection */
 };
 
 extern int  bw_ssl_connection_index;

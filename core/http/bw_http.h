@@ -317,6 +317,12 @@ bw_int_t bw_http_complex_value(bw_http_request_t *r,
 bw_int_t bw_http_complex_value_escaped(bw_http_request_t *r,
     bw_http_complex_value_t *cv, bw_str_t *value, bw_uint_t escape);
 bw_uint_t bw_http_script_variables_count(bw_str_t *value);
+/* A rate above this limits nothing (256 GiB a second): it keeps the
+ * products of a rate and the seconds gone by far from overflowing, with a
+ * rate a client may choose through variables. */
+#define BW_LIMIT_RATE_MAX        ((size_t) 1 << 38)
+#define BW_LIMIT_RATE_AFTER_MAX  ((size_t) 1 << 60)
+
 char *bw_http_set_size_or_value(bw_conf_t *cf, bw_command_t *cmd, void *conf,
     bw_http_complex_value_t **cv);
 size_t bw_http_limit_rate_value(bw_http_request_t *r,

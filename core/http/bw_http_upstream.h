@@ -306,6 +306,7 @@ struct bw_http_upstream_s {
                                                   bw_uint_t last);
 
     bw_msec_t                       start_time;
+    bw_addr_t                      *local;        /* *_bind, this request's */
     time_t                          start_sec;    /* of the body */
     size_t                          limit_rate;   /* its reading, bytes/s */
     off_t                           read_length;  /* of the body so far */

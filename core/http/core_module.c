@@ -630,7 +630,7 @@ bw_http_core_merge_loc_conf(bw_conf_t *cf, void *parent, void *child)
 
 /*
  * limit_rate and limit_rate_after: a size, or variables that give one
- * per request (as nginx since 1.27), read when the location is chosen.
+ * per request (as nginx since 1.17), read when the location is chosen.
  */
 static char *
 bw_http_core_limit_rate(bw_conf_t *cf, bw_command_t *cmd, void *conf)

@@ -13,7 +13,7 @@
 #include <bw_http.h>
 #include <bw_http_upstream_body.h>
 
-static void bw_http_upstream_set_local(bw_http_request_t *r,
+static bw_int_t bw_http_upstream_set_local(bw_http_request_t *r,
     bw_http_upstream_t *u);
 static void bw_http_upstream_handler(bw_event_t *ev);
 static void bw_http_upstream_connect(bw_http_request_t *r,
@@ -367,6 +367,14 @@ bw_http_upstream_start(bw_http_request_t *r, bw_http_upstream_t *u)
 
     u->peer.start_time = bw_current_msec;
 
+    /* *_bind: once for the request, whichever peer each attempt takes */
+    u->local = u->conf->local;
+    if (u->conf->local_cv && bw_http_upstream_set_local(r, u) != BW_OK) {
+        bw_http_upstream_finalize_request(r, u,
+                                          BW_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     if (u->conf->next_upstream_tries
         && u->peer.tries > u->conf->next_upstream_tries)
     {
@@ -397,10 +405,7 @@ bw_http_upstream_connect(bw_http_request_t *r, bw_http_upstream_t *u)
     u->state->connect_time = (bw_msec_t) -1;
     u->state->header_time = (bw_msec_t) -1;
 
-    u->peer.local = u->conf->local;
-    if (u->conf->local_cv) {
-        bw_http_upstream_set_local(r, u);
-    }
+    u->peer.local = u->local;
     u->peer.so_keepalive = u->conf->socket_keepalive ? 1 : 0;
 
     /* a PROXY header speaks for one client, and so does a client
@@ -1489,35 +1494,41 @@ bw_http_upstream_finalize_request(bw_http_request_t *r,
 }
 
 /* *_bind with variables: an empty value binds nothing, one that is no
- * address is logged and binds nothing either, as nginx */
-static void
+ * address is logged and binds nothing either, as nginx; BW_ERROR (no
+ * memory) fails the request rather than go out from another address */
+static bw_int_t
 bw_http_upstream_set_local(bw_http_request_t *r, bw_http_upstream_t *u)
 {
     bw_int_t    rc;
     bw_str_t    val;
     bw_addr_t  *addr;
 
-    if (bw_http_complex_value(r, u->conf->local_cv, &val) != BW_OK
-        || val.len == 0)
-    {
-        return;
+    u->local = NULL;
+
+    if (bw_http_complex_value(r, u->conf->local_cv, &val) != BW_OK) {
+        return BW_ERROR;
+    }
+    if (val.len == 0) {
+        return BW_OK;
     }
 
     addr = bw_palloc(r->pool, sizeof(bw_addr_t));
     if (addr == NULL) {
-        return;
+        return BW_ERROR;
     }
 
     rc = bw_parse_local_addr(r->pool, addr, val.data, val.len);
-    if (rc != BW_OK) {
-        if (rc == BW_DECLINED) {
-            bw_log_error(BW_LOG_ERR, r->connection->log, 0,
-                         "invalid local address \"%.*s\"",
-                         (int) val.len, val.data);
-        }
-        return;
+    if (rc == BW_ERROR) {
+        return BW_ERROR;
+    }
+    if (rc == BW_DECLINED) {
+        bw_log_error(BW_LOG_ERR, r->connection->log, 0,
+                     "invalid local address \"%.*s\"",
+                     (int) val.len, val.data);
+        return BW_OK;
     }
 
     addr->name = val;
-    u->peer.local = addr;
+    u->local = addr;
+    return BW_OK;
 }

@@ -374,7 +374,9 @@ bw_http_upstream_process_body(bw_http_request_t *r, bw_http_upstream_t *u)
         /* proxy_limit_rate, as nginx: what the rate allows since the body
          * began (a second's head start); over it, the read waits */
         limit = 0;
-        if (u->limit_rate && u->buffering) {
+        if (u->limit_rate && u->limit_rate <= BW_LIMIT_RATE_MAX
+            && u->buffering)
+        {
             limit = (off_t) u->limit_rate
                     * (bw_time_sec - u->start_sec + 1) - u->read_length;
             if (limit <= 0) {

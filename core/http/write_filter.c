@@ -107,14 +107,15 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
 
     limit = (off_t) clcf->sendfile_max_chunk;
 
-    if (r->limit_rate) {
+    if (r->limit_rate && r->limit_rate <= BW_LIMIT_RATE_MAX) {
         /*
          * limit_rate, as nginx: what the rate allows since the request
          * began (with a second's head start), past limit_rate_after;
          * over it, the write event waits (delayed) until it is due
          */
         rate = (off_t) r->limit_rate * (bw_time_sec - r->start_sec + 1)
-               - (c->sent - (off_t) r->limit_rate_after);
+               - (c->sent - (off_t) bw_min(r->limit_rate_after,
+                                           BW_LIMIT_RATE_AFTER_MAX));
 
         if (rate <= 0) {
             c->write->delayed = 1;
@@ -157,10 +158,12 @@ bw_http_write_filter(bw_http_request_t *r, bw_chain_t *in)
         return BW_ERROR;
     }
 
-    if (r->limit_rate) {
+    if (r->limit_rate && r->limit_rate <= BW_LIMIT_RATE_MAX) {
         /* what went past limit_rate_after costs its time */
-        sent = bw_max(sent - (off_t) r->limit_rate_after, 0);
-        nsent = bw_max(c->sent - (off_t) r->limit_rate_after, 0);
+        sent = bw_max(sent - (off_t) bw_min(r->limit_rate_after,
+                                            BW_LIMIT_RATE_AFTER_MAX), 0);
+        nsent = bw_max(c->sent - (off_t) bw_min(r->limit_rate_after,
+                                                BW_LIMIT_RATE_AFTER_MAX), 0);
         delay = (bw_msec_t) ((nsent - sent) * 1000 / r->limit_rate);
         if (delay > 0) {
             c->write->delayed = 1;

@@ -394,8 +394,7 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_printf(o, "bulwark_reloads_total %llu\n",
                       (unsigned long long) bw_stat_get(reloads));
     bw_metrics_prom_family(o, "bulwark_worker_restarts_total", "counter",
-                           "Worker processes that exited unasked and were "
-                           "started again.");
+                           "Worker processes that exited unasked.");
     bw_metrics_printf(o, "bulwark_worker_restarts_total %llu\n",
                       (unsigned long long) bw_stat_get(worker_restarts));
 

@@ -488,11 +488,16 @@ bw_http_ssl_verify_request(bw_http_request_t *r)
         bw_log_error(BW_LOG_INFO, c->log, 0,
                      "client SSL certificate verify error: (%ld:%s)",
                      rc, X509_verify_cert_error_string(rc));
-        bw_stat_add(ssl_verify_failures[
-                        rc == X509_V_ERR_CERT_HAS_EXPIRED
-                        ? BW_SSL_VERIFY_EXPIRED
-                        : rc == X509_V_ERR_CERT_REVOKED
-                        ? BW_SSL_VERIFY_REVOKED : BW_SSL_VERIFY_OTHER], 1);
+        if (!c->ssl->verify_counted) {
+            /* once a connection, however many requests (streams) ask */
+            c->ssl->verify_counted = 1;
+            bw_stat_add(ssl_verify_failures[
+                            rc == X509_V_ERR_CERT_HAS_EXPIRED
+                            ? BW_SSL_VERIFY_EXPIRED
+                            : rc == X509_V_ERR_CERT_REVOKED
+                            ? BW_SSL_VERIFY_REVOKED : BW_SSL_VERIFY_OTHER],
+                        1);
+        }
         /* the session is not to be resumed past this check */
         SSL_CTX_remove_session(SSL_get_SSL_CTX(c->ssl->connection),
                                SSL_get0_session(c->ssl->connection));
@@ -504,7 +509,10 @@ bw_http_ssl_verify_request(bw_http_request_t *r)
         if (cert == NULL) {
             bw_log_error(BW_LOG_INFO, c->log, 0,
                          "client sent no required SSL certificate");
-            bw_stat_add(ssl_verify_failures[BW_SSL_VERIFY_NO_CERT], 1);
+            if (!c->ssl->verify_counted) {
+                c->ssl->verify_counted = 1;
+                bw_stat_add(ssl_verify_failures[BW_SSL_VERIFY_NO_CERT], 1);
+            }
             SSL_CTX_remove_session(SSL_get_SSL_CTX(c->ssl->connection),
                                    SSL_get0_session(c->ssl->connection));
             return BW_HTTPS_NO_CERT;

@@ -172,9 +172,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_worker(cycle);
 
+    fuzz_refused = 0;
     reloaded = fuzz_cycle(cycle, 0);
     if (fuzz_verbose) {
-        fprintf(stderr, "reload: %s\n", reloaded ? "ok" : "failed");
+        fprintf(stderr, "reload: %s\n", reloaded ? "ok"
+                        : fuzz_refused ? "refused by the sandbox" : "failed");
+    }
+    if (reloaded == NULL && !fuzz_refused) {
+        /* the same file, onto a cycle that runs it */
+        fuzz_start_failed("a reload of it");
     }
     if (reloaded) {
         /* the reload committed: what the old cycle did not hand over is

@@ -19,6 +19,8 @@ static char       fuzz_dir[] = "/tmp/bulwark-fuzz-XXXXXX";
 static char       fuzz_file[sizeof(fuzz_dir) + 16];
 static bw_log_t  *fuzz_log;
 static int        fuzz_refused;     /* the sandbox said no, not the start */
+static int        fuzz_ipv6;        /* ::1 can be bound here */
+static char      *fuzz_files = "/dev/null";    /* every file a start opens */
 
 /* a copy with a NUL, and a slash where dir says so (as main.c's) */
 static void
@@ -157,6 +159,12 @@ fuzz_sandbox(bw_cycle_t *cycle)
         }
         switch (ls[i].sockaddr->sa_family) {
         case AF_INET6:
+            if (!fuzz_ipv6) {
+                /* a host without IPv6 (containers): not the input's
+                 * fault, and not a start's to be found wanting */
+                fuzz_refused = 1;
+                return BW_ERROR;
+            }
             sa->sockaddr_in6.sin6_family = AF_INET6;
             sa->sockaddr_in6.sin6_addr = in6addr_loopback;
             ls[i].socklen = sizeof(struct sockaddr_in6);
@@ -188,8 +196,8 @@ fuzz_sandbox(bw_cycle_t *cycle)
             i = 0;
         }
         if (file[i].name.len) {
-            file[i].name.data = (u_char *) "/dev/null";
-            file[i].name.len = sizeof("/dev/null") - 1;
+            file[i].name.data = (u_char *) fuzz_files;
+            file[i].name.len = strlen(fuzz_files);
         }
     }
 
@@ -245,15 +253,35 @@ fuzz_cycle(bw_cycle_t *prev, bw_uint_t test)
 }
 
 /*
- * The folder, the file's name, the process as a master's, errors to
- * log_name ("/dev/null" unless a target is asked to show them), and
- * mime.types beside the configuration (the examples include it).
+ * The folder, the file's name, whether this host has IPv6, the process
+ * as a master's, errors to log_name ("/dev/null" unless a target is
+ * asked to show them: "stderr"), and mime.types beside the
+ * configuration (the examples include it).
  */
 static void
 fuzz_cycle_init(const char *log_name)
 {
+    int                  s;
+    struct sockaddr_in6  sin6;
+
     if (mkdtemp(fuzz_dir) == NULL) {
         abort();
+    }
+
+    s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bw_memzero(&sin6, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_loopback;
+    fuzz_ipv6 = (s != -1
+                 && bind(s, (struct sockaddr *) &sin6, sizeof(sin6)) == 0);
+    if (s != -1) {
+        close(s);
+    }
+
+    /* asked to show errors: what a start writes too (its error log,
+     * and the access logs with it) */
+    if (strcmp(log_name, "stderr") == 0) {
+        fuzz_files = "/dev/stderr";
     }
     snprintf(fuzz_file, sizeof(fuzz_file), "%s/f.conf", fuzz_dir);
 

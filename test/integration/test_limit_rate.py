@@ -7,10 +7,11 @@ time are checked: a slow machine cannot make them fail.
 """
 
 import http.client
+import socket
 import threading
 import time
 
-from conftest import free_port, require_module
+from conftest import free_port, recv_all, require_module
 from origin import Origin, pattern
 
 SIZE = 300000
@@ -188,7 +189,7 @@ def test_proxy_limit_rate_with_variables(bw):
 
 
 def test_limit_rate_with_variables(bw):
-    """limit_rate and limit_rate_after with variables (nginx 1.27): the
+    """limit_rate and limit_rate_after with variables (nginx 1.17): the
     value is the request's; one that is no size limits nothing."""
     require_module("http_headers")
     data = pattern(SIZE)
@@ -217,3 +218,27 @@ def test_limit_rate_with_variables(bw):
     assert out["after"][3] == "1"
     assert out["none"][3] == "0" and out["bad"][3] == "0"
     assert 'invalid rate value "fast"' in bw.logs()
+
+
+def test_huge_rates_from_variables_limit_nothing(bw):
+    """A rate or limit_rate_after a client chooses through variables may
+    be as large as a size can be: it limits nothing, and the arithmetic
+    with the seconds gone by does not overflow (a client that reads
+    slowly makes the writer count them)."""
+    data = pattern(3000000)
+    bw.write("html/var/f.bin", data, mode="wb")
+    bw.config("""
+    server { listen 127.0.0.1:PORT sndbuf=65536; root html;
+        location /var/ { limit_rate $arg_r; limit_rate_after $arg_a; } }
+    """)
+    bw.start()
+    for query in ("r=8589934591G", "r=1k&a=8589934591G"):
+        s = socket.create_connection(("127.0.0.1", bw.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(b"GET /var/f.bin?%s HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n" % query.encode())
+        time.sleep(1.5)     # the writer waits on a full socket meanwhile
+        got = recv_all(s, timeout=30)
+        s.close()
+        assert got.endswith(data), (query, len(got))
+    assert "[alert]" not in bw.logs()
