@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_IDLE_TURNS   50        /* turns without news before timers */
 #define FUZZ_DAYS         16        /* clock jumps before giving up */
 
-static const char  fuzz_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+static const char     fuzz_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+static struct linger  fuzz_linger = { 1, 0 };
 
 static const char  fuzz_conf[] =
     "worker_processes 1;\n"
@@ -154,6 +155,37 @@ fuzz_drain(int fd)
     }
 }
 
+/* the client's connection; a moment without local ports (or with the
+ * listen queue full) is waited for, two seconds of it is the harness's
+ * failure, not the worker's */
+static int
+fuzz_connect(void)
+{
+    int        fd, err;
+    bw_uint_t  tries;
+
+    err = 0;
+
+    for (tries = 0; tries < 200; tries++) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd == -1) {
+            abort();
+        }
+        if (connect(fd, (struct sockaddr *) &fuzz_addr, sizeof(fuzz_addr))
+            == 0)
+        {
+            return fd;
+        }
+        err = errno;
+        close(fd);
+        usleep(10000);
+    }
+
+    fprintf(stderr, "fuzz_http_v2_frames: connect() failed: %s\n",
+            strerror(err));
+    abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -171,13 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(in, fuzz_preface, sizeof(fuzz_preface) - 1);
     memcpy(in + sizeof(fuzz_preface) - 1, data, size);
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1
-        || connect(fd, (struct sockaddr *) &fuzz_addr, sizeof(fuzz_addr))
-           == -1)
-    {
-        abort();
-    }
+    fd = fuzz_connect();
     one = 1;
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
@@ -267,6 +293,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     }
 
+    /* a reset, not a close: thousands of inputs a second would leave
+     * as many connections in TIME_WAIT and use up the local ports */
+    (void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &fuzz_linger,
+                      sizeof(fuzz_linger));
     close(fd);
     free(in);
     return 0;

@@ -225,6 +225,7 @@ def test_huge_rates_from_variables_limit_nothing(bw):
     be as large as a size can be: it limits nothing, and the arithmetic
     with the seconds gone by does not overflow (a client that reads
     slowly makes the writer count them)."""
+    require_module("http_static")
     data = pattern(3000000)
     bw.write("html/var/f.bin", data, mode="wb")
     bw.config("""
