@@ -158,10 +158,19 @@ bw_set_worker_processes(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
 
     ccf->worker_processes = bw_atoi(value[1].data, value[1].len);
-    if (ccf->worker_processes == BW_ERROR || ccf->worker_processes == 0
-        || ccf->worker_processes > 512)
-    {
+    if (ccf->worker_processes == BW_ERROR || ccf->worker_processes == 0) {
         return "invalid value";
+    }
+
+    /* a reload runs the old workers beside the new ones, within the
+     * master's BW_MAX_PROCESSES slots: with more, a reload could not
+     * start them all (nginx accepts the number and fails then) */
+    if (ccf->worker_processes > BW_MAX_PROCESSES / 2) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0,
+                          "\"worker_processes\" may not be over %d: a "
+                          "reload runs the old and the new workers side "
+                          "by side", BW_MAX_PROCESSES / 2);
+        return BW_CONF_ERROR;
     }
 
     return BW_CONF_OK;

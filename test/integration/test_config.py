@@ -468,3 +468,20 @@ def test_syslog_parameter_errors(bw):
         server { listen 127.0.0.1:PORT; }""")
     r = bw.run("-t")
     assert 'parameter "buffer" is not supported by syslog' in r.stderr
+
+
+def test_worker_processes_within_what_a_reload_can_run(bw):
+    # a reload runs the old workers beside the new ones: the master's
+    # 1024 process slots hold two sets of 512
+    text = bw.config("")
+    bw.write("conf/bulwark.conf",
+             re.sub(r"worker_processes \d+;", "worker_processes 513;", text))
+    r = bw.run("-t")
+    assert r.returncode == 1
+    assert re.search(r'\[emerg\] "worker_processes" may not be over 512: '
+                     r'a reload runs the old and the new workers side by '
+                     r'side in %s:\d+' % re.escape(bw.conf), r.stderr), \
+        r.stderr
+    bw.write("conf/bulwark.conf",
+             re.sub(r"worker_processes \d+;", "worker_processes 512;", text))
+    assert bw.run("-t").returncode == 0
