@@ -144,6 +144,27 @@ fuzz_worker(bw_cycle_t *cycle)
     }
 }
 
+/* a start (prev NULL) or a reload; a failure the sandbox did not cause
+ * is a finding */
+static bw_cycle_t *
+fuzz_run(bw_cycle_t *prev, const char *what)
+{
+    bw_cycle_t  *cycle;
+
+    fuzz_refused = 0;
+    cycle = fuzz_cycle(prev, 0);
+
+    if (fuzz_verbose) {
+        fprintf(stderr, "%s: %s\n", what, cycle ? "ok"
+                        : fuzz_refused ? "refused by the sandbox" : "failed");
+    }
+    if (cycle == NULL && !fuzz_refused) {
+        fuzz_start_failed(what);
+    }
+
+    return cycle;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -157,31 +178,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     bw_destroy_cycle(cycle);
 
-    fuzz_refused = 0;
-    cycle = fuzz_cycle(NULL, 0);
-    if (fuzz_verbose) {
-        fprintf(stderr, "start: %s\n", cycle ? "ok"
-                        : fuzz_refused ? "refused by the sandbox" : "failed");
-    }
+    cycle = fuzz_run(NULL, "the start");
     if (cycle == NULL) {
         fuzz_clean_sandbox();
-        if (!fuzz_refused) {
-            fuzz_start_failed("the start");
-        }
         return 0;
     }
     fuzz_worker(cycle);
 
-    fuzz_refused = 0;
-    reloaded = fuzz_cycle(cycle, 0);
-    if (fuzz_verbose) {
-        fprintf(stderr, "reload: %s\n", reloaded ? "ok"
-                        : fuzz_refused ? "refused by the sandbox" : "failed");
-    }
-    if (reloaded == NULL && !fuzz_refused) {
-        /* the same file, onto a cycle that runs it */
-        fuzz_start_failed("a reload of it");
-    }
+    /* the same file, onto a cycle that runs it */
+    reloaded = fuzz_run(cycle, "a reload of it");
     if (reloaded) {
         /* the reload committed: what the old cycle did not hand over is
          * closed or unmapped already */

@@ -34,6 +34,18 @@ def timed_get(port, path, out, key):
                 resp.getheader("X-L"), again.status, len(again_body))
 
 
+def timed_gets(port, paths):
+    """timed_get of each {key: path} at once: {key: its result}."""
+    out = {}
+    threads = [threading.Thread(target=timed_get, args=(port, p, out, k))
+               for k, p in paths.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return out
+
+
 def test_limit_rate(bw):
     require_module("http_proxy")
     require_module("http_rewrite")
@@ -57,17 +69,10 @@ def test_limit_rate(bw):
         """ % origin.port)
         bw.start()
 
-        out = {}
         paths = {"plain": "/plain/f.bin", "set": "/set/f.bin",
                  "if": "/if/f.bin?slow=1", "after": "/after/f.bin",
                  "proxy": "/proxy/size/%d" % SIZE}
-        threads = [threading.Thread(target=timed_get,
-                                    args=(bw.port, p, out, k))
-                   for k, p in paths.items()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        out = timed_gets(bw.port, paths)
 
         for key, (st, body, elapsed, xl, st2, n2) in out.items():
             assert (st, body) == (200, data), key
@@ -165,17 +170,10 @@ def test_proxy_limit_rate_with_variables(bw):
             location /free/ { } }
         """ % origin.port)
         bw.start()
-        out = {}
         paths = {"slow": "/app/size/%d?r=100k" % SIZE,
                  "none": "/app/size/%d" % SIZE,
                  "bad": "/app/size/%d?r=fast" % SIZE}
-        threads = [threading.Thread(target=timed_get,
-                                    args=(bw.port, p, out, k))
-                   for k, p in paths.items()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        out = timed_gets(bw.port, paths)
         for k in paths:
             st, body, elapsed, _, st2, n2 = out[k]
             assert (st, body, st2, n2) == (200, pattern(SIZE), 200, SIZE), k
@@ -202,15 +200,9 @@ def test_limit_rate_with_variables(bw):
         location /free/ { } }
     """)
     bw.start()
-    out = {}
     paths = {"slow": "/var/f.bin?r=100k", "after": "/var/f.bin?r=1&a=400k",
              "none": "/var/f.bin", "bad": "/var/f.bin?r=fast"}
-    threads = [threading.Thread(target=timed_get, args=(bw.port, p, out, k))
-               for k, p in paths.items()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    out = timed_gets(bw.port, paths)
     assert len(out) == 4
     for key, (st, body, elapsed, xl, st2, n2) in out.items():
         assert (st, body, st2, n2) == (200, data, 200, SIZE), key
