@@ -334,6 +334,47 @@ def test_response_temp_files(bw, origin):
     assert not temp_files(worker)
 
 
+def test_response_temp_files_are_logged_once_a_second(bw, origin):
+    """Clients that read slowly make a response temp file each, and as
+    many "buffered to a temporary file" warnings: written at most once a
+    second per worker, with the count of those left out."""
+    bw.config("""
+    server { listen 127.0.0.1:PORT sndbuf=16k; proxy_buffers 4 8k;
+        location / { proxy_pass http://127.0.0.1:%d; } }
+    """ % origin.port)
+    bw.start()
+    worker = wait_for(lambda: bw.workers(), what="worker")[0]
+    size = 2 * 1024 * 1024
+    message = "an upstream response is buffered to a temporary file"
+    socks = []
+    start = time.monotonic()
+    try:
+        # batches until a line says how many were left out
+        while ("similar messages suppressed" not in bw.logs()
+               and time.monotonic() < start + 20):
+            for _ in range(20):
+                s = socket.create_connection(("127.0.0.1", bw.port),
+                                             timeout=10)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.sendall(b"GET /size/%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                          % size)
+                socks.append(s)
+            wait_for(lambda: len(temp_files(worker)) > 0,
+                     what="a response in a temp file")
+        elapsed = time.monotonic() - start
+        files = len(temp_files(worker))
+    finally:
+        for s in socks:
+            s.close()
+    logs = bw.logs()
+    lines = [l for l in logs.splitlines() if message in l]
+    assert files > 2, files
+    assert re.search(re.escape(message) + r" \S+ while reading upstream "
+                     r"\(\d+ similar messages suppressed\)", logs), \
+        logs[-2000:]
+    assert 1 <= len(lines) <= elapsed + 2, lines
+
+
 def test_temp_file_directives(bw, origin):
     bw.config("""
     server { listen 127.0.0.1:PORT;
