@@ -187,6 +187,42 @@ static const char  *bw_metrics_limit_conn_names[BW_METRICS_LIMIT_CONN] = {
     "PASSED", "REJECTED", "REJECTED_DRY_RUN"
 };
 
+/* counters by the value of one label, of a zone (zone not NULL) or of
+ * the server: NAME{[server_zone="Z",]LABEL="VALUE"} N; v NULL: zeros */
+static void
+bw_metrics_prom_by(bw_metrics_out_t *o, const char *name, bw_str_t *zone,
+    const char *label, const char **names, uint64_t *v, bw_uint_t n)
+{
+    bw_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (zone) {
+            bw_metrics_printf(o, "%s{server_zone=\"%.*s\",", name, V(zone));
+        } else {
+            bw_metrics_printf(o, "%s{", name);
+        }
+        bw_metrics_printf(o, "%s=\"%s\"} %llu\n", label, names[i],
+                          (unsigned long long)
+                              (v ? bw_metrics_get(v[i]) : 0));
+    }
+}
+
+/* the same as a JSON object: {"VALUE":N,...} */
+static void
+bw_metrics_json_by(bw_metrics_out_t *o, const char **names, uint64_t *v,
+    bw_uint_t n)
+{
+    bw_uint_t  i;
+
+    bw_metrics_printf(o, "{");
+    for (i = 0; i < n; i++) {
+        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "", names[i],
+                          (unsigned long long)
+                              (v ? bw_metrics_get(v[i]) : 0));
+    }
+    bw_metrics_printf(o, "}");
+}
+
 static void
 bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     void *data)
@@ -230,31 +266,19 @@ bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
                               bw_metrics_get(n->processing));
         break;
     case 6:
-        for (i = 0; i < BW_METRICS_CACHE; i++) {
-            bw_metrics_printf(o, "bulwark_http_cache_responses_total"
-                              "{server_zone=\"%.*s\",cache_status=\"%s\"}"
-                              " %llu\n", V(z), bw_metrics_cache_names[i],
-                              (unsigned long long)
-                                  bw_metrics_get(n->cache[i]));
-        }
+        bw_metrics_prom_by(o, "bulwark_http_cache_responses_total", z,
+                           "cache_status", bw_metrics_cache_names, n->cache,
+                           BW_METRICS_CACHE);
         break;
     case 7:
-        for (i = 0; i < BW_METRICS_LIMIT_REQ; i++) {
-            bw_metrics_printf(o, "bulwark_http_limit_req_total"
-                              "{server_zone=\"%.*s\",status=\"%s\"}"
-                              " %llu\n", V(z), bw_metrics_limit_req_names[i],
-                              (unsigned long long)
-                                  bw_metrics_get(n->limit_req[i]));
-        }
+        bw_metrics_prom_by(o, "bulwark_http_limit_req_total", z, "status",
+                           bw_metrics_limit_req_names, n->limit_req,
+                           BW_METRICS_LIMIT_REQ);
         break;
     case 8:
-        for (i = 0; i < BW_METRICS_LIMIT_CONN; i++) {
-            bw_metrics_printf(o, "bulwark_http_limit_conn_total"
-                              "{server_zone=\"%.*s\",status=\"%s\"}"
-                              " %llu\n", V(z), bw_metrics_limit_conn_names[i],
-                              (unsigned long long)
-                                  bw_metrics_get(n->limit_conn[i]));
-        }
+        bw_metrics_prom_by(o, "bulwark_http_limit_conn_total", z, "status",
+                           bw_metrics_limit_conn_names, n->limit_conn,
+                           BW_METRICS_LIMIT_CONN);
         break;
     case 2:
         bw_metrics_printf(o, "bulwark_http_received_bytes_total"
@@ -410,20 +434,17 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_prom_family(o, "bulwark_ssl_handshakes_failed_total",
                            "counter", "TLS handshakes of clients that "
                            "failed, by reason.");
-    for (i = 0; i < BW_SSL_FAILED_N; i++) {
-        bw_metrics_printf(o, "bulwark_ssl_handshakes_failed_total"
-                          "{reason=\"%s\"} %llu\n", bw_ssl_failed_names[i],
-                          (unsigned long long) bw_stat_get(ssl_failed[i]));
-    }
+    bw_metrics_prom_by(o, "bulwark_ssl_handshakes_failed_total", NULL,
+                       "reason", bw_ssl_failed_names,
+                       bw_stats ? bw_stats->ssl_failed : NULL,
+                       BW_SSL_FAILED_N);
     bw_metrics_prom_family(o, "bulwark_ssl_verify_failures_total",
                            "counter", "Client certificates refused by "
                            "ssl_verify_client, by reason.");
-    for (i = 0; i < BW_SSL_VERIFY_N; i++) {
-        bw_metrics_printf(o, "bulwark_ssl_verify_failures_total"
-                          "{reason=\"%s\"} %llu\n", bw_ssl_verify_names[i],
-                          (unsigned long long)
-                          bw_stat_get(ssl_verify_failures[i]));
-    }
+    bw_metrics_prom_by(o, "bulwark_ssl_verify_failures_total", NULL,
+                       "reason", bw_ssl_verify_names,
+                       bw_stats ? bw_stats->ssl_verify_failures : NULL,
+                       BW_SSL_VERIFY_N);
 
     bw_metrics_prom_family(o, "bulwark_http_requests_total", "counter",
         "Requests of a status_zone by the class of their status.");
@@ -537,34 +558,21 @@ static void
 bw_metrics_json_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     void *data)
 {
-    bw_uint_t           i;
     bw_metrics_json_t  *j = data;
     bw_str_t           *z;
 
     z = bw_metrics_escape(o, &n->zone, 1);
     bw_metrics_printf(o, "%s\"%.*s\":{", j->n++ ? "," : "", V(z));
     bw_metrics_json_counts(o, n);
-    bw_metrics_printf(o, ",\"cache\":{");
-    for (i = 0; i < BW_METRICS_CACHE; i++) {
-        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
-                          bw_metrics_cache_names[i],
-                          (unsigned long long) bw_metrics_get(n->cache[i]));
-    }
-    bw_metrics_printf(o, "},\"limit_req\":{");
-    for (i = 0; i < BW_METRICS_LIMIT_REQ; i++) {
-        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
-                          bw_metrics_limit_req_names[i],
-                          (unsigned long long)
-                              bw_metrics_get(n->limit_req[i]));
-    }
-    bw_metrics_printf(o, "},\"limit_conn\":{");
-    for (i = 0; i < BW_METRICS_LIMIT_CONN; i++) {
-        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
-                          bw_metrics_limit_conn_names[i],
-                          (unsigned long long)
-                              bw_metrics_get(n->limit_conn[i]));
-    }
-    bw_metrics_printf(o, "}}");
+    bw_metrics_printf(o, ",\"cache\":");
+    bw_metrics_json_by(o, bw_metrics_cache_names, n->cache, BW_METRICS_CACHE);
+    bw_metrics_printf(o, ",\"limit_req\":");
+    bw_metrics_json_by(o, bw_metrics_limit_req_names, n->limit_req,
+                       BW_METRICS_LIMIT_REQ);
+    bw_metrics_printf(o, ",\"limit_conn\":");
+    bw_metrics_json_by(o, bw_metrics_limit_conn_names, n->limit_conn,
+                       BW_METRICS_LIMIT_CONN);
+    bw_metrics_printf(o, "}");
 }
 
 static void
@@ -613,24 +621,19 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
     bw_metrics_printf(o, "\"processes\":{\"reloads\":%llu,"
                       "\"worker_restarts\":%llu},"
                       "\"ssl\":{\"handshakes\":%llu,\"session_reuses\":%llu,"
-                      "\"handshakes_failed\":{",
+                      "\"handshakes_failed\":",
                       (unsigned long long) bw_stat_get(reloads),
                       (unsigned long long) bw_stat_get(worker_restarts),
                       (unsigned long long) bw_stat_get(ssl_handshakes),
                       (unsigned long long) bw_stat_get(ssl_session_reuses));
-    for (i = 0; i < BW_SSL_FAILED_N; i++) {
-        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
-                          bw_ssl_failed_names[i],
-                          (unsigned long long) bw_stat_get(ssl_failed[i]));
-    }
-    bw_metrics_printf(o, "},\"verify_failures\":{");
-    for (i = 0; i < BW_SSL_VERIFY_N; i++) {
-        bw_metrics_printf(o, "%s\"%s\":%llu", i ? "," : "",
-                          bw_ssl_verify_names[i],
-                          (unsigned long long)
-                          bw_stat_get(ssl_verify_failures[i]));
-    }
-    bw_metrics_printf(o, "}},\"server_zones\":{");
+    bw_metrics_json_by(o, bw_ssl_failed_names,
+                       bw_stats ? bw_stats->ssl_failed : NULL,
+                       BW_SSL_FAILED_N);
+    bw_metrics_printf(o, ",\"verify_failures\":");
+    bw_metrics_json_by(o, bw_ssl_verify_names,
+                       bw_stats ? bw_stats->ssl_verify_failures : NULL,
+                       BW_SSL_VERIFY_N);
+    bw_metrics_printf(o, "},\"server_zones\":{");
 
     bw_metrics_each(o, mcf, BW_METRICS_SERVER, bw_metrics_json_zone, &j);
 
