@@ -105,6 +105,34 @@ def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError("timed out waiting for %s" % what)
 
 
+def limited_lines(logs, message, between=""):
+    """The lines of a message written at most once a second, once one of
+    them has said how many were left out (between: what a line has from
+    the message to that count)."""
+    assert re.search(re.escape(message) + between
+                     + r" \(\d+ similar messages suppressed\)", logs), \
+        logs[-2000:]
+    return [line for line in logs.splitlines() if message in line]
+
+
+def rss_kb(pid):
+    """A process's resident memory, KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def settled_rss(pid, spread_kb, timeout=20):
+    """The process's memory once five samples in a row (0.2 s apart)
+    lie within spread_kb of each other."""
+    sizes = []
+
+    def settled():
+        sizes.append(rss_kb(pid))
+        return len(sizes) > 10 and max(sizes[-5:]) - min(sizes[-5:]) < spread_kb
+    wait_for(settled, timeout=timeout, interval=0.2, what="a settled RSS")
+    return sizes[-1]
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

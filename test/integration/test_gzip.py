@@ -20,7 +20,7 @@ import zlib
 import pytest
 
 from conftest import (free_port, needs_nginx, nginx_serving, recv_all,
-                      require_module, wait_for)
+                      require_module, rss_kb, settled_rss, wait_for)
 
 
 @functools.lru_cache(maxsize=64)
@@ -402,13 +402,7 @@ def test_slow_reader_holds_the_upstream_back(bw, origin, tmp_path):
     memory does not grow with the body."""
     serve(bw, origin, tmp_path)
     worker = wait_for(lambda: bw.workers(), what="worker")[0]
-
-    def rss():
-        with open("/proc/%d/status" % worker) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    before = rss()
+    before = rss_kb(worker)
     socks = []
     try:
         for _ in range(10):
@@ -419,14 +413,9 @@ def test_slow_reader_holds_the_upstream_back(bw, origin, tmp_path):
             socks.append(s)
         # the upstream fills what the path holds, then stops: the
         # worker's size settles
-        sizes = []
-
-        def settled():
-            sizes.append(rss())
-            return len(sizes) > 10 and max(sizes[-5:]) - min(sizes[-5:]) < 64
-        wait_for(settled, timeout=20, interval=0.2, what="a settled RSS")
+        after = settled_rss(worker, 64)
         # 10 x 8 MB of answers; far less than one of them is held
-        assert sizes[-1] - before < 20 * 1024, (before, sizes[-5:])
+        assert after - before < 20 * 1024, (before, after)
     finally:
         for s in socks:
             s.close()

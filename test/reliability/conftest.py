@@ -23,6 +23,8 @@ pid_alive = _base.pid_alive
 raw = _base.raw
 recv_all = _base.recv_all
 require_module = _base.require_module
+rss_kb = _base.rss_kb
+settled_rss = _base.settled_rss
 status_of = _base.status_of
 wait_for = _base.wait_for
 

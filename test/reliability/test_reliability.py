@@ -15,7 +15,8 @@ import time
 import pytest
 
 from conftest import (NGINX, SOAK, free_port, nginx_serving, pid_alive, raw,
-                      require_module, scale, status_of, wait_for)
+                      require_module, rss_kb, scale, settled_rss, status_of,
+                      wait_for)
 
 SERVER = """
     server {
@@ -562,9 +563,7 @@ def test_flood_nginx_for_reference(tmp_path, attack):
 
 
 def worker_state(pid):
-    with open("/proc/%d/status" % pid) as f:
-        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-    return rss, len(os.listdir("/proc/%d/fd" % pid))
+    return rss_kb(pid), len(os.listdir("/proc/%d/fd" % pid))
 
 
 def test_no_leak_over_many_requests(bw, monkeypatch):
@@ -656,10 +655,10 @@ GZIP_READERS_HTTP = """
 GZIP_READER_BOUND_KB = 768
 
 
-def gzip_readers(port, n, rss):
+def gzip_readers(port, n, pid):
     """n clients ask for a compressible 2 MB page and read nothing; the
-    worker's memory growth (KiB) once it has settled."""
-    before = rss()
+    worker's (pid) memory growth (KiB) once it has settled."""
+    before = rss_kb(pid)
     socks = []
     try:
         for _ in range(n):
@@ -668,13 +667,7 @@ def gzip_readers(port, n, rss):
             s.sendall(b"GET /page.txt HTTP/1.1\r\nHost: x\r\n"
                       b"Accept-Encoding: gzip\r\n\r\n")
             socks.append(s)
-        sizes = []
-
-        def settled():
-            sizes.append(rss())
-            return len(sizes) > 10 and max(sizes[-5:]) - min(sizes[-5:]) < 256
-        wait_for(settled, timeout=60, interval=0.2, what="a settled RSS")
-        grown = sizes[-1] - before
+        grown = settled_rss(pid, 256, timeout=60) - before
         # the answers are going, compressed (a sample: the rest of each
         # would take a slow reader's time)
         for s in socks[:3]:
@@ -714,7 +707,7 @@ def test_gzip_slow_readers_memory(bw, monkeypatch):
     bw.write("html/page.txt", gzip_page())
     bw.start()
     worker = wait_for(bw.workers, what="worker")[0]
-    grown = gzip_readers(bw.port, n, lambda: worker_state(worker)[0])
+    grown = gzip_readers(bw.port, n, worker)
     report("gzip slow readers, bulwark", readers=n, rss_grown_kb=grown,
            kb_per_reader=round(grown / n))
     assert grown < n * GZIP_READER_BOUND_KB, (grown, n)
@@ -731,6 +724,6 @@ def test_gzip_slow_readers_memory_nginx_for_reference(tmp_path):
     with nginx_serving(tmp_path, http, port):
         pid = int((tmp_path / "nginx" / "nginx.pid").read_text())
         n = 50      # the reference runs with 64 worker_connections
-        grown = gzip_readers(port, n, lambda: worker_state(pid)[0])
+        grown = gzip_readers(port, n, pid)
     report("gzip slow readers, nginx", readers=n, rss_grown_kb=grown,
            kb_per_reader=round(grown / n))
