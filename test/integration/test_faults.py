@@ -285,7 +285,9 @@ def test_reusing_connections_is_logged_once_a_second(bw):
     logs = bw.logs()
     lines = limited_lines(logs, "worker_connections are not enough, "
                           "reusing connections")
-    assert opened > 100
+    # far fewer lines than connections that made one (a batch may cross
+    # a second, so the count left out can come after the first batch)
+    assert opened > 10 * len(lines), (opened, lines)
     assert 1 < len(lines) <= elapsed + 2, lines
     assert get(bw.port)[2] == b"w\n"
 
@@ -324,7 +326,9 @@ def test_request_bodies_in_temp_files_are_logged_once_a_second(bw):
     logs = bw.logs()
     lines = limited_lines(logs, "a client request body is buffered to a "
                           "temporary file")
-    assert sent > 20
+    # fewer lines than bodies that made one (the first batch of 20 may
+    # cross a second and bring the count left out already)
+    assert sent > 5 * len(lines), (sent, lines)
     assert 1 < len(lines) <= elapsed + 2, lines
 
 
