@@ -97,6 +97,8 @@ struct bw_http_upstream_srv_conf_s {
     void                          **srv_conf;   /* the block's modules */
 
     bw_array_t                     *servers;    /* server_t */
+    bw_shm_zone_t                  *shm_zone;   /* "zone": peers shared
+                                                   and changeable */
     bw_uint_t                       flags;
     bw_str_t                        host;
     u_char                         *file_name;

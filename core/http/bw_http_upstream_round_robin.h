@@ -14,12 +14,25 @@
 typedef bw_upstream_rr_peer_t *(*bw_http_upstream_rr_choose_pt)(
     bw_upstream_rr_state_t *st, void *data, time_t now);
 
+/* A peer added at run time may leave while the request still names
+ * it (in $upstream_addr, the log): the request keeps its own copy. */
+typedef struct {
+    bw_sockaddr_t                   sockaddr;
+    bw_str_t                        name;
+    u_char                          text[BW_SOCKADDR_STRLEN];
+} bw_http_upstream_rr_addr_t;
+
 typedef struct {
     bw_upstream_rr_state_t          st;
     bw_http_upstream_rr_choose_pt   choose;      /* NULL: round robin */
     void                           *choose_data;
+    bw_http_upstream_rr_addr_t     *addr;        /* zone peers: a copy */
     unsigned                        single:1;
 } bw_http_upstream_rr_peer_data_t;
+
+/* Tell the upstream's owner that its zone peers changed (the state
+ * file); set by the module that keeps state, NULL without one. */
+extern void (*bw_http_upstream_rr_changed)(bw_upstream_rr_peers_t *peers);
 
 bw_int_t bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc,
     void *data);

@@ -30,8 +30,30 @@ struct bw_upstream_rr_peer_s {
     time_t                    accessed;       /* last failure */
     time_t                    checked;        /* last check after failure */
 
+    bw_uint_t                 id;             /* the admin API's, stable
+                                                 while the peer lives */
     unsigned                  down:1;
+    unsigned                  drain:1;        /* no new requests; leaves
+                                                 the set once idle */
+    unsigned                  removed:1;      /* a free slot: skipped by
+                                                 every balancer */
+    unsigned                  dynamic:1;      /* added at run time: its
+                                                 strings are in the zone */
 };
+
+/*
+ * Peers in a zone change at run time (the admin API): slots keep their
+ * index while a request may point at them, so that the tried bits and
+ * the current attempt stay true; the slot array may move when it grows,
+ * so a peer is reached through its set and index, under the lock, and
+ * never kept by address across a release of the lock.
+ */
+typedef struct {
+    bw_uint_t                 next_id;
+    bw_uint_t                 generation;     /* bumped by every change */
+    bw_uint_t                 live;           /* peers in both sets */
+    unsigned                  changed:1;      /* the state file is behind */
+} bw_upstream_rr_shared_t;
 
 typedef struct bw_upstream_rr_peers_s  bw_upstream_rr_peers_t;
 
@@ -45,12 +67,17 @@ struct bw_upstream_rr_peers_s {
     bw_slab_pool_t           *shpool;         /* in a zone: its lock */
     bw_str_t                 *name;           /* the upstream's, logged
                                                  when no peer is left */
+    bw_upstream_rr_shared_t  *shared;         /* in a zone; else NULL */
+    bw_uint_t                 capacity;       /* slots (in a zone) */
 };
 
 /* Per request: which peers were tried already (bit per peer). */
 typedef struct {
     bw_upstream_rr_peers_t   *peers;
-    bw_upstream_rr_peer_t    *current;
+    bw_upstream_rr_peer_t    *current;        /* valid under the lock
+                                                 that chose it only */
+    bw_upstream_rr_peers_t   *current_set;
+    bw_uint_t                 current_i;
     uint64_t                  tried[4];       /* up to 256 peers a set */
     uint64_t                  tried_backup[4];
 } bw_upstream_rr_state_t;
@@ -77,8 +104,12 @@ void bw_upstream_rr_init_state(bw_upstream_rr_state_t *st,
 /* The next peer to try at time now, or NULL when none is usable. */
 bw_upstream_rr_peer_t *bw_upstream_rr_get(bw_upstream_rr_state_t *st,
     time_t now);
-/* Not down, not out after failures, below max_conns. */
+/* Not down, not draining, not out after failures, below max_conns. */
 bw_uint_t bw_upstream_rr_peer_ok(bw_upstream_rr_peer_t *peer, time_t now);
+/* The same, but a draining peer still takes the clients whose key it
+ * holds (hash, ip_hash) until it leaves. */
+bw_uint_t bw_upstream_rr_peer_sticky_ok(bw_upstream_rr_peer_t *peer,
+    time_t now);
 typedef bw_uint_t (*bw_upstream_rr_match_pt)(bw_upstream_rr_peer_t *peer,
     const void *arg);
 
@@ -95,14 +126,36 @@ bw_uint_t bw_upstream_rr_by_weight(bw_upstream_rr_peers_t *peers,
 /* Peer i of the primary set is untried and may take a request now. */
 bw_uint_t bw_upstream_rr_usable(bw_upstream_rr_state_t *st, bw_uint_t i,
     time_t now);
+bw_uint_t bw_upstream_rr_usable_sticky(bw_upstream_rr_state_t *st,
+    bw_uint_t i, time_t now);
 /* The tried set of peers (primary or backup) for this request. */
 uint64_t *bw_upstream_rr_tried_set(bw_upstream_rr_state_t *st,
     bw_upstream_rr_peers_t *peers);
 /* Make peer i of peers (primary or backup) the one this attempt uses. */
 bw_upstream_rr_peer_t *bw_upstream_rr_take(bw_upstream_rr_state_t *st,
     bw_upstream_rr_peers_t *peers, bw_uint_t i, time_t now);
-/* Report the outcome of the attempt on st->current. */
-void bw_upstream_rr_free(bw_upstream_rr_state_t *st, time_t now,
+/* Report the outcome of the attempt on st->current; returns 1 when a
+ * draining peer left the set with it. */
+bw_uint_t bw_upstream_rr_free(bw_upstream_rr_state_t *st, time_t now,
     bw_uint_t failed);
+/* Empty the slot of a peer that has no request left (zone peers); its
+ * strings go back to the zone. */
+void bw_upstream_rr_release(bw_upstream_rr_peers_t *peers,
+    bw_upstream_rr_peer_t *peer);
+/* Run-time changes to a zone's peers (upstream_rr_change.c), with the
+ * zone's lock held. add copies tmpl's address and names into the zone
+ * and gives the peer the next id: BW_DECLINED when the set is full,
+ * BW_ERROR when the zone is. */
+bw_int_t bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
+    const bw_upstream_rr_peer_t *tmpl, bw_upstream_rr_peer_t **added);
+void bw_upstream_rr_remove(bw_upstream_rr_peers_t *peers,
+    bw_upstream_rr_peer_t *peer);
+/* After settings changed: the totals again, and a new generation. */
+void bw_upstream_rr_recount(bw_upstream_rr_peers_t *peers);
+/* The live peer with this id in either set (and which set), or NULL. */
+bw_upstream_rr_peer_t *bw_upstream_rr_find(bw_upstream_rr_peers_t *peers,
+    bw_uint_t id, bw_upstream_rr_peers_t **set);
+/* The live peers of both sets, all of them when no zone keeps count. */
+bw_uint_t bw_upstream_rr_live(bw_upstream_rr_peers_t *peers);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <bw_http_upstream_round_robin.h>
 
+void (*bw_http_upstream_rr_changed)(bw_upstream_rr_peers_t *peers);
+
 static bw_upstream_rr_peers_t *
 bw_http_upstream_rr_build(bw_conf_t *cf, bw_array_t *servers,
     bw_uint_t backup)
@@ -131,7 +133,10 @@ bw_http_upstream_rr_attach(bw_http_request_t *r, bw_upstream_rr_peers_t *peers,
     }
 
     bw_upstream_rr_init_state(&rrp->st, peers);
-    rrp->single = (peers->number == 1 && peers->next == NULL);
+    /* a zone's peers change: whether one is alone is seen under the
+     * lock, at each choice */
+    rrp->single = (peers->shared == NULL && peers->number == 1
+                   && peers->next == NULL);
 
     u->peer.get = bw_http_upstream_get_round_robin_peer;
     u->peer.free = bw_http_upstream_free_round_robin_peer;
@@ -139,6 +144,18 @@ bw_http_upstream_rr_attach(bw_http_request_t *r, bw_upstream_rr_peers_t *peers,
     /* a server marked down is never an attempt: once the others have
      * been tried, the last answer goes to the client */
     u->peer.tries = peers->tries + (peers->next ? peers->next->tries : 0);
+
+    if (peers->shared) {
+        rrp->addr = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_addr_t));
+        if (rrp->addr == NULL) {
+            return NULL;
+        }
+        /* every server removed or down through the API: one attempt,
+         * which finds none and answers 502 */
+        if (u->peer.tries == 0) {
+            u->peer.tries = 1;
+        }
+    }
 
     return rrp;
 }
@@ -203,11 +220,46 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
 
 static void
 bw_http_upstream_rr_set_peer(bw_peer_connection_t *pc,
-    bw_upstream_rr_peer_t *peer)
+    bw_http_upstream_rr_peer_data_t *rrp, bw_upstream_rr_peer_t *peer)
 {
-    pc->sockaddr = peer->sockaddr;
+    bw_http_upstream_rr_addr_t  *a;
+
+    a = rrp->addr;
+
+    if (!peer->dynamic || a == NULL) {
+        pc->sockaddr = peer->sockaddr;
+        pc->socklen = peer->socklen;
+        pc->name = &peer->name;
+        return;
+    }
+
+    memcpy(&a->sockaddr, peer->sockaddr, peer->socklen);
+    a->name.len = bw_min(peer->name.len, sizeof(a->text));
+    a->name.data = a->text;
+    memcpy(a->text, peer->name.data, a->name.len);
+
+    pc->sockaddr = &a->sockaddr.sockaddr;
     pc->socklen = peer->socklen;
-    pc->name = &peer->name;
+    pc->name = &a->name;
+}
+
+/* One live primary peer and no backup: the lone-server rule. */
+static bw_upstream_rr_peer_t *
+bw_http_upstream_rr_alone(bw_upstream_rr_peers_t *peers)
+{
+    bw_uint_t  i;
+
+    if (peers->shared->live != 1) {
+        return NULL;
+    }
+
+    for (i = 0; i < peers->number; i++) {
+        if (!peers->peer[i].removed) {
+            return &peers->peer[i];
+        }
+    }
+
+    return NULL;
 }
 
 bw_int_t
@@ -235,17 +287,25 @@ bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
     peers = rrp->st.peers;
     bw_upstream_rr_lock(peers);
 
+    peer = NULL;
     if (rrp->single) {
+        peer = &peers->peer[0];
+    } else if (peers->shared) {
+        peer = bw_http_upstream_rr_alone(peers);
+    }
+
+    if (peer) {
         /* one server is always tried, whatever its failures: there is
          * nothing better to send the request to (nginx does the same) */
-        peer = &peers->peer[0];
-        if (peer->down
+        if (peer->down || peer->drain
             || (peer->max_conns && peer->conns >= peer->max_conns))
         {
             peer = NULL;
         } else {
             peer->conns++;
             rrp->st.current = peer;
+            rrp->st.current_set = peers;
+            rrp->st.current_i = peer - peers->peer;
         }
 
     } else if (rrp->choose) {
@@ -261,7 +321,7 @@ bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
         return BW_BUSY;
     }
 
-    bw_http_upstream_rr_set_peer(pc, peer);
+    bw_http_upstream_rr_set_peer(pc, rrp, peer);
     bw_upstream_rr_unlock(peers);
 
     return BW_OK;
@@ -273,28 +333,31 @@ bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc, void *data,
 {
     bw_http_upstream_rr_peer_data_t  *rrp = data;
 
+    bw_uint_t                left;
     bw_upstream_rr_peer_t   *peer;
     bw_upstream_rr_peers_t  *peers;
 
-    peer = rrp->st.current;
-    if (peer == NULL) {
+    if (rrp->st.current == NULL) {
         return;
     }
 
     peers = rrp->st.peers;
+    left = 0;
     bw_upstream_rr_lock(peers);
 
     /* a lone server has one attempt (tries starts at 1) and no health
      * to keep; one more only where the upstream framework added it (a
      * pooled connection the server had closed) */
     if (rrp->single) {
+        peer = rrp->st.current;
         if (peer->conns) {
             peer->conns--;
         }
         rrp->st.current = NULL;
 
     } else {
-        bw_upstream_rr_free(&rrp->st, bw_time_sec, state & BW_PEER_FAILED);
+        left = bw_upstream_rr_free(&rrp->st, bw_time_sec,
+                                   state & BW_PEER_FAILED);
     }
 
     if (pc->tries) {
@@ -302,4 +365,9 @@ bw_http_upstream_free_round_robin_peer(bw_peer_connection_t *pc, void *data,
     }
 
     bw_upstream_rr_unlock(peers);
+
+    if (left && bw_http_upstream_rr_changed) {
+        /* a drained peer's last request: it has left the set */
+        bw_http_upstream_rr_changed(peers);
+    }
 }

@@ -22,7 +22,13 @@ bw_upstream_rr_init_state(bw_upstream_rr_state_t *st,
 bw_uint_t
 bw_upstream_rr_peer_ok(bw_upstream_rr_peer_t *peer, time_t now)
 {
-    if (peer->down) {
+    return !peer->drain && bw_upstream_rr_peer_sticky_ok(peer, now);
+}
+
+bw_uint_t
+bw_upstream_rr_peer_sticky_ok(bw_upstream_rr_peer_t *peer, time_t now)
+{
+    if (peer->down || peer->removed) {
         return 0;
     }
 
@@ -40,9 +46,22 @@ bw_upstream_rr_by_weight(bw_upstream_rr_peers_t *peers, bw_uint_t w)
 {
     bw_uint_t  p;
 
+    /* every peer removed at run time: past the end, which no caller
+     * takes */
+    if (peers->total_weight <= 0) {
+        return peers->number;
+    }
+
     w %= (bw_uint_t) peers->total_weight;
 
-    for (p = 0; w >= (bw_uint_t) peers->peer[p].weight; p++) {
+    /* removed slots weigh nothing, so the walk passes over them */
+    for (p = 0; p < peers->number; p++) {
+        if (peers->peer[p].removed) {
+            continue;
+        }
+        if (w < (bw_uint_t) peers->peer[p].weight) {
+            break;
+        }
         w -= (bw_uint_t) peers->peer[p].weight;
     }
 
@@ -50,10 +69,30 @@ bw_upstream_rr_by_weight(bw_upstream_rr_peers_t *peers, bw_uint_t w)
 }
 
 bw_uint_t
+bw_upstream_rr_live(bw_upstream_rr_peers_t *peers)
+{
+    if (peers->shared) {
+        return peers->shared->live;
+    }
+
+    return peers->number + (peers->next ? peers->next->number : 0);
+}
+
+bw_uint_t
 bw_upstream_rr_usable(bw_upstream_rr_state_t *st, bw_uint_t i, time_t now)
 {
-    return !bw_upstream_rr_tried(st->tried, i)
+    return i < st->peers->number
+           && !bw_upstream_rr_tried(st->tried, i)
            && bw_upstream_rr_peer_ok(&st->peers->peer[i], now);
+}
+
+bw_uint_t
+bw_upstream_rr_usable_sticky(bw_upstream_rr_state_t *st, bw_uint_t i,
+    time_t now)
+{
+    return i < st->peers->number
+           && !bw_upstream_rr_tried(st->tried, i)
+           && bw_upstream_rr_peer_sticky_ok(&st->peers->peer[i], now);
 }
 
 uint64_t *
@@ -79,6 +118,8 @@ bw_upstream_rr_take(bw_upstream_rr_state_t *st,
     bw_upstream_rr_set_tried(bw_upstream_rr_tried_set(st, peers), i);
     peer->conns++;
     st->current = peer;
+    st->current_set = peers;
+    st->current_i = i;
     return peer;
 }
 
@@ -151,16 +192,19 @@ bw_upstream_rr_get(bw_upstream_rr_state_t *st, time_t now)
     return bw_upstream_rr_take(st, peers, (bw_uint_t) i, now);
 }
 
-void
+bw_uint_t
 bw_upstream_rr_free(bw_upstream_rr_state_t *st, time_t now,
     bw_uint_t failed)
 {
     bw_upstream_rr_peer_t  *peer;
 
-    peer = st->current;
-    if (peer == NULL) {
-        return;
+    if (st->current == NULL) {
+        return 0;
     }
+
+    /* the slots may have moved since the choice (a zone's set grew) */
+    peer = &st->current_set->peer[st->current_i];
+    st->current = NULL;
 
     if (peer->conns) {
         peer->conns--;
@@ -183,5 +227,13 @@ bw_upstream_rr_free(bw_upstream_rr_state_t *st, time_t now,
         peer->fails = 0;
     }
 
-    st->current = NULL;
+    if (peer->conns == 0 && (peer->drain || peer->removed)) {
+        if (!peer->removed) {
+            bw_upstream_rr_remove(st->current_set, peer);
+            return 1;
+        }
+        bw_upstream_rr_release(st->current_set, peer);
+    }
+
+    return 0;
 }

@@ -7,7 +7,17 @@ typedef struct {
     bw_http_complex_value_t       key;
     unsigned                      consistent:1;
     bw_upstream_chash_points_t   *points;
+    /* a zone's peers change at run time: this process's ring, built
+     * for the peers' generation (malloc'd, kept for the process) */
+    bw_upstream_chash_points_t   *ring;
+    bw_uint_t                     ring_size;
+    bw_uint_t                     generation;
 } bw_http_upstream_hash_srv_conf_t;
+
+typedef struct {
+    bw_upstream_hash_t                  h;
+    bw_http_upstream_hash_srv_conf_t   *hcf;
+} bw_http_upstream_hash_peer_data_t;
 
 static void *bw_http_upstream_hash_create_conf(bw_conf_t *cf);
 static char *bw_http_upstream_hash(bw_conf_t *cf, bw_command_t *cmd,
@@ -32,30 +42,69 @@ bw_module_t  bw_http_upstream_hash_module = {
     bw_http_upstream_hash_commands, NULL, NULL, NULL, NULL
 };
 
+/* The ring of a zone's peers as they are now; with the lock held. */
+static bw_upstream_chash_points_t *
+bw_http_upstream_hash_ring(bw_http_upstream_hash_srv_conf_t *hcf,
+    bw_upstream_rr_peers_t *peers)
+{
+    void       *p;
+    bw_uint_t   n;
+
+    if (hcf->ring && hcf->generation == peers->shared->generation) {
+        return hcf->ring;
+    }
+
+    n = bw_upstream_chash_count(peers);
+
+    if (hcf->ring == NULL || n > hcf->ring_size) {
+        p = realloc(hcf->ring, sizeof(bw_upstream_chash_points_t)
+                               + (n + 1) * sizeof(bw_upstream_chash_point_t));
+        if (p == NULL) {
+            /* the ring of the configuration still places keys */
+            return hcf->ring ? hcf->ring : hcf->points;
+        }
+        hcf->ring = p;
+        hcf->ring_size = n;
+    }
+
+    bw_upstream_chash_build(peers, hcf->ring);
+    hcf->generation = peers->shared->generation;
+
+    return hcf->ring;
+}
+
 static bw_upstream_rr_peer_t *
 bw_http_upstream_hash_choose(bw_upstream_rr_state_t *st, void *data,
     time_t now)
 {
-    return bw_upstream_hash_get(st, data, now);
+    bw_http_upstream_hash_peer_data_t  *hp = data;
+
+    if (hp->h.points && st->peers->shared) {
+        hp->h.points = bw_http_upstream_hash_ring(hp->hcf, st->peers);
+    }
+
+    return bw_upstream_hash_get(st, &hp->h, now);
 }
 
 static bw_int_t
 bw_http_upstream_init_hash_peer(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *us)
 {
-    bw_str_t                           key;
-    bw_upstream_hash_t                *h;
-    bw_http_upstream_hash_srv_conf_t  *hcf;
+    bw_str_t                            key;
+    bw_http_upstream_hash_srv_conf_t   *hcf;
+    bw_http_upstream_hash_peer_data_t  *hp;
 
     hcf = bw_http_conf_upstream_srv_conf(us, bw_http_upstream_hash_module);
 
-    h = bw_http_upstream_rr_init_peer_with(r, us, sizeof(bw_upstream_hash_t),
-                                           bw_http_upstream_hash_choose);
-    if (h == NULL || bw_http_complex_value(r, &hcf->key, &key) != BW_OK) {
+    hp = bw_http_upstream_rr_init_peer_with(r, us,
+                                    sizeof(bw_http_upstream_hash_peer_data_t),
+                                    bw_http_upstream_hash_choose);
+    if (hp == NULL || bw_http_complex_value(r, &hcf->key, &key) != BW_OK) {
         return BW_ERROR;
     }
 
-    bw_upstream_hash_init(h, &key, hcf->points);
+    bw_upstream_hash_init(&hp->h, &key, hcf->points);
+    hp->hcf = hcf;
     return BW_OK;
 }
 

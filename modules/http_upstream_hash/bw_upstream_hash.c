@@ -30,7 +30,9 @@ bw_upstream_chash_count(bw_upstream_rr_peers_t *peers)
 
     n = 0;
     for (i = 0; i < peers->number; i++) {
-        n += (bw_uint_t) peers->peer[i].weight * BW_UPSTREAM_CHASH_POINTS;
+        if (!peers->peer[i].removed) {
+            n += (bw_uint_t) peers->peer[i].weight * BW_UPSTREAM_CHASH_POINTS;
+        }
     }
     return n;
 }
@@ -57,6 +59,9 @@ bw_upstream_chash_build(bw_upstream_rr_peers_t *peers,
     points->number = 0;
 
     for (i = 0; i < peers->number; i++) {
+        if (peers->peer[i].removed) {
+            continue;
+        }
         server = &peers->peer[i].server;
 
         host = server->data;
@@ -147,11 +152,6 @@ bw_upstream_hash_init(bw_upstream_hash_t *h, bw_str_t *key,
     bw_memzero(h, sizeof(bw_upstream_hash_t));
     h->key = *key;
     h->points = points;
-
-    if (points && points->number) {
-        h->hash = bw_upstream_chash_find(points,
-                      bw_upstream_crc32(0, key->data, key->len));
-    }
 }
 
 static bw_upstream_rr_peer_t *
@@ -179,7 +179,9 @@ bw_upstream_hash_plain(bw_upstream_rr_state_t *st, bw_upstream_hash_t *h,
 
         p = bw_upstream_rr_by_weight(peers, h->hash);
 
-        if (p < BW_UPSTREAM_RR_MAX_PEERS && bw_upstream_rr_usable(st, p, now)) {
+        if (p < BW_UPSTREAM_RR_MAX_PEERS
+            && bw_upstream_rr_usable_sticky(st, p, now))
+        {
             return bw_upstream_rr_take(st, peers, p, now);
         }
 
@@ -225,13 +227,20 @@ bw_upstream_rr_peer_t *
 bw_upstream_hash_get(bw_upstream_rr_state_t *st, bw_upstream_hash_t *h,
     time_t now)
 {
-    if (h->tries > BW_UPSTREAM_HASH_TRIES || st->peers->number < 2
+    if (h->tries > BW_UPSTREAM_HASH_TRIES || bw_upstream_rr_live(st->peers) < 2
         || h->key.len == 0 || (h->points && h->points->number == 0))
     {
         return bw_upstream_rr_get(st, now);
     }
 
     if (h->points) {
+        /* placed at the first choice, under the lock: a zone's ring is
+         * built anew when its peers change */
+        if (!h->placed) {
+            h->hash = bw_upstream_chash_find(h->points,
+                          bw_upstream_crc32(0, h->key.data, h->key.len));
+            h->placed = 1;
+        }
         return bw_upstream_hash_consistent(st, h, now);
     }
 

@@ -24,6 +24,7 @@ typedef struct {
     bw_uint_t                    hash;
     bw_uint_t                    rehash;
     bw_uint_t                    tries;
+    unsigned                     placed:1;  /* on the ring already */
 } bw_upstream_hash_t;
 
 /* Room for the ring of these peers, in points. */

@@ -43,7 +43,7 @@ bw_upstream_ip_hash_get(bw_upstream_rr_state_t *st, bw_upstream_ip_hash_t *ih,
 
     peers = st->peers;
 
-    if (ih->tries > BW_UPSTREAM_HASH_TRIES || peers->number == 1) {
+    if (ih->tries > BW_UPSTREAM_HASH_TRIES || bw_upstream_rr_live(peers) == 1) {
         return bw_upstream_rr_get(st, now);
     }
 
@@ -54,7 +54,9 @@ bw_upstream_ip_hash_get(bw_upstream_rr_state_t *st, bw_upstream_ip_hash_t *ih,
 
         p = bw_upstream_rr_by_weight(peers, ih->hash);
 
-        if (p < BW_UPSTREAM_RR_MAX_PEERS && bw_upstream_rr_usable(st, p, now)) {
+        if (p < BW_UPSTREAM_RR_MAX_PEERS
+            && bw_upstream_rr_usable_sticky(st, p, now))
+        {
             return bw_upstream_rr_take(st, peers, p, now);
         }
 

@@ -19,7 +19,9 @@ bw_upstream_random_get(bw_upstream_rr_state_t *st, bw_upstream_random_t *rnd,
     peers = st->peers;
     first = -1;
 
-    while (rnd->tries <= BW_UPSTREAM_HASH_TRIES && peers->number > 1) {
+    while (rnd->tries <= BW_UPSTREAM_HASH_TRIES
+           && bw_upstream_rr_live(peers) > 1)
+    {
         p = bw_upstream_rr_by_weight(peers, (bw_uint_t)
                   bw_random_below((uint64_t) peers->total_weight));
 

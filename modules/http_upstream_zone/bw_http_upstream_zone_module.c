@@ -92,13 +92,16 @@ bw_http_upstream_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     zcf->shm_zone->data = bw_http_conf_get_module_main_conf(cf,
                                                    bw_http_upstream_module);
     zcf->shm_zone->noreuse = 1;
+    bw_http_upstream_current(cf)->shm_zone = zcf->shm_zone;
 
     return BW_CONF_OK;
 }
 
 static bw_upstream_rr_peers_t *
-bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src)
+bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src,
+    bw_upstream_rr_shared_t *shared)
 {
+    bw_uint_t                i;
     bw_upstream_rr_peers_t  *peers;
 
     peers = bw_slab_alloc_locked(shpool, sizeof(bw_upstream_rr_peers_t));
@@ -116,8 +119,16 @@ bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src)
     }
     memcpy(peers->peer, src->peer, src->number * sizeof(bw_upstream_rr_peer_t));
 
+    /* the admin API's ids: in the order of the server lines */
+    for (i = 0; i < src->number; i++) {
+        peers->peer[i].id = shared->next_id++;
+    }
+
     peers->shpool = shpool;
+    peers->shared = shared;
+    peers->capacity = src->number;
     peers->next = NULL;
+    shared->live += src->number;
     return peers;
 }
 
@@ -127,6 +138,7 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
     bw_uint_t                           i;
     bw_slab_pool_t                     *shpool;
     bw_upstream_rr_peers_t             *peers, *backup;
+    bw_upstream_rr_shared_t            *shared;
     bw_http_upstream_srv_conf_t       **uscfp;
     bw_http_upstream_main_conf_t       *umcf;
     bw_http_upstream_zone_srv_conf_t   *zcf;
@@ -147,14 +159,22 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
             continue;
         }
 
-        peers = bw_http_upstream_zone_copy(shpool, uscfp[i]->peer.data);
+        shared = bw_slab_calloc_locked(shpool,
+                                       sizeof(bw_upstream_rr_shared_t));
+        if (shared == NULL) {
+            goto nomem;
+        }
+
+        peers = bw_http_upstream_zone_copy(shpool, uscfp[i]->peer.data,
+                                           shared);
         if (peers == NULL) {
             goto nomem;
         }
 
         if (((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next) {
             backup = bw_http_upstream_zone_copy(shpool,
-                ((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next);
+                ((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next,
+                shared);
             if (backup == NULL) {
                 goto nomem;
             }

@@ -1,0 +1,201 @@
+/*
+ * Run-time changes to the peers of an upstream kept in a zone: add a
+ * peer, remove one, and recount a set after its settings changed. The
+ * caller holds the zone's lock for all of them.
+ *
+ * A removed peer that still has requests keeps its slot (marked
+ * removed, weightless) until the last of them is freed, so that the
+ * index a request holds never names another peer; only then do its
+ * strings go back to the zone and the slot become free for the next
+ * addition.
+ */
+
+#include <bw_upstream_round_robin.h>
+
+void
+bw_upstream_rr_recount(bw_upstream_rr_peers_t *peers)
+{
+    bw_uint_t               i;
+    bw_upstream_rr_peer_t  *peer;
+
+    peers->total_weight = 0;
+    peers->tries = 0;
+
+    for (i = 0; i < peers->number; i++) {
+        peer = &peers->peer[i];
+        if (peer->removed) {
+            continue;
+        }
+        peers->total_weight += peer->weight;
+        if (!peer->down) {
+            peers->tries++;
+        }
+    }
+
+    if (peers->shared) {
+        peers->shared->generation++;
+        peers->shared->changed = 1;
+    }
+}
+
+void
+bw_upstream_rr_release(bw_upstream_rr_peers_t *peers,
+    bw_upstream_rr_peer_t *peer)
+{
+    if (peer->dynamic && peers->shpool && peer->sockaddr) {
+        /* the address and both names share one block */
+        bw_slab_free_locked(peers->shpool, peer->sockaddr);
+    }
+
+    peer->sockaddr = NULL;
+    peer->socklen = 0;
+    bw_str_null(&peer->name);
+    bw_str_null(&peer->server);
+    peer->dynamic = 0;
+    peer->weight = 0;
+    peer->effective_weight = 0;
+    peer->current_weight = 0;
+}
+
+void
+bw_upstream_rr_remove(bw_upstream_rr_peers_t *peers,
+    bw_upstream_rr_peer_t *peer)
+{
+    if (peer->removed) {
+        return;
+    }
+
+    peer->removed = 1;
+    peer->drain = 0;
+
+    if (peers->shared && peers->shared->live) {
+        peers->shared->live--;
+    }
+
+    if (peer->conns == 0) {
+        bw_upstream_rr_release(peers, peer);
+    } else {
+        /* weightless now; the strings stay for the requests in flight */
+        peer->weight = 0;
+        peer->effective_weight = 0;
+    }
+
+    bw_upstream_rr_recount(peers);
+}
+
+/* A free slot of the set, growing it when there is none. */
+static bw_int_t
+bw_upstream_rr_slot(bw_upstream_rr_peers_t *peers)
+{
+    bw_uint_t               i, capacity;
+    bw_upstream_rr_peer_t  *peer;
+
+    for (i = 0; i < peers->number; i++) {
+        peer = &peers->peer[i];
+        if (peer->removed && peer->conns == 0) {
+            return (bw_int_t) i;
+        }
+    }
+
+    if (peers->number == BW_UPSTREAM_RR_MAX_PEERS) {
+        return BW_DECLINED;
+    }
+
+    if (peers->number == peers->capacity) {
+        capacity = peers->capacity ? peers->capacity * 2 : 4;
+        if (capacity > BW_UPSTREAM_RR_MAX_PEERS) {
+            capacity = BW_UPSTREAM_RR_MAX_PEERS;
+        }
+
+        peer = bw_slab_calloc_locked(peers->shpool,
+                                     capacity * sizeof(bw_upstream_rr_peer_t));
+        if (peer == NULL) {
+            return BW_ERROR;
+        }
+
+        /* no one keeps a slot's address past the lock, so the set may
+         * move */
+        if (peers->number) {
+            memcpy(peer, peers->peer,
+                   peers->number * sizeof(bw_upstream_rr_peer_t));
+        }
+        if (peers->peer && peers->capacity) {
+            bw_slab_free_locked(peers->shpool, peers->peer);
+        }
+
+        peers->peer = peer;
+        peers->capacity = capacity;
+    }
+
+    return (bw_int_t) peers->number++;
+}
+
+bw_int_t
+bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
+    const bw_upstream_rr_peer_t *tmpl, bw_upstream_rr_peer_t **added)
+{
+    u_char                 *p;
+    size_t                  size;
+    bw_int_t                i;
+    bw_upstream_rr_peer_t  *peer;
+
+    size = tmpl->socklen + tmpl->name.len + tmpl->server.len;
+
+    p = bw_slab_alloc_locked(peers->shpool, size);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    i = bw_upstream_rr_slot(peers);
+    if (i < 0) {
+        bw_slab_free_locked(peers->shpool, p);
+        return i;
+    }
+
+    peer = &peers->peer[i];
+    *peer = *tmpl;
+
+    peer->sockaddr = (struct sockaddr *) p;
+    memcpy(p, tmpl->sockaddr, tmpl->socklen);
+    p += tmpl->socklen;
+
+    peer->name.data = p;
+    p = bw_cpymem(p, tmpl->name.data, tmpl->name.len);
+    peer->server.data = p;
+    memcpy(p, tmpl->server.data, tmpl->server.len);
+
+    peer->effective_weight = peer->weight;
+    peer->current_weight = 0;
+    peer->conns = 0;
+    peer->fails = 0;
+    peer->accessed = 0;
+    peer->checked = 0;
+    peer->removed = 0;
+    peer->drain = 0;
+    peer->dynamic = 1;
+    peer->id = peers->shared->next_id++;
+    peers->shared->live++;
+
+    bw_upstream_rr_recount(peers);
+
+    *added = peer;
+    return BW_OK;
+}
+
+bw_upstream_rr_peer_t *
+bw_upstream_rr_find(bw_upstream_rr_peers_t *peers, bw_uint_t id,
+    bw_upstream_rr_peers_t **set)
+{
+    bw_uint_t  i;
+
+    for ( /* void */ ; peers; peers = peers->next) {
+        for (i = 0; i < peers->number; i++) {
+            if (!peers->peer[i].removed && peers->peer[i].id == id) {
+                *set = peers;
+                return &peers->peer[i];
+            }
+        }
+    }
+
+    return NULL;
+}
