@@ -88,6 +88,7 @@ typedef struct {
     bw_uint_t                       max_conns;
     bw_uint_t                       max_fails;
     time_t                          fail_timeout;
+    bw_uint_t                       id;         /* from a state file */
     unsigned                        down:1;
     unsigned                        backup:1;
 } bw_http_upstream_server_t;
@@ -99,6 +100,8 @@ struct bw_http_upstream_srv_conf_s {
     bw_array_t                     *servers;    /* server_t */
     bw_shm_zone_t                  *shm_zone;   /* "zone": peers shared
                                                    and changeable */
+    bw_str_t                        state;      /* "state": the servers'
+                                                   file, instead of lines */
     bw_uint_t                       flags;
     bw_str_t                        host;
     u_char                         *file_name;

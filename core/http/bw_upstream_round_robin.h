@@ -53,6 +53,7 @@ typedef struct {
     bw_uint_t                 generation;     /* bumped by every change */
     bw_uint_t                 live;           /* peers in both sets */
     unsigned                  changed:1;      /* the state file is behind */
+    unsigned                  state:1;        /* the upstream has one */
 } bw_upstream_rr_shared_t;
 
 typedef struct bw_upstream_rr_peers_s  bw_upstream_rr_peers_t;

@@ -258,7 +258,7 @@ bw_http_upstream_block(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
         return rv;
     }
 
-    if (uscf->servers->nelts == 0) {
+    if (uscf->servers->nelts == 0 && uscf->state.len == 0) {
         return "no servers are inside upstream";
     }
 
@@ -278,6 +278,10 @@ bw_http_upstream_server(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_http_upstream_server_t    *us;
 
     uscf = bw_http_upstream_current(cf);
+
+    if (uscf->state.len) {
+        return "is incompatible with \"state\"";
+    }
 
     us = bw_array_push(uscf->servers);
     if (us == NULL) {

@@ -61,6 +61,7 @@ bw_http_upstream_rr_build(bw_conf_t *cf, bw_array_t *servers,
             peer[n].fail_timeout = server[i].fail_timeout;
             peer[n].max_conns = server[i].max_conns;
             peer[n].down = server[i].down;
+            peer[n].id = server[i].id;
             if (!peer[n].down) {
                 peers->tries++;
             }
@@ -80,6 +81,13 @@ bw_http_upstream_init_round_robin(bw_conf_t *cf,
     us->peer.init = bw_http_upstream_init_round_robin_peer;
 
     peers = bw_http_upstream_rr_build(cf, us->servers, 0);
+    if (peers == NULL && us->state.len) {
+        /* a state file may hold no server yet: the API adds them */
+        peers = bw_pcalloc(cf->pool, sizeof(bw_upstream_rr_peers_t));
+        if (peers == NULL) {
+            return BW_ERROR;
+        }
+    }
     if (peers == NULL) {
         bw_log_error(BW_LOG_EMERG, cf->log, 0,
                      "no servers in upstream \"%.*s\" in %s:%lu",

@@ -22,6 +22,8 @@
 #define BW_CMD_QUIT       'Q'
 #define BW_CMD_TERMINATE  'T'
 #define BW_CMD_REOPEN     'R'
+/* the other way, a worker to the master: a state file is behind */
+#define BW_CMD_STATE      'S'
 
 typedef struct {
     pid_t        pid;
@@ -70,6 +72,12 @@ extern volatile sig_atomic_t   bw_reconfigure;
 extern volatile sig_atomic_t   bw_reopen;
 extern volatile sig_atomic_t   bw_change_binary;
 extern volatile sig_atomic_t   bw_noaccept;
+extern volatile sig_atomic_t   bw_sigio;
+
+/* What the master runs when a worker says BW_CMD_STATE (the module
+ * that keeps state files sets it): the master owns every file the
+ * server writes for itself, so that two workers never race on one. */
+extern void                  (*bw_state_writer)(bw_cycle_t *cycle);
 
 bw_int_t bw_init_signals(bw_log_t *log);
 int bw_signal_number(const char *name);
@@ -82,6 +90,9 @@ void bw_worker_process_cycle(bw_cycle_t *cycle, bw_uint_t worker,
 void bw_cache_process_cycle(bw_cycle_t *cycle, bw_uint_t kind, int channel);
 /* a byte from the master's channel: sets the flag its signal would */
 void bw_channel_command(u_char cmd);
+/* A worker's state changed: ask the master to write it (in a single
+ * process, write it now). */
+void bw_process_state_changed(void);
 /* "user": workers and the cache processes run as the user it names */
 void bw_process_set_user(bw_cycle_t *cycle);
 pid_t bw_exec_new_binary(bw_cycle_t *cycle);

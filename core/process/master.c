@@ -42,6 +42,7 @@ static void bw_start_cache_processes(bw_cycle_t *cycle);
 static const char *bw_process_kind_name(bw_uint_t kind);
 static void bw_reap_cache_process(bw_cycle_t *cycle, bw_process_t *p);
 static void bw_collect_children(bw_cycle_t *cycle);
+static void bw_read_channels(bw_cycle_t *cycle);
 static void bw_signal_child(bw_int_t i, int signo, u_char cmd);
 static bw_uint_t bw_respawn_later(bw_cycle_t *cycle, bw_process_t *p);
 static bw_uint_t bw_respawn_due(bw_cycle_t *cycle);
@@ -92,6 +93,11 @@ bw_master_process_cycle(bw_cycle_t *cycle)
         sigsuspend(&set);
 
         bw_time_update();
+
+        if (bw_sigio) {
+            bw_sigio = 0;
+            bw_read_channels(cycle);
+        }
 
         if (bw_reap) {
             bw_reap = 0;
@@ -327,6 +333,10 @@ bw_spawn_process(bw_cycle_t *cycle, bw_uint_t kind, bw_uint_t worker,
 
     close(sv[1]);
 
+    /* a worker's byte (BW_CMD_STATE) wakes the master from sigsuspend */
+    (void) fcntl(sv[0], F_SETOWN, getpid());
+    (void) fcntl(sv[0], F_SETFL, O_NONBLOCK | O_ASYNC);
+
     bw_processes[s].pid = pid;
     bw_processes[s].status = 0;
     bw_processes[s].channel = sv[0];
@@ -345,6 +355,40 @@ bw_spawn_process(bw_cycle_t *cycle, bw_uint_t kind, bw_uint_t worker,
                  bw_process_kind_name(kind), (int) pid);
 
     return pid;
+}
+
+/* What workers said: each asks for the state files to be written; the
+ * writer writes every one that is behind, so one run answers all. */
+static void
+bw_read_channels(bw_cycle_t *cycle)
+{
+    u_char     buf[64];
+    ssize_t    n, k;
+    bw_int_t   i;
+    bw_uint_t  state;
+
+    state = 0;
+
+    for (i = 0; i < bw_last_process; i++) {
+        if (bw_processes[i].pid == -1 || bw_processes[i].channel == -1) {
+            continue;
+        }
+        for ( ;; ) {
+            n = read(bw_processes[i].channel, buf, sizeof(buf));
+            if (n <= 0) {
+                /* EAGAIN, or EOF of a process that is ending: the
+                 * reaping closes its channel */
+                break;
+            }
+            for (k = 0; k < n; k++) {
+                state |= (buf[k] == BW_CMD_STATE);
+            }
+        }
+    }
+
+    if (state && bw_state_writer) {
+        bw_state_writer(cycle);
+    }
 }
 
 static void

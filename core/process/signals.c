@@ -13,6 +13,9 @@ volatile sig_atomic_t  bw_reconfigure;
 volatile sig_atomic_t  bw_reopen;
 volatile sig_atomic_t  bw_change_binary;
 volatile sig_atomic_t  bw_noaccept;
+volatile sig_atomic_t  bw_sigio;
+
+void                 (*bw_state_writer)(bw_cycle_t *cycle);
 
 typedef struct {
     int          signo;
@@ -62,6 +65,7 @@ bw_signal_handler(int signo)
             break;
         case SIGALRM:  bw_sigalrm = 1; break;
         case SIGCHLD:  bw_reap = 1; break;
+        case SIGIO:    bw_sigio = 1; break;
         }
         break;
 

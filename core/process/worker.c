@@ -364,6 +364,24 @@ bw_channel_handler(bw_event_t *ev)
     }
 }
 
+void
+bw_process_state_changed(void)
+{
+    u_char  cmd = BW_CMD_STATE;
+
+    if (bw_channel_conn == NULL) {
+        /* a single process, or the master is gone: write it here */
+        if (bw_state_writer && bw_process == BW_PROCESS_SINGLE) {
+            bw_state_writer(bw_cycle);
+        }
+        return;
+    }
+
+    /* one byte; a full channel means the master has bytes to read
+     * already, and one write covers every change made before it */
+    (void) write(bw_channel_conn->fd, &cmd, 1);
+}
+
 /* One byte from the master, as the signal it stands for. */
 void
 bw_channel_command(u_char cmd)

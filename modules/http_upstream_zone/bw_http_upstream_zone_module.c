@@ -9,6 +9,8 @@
 
 #include <bw_http_upstream_round_robin.h>
 
+#include "bw_http_upstream_zone.h"
+
 /* room for the allocator and a few dozen servers, as nginx's minimum */
 #define BW_HTTP_UPSTREAM_ZONE_MIN  (8 * 4096)
 
@@ -27,11 +29,16 @@ static bw_command_t  bw_http_upstream_zone_commands[] = {
     { bw_string("zone"), BW_HTTP_UPS_CONF|BW_CONF_TAKE12,
       bw_http_upstream_zone, BW_HTTP_SRV_CONF_OFFSET, 0, NULL },
 
+    { bw_string("state"), BW_HTTP_UPS_CONF|BW_CONF_TAKE1,
+      bw_http_upstream_state, BW_HTTP_SRV_CONF_OFFSET, 0, NULL },
+
     bw_null_command
 };
 
+static bw_int_t bw_http_upstream_zone_postconfiguration(bw_conf_t *cf);
+
 static bw_http_module_t  bw_http_upstream_zone_module_ctx = {
-    NULL, NULL, NULL, NULL,
+    NULL, bw_http_upstream_zone_postconfiguration, NULL, NULL,
     bw_http_upstream_zone_create_conf, NULL,
     NULL, NULL
 };
@@ -40,6 +47,31 @@ bw_module_t  bw_http_upstream_zone_module = {
     BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_upstream_zone_module_ctx,
     bw_http_upstream_zone_commands, NULL, NULL, NULL, NULL
 };
+
+/* A state file is run-time changes kept: they live in a zone. */
+static bw_int_t
+bw_http_upstream_zone_postconfiguration(bw_conf_t *cf)
+{
+    bw_uint_t                       i;
+    bw_http_upstream_srv_conf_t   **uscfp;
+    bw_http_upstream_main_conf_t   *umcf;
+
+    umcf = bw_http_conf_get_module_main_conf(cf, bw_http_upstream_module);
+    uscfp = umcf->upstreams.elts;
+
+    for (i = 0; i < umcf->upstreams.nelts; i++) {
+        if (uscfp[i]->state.len && uscfp[i]->shm_zone == NULL) {
+            bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                         "\"state\" requires \"zone\" in upstream "
+                         "\"%.*s\" in %s:%lu", (int) uscfp[i]->host.len,
+                         uscfp[i]->host.data, uscfp[i]->file_name,
+                         (unsigned long) uscfp[i]->line);
+            return BW_ERROR;
+        }
+    }
+
+    return BW_OK;
+}
 
 static void *
 bw_http_upstream_zone_create_conf(bw_conf_t *cf)
@@ -99,7 +131,7 @@ bw_http_upstream_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 
 static bw_upstream_rr_peers_t *
 bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src,
-    bw_upstream_rr_shared_t *shared)
+    bw_upstream_rr_shared_t *shared, bw_uint_t keep_ids)
 {
     bw_uint_t                i;
     bw_upstream_rr_peers_t  *peers;
@@ -112,16 +144,26 @@ bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src,
 
     /* addresses and names stay in the configuration's memory, which
      * every worker inherits at the same place */
-    peers->peer = bw_slab_alloc_locked(shpool,
-                                       src->number * sizeof(bw_upstream_rr_peer_t));
-    if (peers->peer == NULL) {
-        return NULL;
+    peers->peer = NULL;
+    if (src->number) {
+        peers->peer = bw_slab_alloc_locked(shpool,
+                              src->number * sizeof(bw_upstream_rr_peer_t));
+        if (peers->peer == NULL) {
+            return NULL;
+        }
+        memcpy(peers->peer, src->peer,
+               src->number * sizeof(bw_upstream_rr_peer_t));
     }
-    memcpy(peers->peer, src->peer, src->number * sizeof(bw_upstream_rr_peer_t));
 
-    /* the admin API's ids: in the order of the server lines */
+    /* the admin API's ids: in the order of the server lines, or as a
+     * state file kept them */
     for (i = 0; i < src->number; i++) {
-        peers->peer[i].id = shared->next_id++;
+        if (!keep_ids) {
+            peers->peer[i].id = shared->next_id;
+        }
+        if (peers->peer[i].id >= shared->next_id) {
+            shared->next_id = peers->peer[i].id + 1;
+        }
     }
 
     peers->shpool = shpool;
@@ -165,8 +207,10 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
             goto nomem;
         }
 
+        shared->state = (uscfp[i]->state.len != 0);
+
         peers = bw_http_upstream_zone_copy(shpool, uscfp[i]->peer.data,
-                                           shared);
+                                           shared, shared->state);
         if (peers == NULL) {
             goto nomem;
         }
@@ -174,7 +218,7 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
         if (((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next) {
             backup = bw_http_upstream_zone_copy(shpool,
                 ((bw_upstream_rr_peers_t *) uscfp[i]->peer.data)->next,
-                shared);
+                shared, shared->state);
             if (backup == NULL) {
                 goto nomem;
             }
