@@ -114,6 +114,12 @@ typedef struct {
     (r)->srv_conf[module.ctx_index]
 #define bw_http_get_module_loc_conf(r, module) \
     (r)->loc_conf[module.ctx_index]
+/* A cycle's http main configuration of a module, or NULL without http. */
+#define bw_http_cycle_get_module_main_conf(cycle, module)                    \
+    ((cycle)->conf_ctx[bw_http_module.index]                                 \
+     ? ((bw_http_conf_ctx_t *) (cycle)->conf_ctx[bw_http_module.index])      \
+           ->main_conf[(module).ctx_index]                                   \
+     : NULL)
 #define bw_http_conf_get_module_main_conf(cf, module) \
     ((bw_http_conf_ctx_t *) (cf)->ctx)->main_conf[module.ctx_index]
 #define bw_http_conf_get_module_srv_conf(cf, module) \

@@ -109,6 +109,8 @@ struct bw_http_upstream_srv_conf_s {
     in_port_t                       port;
     unsigned                        no_port:1;
     unsigned                        implicit:1; /* from proxy_pass URL */
+    unsigned                        mandatory:1; /* health_check mandatory:
+                                                    peers start out */
 };
 
 typedef struct {

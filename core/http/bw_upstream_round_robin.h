@@ -32,7 +32,22 @@ struct bw_upstream_rr_peer_s {
 
     bw_uint_t                 id;             /* the admin API's, stable
                                                  while the peer lives */
+
+    /* active health checks (modules/http_upstream_check), in the zone */
+    bw_msec_t                 hc_next;        /* the next probe is due */
+    bw_msec_t                 hc_started;     /* a probe runs since; 0 */
+    bw_uint_t                 hc_checks;
+    bw_uint_t                 hc_fails;
+    bw_uint_t                 hc_unhealthy;   /* times it went out */
+    bw_uint_t                 hc_passes_row;
+    bw_uint_t                 hc_fails_row;
+
     unsigned                  down:1;
+    unsigned                  unhealthy:1;    /* failed its checks, or not
+                                                 yet passed a mandatory
+                                                 one: no client request */
+    unsigned                  hc_checking:1;  /* mandatory, not yet probed */
+    unsigned                  hc_last_passed:1;
     unsigned                  drain:1;        /* no new requests; leaves
                                                  the set once idle */
     unsigned                  removed:1;      /* a free slot: skipped by
@@ -54,6 +69,8 @@ typedef struct {
     bw_uint_t                 live;           /* peers in both sets */
     unsigned                  changed:1;      /* the state file is behind */
     unsigned                  state:1;        /* the upstream has one */
+    unsigned                  mandatory:1;    /* a peer added must pass a
+                                                 health check first */
 } bw_upstream_rr_shared_t;
 
 typedef struct bw_upstream_rr_peers_s  bw_upstream_rr_peers_t;

@@ -305,7 +305,7 @@ bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
     if (peer) {
         /* one server is always tried, whatever its failures: there is
          * nothing better to send the request to (nginx does the same) */
-        if (peer->down || peer->drain
+        if (peer->down || peer->drain || peer->unhealthy
             || (peer->max_conns && peer->conns >= peer->max_conns))
         {
             peer = NULL;

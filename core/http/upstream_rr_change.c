@@ -173,6 +173,17 @@ bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
     peer->removed = 0;
     peer->drain = 0;
     peer->dynamic = 1;
+    peer->hc_next = 0;
+    peer->hc_started = 0;
+    peer->hc_checks = 0;
+    peer->hc_fails = 0;
+    peer->hc_unhealthy = 0;
+    peer->hc_passes_row = 0;
+    peer->hc_fails_row = 0;
+    peer->hc_last_passed = 0;
+    /* with a mandatory check, no request before its first pass */
+    peer->unhealthy = peers->shared->mandatory;
+    peer->hc_checking = peers->shared->mandatory;
     peer->id = peers->shared->next_id++;
     peers->shared->live++;
 

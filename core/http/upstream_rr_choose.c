@@ -28,7 +28,7 @@ bw_upstream_rr_peer_ok(bw_upstream_rr_peer_t *peer, time_t now)
 bw_uint_t
 bw_upstream_rr_peer_sticky_ok(bw_upstream_rr_peer_t *peer, time_t now)
 {
-    if (peer->down || peer->removed) {
+    if (peer->down || peer->removed || peer->unhealthy) {
         return 0;
     }
 

@@ -71,6 +71,12 @@ bw_http_api_state(bw_upstream_rr_peer_t *peer)
     if (peer->drain) {
         return "draining";
     }
+    if (peer->hc_checking) {
+        return "checking";
+    }
+    if (peer->unhealthy) {
+        return "unhealthy";
+    }
     if (peer->max_fails && peer->fails >= peer->max_fails
         && bw_time_sec - peer->checked <= peer->fail_timeout)
     {
@@ -95,7 +101,16 @@ bw_http_api_peer(bw_http_api_out_t *o, bw_upstream_rr_peer_t *peer,
         bw_http_api_printf(o, ",\"max_conns\":%lu",
                            (unsigned long) peer->max_conns);
     }
-    bw_http_api_printf(o, ",\"fails\":%lu}", (unsigned long) peer->fails);
+    bw_http_api_printf(o, ",\"fails\":%lu,\"health_checks\":{\"checks\":%lu,"
+                       "\"fails\":%lu,\"unhealthy\":%lu", (unsigned long)
+                       peer->fails, (unsigned long) peer->hc_checks,
+                       (unsigned long) peer->hc_fails,
+                       (unsigned long) peer->hc_unhealthy);
+    if (peer->hc_checks) {
+        bw_http_api_printf(o, ",\"last_passed\":%s",
+                           peer->hc_last_passed ? "true" : "false");
+    }
+    bw_http_api_printf(o, "}}");
 }
 
 static void

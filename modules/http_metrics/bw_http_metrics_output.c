@@ -104,7 +104,7 @@ bw_metrics_count(bw_http_metrics_node_t *n)
 static bw_uint_t
 bw_metrics_peer_up(bw_upstream_rr_peer_t *peer)
 {
-    if (peer->down) {
+    if (peer->down || peer->unhealthy || peer->removed) {
         return 0;
     }
     if (peer->max_fails && peer->fails >= peer->max_fails
@@ -362,8 +362,13 @@ bw_metrics_prom_peers_state(bw_metrics_out_t *o, bw_http_request_t *r,
             continue;
         }
         u = bw_metrics_escape(o, &uscfp[i]->host, 0);
+        /* a zone's peers change at run time: read them under its lock */
+        bw_upstream_rr_lock((bw_upstream_rr_peers_t *) uscfp[i]->peer.data);
         for (peers = uscfp[i]->peer.data; peers; peers = peers->next) {
             for (j = 0; j < peers->number; j++) {
+                if (peers->peer[j].removed) {
+                    continue;
+                }
                 p = bw_metrics_escape(o, &peers->peer[j].name, 0);
                 if (conns) {
                     bw_metrics_printf(o, "bulwark_upstream_peer_active_"
@@ -378,6 +383,7 @@ bw_metrics_prom_peers_state(bw_metrics_out_t *o, bw_http_request_t *r,
                                                   &peers->peer[j]));
             }
         }
+        bw_upstream_rr_unlock((bw_upstream_rr_peers_t *) uscfp[i]->peer.data);
     }
 }
 
@@ -652,8 +658,12 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
             continue;
         }
         u = bw_metrics_escape(o, &uscfp[i]->host, 1);
+        bw_upstream_rr_lock((bw_upstream_rr_peers_t *) uscfp[i]->peer.data);
         for (peers = uscfp[i]->peer.data; peers; peers = peers->next) {
             for (k = 0; k < peers->number; k++) {
+                if (peers->peer[k].removed) {
+                    continue;
+                }
                 p = bw_metrics_escape(o, &peers->peer[k].name, 1);
                 bw_metrics_printf(o, "%s{\"upstream\":\"%.*s\",\"peer\":"
                                   "\"%.*s\",\"up\":%s,\"backup\":%s,"
@@ -667,6 +677,7 @@ bw_metrics_json(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
                 first = 0;
             }
         }
+        bw_upstream_rr_unlock((bw_upstream_rr_peers_t *) uscfp[i]->peer.data);
     }
     bw_metrics_printf(o, "]}\n");
 }

@@ -158,6 +158,10 @@ bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src,
     /* the admin API's ids: in the order of the server lines, or as a
      * state file kept them */
     for (i = 0; i < src->number; i++) {
+        /* a mandatory health check lets no request through before a
+         * peer's first pass */
+        peers->peer[i].unhealthy = shared->mandatory;
+        peers->peer[i].hc_checking = shared->mandatory;
         if (!keep_ids) {
             peers->peer[i].id = shared->next_id;
         }
@@ -208,6 +212,7 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
         }
 
         shared->state = (uscfp[i]->state.len != 0);
+        shared->mandatory = uscfp[i]->mandatory;
 
         peers = bw_http_upstream_zone_copy(shpool, uscfp[i]->peer.data,
                                            shared, shared->state);

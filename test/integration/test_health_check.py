@@ -1,0 +1,231 @@
+"""
+Active health checks (health_check, match): a peer whose probe fails
+leaves rotation before a client request reaches it and comes back after
+its passes; match on status, headers and body; mandatory keeps a peer
+out until its first pass; two workers do not double the probes. Real
+origins on loopback, the state read through the admin API.
+"""
+
+import time
+
+import pytest
+
+from conftest import get, require_module, wait_for
+from origin import Origin
+from test_api import api, served_by
+
+
+@pytest.fixture(autouse=True)
+def _built():
+    require_module("http_upstream_check", "http_api", "http_proxy",
+                   "http_upstream_zone")
+
+
+@pytest.fixture
+def origins():
+    os_ = [Origin("o%d" % i) for i in range(1, 4)]
+    yield os_
+    for o in os_:
+        o.stop()
+
+
+def conf(origins, check, extra="", servers=None):
+    servers = servers if servers is not None else \
+        "".join("server 127.0.0.1:%d;" % o.port for o in origins)
+    return """
+    %s
+    upstream b { zone b 64k; %s }
+    server {
+        listen 127.0.0.1:PORT;
+        location / {
+            proxy_pass http://b;
+            %s
+        }
+        location /api { api write=on; }
+    }
+    """ % (extra, servers, check)
+
+
+def peer_states(bw):
+    st, up, _ = api(bw.port, "GET", "/api/9/http/upstreams/b")
+    assert st == 200
+    return {p["server"]: p["state"] for p in up["peers"]}
+
+
+def addr(o):
+    return "127.0.0.1:%d" % o.port
+
+
+def client_requests(o, probe_path):
+    return [r for r in o.requests if r["path"] != probe_path]
+
+
+def test_failing_peer_leaves_before_clients_reach_it(bw, origins):
+    o1, o2 = origins[0], origins[1]
+    bw.config(conf([o1, o2], "health_check interval=200ms fails=2 passes=2 "
+                   "uri=/status/204;"), workers=2)
+    bw.start()
+    wait_for(lambda: all(s == "up" for s in peer_states(bw).values()),
+             what="peers up")
+    wait_for(lambda: len(o1.requests) >= 2, what="probes")
+    assert all(r["path"] == "/status/204" for r in o1.requests)
+    assert ["User-Agent", "bulwark health check"] in \
+        [list(h) for h in o1.requests[0]["headers"]]
+
+    o1.answer_all(503)
+    wait_for(lambda: peer_states(bw)[addr(o1)] == "unhealthy",
+             what="o1 unhealthy")
+    seen = len(client_requests(o1, "/status/204"))
+    assert {served_by(bw.port, "/status/200/c%d" % i)[0]
+            for i in range(20)} == {"o2"}
+    assert len(client_requests(o1, "/status/204")) == seen
+    assert 'peer %s (id 0) is unhealthy, was up: health check failed on ' \
+        'status' % addr(o1) in bw.logs()
+
+    st, up, _ = api(bw.port, "GET", "/api/9/http/upstreams/b")
+    hc = up["peers"][0]["health_checks"]
+    assert hc["fails"] >= 2 and hc["unhealthy"] == 1
+    assert hc["last_passed"] is False
+
+    # back after two passes
+    o1.answer_all(0)
+    wait_for(lambda: peer_states(bw)[addr(o1)] == "up", what="o1 back")
+    assert "peer %s (id 0) is up, was unhealthy" % addr(o1) in bw.logs()
+    assert {served_by(bw.port, "/status/200/d%d" % i)[0]
+            for i in range(8)} == {"o1", "o2"}
+    bw.check_sanitizers()
+
+
+def test_a_dead_peer_is_found_by_the_probe(bw, origins):
+    o1, o2 = origins[0], origins[1]
+    bw.config(conf([o1, o2], "health_check interval=200ms uri=/status/200;"))
+    bw.start()
+    wait_for(lambda: all(s == "up" for s in peer_states(bw).values()),
+             what="peers up")
+    o1.stop()
+    wait_for(lambda: peer_states(bw)[addr(o1)] == "unhealthy",
+             what="o1 unhealthy")
+    # no client request was tried on it: every one is answered by o2 at
+    # its first attempt, and the peer has no passive failure
+    for i in range(10):
+        st, h, _ = get(bw.port, "/status/200/x%d" % i)
+        assert st == 200 and h["x-origin"] == "o2"
+    st, up, _ = api(bw.port, "GET", "/api/9/http/upstreams/b")
+    assert up["peers"][0]["fails"] == 0
+
+
+MATCHES = """
+    match json_o1 {
+        status 200;
+        header Content-Type = application/json;
+        header ! X-Nope;
+        body ~ "\\"name\\": \\"o1\\"";
+    }
+"""
+
+
+def test_match_on_status_header_and_body(bw, origins):
+    bw.config(conf(origins[:2], "health_check interval=200ms uri=/echo "
+                   "match=json_o1;", extra=MATCHES))
+    bw.start()
+    wait_for(lambda: peer_states(bw) == {addr(origins[0]): "up",
+                                         addr(origins[1]): "unhealthy"},
+             what="states by the match")
+    assert "health check failed on body" in bw.logs()
+
+
+@pytest.mark.parametrize("test,passes", [
+    ("status 200-299;", True),
+    ("status ! 200-299;", False),
+    ("status 500 200;", True),
+    ("status ! 404 500;", True),
+    ("header Content-Type ~ ^application/;", True),
+    ("header Content-Type !~ json;", False),
+    ("header Content-Type != text/html;", True),
+    ("header Content-Length;", True),
+    ("header ! Content-Type;", False),
+    ("body !~ \"name\";", False),
+])
+def test_match_tests(bw, origins, test, passes):
+    bw.config(conf(origins[:1], "health_check interval=100ms uri=/echo "
+                   "match=m;", extra="match m { %s }" % test))
+    bw.start()
+    want = "up" if passes else "unhealthy"
+    wait_for(lambda: peer_states(bw)[addr(origins[0])] == want
+             and len(origins[0].requests) >= 2, what=want)
+    assert peer_states(bw)[addr(origins[0])] == want
+
+
+def test_mandatory_keeps_new_peers_out_until_they_pass(bw, origins):
+    o1, o2, o3 = origins
+    o2.answer_all(500)
+    bw.config(conf([o1, o2], "health_check interval=300ms uri=/slow/600 "
+                   "mandatory;"), workers=2)
+    bw.start()
+    # from the start: the failing one never takes a client request
+    wait_for(lambda: peer_states(bw) == {addr(o1): "up",
+                                         addr(o2): "unhealthy"},
+             what="first checks")
+    assert client_requests(o2, "/slow/600") == []
+
+    # a peer added through the API waits for its first pass
+    st, _, _ = api(bw.port, "POST", "/api/9/http/upstreams/b/servers",
+                   {"server": addr(o3)})
+    assert st == 201
+    assert peer_states(bw)[addr(o3)] == "checking"
+    assert {served_by(bw.port, "/status/200/m%d" % i)[0]
+            for i in range(6)} == {"o1"}
+    wait_for(lambda: peer_states(bw)[addr(o3)] == "up", what="o3 up")
+    assert {served_by(bw.port, "/status/200/n%d" % i)[0]
+            for i in range(6)} == {"o1", "o3"}
+    assert client_requests(o2, "/slow/600") == []
+
+
+def test_two_workers_do_not_double_the_probes(bw, origins):
+    o1 = origins[0]
+    bw.config(conf([o1], "health_check interval=250ms uri=/status/200;"),
+              workers=2)
+    bw.start()
+    wait_for(lambda: len(bw.workers()) == 2, what="workers")
+    wait_for(lambda: len(o1.requests) >= 1, what="first probe")
+    t0 = time.monotonic()
+    n0 = len(o1.requests)
+    wait_for(lambda: time.monotonic() - t0 > 2.5, timeout=5,
+             what="a window of probes")
+    n = len(o1.requests) - n0
+    window = time.monotonic() - t0
+    # one probe an interval at most (plus the one at each end); doubled
+    # would be twice that
+    assert n <= window / 0.25 + 2, (n, window)
+    assert n >= 3, n
+
+
+@pytest.mark.parametrize("text,message", [
+    ("upstream u { server 127.0.0.1:1; } server { listen 127.0.0.1:PORT; "
+     "location / { proxy_pass http://u; health_check; } }",
+     "health_check needs proxy_pass to an upstream with a zone"),
+    ("upstream u { zone u 64k; server 127.0.0.1:1; } server { listen "
+     "127.0.0.1:PORT; location / { proxy_pass http://u; "
+     "health_check match=nope; } }",
+     'match "nope" of a health_check is not defined'),
+    ("upstream u { zone u 64k; server 127.0.0.1:1; } server { listen "
+     "127.0.0.1:PORT; location / { proxy_pass http://u; "
+     "health_check interval=0; } }",
+     'invalid parameter "interval=0"'),
+    ("upstream u { zone u 64k; server 127.0.0.1:1; } server { listen "
+     "127.0.0.1:PORT; location / { proxy_pass http://u; health_check; } "
+     "location /b { proxy_pass http://u; health_check; } }",
+     'upstream "u" has a health_check already'),
+    ("match m { status 99; }",
+     'invalid status "99"'),
+    ("match m { body = x; }",
+     'invalid "body" in match'),
+    ("match m { colour red; }",
+     'unknown directive "colour" in match'),
+])
+def test_configuration_errors(bw, text, message):
+    bw.config(text)
+    r = bw.run("-t")
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr
+    assert "bulwark.conf" in r.stderr, r.stderr
