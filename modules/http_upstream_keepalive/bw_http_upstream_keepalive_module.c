@@ -11,7 +11,7 @@
  * connection without counting it against the peer.
  */
 
-#include <bw_http.h>
+#include <bw_http_upstream_round_robin.h>
 
 typedef struct {
     bw_uint_t                        max_cached;
@@ -24,6 +24,11 @@ typedef struct {
 
     bw_cycle_t                      *cycle;     /* whose memory the cache is */
     bw_http_upstream_init_peer_pt    original_init_peer;
+
+    /* a zone's peers change at run time: the generation the cache was
+     * last checked against */
+    bw_http_upstream_srv_conf_t     *upstream;
+    bw_uint_t                        generation;
 } bw_http_upstream_keepalive_srv_conf_t;
 
 typedef struct {
@@ -105,6 +110,7 @@ bw_http_upstream_init_keepalive(bw_conf_t *cf,
 
     kcf->original_init_peer = us->peer.init;
     us->peer.init = bw_http_upstream_init_keepalive_peer;
+    kcf->upstream = us;
 
     cached = bw_pcalloc(cf->pool, sizeof(bw_http_upstream_keepalive_cache_t)
                                   * kcf->max_cached);
@@ -221,6 +227,88 @@ bw_http_upstream_get_keepalive_peer(bw_peer_connection_t *pc, void *data)
     return BW_OK;
 }
 
+/* Does a live peer, taking requests, have this address? With the
+ * zone's lock held. */
+static bw_uint_t
+bw_http_upstream_keepalive_wanted(bw_upstream_rr_peers_t *peers,
+    struct sockaddr *sa, socklen_t len)
+{
+    bw_uint_t                i;
+    bw_upstream_rr_peer_t   *peer;
+
+    for ( /* void */ ; peers; peers = peers->next) {
+        for (i = 0; i < peers->number; i++) {
+            peer = &peers->peer[i];
+            if (!peer->removed && !peer->drain
+                && bw_cmp_sockaddr(peer->sockaddr, peer->socklen, sa, len, 1)
+                   == BW_OK)
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+/*
+ * After a run-time change of a zone's peers: the kept connections to
+ * peers removed or draining are closed, and so is this request's
+ * connection when its peer is one of them (0 returned).
+ */
+static bw_uint_t
+bw_http_upstream_keepalive_sweep(bw_http_upstream_keepalive_srv_conf_t *kcf,
+    bw_peer_connection_t *pc)
+{
+    bw_uint_t                            keep;
+    bw_queue_t                          *q, *next;
+    bw_queue_t                           gone;
+    bw_upstream_rr_peers_t              *peers;
+    bw_http_upstream_keepalive_cache_t  *item;
+
+    peers = kcf->upstream->peer.data;
+    if (peers == NULL || peers->shared == NULL
+        || peers->shared->generation == kcf->generation)
+    {
+        return 1;
+    }
+
+    bw_queue_init(&gone);
+
+    bw_shmtx_lock(peers->shpool);
+
+    kcf->generation = peers->shared->generation;
+    keep = bw_http_upstream_keepalive_wanted(peers, pc->sockaddr,
+                                             pc->socklen);
+
+    for (q = bw_queue_head(&kcf->cache);
+         q != bw_queue_sentinel(&kcf->cache);
+         q = next)
+    {
+        next = bw_queue_next(q);
+        item = bw_queue_data(q, bw_http_upstream_keepalive_cache_t, queue);
+        if (!bw_http_upstream_keepalive_wanted(peers,
+                                               &item->sockaddr.sockaddr,
+                                               item->socklen))
+        {
+            bw_queue_remove(q);
+            bw_queue_insert_tail(&gone, q);
+        }
+    }
+
+    bw_shmtx_unlock(peers->shpool);
+
+    while (!bw_queue_empty(&gone)) {
+        q = bw_queue_head(&gone);
+        bw_queue_remove(q);
+        item = bw_queue_data(q, bw_http_upstream_keepalive_cache_t, queue);
+        bw_http_upstream_keepalive_close(item->connection);
+        bw_queue_insert_head(&kcf->free, q);
+    }
+
+    return keep;
+}
+
 static void
 bw_http_upstream_free_keepalive_peer(bw_peer_connection_t *pc, void *data,
     bw_uint_t state)
@@ -251,7 +339,8 @@ bw_http_upstream_free_keepalive_peer(bw_peer_connection_t *pc, void *data,
     }
 
     if (++c->requests >= kp->conf->requests
-        || bw_current_msec - c->start_time > kp->conf->time)
+        || bw_current_msec - c->start_time > kp->conf->time
+        || !bw_http_upstream_keepalive_sweep(kp->conf, pc))
     {
         return;
     }

@@ -58,7 +58,8 @@ def served_by(port, path="/status/200", host="localhost"):
     return h.get("x-origin"), h.get("x-worker")
 
 
-def conf(origins, balancer="", extra_servers="", write="on", workers=2):
+def conf(origins, balancer="", extra_servers="", write="on", workers=2,
+         location=""):
     servers = "".join("server 127.0.0.1:%d;" % o.port for o in origins)
     return """
     upstream b { zone b 64k; %s %s %s }
@@ -68,11 +69,12 @@ def conf(origins, balancer="", extra_servers="", write="on", workers=2):
         location / {
             proxy_pass http://b;
             add_header X-Worker $pid;
+            %s
         }
         location /api { api write=%s; }
         location /ro { api; }
     }
-    """ % (balancer, servers, extra_servers, write)
+    """ % (balancer, servers, extra_servers, location, write)
 
 
 def start(bw, origins, workers=2, **kw):
@@ -421,3 +423,23 @@ def test_readdress_a_server(bw, origins):
                    {"server": server_of(origins[2])})
     assert st == 200 and s["server"] == server_of(origins[2])
     assert {served_by(bw.port)[0] for _ in range(4)} == {"o3"}
+
+
+def test_kept_connections_to_a_removed_server_are_closed(bw, origins):
+    o1, o2 = origins[0], origins[1]
+    bw.config(conf([o1, o2], extra_servers="keepalive 8;",
+                   location="proxy_http_version 1.1; "
+                            "proxy_set_header Connection \"\";"),
+              workers=1)
+    bw.start()
+    for i in range(6):
+        served_by(bw.port)
+    wait_for(lambda: len(o1.server.active) >= 1, what="a kept connection")
+    st, _, _ = api(bw.port, "DELETE", "/api/9/http/upstreams/b/servers/0")
+    assert st == 200
+    # the worker's next request sees the change and lets them go
+    assert served_by(bw.port)[0] == "o2"
+    wait_for(lambda: len(o1.server.active) == 0,
+             what="connections to the removed server closed")
+    # those to the server that stays are kept
+    assert len(o2.server.active) >= 1
