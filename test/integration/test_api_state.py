@@ -182,8 +182,15 @@ def test_changes_are_written_to_the_file(bw, origins):
 def test_state_survives_reload_restart_and_upgrade(bw, origins):
     state = setup_state(bw, origins)
     want = expected(origins)
-    wait_for(lambda: os.path.exists(state) and
-             len(state_servers(state)) == 3, what="state file")
+
+    def final():
+        try:
+            servers = state_servers(state)
+        except OSError:
+            return False
+        return [(s["id"], s["max_conns"]) for s in servers] == \
+            [(0, 0), (1, 0), (3, 7)]
+    wait_for(final, what="the last change in the state file")
 
     master = bw.read_pid()
     old_workers = set(bw.workers())
@@ -309,7 +316,13 @@ def test_master_killed_during_a_storm_of_writes_leaves_a_whole_file(
     u = "/api/9/http/upstreams/b/servers"
     for o in origins:
         api(bw.port, "POST", u, {"server": "127.0.0.1:%d" % o.port})
-    wait_for(lambda: os.path.exists(state), what="state file")
+
+    def three():
+        try:
+            return len(state_servers(state)) == 3
+        except OSError:
+            return False
+    wait_for(three, what="state file with the three servers")
 
     stop = threading.Event()
     errors = []
