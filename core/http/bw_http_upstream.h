@@ -89,8 +89,12 @@ typedef struct {
     bw_uint_t                       max_fails;
     time_t                          fail_timeout;
     bw_uint_t                       id;         /* from a state file */
+    bw_str_t                        host;       /* "resolve": the name */
+    in_port_t                       port;       /* and its port */
     unsigned                        down:1;
     unsigned                        backup:1;
+    unsigned                        resolve:1;  /* addresses found and
+                                                   kept at run time */
 } bw_http_upstream_server_t;
 
 struct bw_http_upstream_srv_conf_s {
@@ -111,6 +115,7 @@ struct bw_http_upstream_srv_conf_s {
     unsigned                        implicit:1; /* from proxy_pass URL */
     unsigned                        mandatory:1; /* health_check mandatory:
                                                     peers start out */
+    unsigned                        resolve:1;  /* a server with "resolve" */
 };
 
 typedef struct {

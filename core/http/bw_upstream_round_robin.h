@@ -32,6 +32,9 @@ struct bw_upstream_rr_peer_s {
 
     bw_uint_t                 id;             /* the admin API's, stable
                                                  while the peer lives */
+    bw_uint_t                 host;           /* 1 + the index of the
+                                                 "resolve" server line it
+                                                 was found for; 0: none */
 
     /* active health checks (modules/http_upstream_check), in the zone */
     bw_msec_t                 hc_next;        /* the next probe is due */
@@ -71,6 +74,10 @@ typedef struct {
     unsigned                  state:1;        /* the upstream has one */
     unsigned                  mandatory:1;    /* a peer added must pass a
                                                  health check first */
+    /* "resolve" servers: when each is looked up next, and since when a
+     * worker is at it (0: none), by the index of its server line */
+    bw_msec_t                *resolve_next;
+    bw_msec_t                *resolve_started;
 } bw_upstream_rr_shared_t;
 
 typedef struct bw_upstream_rr_peers_s  bw_upstream_rr_peers_t;

@@ -262,6 +262,15 @@ bw_http_upstream_block(bw_conf_t *cf, bw_command_t *cmd, void *dummy)
         return "no servers are inside upstream";
     }
 
+    if (uscf->resolve && uscf->shm_zone == NULL) {
+        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "resolving names at run "
+                          "time requires upstream \"%.*s\" in %s:%lu to "
+                          "be in shared memory", (int) uscf->host.len,
+                          uscf->host.data, uscf->file_name,
+                          (unsigned long) uscf->line);
+        return BW_CONF_ERROR;
+    }
+
     return BW_CONF_OK;
 }
 
@@ -274,7 +283,8 @@ bw_http_upstream_server(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     bw_str_t                     *value, s;
     bw_url_t                      u;
     bw_int_t                      weight, max_fails, max_conns;
-    bw_uint_t                     i, down, backup;
+    bw_uint_t                     i, down, backup, resolve;
+    const char                   *err;
     bw_http_upstream_server_t    *us;
 
     uscf = bw_http_upstream_current(cf);
@@ -297,8 +307,14 @@ bw_http_upstream_server(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     fail_timeout = 10;
     down = 0;
     backup = 0;
+    resolve = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (strcmp((char *) value[i].data, "resolve") == 0) {
+            resolve = 1;
+            continue;
+        }
 
         if (strncmp((char *) value[i].data, "weight=", 7) == 0) {
             if (!(uscf->flags & BW_HTTP_UPSTREAM_WEIGHT)) {
@@ -365,6 +381,38 @@ bw_http_upstream_server(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         goto invalid;
     }
 
+    us->weight = weight;
+    us->max_fails = max_fails;
+    us->max_conns = max_conns;
+    us->fail_timeout = fail_timeout;
+    us->down = down;
+    us->backup = backup;
+
+    if (resolve) {
+        /* a name is looked up by the workers' resolver, never here: it
+         * may not exist yet (a service that comes later) */
+        err = bw_http_upstream_pass_split(&value[1], &u);
+        if (err) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "%s in upstream \"%s\"",
+                              err, value[1].data);
+            return BW_CONF_ERROR;
+        }
+        if (u.host.len > 5
+            && bw_strncasecmp(u.host.data, (u_char *) "unix:", 5) == 0)
+        {
+            resolve = 0;
+        } else if (bw_parse_addr_port(u.host.data, u.host.len, &u.sockaddr,
+                                      &u.socklen) != BW_OK)
+        {
+            us->name = value[1];
+            us->host = u.host;
+            us->port = u.no_port ? 80 : u.port;
+            us->resolve = 1;
+            uscf->resolve = 1;
+            return BW_CONF_OK;
+        }
+    }
+
     bw_memzero(&u, sizeof(bw_url_t));
     u.url = value[1];
     u.default_port = 80;
@@ -389,12 +437,6 @@ bw_http_upstream_server(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     if (bw_http_upstream_url_addrs(cf, &u, us) != BW_OK) {
         return BW_CONF_ERROR;
     }
-    us->weight = weight;
-    us->max_fails = max_fails;
-    us->max_conns = max_conns;
-    us->fail_timeout = fail_timeout;
-    us->down = down;
-    us->backup = backup;
 
     return BW_CONF_OK;
 

@@ -81,8 +81,9 @@ bw_http_upstream_init_round_robin(bw_conf_t *cf,
     us->peer.init = bw_http_upstream_init_round_robin_peer;
 
     peers = bw_http_upstream_rr_build(cf, us->servers, 0);
-    if (peers == NULL && us->state.len) {
-        /* a state file may hold no server yet: the API adds them */
+    if (peers == NULL && (us->state.len || us->resolve)) {
+        /* a state file may hold no server yet (the API adds them), and
+         * names with "resolve" get their addresses at run time */
         peers = bw_pcalloc(cf->pool, sizeof(bw_upstream_rr_peers_t));
         if (peers == NULL) {
             return BW_ERROR;

@@ -618,6 +618,14 @@ bw_http_api_modify(bw_http_api_ctx_t *ctx, bw_http_upstream_srv_conf_t *uscf,
                                  "changed", (unsigned long) id);
     }
 
+    if (ch.has_server && peer->host) {
+        bw_shmtx_unlock(peers->shpool);
+        return bw_http_api_error(ctx, BW_HTTP_BAD_REQUEST,
+                                 "UpstreamServerImmutable",
+                                 "server \"%lu\" address is immutable: it "
+                                 "is resolved", (unsigned long) id);
+    }
+
     if (ch.has_server) {
         if (bw_http_api_taken(peers, &ch, peer)) {
             bw_shmtx_unlock(peers->shpool);
@@ -712,6 +720,15 @@ bw_http_api_delete(bw_http_api_ctx_t *ctx, bw_http_upstream_srv_conf_t *uscf,
                                  "UpstreamServerNotFound",
                                  "server with ID \"%lu\" does not exist",
                                  (unsigned long) id);
+    }
+
+    if (peer->host) {
+        /* the name's answers bring it back: change the DNS instead */
+        bw_shmtx_unlock(peers->shpool);
+        return bw_http_api_error(ctx, BW_HTTP_BAD_REQUEST,
+                                 "UpstreamServerImmutable",
+                                 "server \"%lu\" not removable: it is "
+                                 "resolved", (unsigned long) id);
     }
 
     /* requests running on it finish; it takes no new ones */

@@ -14,15 +14,17 @@
 /* room for the allocator and a few dozen servers, as nginx's minimum */
 #define BW_HTTP_UPSTREAM_ZONE_MIN  (8 * 4096)
 
-typedef struct {
-    bw_shm_zone_t  *shm_zone;
-} bw_http_upstream_zone_srv_conf_t;
 
 static void *bw_http_upstream_zone_create_conf(bw_conf_t *cf);
 static char *bw_http_upstream_zone(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static bw_int_t bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone,
     void *data);
+
+static bw_int_t bw_http_upstream_zone_postconfiguration(bw_conf_t *cf);
+static char *bw_http_upstream_zone_resolver(bw_conf_t *cf, bw_command_t *cmd,
+    void *conf);
+static bw_int_t bw_http_upstream_zone_init_worker(bw_cycle_t *cycle);
 
 static bw_command_t  bw_http_upstream_zone_commands[] = {
 
@@ -32,10 +34,16 @@ static bw_command_t  bw_http_upstream_zone_commands[] = {
     { bw_string("state"), BW_HTTP_UPS_CONF|BW_CONF_TAKE1,
       bw_http_upstream_state, BW_HTTP_SRV_CONF_OFFSET, 0, NULL },
 
+    { bw_string("resolver"), BW_HTTP_UPS_CONF|BW_CONF_1MORE,
+      bw_http_upstream_zone_resolver, BW_HTTP_SRV_CONF_OFFSET, 0, NULL },
+
+    { bw_string("resolver_timeout"), BW_HTTP_UPS_CONF|BW_CONF_TAKE1,
+      bw_conf_set_msec_slot, BW_HTTP_SRV_CONF_OFFSET,
+      offsetof(bw_http_upstream_zone_srv_conf_t, resolver_timeout), NULL },
+
     bw_null_command
 };
 
-static bw_int_t bw_http_upstream_zone_postconfiguration(bw_conf_t *cf);
 
 static bw_http_module_t  bw_http_upstream_zone_module_ctx = {
     NULL, bw_http_upstream_zone_postconfiguration, NULL, NULL,
@@ -45,19 +53,24 @@ static bw_http_module_t  bw_http_upstream_zone_module_ctx = {
 
 bw_module_t  bw_http_upstream_zone_module = {
     BW_MODULE_V1, BW_HTTP_MODULE, &bw_http_upstream_zone_module_ctx,
-    bw_http_upstream_zone_commands, NULL, NULL, NULL, NULL
+    bw_http_upstream_zone_commands, NULL, bw_http_upstream_zone_init_worker,
+    NULL, NULL
 };
 
 /* A state file is run-time changes kept: they live in a zone. */
 static bw_int_t
 bw_http_upstream_zone_postconfiguration(bw_conf_t *cf)
 {
-    bw_uint_t                       i;
-    bw_http_upstream_srv_conf_t   **uscfp;
-    bw_http_upstream_main_conf_t   *umcf;
+    bw_uint_t                           i;
+    bw_http_core_loc_conf_t            *clcf;
+    bw_http_upstream_srv_conf_t       **uscfp;
+    bw_http_upstream_main_conf_t       *umcf;
+    bw_http_upstream_zone_srv_conf_t   *zcf;
 
     umcf = bw_http_conf_get_module_main_conf(cf, bw_http_upstream_module);
     uscfp = umcf->upstreams.elts;
+
+    clcf = bw_http_conf_get_module_loc_conf(cf, bw_http_core_module);
 
     for (i = 0; i < umcf->upstreams.nelts; i++) {
         if (uscfp[i]->state.len && uscfp[i]->shm_zone == NULL) {
@@ -68,6 +81,89 @@ bw_http_upstream_zone_postconfiguration(bw_conf_t *cf)
                          (unsigned long) uscfp[i]->line);
             return BW_ERROR;
         }
+
+        if (!uscfp[i]->resolve || uscfp[i]->srv_conf == NULL) {
+            continue;
+        }
+
+        /* the upstream's own resolver, else the http level's */
+        zcf = bw_http_conf_upstream_srv_conf(uscfp[i],
+                                             bw_http_upstream_zone_module);
+        if (zcf->resolver == NULL) {
+            zcf->resolver = clcf->resolver;
+        }
+        if (zcf->resolver_timeout == BW_CONF_UNSET_MSEC) {
+            zcf->resolver_timeout = clcf->resolver_timeout
+                                    != BW_CONF_UNSET_MSEC
+                                    ? clcf->resolver_timeout : 30000;
+        }
+        if (zcf->resolver == NULL) {
+            bw_log_error(BW_LOG_EMERG, cf->log, 0,
+                         "no resolver defined to resolve names at run "
+                         "time in upstream \"%.*s\" in %s:%lu",
+                         (int) uscfp[i]->host.len, uscfp[i]->host.data,
+                         uscfp[i]->file_name, (unsigned long) uscfp[i]->line);
+            return BW_ERROR;
+        }
+
+        zcf->upstream = uscfp[i];
+        zcf->due = bw_pcalloc(cf->pool, uscfp[i]->servers->nelts
+                                        * sizeof(bw_uint_t));
+        if (zcf->due == NULL) {
+            return BW_ERROR;
+        }
+    }
+
+    return BW_OK;
+}
+
+static char *
+bw_http_upstream_zone_resolver(bw_conf_t *cf, bw_command_t *cmd, void *conf)
+{
+    bw_http_upstream_zone_srv_conf_t  *zcf = conf;
+
+    bw_str_t  *value;
+
+    if (zcf->resolver) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    zcf->resolver = bw_resolver_create(cf, &value[1], cf->args->nelts - 1);
+    return zcf->resolver ? BW_CONF_OK : BW_CONF_ERROR;
+}
+
+/* Each worker looks at the "resolve" names of its upstreams. */
+static bw_int_t
+bw_http_upstream_zone_init_worker(bw_cycle_t *cycle)
+{
+    bw_uint_t                           i;
+    bw_upstream_rr_peers_t             *peers;
+    bw_http_upstream_srv_conf_t       **uscfp;
+    bw_http_upstream_main_conf_t       *umcf;
+    bw_http_upstream_zone_srv_conf_t   *zcf;
+
+    umcf = bw_http_cycle_get_module_main_conf(cycle, bw_http_upstream_module);
+    if (umcf == NULL) {
+        return BW_OK;
+    }
+    uscfp = umcf->upstreams.elts;
+
+    for (i = 0; i < umcf->upstreams.nelts; i++) {
+        peers = uscfp[i]->peer.data;
+        if (!uscfp[i]->resolve || uscfp[i]->srv_conf == NULL || peers == NULL
+            || peers->shared == NULL || peers->shared->resolve_next == NULL)
+        {
+            continue;
+        }
+        zcf = bw_http_conf_upstream_srv_conf(uscfp[i],
+                                             bw_http_upstream_zone_module);
+        zcf->log = cycle->log;
+        zcf->timer.handler = bw_http_upstream_resolve_tick;
+        zcf->timer.data = zcf;
+        zcf->timer.log = cycle->log;
+        bw_event_add_timer(&zcf->timer, 1);
     }
 
     return BW_OK;
@@ -76,7 +172,14 @@ bw_http_upstream_zone_postconfiguration(bw_conf_t *cf)
 static void *
 bw_http_upstream_zone_create_conf(bw_conf_t *cf)
 {
-    return bw_pcalloc(cf->pool, sizeof(bw_http_upstream_zone_srv_conf_t));
+    bw_http_upstream_zone_srv_conf_t  *zcf;
+
+    zcf = bw_pcalloc(cf->pool, sizeof(bw_http_upstream_zone_srv_conf_t));
+    if (zcf == NULL) {
+        return NULL;
+    }
+    zcf->resolver_timeout = BW_CONF_UNSET_MSEC;
+    return zcf;
 }
 
 static char *
@@ -213,6 +316,18 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
 
         shared->state = (uscfp[i]->state.len != 0);
         shared->mandatory = uscfp[i]->mandatory;
+
+        if (uscfp[i]->resolve) {
+            shared->resolve_next = bw_slab_calloc_locked(shpool,
+                                 uscfp[i]->servers->nelts * sizeof(bw_msec_t));
+            shared->resolve_started = bw_slab_calloc_locked(shpool,
+                                 uscfp[i]->servers->nelts * sizeof(bw_msec_t));
+            if (shared->resolve_next == NULL
+                || shared->resolve_started == NULL)
+            {
+                goto nomem;
+            }
+        }
 
         peers = bw_http_upstream_zone_copy(shpool, uscfp[i]->peer.data,
                                            shared, shared->state);
