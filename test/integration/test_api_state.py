@@ -174,8 +174,13 @@ def test_changes_are_written_to_the_file(bw, origins):
              "backup": s["backup"], "down": s["down"]}
             for s in expected(origins)]
     wait_for(lambda: written() == want, what="state file")
-    # the master wrote it, not a worker
-    assert "state file \"%s\" written" % state in bw.logs()
+    # the master wrote it, not a worker (it logs once the file is in
+    # place)
+    master = bw.read_pid()
+    wait_for(lambda: re.search(r"\] %d#0: upstream \"b\": state file \"%s\" "
+                               r"written, 3 servers" % (master,
+                                                        re.escape(state)),
+                               bw.logs()), what="the master's log line")
     assert not os.path.exists(state + ".tmp")
 
 
@@ -270,6 +275,7 @@ def test_a_bad_state_file_names_its_line(bw, origins):
         f.write('servers = ( { id = 0; server = "127.0.0.1:%d"; } );\n'
                 % origins[0].port)
     bw.start()
+    wait_for(lambda: len(bw.workers()) == 1, what="the worker")
     workers = set(bw.workers())
     with open(state, "w") as f:
         f.write("servers = ( {\n")
