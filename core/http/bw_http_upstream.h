@@ -528,6 +528,9 @@ bw_int_t bw_http_upstream_pass_target(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *uscf, bw_http_complex_value_t *cv);
 
 /* TLS to upstreams (upstream_ssl.c) */
+/* Does the peer's certificate name this host (or IP address)? */
+bw_int_t bw_http_upstream_ssl_check_host(bw_connection_t *c,
+    bw_str_t *name);
 bw_int_t bw_http_upstream_ssl_setup(bw_conf_t *cf,
     bw_http_upstream_ssl_t *ussl, bw_uint_t session_reuse,
     bw_uint_t verify, bw_uint_t depth);

@@ -14,19 +14,21 @@
 typedef bw_upstream_rr_peer_t *(*bw_http_upstream_rr_choose_pt)(
     bw_upstream_rr_state_t *st, void *data, time_t now);
 
-/* A peer added at run time may leave while the request still names
- * it (in $upstream_addr, the log): the request keeps its own copy. */
+/* A zone's peer may leave, or its slot move, while the request still
+ * names it ($upstream_addr, the log, the metrics): the request keeps its
+ * own copy of the address and the name, one for each attempt. */
 typedef struct {
     bw_sockaddr_t                   sockaddr;
     bw_str_t                        name;
-    u_char                          text[BW_SOCKADDR_STRLEN];
+    u_char                          text[BW_SOCKADDR_STRLEN + 1];
 } bw_http_upstream_rr_addr_t;
 
 typedef struct {
     bw_upstream_rr_state_t          st;
     bw_http_upstream_rr_choose_pt   choose;      /* NULL: round robin */
     void                           *choose_data;
-    bw_http_upstream_rr_addr_t     *addr;        /* zone peers: a copy */
+    bw_pool_t                      *pool;        /* zone peers: where each
+                                                    attempt's copy goes */
     unsigned                        single:1;
 } bw_http_upstream_rr_peer_data_t;
 

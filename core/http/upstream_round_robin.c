@@ -155,10 +155,7 @@ bw_http_upstream_rr_attach(bw_http_request_t *r, bw_upstream_rr_peers_t *peers,
     u->peer.tries = peers->tries + (peers->next ? peers->next->tries : 0);
 
     if (peers->shared) {
-        rrp->addr = bw_palloc(r->pool, sizeof(bw_http_upstream_rr_addr_t));
-        if (rrp->addr == NULL) {
-            return NULL;
-        }
+        rrp->pool = r->pool;
         /* every server removed or down through the API: one attempt,
          * which finds none and answers 502 */
         if (u->peer.tries == 0) {
@@ -227,29 +224,35 @@ bw_http_upstream_create_round_robin_peer(bw_http_request_t *r,
     return bw_http_upstream_rr_attach(r, peers, 0) ? BW_OK : BW_ERROR;
 }
 
-static void
+static bw_int_t
 bw_http_upstream_rr_set_peer(bw_peer_connection_t *pc,
     bw_http_upstream_rr_peer_data_t *rrp, bw_upstream_rr_peer_t *peer)
 {
     bw_http_upstream_rr_addr_t  *a;
 
-    a = rrp->addr;
-
-    if (!peer->dynamic || a == NULL) {
+    if (rrp->pool == NULL) {
         pc->sockaddr = peer->sockaddr;
         pc->socklen = peer->socklen;
         pc->name = &peer->name;
-        return;
+        return BW_OK;
+    }
+
+    /* each attempt its own: $upstream_addr names every one tried */
+    a = bw_palloc(rrp->pool, sizeof(bw_http_upstream_rr_addr_t));
+    if (a == NULL) {
+        return BW_ERROR;
     }
 
     memcpy(&a->sockaddr, peer->sockaddr, peer->socklen);
-    a->name.len = bw_min(peer->name.len, sizeof(a->text));
+    a->name.len = bw_min(peer->name.len, BW_SOCKADDR_STRLEN);
     a->name.data = a->text;
     memcpy(a->text, peer->name.data, a->name.len);
+    a->text[a->name.len] = '\0';
 
     pc->sockaddr = &a->sockaddr.sockaddr;
     pc->socklen = peer->socklen;
     pc->name = &a->name;
+    return BW_OK;
 }
 
 /* One live primary peer and no backup: the lone-server rule. */
@@ -330,7 +333,15 @@ bw_http_upstream_get_round_robin_peer(bw_peer_connection_t *pc, void *data)
         return BW_BUSY;
     }
 
-    bw_http_upstream_rr_set_peer(pc, rrp, peer);
+    if (bw_http_upstream_rr_set_peer(pc, rrp, peer) != BW_OK) {
+        /* no memory for the copy: the attempt is not made */
+        rrp->st.current = NULL;
+        if (peer->conns) {
+            peer->conns--;
+        }
+        bw_upstream_rr_unlock(peers);
+        return BW_ERROR;
+    }
     bw_upstream_rr_unlock(peers);
 
     return BW_OK;

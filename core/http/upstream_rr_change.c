@@ -139,6 +139,11 @@ bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
     bw_int_t                i;
     bw_upstream_rr_peer_t  *peer;
 
+    /* ids are never given twice; the state file keeps them in 32 bits */
+    if (peers->shared->next_id >= INT32_MAX) {
+        return BW_ERROR;
+    }
+
     size = tmpl->socklen + tmpl->name.len + tmpl->server.len;
 
     p = bw_slab_alloc_locked(peers->shpool, size);

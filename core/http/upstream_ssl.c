@@ -30,8 +30,6 @@ static void bw_http_upstream_ssl_handshake_done(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_connection_t *c);
 static bw_int_t bw_http_upstream_ssl_name(bw_http_request_t *r,
     bw_http_upstream_t *u, bw_connection_t *c);
-static bw_int_t bw_http_upstream_ssl_check_host(bw_connection_t *c,
-    bw_str_t *name);
 static bw_uint_t bw_http_upstream_ssl_is_address(bw_str_t *name,
     u_char *buf, size_t size);
 static bw_int_t bw_http_upstream_ssl_certificate(bw_http_request_t *r,
@@ -369,7 +367,7 @@ done:
     return BW_OK;
 }
 
-static bw_int_t
+bw_int_t
 bw_http_upstream_ssl_check_host(bw_connection_t *c, bw_str_t *name)
 {
     int       rc;

@@ -11,7 +11,8 @@
 
 #include "bw_http_api.h"
 
-#define BW_HTTP_API_MAX_WEIGHT  1000000
+/* a consistent hash ring holds 160 points a unit of weight, per worker */
+#define BW_HTTP_API_MAX_WEIGHT  10000
 
 /* A POST or PATCH, validated. */
 typedef struct {
@@ -235,13 +236,17 @@ bw_http_api_number(bw_http_api_field_t *f, bw_int_t max)
 static bw_int_t
 bw_http_api_time(bw_http_api_field_t *f)
 {
+    bw_int_t  n;
+
     if (f->type == BW_JSON_NUMBER) {
         return bw_http_api_number(f, 86400 * 365);
     }
     if (f->type != BW_JSON_STRING || f->value.len == 0) {
         return -1;
     }
-    return bw_parse_time(&f->value, 1);
+    /* bounded as a number is: the state file keeps it in 32 bits */
+    n = bw_parse_time(&f->value, 1);
+    return (n == BW_ERROR || n > 86400 * 365) ? -1 : n;
 }
 
 static bw_int_t
@@ -794,6 +799,15 @@ bw_http_api_method(bw_http_api_ctx_t *ctx, bw_uint_t allowed)
     if (!(method & BW_HTTP_GET) && !ctx->write) {
         return bw_http_api_error(ctx, BW_HTTP_NOT_ALLOWED, "MethodDisabled",
                                  "method disabled");
+    }
+
+    if (!(method & BW_HTTP_GET) && (bw_exiting || bw_quit)) {
+        /* a worker of a configuration being replaced: its zone is not
+         * the one that will serve, so a change here would be lost */
+        ctx->r->keepalive = 0;
+        return bw_http_api_error(ctx, BW_HTTP_SERVICE_UNAVAILABLE,
+                                 "ServiceUnavailable", "the configuration "
+                                 "is being reloaded: retry");
     }
 
     return BW_OK;

@@ -534,13 +534,18 @@ bw_http_metrics_log(bw_http_request_t *r)
             continue;
         }
 
+        /* the cache is keyed by the name's address, which only the
+         * configuration keeps: a zone's peers change at run time, and a
+         * request names its own copy of one */
         slot = ((uintptr_t) peer >> 4) % BW_METRICS_PEER_CACHE;
-        if (bw_http_metrics_peers[slot].peer == peer) {
+        if (uscf->shm_zone == NULL
+            && bw_http_metrics_peers[slot].peer == peer)
+        {
             n = bw_http_metrics_peers[slot].node;
         } else {
             n = bw_http_metrics_node(r, mcf, BW_METRICS_PEER, &uscf->host,
                                      peer);
-            if (n) {
+            if (n && uscf->shm_zone == NULL) {
                 bw_http_metrics_peers[slot].peer = peer;
                 bw_http_metrics_peers[slot].node = n;
             }

@@ -69,8 +69,11 @@ typedef struct {
     u_char                       *file;
     bw_uint_t                     line;
     unsigned                      mandatory:1;
+    unsigned                      https:1;    /* proxy_pass https:// */
+    bw_str_t                      ssl_name;   /* the name sent and checked */
     bw_event_t                    timer;      /* each worker's */
     bw_log_t                     *log;
+    bw_cycle_t                   *cycle;      /* whose memory this is */
 } bw_http_hc_t;
 
 typedef struct {

@@ -336,9 +336,10 @@ bw_http_hc_passes(bw_http_hc_match_t *m, bw_http_hc_answer_t *a,
 
 /* --- reading an answer ------------------------------------------------ */
 
-/* Decode a chunked body in place; BW_AGAIN until its last chunk. */
+/* Decode a chunked body in place (or, decode 0, only see whether it is
+ * whole, the bytes left as they are); BW_AGAIN until its last chunk. */
 static bw_int_t
-bw_http_hc_dechunk(bw_http_hc_answer_t *a)
+bw_http_hc_dechunk(bw_http_hc_answer_t *a, bw_uint_t decode)
 {
     u_char     *p, *end, *out;
     size_t      size;
@@ -374,19 +375,25 @@ bw_http_hc_dechunk(bw_http_hc_answer_t *a)
         p++;
 
         if (size == 0) {
-            a->body.len = out - a->body.data;
+            if (decode) {
+                a->body.len = out - a->body.data;
+            }
             return BW_OK;
         }
 
         if ((size_t) (end - p) < size + 2) {
             /* what there is counts: a long body is judged on its start */
             size = bw_min(size, (size_t) (end - p));
-            memmove(out, p, size);
+            if (decode) {
+                memmove(out, p, size);
+            }
             out += size;
             break;
         }
 
-        memmove(out, p, size);
+        if (decode) {
+            memmove(out, p, size);
+        }
         out += size;
         p += size;
         if (*p == '\r') {
@@ -397,8 +404,17 @@ bw_http_hc_dechunk(bw_http_hc_answer_t *a)
         }
     }
 
-    a->body.len = out - a->body.data;
-    return a->body.len >= BW_HC_BODY_MAX ? BW_OK : BW_AGAIN;
+    if (out - a->body.data >= BW_HC_BODY_MAX) {
+        /* enough to judge */
+        if (decode) {
+            a->body.len = out - a->body.data;
+        }
+        return BW_OK;
+    }
+    if (decode) {
+        a->body.len = out - a->body.data;
+    }
+    return BW_AGAIN;
 }
 
 bw_int_t
@@ -453,9 +469,11 @@ bw_http_hc_parse_answer(u_char *p, size_t len, bw_uint_t eof,
         && v.len >= 7 && bw_strncasecmp(v.data + v.len - 7,
                                         (u_char *) "chunked", 7) == 0)
     {
-        if (bw_http_hc_dechunk(a) == BW_AGAIN && !eof) {
-            return BW_AGAIN;
+        if (!eof) {
+            /* only whether it is whole: decoding moves the bytes */
+            return bw_http_hc_dechunk(a, 0) == BW_AGAIN ? BW_AGAIN : BW_OK;
         }
+        (void) bw_http_hc_dechunk(a, 1);
         return BW_OK;
     }
 

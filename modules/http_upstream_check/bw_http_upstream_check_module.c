@@ -8,9 +8,7 @@
 
 #include "bw_http_upstream_check.h"
 
-#if (BW_HTTP_PROXY_MODULE)
 #include <bw_http_proxy.h>
-#endif
 
 static void *bw_http_hc_create_main_conf(bw_conf_t *cf);
 static bw_int_t bw_http_hc_postconfiguration(bw_conf_t *cf);
@@ -61,8 +59,6 @@ bw_http_hc_create_main_conf(bw_conf_t *cf)
     return hmcf;
 }
 
-#if (BW_HTTP_PROXY_MODULE)
-
 static bw_int_t
 bw_http_hc_time(bw_str_t *v, size_t skip, bw_msec_t *t)
 {
@@ -78,6 +74,8 @@ bw_http_hc_time(bw_str_t *v, size_t skip, bw_msec_t *t)
     *t = (bw_msec_t) n;
     return BW_OK;
 }
+
+static bw_module_t *bw_http_hc_proxy_module(void);
 
 static char *
 bw_http_hc_parse(bw_conf_t *cf, bw_http_hc_main_conf_t *hmcf)
@@ -213,7 +211,8 @@ bw_http_hc_parse(bw_conf_t *cf, bw_http_hc_main_conf_t *hmcf)
                           "a reload");
     }
 
-    plcf = bw_http_conf_get_module_loc_conf(cf, bw_http_proxy_module);
+    plcf = ((bw_http_conf_ctx_t *) cf->ctx)
+               ->loc_conf[bw_http_hc_proxy_module()->ctx_index];
     hc->conf = &plcf->upstream;
 
     return BW_CONF_OK;
@@ -225,16 +224,30 @@ invalid:
     return BW_CONF_ERROR;
 }
 
-#endif
+/* The proxy module, found by its name: a build may leave it out, and
+ * this module's object is not compiled again when it does. */
+static bw_module_t *
+bw_http_hc_proxy_module(void)
+{
+    bw_uint_t  i;
+
+    for (i = 0; bw_modules[i]; i++) {
+        if (strcmp(bw_modules[i]->name, "http_proxy") == 0) {
+            return bw_modules[i];
+        }
+    }
+
+    return NULL;
+}
 
 static char *
 bw_http_hc(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
-#if (BW_HTTP_PROXY_MODULE)
+    if (bw_http_hc_proxy_module() == NULL) {
+        return "needs the http_proxy module, which this build leaves out";
+    }
+
     return bw_http_hc_parse(cf, conf);
-#else
-    return "needs the http_proxy module, which this build leaves out";
-#endif
 }
 
 /* Each check to its upstream, now that every location is known. */
@@ -285,6 +298,20 @@ bw_http_hc_postconfiguration(bw_conf_t *cf)
         if (hcp[i]->mandatory) {
             uscf->mandatory = 1;
         }
+
+        /* the probe speaks as the location's proxy_pass: TLS to an
+         * https:// upstream, with proxy_ssl_name when it is a constant,
+         * else the upstream's name (what $proxy_host is) */
+        hcp[i]->https = ((bw_http_proxy_loc_conf_t *) hcp[i]->conf)->https;
+        hcp[i]->ssl_name = uscf->host;
+        if (hcp[i]->conf->ssl_name && hcp[i]->conf->ssl_name->parts == NULL) {
+            hcp[i]->ssl_name = hcp[i]->conf->ssl_name->value;
+        }
+        if (hcp[i]->https && (hcp[i]->conf->ssl == NULL
+                              || hcp[i]->conf->ssl->ssl.ctx == NULL))
+        {
+            hcp[i]->https = 0;
+        }
     }
 
     return BW_OK;
@@ -312,7 +339,9 @@ bw_http_hc_init_worker(bw_cycle_t *cycle)
             continue;
         }
         hcp[i]->log = cycle->log;
+        hcp[i]->cycle = cycle;
         hcp[i]->timer.handler = bw_http_hc_tick;
+        hcp[i]->timer.cancelable = 1;
         hcp[i]->timer.data = hcp[i];
         hcp[i]->timer.log = cycle->log;
         /* the first look soon: mandatory peers wait for it */

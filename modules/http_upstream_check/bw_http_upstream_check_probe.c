@@ -25,6 +25,7 @@ typedef struct {
     bw_str_t                name;
     u_char                  text[BW_SOCKADDR_STRLEN];
     bw_uint_t               id;
+    unsigned                connected:1;
     bw_buf_t               *request;
     u_char                 *buf;
     size_t                  len;
@@ -43,6 +44,7 @@ typedef struct {
 static bw_http_hc_due_t  bw_http_hc_due[BW_HC_BATCH];
 
 static void bw_http_hc_start(bw_http_hc_t *hc, bw_http_hc_due_t *due);
+static void bw_http_hc_ssl_start(bw_http_hc_probe_t *pr, bw_connection_t *c);
 static void bw_http_hc_write_handler(bw_event_t *ev);
 static void bw_http_hc_read_handler(bw_event_t *ev);
 static void bw_http_hc_done(bw_http_hc_probe_t *pr, bw_uint_t passed,
@@ -74,8 +76,10 @@ bw_http_hc_tick(bw_event_t *ev)
     bw_upstream_rr_peer_t   *peer;
     bw_upstream_rr_peers_t  *peers, *set;
 
-    if (bw_exiting || bw_quit || bw_terminate) {
-        /* a worker on its way out starts no probe */
+    if (bw_exiting || bw_quit || bw_terminate || hc->cycle != bw_cycle) {
+        /* a worker on its way out starts no probe, nor does a
+         * configuration a single process has reloaded away (its probes
+         * under way hold it until they end: they are older connections) */
         return;
     }
 
@@ -124,11 +128,13 @@ bw_http_hc_tick(bw_event_t *ev)
 static void
 bw_http_hc_start(bw_http_hc_t *hc, bw_http_hc_due_t *due)
 {
-    bw_int_t              rc;
-    bw_pool_t            *pool;
-    bw_buf_t             *b;
-    bw_connection_t      *c;
-    bw_http_hc_probe_t   *pr;
+    bw_int_t                 rc;
+    bw_pool_t               *pool;
+    bw_buf_t                *b;
+    bw_connection_t         *c;
+    bw_http_hc_probe_t      *pr;
+    bw_upstream_rr_peer_t   *peer;
+    bw_upstream_rr_peers_t  *peers, *set;
 
     pool = bw_create_pool(1024, hc->log);
     if (pool == NULL) {
@@ -201,6 +207,84 @@ failed:
     /* no memory: the peer's probe is due again at the next interval */
     bw_log_error(BW_LOG_ALERT, hc->log, 0, "health check of \"%.*s\" "
                  "not started", (int) due->name_len, due->name);
+
+    peers = hc->upstream->peer.data;
+    bw_shmtx_lock(peers->shpool);
+    peer = bw_upstream_rr_find(peers, due->id, &set);
+    if (peer) {
+        peer->hc_started = 0;
+    }
+    bw_shmtx_unlock(peers->shpool);
+}
+
+static void
+bw_http_hc_ssl_done(bw_connection_t *c)
+{
+    bw_http_hc_probe_t  *pr;
+
+    pr = c->data;
+
+    if (c->ssl == NULL || !c->ssl->handshaked) {
+        bw_http_hc_done(pr, 0, c->write->timedout ? "TLS handshake timed out"
+                                                   : "TLS handshake");
+        return;
+    }
+
+    if (pr->hc->conf->ssl_verify
+        && (SSL_get_verify_result(c->ssl->connection) != X509_V_OK
+            || bw_http_upstream_ssl_check_host(c, &pr->hc->ssl_name)
+               != BW_OK))
+    {
+        bw_http_hc_done(pr, 0, "certificate");
+        return;
+    }
+
+    if (c->write->timer_set) {
+        bw_event_del_timer(c->write);
+    }
+
+    c->write->handler = bw_http_hc_write_handler;
+    c->read->handler = bw_http_hc_read_handler;
+    bw_http_hc_write_handler(c->write);
+}
+
+/* TLS as the location's proxy_pass https:// speaks it: its context
+ * (protocols, ciphers, client certificate, trusted CAs), the name it
+ * sends and checks. */
+static void
+bw_http_hc_ssl_start(bw_http_hc_probe_t *pr, bw_connection_t *c)
+{
+    u_char    name[BW_HTTP_UPSTREAM_SSL_NAME_LEN + 1];
+    size_t    n;
+    bw_int_t  rc;
+
+    /* the TLS state's own pool: bw_close_peer_connection drops it */
+    c->pool = bw_create_pool(128, c->log);
+    if (c->pool == NULL
+        || bw_ssl_create_connection(&pr->hc->conf->ssl->ssl, c, 0) != BW_OK)
+    {
+        bw_http_hc_done(pr, 0, "TLS");
+        return;
+    }
+
+    n = bw_min(pr->hc->ssl_name.len, BW_HTTP_UPSTREAM_SSL_NAME_LEN);
+    if (pr->hc->conf->ssl_server_name == 1 && n) {
+        memcpy(name, pr->hc->ssl_name.data, n);
+        name[n] = '\0';
+        (void) SSL_set_tlsext_host_name(c->ssl->connection, (char *) name);
+    }
+
+    rc = bw_ssl_handshake(c);
+
+    if (rc == BW_AGAIN) {
+        if (!c->write->timer_set) {
+            bw_event_add_timer(c->write, pr->hc->conf->connect_timeout);
+        }
+        c->ssl->handler = bw_http_hc_ssl_done;
+        return;
+    }
+
+    bw_http_hc_ssl_done(c);
 }
 
 static void
@@ -225,7 +309,7 @@ bw_http_hc_write_handler(bw_event_t *wev)
         bw_event_del_timer(wev);
     }
 
-    if (pr->request->pos == pr->request->start) {
+    if (pr->request->pos == pr->request->start && !pr->connected) {
         /* the connect's outcome */
         err = 0;
         len = sizeof(int);
@@ -236,6 +320,12 @@ bw_http_hc_write_handler(bw_event_t *wev)
             bw_log_error(BW_LOG_INFO, c->log, err, "health check connect() "
                          "to %s failed", pr->name.data);
             bw_http_hc_done(pr, 0, "connect");
+            return;
+        }
+        pr->connected = 1;
+
+        if (pr->hc->https) {
+            bw_http_hc_ssl_start(pr, c);
             return;
         }
     }
@@ -318,6 +408,11 @@ bw_http_hc_read_handler(bw_event_t *rev)
         }
 
         pr->len += n;
+
+        /* a whole answer is judged at once: the peer need not close */
+        if (bw_http_hc_parse_answer(pr->buf, pr->len, 0, &a) != BW_AGAIN) {
+            break;
+        }
     }
 
     why = "not HTTP";

@@ -60,8 +60,13 @@ bw_http_upstream_hash_ring(bw_http_upstream_hash_srv_conf_t *hcf,
         p = realloc(hcf->ring, sizeof(bw_upstream_chash_points_t)
                                + (n + 1) * sizeof(bw_upstream_chash_point_t));
         if (p == NULL) {
-            /* the ring of the configuration still places keys */
-            return hcf->ring ? hcf->ring : hcf->points;
+            /* the old ring names slots that may have moved: dropped; the
+             * configuration's still places keys (it names the
+             * configuration's strings) */
+            free(hcf->ring);
+            hcf->ring = NULL;
+            hcf->ring_size = 0;
+            return hcf->points;
         }
         hcf->ring = p;
         hcf->ring_size = n;

@@ -42,7 +42,8 @@ bw_http_upstream_resolve_tick(bw_event_t *ev)
     bw_upstream_rr_peers_t      *peers;
     bw_http_upstream_server_t   *server;
 
-    if (bw_exiting || bw_quit || bw_terminate) {
+    if (bw_exiting || bw_quit || bw_terminate || zcf->cycle != bw_cycle) {
+        /* (a configuration a single process has reloaded away) */
         return;
     }
 

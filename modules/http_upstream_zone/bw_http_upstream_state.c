@@ -91,11 +91,12 @@ static const char  *bw_http_upstream_state_keys[] = {
 static char *
 bw_http_upstream_state_server(bw_conf_t *cf, bw_str_t *path,
     bw_http_upstream_srv_conf_t *uscf, config_setting_t *group,
-    uint64_t *ids)
+    bw_uint_t *no_id)
 {
     int                         i, line;
     bw_int_t                    id, weight, max_conns, max_fails, timeout;
     bw_uint_t                   backup, down, k;
+    bw_http_upstream_server_t  *other;
     bw_url_t                    u;
     const char                 *text, **key;
     config_setting_t           *s;
@@ -142,8 +143,8 @@ bw_http_upstream_state_server(bw_conf_t *cf, bw_str_t *path,
     backup = 0;
     down = 0;
 
-    if (bw_http_upstream_state_int(cf, path, group, "id", 0,
-                                   BW_UPSTREAM_RR_MAX_PEERS * 64 - 1, &id)
+    if (bw_http_upstream_state_int(cf, path, group, "id", 0, INT32_MAX - 1,
+                                   &id)
         != BW_CONF_OK
         || bw_http_upstream_state_int(cf, path, group, "weight", 1,
                                       BW_STATE_MAX_WEIGHT, &weight)
@@ -162,22 +163,18 @@ bw_http_upstream_state_server(bw_conf_t *cf, bw_str_t *path,
         return BW_CONF_ERROR;
     }
 
-    /* ids were given out by the API: each once */
-    if (id == -1) {
-        for (k = 0; k < BW_UPSTREAM_RR_MAX_PEERS * 64; k++) {
-            if (!(ids[k / 64] & ((uint64_t) 1 << (k % 64)))) {
-                id = (bw_int_t) k;
-                break;
-            }
+    /* ids were given out by the API: each once (one a file left out is
+     * given after the largest, once all are read) */
+    other = uscf->servers->elts;
+    for (k = 0; id != -1 && k < uscf->servers->nelts; k++) {
+        if (!no_id[k] && other[k].id == (bw_uint_t) id) {
+            bw_conf_log_error(BW_LOG_EMERG, cf, 0, "duplicate \"id\" %ld in "
+                              "state file \"%s\" in line %d", (long) id,
+                              path->data, line);
+            return BW_CONF_ERROR;
         }
     }
-    if (ids[id / 64] & ((uint64_t) 1 << (id % 64))) {
-        bw_conf_log_error(BW_LOG_EMERG, cf, 0, "duplicate \"id\" %ld in state "
-                          "file \"%s\" in line %d", (long) id, path->data,
-                          line);
-        return BW_CONF_ERROR;
-    }
-    ids[id / 64] |= (uint64_t) 1 << (id % 64);
+    no_id[uscf->servers->nelts] = (id == -1);
 
     if (backup && !(uscf->flags & BW_HTTP_UPSTREAM_BACKUP)) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "balancing method does not "
@@ -219,7 +216,7 @@ bw_http_upstream_state_server(bw_conf_t *cf, bw_str_t *path,
         return BW_CONF_ERROR;
     }
 
-    us->id = (bw_uint_t) id;
+    us->id = id == -1 ? 0 : (bw_uint_t) id;
     us->weight = (bw_uint_t) weight;
     us->max_conns = (bw_uint_t) max_conns;
     us->max_fails = (bw_uint_t) max_fails;
@@ -235,7 +232,8 @@ bw_http_upstream_state(bw_conf_t *cf, bw_command_t *cmd, void *conf)
 {
     int                           i, n;
     char                         *rv;
-    uint64_t                     *ids;
+    bw_uint_t                    *no_id, k, next;
+    bw_http_upstream_server_t    *us;
     bw_str_t                     *value, path;
     config_t                      cfg;
     config_setting_t             *list;
@@ -290,11 +288,6 @@ bw_http_upstream_state(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         goto done;
     }
 
-    ids = bw_pcalloc(cf->temp_pool, BW_UPSTREAM_RR_MAX_PEERS * 64 / 8);
-    if (ids == NULL) {
-        goto done;
-    }
-
     n = config_setting_length(list);
     if (n > BW_UPSTREAM_RR_MAX_PEERS * 2) {
         bw_conf_log_error(BW_LOG_EMERG, cf, 0, "too many servers in state "
@@ -302,12 +295,30 @@ bw_http_upstream_state(bw_conf_t *cf, bw_command_t *cmd, void *conf)
         goto done;
     }
 
+    no_id = bw_pcalloc(cf->temp_pool, (n + 1) * sizeof(bw_uint_t));
+    if (no_id == NULL) {
+        goto done;
+    }
+
     for (i = 0; i < n; i++) {
         if (bw_http_upstream_state_server(cf, &path, uscf,
-                config_setting_get_elem(list, (unsigned) i), ids)
+                config_setting_get_elem(list, (unsigned) i), no_id)
             != BW_CONF_OK)
         {
             goto done;
+        }
+    }
+
+    next = 0;
+    us = uscf->servers->elts;
+    for (k = 0; k < uscf->servers->nelts; k++) {
+        if (!no_id[k] && us[k].id >= next) {
+            next = us[k].id + 1;
+        }
+    }
+    for (k = 0; k < uscf->servers->nelts; k++) {
+        if (no_id[k]) {
+            us[k].id = next++;
         }
     }
 
@@ -391,10 +402,12 @@ bw_http_upstream_state_save(bw_cycle_t *cycle, bw_str_t *path,
     config_t           cfg;
     config_setting_t  *list, *g;
 
-    if (path->len + sizeof(".tmp") > sizeof(tmp)) {
+    if (path->len + sizeof(".4294967295.tmp") > sizeof(tmp)) {
         return BW_ERROR;
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", (char *) path->data);
+    /* the master's own: during a binary upgrade two masters write */
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", (char *) path->data,
+             (long) getpid());
 
     config_init(&cfg);
     list = config_setting_add(config_root_setting(&cfg), "servers",
@@ -464,6 +477,9 @@ bw_http_upstream_state_save(bw_cycle_t *cycle, bw_str_t *path,
 
 done:
 
+    if (rc != BW_OK) {
+        (void) unlink(tmp);
+    }
     config_destroy(&cfg);
     return rc;
 }

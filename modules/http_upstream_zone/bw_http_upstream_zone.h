@@ -15,6 +15,7 @@ typedef struct {
     bw_event_t                     timer;
     bw_log_t                      *log;
     bw_uint_t                     *due;          /* server lines, a tick's */
+    bw_cycle_t                    *cycle;        /* whose memory this is */
 } bw_http_upstream_zone_srv_conf_t;
 
 extern bw_module_t  bw_http_upstream_zone_module;

@@ -160,6 +160,8 @@ bw_http_upstream_zone_init_worker(bw_cycle_t *cycle)
         zcf = bw_http_conf_upstream_srv_conf(uscfp[i],
                                              bw_http_upstream_zone_module);
         zcf->log = cycle->log;
+        zcf->cycle = cycle;
+        zcf->timer.cancelable = 1;
         zcf->timer.handler = bw_http_upstream_resolve_tick;
         zcf->timer.data = zcf;
         zcf->timer.log = cycle->log;

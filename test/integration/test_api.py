@@ -443,3 +443,85 @@ def test_kept_connections_to_a_removed_server_are_closed(bw, origins):
              what="connections to the removed server closed")
     # those to the server that stays are kept
     assert len(o2.server.active) >= 1
+
+
+def test_upstream_addr_of_a_request_whose_server_moved_or_left(bw, origins):
+    """A request keeps its own copy of its server's address: growing the
+    set (which moves its slots) and deleting the server while it runs
+    leave the log line right."""
+    o1, o2 = origins[0], origins[1]
+    bw.config("""
+    log_format a "$status $upstream_addr";
+    upstream b { zone b 64k; server 127.0.0.1:%d; server 127.0.0.1:%d down; }
+    server {
+        listen 127.0.0.1:PORT;
+        access_log logs/a.log a;
+        location / { proxy_pass http://b; }
+        location /api { api write=on; access_log off; }
+    }
+    """ % (o1.port, o2.port), workers=1)
+    bw.start()
+    result = {}
+
+    def slow():
+        result["r"] = get(bw.port, "/slow/1500", timeout=10)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    wait_for(lambda: any(r["path"] == "/slow/1500" for r in o1.requests),
+             what="the slow request")
+    u = "/api/9/http/upstreams/b/servers"
+    for o in origins[2:]:
+        st, _, _ = api(bw.port, "POST", u, {"server": server_of(o)})
+        assert st == 201
+    # a long name takes the room the moved slots left
+    st, _, _ = api(bw.port, "POST", u, {"server": "unix:/tmp/" + "x" * 88})
+    assert st == 201
+    st, _, _ = api(bw.port, "DELETE", u + "/0")
+    assert st == 200
+    t.join(10)
+    assert result["r"][0] == 200
+
+    def logged():
+        with open(bw.path("logs", "a.log")) as f:
+            return f.read().splitlines()
+    wait_for(lambda: logged(), what="the access log line")
+    assert logged() == ["200 " + server_of(o1)]
+    bw.check_sanitizers()
+
+
+def test_metrics_count_each_server_added(bw, origins):
+    require_module("http_metrics")
+    bw.config("""
+    upstream b { zone b 64k; server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:PORT;
+        location / { proxy_pass http://b; }
+        location /api { api write=on; }
+        location = /metrics { metrics; }
+    }
+    """ % origins[0].port, workers=1)
+    bw.start()
+    u = "/api/9/http/upstreams/b/servers"
+    for o in origins[1:3]:
+        assert api(bw.port, "POST", u, {"server": server_of(o)})[0] == 201
+    api(bw.port, "PATCH", u + "/0", {"down": True})
+    for i in range(10):
+        assert get(bw.port, "/status/200/m%d" % i)[0] == 200
+    assert len(origins[1].requests) == 5 and len(origins[2].requests) == 5
+    _, _, text = get(bw.port, "/metrics")
+    text = text.decode()
+    for o in origins[1:3]:
+        assert ('bulwark_upstream_requests_total{upstream="b",peer="%s",'
+                'code="2xx"} 5' % server_of(o)) in text, text
+
+
+def test_bounds_a_state_file_keeps(bw, origins):
+    start(bw, origins[:1])
+    u = "/api/9/http/upstreams/b/servers"
+    assert error_of(bw.port, "POST", u, {"server": "127.0.0.1:9",
+                                         "fail_timeout": "100y"})[:2] == \
+        (400, "UpstreamBadFailTimeout")
+    assert error_of(bw.port, "POST", u, {"server": "127.0.0.1:9",
+                                         "weight": 10001})[:2] == \
+        (400, "UpstreamBadWeight")

@@ -181,7 +181,8 @@ def test_changes_are_written_to_the_file(bw, origins):
                                r"written, 3 servers" % (master,
                                                         re.escape(state)),
                                bw.logs()), what="the master's log line")
-    assert not os.path.exists(state + ".tmp")
+    assert [n for n in os.listdir(os.path.dirname(state))
+            if n.endswith(".tmp")] == []
 
 
 def test_state_survives_reload_restart_and_upgrade(bw, origins):
@@ -375,3 +376,23 @@ def test_master_killed_during_a_storm_of_writes_leaves_a_whole_file(
     bw.start()
     assert [s["weight"] for s in servers_of(bw)] == \
         [s["weight"] for s in state_servers(state)]
+
+
+def test_large_ids_are_kept(bw, origins):
+    state = bw.path("state", "b.conf")
+    os.makedirs(os.path.dirname(state), exist_ok=True)
+    with open(state, "w") as f:
+        f.write('servers = ( { id = 70000; server = "127.0.0.1:%d"; },\n'
+                '{ server = "127.0.0.1:%d"; } );\n'
+                % (origins[0].port, origins[1].port))
+    bw.config(conf(state))
+    bw.start()
+    assert [s["id"] for s in servers_of(bw)] == [70000, 70001]
+    st, s, _ = api(bw.port, "POST", "/api/9/http/upstreams/b/servers",
+                   {"server": "127.0.0.1:%d" % origins[2].port,
+                    "fail_timeout": "1y"})
+    assert st == 201 and s["id"] == 70002
+    wait_for(lambda: len(state_servers(state)) == 3, what="state file")
+    # what was written loads again
+    r = bw.run("-t")
+    assert r.returncode == 0, r.stderr

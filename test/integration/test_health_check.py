@@ -6,13 +6,15 @@ out until its first pass; two workers do not double the probes. Real
 origins on loopback, the state read through the admin API.
 """
 
+import signal
 import time
 
 import pytest
 
-from conftest import get, require_module, wait_for
+from conftest import get, pid_alive, require_module, wait_for
 from origin import Origin
 from test_api import api, served_by
+from test_proxy_ssl import certs  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -229,3 +231,77 @@ def test_configuration_errors(bw, text, message):
     assert r.returncode != 0
     assert message in r.stderr, r.stderr
     assert "bulwark.conf" in r.stderr, r.stderr
+
+
+def test_single_process_reloads_with_health_checks(bw, origins):
+    """master_process off: a reload leaves the old configuration's
+    probes to end and starts the new one's."""
+    bw.config(conf(origins[:1], "health_check interval=100ms "
+                   "uri=/status/200;"),
+              head_extra="master_process off;\n")
+    pid = bw.start()
+    wait_for(lambda: peer_states(bw) == {addr(origins[0]): "up"},
+             what="up")
+    for _ in range(3):
+        n = len(origins[0].requests)
+        bw.signal(signal.SIGHUP)
+        wait_for(lambda: len(origins[0].requests) > n + 3,
+                 what="probes after the reload")
+    # the old configurations are released (their memory freed) and the
+    # probes go on
+    wait_for(lambda: bw.logs().count("previous configuration released")
+             == 3, what="the old configurations' release")
+    n = len(origins[0].requests)
+    wait_for(lambda: len(origins[0].requests) > n + 3, what="more probes")
+    assert pid_alive(pid)
+    assert peer_states(bw) == {addr(origins[0]): "up"}
+    bw.check_sanitizers()
+
+
+def tls_conf(tls, plain, name):
+    return """
+    match sni { status 200; body ~ "\\"sni\\": \\"origin.test\\""; }
+    upstream b { zone b 64k; server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:PORT;
+        location / {
+            proxy_pass https://b;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate ca.crt;
+            proxy_ssl_server_name on;
+            proxy_ssl_name %s;
+            # a plain origin waits for a line the handshake never sends
+            proxy_connect_timeout 1s;
+            health_check interval=200ms uri=/hc match=sni;
+        }
+        location /api { api; }
+    }
+    """ % (tls.port, plain.port, name)
+
+
+@pytest.mark.parametrize("name,tls_state,why", [
+    ("origin.test", "up", None),
+    ("wrong.test", "unhealthy", "certificate"),
+])
+def test_probes_speak_tls_as_the_location_does(bw, certs, origins, name,
+                                               tls_state, why):
+    from test_proxy_ssl import TLSOrigin, install
+    tls = TLSOrigin(certs)
+    try:
+        install(bw, certs)
+        bw.config(tls_conf(tls, origins[0], name))
+        bw.start()
+        want = {"127.0.0.1:%d" % tls.port: tls_state,
+                addr(origins[0]): "unhealthy"}
+        wait_for(lambda: peer_states(bw) == want, what="TLS probes")
+        # the plain origin got the TLS handshake, never an HTTP request
+        assert [r for r in origins[0].requests
+                if r["method"] == "GET"] == []
+        assert "health check failed on TLS handshake" in bw.logs()
+        if why:
+            assert "health check failed on " + why in bw.logs()
+        else:
+            st, h, _ = get(bw.port, "/x")
+            assert st == 200
+    finally:
+        tls.stop()
