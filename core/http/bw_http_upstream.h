@@ -115,6 +115,8 @@ struct bw_http_upstream_srv_conf_s {
     unsigned                        implicit:1; /* from proxy_pass URL */
     unsigned                        mandatory:1; /* health_check mandatory:
                                                     peers start out */
+    unsigned                        persistent:1; /* ... but those up before
+                                                     a reload start up */
     unsigned                        resolve:1;  /* a server with "resolve" */
 };
 

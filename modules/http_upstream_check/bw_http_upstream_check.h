@@ -69,6 +69,7 @@ typedef struct {
     u_char                       *file;
     bw_uint_t                     line;
     unsigned                      mandatory:1;
+    unsigned                      persistent:1;
     unsigned                      https:1;    /* proxy_pass https:// */
     bw_str_t                      ssl_name;   /* the name sent and checked */
     bw_event_t                    timer;      /* each worker's */

@@ -82,7 +82,7 @@ bw_http_hc_parse(bw_conf_t *cf, bw_http_hc_main_conf_t *hmcf)
 {
     bw_int_t                   n;
     bw_str_t                  *value, name;
-    bw_uint_t                  i, j, persistent;
+    bw_uint_t                  i, j;
     bw_http_hc_t              *hc, **hcp;
     bw_http_hc_match_t        *m, **mp;
     bw_http_proxy_loc_conf_t  *plcf;
@@ -102,8 +102,6 @@ bw_http_hc_parse(bw_conf_t *cf, bw_http_hc_main_conf_t *hmcf)
     bw_str_set(&hc->uri, "/");
     hc->file = cf->conf_file->name.data;
     hc->line = cf->conf_file->line;
-    persistent = 0;
-
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (strncmp((char *) value[i].data, "interval=", 9) == 0) {
@@ -197,18 +195,11 @@ bw_http_hc_parse(bw_conf_t *cf, bw_http_hc_main_conf_t *hmcf)
         }
 
         if (bw_str_eq_lit(&value[i], "persistent") && hc->mandatory) {
-            /* peers start out at a reload too: the zone is new */
-            persistent = 1;
+            hc->persistent = 1;
             continue;
         }
 
         goto invalid;
-    }
-
-    if (persistent) {
-        bw_conf_log_error(BW_LOG_WARN, cf, 0, "\"persistent\" is not "
-                          "supported: every peer is checked again after "
-                          "a reload");
     }
 
     plcf = ((bw_http_conf_ctx_t *) cf->ctx)
@@ -297,6 +288,7 @@ bw_http_hc_postconfiguration(bw_conf_t *cf)
         hcp[i]->upstream = uscf;
         if (hcp[i]->mandatory) {
             uscf->mandatory = 1;
+            uscf->persistent = hcp[i]->persistent;
         }
 
         /* the probe speaks as the location's proxy_pass: TLS to an

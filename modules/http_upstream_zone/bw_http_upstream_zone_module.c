@@ -283,6 +283,73 @@ bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src,
     return peers;
 }
 
+/*
+ * "health_check ... mandatory persistent": a peer that was up in the
+ * configuration being replaced starts up, not waiting for its first
+ * probe. The master still has the old zones mapped while it makes the
+ * new ones (bw_cycle is the old cycle then).
+ */
+static void
+bw_http_upstream_zone_persist(bw_http_upstream_srv_conf_t *uscf,
+    bw_upstream_rr_peers_t *peers)
+{
+    bw_uint_t                       i, j, k;
+    bw_upstream_rr_peer_t          *p, *q;
+    bw_upstream_rr_peers_t         *set, *old, *oset;
+    bw_http_upstream_srv_conf_t   **ouscfp;
+    bw_http_upstream_main_conf_t   *oumcf;
+
+    if (bw_cycle == NULL || bw_cycle->conf_ctx == NULL) {
+        return;
+    }
+
+    oumcf = bw_http_cycle_get_module_main_conf(bw_cycle,
+                                               bw_http_upstream_module);
+    if (oumcf == NULL) {
+        return;
+    }
+    ouscfp = oumcf->upstreams.elts;
+
+    old = NULL;
+    for (k = 0; k < oumcf->upstreams.nelts; k++) {
+        if (!ouscfp[k]->implicit && ouscfp[k]->peer.data
+            && ouscfp[k]->host.len == uscf->host.len
+            && memcmp(ouscfp[k]->host.data, uscf->host.data,
+                      uscf->host.len) == 0)
+        {
+            old = ouscfp[k]->peer.data;
+            break;
+        }
+    }
+
+    if (old == NULL || old->shared == NULL || !old->shared->mandatory) {
+        return;
+    }
+
+    bw_shmtx_lock(old->shpool);
+
+    for (set = peers; set; set = set->next) {
+        for (i = 0; i < set->number; i++) {
+            p = &set->peer[i];
+            for (oset = old; oset; oset = oset->next) {
+                for (j = 0; j < oset->number; j++) {
+                    q = &oset->peer[j];
+                    if (!q->removed && !q->unhealthy
+                        && bw_cmp_sockaddr(p->sockaddr, p->socklen,
+                                           q->sockaddr, q->socklen, 1)
+                           == BW_OK)
+                    {
+                        p->unhealthy = 0;
+                        p->hc_checking = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    bw_shmtx_unlock(old->shpool);
+}
+
 static bw_int_t
 bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
 {
@@ -345,6 +412,10 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
                 goto nomem;
             }
             peers->next = backup;
+        }
+
+        if (uscfp[i]->persistent) {
+            bw_http_upstream_zone_persist(uscfp[i], peers);
         }
 
         uscfp[i]->peer.data = peers;

@@ -305,3 +305,34 @@ def test_probes_speak_tls_as_the_location_does(bw, certs, origins, name,
             assert st == 200
     finally:
         tls.stop()
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_mandatory_persistent_across_a_reload(bw, origins, persistent):
+    o1, o2 = origins[0], origins[1]
+    o2.answer_all(500)
+    bw.config(conf([o1, o2], "health_check interval=2s uri=/slow/2000 "
+                   "mandatory%s;" % (" persistent" if persistent else "")),
+              workers=1)
+    bw.start()
+    wait_for(lambda: peer_states(bw) == {addr(o1): "up",
+                                         addr(o2): "unhealthy"},
+             what="first checks")
+    old = set(bw.workers())
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: set(bw.workers()) and
+             set(bw.workers()).isdisjoint(old), what="the new worker")
+    # the new worker's first probes take 2 s: what serves meanwhile
+    # is what persisted
+    # (o2 fails at once, so it may be unhealthy already either way)
+    states = peer_states(bw)
+    assert states[addr(o2)] in ("checking", "unhealthy")
+    if persistent:
+        assert states[addr(o1)] == "up"
+        assert served_by(bw.port)[0] == "o1"
+    else:
+        assert states[addr(o1)] == "checking"
+        assert get(bw.port, "/status/200")[0] == 502
+    wait_for(lambda: peer_states(bw) == {addr(o1): "up",
+                                         addr(o2): "unhealthy"},
+             what="checks after the reload")
