@@ -175,6 +175,13 @@ bw_int_t bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
     const bw_upstream_rr_peer_t *tmpl, bw_upstream_rr_peer_t **added);
 void bw_upstream_rr_remove(bw_upstream_rr_peers_t *peers,
     bw_upstream_rr_peer_t *peer);
+/* A peer's new address and names (tmpl's), copied into the zone. */
+bw_int_t bw_upstream_rr_set_address(bw_upstream_rr_peers_t *peers,
+    bw_upstream_rr_peer_t *peer, const bw_upstream_rr_peer_t *tmpl);
+/* The backup set, made empty in the zone the first time; NULL when the
+ * zone is full. */
+bw_upstream_rr_peers_t *bw_upstream_rr_backup_set(
+    bw_upstream_rr_peers_t *peers);
 /* After settings changed: the totals again, and a new generation. */
 void bw_upstream_rr_recount(bw_upstream_rr_peers_t *peers);
 /* The live peer with this id in either set (and which set), or NULL. */

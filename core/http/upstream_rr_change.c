@@ -130,12 +130,82 @@ bw_upstream_rr_slot(bw_upstream_rr_peers_t *peers)
     return (bw_int_t) peers->number++;
 }
 
+/* The address and both names of tmpl, in one block of the zone. */
+static u_char *
+bw_upstream_rr_strings(bw_upstream_rr_peers_t *peers,
+    const bw_upstream_rr_peer_t *tmpl)
+{
+    return bw_slab_alloc_locked(peers->shpool, tmpl->socklen + tmpl->name.len
+                                               + tmpl->server.len);
+}
+
+static void
+bw_upstream_rr_put_strings(bw_upstream_rr_peer_t *peer, u_char *p,
+    const bw_upstream_rr_peer_t *tmpl)
+{
+    peer->sockaddr = (struct sockaddr *) p;
+    peer->socklen = tmpl->socklen;
+    memcpy(p, tmpl->sockaddr, tmpl->socklen);
+    p += tmpl->socklen;
+
+    peer->name.data = p;
+    peer->name.len = tmpl->name.len;
+    p = bw_cpymem(p, tmpl->name.data, tmpl->name.len);
+    peer->server.data = p;
+    peer->server.len = tmpl->server.len;
+    memcpy(p, tmpl->server.data, tmpl->server.len);
+
+    peer->dynamic = 1;
+}
+
+bw_int_t
+bw_upstream_rr_set_address(bw_upstream_rr_peers_t *peers,
+    bw_upstream_rr_peer_t *peer, const bw_upstream_rr_peer_t *tmpl)
+{
+    u_char  *p;
+
+    p = bw_upstream_rr_strings(peers, tmpl);
+    if (p == NULL) {
+        return BW_ERROR;
+    }
+
+    /* requests on the old address keep their own copy of it */
+    if (peer->dynamic) {
+        bw_slab_free_locked(peers->shpool, peer->sockaddr);
+    }
+
+    bw_upstream_rr_put_strings(peer, p, tmpl);
+    peer->fails = 0;
+    return BW_OK;
+}
+
+bw_upstream_rr_peers_t *
+bw_upstream_rr_backup_set(bw_upstream_rr_peers_t *peers)
+{
+    bw_upstream_rr_peers_t  *set;
+
+    if (peers->next) {
+        return peers->next;
+    }
+
+    set = bw_slab_calloc_locked(peers->shpool, sizeof(bw_upstream_rr_peers_t));
+    if (set == NULL) {
+        return NULL;
+    }
+
+    set->shpool = peers->shpool;
+    set->shared = peers->shared;
+    set->name = peers->name;
+    peers->next = set;
+
+    return set;
+}
+
 bw_int_t
 bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
     const bw_upstream_rr_peer_t *tmpl, bw_upstream_rr_peer_t **added)
 {
     u_char                 *p;
-    size_t                  size;
     bw_int_t                i;
     bw_upstream_rr_peer_t  *peer;
 
@@ -144,9 +214,7 @@ bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
         return BW_ERROR;
     }
 
-    size = tmpl->socklen + tmpl->name.len + tmpl->server.len;
-
-    p = bw_slab_alloc_locked(peers->shpool, size);
+    p = bw_upstream_rr_strings(peers, tmpl);
     if (p == NULL) {
         return BW_ERROR;
     }
@@ -159,15 +227,7 @@ bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
 
     peer = &peers->peer[i];
     *peer = *tmpl;
-
-    peer->sockaddr = (struct sockaddr *) p;
-    memcpy(p, tmpl->sockaddr, tmpl->socklen);
-    p += tmpl->socklen;
-
-    peer->name.data = p;
-    p = bw_cpymem(p, tmpl->name.data, tmpl->name.len);
-    peer->server.data = p;
-    memcpy(p, tmpl->server.data, tmpl->server.len);
+    bw_upstream_rr_put_strings(peer, p, tmpl);
 
     peer->effective_weight = peer->weight;
     peer->current_weight = 0;
@@ -177,7 +237,6 @@ bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
     peer->checked = 0;
     peer->removed = 0;
     peer->drain = 0;
-    peer->dynamic = 1;
     peer->hc_next = 0;
     peer->hc_started = 0;
     peer->hc_checks = 0;

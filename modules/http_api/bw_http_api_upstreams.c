@@ -540,20 +540,9 @@ bw_http_api_add(bw_http_api_ctx_t *ctx, bw_http_upstream_srv_conf_t *uscf)
                                  "entry exists");
     }
 
-    set = peers;
-    if (ch.backup) {
-        if (peers->next == NULL) {
-            set = bw_slab_calloc_locked(peers->shpool,
-                                        sizeof(bw_upstream_rr_peers_t));
-            if (set == NULL) {
-                goto nomem;
-            }
-            set->shpool = peers->shpool;
-            set->shared = peers->shared;
-            set->name = peers->name;
-            peers->next = set;
-        }
-        set = peers->next;
+    set = ch.backup ? bw_upstream_rr_backup_set(peers) : peers;
+    if (set == NULL) {
+        goto nomem;
     }
 
     rc = bw_upstream_rr_add(set, &ch.tmpl, &peer);
@@ -592,7 +581,6 @@ static bw_int_t
 bw_http_api_modify(bw_http_api_ctx_t *ctx, bw_http_upstream_srv_conf_t *uscf,
     bw_uint_t id)
 {
-    u_char                  *p;
     bw_uint_t                backup;
     bw_upstream_rr_peer_t   *peer;
     bw_upstream_rr_peers_t  *peers, *set;
@@ -638,32 +626,13 @@ bw_http_api_modify(bw_http_api_ctx_t *ctx, bw_http_upstream_srv_conf_t *uscf,
                                      "entry exists");
         }
 
-        p = bw_slab_alloc_locked(peers->shpool, ch.tmpl.socklen
-                                 + ch.tmpl.name.len + ch.tmpl.server.len);
-        if (p == NULL) {
+        if (bw_upstream_rr_set_address(set, peer, &ch.tmpl) != BW_OK) {
             bw_shmtx_unlock(peers->shpool);
             return bw_http_api_error(ctx, BW_HTTP_BAD_REQUEST,
                                      "UpstreamOutOfMemory",
                                      "upstream \"%.*s\" memory exhausted",
                                      (int) uscf->host.len, uscf->host.data);
         }
-
-        /* requests on the old address keep their own copy of it */
-        if (peer->dynamic) {
-            bw_slab_free_locked(peers->shpool, peer->sockaddr);
-        }
-        peer->sockaddr = (struct sockaddr *) p;
-        memcpy(p, ch.tmpl.sockaddr, ch.tmpl.socklen);
-        p += ch.tmpl.socklen;
-        peer->socklen = ch.tmpl.socklen;
-        peer->name.data = p;
-        peer->name.len = ch.tmpl.name.len;
-        p = bw_cpymem(p, ch.tmpl.name.data, ch.tmpl.name.len);
-        peer->server.data = p;
-        peer->server.len = ch.tmpl.server.len;
-        memcpy(p, ch.tmpl.server.data, ch.tmpl.server.len);
-        peer->dynamic = 1;
-        peer->fails = 0;
     }
 
     if (ch.has_weight) {

@@ -176,20 +176,9 @@ bw_http_upstream_resolve_apply(bw_http_upstream_resolving_t *rs,
         }
     }
 
-    set = peers;
-    if (server->backup) {
-        if (peers->next == NULL) {
-            set = bw_slab_calloc_locked(peers->shpool,
-                                        sizeof(bw_upstream_rr_peers_t));
-            if (set == NULL) {
-                return 0;
-            }
-            set->shpool = peers->shpool;
-            set->shared = peers->shared;
-            set->name = peers->name;
-            peers->next = set;
-        }
-        set = peers->next;
+    set = server->backup ? bw_upstream_rr_backup_set(peers) : peers;
+    if (set == NULL) {
+        return 0;
     }
 
     /* gone from the answer: out, as the API removes (requests running
