@@ -41,6 +41,8 @@ typedef struct {
     uint64_t           sent;
     uint64_t           time_ms;      /* sum of request (or response) times */
     uint64_t           buckets[BW_METRICS_BUCKETS];
+    uint64_t           header_ms;    /* a peer's: sum of header times */
+    uint64_t           header_buckets[BW_METRICS_BUCKETS];
     uint64_t           cache[BW_METRICS_CACHE];  /* by $upstream_cache_
                                                     status, MISS first */
     uint64_t           limit_req[BW_METRICS_LIMIT_REQ];   /* by

@@ -430,15 +430,15 @@ bw_http_metrics_zone_node(bw_http_request_t *r,
 }
 
 static void
-bw_http_metrics_time(bw_http_metrics_node_t *n, bw_msec_t ms)
+bw_http_metrics_time(uint64_t *sum, uint64_t *buckets, bw_msec_t ms)
 {
     bw_uint_t  i;
 
-    bw_metrics_add(n->time_ms, ms);
+    bw_metrics_add(*sum, ms);
 
     for (i = 0; i < BW_METRICS_BUCKETS; i++) {
         if (ms <= bw_http_metrics_bounds[i]) {
-            bw_metrics_add(n->buckets[i], 1);
+            bw_metrics_add(buckets[i], 1);
             return;
         }
     }
@@ -486,7 +486,7 @@ bw_http_metrics_log(bw_http_request_t *r)
                                                 + ((bw_int_t) bw_time_msec
                                                    - (bw_int_t) r->start_msec)),
                                     0);
-            bw_http_metrics_time(n, ms);
+            bw_http_metrics_time(&n->time_ms, n->buckets, ms);
 
             /* answers the disk cache had a say in */
             if (r->upstream && r->upstream->cache_status >= 1
@@ -573,7 +573,12 @@ bw_http_metrics_log(bw_http_request_t *r)
         bw_metrics_add(n->sent, st[i].bytes_sent);
         bw_metrics_add(n->received, st[i].bytes_received);
         if (st[i].response_time != (bw_msec_t) -1) {
-            bw_http_metrics_time(n, st[i].response_time);
+            bw_http_metrics_time(&n->time_ms, n->buckets,
+                                 st[i].response_time);
+        }
+        if (st[i].header_time != (bw_msec_t) -1) {
+            bw_http_metrics_time(&n->header_ms, n->header_buckets,
+                                 st[i].header_time);
         }
     }
 

@@ -117,14 +117,14 @@ bw_metrics_peer_up(bw_upstream_rr_peer_t *peer)
 
 static void
 bw_metrics_histogram(bw_metrics_out_t *o, const char *name,
-    const char *labels, bw_http_metrics_node_t *n, uint64_t count)
+    const char *labels, uint64_t *buckets, uint64_t *sum, uint64_t count)
 {
     bw_uint_t  i;
     uint64_t   cum;
 
     cum = 0;
     for (i = 0; i < BW_METRICS_BUCKETS; i++) {
-        cum += bw_metrics_get(n->buckets[i]);
+        cum += bw_metrics_get(buckets[i]);
         bw_metrics_printf(o, "%s_bucket{%s,le=\"%.3f\"} %llu\n", name,
                           labels, bw_http_metrics_bounds[i] / 1000.0,
                           (unsigned long long) cum);
@@ -132,7 +132,7 @@ bw_metrics_histogram(bw_metrics_out_t *o, const char *name,
     bw_metrics_printf(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
                       (unsigned long long) count);
     bw_metrics_printf(o, "%s_sum{%s} %.3f\n", name, labels,
-                      bw_metrics_get(n->time_ms) / 1000.0);
+                      bw_metrics_get(*sum) / 1000.0);
     bw_metrics_printf(o, "%s_count{%s} %llu\n", name, labels,
                       (unsigned long long) count);
 }
@@ -248,7 +248,8 @@ bw_metrics_prom_zone(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
         *bw_slprintf(labels, labels + sizeof(labels) - 1,
                      "server_zone=\"%.*s\"", V(z)) = '\0';
         bw_metrics_histogram(o, "bulwark_http_request_duration_seconds",
-                             (char *) labels, n, bw_metrics_count(n));
+                             (char *) labels, n->buckets, &n->time_ms,
+                             bw_metrics_count(n));
         break;
     case 4:
         for (i = 0; i < BW_METRICS_CODES; i++) {
@@ -323,10 +324,19 @@ bw_metrics_prom_peer(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     default:
         *bw_slprintf(labels, labels + sizeof(labels) - 1,
                      "upstream=\"%.*s\",peer=\"%.*s\"", V(u), V(p)) = '\0';
-        /* only attempts that got an answer have a response time */
-        bw_metrics_histogram(o, "bulwark_upstream_response_duration_seconds",
-                             (char *) labels, n,
+        /* only attempts that got an answer have these times */
+        if (what == 2) {
+            bw_metrics_histogram(o,
+                             "bulwark_upstream_response_duration_seconds",
+                             (char *) labels, n->buckets, &n->time_ms,
                              bw_metrics_count(n) - bw_metrics_get(n->failed));
+        } else {
+            bw_metrics_histogram(o,
+                             "bulwark_upstream_header_duration_seconds",
+                             (char *) labels, n->header_buckets,
+                             &n->header_ms,
+                             bw_metrics_count(n) - bw_metrics_get(n->failed));
+        }
         break;
     }
 }
@@ -506,6 +516,11 @@ bw_metrics_prometheus(bw_metrics_out_t *o, bw_http_metrics_main_conf_t *mcf)
         "histogram", "Time from the attempt's start to the answer's end.");
     bw_metrics_each(o, mcf, BW_METRICS_PEER, bw_metrics_prom_peer,
                     (void *) 2);
+    bw_metrics_prom_family(o, "bulwark_upstream_header_duration_seconds",
+        "histogram", "Time from the attempt's start to the answer's "
+        "header.");
+    bw_metrics_each(o, mcf, BW_METRICS_PEER, bw_metrics_prom_peer,
+                    (void *) 3);
 
     bw_metrics_prom_family(o, "bulwark_upstream_peer_up", "gauge",
         "1 when the balancer may choose the peer, 0 when it is down.");
@@ -592,9 +607,18 @@ bw_metrics_json_peer(bw_metrics_out_t *o, bw_http_metrics_node_t *n,
     p = bw_metrics_escape(o, &n->peer, 1);
     bw_metrics_printf(o, "%s{\"upstream\":\"%.*s\",\"peer\":\"%.*s\",",
                       j->n++ ? "," : "", V(u), V(p));
+    bw_uint_t           i;
+
     bw_metrics_json_counts(o, n);
-    bw_metrics_printf(o, ",\"failed\":%llu}",
-                      (unsigned long long) bw_metrics_get(n->failed));
+    bw_metrics_printf(o, ",\"failed\":%llu,\"header_time_ms\":%llu,"
+                      "\"header_buckets\":[",
+                      (unsigned long long) bw_metrics_get(n->failed),
+                      (unsigned long long) bw_metrics_get(n->header_ms));
+    for (i = 0; i < BW_METRICS_BUCKETS; i++) {
+        bw_metrics_printf(o, "%s%llu", i ? "," : "", (unsigned long long)
+                          bw_metrics_get(n->header_buckets[i]));
+    }
+    bw_metrics_printf(o, "]}");
 }
 
 static void

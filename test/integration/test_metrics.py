@@ -577,3 +577,38 @@ def test_status_page_in_chromium(bw, origin, tmp_path):
         except subprocess.TimeoutExpired:
             chrome.kill()
             chrome.wait(timeout=5)
+
+
+def test_peer_header_time_histogram(bw, origin):
+    """Each peer's time to the answer's header, a histogram beside the
+    response time's: an origin that waits 300 ms before its header puts
+    every attempt above the 250 ms bound."""
+    mport = free_port()
+    bw.config("""
+    upstream app { server 127.0.0.1:%d; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://app; } }
+    server { listen 127.0.0.1:%d; location / { metrics; } }
+    """ % (origin.port, mport))
+    bw.start()
+    for _ in range(4):
+        assert fetch(bw.port, "/slow/300")[0] == 200
+    peer = "127.0.0.1:%d" % origin.port
+
+    def counted():
+        s = samples(fetch(mport, "/metrics")[1].decode())
+        return val(s, "bulwark_upstream_header_duration_seconds_count",
+                   upstream="app", peer=peer) == 4 and s
+    s = wait_for(counted, what="four attempts counted") or counted()
+    name = "bulwark_upstream_header_duration_seconds"
+    assert val(s, name + "_bucket", upstream="app", peer=peer,
+               le="0.250") == 0
+    assert val(s, name + "_bucket", upstream="app", peer=peer,
+               le="+Inf") == 4
+    assert val(s, name + "_sum", upstream="app", peer=peer) >= 1.2
+    # the header comes before the end: never later
+    assert val(s, name + "_sum", upstream="app", peer=peer) <= val(
+        s, "bulwark_upstream_response_duration_seconds_sum", upstream="app",
+        peer=peer)
+    j = json.loads(fetch(mport, "/metrics?format=json")[1])
+    p = [x for x in j["upstream_peers"] if x["peer"] == peer][0]
+    assert sum(p["header_buckets"]) == 4 and p["header_time_ms"] >= 1200
