@@ -113,7 +113,8 @@ struct bw_http_upstream_srv_conf_s {
     in_port_t                       port;
     unsigned                        no_port:1;
     unsigned                        implicit:1; /* from proxy_pass URL */
-    unsigned                        mandatory:1; /* health_check mandatory:
+    unsigned                        mandatory:4; /* health_checks with
+                                                    mandatory (a bit each):
                                                     peers start out */
     unsigned                        persistent:1; /* ... but those up before
                                                      a reload start up */

@@ -11,6 +11,15 @@
 
 typedef struct bw_upstream_rr_peer_s  bw_upstream_rr_peer_t;
 
+#define BW_UPSTREAM_HC_MAX  4          /* health checks an upstream */
+
+typedef struct {
+    bw_msec_t                 next;           /* the next probe is due */
+    bw_msec_t                 started;        /* a probe runs since; 0 */
+    bw_uint_t                 passes_row;
+    bw_uint_t                 fails_row;
+} bw_upstream_rr_hc_t;
+
 struct bw_upstream_rr_peer_s {
     struct sockaddr          *sockaddr;
     socklen_t                 socklen;
@@ -36,20 +45,21 @@ struct bw_upstream_rr_peer_s {
                                                  "resolve" server line it
                                                  was found for; 0: none */
 
-    /* active health checks (modules/http_upstream_check), in the zone */
-    bw_msec_t                 hc_next;        /* the next probe is due */
-    bw_msec_t                 hc_started;     /* a probe runs since; 0 */
+    /* active health checks (modules/http_upstream_check), in the zone:
+     * each check of the upstream (at most BW_UPSTREAM_HC_MAX) has its
+     * schedule and its run of results; a peer is out while any check
+     * says so (hc_bad) or a mandatory one has not passed yet
+     * (hc_pending) */
+    bw_upstream_rr_hc_t       hc[BW_UPSTREAM_HC_MAX];
     bw_uint_t                 hc_checks;
     bw_uint_t                 hc_fails;
     bw_uint_t                 hc_unhealthy;   /* times it went out */
-    bw_uint_t                 hc_passes_row;
-    bw_uint_t                 hc_fails_row;
+    unsigned                  hc_bad:BW_UPSTREAM_HC_MAX;
+    unsigned                  hc_pending:BW_UPSTREAM_HC_MAX;
 
     unsigned                  down:1;
-    unsigned                  unhealthy:1;    /* failed its checks, or not
-                                                 yet passed a mandatory
-                                                 one: no client request */
-    unsigned                  hc_checking:1;  /* mandatory, not yet probed */
+    unsigned                  unhealthy:1;    /* hc_bad or hc_pending: no
+                                                 client request */
     unsigned                  hc_last_passed:1;
     unsigned                  drain:1;        /* no new requests; leaves
                                                  the set once idle */
@@ -72,8 +82,9 @@ typedef struct {
     bw_uint_t                 live;           /* peers in both sets */
     unsigned                  changed:1;      /* the state file is behind */
     unsigned                  state:1;        /* the upstream has one */
-    unsigned                  mandatory:1;    /* a peer added must pass a
-                                                 health check first */
+    unsigned                  mandatory:BW_UPSTREAM_HC_MAX; /* the checks
+                                                 a peer added must pass
+                                                 first */
     /* "resolve" servers: when each is looked up next, and since when a
      * worker is at it (0: none), by the index of its server line */
     bw_msec_t                *resolve_next;

@@ -237,17 +237,15 @@ bw_upstream_rr_add(bw_upstream_rr_peers_t *peers,
     peer->checked = 0;
     peer->removed = 0;
     peer->drain = 0;
-    peer->hc_next = 0;
-    peer->hc_started = 0;
+    bw_memzero(peer->hc, sizeof(peer->hc));
     peer->hc_checks = 0;
     peer->hc_fails = 0;
     peer->hc_unhealthy = 0;
-    peer->hc_passes_row = 0;
-    peer->hc_fails_row = 0;
     peer->hc_last_passed = 0;
-    /* with a mandatory check, no request before its first pass */
-    peer->unhealthy = peers->shared->mandatory;
-    peer->hc_checking = peers->shared->mandatory;
+    peer->hc_bad = 0;
+    /* with mandatory checks, no request before their first pass */
+    peer->hc_pending = peers->shared->mandatory;
+    peer->unhealthy = (peer->hc_pending != 0);
     peer->id = peers->shared->next_id++;
     peers->shared->live++;
 

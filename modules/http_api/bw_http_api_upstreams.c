@@ -72,11 +72,11 @@ bw_http_api_state(bw_upstream_rr_peer_t *peer)
     if (peer->drain) {
         return "draining";
     }
-    if (peer->hc_checking) {
-        return "checking";
-    }
-    if (peer->unhealthy) {
+    if (peer->hc_bad) {
         return "unhealthy";
+    }
+    if (peer->hc_pending) {
+        return "checking";
     }
     if (peer->max_fails && peer->fails >= peer->max_fails
         && bw_time_sec - peer->checked <= peer->fail_timeout)

@@ -68,6 +68,7 @@ typedef struct {
     bw_http_hc_match_t           *match;      /* NULL: 2xx and 3xx pass */
     u_char                       *file;
     bw_uint_t                     line;
+    bw_uint_t                     index;      /* among its upstream's */
     unsigned                      mandatory:1;
     unsigned                      persistent:1;
     unsigned                      https:1;    /* proxy_pass https:// */

@@ -274,21 +274,27 @@ bw_http_hc_postconfiguration(bw_conf_t *cf)
             return BW_ERROR;
         }
 
+        /* several checks of one upstream: each its own schedule and
+         * results in the peers, any failing one takes a peer out */
+        hcp[i]->index = 0;
         for (j = 0; j < i; j++) {
             if (hcp[j]->upstream == uscf) {
-                bw_log_error(BW_LOG_EMERG, cf->log, 0, "upstream \"%.*s\" "
-                             "has a health_check already (%s:%lu) in "
-                             "%s:%lu", (int) uscf->host.len, uscf->host.data,
-                             hcp[j]->file, (unsigned long) hcp[j]->line,
-                             hcp[i]->file, (unsigned long) hcp[i]->line);
-                return BW_ERROR;
+                hcp[i]->index++;
             }
+        }
+        if (hcp[i]->index == BW_UPSTREAM_HC_MAX) {
+            bw_log_error(BW_LOG_EMERG, cf->log, 0, "upstream \"%.*s\" has "
+                         "more than %d health_checks in %s:%lu",
+                         (int) uscf->host.len, uscf->host.data,
+                         BW_UPSTREAM_HC_MAX, hcp[i]->file,
+                         (unsigned long) hcp[i]->line);
+            return BW_ERROR;
         }
 
         hcp[i]->upstream = uscf;
         if (hcp[i]->mandatory) {
-            uscf->mandatory = 1;
-            uscf->persistent = hcp[i]->persistent;
+            uscf->mandatory |= 1 << hcp[i]->index;
+            uscf->persistent |= hcp[i]->persistent;
         }
 
         /* the probe speaks as the location's proxy_pass: TLS to an

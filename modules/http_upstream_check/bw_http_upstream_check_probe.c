@@ -73,6 +73,7 @@ bw_http_hc_tick(bw_event_t *ev)
 
     bw_uint_t                i, n;
     bw_msec_t                now, stale;
+    bw_upstream_rr_hc_t     *st;
     bw_upstream_rr_peer_t   *peer;
     bw_upstream_rr_peers_t  *peers, *set;
 
@@ -94,15 +95,17 @@ bw_http_hc_tick(bw_event_t *ev)
         for (i = 0; i < set->number && n < BW_HC_BATCH; i++) {
             peer = &set->peer[i];
 
-            if (peer->removed || now < peer->hc_next
-                || (peer->hc_started && now - peer->hc_started < stale))
+            st = &peer->hc[hc->index];
+
+            if (peer->removed || now < st->next
+                || (st->started && now - st->started < stale))
             {
                 continue;
             }
 
-            peer->hc_started = now ? now : 1;
-            peer->hc_next = now + hc->interval
-                            + (hc->jitter ? bw_random_below(hc->jitter) : 0);
+            st->started = now ? now : 1;
+            st->next = now + hc->interval
+                       + (hc->jitter ? bw_random_below(hc->jitter) : 0);
 
             bw_http_hc_due[n].id = peer->id;
             memcpy(&bw_http_hc_due[n].sockaddr, peer->sockaddr,
@@ -212,7 +215,7 @@ failed:
     bw_shmtx_lock(peers->shpool);
     peer = bw_upstream_rr_find(peers, due->id, &set);
     if (peer) {
-        peer->hc_started = 0;
+        peer->hc[hc->index].started = 0;
     }
     bw_shmtx_unlock(peers->shpool);
 }
@@ -433,15 +436,16 @@ bw_http_hc_read_handler(bw_event_t *rev)
 static const char *
 bw_http_hc_state_name(bw_upstream_rr_peer_t *peer)
 {
-    return peer->hc_checking ? "checking"
-           : peer->unhealthy ? "unhealthy" : "up";
+    return peer->hc_bad ? "unhealthy"
+           : peer->hc_pending ? "checking" : "up";
 }
 
 static void
 bw_http_hc_done(bw_http_hc_probe_t *pr, bw_uint_t passed, const char *why)
 {
-    bw_uint_t                changed;
+    bw_uint_t                changed, bit;
     const char              *was, *now;
+    bw_upstream_rr_hc_t     *st;
     bw_http_hc_t            *hc;
     bw_upstream_rr_peer_t   *peer;
     bw_upstream_rr_peers_t  *peers, *set;
@@ -464,39 +468,44 @@ bw_http_hc_done(bw_http_hc_probe_t *pr, bw_uint_t passed, const char *why)
 
     if (peer) {
         was = bw_http_hc_state_name(peer);
+        st = &peer->hc[hc->index];
+        bit = 1u << hc->index;
 
-        peer->hc_started = 0;
+        st->started = 0;
         peer->hc_checks++;
         peer->hc_last_passed = passed;
 
         if (passed) {
-            peer->hc_passes_row++;
-            peer->hc_fails_row = 0;
-            if (peer->unhealthy && peer->hc_passes_row >= hc->passes) {
-                peer->unhealthy = 0;
-                peer->hc_checking = 0;
-                changed = 1;
+            st->passes_row++;
+            st->fails_row = 0;
+            if (((peer->hc_bad | peer->hc_pending) & bit)
+                && st->passes_row >= hc->passes)
+            {
+                peer->hc_bad &= ~bit;
+                peer->hc_pending &= ~bit;
             }
 
         } else {
             peer->hc_fails++;
-            peer->hc_fails_row++;
-            peer->hc_passes_row = 0;
-            if (peer->hc_checking) {
+            st->fails_row++;
+            st->passes_row = 0;
+            if (peer->hc_pending & bit) {
                 /* a mandatory check failed: unhealthy, not waiting */
-                peer->hc_checking = 0;
-                peer->hc_unhealthy++;
-                changed = 1;
-            } else if (!peer->unhealthy
-                       && peer->hc_fails_row >= hc->fails)
-            {
-                peer->unhealthy = 1;
-                peer->hc_unhealthy++;
-                changed = 1;
+                peer->hc_pending &= ~bit;
+                peer->hc_bad |= bit;
+            } else if (st->fails_row >= hc->fails) {
+                peer->hc_bad |= bit;
             }
         }
 
+        /* out while any check of the upstream says so */
+        peer->unhealthy = (peer->hc_bad || peer->hc_pending);
+
         now = bw_http_hc_state_name(peer);
+        changed = (now != was);
+        if (changed && peer->hc_bad && strcmp(was, "unhealthy") != 0) {
+            peer->hc_unhealthy++;
+        }
     }
 
     bw_shmtx_unlock(peers->shpool);

@@ -265,8 +265,8 @@ bw_http_upstream_zone_copy(bw_slab_pool_t *shpool, bw_upstream_rr_peers_t *src,
     for (i = 0; i < src->number; i++) {
         /* a mandatory health check lets no request through before a
          * peer's first pass */
-        peers->peer[i].unhealthy = shared->mandatory;
-        peers->peer[i].hc_checking = shared->mandatory;
+        peers->peer[i].hc_pending = shared->mandatory;
+        peers->peer[i].unhealthy = (shared->mandatory != 0);
         if (!keep_ids) {
             peers->peer[i].id = shared->next_id;
         }
@@ -339,8 +339,8 @@ bw_http_upstream_zone_persist(bw_http_upstream_srv_conf_t *uscf,
                                            q->sockaddr, q->socklen, 1)
                            == BW_OK)
                     {
-                        p->unhealthy = 0;
-                        p->hc_checking = 0;
+                        p->hc_pending = 0;
+                        p->unhealthy = (p->hc_bad != 0);
                     }
                 }
             }

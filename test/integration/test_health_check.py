@@ -215,9 +215,10 @@ def test_two_workers_do_not_double_the_probes(bw, origins):
      "health_check interval=0; } }",
      'invalid parameter "interval=0"'),
     ("upstream u { zone u 64k; server 127.0.0.1:1; } server { listen "
-     "127.0.0.1:PORT; location / { proxy_pass http://u; health_check; } "
-     "location /b { proxy_pass http://u; health_check; } }",
-     'upstream "u" has a health_check already'),
+     "127.0.0.1:PORT; "
+     + " ".join("location /%d { proxy_pass http://u; health_check; }" % i
+                for i in range(5)) + " }",
+     'upstream "u" has more than 4 health_checks'),
     ("match m { status 99; }",
      'invalid status "99"'),
     ("match m { body = x; }",
@@ -336,3 +337,40 @@ def test_mandatory_persistent_across_a_reload(bw, origins, persistent):
     wait_for(lambda: peer_states(bw) == {addr(o1): "up",
                                          addr(o2): "unhealthy"},
              what="checks after the reload")
+
+
+def test_several_checks_of_one_upstream(bw, origins):
+    """Two locations check the same upstream, each its own way: a peer
+    is out while either says so."""
+    o1, o2 = origins[0], origins[1]
+    bw.config("""
+    match o1_only { body ~ "\\"name\\": \\"o1\\""; }
+    upstream b { zone b 64k; server 127.0.0.1:%d; server 127.0.0.1:%d; }
+    server {
+        listen 127.0.0.1:PORT;
+        location / {
+            proxy_pass http://b;
+            health_check interval=100ms uri=/status/200;
+        }
+        location /echo {
+            proxy_pass http://b;
+            health_check interval=100ms uri=/echo match=o1_only;
+        }
+        location /api { api; }
+    }
+    """ % (o1.port, o2.port))
+    bw.start()
+    # o2 passes the first check and fails the second
+    wait_for(lambda: peer_states(bw) == {addr(o1): "up",
+                                         addr(o2): "unhealthy"},
+             what="states by both checks")
+    paths = {r["path"] for r in o2.requests}
+    assert {"/status/200", "/echo"} <= paths
+    assert {served_by(bw.port, "/status/200/s%d" % i)[0]
+            for i in range(6)} == {"o1"}
+    # o1 failing the first check is out too
+    o1.answer_all(503)
+    wait_for(lambda: peer_states(bw)[addr(o1)] == "unhealthy",
+             what="o1 out by the first check")
+    o1.answer_all(0)
+    wait_for(lambda: peer_states(bw)[addr(o1)] == "up", what="o1 back")
