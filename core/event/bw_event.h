@@ -172,4 +172,8 @@ extern bw_stats_t  *bw_stats;
 
 bw_int_t bw_stats_init(bw_log_t *log);
 
+/* A pool cleanup: the timer of an event that lives in the pool goes
+ * before the pool's memory does. */
+void bw_event_cleanup_timer(void *data);
+
 #endif

@@ -89,3 +89,13 @@ bw_event_no_timers_left(void)
 
     return 1;
 }
+
+void
+bw_event_cleanup_timer(void *data)
+{
+    bw_event_t  *ev = data;
+
+    if (ev->timer_set) {
+        bw_event_del_timer(ev);
+    }
+}

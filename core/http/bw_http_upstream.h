@@ -531,6 +531,10 @@ bw_int_t bw_http_upstream_pass_target(bw_http_request_t *r,
     bw_http_upstream_srv_conf_t *uscf, bw_http_complex_value_t *cv);
 
 /* TLS to upstreams (upstream_ssl.c) */
+/* The host part of a proxy_ssl_name value ("name", "name:port",
+ * "[v6]:port"), in place; 1 when it is an address, never sent as a
+ * server name. */
+bw_uint_t bw_http_upstream_ssl_host_part(bw_str_t *name);
 /* Does the peer's certificate name this host (or IP address)? */
 bw_int_t bw_http_upstream_ssl_check_host(bw_connection_t *c,
     bw_str_t *name);

@@ -82,6 +82,8 @@ typedef struct {
     bw_uint_t                 live;           /* peers in both sets */
     unsigned                  changed:1;      /* the state file is behind */
     unsigned                  state:1;        /* the upstream has one */
+    unsigned                  retired:1;      /* a reload replaces it: no
+                                                 more changes here */
     unsigned                  mandatory:BW_UPSTREAM_HC_MAX; /* the checks
                                                  a peer added must pass
                                                  first */
@@ -89,6 +91,7 @@ typedef struct {
      * worker is at it (0: none), by the index of its server line */
     bw_msec_t                *resolve_next;
     bw_msec_t                *resolve_started;
+    u_char                   *resolve_failing; /* said once, not each time */
 } bw_upstream_rr_shared_t;
 
 typedef struct bw_upstream_rr_peers_s  bw_upstream_rr_peers_t;

@@ -300,8 +300,9 @@ static bw_int_t
 bw_http_upstream_ssl_name(bw_http_request_t *r, bw_http_upstream_t *u,
     bw_connection_t *c)
 {
-    u_char    *p, buf[64];
-    bw_str_t   name;
+    u_char     *p;
+    bw_str_t    name;
+    bw_uint_t   address;
 
     u->ssl_sni.len = 0;
     u->ssl_sni.data = NULL;
@@ -323,25 +324,14 @@ bw_http_upstream_ssl_name(bw_http_request_t *r, bw_http_upstream_t *u,
         goto done;
     }
 
-    if (*name.data == '[') {
-        p = memchr(name.data, ']', name.len);
-        if (p) {
-            name.data++;
-            name.len = p - name.data;
-        }
-    } else {
-        p = memchr(name.data, ':', name.len);
-        if (p) {
-            name.len = p - name.data;
-        }
-    }
+    address = bw_http_upstream_ssl_host_part(&name);
 
     if (!u->conf->ssl_server_name) {
         goto done;
     }
 
     /* a literal address is never sent as a server name */
-    if (bw_http_upstream_ssl_is_address(&name, buf, sizeof(buf))) {
+    if (address) {
         goto done;
     }
 
@@ -365,6 +355,27 @@ done:
 
     u->ssl_name = name;
     return BW_OK;
+}
+
+bw_uint_t
+bw_http_upstream_ssl_host_part(bw_str_t *name)
+{
+    u_char  *p, buf[64];
+
+    if (name->len && *name->data == '[') {
+        p = memchr(name->data, ']', name->len);
+        if (p) {
+            name->data++;
+            name->len = p - name->data;
+        }
+    } else {
+        p = memchr(name->data, ':', name->len);
+        if (p) {
+            name->len = p - name->data;
+        }
+    }
+
+    return bw_http_upstream_ssl_is_address(name, buf, sizeof(buf));
 }
 
 bw_int_t

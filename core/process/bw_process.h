@@ -78,6 +78,11 @@ extern volatile sig_atomic_t   bw_sigio;
  * that keeps state files sets it): the master owns every file the
  * server writes for itself, so that two workers never race on one. */
 extern void                  (*bw_state_writer)(bw_cycle_t *cycle);
+/* Before a reload builds the next configuration (on 1) and when it has
+ * failed (on 0): the running one's run-time state stops taking changes,
+ * and what it has is written, so that the next one reads it. */
+extern void                  (*bw_state_retire)(bw_cycle_t *cycle,
+                                                bw_uint_t on);
 
 bw_int_t bw_init_signals(bw_log_t *log);
 int bw_signal_number(const char *name);

@@ -146,8 +146,15 @@ bw_master_process_cycle(bw_cycle_t *cycle)
 
             bw_log_error(BW_LOG_NOTICE, cycle->log, 0, "reconfiguring");
 
+            if (bw_state_retire) {
+                bw_state_retire(cycle, 1);
+            }
+
             new_cycle = bw_init_cycle(cycle);
             if (new_cycle == NULL) {
+                if (bw_state_retire) {
+                    bw_state_retire(cycle, 0);
+                }
                 bw_log_error(BW_LOG_ERR, cycle->log, 0,
                              "configuration reload failed, "
                              "keeping the running configuration");

@@ -16,6 +16,7 @@ volatile sig_atomic_t  bw_noaccept;
 volatile sig_atomic_t  bw_sigio;
 
 void                 (*bw_state_writer)(bw_cycle_t *cycle);
+void                 (*bw_state_retire)(bw_cycle_t *cycle, bw_uint_t on);
 
 typedef struct {
     int          signo;

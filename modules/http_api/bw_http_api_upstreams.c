@@ -611,12 +611,15 @@ bw_http_api_modify(bw_http_api_ctx_t *ctx, bw_http_upstream_srv_conf_t *uscf,
                                  "changed", (unsigned long) id);
     }
 
-    if (ch.has_server && peer->host) {
+    if ((ch.has_server || (ch.has_drain && ch.tmpl.drain)) && peer->host) {
+        /* (a drained one would leave, and the next lookup bring it back
+         * under another id: "down" takes it out) */
         bw_shmtx_unlock(peers->shpool);
         return bw_http_api_error(ctx, BW_HTTP_BAD_REQUEST,
                                  "UpstreamServerImmutable",
-                                 "server \"%lu\" address is immutable: it "
-                                 "is resolved", (unsigned long) id);
+                                 "server \"%lu\" is resolved: its address "
+                                 "is the name's, and it cannot be drained "
+                                 "(set \"down\")", (unsigned long) id);
     }
 
     if (ch.has_server) {
@@ -770,14 +773,6 @@ bw_http_api_method(bw_http_api_ctx_t *ctx, bw_uint_t allowed)
                                  "method disabled");
     }
 
-    if (!(method & BW_HTTP_GET) && (bw_exiting || bw_quit)) {
-        /* a worker of a configuration being replaced: its zone is not
-         * the one that will serve, so a change here would be lost */
-        ctx->r->keepalive = 0;
-        return bw_http_api_error(ctx, BW_HTTP_SERVICE_UNAVAILABLE,
-                                 "ServiceUnavailable", "the configuration "
-                                 "is being reloaded: retry");
-    }
 
     return BW_OK;
 }
@@ -818,6 +813,17 @@ bw_http_api_upstreams(bw_http_api_ctx_t *ctx)
     }
 
     peers = uscf->peer.data;
+
+    if (!(ctx->r->method & (BW_HTTP_GET|BW_HTTP_HEAD))
+        && (bw_exiting || bw_quit || peers->shared->retired))
+    {
+        /* a configuration being replaced: its zone is not the one that
+         * will serve, so a change here would be lost */
+        ctx->r->keepalive = 0;
+        return bw_http_api_error(ctx, BW_HTTP_SERVICE_UNAVAILABLE,
+                                 "ServiceUnavailable", "the configuration "
+                                 "is being reloaded: retry");
+    }
 
     if (ctx->nsegs == 4) {
         if (bw_http_api_method(ctx, BW_HTTP_GET) != BW_OK) {

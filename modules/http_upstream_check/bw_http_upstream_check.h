@@ -72,6 +72,7 @@ typedef struct {
     unsigned                      mandatory:1;
     unsigned                      persistent:1;
     unsigned                      https:1;    /* proxy_pass https:// */
+    unsigned                      ssl_sni:1;  /* ssl_name is a host name */
     bw_str_t                      ssl_name;   /* the name sent and checked */
     bw_event_t                    timer;      /* each worker's */
     bw_log_t                     *log;

@@ -417,8 +417,8 @@ bw_http_hc_dechunk(bw_http_hc_answer_t *a, bw_uint_t decode)
     return BW_AGAIN;
 }
 
-bw_int_t
-bw_http_hc_parse_answer(u_char *p, size_t len, bw_uint_t eof,
+static bw_int_t
+bw_http_hc_parse_one(u_char *p, size_t len, bw_uint_t eof,
     bw_http_hc_answer_t *a)
 {
     u_char     *end, *hdr, *body;
@@ -500,4 +500,27 @@ bw_http_hc_parse_answer(u_char *p, size_t len, bw_uint_t eof,
     }
 
     return eof ? BW_OK : BW_AGAIN;
+}
+
+/* An answer, after the interim ones (1xx, but 101) that may come first:
+ * those are not what a check judges. */
+bw_int_t
+bw_http_hc_parse_answer(u_char *p, size_t len, bw_uint_t eof,
+    bw_http_hc_answer_t *a)
+{
+    u_char    *next;
+    bw_int_t   rc;
+    bw_uint_t  n;
+
+    for (n = 0; n < 8; n++) {
+        rc = bw_http_hc_parse_one(p, len, eof, a);
+        if (rc != BW_OK || a->status >= 200 || a->status == 101) {
+            return rc;
+        }
+        next = a->body.data;
+        len -= next - p;
+        p = next;
+    }
+
+    return BW_ERROR;
 }

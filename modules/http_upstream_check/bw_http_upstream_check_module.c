@@ -305,6 +305,9 @@ bw_http_hc_postconfiguration(bw_conf_t *cf)
         if (hcp[i]->conf->ssl_name && hcp[i]->conf->ssl_name->parts == NULL) {
             hcp[i]->ssl_name = hcp[i]->conf->ssl_name->value;
         }
+        /* as a request takes it: the host part; an address is checked
+         * but never sent */
+        hcp[i]->ssl_sni = !bw_http_upstream_ssl_host_part(&hcp[i]->ssl_name);
         if (hcp[i]->https && (hcp[i]->conf->ssl == NULL
                               || hcp[i]->conf->ssl->ssl.ctx == NULL))
         {
@@ -318,6 +321,8 @@ bw_http_hc_postconfiguration(bw_conf_t *cf)
 static bw_int_t
 bw_http_hc_init_worker(bw_cycle_t *cycle)
 {
+    bw_pool_cleanup_t  *cln;
+
     bw_uint_t                i;
     bw_http_hc_t           **hcp;
     bw_http_hc_main_conf_t  *hmcf;
@@ -340,6 +345,15 @@ bw_http_hc_init_worker(bw_cycle_t *cycle)
         hcp[i]->cycle = cycle;
         hcp[i]->timer.handler = bw_http_hc_tick;
         hcp[i]->timer.cancelable = 1;
+
+        cln = bw_pool_cleanup_add(cycle->pool, 0);
+        if (cln == NULL) {
+            return BW_ERROR;
+        }
+        /* the timer lives in the configuration's memory: when a single
+         * process frees a configuration it reloaded away, it goes first */
+        cln->handler = bw_event_cleanup_timer;
+        cln->data = &hcp[i]->timer;
         hcp[i]->timer.data = hcp[i];
         hcp[i]->timer.log = cycle->log;
         /* the first look soon: mandatory peers wait for it */

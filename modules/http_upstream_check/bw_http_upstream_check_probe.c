@@ -271,7 +271,7 @@ bw_http_hc_ssl_start(bw_http_hc_probe_t *pr, bw_connection_t *c)
     }
 
     n = bw_min(pr->hc->ssl_name.len, BW_HTTP_UPSTREAM_SSL_NAME_LEN);
-    if (pr->hc->conf->ssl_server_name == 1 && n) {
+    if (pr->hc->conf->ssl_server_name == 1 && pr->hc->ssl_sni && n) {
         memcpy(name, pr->hc->ssl_name.data, n);
         name[n] = '\0';
         (void) SSL_set_tlsext_host_name(c->ssl->connection, (char *) name);

@@ -42,6 +42,16 @@ bw_module_t  bw_http_upstream_hash_module = {
     bw_http_upstream_hash_commands, NULL, NULL, NULL, NULL
 };
 
+/* A worker's ring goes with the configuration. */
+static void
+bw_http_upstream_hash_free_ring(void *data)
+{
+    bw_http_upstream_hash_srv_conf_t  *hcf = data;
+
+    free(hcf->ring);
+    hcf->ring = NULL;
+}
+
 /* The ring of a zone's peers as they are now; with the lock held. */
 static bw_upstream_chash_points_t *
 bw_http_upstream_hash_ring(bw_http_upstream_hash_srv_conf_t *hcf,
@@ -117,6 +127,7 @@ static bw_int_t
 bw_http_upstream_init_hash(bw_conf_t *cf, bw_http_upstream_srv_conf_t *us)
 {
     bw_uint_t                          n;
+    bw_pool_cleanup_t                 *cln;
     bw_upstream_rr_peers_t            *peers;
     bw_http_upstream_hash_srv_conf_t  *hcf;
 
@@ -130,6 +141,13 @@ bw_http_upstream_init_hash(bw_conf_t *cf, bw_http_upstream_srv_conf_t *us)
     if (!hcf->consistent) {
         return BW_OK;
     }
+
+    cln = bw_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return BW_ERROR;
+    }
+    cln->handler = bw_http_upstream_hash_free_ring;
+    cln->data = hcf;
 
     peers = us->peer.data;
     n = bw_upstream_chash_count(peers);

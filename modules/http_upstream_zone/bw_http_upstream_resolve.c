@@ -245,7 +245,7 @@ static void
 bw_http_upstream_resolve_done(bw_http_upstream_resolving_t *rs,
     bw_resolver_ctx_t *ctx)
 {
-    bw_uint_t                   changed;
+    bw_uint_t                   changed, failing, was;
     bw_upstream_rr_peers_t     *peers;
     bw_http_upstream_server_t  *server;
 
@@ -262,9 +262,22 @@ bw_http_upstream_resolve_done(bw_http_upstream_resolving_t *rs,
         changed = bw_http_upstream_resolve_apply(rs, ctx);
     }
 
+    /* a name that keeps failing is said once, and again when it is back */
+    failing = (ctx && ctx->state);
+    was = peers->shared->resolve_failing[rs->index];
+    peers->shared->resolve_failing[rs->index] = (u_char) failing;
+
     bw_shmtx_unlock(peers->shpool);
 
-    if (ctx && ctx->state) {
+    if (was && !failing && ctx) {
+        bw_log_error(BW_LOG_NOTICE, rs->zcf->log, 0, "upstream \"%.*s\": "
+                     "%.*s is resolved again",
+                     (int) rs->zcf->upstream->host.len,
+                     rs->zcf->upstream->host.data, (int) server->host.len,
+                     server->host.data);
+    }
+
+    if (failing && !was) {
         bw_log_error(BW_LOG_WARN, rs->zcf->log, 0, "upstream \"%.*s\": %.*s "
                      "could not be resolved (%s), its addresses are kept",
                      (int) rs->zcf->upstream->host.len,

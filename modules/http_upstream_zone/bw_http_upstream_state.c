@@ -318,6 +318,12 @@ bw_http_upstream_state(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     }
     for (k = 0; k < uscf->servers->nelts; k++) {
         if (no_id[k]) {
+            if (next >= INT32_MAX - 1) {
+                bw_conf_log_error(BW_LOG_EMERG, cf, 0, "no \"id\" left for "
+                                  "the servers without one in state file "
+                                  "\"%s\"", path.data);
+                goto done;
+            }
             us[k].id = next++;
         }
     }

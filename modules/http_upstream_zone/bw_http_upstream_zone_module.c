@@ -25,6 +25,7 @@ static bw_int_t bw_http_upstream_zone_postconfiguration(bw_conf_t *cf);
 static char *bw_http_upstream_zone_resolver(bw_conf_t *cf, bw_command_t *cmd,
     void *conf);
 static bw_int_t bw_http_upstream_zone_init_worker(bw_cycle_t *cycle);
+static void bw_http_upstream_zone_retire(bw_cycle_t *cycle, bw_uint_t on);
 
 static bw_command_t  bw_http_upstream_zone_commands[] = {
 
@@ -134,10 +135,49 @@ bw_http_upstream_zone_resolver(bw_conf_t *cf, bw_command_t *cmd, void *conf)
     return zcf->resolver ? BW_CONF_OK : BW_CONF_ERROR;
 }
 
+/*
+ * A reload makes new zones: from its start, the running ones take no
+ * more changes (the API answers 503, to be retried on the new
+ * workers), and what they have is written to the state files, which
+ * the next configuration reads.
+ */
+static void
+bw_http_upstream_zone_retire(bw_cycle_t *cycle, bw_uint_t on)
+{
+    bw_uint_t                       i;
+    bw_upstream_rr_peers_t         *peers;
+    bw_http_upstream_srv_conf_t   **uscfp;
+    bw_http_upstream_main_conf_t   *umcf;
+
+    umcf = bw_http_cycle_get_module_main_conf(cycle, bw_http_upstream_module);
+    if (umcf == NULL) {
+        return;
+    }
+    uscfp = umcf->upstreams.elts;
+
+    for (i = 0; i < umcf->upstreams.nelts; i++) {
+        peers = uscfp[i]->peer.data;
+        if (uscfp[i]->shm_zone == NULL || peers == NULL
+            || peers->shared == NULL)
+        {
+            continue;
+        }
+        bw_shmtx_lock(peers->shpool);
+        peers->shared->retired = on;
+        bw_shmtx_unlock(peers->shpool);
+    }
+
+    if (on && bw_state_writer) {
+        bw_state_writer(cycle);
+    }
+}
+
 /* Each worker looks at the "resolve" names of its upstreams. */
 static bw_int_t
 bw_http_upstream_zone_init_worker(bw_cycle_t *cycle)
 {
+    bw_pool_cleanup_t                  *cln;
+
     bw_uint_t                           i;
     bw_upstream_rr_peers_t             *peers;
     bw_http_upstream_srv_conf_t       **uscfp;
@@ -163,6 +203,14 @@ bw_http_upstream_zone_init_worker(bw_cycle_t *cycle)
         zcf->cycle = cycle;
         zcf->timer.cancelable = 1;
         zcf->timer.handler = bw_http_upstream_resolve_tick;
+
+        cln = bw_pool_cleanup_add(cycle->pool, 0);
+        if (cln == NULL) {
+            return BW_ERROR;
+        }
+        /* (the timer goes with the configuration's memory) */
+        cln->handler = bw_event_cleanup_timer;
+        cln->data = &zcf->timer;
         zcf->timer.data = zcf;
         zcf->timer.log = cycle->log;
         bw_event_add_timer(&zcf->timer, 1);
@@ -230,6 +278,7 @@ bw_http_upstream_zone(bw_conf_t *cf, bw_command_t *cmd, void *conf)
                                                    bw_http_upstream_module);
     zcf->shm_zone->noreuse = 1;
     bw_http_upstream_current(cf)->shm_zone = zcf->shm_zone;
+    bw_state_retire = bw_http_upstream_zone_retire;
 
     return BW_CONF_OK;
 }
@@ -391,8 +440,11 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
                                  uscfp[i]->servers->nelts * sizeof(bw_msec_t));
             shared->resolve_started = bw_slab_calloc_locked(shpool,
                                  uscfp[i]->servers->nelts * sizeof(bw_msec_t));
+            shared->resolve_failing = bw_slab_calloc_locked(shpool,
+                                                 uscfp[i]->servers->nelts);
             if (shared->resolve_next == NULL
-                || shared->resolve_started == NULL)
+                || shared->resolve_started == NULL
+                || shared->resolve_failing == NULL)
             {
                 goto nomem;
             }
@@ -427,7 +479,8 @@ bw_http_upstream_init_zone(bw_shm_zone_t *shm_zone, void *data)
 nomem:
 
     bw_shmtx_unlock(shpool);
-    bw_log_error(BW_LOG_EMERG, bw_cycle->log, 0,
+    /* (at the first start there is no running cycle: the default log) */
+    bw_log_error(BW_LOG_EMERG, bw_cycle ? bw_cycle->log : NULL, 0,
                  "not enough space in upstream zone \"%.*s\" "
                  "for its servers; make it larger",
                  (int) shm_zone->name.len, shm_zone->name.data);

@@ -396,3 +396,64 @@ def test_large_ids_are_kept(bw, origins):
     # what was written loads again
     r = bw.run("-t")
     assert r.returncode == 0, r.stderr
+
+
+def test_writes_across_a_reload_are_kept_or_refused(bw, origins):
+    """During a reload the old workers still answer: a write there is
+    refused (503, to be retried) or kept; none is acknowledged and then
+    lost. Each writer adds a server and removes it again, so that what
+    must be there at the end is what was added and not removed."""
+    state = bw.path("state", "b.conf")
+    os.makedirs(os.path.dirname(state), exist_ok=True)
+    bw.config(conf(state), workers=2)
+    bw.start()
+    wait_for(lambda: len(bw.workers()) == 2, what="workers")
+    u = "/api/9/http/upstreams/b/servers"
+    present = set()
+    done = [0]
+    refused = [0]
+    other = []
+    stop = threading.Event()
+
+    def call(method, path, body=None):
+        try:
+            return api(bw.port, method, path, body, timeout=5)
+        except OSError:
+            return None, None, None
+
+    def writer(k):
+        n = 0
+        while not stop.is_set():
+            port = 20000 + k * 10000 + n
+            n += 1
+            st, s, _ = call("POST", u, {"server": "127.0.0.1:%d" % port})
+            if st == 503 or st is None:
+                refused[0] += 1
+                continue
+            if st != 201:
+                other.append(st)
+                continue
+            present.add(port)
+            st, _, _ = call("DELETE", u + "/%d" % s["id"])
+            if st == 200:
+                present.discard(port)
+                done[0] += 1
+            elif st == 503 or st is None:
+                refused[0] += 1
+            else:
+                other.append(st)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: done[0] > 10, what="writes")
+    old = set(bw.workers())
+    bw.signal(signal.SIGHUP)
+    wait_for(lambda: set(bw.workers()).isdisjoint(old)
+             and len(bw.workers()) == 2, what="new workers")
+    stop.set()
+    for t in threads:
+        t.join(20)
+    ports = {int(s["server"].rsplit(":", 1)[1]) for s in servers_of(bw)}
+    assert ports == present, (sorted(ports ^ present), refused[0])
+    assert other == []

@@ -282,6 +282,8 @@ def tls_conf(tls, plain, name):
 
 @pytest.mark.parametrize("name,tls_state,why", [
     ("origin.test", "up", None),
+    # as a request takes it: the host part is sent and checked
+    ("origin.test:443", "up", None),
     ("wrong.test", "unhealthy", "certificate"),
 ])
 def test_probes_speak_tls_as_the_location_does(bw, certs, origins, name,
@@ -374,3 +376,76 @@ def test_several_checks_of_one_upstream(bw, origins):
              what="o1 out by the first check")
     o1.answer_all(0)
     wait_for(lambda: peer_states(bw)[addr(o1)] == "up", what="o1 back")
+
+
+def test_single_process_reloads_close_together(bw, origins):
+    """master_process off, reloads a little less than a second apart: a
+    configuration is released while its health check's timer is still
+    set (the timer must go with it)."""
+    bw.config(conf(origins[:1], "health_check interval=2s "
+                   "uri=/status/200;"),
+              head_extra="master_process off;\n")
+    pid = bw.start()
+    wait_for(lambda: peer_states(bw) == {addr(origins[0]): "up"},
+             what="up")
+    for i in range(5):
+        bw.signal(signal.SIGHUP)
+        # the spacing is the point: just under the release period
+        time.sleep(0.85)
+    wait_for(lambda: bw.logs().count("previous configuration released")
+             == 5, what="every old configuration released")
+    assert pid_alive(pid)
+    assert peer_states(bw) == {addr(origins[0]): "up"}
+    bw.check_sanitizers()
+
+
+def test_interim_answers_are_not_judged(bw):
+    """A peer that sends 103 Early Hints before its 200 passes: the
+    check judges the final answer."""
+    import socket
+    import threading as th
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    stop = th.Event()
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(2)
+                try:
+                    c.recv(4096)
+                    c.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>"
+                              b"\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2"
+                              b"\r\n\r\nok")
+                except OSError:
+                    pass
+
+    t = th.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        bw.config("""
+        match ok { status 200; body ~ "^ok$"; }
+        upstream b { zone b 64k; server 127.0.0.1:%d; }
+        server {
+            listen 127.0.0.1:PORT;
+            location / { proxy_pass http://b;
+                         health_check interval=100ms match=ok; }
+            location /api { api; }
+        }
+        """ % port)
+        bw.start()
+        wait_for(lambda: peer_states(bw) == {"127.0.0.1:%d" % port: "up"}
+                 and "failed on" not in bw.logs(), what="a passing check")
+        st, up, _ = api(bw.port, "GET", "/api/9/http/upstreams/b")
+        assert up["peers"][0]["health_checks"]["last_passed"] is True
+    finally:
+        stop.set()
+        t.join(5)
+        srv.close()
