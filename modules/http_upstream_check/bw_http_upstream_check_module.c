@@ -321,10 +321,9 @@ bw_http_hc_postconfiguration(bw_conf_t *cf)
 static bw_int_t
 bw_http_hc_init_worker(bw_cycle_t *cycle)
 {
-    bw_pool_cleanup_t  *cln;
-
     bw_uint_t                i;
     bw_http_hc_t           **hcp;
+    bw_pool_cleanup_t       *cln;
     bw_http_hc_main_conf_t  *hmcf;
 
     hmcf = bw_http_cycle_get_module_main_conf(cycle,

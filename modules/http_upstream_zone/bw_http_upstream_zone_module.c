@@ -176,9 +176,8 @@ bw_http_upstream_zone_retire(bw_cycle_t *cycle, bw_uint_t on)
 static bw_int_t
 bw_http_upstream_zone_init_worker(bw_cycle_t *cycle)
 {
-    bw_pool_cleanup_t                  *cln;
-
     bw_uint_t                           i;
+    bw_pool_cleanup_t                  *cln;
     bw_upstream_rr_peers_t             *peers;
     bw_http_upstream_srv_conf_t       **uscfp;
     bw_http_upstream_main_conf_t       *umcf;
